@@ -1,0 +1,532 @@
+//! End-to-end throughput of the chat pipeline, in process, without HTTP:
+//! `OpenSession` → `PostMessage` (detector → encryptor → commit → built-in responder → encryptor →
+//! commit), on SQLite and PostgreSQL, at 1, 64 and 512 concurrent sessions.
+//!
+//! `cargo bench -p cbln-actors --bench pipeline`
+//!
+//! Environment:
+//! - `BENCH_SECONDS` (default 5): measured seconds per case, after `BENCH_WARMUP` (default 1).
+//! - `BENCH_MODE=metrics`: instead of the matrix, compare 64 sessions with metrics on and off
+//!   (alternating rounds, `BENCH_ROUNDS` each, default 3) to measure the metrics overhead.
+//! - `BENCH_BACKENDS` (default `sqlite,postgres`), `BENCH_SESSIONS` (default `1,64,512`).
+//! - `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`): a server where
+//!   the bench may create and drop a scratch database `cbln_bench_<random>`.
+//!
+//! This is a benchmark, not a test: when PostgreSQL is unreachable it says so and skips it.
+
+use cbln_actors::crypto::{KeyRing, MasterKey, TokenHasher};
+use cbln_actors::domain::Language;
+use cbln_actors::janitor::JanitorSettings;
+use cbln_actors::persistence::{Store, StoreSettings};
+use cbln_actors::responder::{BuiltInResponder, Responder};
+use cbln_actors::session::{CreateSession, OpenSession, PostMessage, RegistrySettings};
+use cbln_actors::supervision::RestartPolicy;
+use cbln_actors::system::{ActorSystem, ActorSystemSettings};
+use cbln_actors::telemetry::Metrics;
+use sqlx::Connection;
+use std::error::Error;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+type BoxError = Box<dyn Error>;
+
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// What students actually write: ~100 characters, with and without diacritics, some teen code.
+/// Hyperbole ("mệt muốn chết") is deliberately present: it must not be flagged, and it exercises
+/// the detector's exception path like real traffic does.
+const ORDINARY: &[&str] = &[
+    "Mai mình thi học kỳ môn Toán rồi mà vẫn chưa ôn xong, cứ mở sách ra là đầu óc trống rỗng, lo quá.",
+    "Dạo này bố mẹ cứ so sánh mình với con nhà hàng xóm, mình cố gắng mấy cũng không thấy đủ, buồn lắm.",
+    "Hôm nay đi học mệt muốn chết, bài tập nhóm thì mỗi mình làm, mấy bạn kia cứ đùn đẩy cho mình hoài.",
+    "minh moi chuyen len thanh pho hoc dai hoc, chua quen ai het, toi nao cung thay co don kinh khung.",
+    "Crush rep tin nhắn của mình có mỗi chữ ừ, mình có nên nhắn tiếp không hay thôi để vậy cho đỡ quê.",
+    "Mình bị mất ngủ cả tuần nay vì lo chuyện điểm số, sáng dậy lên lớp không tập trung nổi cái gì cả.",
+    "ko hiu sao dạo này t hay cáu với mọi ng xung quanh, xong lại thấy có lỗi, mệt mỏi vl luôn á bạn.",
+    "Mình với đứa bạn thân cãi nhau to, giờ nó không nói chuyện với mình nữa, mình không biết làm sao.",
+    "Thầy chủ nhiệm gọi phụ huynh vì mình nghỉ học mấy buổi, giờ về nhà chắc bị mắng, sợ lắm luôn á.",
+    "Năm nay mình thi đại học mà chưa biết chọn ngành gì, bố mẹ muốn mình học y nhưng mình thích vẽ.",
+    "cả lớp đi chơi mà không ai rủ mình, chắc tại mình nhạt quá, nghĩ lại thấy tủi thân ghê mn ạ.",
+    "I have so many deadlines this week and I feel like I am drowning, I cannot focus on anything now.",
+];
+
+/// A small share of traffic is a crisis: it takes the safety path and enters crisis mode.
+const CRISIS: &[&str] = &[
+    "Mình thấy mọi thứ vô nghĩa quá, nhiều lúc mình không muốn sống nữa, chẳng ai hiểu mình cả.",
+    "dao nay minh hay nghi den chuyen tu tu, minh met moi lam roi, khong biet noi voi ai ca.",
+];
+
+/// One message in `CRISIS_EVERY` is a crisis (≈2 %).
+const CRISIS_EVERY: usize = 50;
+
+fn content_for(client: usize, n: usize) -> String {
+    let pick = client.wrapping_mul(7).wrapping_add(n);
+    if pick % CRISIS_EVERY == CRISIS_EVERY - 1 {
+        CRISIS[pick % CRISIS.len()].to_owned()
+    } else {
+        ORDINARY[pick % ORDINARY.len()].to_owned()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+struct Config {
+    warmup: Duration,
+    measure: Duration,
+    pg_url: String,
+}
+
+/// What one case measured.
+#[derive(Debug, Default, Clone)]
+struct CaseResult {
+    completed: u64,
+    errors: u64,
+    crisis_cards: u64,
+    seconds: f64,
+    latencies_us: Vec<u64>,
+    peak_rss_kib: Option<u64>,
+}
+
+impl CaseResult {
+    fn per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.completed as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// Nearest-rank percentile in milliseconds (`latencies_us` is sorted).
+    fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let rank = ((p / 100.0) * self.latencies_us.len() as f64).ceil() as usize;
+        let index = rank.clamp(1, self.latencies_us.len()) - 1;
+        self.latencies_us[index] as f64 / 1000.0
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+fn env_list(name: &str, default: &str) -> Vec<String> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Peak resident set size since the last reset, from `/proc/self/status`.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets VmHWM (Linux ≥ 4.0) so each case reports its own peak rather than the process's.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The same server URL naming another database (`postgres://u@h:p/other?params`).
+fn with_database(url: &str, database: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let (base, query) = match url.find('?') {
+        Some(q) => (&url[..q], &url[q..]),
+        None => (url, ""),
+    };
+    let host_end = base[after_scheme..]
+        .find('/')
+        .map_or(base.len(), |i| after_scheme + i);
+    format!("{}/{}{}", &base[..host_end], database, query)
+}
+
+/// A scratch database for one case; removed by `drop_scratch`.
+struct Scratch {
+    url: String,
+    pg_database: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn pg_reachable(url: &str) -> Result<(), String> {
+    match tokio::time::timeout(Duration::from_secs(3), sqlx::PgConnection::connect(url)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("no answer within 3 s".to_owned()),
+    }
+}
+
+async fn make_scratch(backend: Backend, config: &Config) -> Result<Scratch, BoxError> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            Ok(Scratch {
+                url,
+                pg_database: None,
+                _dir: Some(dir),
+            })
+        }
+        Backend::Postgres => {
+            let name = format!("cbln_bench_{}", Uuid::new_v4().simple());
+            let mut admin = sqlx::PgConnection::connect(&config.pg_url).await?;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await?;
+            admin.close().await?;
+            Ok(Scratch {
+                url: with_database(&config.pg_url, &name),
+                pg_database: Some(name),
+                _dir: None,
+            })
+        }
+    }
+}
+
+async fn drop_scratch(scratch: Scratch, config: &Config) {
+    if let Some(name) = scratch.pg_database {
+        let dropped = async {
+            let mut admin = sqlx::PgConnection::connect(&config.pg_url).await?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await?;
+            admin.close().await
+        };
+        if let Err(error) = dropped.await {
+            eprintln!("warning: could not drop scratch database {name}: {error}");
+        }
+    }
+}
+
+fn system_settings() -> ActorSystemSettings {
+    let long = Duration::from_secs(24 * 3600);
+    ActorSystemSettings {
+        registry: RegistrySettings {
+            max_live: 2048,
+            idle_timeout: long,
+            session_mailbox_capacity: 8,
+            request_timeout: Duration::from_secs(10),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+        },
+        // The janitor stays out of the way: only the chat pipeline is measured.
+        janitor: JanitorSettings {
+            sweep_interval: long,
+            sweep_at_start: false,
+            batch_size: 500,
+            batch_pause: Duration::from_millis(10),
+            health_retention: long,
+            snapshot_interval: long,
+            rules_poll_interval: long,
+        },
+        stage_timeout: Duration::from_secs(10),
+        mailbox_capacity: 8192,
+        encryptor_threads: 2,
+        detector_threads: 2,
+        group_commit_max: 256,
+        context_turns: 10,
+        restart_policy: RestartPolicy::default(),
+    }
+}
+
+/// Runs one case in its own actix `System`, so nothing of one case outlives it.
+fn run_case(
+    backend: Backend,
+    sessions: usize,
+    metrics_on: bool,
+    config: &Config,
+) -> Result<CaseResult, BoxError> {
+    actix::System::new().block_on(async {
+        let scratch = make_scratch(backend, config).await?;
+        let result = drive(&scratch.url, sessions, metrics_on, config).await;
+        drop_scratch(scratch, config).await;
+        result
+    })
+}
+
+async fn drive(
+    url: &str,
+    sessions: usize,
+    metrics_on: bool,
+    config: &Config,
+) -> Result<CaseResult, BoxError> {
+    let store = Store::connect(&StoreSettings {
+        url: url.to_owned(),
+        max_connections: 16,
+        min_connections: 0,
+        acquire_timeout: Duration::from_secs(10),
+    })
+    .await?;
+    store.migrate_up().await?;
+    let metrics = if metrics_on {
+        Metrics::new("bench")
+    } else {
+        Metrics::disabled()
+    };
+    let system = ActorSystem::start(
+        store.clone(),
+        system_settings(),
+        Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
+        Arc::new(TokenHasher::new(&[7u8; 32])?),
+        Responder::BuiltIn(BuiltInResponder::new()),
+        cbln_actors::crisis::default_hotlines(),
+        metrics,
+    )
+    .await?;
+
+    let mut hashes = Vec::with_capacity(sessions);
+    for _ in 0..sessions {
+        let created = system
+            .registry
+            .ask(CreateSession {
+                language: Language::Vi,
+            })
+            .await?;
+        hashes.push(system.token_hasher.hash(&created.token));
+    }
+
+    let started = Instant::now();
+    let measure_from = started + config.warmup;
+    let measure_until = measure_from + config.measure;
+    let registry = system.registry.clone();
+    let clients = hashes.into_iter().enumerate().map(|(client, token_hash)| {
+        let registry = registry.clone();
+        async move {
+            let mut result = CaseResult::default();
+            let mut n = 0;
+            while Instant::now() < measure_until {
+                let sent = Instant::now();
+                let content = content_for(client, n);
+                n += 1;
+                // The same two hops as the HTTP handler: find the session's actor, then post.
+                let outcome = match registry.ask(OpenSession { token_hash }).await {
+                    Ok(handle) => handle.mailbox.ask(PostMessage { content }).await,
+                    Err(error) => Err(error),
+                };
+                let done = Instant::now();
+                if done < measure_from || done > measure_until {
+                    continue;
+                }
+                match outcome {
+                    Ok(posted) => {
+                        result.completed += 1;
+                        result.crisis_cards += u64::from(posted.crisis_info.is_some());
+                        result
+                            .latencies_us
+                            .push(done.duration_since(sent).as_micros() as u64);
+                    }
+                    Err(error) => {
+                        if result.errors == 0 {
+                            eprintln!("  first error of client {client}: {error}");
+                        }
+                        result.errors += 1;
+                    }
+                }
+            }
+            result
+        }
+    });
+    let per_client = futures_util::future::join_all(clients).await;
+
+    let mut total = CaseResult {
+        seconds: config.measure.as_secs_f64(),
+        ..CaseResult::default()
+    };
+    for client in per_client {
+        total.completed += client.completed;
+        total.errors += client.errors;
+        total.crisis_cards += client.crisis_cards;
+        total.latencies_us.extend(client.latencies_us);
+    }
+    total.latencies_us.sort_unstable();
+    total.peak_rss_kib = peak_rss_kib();
+
+    system.shutdown().await;
+    drop(system);
+    store.close().await;
+    Ok(total)
+}
+
+fn print_header() {
+    println!(
+        "| {:<8} | {:>8} | {:>10} | {:>10} | {:>8} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} |",
+        "backend",
+        "sessions",
+        "messages/s",
+        "rows/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "peak RSS",
+        "crisis",
+        "errors"
+    );
+    println!(
+        "|{:-<10}|{:->10}|{:->12}|{:->12}|{:->10}|{:->10}|{:->10}|{:->11}|{:->8}|{:->8}|",
+        "", "", "", "", "", "", "", "", "", ""
+    );
+}
+
+fn print_row(backend: Backend, sessions: usize, r: &CaseResult) {
+    let rss = r.peak_rss_kib.map_or_else(
+        || "n/a".to_owned(),
+        |k| format!("{:.0} MiB", k as f64 / 1024.0),
+    );
+    let max_ms = r.latencies_us.last().map_or(0.0, |us| *us as f64 / 1000.0);
+    println!(
+        "| {:<8} | {:>8} | {:>10.0} | {:>10.0} | {:>8.2} | {:>8.2} | {:>8.2} | {:>9} | {:>6} | {:>6} |",
+        backend.name(),
+        sessions,
+        r.per_second(),
+        2.0 * r.per_second(),
+        r.percentile_ms(50.0),
+        r.percentile_ms(99.0),
+        max_ms,
+        rss,
+        r.crisis_cards,
+        r.errors
+    );
+}
+
+fn backends(config: &Config) -> Result<Vec<Backend>, BoxError> {
+    let mut chosen = Vec::new();
+    for name in env_list("BENCH_BACKENDS", "sqlite,postgres") {
+        match name.as_str() {
+            "sqlite" => chosen.push(Backend::Sqlite),
+            "postgres" => {
+                let reachable = actix::System::new().block_on(pg_reachable(&config.pg_url));
+                match reachable {
+                    Ok(()) => chosen.push(Backend::Postgres),
+                    Err(error) => println!(
+                        "PostgreSQL unreachable at {} ({error}); skipping the postgres backend",
+                        cbln_actors::persistence::redact_url(&config.pg_url)
+                    ),
+                }
+            }
+            other => return Err(format!("unknown backend {other:?} in BENCH_BACKENDS").into()),
+        }
+    }
+    Ok(chosen)
+}
+
+fn run_matrix(config: &Config) -> Result<(), BoxError> {
+    let sessions: Vec<usize> = env_list("BENCH_SESSIONS", "1,64,512")
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()?;
+    let backends = backends(config)?;
+    print_header();
+    for backend in backends {
+        for &n in &sessions {
+            reset_peak_rss();
+            let result = run_case(backend, n, true, config)?;
+            print_row(backend, n, &result);
+        }
+    }
+    Ok(())
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+fn run_metrics_overhead(config: &Config) -> Result<(), BoxError> {
+    let backend = backends(config)?
+        .into_iter()
+        .max_by_key(|b| *b == Backend::Postgres)
+        .ok_or("no backend available")?;
+    let sessions: usize = env_or("BENCH_METRICS_SESSIONS", 64);
+    let rounds: usize = env_or("BENCH_ROUNDS", 3);
+    println!(
+        "metrics overhead: {} backend, {sessions} sessions, {rounds} alternating rounds",
+        backend.name()
+    );
+    print_header();
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Alternate which goes first so drift (page cache, autovacuum) does not favour one side.
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for metrics_on in order {
+            let result = run_case(backend, sessions, metrics_on, config)?;
+            print!(
+                "{:<13}",
+                if metrics_on {
+                    "metrics on "
+                } else {
+                    "metrics off"
+                }
+            );
+            print_row(backend, sessions, &result);
+            if metrics_on {
+                on.push(result.per_second())
+            } else {
+                off.push(result.per_second())
+            }
+        }
+    }
+    let (on, off) = (median(&mut on), median(&mut off));
+    let overhead = if off > 0.0 {
+        (off - on) / off * 100.0
+    } else {
+        0.0
+    };
+    println!(
+        "median messages/s: metrics on {on:.0}, metrics off {off:.0}; overhead {overhead:.2} % (target < 3 %)"
+    );
+    Ok(())
+}
+
+fn main() -> Result<(), BoxError> {
+    let config = Config {
+        warmup: Duration::from_secs_f64(env_or("BENCH_WARMUP", 1.0)),
+        measure: Duration::from_secs_f64(env_or("BENCH_SECONDS", 5.0)),
+        pg_url: std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned()),
+    };
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need either.
+    if std::env::args().any(|a| a == "--list") {
+        return Ok(());
+    }
+    println!(
+        "pipeline bench: {:.0} s warm-up + {:.0} s measured per case; {} CPUs; messages/s = completed PostMessage (user message + reply), rows/s = 2x",
+        config.warmup.as_secs_f64(),
+        config.measure.as_secs_f64(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    match std::env::var("BENCH_MODE").as_deref() {
+        Ok("metrics") => run_metrics_overhead(&config),
+        Ok("matrix") | Err(_) => run_matrix(&config),
+        Ok(other) => Err(format!("unknown BENCH_MODE {other:?} (use matrix or metrics)").into()),
+    }
+}

@@ -1,0 +1,932 @@
+//! The compiled rule set and the decision: phrase matches, exceptions, then combinations of signals.
+//!
+//! Decisions that are deliberate and worth knowing before changing anything here:
+//!
+//! * A question about helping someone else ("làm sao giúp bạn mình đang muốn tự tử") is **not** a
+//!   crisis of the writer: the card and crisis mode would tell a worried friend that *they* are in
+//!   danger, which is the false alarm DOMAIN.md warns about. The assessment says `third_party` so the
+//!   responder can still answer with how to help and where to call (111, 115). A writer who is also
+//!   at risk ("bạn mình tự tử rồi, giờ mình cũng muốn chết") is anchored on "mình" and counted.
+//! * Negation softens phrase matches (they are dropped), but plan and means signals are never
+//!   negated, and a negated phrase comes back when plan or means words are present.
+//! * Words about method or plan outrank the word "suicide" (Crisis Text Line): means together with
+//!   a plan make a message critical even without any crisis phrase.
+//! * Accent-free matches of ambiguous phrases (`tu tu` is "từ từ", slowly, as well as "tự tử") count
+//!   only next to intent words or other evidence.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use serde::Serialize;
+
+use super::normalize::{Views, normalize_views};
+use super::syllable::{TONE_MARKS, fold_char};
+use super::types::{
+    Category, ExceptionKind, RuleClass, RuleError, RuleKind, RuleLanguage, RuleSpec, Severity,
+    SignalKind,
+};
+
+/// What the detector concluded about one message. Never contains any of the message's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Assessment {
+    /// True when the message should get the crisis card and switch the session to crisis mode.
+    pub is_crisis: bool,
+    /// The crisis categories found, in order of precedence.
+    pub categories: Vec<Category>,
+    /// The highest severity found; `None` when not a crisis.
+    pub severity: Option<Severity>,
+    /// Ids of the rules that made the decision (phrases and the signals combined), sorted.
+    pub rule_ids: Vec<String>,
+    /// True when crisis words were about someone else or a general question, not the writer.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub third_party: bool,
+}
+
+/// Which view of the message a rule matched on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewName {
+    /// With diacritics (tone placement folded).
+    Toned,
+    /// Accent-free.
+    Folded,
+}
+
+/// What happened to one matched rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HitOutcome {
+    /// Counted towards the decision.
+    Counted,
+    /// Cancelled by an overlapping hyperbole or idiom exception.
+    Suppressed,
+    /// Cancelled by a negation just before it.
+    Negated,
+    /// Cancelled because the message is about media, a general question or someone else.
+    NotAboutWriter,
+    /// Cancelled because the message says it is over ("giờ ổn rồi").
+    ResolvedPast,
+    /// An ambiguous accent-free match with nothing around it to confirm it.
+    NeedsContext,
+    /// An exception or signal that was seen (signals count through combinations).
+    Seen,
+}
+
+/// One rule that matched, for `cbln crisis scan --explain`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExplainHit {
+    /// The rule id.
+    pub rule_id: String,
+    /// Phrase, exception or signal.
+    pub kind: RuleKind,
+    /// The rule's category (crisis category, exception kind or signal kind).
+    pub category: String,
+    /// The view it matched on.
+    pub view: ViewName,
+    /// What happened to it.
+    pub outcome: HitOutcome,
+    /// The exception rule responsible for a cancelled outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<String>,
+}
+
+/// An assessment with every rule that matched and why it did or did not count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// The decision.
+    #[serde(flatten)]
+    pub assessment: Assessment,
+    /// Every match, in order of position.
+    pub hits: Vec<ExplainHit>,
+}
+
+#[derive(Debug)]
+struct CompiledRule {
+    id: String,
+    class: RuleClass,
+    kind: RuleKind,
+    severity: Option<Severity>,
+    /// The pattern's syllables in the toned view, for the accent-free compatibility check.
+    toned: Vec<String>,
+    language: RuleLanguage,
+    ambiguous: bool,
+    /// "... chết" phrases, where "chết" after an adjective is usually an intensifier.
+    ends_with_death: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PatternRef {
+    rule: u32,
+    folded: bool,
+    /// A one-syllable pattern matched accent-free: only trusted in Vietnamese-looking text.
+    lone_folded: bool,
+    len: u16,
+}
+
+/// The rule set compiled into one Aho-Corasick automaton. `Send + Sync`; share it in an `Arc`.
+#[derive(Debug)]
+pub struct CrisisDetector {
+    rules: Vec<CompiledRule>,
+    patterns: Vec<PatternRef>,
+    automaton: AhoCorasick,
+    pattern_bytes: usize,
+}
+
+/// Accent-free phrases that are also everyday words; `tu tu` is "từ từ" (slowly).
+const AMBIGUOUS_FOLDED: &[&str] = &["tu tu"];
+
+const SELF_WORDS: &[&str] = &[
+    "mình", "tao", "tôi", "tớ", "tui", "em", "e", "i", "im", "me", "myself", "ive", "il", "con",
+];
+
+/// A self word right after one of these is a possessive ("bạn mình" is my friend).
+const POSSESSORS: &[&str] = &[
+    "bạn",
+    "em",
+    "anh",
+    "chị",
+    "mẹ",
+    "bố",
+    "ba",
+    "má",
+    "cha",
+    "nhà",
+    "lớp",
+    "trường",
+    "đứa",
+    "người",
+    "cô",
+    "thầy",
+    "con",
+    "cháu",
+    "của",
+    "gái",
+    "trai",
+    "thân",
+    "nhóm",
+    "yêu",
+    "họ",
+    "các",
+    "những",
+    "trẻ",
+    "bé",
+    "mấy",
+    "vợ",
+    "chồng",
+    "ông",
+    "bà",
+    "chú",
+    "bác",
+    "dì",
+    "cậu",
+];
+
+/// "em" or "con" followed by one of these is someone else, not the writer.
+const KIN_AFTER: &[&str] = &[
+    "gái", "trai", "họ", "út", "ấy", "nó", "bé", "mèo", "chó", "dao", "người", "cái", "nhỏ",
+];
+
+const NEGATORS: &[&str] = &[
+    "không", "chẳng", "chả", "chưa", "đừng", "not", "dont", "never", "no",
+];
+
+/// The passive marker: "bị" before an assault word makes the writer (or someone) the victim.
+const PASSIVE: &[&str] = &["bị"];
+
+/// Frequent English words; two of them mark a message as English, where accent-free one-syllable
+/// Vietnamese signals ("me", "so") would only be collisions.
+const ENGLISH_WORDS: &[&str] = &[
+    "the", "is", "are", "was", "to", "and", "of", "it", "you", "my", "im", "that", "this", "with",
+    "about", "made", "i", "a", "at", "so", "be", "have", "me", "when", "dont", "cant", "just",
+];
+
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    rule: u32,
+    start: u16,
+    end: u16,
+    folded: bool,
+    folded_only: bool,
+}
+
+impl Hit {
+    fn overlaps(&self, other: &Hit) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+
+    fn contains(&self, other: &Hit) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+}
+
+type Outcome = (usize, HitOutcome, Option<u32>);
+
+impl CrisisDetector {
+    /// Compiles the enabled rules; fails on the first invalid rule or a duplicate id.
+    pub fn compile(rules: &[RuleSpec]) -> Result<Self, RuleError> {
+        let mut compiled: Vec<CompiledRule> = Vec::new();
+        let mut patterns: Vec<PatternRef> = Vec::new();
+        let mut strings: Vec<String> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for spec in rules.iter().filter(|r| r.enabled) {
+            let (class, language, toned) = spec.parsed()?;
+            if !seen.insert(spec.rule_id.as_str()) {
+                return Err(RuleError::DuplicateRuleId(spec.rule_id.clone()));
+            }
+            let views = normalize_views(&spec.pattern);
+            let rule_index = u32::try_from(compiled.len())
+                .map_err(|_| RuleError::Automaton("too many rules".to_owned()))?;
+            let len = u16::try_from(toned.len())
+                .map_err(|_| RuleError::Automaton("pattern too long".to_owned()))?;
+            strings.push(views.toned().to_owned());
+            patterns.push(PatternRef {
+                rule: rule_index,
+                folded: false,
+                lone_folded: false,
+                len,
+            });
+            let lone_signal = matches!(
+                class,
+                RuleClass::Signal(SignalKind::Intent | SignalKind::Abuser | SignalKind::Assault)
+                    | RuleClass::Exception(ExceptionKind::Hyperbole)
+            );
+            let folded_allowed = language != RuleLanguage::Vi || toned.len() >= 2 || lone_signal;
+            if folded_allowed && views.folded() != views.toned() {
+                strings.push(views.folded().to_owned());
+                patterns.push(PatternRef {
+                    rule: rule_index,
+                    folded: true,
+                    lone_folded: toned.len() < 2 && language == RuleLanguage::Vi,
+                    len,
+                });
+            }
+            let folded_phrase = views.folded().trim();
+            compiled.push(CompiledRule {
+                id: spec.rule_id.clone(),
+                class,
+                kind: spec.kind,
+                severity: spec.severity,
+                toned,
+                language,
+                ambiguous: AMBIGUOUS_FOLDED.contains(&folded_phrase),
+                ends_with_death: folded_phrase == "chet" || folded_phrase.ends_with(" chet"),
+            });
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&strings)
+            .map_err(|e| RuleError::Automaton(e.to_string()))?;
+        let pattern_bytes = strings.iter().map(String::len).sum();
+        Ok(CrisisDetector {
+            rules: compiled,
+            patterns,
+            automaton,
+            pattern_bytes,
+        })
+    }
+
+    /// Number of compiled (enabled) rules.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Approximate heap used by the compiled rules, in bytes.
+    pub fn rules_memory_bytes(&self) -> usize {
+        let rules: usize = self
+            .rules
+            .iter()
+            .map(|r| {
+                std::mem::size_of::<CompiledRule>()
+                    + r.id.capacity()
+                    + r.toned.iter().map(|s| s.capacity() + 24).sum::<usize>()
+            })
+            .sum();
+        self.automaton.memory_usage()
+            + rules
+            + self.patterns.len() * std::mem::size_of::<PatternRef>()
+            + self.pattern_bytes
+    }
+
+    /// Assesses one message. Never panics, whatever the input.
+    pub fn assess(&self, text: &str) -> Assessment {
+        self.evaluate(text, false).assessment
+    }
+
+    /// Assesses one message and reports every rule that matched and what happened to it.
+    pub fn explain(&self, text: &str) -> Explanation {
+        self.evaluate(text, true)
+    }
+
+    fn rule(&self, h: &Hit) -> &CompiledRule {
+        &self.rules[h.rule as usize]
+    }
+
+    fn collect_hits(&self, views: &Views) -> Vec<Hit> {
+        let english = (0..views.len())
+            .filter(|&i| word_sets().english.contains(views.toned_token(i)))
+            .count()
+            >= 2;
+        let mut hits: Vec<Hit> = Vec::new();
+        for folded in [false, true] {
+            let haystack = if folded {
+                views.folded()
+            } else {
+                views.toned()
+            };
+            for m in self.automaton.find_overlapping_iter(haystack) {
+                let Some(p) = self.patterns.get(m.pattern().as_usize()) else {
+                    continue;
+                };
+                if p.folded != folded || (p.lone_folded && english) {
+                    continue;
+                }
+                let Some(start) = views.token_index(folded, m.start()) else {
+                    continue;
+                };
+                let end = start + usize::from(p.len);
+                // A phrase does not run across punctuation: "bị bố đánh, mình ..." is not
+                // "đánh mình".
+                if (start + 1..end).any(|i| views.clause_start(i)) {
+                    continue;
+                }
+                let Some(rule) = self.rules.get(p.rule as usize) else {
+                    continue;
+                };
+                let mut folded_only = false;
+                if folded {
+                    if rule.language == RuleLanguage::Vi
+                        && !(start..end)
+                            .zip(&rule.toned)
+                            .all(|(i, pat)| compatible(views.toned_token(i), pat))
+                    {
+                        continue;
+                    }
+                    folded_only =
+                        (start..end).all(|i| views.toned_token(i) == views.folded_token(i));
+                }
+                let (Ok(start), Ok(end)) = (u16::try_from(start), u16::try_from(end)) else {
+                    continue;
+                };
+                if hits.iter().any(|h| h.rule == p.rule && h.start == start) {
+                    continue;
+                }
+                hits.push(Hit {
+                    rule: p.rule,
+                    start,
+                    end,
+                    folded,
+                    folded_only,
+                });
+            }
+        }
+        hits.sort_by_key(|h| (h.start, h.end, h.rule));
+        hits
+    }
+
+    fn evaluate(&self, text: &str, explain: bool) -> Explanation {
+        let views = normalize_views(text);
+        let hits = self.collect_hits(&views);
+        let exceptions: Vec<(&Hit, ExceptionKind)> = hits
+            .iter()
+            .filter_map(|h| match self.rule(h).class {
+                RuleClass::Exception(k) => Some((h, k)),
+                _ => None,
+            })
+            .collect();
+        // Idioms cancel whatever they overlap; hyperbole only cancels "... chết" phrases, which
+        // it overlaps or follows closely ("thèm trà sữa muốn chết").
+        let local_exception = |h: &Hit, death: bool| {
+            exceptions.iter().find(|(e, k)| match k {
+                ExceptionKind::Idiom => e.overlaps(h),
+                ExceptionKind::Hyperbole => {
+                    death
+                        && (e.overlaps(h)
+                            || (e.end <= h.start
+                                && h.start - e.end <= 2
+                                && views.same_clause(usize::from(e.end), usize::from(h.start))))
+                }
+                _ => false,
+            })
+        };
+        let find_context = |kinds: &[ExceptionKind]| {
+            exceptions
+                .iter()
+                .find(|(_, k)| kinds.contains(k))
+                .map(|(e, _)| e.rule)
+        };
+        let about_others = find_context(&[
+            ExceptionKind::Media,
+            ExceptionKind::GeneralQuestion,
+            ExceptionKind::ThirdPerson,
+        ]);
+        let media_or_question =
+            find_context(&[ExceptionKind::Media, ExceptionKind::GeneralQuestion]);
+        let resolved = find_context(&[ExceptionKind::ResolvedPast]);
+
+        // Signals: which kinds are active, and which hits they came from.
+        let mut active: HashMap<SignalKind, Vec<usize>> = HashMap::new();
+        let mut signal_outcomes: Vec<Outcome> = Vec::new();
+        for (i, h) in hits.iter().enumerate() {
+            let RuleClass::Signal(kind) = self.rule(h).class else {
+                continue;
+            };
+            if let Some((e, _)) = local_exception(h, false) {
+                signal_outcomes.push((i, HitOutcome::Suppressed, Some(e.rule)));
+                continue;
+            }
+            let softenable = matches!(
+                kind,
+                SignalKind::Intent | SignalKind::Distress | SignalKind::Assault
+            );
+            if softenable && let Some(by) = self.negated_directly(&views, h, &exceptions) {
+                signal_outcomes.push((i, HitOutcome::Negated, by));
+                continue;
+            }
+            active.entry(kind).or_default().push(i);
+            signal_outcomes.push((i, HitOutcome::Seen, None));
+        }
+        let has = |k: SignalKind| active.contains_key(&k);
+        let present = has(SignalKind::Present);
+        let writer_in_message = (0..views.len()).any(|i| is_self_word(&views, i));
+
+        // Phrases.
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        for (i, h) in hits.iter().enumerate() {
+            let r = self.rule(h);
+            let RuleClass::Crisis(category) = r.class else {
+                continue;
+            };
+            // Third-person words do not cancel violence: the one who threatens is usually
+            // someone else ("nó dọa giết mình").
+            let context = if category == Category::Violence {
+                media_or_question
+            } else {
+                about_others
+            };
+            let outcome = if let Some((e, _)) = local_exception(h, r.ends_with_death) {
+                (HitOutcome::Suppressed, Some(e.rule))
+            } else if let Some(e) = negation_before(&views, &exceptions, h) {
+                (HitOutcome::Negated, Some(e))
+            } else if r.ambiguous && h.folded_only && !self.intent_before(&hits, h, 3) {
+                (HitOutcome::NeedsContext, None)
+            } else if let Some(e) = context.filter(|_| !anchored(&views, h, category)) {
+                (HitOutcome::NotAboutWriter, Some(e))
+            } else if let Some(e) = resolved.filter(|_| !present) {
+                (HitOutcome::ResolvedPast, Some(e))
+            } else {
+                (HitOutcome::Counted, None)
+            };
+            outcomes.push((i, outcome.0, outcome.1));
+        }
+
+        let combos_allowed =
+            (about_others.is_none() || writer_in_message) && (resolved.is_none() || present);
+        let mut found: Vec<(Category, Severity)> = Vec::new();
+        let mut used: Vec<usize> = Vec::new();
+        let use_kinds = |kinds: &[SignalKind], used: &mut Vec<usize>| {
+            for k in kinds {
+                if let Some(ids) = active.get(k) {
+                    used.extend(ids.iter().copied());
+                }
+            }
+        };
+        let means = has(SignalKind::Means);
+        let harm = has(SignalKind::HarmMeans);
+        let weak = has(SignalKind::WeakMeans);
+        let plan = has(SignalKind::Plan);
+        let time = has(SignalKind::Time);
+        let intent = has(SignalKind::Intent);
+        let distress = has(SignalKind::Distress);
+        let farewells = active.get(&SignalKind::Farewell).map_or(0, |v| {
+            let mut rules: Vec<u32> = v.iter().map(|&i| hits[i].rule).collect();
+            rules.sort_unstable();
+            rules.dedup();
+            rules.len()
+        });
+        let farewell = farewells > 0;
+        if combos_allowed {
+            self.signal_combos(
+                &SignalFlags {
+                    means,
+                    harm,
+                    weak,
+                    plan,
+                    time,
+                    intent,
+                    distress,
+                    farewells,
+                },
+                &mut found,
+                &mut |kinds| use_kinds(kinds, &mut used),
+            );
+        }
+        if let Some((category, sev, parts)) =
+            self.assault_combo(&views, &hits, &active, about_others, &exceptions)
+        {
+            found.push((category, sev));
+            used.extend(parts);
+        }
+
+        // Negation never overrides plan or means: bring negated phrases back.
+        let plan_or_means = plan || means || harm || (weak && (intent || distress));
+        for o in outcomes.iter_mut() {
+            if o.1 == HitOutcome::Negated && plan_or_means {
+                o.1 = HitOutcome::Counted;
+                o.2 = None;
+            }
+        }
+        let counted_any = outcomes.iter().any(|o| o.1 == HitOutcome::Counted) || !found.is_empty();
+        for o in outcomes.iter_mut() {
+            if o.1 == HitOutcome::NeedsContext && counted_any {
+                o.1 = HitOutcome::Counted;
+            }
+        }
+
+        let mut phrase_hits: Vec<usize> = Vec::new();
+        for o in &outcomes {
+            if o.1 != HitOutcome::Counted {
+                continue;
+            }
+            let r = self.rule(&hits[o.0]);
+            if let (RuleClass::Crisis(category), Some(sev)) = (r.class, r.severity) {
+                found.push((category, sev));
+                phrase_hits.push(o.0);
+            }
+        }
+        if !phrase_hits.is_empty() && combos_allowed {
+            let escalate = means || harm || plan || farewell;
+            if escalate || time {
+                let target = if escalate {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                };
+                for f in found.iter_mut() {
+                    if matches!(f.0, Category::Suicide | Category::SelfHarm) && f.1 < target {
+                        f.1 = target;
+                    }
+                }
+                use_kinds(
+                    &[
+                        SignalKind::Means,
+                        SignalKind::HarmMeans,
+                        SignalKind::Plan,
+                        SignalKind::Farewell,
+                        SignalKind::Time,
+                    ],
+                    &mut used,
+                );
+            }
+        }
+
+        let mut assessment = Assessment::default();
+        if !found.is_empty() {
+            let mut categories: Vec<Category> = found.iter().map(|f| f.0).collect();
+            categories.sort();
+            categories.dedup();
+            let mut ids: Vec<String> = phrase_hits
+                .iter()
+                .chain(used.iter())
+                .map(|&i| self.rule(&hits[i]).id.clone())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            assessment = Assessment {
+                is_crisis: true,
+                categories,
+                severity: found.iter().map(|f| f.1).max(),
+                rule_ids: ids,
+                third_party: false,
+            };
+        } else {
+            assessment.third_party = outcomes.iter().any(|o| o.1 == HitOutcome::NotAboutWriter);
+        }
+
+        let mut explained = Vec::new();
+        if explain {
+            let mut all: Vec<Outcome> = outcomes;
+            all.extend(signal_outcomes);
+            for (i, h) in hits.iter().enumerate() {
+                if matches!(self.rule(h).class, RuleClass::Exception(_)) {
+                    all.push((i, HitOutcome::Seen, None));
+                }
+            }
+            all.sort_by_key(|o| o.0);
+            for (i, outcome, by) in all {
+                let h = &hits[i];
+                let r = self.rule(h);
+                explained.push(ExplainHit {
+                    rule_id: r.id.clone(),
+                    kind: r.kind,
+                    category: class_name(r.class).to_owned(),
+                    view: if h.folded {
+                        ViewName::Folded
+                    } else {
+                        ViewName::Toned
+                    },
+                    outcome,
+                    cancelled_by: by.map(|b| self.rules[b as usize].id.clone()),
+                });
+            }
+        }
+        Explanation {
+            assessment,
+            hits: explained,
+        }
+    }
+
+    /// Plan, means and farewell words combined with each other or with intent: these predict
+    /// danger better than any single word, so they can make a crisis without a crisis phrase.
+    fn signal_combos(
+        &self,
+        f: &SignalFlags,
+        found: &mut Vec<(Category, Severity)>,
+        use_kinds: &mut dyn FnMut(&[SignalKind]),
+    ) {
+        use SignalKind as S;
+        let farewell = f.farewells > 0;
+        let strong = f.means || f.harm;
+        let means_category = if f.harm && !f.means {
+            Category::SelfHarm
+        } else {
+            Category::Suicide
+        };
+        if strong && f.plan {
+            found.push((means_category, Severity::Critical));
+            use_kinds(&[S::Means, S::HarmMeans, S::Plan]);
+        } else if strong && (f.intent || f.distress || farewell) {
+            let sev = if f.time {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
+            found.push((means_category, sev));
+            use_kinds(&[
+                S::Means,
+                S::HarmMeans,
+                S::Intent,
+                S::Distress,
+                S::Farewell,
+                S::Time,
+            ]);
+        }
+        if f.harm && f.weak {
+            found.push((Category::SelfHarm, Severity::High));
+            use_kinds(&[S::HarmMeans, S::WeakMeans]);
+        }
+        let weak_urgent = f.plan && (f.intent || f.distress || f.time || farewell);
+        if f.weak && (f.plan || farewell || (f.intent && (f.distress || f.time))) {
+            let sev = if weak_urgent {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
+            found.push((Category::Suicide, sev));
+            use_kinds(&[
+                S::WeakMeans,
+                S::Plan,
+                S::Farewell,
+                S::Intent,
+                S::Distress,
+                S::Time,
+            ]);
+        }
+        if farewell && (f.intent || f.distress || f.plan || f.farewells >= 2) {
+            let sev = if f.time || strong {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
+            found.push((Category::Suicide, sev));
+            use_kinds(&[S::Farewell, S::Intent, S::Distress, S::Plan, S::Time]);
+        }
+    }
+
+    /// "bố ... đánh", "dượng ... sờ": a family member or carer, then an assault word in the same
+    /// clause, is abuse; "bị ... đánh" is violence against the writer (or abuse when a family
+    /// member is named in between).
+    fn assault_combo(
+        &self,
+        views: &Views,
+        hits: &[Hit],
+        active: &HashMap<SignalKind, Vec<usize>>,
+        about_others: Option<u32>,
+        exceptions: &[(&Hit, ExceptionKind)],
+    ) -> Option<(Category, Severity, Vec<usize>)> {
+        let assaults = active.get(&SignalKind::Assault)?;
+        let abusers: &[usize] = active.get(&SignalKind::Abuser).map_or(&[], Vec::as_slice);
+        for &a in assaults {
+            let ah = &hits[a];
+            if (about_others.is_some() && !anchored(views, ah, Category::Abuse))
+                || negation_before(views, exceptions, ah).is_some()
+            {
+                continue;
+            }
+            let start = usize::from(ah.start);
+            let abuser = abusers.iter().copied().find(|&b| {
+                let bh = &hits[b];
+                bh.end <= ah.start
+                    && ah.start - bh.end <= 5
+                    && views.same_clause(usize::from(bh.start), start)
+            });
+            if let Some(b) = abuser {
+                return Some((Category::Abuse, Severity::High, vec![a, b]));
+            }
+            let passive = (start.saturating_sub(6)..start)
+                .any(|i| word_in(views, i, &word_sets().passive) && views.same_clause(i, start));
+            if passive {
+                return Some((Category::Violence, Severity::Medium, vec![a]));
+            }
+        }
+        None
+    }
+
+    /// An intent, distress or assault signal is negated by a negation exception ending where it
+    /// starts, or by a negating word right before it ("không muốn").
+    fn negated_directly(
+        &self,
+        views: &Views,
+        h: &Hit,
+        exceptions: &[(&Hit, ExceptionKind)],
+    ) -> Option<Option<u32>> {
+        if let Some((e, _)) = exceptions.iter().find(|(e, k)| {
+            *k == ExceptionKind::Negation && e.end <= h.start && h.start - e.end <= 1
+        }) {
+            return Some(Some(e.rule));
+        }
+        let start = usize::from(h.start);
+        if start > 0 && word_in(views, start - 1, &word_sets().negators) {
+            return Some(None);
+        }
+        None
+    }
+
+    fn intent_before(&self, hits: &[Hit], h: &Hit, window: u16) -> bool {
+        hits.iter().any(|s| {
+            matches!(
+                self.rules[s.rule as usize].class,
+                RuleClass::Signal(SignalKind::Intent)
+            ) && s.end <= h.start
+                && h.start - s.end <= window
+        })
+    }
+}
+
+struct SignalFlags {
+    means: bool,
+    harm: bool,
+    weak: bool,
+    plan: bool,
+    time: bool,
+    intent: bool,
+    distress: bool,
+    farewells: usize,
+}
+
+/// A negation just before the hit, in the same clause, that the hit does not itself contain
+/// ("không có ý định tự tử"; but "không muốn sống nữa" keeps its own "không").
+fn negation_before(views: &Views, exceptions: &[(&Hit, ExceptionKind)], h: &Hit) -> Option<u32> {
+    exceptions
+        .iter()
+        .find(|(e, k)| {
+            *k == ExceptionKind::Negation
+                && !h.contains(e)
+                && e.start < h.start
+                && h.start.saturating_sub(e.end) <= 3
+                && views.same_clause(usize::from(e.start), usize::from(h.start))
+        })
+        .map(|(e, _)| e.rule)
+}
+
+fn class_name(class: RuleClass) -> &'static str {
+    match class {
+        RuleClass::Crisis(c) => c.as_str(),
+        RuleClass::Exception(k) => k.as_str(),
+        RuleClass::Signal(k) => k.as_str(),
+    }
+}
+
+/// A message token matches a pattern syllable accent-free when what the writer did type agrees
+/// with the pattern: `tu` and `tư` fit `tự`, `từ` does not.
+fn compatible(message: &str, pattern: &str) -> bool {
+    if message == pattern {
+        return true;
+    }
+    let (m_base, m_tone) = split_tone(message);
+    let (p_base, p_tone) = split_tone(pattern);
+    // Someone who typed a tone mark had a Vietnamese keyboard on and typed the vowel marks too:
+    // "dám" is not "đấm". Without a tone, missing vowel marks are fine ("tư", "tu" for "tự").
+    match m_tone {
+        Some(_) => m_base == p_base && m_tone == p_tone,
+        None => m_base == p_base || m_base.chars().eq(p_base.chars().map(fold_char)),
+    }
+}
+
+fn split_tone(token: &str) -> (&str, Option<char>) {
+    match token.chars().last() {
+        Some(c) if TONE_MARKS.contains(&c) => (&token[..token.len() - c.len_utf8()], Some(c)),
+        _ => (token, None),
+    }
+}
+
+/// A word list in both spellings the views use: toned, and accent-free for unaccented messages.
+struct WordSet {
+    toned: HashSet<String>,
+    folded: HashSet<String>,
+}
+
+impl WordSet {
+    fn new(words: &[&str]) -> Self {
+        let mut toned = HashSet::new();
+        let mut folded = HashSet::new();
+        for w in words {
+            let v = normalize_views(w);
+            toned.insert(v.toned().trim().to_owned());
+            folded.insert(v.folded().trim().to_owned());
+        }
+        WordSet { toned, folded }
+    }
+
+    fn contains(&self, toned_token: &str) -> bool {
+        self.toned.contains(toned_token)
+    }
+}
+
+struct WordSets {
+    self_words: WordSet,
+    possessors: WordSet,
+    kin_after: WordSet,
+    negators: WordSet,
+    passive: WordSet,
+    english: WordSet,
+    pronouns_with_kin: WordSet,
+}
+
+fn word_sets() -> &'static WordSets {
+    static SETS: OnceLock<WordSets> = OnceLock::new();
+    SETS.get_or_init(|| WordSets {
+        self_words: WordSet::new(SELF_WORDS),
+        possessors: WordSet::new(POSSESSORS),
+        kin_after: WordSet::new(KIN_AFTER),
+        negators: WordSet::new(NEGATORS),
+        passive: WordSet::new(PASSIVE),
+        english: WordSet::new(ENGLISH_WORDS),
+        pronouns_with_kin: WordSet::new(&["em", "con", "e"]),
+    })
+}
+
+/// Token `i` is one of the words: exactly, or accent-free when the writer typed no accents on it.
+fn word_in(views: &Views, i: usize, set: &WordSet) -> bool {
+    let toned = views.toned_token(i);
+    if toned.is_empty() {
+        return false;
+    }
+    set.toned.contains(toned) || (toned == views.folded_token(i) && set.folded.contains(toned))
+}
+
+fn is_self_word(views: &Views, i: usize) -> bool {
+    let sets = word_sets();
+    if !word_in(views, i, &sets.self_words) {
+        return false;
+    }
+    if i > 0 && word_in(views, i - 1, &sets.possessors) {
+        return false;
+    }
+    if word_in(views, i, &sets.pronouns_with_kin) && word_in(views, i + 1, &sets.kin_after) {
+        return false;
+    }
+    true
+}
+
+/// The writer is close to the match: a first-person word before it or inside it, or, for abuse
+/// and violence (where the writer is the object: "đánh mình"), right after it in the same clause.
+fn anchored(views: &Views, h: &Hit, category: Category) -> bool {
+    let start = usize::from(h.start);
+    let end = usize::from(h.end);
+    let from = start.saturating_sub(3);
+    if (from..end).any(|i| is_self_word(views, i)) {
+        return true;
+    }
+    if matches!(category, Category::Abuse | Category::Violence) {
+        let to = (end + 2).min(views.len());
+        return (end..to).any(|i| is_self_word(views, i) && views.same_clause(start, i));
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compatibility_respects_typed_marks() {
+        let v = normalize_views("tự tử từ tu tư");
+        let toks: Vec<&str> = v.toned_tokens().collect();
+        assert!(compatible(toks[0], toks[0]));
+        assert!(!compatible(toks[2], toks[0]));
+        assert!(compatible(toks[3], toks[0]));
+        assert!(compatible(toks[4], toks[0]));
+    }
+}

@@ -1,0 +1,19 @@
+//! Crisis detection as pure functions: normalisation of how Vietnamese is really typed, phrase rules
+//! matched by one automaton, exceptions, signals of plan, means and farewell, and the crisis card.
+//!
+//! No I/O and no actors: the CrisisDetectorActor compiles [`default_rules`] (or the rows of
+//! `blocked_keywords`) with [`CrisisDetector::compile`], shares it in an `Arc`, and calls
+//! [`CrisisDetector::assess`] per message.
+
+mod card;
+mod detector;
+mod normalize;
+mod rules;
+mod syllable;
+mod types;
+
+pub use card::{CrisisInfo, Hotline, HotlineView, crisis_card, default_hotlines, safety_reply};
+pub use detector::{Assessment, CrisisDetector, ExplainHit, Explanation, HitOutcome, ViewName};
+pub use normalize::{Views, is_emoji, normalize_views};
+pub use rules::{ORIGINAL_KEYWORDS, default_rules};
+pub use types::{Category, ExceptionKind, RuleError, RuleKind, RuleSpec, Severity, SignalKind};

@@ -1,0 +1,641 @@
+//! Turns a message, as a phone keyboard really sends it, into two views of space-separated
+//! syllables that phrase rules can match at syllable boundaries.
+//!
+//! * `toned`: lowercase, with vowel qualities (`ơ`, `â`, `đ`, ...) and the tone written as one
+//!   combining mark after the syllable. Putting the tone at the end is what folds tone-mark
+//!   placement (`hòa`/`hoà`, `thủy`/`thuỷ`) and the Windows-keyboard form into one spelling.
+//! * `folded`: the same syllables without any diacritics (`đ`→`d`).
+//!
+//! Both views are produced from one token list, so token `i` of one is token `i` of the other.
+//! Along the way: NFD then marks re-attached (so NFC, NFD and the Windows form agree); runs of three
+//! or more equal letters collapsed (`chếttt`); letters split by spaces, dots or dashes joined and
+//! cut back into syllables (`c.h.ế.t`, `t u t u`, `muonchet`); Telex and VNI leftovers decoded
+//! (`buoonf`, `kho63`); digits folded to `0` so "800mg" and "20 viên" match one rule; teen code
+//! expanded (`ko`→không, `mk`→mình). Emoji become one-character tokens.
+//!
+//! The same function normalises rule patterns, so rules and messages always agree.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::syllable::{
+    Letter, TONE_MARKS, apply_quality, decode_telex, decode_vni, fold_char, has_marks,
+    is_valid_syllable, letter_is_vowel, segment, tone_of_mark,
+};
+
+/// The normalised views of one text: `toned` and `folded`, token for token.
+///
+/// Each view is `" tok tok tok "` (a space before and after every token) so a pattern written
+/// the same way only matches whole syllables.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Views {
+    toned: String,
+    folded: String,
+    toned_starts: Vec<u32>,
+    folded_starts: Vec<u32>,
+    /// Whether each token follows sentence or clause punctuation (`, . ! ? ; :` or a new line).
+    clause_starts: Vec<bool>,
+}
+
+impl Views {
+    /// The view that keeps vowel qualities and tones (tone as a trailing combining mark).
+    pub fn toned(&self) -> &str {
+        &self.toned
+    }
+
+    /// The view without any diacritics.
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+
+    /// Number of tokens (syllables, words, emoji).
+    pub fn len(&self) -> usize {
+        self.toned_starts.len()
+    }
+
+    /// True when nothing matchable was left.
+    pub fn is_empty(&self) -> bool {
+        self.toned_starts.is_empty()
+    }
+
+    /// The tokens of the toned view.
+    pub fn toned_tokens(&self) -> impl Iterator<Item = &str> {
+        self.toned.split(' ').filter(|t| !t.is_empty())
+    }
+
+    /// The tokens of the folded view.
+    pub fn folded_tokens(&self) -> impl Iterator<Item = &str> {
+        self.folded.split(' ').filter(|t| !t.is_empty())
+    }
+
+    /// True when token `i` starts a clause (the first token, or one after `, . ! ? ; :`).
+    pub(crate) fn clause_start(&self, i: usize) -> bool {
+        self.clause_starts.get(i).copied().unwrap_or(true)
+    }
+
+    /// True when no clause boundary lies between tokens `from` and `to` (exclusive of `from`).
+    pub(crate) fn same_clause(&self, from: usize, to: usize) -> bool {
+        !(from + 1..=to).any(|i| self.clause_start(i))
+    }
+
+    pub(crate) fn toned_token(&self, i: usize) -> &str {
+        token_at(&self.toned, &self.toned_starts, i)
+    }
+
+    pub(crate) fn folded_token(&self, i: usize) -> &str {
+        token_at(&self.folded, &self.folded_starts, i)
+    }
+
+    /// The index of the token that starts right after the space at `space_offset`.
+    pub(crate) fn token_index(&self, folded: bool, space_offset: usize) -> Option<usize> {
+        let starts = if folded {
+            &self.folded_starts
+        } else {
+            &self.toned_starts
+        };
+        let target = u32::try_from(space_offset + 1).ok()?;
+        starts.binary_search(&target).ok()
+    }
+}
+
+fn token_at<'a>(view: &'a str, starts: &[u32], i: usize) -> &'a str {
+    let Some(&start) = starts.get(i) else {
+        return "";
+    };
+    let start = start as usize;
+    let rest = view.get(start..).unwrap_or("");
+    rest.split(' ').next().unwrap_or("")
+}
+
+/// Whether a character is treated as an emoji token.
+pub fn is_emoji(c: char) -> bool {
+    let u = c as u32;
+    let in_blocks = matches!(u,
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x2300..=0x23FF | 0x2190..=0x21FF);
+    in_blocks && !matches!(u, 0x1F3FB..=0x1F3FF)
+}
+
+/// Characters that carry nothing: variation selectors, joiners, zero-width spaces, skin tones.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32, 0xFE00..=0xFE0F | 0x200B..=0x200D | 0x2060 | 0xFEFF | 0x1F3FB..=0x1F3FF | 0xAD)
+}
+
+#[derive(Debug, Clone)]
+struct Tok {
+    letters: Vec<Letter>,
+    space_before: bool,
+    clause_start: bool,
+    emoji: bool,
+    joined: bool,
+}
+
+impl Tok {
+    fn alphabetic(&self) -> bool {
+        !self.emoji && self.letters.iter().all(|l| l.ch.is_alphabetic())
+    }
+}
+
+/// Normalises `text` into its views. Never panics; the result is a fixed point
+/// (`normalize_views(views.toned())` gives the same views).
+pub fn normalize_views(text: &str) -> Views {
+    let raw = tokenize(text);
+    let stage_a: Vec<Tok> = raw.into_iter().map(simple_transform_tok).collect();
+    let joined = join_split_letters(stage_a);
+    let mut out = Views::default();
+    out.toned.reserve(text.len() + 8);
+    out.folded.reserve(text.len() + 8);
+    let teen = teen_table();
+    let mut scratch = String::new();
+    for tok in joined {
+        if tok.emoji {
+            push_token(&mut out, &tok.letters, tok.clause_start, &mut scratch, teen);
+            continue;
+        }
+        let needs_cut = tok.joined
+            || (tok.letters.len() >= 5 && tok.alphabetic() && !is_valid_syllable(&tok.letters));
+        if needs_cut && !is_valid_syllable(&tok.letters) {
+            if let Some(ends) = segment(&tok.letters) {
+                let mut start = 0;
+                for end in ends {
+                    let piece = simple_transform(tok.letters[start..end].to_vec());
+                    push_token(
+                        &mut out,
+                        &piece,
+                        tok.clause_start && start == 0,
+                        &mut scratch,
+                        teen,
+                    );
+                    start = end;
+                }
+                continue;
+            }
+        }
+        push_token(&mut out, &tok.letters, tok.clause_start, &mut scratch, teen);
+    }
+    if !out.toned.is_empty() {
+        out.toned.push(' ');
+        out.folded.push(' ');
+    }
+    out
+}
+
+fn tokenize(text: &str) -> Vec<Tok> {
+    let mut toks: Vec<Tok> = Vec::new();
+    let mut current: Option<Tok> = None;
+    let mut space_pending = true;
+    let mut clause_pending = true;
+    let lowered = text.chars().flat_map(char::to_lowercase);
+    for c in lowered.nfd().flat_map(char::to_lowercase) {
+        if is_invisible(c) {
+            continue;
+        }
+        if ('\u{300}'..='\u{36f}').contains(&c) {
+            if let Some(tok) = current.as_mut()
+                && let Some(last) = tok.letters.last_mut()
+            {
+                if let Some(tone) = tone_of_mark(c) {
+                    last.tone = tone;
+                } else if let Some(q) = apply_quality(last.ch, c) {
+                    last.ch = q;
+                }
+            }
+            continue;
+        }
+        if c.is_alphanumeric() {
+            let tok = current.get_or_insert_with(|| Tok {
+                letters: Vec::with_capacity(8),
+                space_before: space_pending,
+                clause_start: clause_pending,
+                emoji: false,
+                joined: false,
+            });
+            tok.letters.push(Letter::new(c));
+            space_pending = false;
+            clause_pending = false;
+            continue;
+        }
+        if matches!(c, '\'' | '’' | 'ʼ') && current.is_some() {
+            continue;
+        }
+        if let Some(tok) = current.take() {
+            toks.push(tok);
+        }
+        if is_emoji(c) {
+            toks.push(Tok {
+                letters: vec![Letter::new(c)],
+                space_before: true,
+                clause_start: clause_pending,
+                emoji: true,
+                joined: false,
+            });
+            space_pending = true;
+            clause_pending = false;
+        } else if c.is_whitespace() {
+            space_pending = true;
+            if c == '\n' {
+                clause_pending = true;
+            }
+        } else if matches!(c, ',' | '.' | '!' | '?' | ';' | ':' | '…') {
+            space_pending = space_pending || c != '.';
+            clause_pending = true;
+        }
+    }
+    if let Some(tok) = current.take() {
+        toks.push(tok);
+    }
+    toks
+}
+
+fn simple_transform_tok(mut tok: Tok) -> Tok {
+    if !tok.emoji {
+        tok.letters = simple_transform(std::mem::take(&mut tok.letters));
+    }
+    tok
+}
+
+/// Per-token clean-up that does not depend on neighbours; idempotent on its own output.
+fn simple_transform(letters: Vec<Letter>) -> Vec<Letter> {
+    let mut letters = collapse_runs(letters, 3);
+    if letters.first().is_some_and(|l| l.ch.is_ascii_digit()) {
+        let digits = letters.iter().take_while(|l| l.ch.is_ascii_digit()).count();
+        let mut out = Vec::with_capacity(letters.len() - digits + 1);
+        out.push(Letter::new('0'));
+        out.extend_from_slice(&letters[digits..]);
+        return out;
+    }
+    if letters.iter().any(|l| l.ch.is_ascii_digit()) {
+        return decode_vni(&letters).unwrap_or(letters);
+    }
+    if letters
+        .iter()
+        .all(|l| l.ch.is_ascii_lowercase() && l.tone == 0)
+    {
+        if let Some(decoded) = decode_telex(&letters) {
+            return decoded;
+        }
+        return collapse_runs(letters, 2);
+    }
+    if has_marks(&letters) {
+        letters = collapse_runs(letters, 2);
+    }
+    letters
+}
+
+/// Collapses runs of at least `min` equal letters into one, keeping any tone found in the run.
+fn collapse_runs(letters: Vec<Letter>, min: usize) -> Vec<Letter> {
+    let mut out: Vec<Letter> = Vec::with_capacity(letters.len());
+    let mut i = 0;
+    while i < letters.len() {
+        let ch = letters[i].ch;
+        // Long runs compare accent-free so "tửuuuu" (ư then u...) collapses to "tử"; doubled
+        // letters compare exactly so "hưu" keeps both vowels.
+        let same = |l: &Letter| {
+            if min >= 3 {
+                fold_char(l.ch) == fold_char(ch)
+            } else {
+                l.ch == ch
+            }
+        };
+        let mut run = letters[i..].iter().take_while(|l| same(l)).count();
+        if min >= 3 && run < 3 {
+            run = letters[i..].iter().take_while(|l| l.ch == ch).count();
+        }
+        if run >= min && !ch.is_ascii_digit() {
+            let tone = letters[i..i + run]
+                .iter()
+                .rev()
+                .find(|l| l.tone != 0)
+                .map_or(0, |l| l.tone);
+            out.push(Letter { ch, tone });
+        } else {
+            out.extend_from_slice(&letters[i..i + run]);
+        }
+        i += run;
+    }
+    out
+}
+
+/// Joins `c.h.ế.t`-style chunks and runs of three or more one-letter tokens (`t u t u`).
+fn join_split_letters(toks: Vec<Tok>) -> Vec<Tok> {
+    let mut chunked: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let mut j = i + 1;
+        while j < toks.len() && !toks[j].space_before && !toks[j].emoji && !toks[i].emoji {
+            j += 1;
+        }
+        let chunk = &toks[i..j];
+        let joinable = chunk.len() >= 2
+            && chunk
+                .iter()
+                .all(|t| t.alphabetic() && (1..=2).contains(&t.letters.len()));
+        if joinable {
+            chunked.push(merge(chunk));
+        } else {
+            chunked.extend_from_slice(chunk);
+        }
+        i = j;
+    }
+    let single = |t: &Tok| t.alphabetic() && t.letters.len() == 1;
+    let mut out: Vec<Tok> = Vec::with_capacity(chunked.len());
+    let mut i = 0;
+    while i < chunked.len() {
+        let run = chunked[i..].iter().take_while(|t| single(t)).count();
+        let has_vowel = chunked[i..i + run]
+            .iter()
+            .any(|t| t.letters.iter().any(|l| letter_is_vowel(l.ch)));
+        if run >= 3 && has_vowel {
+            out.push(merge(&chunked[i..i + run]));
+            i += run;
+        } else if run == 0 {
+            out.push(chunked[i].clone());
+            i += 1;
+        } else {
+            out.extend_from_slice(&chunked[i..i + run]);
+            i += run;
+        }
+    }
+    out
+}
+
+fn merge(chunk: &[Tok]) -> Tok {
+    let letters: Vec<Letter> = chunk
+        .iter()
+        .flat_map(|t| t.letters.iter().copied())
+        .collect();
+    Tok {
+        letters: simple_transform(letters),
+        space_before: chunk.first().is_none_or(|t| t.space_before),
+        clause_start: chunk.first().is_none_or(|t| t.clause_start),
+        emoji: false,
+        joined: true,
+    }
+}
+
+fn render_toned(letters: &[Letter], out: &mut String) {
+    for l in letters {
+        out.push(l.ch);
+    }
+    if let Some(t) = letters.iter().rev().find(|l| l.tone != 0) {
+        let idx = usize::from(t.tone.saturating_sub(1)).min(TONE_MARKS.len() - 1);
+        out.push(TONE_MARKS[idx]);
+    }
+}
+
+fn push_token(
+    out: &mut Views,
+    letters: &[Letter],
+    clause_start: bool,
+    scratch: &mut String,
+    teen: &HashMap<String, Vec<Vec<Letter>>>,
+) {
+    if letters.is_empty() {
+        return;
+    }
+    scratch.clear();
+    render_toned(letters, scratch);
+    if let Some(expansion) = teen.get(scratch.as_str()) {
+        for (i, word) in expansion.iter().enumerate() {
+            push_plain(out, word, clause_start && i == 0);
+        }
+        return;
+    }
+    push_plain(out, letters, clause_start);
+}
+
+fn push_plain(out: &mut Views, letters: &[Letter], clause_start: bool) {
+    out.clause_starts.push(clause_start);
+    out.toned.push(' ');
+    out.folded.push(' ');
+    out.toned_starts
+        .push(u32::try_from(out.toned.len()).unwrap_or(u32::MAX));
+    out.folded_starts
+        .push(u32::try_from(out.folded.len()).unwrap_or(u32::MAX));
+    render_toned(letters, &mut out.toned);
+    for l in letters {
+        out.folded.push(fold_char(l.ch));
+    }
+}
+
+/// Parses one word written normally (any Unicode form) into letters.
+fn parse_word(word: &str) -> Vec<Letter> {
+    tokenize(word).into_iter().flat_map(|t| t.letters).collect()
+}
+
+/// Teen code and abbreviations, keyed by the toned spelling of the token.
+///
+/// Only forms that are not ordinary syllables themselves are listed (`hong` is left out because it
+/// is also "hồng" typed without accents).
+const TEEN: &[(&str, &str)] = &[
+    ("ko", "không"),
+    ("k", "không"),
+    ("kh", "không"),
+    ("hk", "không"),
+    ("hok", "không"),
+    ("hôk", "không"),
+    ("khum", "không"),
+    ("khôm", "không"),
+    ("hông", "không"),
+    ("hem", "không"),
+    ("kg", "không"),
+    ("kô", "không"),
+    ("j", "gì"),
+    ("gj", "gì"),
+    ("dc", "được"),
+    ("đc", "được"),
+    ("dk", "được"),
+    ("đk", "được"),
+    ("mk", "mình"),
+    ("mik", "mình"),
+    ("mjk", "mình"),
+    ("mh", "mình"),
+    ("mềnh", "mình"),
+    ("t", "tao"),
+    ("r", "rồi"),
+    ("cx", "cũng"),
+    ("cg", "cũng"),
+    ("cũm", "cũng"),
+    ("mún", "muốn"),
+    ("mun", "muốn"),
+    ("mốn", "muốn"),
+    ("ng", "người"),
+    ("ngta", "người ta"),
+    ("chớt", "chết"),
+    ("chít", "chết"),
+    ("chit", "chết"),
+    ("chếc", "chết"),
+    ("z", "vậy"),
+    ("v", "vậy"),
+    ("zậy", "vậy"),
+    ("vs", "với"),
+    ("ns", "nói"),
+    ("bít", "biết"),
+    ("bik", "biết"),
+    ("bit", "biết"),
+    ("bt", "biết"),
+    ("kb", "không biết"),
+    ("trc", "trước"),
+    ("ntn", "như thế nào"),
+    ("lm", "làm"),
+    ("dag", "đang"),
+    ("đag", "đang"),
+    ("iu", "yêu"),
+    ("ik", "đi"),
+    ("đy", "đi"),
+    ("thik", "thích"),
+    ("ms", "mới"),
+    ("mn", "mọi người"),
+    ("mng", "mọi người"),
+    ("m", "mày"),
+    ("h", "giờ"),
+    ("bh", "bao giờ"),
+    ("bjo", "bây giờ"),
+    ("nhma", "nhưng mà"),
+    ("nma", "nhưng mà"),
+    ("nhìu", "nhiều"),
+    ("zui", "vui"),
+    ("hc", "học"),
+    ("nc", "nói chuyện"),
+    ("ctrai", "con trai"),
+    ("cgai", "con gái"),
+    ("bme", "bố mẹ"),
+    ("bm", "bố mẹ"),
+    ("ny", "người yêu"),
+    ("nyc", "người yêu cũ"),
+    ("vc", "việc"),
+    ("tr", "trời"),
+    ("ck", "chồng"),
+    ("vk", "vợ"),
+    ("pải", "phải"),
+    ("fải", "phải"),
+    ("wá", "quá"),
+    ("qá", "quá"),
+    ("kủa", "của"),
+    ("ròi", "rồi"),
+    ("ùi", "rồi"),
+    ("rùi", "rồi"),
+    ("hum", "hôm"),
+];
+
+fn teen_table() -> &'static HashMap<String, Vec<Vec<Letter>>> {
+    static TABLE: OnceLock<HashMap<String, Vec<Vec<Letter>>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut map = HashMap::with_capacity(TEEN.len());
+        for (key, value) in TEEN {
+            let key_letters = parse_word(key);
+            if tokenize(key).len() != 1 {
+                continue;
+            }
+            let mut rendered = String::new();
+            render_toned(&key_letters, &mut rendered);
+            let words: Vec<Vec<Letter>> = tokenize(value).into_iter().map(|t| t.letters).collect();
+            map.insert(rendered, words);
+        }
+        map
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toned(s: &str) -> String {
+        normalize_views(s).toned().trim().to_owned()
+    }
+
+    fn folded(s: &str) -> String {
+        normalize_views(s).folded().trim().to_owned()
+    }
+
+    #[test]
+    fn nfc_nfd_and_windows_form_agree() {
+        let nfc = "muốn chết";
+        let nfd: String = nfc.nfd().collect();
+        // Windows Vietnamese keyboard: precomposed base letter plus a combining tone mark.
+        let windows = "muô\u{301}n chê\u{301}t";
+        assert_eq!(toned(nfc), toned(&nfd));
+        assert_eq!(toned(nfc), toned(windows));
+    }
+
+    #[test]
+    fn tone_placement_is_folded() {
+        assert_eq!(toned("hòa"), toned("hoà"));
+        assert_eq!(toned("thủy"), toned("thuỷ"));
+        assert_eq!(toned("khóa"), toned("khoá"));
+        assert_ne!(toned("từ từ"), toned("tự tử"));
+    }
+
+    #[test]
+    fn caps_and_accent_free() {
+        assert_eq!(toned("MUỐN CHẾT"), toned("muốn chết"));
+        assert_eq!(folded("Đau Đớn"), "dau don");
+    }
+
+    #[test]
+    fn split_and_repeated_letters_are_joined() {
+        assert_eq!(toned("c.h.ế.t"), toned("chết"));
+        assert_eq!(folded("t u t u"), "tu tu");
+        assert_eq!(toned("muốnnnn chếttt"), toned("muốn chết"));
+        assert_eq!(folded("m u o n c h e t"), "muon chet");
+        assert_eq!(toned("t-ự t-ử"), toned("tự tử"));
+        assert_eq!(folded("muonchet"), "muon chet");
+    }
+
+    #[test]
+    fn telex_and_vni_leftovers_are_decoded() {
+        assert_eq!(toned("buoonf"), toned("buồn"));
+        assert_eq!(toned("kho63"), toned("khổ"));
+        assert_eq!(toned("tuwj tuwr"), toned("tự tử"));
+        assert_eq!(toned("tu75 tu73"), toned("tự tử"));
+        assert_eq!(toned("muoonsn cheets"), toned("muoonsn chết"));
+    }
+
+    #[test]
+    fn teen_code_is_expanded() {
+        assert_eq!(
+            toned("mk ko mún sống nữa"),
+            toned("mình không muốn sống nữa")
+        );
+        assert_eq!(toned("k bt j"), toned("không biết gì"));
+        assert_eq!(toned("chớt"), toned("chết"));
+        assert_eq!(toned("cx dc r"), toned("cũng được rồi"));
+    }
+
+    #[test]
+    fn digits_and_emoji() {
+        assert_eq!(toned("800mg"), toned("20mg"));
+        assert_eq!(toned("uống 30 viên"), "uông\u{301} 0 viên");
+        let v = normalize_views("💊💊⚰️");
+        assert_eq!(v.len(), 3);
+        assert_eq!(v.toned().trim(), "💊 💊 ⚰");
+    }
+
+    #[test]
+    fn idempotent_on_tricky_inputs() {
+        for s in [
+            "x aaa y",
+            "a1 b c",
+            "boong",
+            "ab.c.d.xyz",
+            "t k j",
+            "MÌNH muốnnn c.h.ế.t 💊 800mg!!!",
+            "kochet",
+            "",
+            "...",
+        ] {
+            let once = normalize_views(s);
+            let twice = normalize_views(once.toned());
+            assert_eq!(once.toned(), twice.toned(), "{s:?}");
+            assert_eq!(once.folded(), twice.folded(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn empty_and_punctuation() {
+        assert!(normalize_views("").is_empty());
+        assert!(normalize_views("?!... ,,").is_empty());
+        assert_eq!(normalize_views("").toned(), "");
+    }
+}

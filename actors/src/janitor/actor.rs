@@ -1,0 +1,263 @@
+//! The janitor: the 30-day retention promise (expired sessions and all their data, in batches
+//! small enough not to block chat traffic), health snapshots, and picking up crisis-rule changes.
+
+use super::messages::{ReloadRules, RunSweep, SweepReport, TakeSnapshot};
+use crate::crisis::CrisisDetector;
+use crate::crisis_detector::{SharedDetector, specs_from_records};
+use crate::error::PipelineError;
+use crate::mailbox::Mailbox;
+use crate::persistence::messages::{
+    CountActiveSessions, CountActivitySince, ExpireSessions, LoadRules, LoadRulesFingerprint,
+    MeasureDatabase, PurgeHealthSnapshots, RecordHealthSnapshot,
+};
+use crate::persistence::{HealthSnapshot, PersistenceActor, Store, Timestamp};
+use crate::session::{CountLiveSessions, EvictSessions, SessionRegistry};
+use crate::supervision::{RestartTracker, SystemHealth};
+use crate::telemetry::{ActorKind, DeleteReason, JanitorKind, JanitorOutcome, Metrics};
+use actix::{
+    Actor, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, Supervised, WrapFuture,
+};
+use std::time::Duration;
+
+/// When and how much the janitor works.
+#[derive(Debug, Clone)]
+pub struct JanitorSettings {
+    /// Time between sweeps (the first runs at start when `sweep_at_start`).
+    pub sweep_interval: Duration,
+    /// Run a sweep as soon as the janitor starts.
+    pub sweep_at_start: bool,
+    /// Rows deleted per statement.
+    pub batch_size: i64,
+    /// Pause between batches, leaving room for chat traffic.
+    pub batch_pause: Duration,
+    /// How long health snapshots are kept.
+    pub health_retention: Duration,
+    /// Time between health snapshots.
+    pub snapshot_interval: Duration,
+    /// Time between checks for changed crisis rules.
+    pub rules_poll_interval: Duration,
+}
+
+/// Housekeeping actor.
+pub struct JanitorActor {
+    persistence: Mailbox<PersistenceActor>,
+    registry: Mailbox<SessionRegistry>,
+    detector: SharedDetector,
+    store: Store,
+    settings: JanitorSettings,
+    metrics: Metrics,
+    last_snapshot: Timestamp,
+    health: SystemHealth,
+    restarts: RestartTracker,
+}
+
+impl JanitorActor {
+    /// A janitor working through `persistence` and telling `registry` about deletions. `store` is
+    /// read only for the pool gauges in snapshots.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        persistence: Mailbox<PersistenceActor>,
+        registry: Mailbox<SessionRegistry>,
+        detector: SharedDetector,
+        store: Store,
+        settings: JanitorSettings,
+        metrics: Metrics,
+        health: SystemHealth,
+    ) -> Self {
+        let restarts = RestartTracker::new(health.policy());
+        JanitorActor {
+            persistence,
+            registry,
+            detector,
+            store,
+            settings,
+            metrics,
+            last_snapshot: Timestamp::now(),
+            health,
+            restarts,
+        }
+    }
+}
+
+impl Actor for JanitorActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.metrics.add_actors_live(ActorKind::Janitor, 1);
+        let me = ctx.address();
+        if self.settings.sweep_at_start {
+            me.do_send(RunSweep);
+        }
+        ctx.run_interval(self.settings.sweep_interval, |_, ctx| {
+            ctx.address().do_send(RunSweep)
+        });
+        ctx.run_interval(self.settings.snapshot_interval, |_, ctx| {
+            ctx.address().do_send(TakeSnapshot)
+        });
+        ctx.run_interval(self.settings.rules_poll_interval, |_, ctx| {
+            ctx.address().do_send(ReloadRules)
+        });
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.metrics.add_actors_live(ActorKind::Janitor, -1);
+    }
+}
+
+impl Supervised for JanitorActor {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        self.health
+            .restarted(ActorKind::Janitor, &mut self.restarts);
+    }
+}
+
+impl Handler<RunSweep> for JanitorActor {
+    type Result = AtomicResponse<Self, Result<SweepReport, PipelineError>>;
+
+    fn handle(&mut self, _msg: RunSweep, _ctx: &mut Self::Context) -> Self::Result {
+        let persistence = self.persistence.clone();
+        let registry = self.registry.clone();
+        let settings = self.settings.clone();
+        let metrics = self.metrics.clone();
+        let work = async move {
+            let mut report = SweepReport::default();
+            loop {
+                let ids = persistence
+                    .ask(ExpireSessions {
+                        now: Timestamp::now(),
+                        batch: settings.batch_size,
+                    })
+                    .await?;
+                let deleted = ids.len() as u64;
+                report.sessions_deleted += deleted;
+                metrics.janitor_deleted(JanitorKind::Sessions, deleted);
+                metrics.sessions_deleted(DeleteReason::Expired, deleted);
+                if !ids.is_empty() {
+                    registry
+                        .ask(EvictSessions {
+                            ids,
+                            announce: true,
+                        })
+                        .await?;
+                }
+                if (deleted as i64) < settings.batch_size {
+                    break;
+                }
+                tokio::time::sleep(settings.batch_pause).await;
+            }
+            let cutoff = Timestamp::now().minus(settings.health_retention);
+            loop {
+                let deleted = persistence
+                    .ask(PurgeHealthSnapshots {
+                        before: cutoff,
+                        batch: settings.batch_size,
+                    })
+                    .await?;
+                report.health_snapshots_deleted += deleted;
+                metrics.janitor_deleted(JanitorKind::HealthMetrics, deleted);
+                if (deleted as i64) < settings.batch_size {
+                    break;
+                }
+                tokio::time::sleep(settings.batch_pause).await;
+            }
+            Ok(report)
+        };
+        let metrics = self.metrics.clone();
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(
+            move |result: Result<SweepReport, PipelineError>, _, _| {
+                match &result {
+                    Ok(report) => {
+                        metrics.janitor_run(JanitorOutcome::Ok);
+                        if report.sessions_deleted > 0 || report.health_snapshots_deleted > 0 {
+                            tracing::info!(
+                                sessions = report.sessions_deleted,
+                                health_snapshots = report.health_snapshots_deleted,
+                                "janitor removed expired data"
+                            );
+                        }
+                    }
+                    Err(error) => {
+                        metrics.janitor_run(JanitorOutcome::Error);
+                        tracing::error!(error = %error, "janitor sweep failed");
+                    }
+                }
+                result
+            },
+        )))
+    }
+}
+
+impl Handler<TakeSnapshot> for JanitorActor {
+    type Result = AtomicResponse<Self, Result<HealthSnapshot, PipelineError>>;
+
+    fn handle(&mut self, _msg: TakeSnapshot, _ctx: &mut Self::Context) -> Self::Result {
+        let persistence = self.persistence.clone();
+        let registry = self.registry.clone();
+        let since = self.last_snapshot;
+        let (pool_size, pool_idle) = self.store.pool_state();
+        let work = async move {
+            let now = Timestamp::now();
+            let active_sessions = persistence.ask(CountActiveSessions { now }).await?;
+            let live = registry.ask(CountLiveSessions).await?;
+            let (messages_interval, crisis_interval) =
+                persistence.ask(CountActivitySince { since }).await?;
+            let database_bytes = persistence.ask(MeasureDatabase {}).await?;
+            let snapshot = HealthSnapshot {
+                active_sessions,
+                live_session_actors: live as i64,
+                messages_interval,
+                crisis_interval,
+                database_bytes,
+                pool_size: pool_size as i32,
+                pool_idle: pool_idle as i32,
+            };
+            persistence
+                .ask(RecordHealthSnapshot { snapshot, at: now })
+                .await?;
+            Ok((snapshot, now))
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(
+            |result: Result<(HealthSnapshot, Timestamp), PipelineError>, act, _| {
+                let (snapshot, at) = result.inspect_err(|error| {
+                    tracing::error!(error = %error, "health snapshot failed");
+                })?;
+                act.last_snapshot = at;
+                Ok(snapshot)
+            },
+        )))
+    }
+}
+
+impl Handler<ReloadRules> for JanitorActor {
+    type Result = AtomicResponse<Self, Result<bool, PipelineError>>;
+
+    fn handle(&mut self, _msg: ReloadRules, _ctx: &mut Self::Context) -> Self::Result {
+        let persistence = self.persistence.clone();
+        let detector = self.detector.clone();
+        let work = async move {
+            let fingerprint = persistence.ask(LoadRulesFingerprint {}).await?;
+            if fingerprint == detector.fingerprint() {
+                return Ok(false);
+            }
+            let records = persistence.ask(LoadRules {}).await?;
+            let compiled = specs_from_records(&records)
+                .map_err(|reason| reason.to_string())
+                .and_then(|specs| {
+                    CrisisDetector::compile(&specs).map_err(|error| error.to_string())
+                });
+            match compiled {
+                Ok(compiled) => {
+                    detector.replace(compiled, fingerprint);
+                    tracing::info!(rules = records.len(), "crisis rules recompiled");
+                    Ok(true)
+                }
+                Err(reason) => {
+                    // Keep the rules in force: a bad edit must not switch detection off.
+                    tracing::error!(reason = %reason, "changed crisis rules do not compile; keeping the previous set");
+                    Ok(false)
+                }
+            }
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self)))
+    }
+}

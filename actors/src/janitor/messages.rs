@@ -1,0 +1,29 @@
+//! The janitor's interface: one struct per message and its reply.
+
+use crate::error::PipelineError;
+use crate::persistence::HealthSnapshot;
+use actix::Message;
+
+/// What one sweep deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    /// Expired sessions removed with everything of theirs.
+    pub sessions_deleted: u64,
+    /// Health snapshots past their retention removed.
+    pub health_snapshots_deleted: u64,
+}
+
+/// Delete expired sessions and old health snapshots, in batches.
+#[derive(Message)]
+#[rtype(result = "Result<SweepReport, PipelineError>")]
+pub struct RunSweep;
+
+/// Record a health snapshot now.
+#[derive(Message)]
+#[rtype(result = "Result<HealthSnapshot, PipelineError>")]
+pub struct TakeSnapshot;
+
+/// Recompile the crisis rules if they changed in the database; answers whether they did.
+#[derive(Message)]
+#[rtype(result = "Result<bool, PipelineError>")]
+pub struct ReloadRules;

@@ -1,0 +1,40 @@
+//! Feedback rows (one per session; the free text is sealed).
+
+use super::StoreError;
+use super::records::NewFeedback;
+use super::store::{Store, on_backend};
+
+impl Store {
+    /// Stores a session's feedback; `StoreError::Conflict` when it already gave some.
+    pub async fn insert_feedback(&self, feedback: &NewFeedback) -> Result<(), StoreError> {
+        on_backend!(self, pool => {
+            sqlx::query(
+                "INSERT INTO feedback (id, session_id, rating, category, text, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(feedback.id)
+            .bind(feedback.session_id)
+            .bind(feedback.rating)
+            .bind(&feedback.category)
+            .bind(&feedback.text)
+            .bind(feedback.created_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The sealed text of a session's feedback, if any (for tests and data export).
+    pub async fn feedback_text(
+        &self,
+        session_id: uuid::Uuid,
+    ) -> Result<Option<(uuid::Uuid, Option<Vec<u8>>)>, StoreError> {
+        let row = on_backend!(self, pool => {
+            sqlx::query_as("SELECT id, text FROM feedback WHERE session_id = $1")
+                .bind(session_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+}

@@ -1,0 +1,23 @@
+//! Durable state: the storage interface over SQLite and PostgreSQL, and the actor that owns it.
+
+mod actor;
+mod chat;
+mod error;
+mod feedback;
+mod maintenance;
+pub mod messages;
+mod records;
+mod rules;
+mod sessions;
+pub(crate) mod store;
+mod time;
+
+pub use actor::PersistenceActor;
+pub use error::StoreError;
+pub use maintenance::{MigrationState, StorageReport, TABLES};
+pub use records::{
+    HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
+    StoredContext, StoredMessage, WrappedKey, WriteOp,
+};
+pub use store::{BackendKind, Store, StoreSettings, redact_url};
+pub use time::Timestamp;

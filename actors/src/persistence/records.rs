@@ -1,0 +1,240 @@
+//! What the store reads and writes. Content fields are sealed bytes, never plaintext.
+
+use super::time::Timestamp;
+use crate::domain::{Language, Role};
+use uuid::Uuid;
+
+/// A session as stored (the token is not here: only its keyed hash exists, in the table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The session's id (never shown to the client, who only knows the token).
+    pub id: Uuid,
+    /// Language of replies and crisis cards.
+    pub language: Language,
+    /// Set once a crisis was detected in this session.
+    pub is_crisis_mode: bool,
+    /// The last time the client used the session.
+    pub last_activity: Timestamp,
+    /// After this instant the session answers `session_expired` until the janitor removes it.
+    pub expires_at: Timestamp,
+    /// When the session was opened.
+    pub created_at: Timestamp,
+}
+
+impl SessionRecord {
+    /// Whether the session is past its expiry at `now`.
+    pub fn is_expired_at(&self, now: Timestamp) -> bool {
+        self.expires_at <= now
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub id: Uuid,
+    pub language: String,
+    pub is_crisis_mode: bool,
+    pub last_activity: Timestamp,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = super::StoreError;
+
+    fn try_from(row: SessionRow) -> Result<Self, Self::Error> {
+        Ok(SessionRecord {
+            id: row.id,
+            language: Language::parse(&row.language)
+                .ok_or(super::StoreError::Corrupt("unknown language code"))?,
+            is_crisis_mode: row.is_crisis_mode,
+            last_activity: row.last_activity,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// Everything needed to open a session in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Fresh random id.
+    pub id: Uuid,
+    /// HMAC-SHA-256 of the token.
+    pub token_hash: [u8; 32],
+    /// Chosen language.
+    pub language: Language,
+    /// Creation instant.
+    pub created_at: Timestamp,
+    /// Creation plus the session lifetime.
+    pub expires_at: Timestamp,
+    /// The session's data key, wrapped by the master key.
+    pub wrapped_key: WrappedKey,
+}
+
+/// A session's data key as stored: sealed by the master key whose id is given.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WrappedKey {
+    /// Id of the master key that wrapped it (for rotation queries).
+    pub key_id: i64,
+    /// The sealed data key.
+    pub wrapped_key: Vec<u8>,
+}
+
+/// A chat message as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Message id.
+    pub id: Uuid,
+    /// Owning session.
+    pub session_id: Uuid,
+    /// Position in the session.
+    pub seq: i64,
+    /// Author.
+    pub role: Role,
+    /// Sealed content.
+    pub content: Vec<u8>,
+    /// What produced an assistant message.
+    pub model_used: Option<String>,
+    /// Time spent producing it.
+    pub processing_time_ms: Option<i32>,
+    /// Whether the crisis detector flagged this message.
+    pub is_crisis_detected: bool,
+    /// When it was committed.
+    pub created_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub seq: i64,
+    pub role: String,
+    pub content: Vec<u8>,
+    pub model_used: Option<String>,
+    pub processing_time_ms: Option<i32>,
+    pub is_crisis_detected: bool,
+    pub created_at: Timestamp,
+}
+
+impl TryFrom<MessageRow> for StoredMessage {
+    type Error = super::StoreError;
+
+    fn try_from(row: MessageRow) -> Result<Self, Self::Error> {
+        Ok(StoredMessage {
+            id: row.id,
+            session_id: row.session_id,
+            seq: row.seq,
+            role: Role::parse(&row.role).ok_or(super::StoreError::Corrupt("unknown role"))?,
+            content: row.content,
+            model_used: row.model_used,
+            processing_time_ms: row.processing_time_ms,
+            is_crisis_detected: row.is_crisis_detected,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// Aggregates over a whole session's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MessageStats {
+    /// Number of messages.
+    pub total: i64,
+    /// Whether any message was flagged as a crisis.
+    pub has_crisis: bool,
+    /// Highest sequence number used, 0 when empty.
+    pub max_seq: i64,
+}
+
+/// The sealed conversation context (recent turns for the responder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredContext {
+    /// Sealed JSON of the recent turns.
+    pub sealed: Vec<u8>,
+    /// How many turns it holds.
+    pub turn_count: i32,
+}
+
+/// A write the persistence actor commits, possibly batched with others in one transaction.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// A user's message, committed before the reply is generated.
+    UserMessage {
+        /// The message.
+        message: StoredMessage,
+        /// Also switch the session into crisis mode.
+        enter_crisis_mode: bool,
+    },
+    /// The assistant's reply with the refreshed context and the session's activity time.
+    Reply {
+        /// The reply.
+        message: StoredMessage,
+        /// The new sealed context; its record id is the session id.
+        context: StoredContext,
+    },
+}
+
+impl WriteOp {
+    /// The session the write belongs to.
+    pub fn session_id(&self) -> Uuid {
+        match self {
+            WriteOp::UserMessage { message, .. } | WriteOp::Reply { message, .. } => {
+                message.session_id
+            }
+        }
+    }
+}
+
+/// A feedback submission.
+#[derive(Debug, Clone)]
+pub struct NewFeedback {
+    /// Fresh id (also the AAD record id of the sealed text).
+    pub id: Uuid,
+    /// The session giving feedback.
+    pub session_id: Uuid,
+    /// 1..=5.
+    pub rating: i16,
+    /// Optional category code.
+    pub category: Option<String>,
+    /// Sealed free text.
+    pub text: Option<Vec<u8>>,
+    /// Submission instant.
+    pub created_at: Timestamp,
+}
+
+/// One crisis rule row of `blocked_keywords`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RuleRecord {
+    /// Stable rule id shown in logs and `--explain`.
+    pub rule_id: String,
+    /// The phrase (operator data, stored readable).
+    pub pattern: String,
+    /// Crisis category, or signal type for signals.
+    pub category: String,
+    /// Severity of a phrase match.
+    pub severity: Option<String>,
+    /// `vi`, `en` or `any`.
+    pub language: String,
+    /// `phrase`, `exception` or `signal`.
+    pub kind: String,
+    /// Disabled rules stay stored but are not compiled.
+    pub enabled: bool,
+}
+
+/// One row of `system_health_metrics` as recorded by the janitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HealthSnapshot {
+    /// Sessions not yet expired.
+    pub active_sessions: i64,
+    /// Session actors alive on this instance.
+    pub live_session_actors: i64,
+    /// Messages committed since the previous snapshot.
+    pub messages_interval: i64,
+    /// Crisis detections since the previous snapshot.
+    pub crisis_interval: i64,
+    /// Size of the database.
+    pub database_bytes: i64,
+    /// Pool connections open.
+    pub pool_size: i32,
+    /// Pool connections idle.
+    pub pool_idle: i32,
+}

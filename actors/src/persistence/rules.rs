@@ -1,0 +1,105 @@
+//! Crisis rules in `blocked_keywords`: operator data, compiled by the crisis detector.
+
+use super::StoreError;
+use super::records::RuleRecord;
+use super::store::{Store, on_backend};
+use super::time::Timestamp;
+use uuid::Uuid;
+
+impl Store {
+    /// Every rule, enabled or not, ordered by rule id.
+    pub async fn list_rules(&self) -> Result<Vec<RuleRecord>, StoreError> {
+        let rows = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT rule_id, pattern, category, severity, language, kind, enabled \
+                 FROM blocked_keywords ORDER BY rule_id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Inserts rules whose id is not stored yet; existing rows (maybe disabled by an operator)
+    /// are left alone, which makes seeding idempotent. Returns how many were inserted.
+    pub async fn insert_missing_rules(&self, rules: &[RuleRecord]) -> Result<u64, StoreError> {
+        let now = Timestamp::now();
+        let mut inserted = 0;
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for rule in rules {
+                inserted += sqlx::query(
+                    "INSERT INTO blocked_keywords (id, rule_id, pattern, category, severity, language, \
+                     kind, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                     ON CONFLICT (rule_id) DO NOTHING",
+                )
+                .bind(Uuid::new_v4())
+                .bind(&rule.rule_id)
+                .bind(&rule.pattern)
+                .bind(&rule.category)
+                .bind(&rule.severity)
+                .bind(&rule.language)
+                .bind(&rule.kind)
+                .bind(rule.enabled)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+        });
+        Ok(inserted)
+    }
+
+    /// Adds a new rule; `Conflict` when the rule id exists.
+    pub async fn insert_rule(&self, rule: &RuleRecord) -> Result<(), StoreError> {
+        let now = Timestamp::now();
+        on_backend!(self, pool => {
+            sqlx::query(
+                "INSERT INTO blocked_keywords (id, rule_id, pattern, category, severity, language, \
+                 kind, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(Uuid::new_v4())
+            .bind(&rule.rule_id)
+            .bind(&rule.pattern)
+            .bind(&rule.category)
+            .bind(&rule.severity)
+            .bind(&rule.language)
+            .bind(&rule.kind)
+            .bind(rule.enabled)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Enables or disables a rule; false when no such rule id.
+    pub async fn set_rule_enabled(&self, rule_id: &str, enabled: bool) -> Result<bool, StoreError> {
+        let now = Timestamp::now();
+        let affected = on_backend!(self, pool => {
+            sqlx::query("UPDATE blocked_keywords SET enabled = $2, updated_at = $3 WHERE rule_id = $1")
+                .bind(rule_id)
+                .bind(enabled)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// A cheap fingerprint of the rule set that changes whenever a rule is added or changed;
+    /// the running server polls it to recompile without a restart.
+    pub async fn rules_fingerprint(&self) -> Result<String, StoreError> {
+        let (count, latest): (i64, Option<Timestamp>) = on_backend!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*), MAX(updated_at) FROM blocked_keywords")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(format!(
+            "{count}@{}",
+            latest.map(|t| t.to_rfc3339()).unwrap_or_default()
+        ))
+    }
+}

@@ -1,0 +1,175 @@
+//! Session rows and their wrapped data keys.
+
+use super::StoreError;
+use super::records::{NewSession, SessionRecord, SessionRow, WrappedKey};
+use super::store::{Store, on_backend};
+use super::time::Timestamp;
+use uuid::Uuid;
+
+const SESSION_COLUMNS: &str =
+    "SELECT id, language, is_crisis_mode, last_activity, expires_at, created_at FROM sessions";
+
+impl Store {
+    /// Creates a session and stores its wrapped data key, atomically.
+    pub async fn insert_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO sessions (id, token_hash, language, is_crisis_mode, last_activity, \
+                 expires_at, created_at, updated_at) VALUES ($1, $2, $3, FALSE, $4, $5, $4, $4)",
+            )
+            .bind(session.id)
+            .bind(&session.token_hash[..])
+            .bind(session.language.as_str())
+            .bind(session.created_at)
+            .bind(session.expires_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO session_keys (session_id, key_id, wrapped_key, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(session.id)
+            .bind(session.wrapped_key.key_id)
+            .bind(&session.wrapped_key.wrapped_key)
+            .bind(session.created_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Looks a session up by the keyed hash of its token.
+    pub async fn session_by_token_hash(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("{SESSION_COLUMNS} WHERE token_hash = $1"));
+        let row: Option<SessionRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(&token_hash[..]).fetch_optional(pool).await?
+        });
+        row.map(SessionRecord::try_from).transpose()
+    }
+
+    /// Looks a session up by id.
+    pub async fn session_by_id(&self, id: Uuid) -> Result<Option<SessionRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("{SESSION_COLUMNS} WHERE id = $1"));
+        let row: Option<SessionRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(SessionRecord::try_from).transpose()
+    }
+
+    /// Records activity; false when the session no longer exists.
+    pub async fn touch_session(&self, id: Uuid, now: Timestamp) -> Result<bool, StoreError> {
+        let affected = on_backend!(self, pool => {
+            sqlx::query("UPDATE sessions SET last_activity = $2, updated_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// Extends a session's life; false when it no longer exists.
+    pub async fn refresh_session(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let affected = on_backend!(self, pool => {
+            sqlx::query(
+                "UPDATE sessions SET last_activity = $2, updated_at = $2, expires_at = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// Hard-deletes a session; the cascade removes its messages, context, feedback, training
+    /// data and wrapped key (crypto-shredding). False when it did not exist.
+    pub async fn delete_session(&self, id: Uuid) -> Result<bool, StoreError> {
+        let affected = on_backend!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// The session's wrapped data key.
+    pub async fn session_key(&self, id: Uuid) -> Result<Option<WrappedKey>, StoreError> {
+        let key = on_backend!(self, pool => {
+            sqlx::query_as("SELECT key_id, wrapped_key FROM session_keys WHERE session_id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(key)
+    }
+
+    /// A page of wrapped keys in id order, for key rotation.
+    pub async fn session_keys_page(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, WrappedKey)>, StoreError> {
+        let after = after.unwrap_or(Uuid::nil());
+        let rows: Vec<(Uuid, i64, Vec<u8>)> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT session_id, key_id, wrapped_key FROM session_keys \
+                 WHERE session_id > $1 ORDER BY session_id LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, key_id, wrapped_key)| {
+                (
+                    id,
+                    WrappedKey {
+                        key_id,
+                        wrapped_key,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Replaces a wrapped key after rotation.
+    pub async fn replace_session_key(
+        &self,
+        session_id: Uuid,
+        key: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now();
+        let affected = on_backend!(self, pool => {
+            sqlx::query(
+                "UPDATE session_keys SET key_id = $2, wrapped_key = $3, updated_at = $4 \
+                 WHERE session_id = $1",
+            )
+            .bind(session_id)
+            .bind(key.key_id)
+            .bind(&key.wrapped_key)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+}

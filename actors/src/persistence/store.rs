@@ -1,0 +1,240 @@
+//! The storage interface: one `Store` whose every method runs the same SQL on SQLite or
+//! PostgreSQL. Each body is compiled once per backend by `on_backend!`, so the two cannot drift.
+
+use super::error::StoreError;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub(crate) static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+pub(crate) static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Runs `$body` with `$pool` bound to the concrete pool of whichever backend the store uses.
+macro_rules! on_backend {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::persistence::store::Backend::Sqlite($pool) => $body,
+            $crate::persistence::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The embedded default.
+    Sqlite,
+    /// Production.
+    Postgres,
+}
+
+impl BackendKind {
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+
+    /// The backend a `DATABASE_URL` names, or `None` when it names neither.
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(BackendKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(BackendKind::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Pool settings; the URL may hold a password, so `Debug` never prints it.
+#[derive(Clone)]
+pub struct StoreSettings {
+    /// `sqlite://path` or `postgres://…`.
+    pub url: String,
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// Connections kept open while idle.
+    pub min_connections: u32,
+    /// How long a query waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish()
+    }
+}
+
+/// The URL with any password replaced, safe for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The storage interface shared by every actor; cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.kind().as_str())
+    }
+}
+
+impl Store {
+    /// Opens a pool for the URL's backend; a SQLite file and its directory are created if missing.
+    pub async fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
+        let kind = BackendKind::from_url(&settings.url).ok_or(StoreError::UnsupportedUrl)?;
+        let backend = match kind {
+            BackendKind::Sqlite => {
+                let options = SqliteConnectOptions::from_str(&settings.url)
+                    .map_err(|_| StoreError::UnsupportedUrl)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let file = options.get_filename();
+                if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    create_private_dir(parent)?;
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(settings.max_connections.max(1))
+                    .min_connections(settings.min_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Backend::Sqlite(pool)
+            }
+            BackendKind::Postgres => {
+                let options = PgConnectOptions::from_str(&settings.url)
+                    .map_err(|_| StoreError::UnsupportedUrl)?
+                    .application_name("cbln");
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.max_connections.max(1))
+                    .min_connections(settings.min_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Backend::Postgres(pool)
+            }
+        };
+        Ok(Store { backend })
+    }
+
+    /// Which backend this store uses.
+    pub fn kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    pub(crate) fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Backend::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Connections open and idle right now, for the pool gauges.
+    pub fn pool_state(&self) -> (u32, u32) {
+        on_backend!(self, pool => (pool.size(), pool.num_idle() as u32))
+    }
+
+    /// Closes every connection; later calls fail.
+    pub async fn close(&self) {
+        on_backend!(self, pool => pool.close().await)
+    }
+
+    /// A trivial round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_backend!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+}
+
+/// The data directory holds the database and, in development, generated keys: owner-only.
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/cbln"),
+            "postgres://app:***@db:5432/cbln"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            redact_url("sqlite://./data/cbln.db"),
+            "sqlite://./data/cbln.db"
+        );
+    }
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(
+            BackendKind::from_url("sqlite://x.db"),
+            Some(BackendKind::Sqlite)
+        );
+        assert_eq!(
+            BackendKind::from_url("sqlite::memory:"),
+            Some(BackendKind::Sqlite)
+        );
+        assert_eq!(
+            BackendKind::from_url("postgresql://h/db"),
+            Some(BackendKind::Postgres)
+        );
+        assert_eq!(BackendKind::from_url("mysql://h/db"), None);
+    }
+}

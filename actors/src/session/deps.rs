@@ -1,0 +1,33 @@
+//! What every session actor needs: the pipeline's other actors and a few settings.
+
+use crate::crisis::Hotline;
+use crate::crisis_detector::CrisisDetectorActor;
+use crate::encryptor::EncryptorActor;
+use crate::mailbox::Mailbox;
+use crate::persistence::PersistenceActor;
+use crate::responder_actor::ResponderActor;
+use crate::telemetry::Metrics;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared by all session actors of one instance.
+pub struct SessionDeps {
+    /// Durable state.
+    pub persistence: Mailbox<PersistenceActor>,
+    /// Sealing and opening.
+    pub encryptor: Mailbox<EncryptorActor>,
+    /// Crisis assessment.
+    pub detector: Mailbox<CrisisDetectorActor>,
+    /// Replies.
+    pub responder: Mailbox<ResponderActor>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Hotlines for crisis cards.
+    pub hotlines: Arc<Vec<Hotline>>,
+    /// Turns of context kept for the responder.
+    pub context_turns: usize,
+    /// Session lifetime, for refresh.
+    pub session_ttl: Duration,
+    /// Announces deleted sessions so other instances can stop their copies (via Redis).
+    pub deletions: tokio::sync::broadcast::Sender<uuid::Uuid>,
+}

@@ -1,0 +1,40 @@
+//! Sessions: the registry that supervises one actor per active session, and that actor.
+
+mod actor;
+mod deps;
+mod messages;
+mod pipeline;
+mod reads;
+mod registry;
+mod state;
+mod view;
+
+pub use actor::SessionActor;
+pub use deps::SessionDeps;
+pub use messages::*;
+pub use pipeline::SAFETY_MODEL;
+pub use registry::{RegistrySettings, SessionRegistry};
+pub use view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
+
+/// Session-actor message type names, declared to the metrics at startup.
+pub const SESSION_MESSAGE_TYPES: [&str; 9] = [
+    "PostMessage",
+    "ListHistory",
+    "FetchMessage",
+    "RemoveMessage",
+    "ClearHistory",
+    "GetStatus",
+    "TouchSession",
+    "RefreshSession",
+    "SubmitFeedback",
+];
+
+/// Registry message type names, declared to the metrics at startup.
+pub const REGISTRY_MESSAGE_TYPES: [&str; 6] = [
+    "OpenSession",
+    "CreateSession",
+    "CloseSession",
+    "EvictSessions",
+    "CountLiveSessions",
+    "DrainSessions",
+];

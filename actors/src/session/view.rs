@@ -1,0 +1,99 @@
+//! What the session actor answers with: the API's shapes, decrypted, in memory only.
+
+use crate::crisis::CrisisInfo;
+use crate::domain::{Language, Role};
+use crate::persistence::Timestamp;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A chat message as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChatMessage {
+    /// Message id.
+    pub id: Uuid,
+    /// The session's id.
+    pub session_id: Uuid,
+    /// `user` or `assistant`.
+    pub role: Role,
+    /// The text; `null` when the stored record failed its integrity check.
+    pub content: Option<String>,
+    /// Commit time (RFC 3339, UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// What produced an assistant message.
+    pub model_used: Option<String>,
+    /// Milliseconds spent producing the reply.
+    pub processing_time_ms: Option<i32>,
+    /// Whether the crisis detector flagged this message.
+    pub is_crisis_detected: bool,
+    /// Present and true only when the stored record could not be decrypted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub integrity_error: bool,
+}
+
+/// The reply to a posted message.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PostedMessage {
+    /// The user's message as committed.
+    pub user_message: ChatMessage,
+    /// The reply as committed.
+    pub ai_message: ChatMessage,
+    /// The crisis card when the message was a crisis.
+    pub crisis_info: Option<CrisisInfo>,
+}
+
+/// A page of history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct History {
+    /// Messages, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Messages in the whole session.
+    pub total_count: i64,
+    /// The session's id.
+    pub session_id: Uuid,
+    /// Whether any message of the session was a crisis.
+    pub has_crisis_history: bool,
+}
+
+/// A session's status.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionStatus {
+    /// The session exists and may be used.
+    pub is_valid: bool,
+    /// Past expiry (an expired session answers 401 instead, so this is false in a 200).
+    pub is_expired: bool,
+    /// Not expired.
+    pub is_active: bool,
+    /// A crisis was detected in this session.
+    pub is_crisis_mode: bool,
+    /// Creation time.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// Last use.
+    #[schema(value_type = String, format = DateTime)]
+    pub last_activity: Timestamp,
+    /// Expiry time.
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    /// Messages in the session.
+    pub message_count: i64,
+    /// The session's language (not part of the status body; used for refresh answers).
+    #[serde(skip)]
+    pub language: Language,
+}
+
+/// A stored feedback, as acknowledged.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FeedbackReceipt {
+    /// Feedback id.
+    pub id: Uuid,
+    /// The session's id.
+    pub session_id: Uuid,
+    /// 1..5.
+    pub rating: i16,
+    /// Optional category.
+    pub category: Option<String>,
+    /// Submission time.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}

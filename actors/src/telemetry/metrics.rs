@@ -1,0 +1,1045 @@
+//! The service's metric families and the typed methods that record into them.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use super::exposition::to_prometheus_text;
+use super::labels::{
+    ActorKind, CryptoOperation, DeleteReason, JanitorKind, JanitorOutcome, Outcome, PoolState,
+    RateLimitScope, ResponderOutcome,
+};
+use crate::domain::Role;
+
+/// Upper bounds (seconds) of `http_request_duration_seconds`: sub-millisecond health checks up to
+/// requests that waited on a slow responder.
+pub const HTTP_DURATION_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Upper bounds (seconds) of `actor_message_duration_seconds`: 50 µs (a crisis rule pass) to 10 s
+/// (a responder call to a remote model).
+pub const ACTOR_DURATION_BUCKETS: [f64; 17] = [
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0, 10.0,
+];
+
+/// Upper bounds (seconds) of `db_pool_acquire_duration_seconds`: an idle connection is taken in
+/// microseconds; anything near the pool timeout means the pool is too small.
+pub const DB_ACQUIRE_BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 5.0,
+];
+
+/// The `route` label for requests that matched no route, so probes of random paths cannot
+/// create series.
+pub const UNMATCHED_ROUTE: &str = "<unmatched>";
+
+/// The `Content-Type` of [`Metrics::encode`]'s output.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `Content-Type` of [`Metrics::encode_prometheus_text`]'s output.
+pub const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// An encoded exposition with the `Content-Type` to serve it under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The exposition text.
+    pub body: String,
+    /// The matching `Content-Type` header value.
+    pub content_type: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpDurationLabels {
+    method: &'static str,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActorMessageLabels {
+    actor: ActorKind,
+    message: &'static str,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActorDurationLabels {
+    actor: ActorKind,
+    message: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActorLabels {
+    actor: ActorKind,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: DeleteReason,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RoleLabels {
+    role: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CrisisLabels {
+    category: String,
+    severity: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: CryptoOperation,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PurposeLabels {
+    purpose: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResponderCallLabels {
+    provider: String,
+    outcome: ResponderOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResponderFallbackLabels {
+    provider: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JanitorKindLabels {
+    kind: JanitorKind,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JanitorOutcomeLabels {
+    outcome: JanitorOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: PoolState,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabels {
+    scope: RateLimitScope,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    version: String,
+}
+
+/// Creates a series at its zero value; the returned read guard is dropped at once.
+fn ensure_series<S, M, C>(family: &Family<S, M, C>, labels: &S)
+where
+    S: Clone + std::hash::Hash + Eq,
+    C: prometheus_client::metrics::family::MetricConstructor<M>,
+{
+    drop(family.get_or_create(labels));
+}
+
+fn http_histogram() -> Histogram {
+    Histogram::new(HTTP_DURATION_BUCKETS)
+}
+
+fn actor_histogram() -> Histogram {
+    Histogram::new(ACTOR_DURATION_BUCKETS)
+}
+
+/// Maps a request method onto a closed set so that a client sending made-up methods cannot add
+/// series.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+struct Inner {
+    enabled: bool,
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: HistogramFamily<HttpDurationLabels>,
+    actor_messages: Family<ActorMessageLabels, Counter>,
+    actor_duration: HistogramFamily<ActorDurationLabels>,
+    actor_mailbox_depth: Family<ActorLabels, Gauge>,
+    actor_restarts: Family<ActorLabels, Counter>,
+    actors_live: Family<ActorLabels, Gauge>,
+    sessions_created: Counter,
+    sessions_deleted: Family<ReasonLabels, Counter>,
+    chat_messages: Family<RoleLabels, Counter>,
+    crisis_detections: Family<CrisisLabels, Counter>,
+    encryption_errors: Family<OperationLabels, Counter>,
+    integrity_errors: Family<PurposeLabels, Counter>,
+    responder_calls: Family<ResponderCallLabels, Counter>,
+    responder_fallbacks: Family<ResponderFallbackLabels, Counter>,
+    janitor_deleted: Family<JanitorKindLabels, Counter>,
+    janitor_runs: Family<JanitorOutcomeLabels, Counter>,
+    db_pool_connections: Family<PoolLabels, Gauge>,
+    db_pool_acquire: Histogram,
+    rate_limited: Family<ScopeLabels, Counter>,
+}
+
+/// Every metric the service exports, cheap to clone and shared by all actors and HTTP workers.
+///
+/// Built once at startup with [`Metrics::new`]; [`Metrics::disabled`] gives the same API with
+/// recording turned off, to measure what metrics cost.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("enabled", &self.inner.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// Builds the registry with every family, `build_info{version}` set to 1 and
+    /// `process_start_time_seconds` set to now.
+    pub fn new(version: &str) -> Self {
+        Self::build(version, true)
+    }
+
+    /// The same families, but every record method returns before touching them.
+    pub fn disabled() -> Self {
+        Self::build(env!("CARGO_PKG_VERSION"), false)
+    }
+
+    /// Whether record methods record anything.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.enabled
+    }
+
+    fn build(version: &str, enabled: bool) -> Self {
+        let mut registry = Registry::default();
+
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route template and status",
+            http_requests.clone(),
+        );
+        let http_duration: HistogramFamily<HttpDurationLabels> =
+            Family::new_with_constructor(http_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            http_duration.clone(),
+        );
+
+        let actor_messages = Family::<ActorMessageLabels, Counter>::default();
+        registry.register(
+            "actor_messages",
+            "Actor messages handled by actor type, message type and outcome",
+            actor_messages.clone(),
+        );
+        let actor_duration: HistogramFamily<ActorDurationLabels> =
+            Family::new_with_constructor(actor_histogram);
+        registry.register(
+            "actor_message_duration_seconds",
+            "Time from handing a message to an actor to its reply, by actor type and message type",
+            actor_duration.clone(),
+        );
+        let actor_mailbox_depth = Family::<ActorLabels, Gauge>::default();
+        registry.register(
+            "actor_mailbox_depth",
+            "Messages waiting in the mailboxes of all actors of a type",
+            actor_mailbox_depth.clone(),
+        );
+        let actor_restarts = Family::<ActorLabels, Counter>::default();
+        registry.register(
+            "actor_restarts",
+            "Supervisor restarts by actor type",
+            actor_restarts.clone(),
+        );
+        let actors_live = Family::<ActorLabels, Gauge>::default();
+        registry.register(
+            "actors_live",
+            "Running actors by actor type",
+            actors_live.clone(),
+        );
+
+        let sessions_created = Counter::default();
+        registry.register(
+            "sessions_created",
+            "Chat sessions created",
+            sessions_created.clone(),
+        );
+        let sessions_deleted = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "sessions_deleted",
+            "Chat sessions deleted, by the user or on expiry",
+            sessions_deleted.clone(),
+        );
+        let chat_messages = Family::<RoleLabels, Counter>::default();
+        registry.register(
+            "chat_messages",
+            "Chat messages committed, by role",
+            chat_messages.clone(),
+        );
+        let crisis_detections = Family::<CrisisLabels, Counter>::default();
+        registry.register(
+            "crisis_detections",
+            "Crisis detections by category and severity",
+            crisis_detections.clone(),
+        );
+        let encryption_errors = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "encryption_errors",
+            "Failed cryptographic operations",
+            encryption_errors.clone(),
+        );
+        let integrity_errors = Family::<PurposeLabels, Counter>::default();
+        registry.register(
+            "integrity_errors",
+            "Ciphertexts or records that failed authentication, by purpose",
+            integrity_errors.clone(),
+        );
+        let responder_calls = Family::<ResponderCallLabels, Counter>::default();
+        registry.register(
+            "responder_calls",
+            "Responder calls by provider and whether the fallback answered",
+            responder_calls.clone(),
+        );
+        let responder_fallbacks = Family::<ResponderFallbackLabels, Counter>::default();
+        registry.register(
+            "responder_fallbacks",
+            "Responder fallbacks by provider and reason",
+            responder_fallbacks.clone(),
+        );
+        let janitor_deleted = Family::<JanitorKindLabels, Counter>::default();
+        registry.register(
+            "janitor_deleted",
+            "Rows deleted by the janitor, by kind",
+            janitor_deleted.clone(),
+        );
+        let janitor_runs = Family::<JanitorOutcomeLabels, Counter>::default();
+        registry.register(
+            "janitor_runs",
+            "Janitor sweeps by outcome",
+            janitor_runs.clone(),
+        );
+        let db_pool_connections = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "Database pool connections: size (open) and idle",
+            db_pool_connections.clone(),
+        );
+        let db_pool_acquire = Histogram::new(DB_ACQUIRE_BUCKETS);
+        registry.register(
+            "db_pool_acquire_duration_seconds",
+            "Time spent waiting for a database connection",
+            db_pool_acquire.clone(),
+        );
+        let rate_limited = Family::<ScopeLabels, Counter>::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit, by scope",
+            rate_limited.clone(),
+        );
+
+        let process_start = Gauge::<f64, AtomicU64>::default();
+        // The registry is built at startup, so "now" is the start time to within milliseconds
+        // and needs no platform-specific /proc lookup.
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|since| since.as_secs_f64())
+            .unwrap_or(0.0);
+        process_start.set(started);
+        registry.register(
+            "process_start_time_seconds",
+            "Start time of the process since the Unix epoch in seconds",
+            process_start,
+        );
+        let build_info = Family::<VersionLabels, Gauge>::default();
+        build_info
+            .get_or_create(&VersionLabels {
+                version: version.to_owned(),
+            })
+            .set(1);
+        registry.register(
+            "build_info",
+            "Always 1; the version label names the running build",
+            build_info,
+        );
+
+        // Series that exist from startup at 0, so rate() and dashboards see them before the
+        // first event rather than showing "no data".
+        for actor in ActorKind::ALL {
+            let labels = ActorLabels { actor };
+            ensure_series(&actor_mailbox_depth, &labels);
+            ensure_series(&actor_restarts, &labels);
+            ensure_series(&actors_live, &labels);
+        }
+        for reason in DeleteReason::ALL {
+            ensure_series(&sessions_deleted, &ReasonLabels { reason });
+        }
+        for role in [Role::User, Role::Assistant] {
+            ensure_series(
+                &chat_messages,
+                &RoleLabels {
+                    role: role.as_str(),
+                },
+            );
+        }
+        for operation in CryptoOperation::ALL {
+            ensure_series(&encryption_errors, &OperationLabels { operation });
+        }
+        for kind in JanitorKind::ALL {
+            ensure_series(&janitor_deleted, &JanitorKindLabels { kind });
+        }
+        for outcome in JanitorOutcome::ALL {
+            ensure_series(&janitor_runs, &JanitorOutcomeLabels { outcome });
+        }
+        for state in PoolState::ALL {
+            ensure_series(&db_pool_connections, &PoolLabels { state });
+        }
+        for scope in RateLimitScope::ALL {
+            ensure_series(&rate_limited, &ScopeLabels { scope });
+        }
+
+        Metrics {
+            inner: Arc::new(Inner {
+                enabled,
+                registry,
+                http_requests,
+                http_duration,
+                actor_messages,
+                actor_duration,
+                actor_mailbox_depth,
+                actor_restarts,
+                actors_live,
+                sessions_created,
+                sessions_deleted,
+                chat_messages,
+                crisis_detections,
+                encryption_errors,
+                integrity_errors,
+                responder_calls,
+                responder_fallbacks,
+                janitor_deleted,
+                janitor_runs,
+                db_pool_connections,
+                db_pool_acquire,
+                rate_limited,
+            }),
+        }
+    }
+
+    /// Encodes every family as OpenMetrics text, ending with `# EOF`.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::with_capacity(32 * 1024);
+        prometheus_client::encoding::text::encode(&mut out, &self.inner.registry)?;
+        Ok(out)
+    }
+
+    /// Encodes every family as classic Prometheus text (what `promtool check metrics` reads).
+    pub fn encode_prometheus_text(&self) -> Result<String, std::fmt::Error> {
+        Ok(to_prometheus_text(&self.encode()?))
+    }
+
+    /// Encodes in the format an HTTP `Accept` header asks for, as client_golang does:
+    /// OpenMetrics when it mentions `application/openmetrics-text` (Prometheus' own scrapes do),
+    /// classic text otherwise (curl, browsers, `promtool`).
+    pub fn encode_for_accept(&self, accept: Option<&str>) -> Result<Encoded, std::fmt::Error> {
+        let wants_openmetrics = accept.is_some_and(|accept| {
+            accept
+                .to_ascii_lowercase()
+                .contains("application/openmetrics-text")
+        });
+        Ok(if wants_openmetrics {
+            Encoded {
+                body: self.encode()?,
+                content_type: OPENMETRICS_CONTENT_TYPE,
+            }
+        } else {
+            Encoded {
+                body: self.encode_prometheus_text()?,
+                content_type: PROMETHEUS_TEXT_CONTENT_TYPE,
+            }
+        })
+    }
+
+    /// Records one HTTP request. `route` must be the route template (e.g.
+    /// `/api/v1/sessions/{token}`) or [`UNMATCHED_ROUTE`], never the raw path.
+    pub fn record_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        if !self.inner.enabled {
+            return;
+        }
+        let method = method_label(method);
+        self.inner
+            .http_requests
+            .get_or_create(&HttpLabels {
+                method,
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.inner
+            .http_duration
+            .get_or_create(&HttpDurationLabels {
+                method,
+                route: route.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Creates the series of `actor`'s message types at 0 for every outcome, so that they show on
+    /// dashboards before the first message. Call once per actor type at startup.
+    pub fn declare_actor_messages(&self, actor: ActorKind, messages: &[&'static str]) {
+        for &message in messages {
+            for outcome in Outcome::ALL {
+                ensure_series(
+                    &self.inner.actor_messages,
+                    &ActorMessageLabels {
+                        actor,
+                        message,
+                        outcome,
+                    },
+                );
+            }
+            ensure_series(
+                &self.inner.actor_duration,
+                &ActorDurationLabels { actor, message },
+            );
+        }
+    }
+
+    /// Records one message handled (or refused) by an actor of type `actor`; `message` is the
+    /// message type's name, e.g. `"PostMessage"`.
+    pub fn record_actor_message(
+        &self,
+        actor: ActorKind,
+        message: &'static str,
+        outcome: Outcome,
+        elapsed: Duration,
+    ) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .actor_messages
+            .get_or_create(&ActorMessageLabels {
+                actor,
+                message,
+                outcome,
+            })
+            .inc();
+        // A refused message was never handled: its near-zero time would drag the latency down
+        // exactly when the actor is slowest.
+        if outcome != Outcome::Overloaded {
+            self.inner
+                .actor_duration
+                .get_or_create(&ActorDurationLabels { actor, message })
+                .observe(elapsed.as_secs_f64());
+        }
+    }
+
+    /// Sets the number of messages waiting for all actors of type `actor`.
+    pub fn set_mailbox_depth(&self, actor: ActorKind, depth: i64) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .actor_mailbox_depth
+            .get_or_create(&ActorLabels { actor })
+            .set(depth);
+    }
+
+    /// Counts one supervisor restart of an actor of type `actor`.
+    pub fn actor_restarted(&self, actor: ActorKind) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .actor_restarts
+            .get_or_create(&ActorLabels { actor })
+            .inc();
+    }
+
+    /// Sets the number of running actors of type `actor`.
+    pub fn set_actors_live(&self, actor: ActorKind, live: i64) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .actors_live
+            .get_or_create(&ActorLabels { actor })
+            .set(live);
+    }
+
+    /// Adds `delta` (negative to subtract) to the running actors of type `actor`, for actors that
+    /// count themselves in `started` and `stopped`.
+    pub fn add_actors_live(&self, actor: ActorKind, delta: i64) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .actors_live
+            .get_or_create(&ActorLabels { actor })
+            .inc_by(delta);
+    }
+
+    /// Counts one session created.
+    pub fn session_created(&self) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner.sessions_created.inc();
+    }
+
+    /// Counts one session deleted.
+    pub fn session_deleted(&self, reason: DeleteReason) {
+        self.sessions_deleted(reason, 1);
+    }
+
+    /// Counts `count` sessions deleted at once (a janitor batch).
+    pub fn sessions_deleted(&self, reason: DeleteReason, count: u64) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .sessions_deleted
+            .get_or_create(&ReasonLabels { reason })
+            .inc_by(count);
+    }
+
+    /// Counts one chat message committed.
+    pub fn chat_message(&self, role: Role) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .chat_messages
+            .get_or_create(&RoleLabels {
+                role: role.as_str(),
+            })
+            .inc();
+    }
+
+    /// Counts one crisis detection. `category` and `severity` must come from the detector's
+    /// closed sets (never from user text), since each distinct value is a series.
+    pub fn crisis_detected(&self, category: &str, severity: &str) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .crisis_detections
+            .get_or_create(&CrisisLabels {
+                category: category.to_owned(),
+                severity: severity.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one failed cryptographic operation.
+    pub fn encryption_error(&self, operation: CryptoOperation) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .encryption_errors
+            .get_or_create(&OperationLabels { operation })
+            .inc();
+    }
+
+    /// Counts one integrity failure; `purpose` is the AAD purpose (e.g. `"message"`), a closed set.
+    pub fn integrity_error(&self, purpose: &str) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .integrity_errors
+            .get_or_create(&PurposeLabels {
+                purpose: purpose.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Creates `provider`'s responder series at 0; call once at startup with the configured
+    /// provider's name.
+    pub fn declare_responder_provider(&self, provider: &str) {
+        for outcome in ResponderOutcome::ALL {
+            ensure_series(
+                &self.inner.responder_calls,
+                &ResponderCallLabels {
+                    provider: provider.to_owned(),
+                    outcome,
+                },
+            );
+        }
+    }
+
+    /// Counts one responder call; `provider` is the configured provider's name (e.g. `"builtin"`).
+    pub fn responder_call(&self, provider: &str, outcome: ResponderOutcome) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .responder_calls
+            .get_or_create(&ResponderCallLabels {
+                provider: provider.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Counts one fallback; `reason` is a short fixed code such as `"timeout"` or `"http_5xx"`,
+    /// never an error message.
+    pub fn responder_fallback(&self, provider: &str, reason: &str) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .responder_fallbacks
+            .get_or_create(&ResponderFallbackLabels {
+                provider: provider.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts `count` rows of `kind` deleted by the janitor.
+    pub fn janitor_deleted(&self, kind: JanitorKind, count: u64) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .janitor_deleted
+            .get_or_create(&JanitorKindLabels { kind })
+            .inc_by(count);
+    }
+
+    /// Counts one janitor sweep.
+    pub fn janitor_run(&self, outcome: JanitorOutcome) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .janitor_runs
+            .get_or_create(&JanitorOutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Sets the database pool's open (`size`) and idle connection counts.
+    pub fn set_db_pool(&self, size: i64, idle: i64) {
+        if !self.inner.enabled {
+            return;
+        }
+        for (state, value) in [(PoolState::Size, size), (PoolState::Idle, idle)] {
+            self.inner
+                .db_pool_connections
+                .get_or_create(&PoolLabels { state })
+                .set(value);
+        }
+    }
+
+    /// Records how long acquiring a database connection took.
+    pub fn observe_db_acquire(&self, elapsed: Duration) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner.db_pool_acquire.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one request refused by a rate limit.
+    pub fn rate_limited(&self, scope: RateLimitScope) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .rate_limited
+            .get_or_create(&ScopeLabels { scope })
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::exposition::{self, MetricType};
+
+    fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let parsed = exposition::parse(text).expect("well-formed");
+        parsed.value(name, labels)
+    }
+
+    #[test]
+    fn statically_known_series_exist_at_zero() {
+        let metrics = Metrics::new("1.2.3");
+        let text = metrics.encode().unwrap();
+        for actor in ActorKind::ALL {
+            let labels = [("actor", actor.as_str())];
+            assert_eq!(
+                value(&text, "actor_mailbox_depth", &labels),
+                Some(0.0),
+                "{actor:?}"
+            );
+            assert_eq!(value(&text, "actor_restarts_total", &labels), Some(0.0));
+            assert_eq!(value(&text, "actors_live", &labels), Some(0.0));
+        }
+        for reason in ["user", "expired"] {
+            assert_eq!(
+                value(&text, "sessions_deleted_total", &[("reason", reason)]),
+                Some(0.0)
+            );
+        }
+        for role in ["user", "assistant"] {
+            assert_eq!(
+                value(&text, "chat_messages_total", &[("role", role)]),
+                Some(0.0)
+            );
+        }
+        for op in ["seal", "open", "wrap", "unwrap"] {
+            assert_eq!(
+                value(&text, "encryption_errors_total", &[("operation", op)]),
+                Some(0.0)
+            );
+        }
+        for scope in ["session", "client"] {
+            assert_eq!(
+                value(&text, "rate_limited_total", &[("scope", scope)]),
+                Some(0.0)
+            );
+        }
+        assert_eq!(value(&text, "sessions_created_total", &[]), Some(0.0));
+        assert_eq!(
+            value(&text, "build_info", &[("version", "1.2.3")]),
+            Some(1.0)
+        );
+        let started = value(&text, "process_start_time_seconds", &[]).unwrap();
+        assert!(started > 1.6e9, "{started}");
+    }
+
+    #[test]
+    fn records_land_in_the_right_series() {
+        let metrics = Metrics::new("t");
+        metrics.record_actor_message(
+            ActorKind::CrisisDetector,
+            "Detect",
+            Outcome::Ok,
+            Duration::from_micros(80),
+        );
+        metrics.record_actor_message(
+            ActorKind::CrisisDetector,
+            "Detect",
+            Outcome::Overloaded,
+            Duration::from_micros(1),
+        );
+        metrics.record_http(
+            "GET",
+            "/api/v1/sessions/{token}",
+            200,
+            Duration::from_millis(3),
+        );
+        metrics.record_http("BREW", UNMATCHED_ROUTE, 404, Duration::from_millis(1));
+        metrics.chat_message(Role::Assistant);
+        metrics.sessions_deleted(DeleteReason::Expired, 5);
+        metrics.set_db_pool(8, 3);
+        metrics.add_actors_live(ActorKind::Session, 2);
+        metrics.add_actors_live(ActorKind::Session, -1);
+
+        let text = metrics.encode().unwrap();
+        let parsed = exposition::parse(&text).unwrap();
+        let detect = [("actor", "crisis_detector"), ("message", "Detect")];
+        assert_eq!(
+            parsed.value(
+                "actor_messages_total",
+                &[detect[0], detect[1], ("outcome", "ok")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            parsed.value(
+                "actor_messages_total",
+                &[detect[0], detect[1], ("outcome", "overloaded")]
+            ),
+            Some(1.0)
+        );
+        // The refused message is counted but not timed.
+        assert_eq!(
+            parsed.value("actor_message_duration_seconds_count", &detect),
+            Some(1.0)
+        );
+        assert_eq!(
+            parsed.value(
+                "actor_message_duration_seconds_bucket",
+                &[detect[0], detect[1], ("le", "5e-5")]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            parsed.value(
+                "actor_message_duration_seconds_bucket",
+                &[detect[0], detect[1], ("le", "0.0001")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            parsed.value(
+                "http_requests_total",
+                &[
+                    ("method", "GET"),
+                    ("route", "/api/v1/sessions/{token}"),
+                    ("status", "200")
+                ]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            parsed.value(
+                "http_requests_total",
+                &[
+                    ("method", "OTHER"),
+                    ("route", UNMATCHED_ROUTE),
+                    ("status", "404")
+                ]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            parsed.value("chat_messages_total", &[("role", "assistant")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            parsed.value("sessions_deleted_total", &[("reason", "expired")]),
+            Some(5.0)
+        );
+        assert_eq!(
+            parsed.value("db_pool_connections", &[("state", "idle")]),
+            Some(3.0)
+        );
+        assert_eq!(
+            parsed.value("actors_live", &[("actor", "session")]),
+            Some(1.0)
+        );
+        let family = parsed.family("actor_messages").unwrap();
+        assert_eq!(family.kind, MetricType::Counter);
+    }
+
+    #[test]
+    fn declared_messages_exist_for_every_outcome() {
+        let metrics = Metrics::new("t");
+        metrics.declare_actor_messages(ActorKind::Session, &["PostMessage", "CloseSession"]);
+        metrics.declare_responder_provider("builtin");
+        let parsed = exposition::parse(&metrics.encode().unwrap()).unwrap();
+        for message in ["PostMessage", "CloseSession"] {
+            for outcome in Outcome::ALL {
+                assert_eq!(
+                    parsed.value(
+                        "actor_messages_total",
+                        &[
+                            ("actor", "session"),
+                            ("message", message),
+                            ("outcome", outcome.as_str())
+                        ]
+                    ),
+                    Some(0.0)
+                );
+            }
+        }
+        assert_eq!(
+            parsed.value(
+                "responder_calls_total",
+                &[("provider", "builtin"), ("outcome", "fallback")]
+            ),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn disabled_records_nothing() {
+        let metrics = Metrics::disabled();
+        assert!(!metrics.is_enabled());
+        metrics.session_created();
+        metrics.record_http("GET", "/health", 200, Duration::from_millis(1));
+        metrics.record_actor_message(
+            ActorKind::Session,
+            "PostMessage",
+            Outcome::Ok,
+            Duration::from_millis(1),
+        );
+        let text = metrics.encode().unwrap();
+        let parsed = exposition::parse(&text).unwrap();
+        assert_eq!(parsed.value("sessions_created_total", &[]), Some(0.0));
+        assert_eq!(parsed.samples("http_requests_total").count(), 0);
+    }
+
+    #[test]
+    fn negotiates_the_format_like_client_golang() {
+        let metrics = Metrics::new("t");
+        metrics.session_created();
+        let prometheus_scrape = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        let open = metrics.encode_for_accept(Some(prometheus_scrape)).unwrap();
+        assert_eq!(open.content_type, OPENMETRICS_CONTENT_TYPE);
+        assert_eq!(
+            exposition::parse(&open.body)
+                .unwrap()
+                .value("sessions_created_total", &[]),
+            Some(1.0)
+        );
+        for accept in [None, Some("*/*"), Some("text/plain")] {
+            let classic = metrics.encode_for_accept(accept).unwrap();
+            assert_eq!(classic.content_type, PROMETHEUS_TEXT_CONTENT_TYPE);
+            let parsed = exposition::parse_prometheus_text(&classic.body).unwrap();
+            assert_eq!(
+                parsed.family("sessions_created_total").unwrap().kind,
+                MetricType::Counter
+            );
+        }
+    }
+
+    #[test]
+    fn clones_share_one_registry_across_threads() {
+        let metrics = Metrics::new("t");
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let metrics = metrics.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..250 {
+                        metrics.session_created();
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        let parsed = exposition::parse(&metrics.encode().unwrap()).unwrap();
+        assert_eq!(parsed.value("sessions_created_total", &[]), Some(1000.0));
+    }
+}

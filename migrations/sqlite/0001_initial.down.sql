@@ -1,0 +1,9 @@
+DROP TABLE training_data;
+DROP TABLE system_health_metrics;
+DROP TABLE blocked_keywords;
+DROP TABLE feedback;
+DROP TABLE conversation_context;
+DROP TABLE messages;
+DROP TABLE session_keys;
+DROP TABLE sessions;
+DROP TABLE schema_version;

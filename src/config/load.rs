@@ -1,0 +1,240 @@
+//! Layering and validation: compiled-in defaults → `config/default.toml` → `config/<env>.toml`
+//! → environment variables. Every failure is one line naming the setting.
+
+use super::settings::Settings;
+use super::{ConfigError, Environment};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::ExposeSecret;
+use std::path::{Path, PathBuf};
+
+/// The defaults, compiled in so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// Conventional variables and the setting each one sets.
+pub const CONVENTIONAL_VARIABLES: [(&str, &str); 7] = [
+    ("DATABASE_URL", "database.url"),
+    ("REDIS_URL", "redis.url"),
+    ("SECRET_KEY", "security.secret_key"),
+    ("ENCRYPTION_KEY", "security.encryption_key"),
+    (
+        "ENCRYPTION_KEYS_PREVIOUS",
+        "security.encryption_keys_previous",
+    ),
+    ("OPENAI_API_KEY", "responder.api_key"),
+    ("PORT", "server.port"),
+];
+
+/// Where configuration comes from; tests build one by hand instead of reading the process env.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// `CBLN_ENV`.
+    pub environment: Option<String>,
+    /// `CBLN_CONFIG_DIR`.
+    pub config_dir: PathBuf,
+    /// Environment variables to apply (all of them, or a test's own list).
+    pub variables: Vec<(String, String)>,
+}
+
+impl Sources {
+    /// The process environment.
+    pub fn from_process() -> Self {
+        Sources {
+            environment: std::env::var("CBLN_ENV").ok(),
+            config_dir: std::env::var("CBLN_CONFIG_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from("./config")),
+            variables: std::env::vars().collect(),
+        }
+    }
+}
+
+/// Loads and layers the settings, refusing unknown keys and unparseable values.
+pub fn load(sources: &Sources) -> Result<(Environment, Settings), ConfigError> {
+    let environment = match sources.environment.as_deref() {
+        None | Some("") => Environment::Development,
+        Some(name) => Environment::parse(name).ok_or_else(|| ConfigError {
+            setting: "CBLN_ENV".into(),
+            problem: format!("must be development, production or test, not {name:?}"),
+        })?,
+    };
+    let mut figment = Figment::new().merge(Toml::string(DEFAULT_TOML));
+    for file in [
+        PathBuf::from("default.toml"),
+        PathBuf::from(format!("{}.toml", environment.as_str())),
+    ] {
+        let path = sources.config_dir.join(&file);
+        if path.is_file() {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+    }
+    let variables = sources.variables.clone();
+    let prefixed: Vec<(String, String)> = variables
+        .iter()
+        .filter_map(|(name, value)| {
+            name.strip_prefix("CBLN__")
+                .map(|rest| (rest.to_ascii_lowercase().replace("__", "."), value.clone()))
+        })
+        .collect();
+    for (key, value) in &prefixed {
+        figment = figment.merge(figment::providers::Serialized::default(
+            key,
+            env_value(value),
+        ));
+    }
+    for (variable, key) in CONVENTIONAL_VARIABLES {
+        if let Some((_, value)) = variables.iter().find(|(name, _)| name == variable) {
+            figment = figment.merge(figment::providers::Serialized::default(
+                key,
+                env_value(value),
+            ));
+        }
+    }
+    let _ = Env::raw; // figment's Env provider reads the process; tests need their own list.
+    let settings: Settings = figment.extract().map_err(ConfigError::from_figment)?;
+    validate(&settings)?;
+    Ok((environment, settings))
+}
+
+/// Environment values are strings; numbers, booleans and lists are parsed as TOML values so
+/// `CBLN__SERVER__PORT=9000` is a number and `CBLN__RATE_LIMIT__ENABLED=false` a boolean.
+fn env_value(raw: &str) -> figment::value::Value {
+    let parsed: Option<figment::value::Value> =
+        toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|table| table.get("v").cloned())
+            .and_then(|value| figment::value::Value::serialize(value).ok());
+    parsed.unwrap_or_else(|| figment::value::Value::from(raw.to_string()))
+}
+
+fn invalid(setting: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.into(),
+        problem: problem.into(),
+    }
+}
+
+fn validate(settings: &Settings) -> Result<(), ConfigError> {
+    let url = settings.database.url.expose_secret();
+    if cbln_actors::persistence::BackendKind::from_url(url).is_none() {
+        return Err(invalid(
+            "database.url (DATABASE_URL)",
+            "must start with sqlite:// or postgres://",
+        ));
+    }
+    let redis = settings.redis.url.expose_secret();
+    if !redis.is_empty() && !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+        return Err(invalid(
+            "redis.url (REDIS_URL)",
+            "must start with redis:// or rediss://, or be empty",
+        ));
+    }
+    if settings.server.body_limit_bytes < 1024 {
+        return Err(invalid("server.body_limit_bytes", "must be at least 1024"));
+    }
+    for proxy in &settings.server.trusted_proxies {
+        if super::parse_network(proxy).is_none() {
+            return Err(invalid(
+                "server.trusted_proxies",
+                format!("{proxy:?} is not an IP address or CIDR range"),
+            ));
+        }
+    }
+    for origin in &settings.server.cors_origins {
+        if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            return Err(invalid(
+                "server.cors_origins",
+                format!("{origin:?} is not an http(s) origin"),
+            ));
+        }
+    }
+    let positive = [
+        (
+            "database.max_connections",
+            u64::from(settings.database.max_connections),
+        ),
+        ("session.ttl_days", settings.session.ttl_days),
+        ("session.idle_timeout_s", settings.session.idle_timeout_s),
+        (
+            "session.max_live_actors",
+            settings.session.max_live_actors as u64,
+        ),
+        (
+            "session.mailbox_capacity",
+            settings.session.mailbox_capacity as u64,
+        ),
+        (
+            "pipeline.stage_timeout_ms",
+            settings.pipeline.stage_timeout_ms,
+        ),
+        (
+            "pipeline.request_timeout_ms",
+            settings.pipeline.request_timeout_ms,
+        ),
+        (
+            "pipeline.mailbox_capacity",
+            settings.pipeline.mailbox_capacity as u64,
+        ),
+        (
+            "pipeline.group_commit_max",
+            settings.pipeline.group_commit_max as u64,
+        ),
+        ("supervision.within_s", settings.supervision.within_s),
+        (
+            "rate_limit.messages_per_minute",
+            u64::from(settings.rate_limit.messages_per_minute),
+        ),
+        (
+            "rate_limit.sessions_per_minute",
+            u64::from(settings.rate_limit.sessions_per_minute),
+        ),
+        ("responder.timeout_ms", settings.responder.timeout_ms),
+        (
+            "responder.max_tokens",
+            u64::from(settings.responder.max_tokens),
+        ),
+        (
+            "janitor.sweep_interval_minutes",
+            settings.janitor.sweep_interval_minutes,
+        ),
+        (
+            "janitor.batch_size",
+            settings.janitor.batch_size.max(0) as u64,
+        ),
+        (
+            "janitor.snapshot_interval_minutes",
+            settings.janitor.snapshot_interval_minutes,
+        ),
+        (
+            "janitor.rules_poll_interval_s",
+            settings.janitor.rules_poll_interval_s,
+        ),
+    ];
+    if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
+        return Err(invalid(name, "must be greater than 0"));
+    }
+    if !(0.0..=2.0).contains(&settings.responder.temperature) {
+        return Err(invalid("responder.temperature", "must be between 0 and 2"));
+    }
+    let base_url = &settings.responder.base_url;
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(invalid("responder.base_url", "must be an http(s) URL"));
+    }
+    if tracing_subscriber::EnvFilter::try_new(&settings.log.level).is_err() {
+        return Err(invalid(
+            "log.level",
+            format!("{:?} is not a valid tracing filter", settings.log.level),
+        ));
+    }
+    Ok(())
+}
+
+/// The hotline file's path: relative paths are inside the config directory.
+pub fn hotlines_path(config_dir: &Path, file: &str) -> PathBuf {
+    let path = Path::new(file);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        config_dir.join(path)
+    }
+}

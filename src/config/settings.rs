@@ -1,0 +1,245 @@
+//! The settings tree. Each field is documented once here and once in `config/default.toml`;
+//! unknown keys are refused so a typo can never fall back to a default silently.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// All settings, after layering.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP server.
+    pub server: ServerSettings,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// Optional Redis.
+    pub redis: RedisSettings,
+    /// Keys.
+    pub security: SecuritySettings,
+    /// Sessions and their actors.
+    pub session: SessionSettings,
+    /// The message pipeline.
+    pub pipeline: PipelineSettings,
+    /// Restart intensity.
+    pub supervision: SupervisionSettings,
+    /// Rate limits.
+    pub rate_limit: RateLimitSettings,
+    /// Reply generation.
+    pub responder: ResponderSettings,
+    /// Crisis cards.
+    pub crisis: CrisisSettings,
+    /// Retention and housekeeping.
+    pub janitor: JanitorSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// Metrics.
+    pub metrics: MetricsSettings,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address.
+    pub host: String,
+    /// Listen port (also `PORT`).
+    pub port: u16,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Largest accepted request body in bytes.
+    pub body_limit_bytes: usize,
+    /// Seconds in-flight requests get on shutdown.
+    pub shutdown_timeout_s: u64,
+    /// CORS origins (exact).
+    pub cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDR ranges).
+    pub trusted_proxies: Vec<String>,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` or `postgres://…` (also `DATABASE_URL`); may hold a password.
+    pub url: SecretString,
+    /// Most pooled connections.
+    pub max_connections: u32,
+    /// Idle connections kept.
+    pub min_connections: u32,
+    /// Seconds to wait for a connection.
+    pub acquire_timeout_s: u64,
+    /// Apply pending migrations at start.
+    pub migrate_on_start: bool,
+}
+
+/// `[redis]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://…` (also `REDIS_URL`); empty = disabled.
+    pub url: SecretString,
+    /// Pooled connections.
+    pub pool_size: u32,
+    /// Milliseconds to wait for a connection.
+    pub connect_timeout_ms: u64,
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Token HMAC key (also `SECRET_KEY`).
+    pub secret_key: SecretString,
+    /// Master key, 32 bytes base64/hex (also `ENCRYPTION_KEY`).
+    pub encryption_key: SecretString,
+    /// Older master keys, comma-separated (also `ENCRYPTION_KEYS_PREVIOUS`).
+    pub encryption_keys_previous: SecretString,
+    /// Where development keys are generated.
+    pub data_dir: String,
+}
+
+/// `[session]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Session lifetime in days.
+    pub ttl_days: u64,
+    /// Idle seconds before a session actor stops.
+    pub idle_timeout_s: u64,
+    /// Most live session actors.
+    pub max_live_actors: usize,
+    /// Queued requests per session before 503.
+    pub mailbox_capacity: usize,
+    /// Turns of context for the responder.
+    pub context_turns: usize,
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSettings {
+    /// Milliseconds per stage.
+    pub stage_timeout_ms: u64,
+    /// Milliseconds per request in the actor system.
+    pub request_timeout_ms: u64,
+    /// In-flight requests per shared actor before 503.
+    pub mailbox_capacity: usize,
+    /// Encryption threads; 0 = per core.
+    pub encryptor_threads: usize,
+    /// Detector threads; 0 = per core.
+    pub detector_threads: usize,
+    /// Most writes per transaction.
+    pub group_commit_max: usize,
+}
+
+/// `[supervision]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisionSettings {
+    /// K restarts ...
+    pub max_restarts: u32,
+    /// ... within T seconds.
+    pub within_s: u64,
+}
+
+/// `[rate_limit]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Master switch.
+    pub enabled: bool,
+    /// Messages per session per minute.
+    pub messages_per_minute: u32,
+    /// Extra burst of messages.
+    pub message_burst: u32,
+    /// Sessions per client address per minute.
+    pub sessions_per_minute: u32,
+    /// Extra burst of sessions.
+    pub session_burst: u32,
+}
+
+/// Which responder answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponderProvider {
+    /// The built-in listener, no network.
+    Builtin,
+    /// An OpenAI-compatible chat-completions server.
+    Openai,
+}
+
+/// `[responder]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponderSettings {
+    /// `builtin` or `openai`.
+    pub provider: ResponderProvider,
+    /// API base URL.
+    pub base_url: String,
+    /// Model name.
+    pub model: String,
+    /// API key (also `OPENAI_API_KEY`).
+    pub api_key: SecretString,
+    /// Milliseconds before falling back.
+    pub timeout_ms: u64,
+    /// Longest reply.
+    pub max_tokens: u32,
+    /// Sampling temperature.
+    pub temperature: f32,
+}
+
+/// `[crisis]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrisisSettings {
+    /// Hotline file, relative to the config directory.
+    pub hotlines_file: String,
+}
+
+/// `[janitor]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JanitorSettings {
+    /// Minutes between sweeps.
+    pub sweep_interval_minutes: u64,
+    /// Sweep at start.
+    pub sweep_at_start: bool,
+    /// Rows per delete.
+    pub batch_size: i64,
+    /// Milliseconds between batches.
+    pub batch_pause_ms: u64,
+    /// Days to keep health snapshots.
+    pub health_retention_days: u64,
+    /// Minutes between snapshots.
+    pub snapshot_interval_minutes: u64,
+    /// Seconds between rule-change checks.
+    pub rules_poll_interval_s: u64,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: LogFormat,
+    /// tracing filter.
+    pub level: String,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Record metrics.
+    pub enabled: bool,
+}

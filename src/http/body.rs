@@ -1,0 +1,137 @@
+//! Reading JSON bodies with precise errors: 413 past the limit (checked while streaming, not
+//! after buffering everything), 415 for anything but JSON, 422 naming the field at fault.
+
+use super::error::ApiError;
+use actix_web::HttpRequest;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::web::{self, BytesMut};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+/// Reads the body up to `limit` bytes.
+pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<BytesMut, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::body("the request body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses a JSON body; `None` when the body is empty (for optional bodies).
+pub async fn json_body<T: DeserializeOwned>(
+    request: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Option<T>, ApiError> {
+    if let Some(length) = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok())
+    {
+        if length > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+    }
+    let bytes = read_limited(payload, limit).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let is_json = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            let essence = value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false);
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(ApiError::body("the request body is not valid UTF-8"));
+    }
+    parse_json(&bytes).map(Some)
+}
+
+/// Deserialises with the path of the failing field, so a 422 can name it.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.inner();
+        let field = if path.is_empty() || path == "." {
+            missing_field(&inner.to_string())
+        } else {
+            Some(path)
+        };
+        let detail = if inner.is_syntax() || inner.is_eof() {
+            "the request body is not valid JSON".to_string()
+        } else {
+            // serde's message names expected types, never echoes more than the offending token.
+            let message = inner.to_string();
+            message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string()
+        };
+        ApiError::Validation { field, detail }
+    })
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Probe {
+        content: String,
+        rating: u8,
+    }
+
+    fn field_of(json: &str) -> Option<String> {
+        match parse_json::<Probe>(json.as_bytes()) {
+            Err(ApiError::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field_with_the_wrong_type() {
+        assert_eq!(
+            field_of(r#"{"content": "x", "rating": "five"}"#).as_deref(),
+            Some("rating")
+        );
+        assert_eq!(
+            field_of(r#"{"content": 5, "rating": 1}"#).as_deref(),
+            Some("content")
+        );
+    }
+
+    #[test]
+    fn names_a_missing_field() {
+        assert_eq!(field_of(r#"{"rating": 1}"#).as_deref(), Some("content"));
+    }
+
+    #[test]
+    fn syntax_errors_name_no_field() {
+        assert_eq!(field_of(r#"{"content": "#), None);
+    }
+}

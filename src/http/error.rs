@@ -1,0 +1,197 @@
+//! The one error type at the edge: a small set of kinds, each with its status and JSON code.
+//! The cause goes to the log; the client gets the code and a sentence, never internals.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::{HttpResponse, ResponseError};
+use cbln_actors::error::PipelineError;
+use cbln_actors::mailbox::AskError;
+use serde::Serialize;
+
+/// An error answered to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 422, optionally naming the field at fault.
+    #[error("{detail}")]
+    Validation {
+        /// The field at fault, when one is.
+        field: Option<String>,
+        /// What is wrong.
+        detail: String,
+    },
+    /// 404 `session_not_found`.
+    #[error("session not found")]
+    SessionNotFound,
+    /// 401 `session_expired`.
+    #[error("session expired")]
+    SessionExpired,
+    /// 404 `message_not_found`.
+    #[error("message not found")]
+    MessageNotFound,
+    /// 409 `feedback_exists`.
+    #[error("feedback already submitted")]
+    FeedbackExists,
+    /// 413 `payload_too_large`.
+    #[error("payload too large")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 415 `unsupported_media_type`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 429 `rate_limited`.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
+    /// 503 `overloaded`.
+    #[error("overloaded")]
+    Overloaded {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
+    /// 404 `not_found`.
+    #[error("not found")]
+    NotFound,
+    /// 405 `method_not_allowed`.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 500 `internal`: the cause was logged where it happened.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// A 422 naming `field`.
+    pub fn field(field: &str, detail: impl Into<String>) -> Self {
+        ApiError::Validation {
+            field: Some(field.to_string()),
+            detail: detail.into(),
+        }
+    }
+
+    /// A 422 about the body as a whole.
+    pub fn body(detail: impl Into<String>) -> Self {
+        ApiError::Validation {
+            field: None,
+            detail: detail.into(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation { .. } => "validation_failed",
+            ApiError::SessionNotFound => "session_not_found",
+            ApiError::SessionExpired => "session_expired",
+            ApiError::MessageNotFound => "message_not_found",
+            ApiError::FeedbackExists => "feedback_exists",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Overloaded { .. } => "overloaded",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Validation { detail, .. } => detail.clone(),
+            ApiError::SessionNotFound => "No session exists for this token.".into(),
+            ApiError::SessionExpired => {
+                "This session has expired. Please start a new session.".into()
+            }
+            ApiError::MessageNotFound => "No such message in this session.".into(),
+            ApiError::FeedbackExists => "Feedback was already submitted for this session.".into(),
+            ApiError::PayloadTooLarge { limit } => {
+                format!("The request body is larger than {limit} bytes.")
+            }
+            ApiError::UnsupportedMediaType => {
+                "The request body must be JSON (Content-Type: application/json).".into()
+            }
+            ApiError::RateLimited { .. } => "Too many requests; please slow down.".into(),
+            ApiError::Overloaded { .. } => {
+                "The service is busy right now; please retry shortly.".into()
+            }
+            ApiError::NotFound => "No such resource.".into(),
+            ApiError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
+            ApiError::Internal => "Something went wrong on our side.".into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::SessionNotFound | ApiError::MessageNotFound | ApiError::NotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::SessionExpired => StatusCode::UNAUTHORIZED,
+            ApiError::FeedbackExists => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let field = match self {
+            ApiError::Validation { field, .. } => field.as_deref(),
+            _ => None,
+        };
+        let mut response = HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: self.code(),
+            detail: self.detail(),
+            field,
+        });
+        if let ApiError::RateLimited { retry_after } | ApiError::Overloaded { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        response
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(error: PipelineError) -> Self {
+        match error {
+            PipelineError::SessionNotFound => ApiError::SessionNotFound,
+            PipelineError::SessionExpired => ApiError::SessionExpired,
+            PipelineError::MessageNotFound => ApiError::MessageNotFound,
+            PipelineError::FeedbackExists => ApiError::FeedbackExists,
+            PipelineError::ShuttingDown => ApiError::Overloaded { retry_after: 5 },
+            PipelineError::Ask(AskError::Overloaded(actor)) => {
+                tracing::warn!(actor, "request refused: mailbox full");
+                ApiError::Overloaded { retry_after: 1 }
+            }
+            PipelineError::Ask(AskError::Timeout(actor)) => {
+                tracing::error!(actor, "request timed out in the actor system");
+                ApiError::Overloaded { retry_after: 2 }
+            }
+            PipelineError::Ask(AskError::Stopped(actor)) => {
+                tracing::error!(actor, "actor not running (restarting)");
+                ApiError::Overloaded { retry_after: 1 }
+            }
+            error @ (PipelineError::Store(_) | PipelineError::Crypto(_)) => {
+                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "request failed");
+                ApiError::Internal
+            }
+        }
+    }
+}

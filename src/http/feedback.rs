@@ -1,0 +1,103 @@
+//! `/api/v1/feedback`: one rating per session; the free text is stored encrypted.
+
+use super::error::ApiError;
+use super::session_of;
+use super::state::AppState;
+use super::token::resolve_token;
+use actix_web::{HttpRequest, HttpResponse, web};
+use cbln_actors::session::{FeedbackReceipt, SubmitFeedback};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Longest feedback text, in characters.
+pub const MAX_FEEDBACK_CHARS: usize = 1000;
+
+/// Feedback categories.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackCategory {
+    /// It helped.
+    Helpful,
+    /// It did not help.
+    NotHelpful,
+    /// Something was inappropriate.
+    Inappropriate,
+    /// Anything else.
+    Other,
+}
+
+impl FeedbackCategory {
+    fn as_str(self) -> &'static str {
+        match self {
+            FeedbackCategory::Helpful => "helpful",
+            FeedbackCategory::NotHelpful => "not_helpful",
+            FeedbackCategory::Inappropriate => "inappropriate",
+            FeedbackCategory::Other => "other",
+        }
+    }
+}
+
+/// Body of `POST /feedback`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FeedbackRequest {
+    /// The token, when not sent in a header.
+    pub session_token: Option<String>,
+    /// 1..5.
+    pub rating: i64,
+    /// Up to 1000 characters.
+    pub feedback_text: Option<String>,
+    /// Optional category.
+    pub category: Option<FeedbackCategory>,
+}
+
+/// Answer of `POST /feedback`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackCreated {
+    /// What was stored (without the text).
+    pub feedback: FeedbackReceipt,
+    /// A thank-you sentence.
+    pub message: &'static str,
+}
+
+/// Rate the conversation.
+#[utoipa::path(post, path = "/api/v1/feedback", request_body = FeedbackRequest,
+    responses((status = 201, body = FeedbackCreated), (status = 404), (status = 409), (status = 422)), tag = "feedback")]
+pub async fn submit(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body: FeedbackRequest = super::body::json_body(&request, payload, state.body_limit)
+        .await?
+        .ok_or_else(|| ApiError::field("rating", "a rating is required"))?;
+    if !(1..=5).contains(&body.rating) {
+        return Err(ApiError::field("rating", "rating must be between 1 and 5"));
+    }
+    let text = body
+        .feedback_text
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_FEEDBACK_CHARS)
+    {
+        return Err(ApiError::field(
+            "feedback_text",
+            format!("feedback is longer than {MAX_FEEDBACK_CHARS} characters"),
+        ));
+    }
+    let token = resolve_token(&request, None, body.session_token.as_deref())?;
+    let session = session_of(&state, &token).await?;
+    let receipt = session
+        .mailbox
+        .ask(SubmitFeedback {
+            rating: body.rating as i16,
+            category: body.category.map(|c| c.as_str().to_string()),
+            text,
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(FeedbackCreated {
+        feedback: receipt,
+        message: "Thank you for your feedback.",
+    }))
+}

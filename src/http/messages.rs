@@ -1,0 +1,146 @@
+//! `/api/v1/messages`: send a message through the pipeline, read and delete history.
+
+use super::error::ApiError;
+use super::query::QueryParams;
+use super::session_of;
+use super::state::AppState;
+use super::token::resolve_token;
+use actix_web::{HttpRequest, HttpResponse, web};
+use cbln_actors::persistence::Timestamp;
+use cbln_actors::session::{
+    ChatMessage, ClearHistory, FetchMessage, History, ListHistory, PostMessage, PostedMessage,
+    RemoveMessage,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Longest message, in characters after trimming.
+pub const MAX_MESSAGE_CHARS: usize = 5000;
+
+/// Body of `POST /messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SendMessageRequest {
+    /// 1..5000 characters after trimming.
+    pub content: String,
+    /// The token, when not sent in a header (compatibility).
+    pub session_token: Option<String>,
+}
+
+/// Answer of `DELETE /messages/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageDeleted {
+    /// "Message deleted successfully".
+    pub message: &'static str,
+    /// When it was deleted.
+    #[schema(value_type = String, format = DateTime)]
+    pub deleted_at: Timestamp,
+    /// The deleted message's id.
+    pub message_id: Uuid,
+}
+
+/// Send a message; answers with the committed message, the reply and, in a crisis, the card.
+#[utoipa::path(post, path = "/api/v1/messages", request_body = SendMessageRequest,
+    responses((status = 201, body = PostedMessage), (status = 401), (status = 404), (status = 413),
+              (status = 415), (status = 422), (status = 429), (status = 503)), tag = "messages")]
+pub async fn send(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body: SendMessageRequest = super::body::json_body(&request, payload, state.body_limit)
+        .await?
+        .ok_or_else(|| ApiError::field("content", "a message is required"))?;
+    let content = body.content.trim();
+    let length = content.chars().count();
+    if length == 0 {
+        return Err(ApiError::field("content", "the message is empty"));
+    }
+    if length > MAX_MESSAGE_CHARS {
+        return Err(ApiError::field(
+            "content",
+            format!("the message is longer than {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    let token = resolve_token(&request, None, body.session_token.as_deref())?;
+    let session = session_of(&state, &token).await?;
+    state.limits.check_message(session.session_id)?;
+    let posted = session
+        .mailbox
+        .ask(PostMessage {
+            content: content.to_string(),
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(posted))
+}
+
+/// A page of history, oldest first.
+#[utoipa::path(get, path = "/api/v1/messages",
+    params(("session_token" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = History), (status = 401), (status = 404), (status = 422)), tag = "messages")]
+pub async fn history(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = QueryParams::parse(request.query_string())?;
+    let limit = query.integer("limit", 100, 1..=200)?;
+    let offset = query.integer("offset", 0, 0..=i64::MAX)?;
+    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let session = session_of(&state, &token).await?;
+    let history = session.mailbox.ask(ListHistory { limit, offset }).await?;
+    Ok(HttpResponse::Ok().json(history))
+}
+
+fn message_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::field("message_id", "the message id must be a UUID"))
+}
+
+/// One message.
+#[utoipa::path(get, path = "/api/v1/messages/{id}", params(("id" = Uuid, Path), ("session_token" = Option<String>, Query)),
+    responses((status = 200, body = ChatMessage), (status = 404), (status = 422)), tag = "messages")]
+pub async fn get_one(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let query = QueryParams::parse(request.query_string())?;
+    let id = message_id(&path)?;
+    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let session = session_of(&state, &token).await?;
+    let message = session.mailbox.ask(FetchMessage { id }).await?;
+    Ok(HttpResponse::Ok().json(message))
+}
+
+/// Delete one message.
+#[utoipa::path(delete, path = "/api/v1/messages/{id}", params(("id" = Uuid, Path), ("session_token" = Option<String>, Query)),
+    responses((status = 200, body = MessageDeleted), (status = 404), (status = 422)), tag = "messages")]
+pub async fn delete_one(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let query = QueryParams::parse(request.query_string())?;
+    let id = message_id(&path)?;
+    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let session = session_of(&state, &token).await?;
+    let deleted_at = session.mailbox.ask(RemoveMessage { id }).await?;
+    Ok(HttpResponse::Ok().json(MessageDeleted {
+        message: "Message deleted successfully",
+        deleted_at,
+        message_id: id,
+    }))
+}
+
+/// Delete the whole history.
+#[utoipa::path(delete, path = "/api/v1/messages", params(("session_token" = Option<String>, Query)),
+    responses((status = 204), (status = 404)), tag = "messages")]
+pub async fn delete_all(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = QueryParams::parse(request.query_string())?;
+    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let session = session_of(&state, &token).await?;
+    session.mailbox.ask(ClearHistory).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

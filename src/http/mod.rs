@@ -1,0 +1,82 @@
+//! The HTTP front door: thin handlers that parse, send one message to one actor, and map the
+//! typed reply to HTTP.
+
+pub mod body;
+pub mod docs;
+pub mod error;
+pub mod feedback;
+pub mod messages;
+pub mod middleware;
+pub mod operations;
+pub mod query;
+pub mod rate_limit;
+pub mod sessions;
+pub mod state;
+pub mod token;
+
+use actix_web::{HttpResponse, web};
+use cbln_actors::session::{OpenSession, SessionHandle};
+use error::ApiError;
+use state::AppState;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// The live session a token names.
+pub async fn session_of(state: &AppState, token: &str) -> Result<SessionHandle, ApiError> {
+    let token_hash = state.system.token_hasher.hash(token);
+    Ok(state
+        .system
+        .registry
+        .ask(OpenSession { token_hash })
+        .await?)
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Every route. Paths are matched after trailing slashes are trimmed.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(resource("/").route(web::get().to(operations::root)))
+        .service(resource("/health").route(web::get().to(operations::health)))
+        .service(resource("/api/v1/health").route(web::get().to(operations::health)))
+        .service(resource("/health/live").route(web::get().to(operations::live)))
+        .service(resource("/health/ready").route(web::get().to(operations::ready)))
+        .service(resource("/metrics").route(web::get().to(operations::metrics)))
+        .service(resource("/docs").route(web::get().to(docs::page)))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs::ApiDoc::openapi()))
+        .service(
+            resource("/api/v1/sessions")
+                .route(web::post().to(sessions::create))
+                .route(web::delete().to(sessions::delete_by_query)),
+        )
+        .service(resource("/api/v1/sessions/refresh").route(web::post().to(sessions::refresh)))
+        .service(
+            resource("/api/v1/sessions/{token}")
+                .route(web::get().to(sessions::status))
+                .route(web::put().to(sessions::touch))
+                .route(web::delete().to(sessions::delete)),
+        )
+        .service(
+            resource("/api/v1/messages")
+                .route(web::post().to(messages::send))
+                .route(web::get().to(messages::history))
+                .route(web::delete().to(messages::delete_all)),
+        )
+        .service(
+            resource("/api/v1/messages/{id}")
+                .route(web::get().to(messages::get_one))
+                .route(web::delete().to(messages::delete_one)),
+        )
+        .service(resource("/api/v1/feedback").route(web::post().to(feedback::submit)))
+        .default_service(web::to(not_found));
+}

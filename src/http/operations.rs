@@ -1,0 +1,138 @@
+//! Operations endpoints (no `/api/v1` prefix): service info, health, readiness, metrics.
+
+use super::error::ApiError;
+use super::state::AppState;
+use actix_web::http::header::{ACCEPT, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use std::time::Duration;
+use utoipa::ToSchema;
+
+/// The running version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `GET /`.
+#[derive(Serialize, ToSchema)]
+pub struct ServiceInfo {
+    /// Service name.
+    pub name: &'static str,
+    /// Version.
+    pub version: &'static str,
+    /// Always "operational" when answering.
+    pub status: &'static str,
+    /// Where the API documentation is.
+    pub docs: &'static str,
+}
+
+/// Service information.
+#[utoipa::path(get, path = "/", responses((status = 200, body = ServiceInfo)), tag = "operations")]
+pub async fn root() -> HttpResponse {
+    HttpResponse::Ok().json(ServiceInfo {
+        name: "Cùng Bạn Lắng Nghe",
+        version: VERSION,
+        status: "operational",
+        docs: "/docs",
+    })
+}
+
+/// Each dependency's state.
+#[derive(Serialize, ToSchema)]
+pub struct HealthChecks {
+    /// `ok` or `down`.
+    pub database: &'static str,
+    /// `ok`, `down` or `disabled`.
+    pub redis: &'static str,
+    /// `ok` or `degraded` (an actor exceeded its restart budget or is not running).
+    pub actors: &'static str,
+}
+
+/// `GET /health`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `healthy` or `degraded`.
+    pub status: &'static str,
+    /// Version.
+    pub version: &'static str,
+    /// Seconds since start.
+    pub uptime_s: u64,
+    /// Per dependency.
+    pub checks: HealthChecks,
+}
+
+/// Health of the service and its dependencies; 503 when one is down.
+#[utoipa::path(get, path = "/health", responses((status = 200, body = Health), (status = 503, body = Health)), tag = "operations")]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let probe = Duration::from_secs(3);
+    let database = tokio::time::timeout(probe, state.system.database_healthy())
+        .await
+        .unwrap_or(false);
+    let redis = match &state.redis {
+        None => "disabled",
+        Some(redis) => {
+            if tokio::time::timeout(probe, redis.ping())
+                .await
+                .unwrap_or(false)
+            {
+                "ok"
+            } else {
+                "down"
+            }
+        }
+    };
+    let actors = state.system.actors_healthy().await;
+    let healthy = database && actors && redis != "down";
+    let body = Health {
+        status: if healthy { "healthy" } else { "degraded" },
+        version: VERSION,
+        uptime_s: state.started.elapsed().as_secs(),
+        checks: HealthChecks {
+            database: if database { "ok" } else { "down" },
+            redis,
+            actors: if actors { "ok" } else { "degraded" },
+        },
+    };
+    if healthy {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health/live", responses((status = 200)), tag = "operations")]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "alive"}))
+}
+
+/// Readiness: migrations ran and the supervisors started.
+#[utoipa::path(get, path = "/health/ready", responses((status = 200), (status = 503)), tag = "operations")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    if !state.is_ready() {
+        return HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({"status": "not_ready", "reason": "starting up or shutting down"}),
+        );
+    }
+    if !state.system.actors_healthy().await {
+        return HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "not_ready", "reason": "an actor exceeded its restart budget"}));
+    }
+    HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
+}
+
+/// Prometheus metrics: OpenMetrics when the scraper asks for it, classic text otherwise.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain")), tag = "operations")]
+pub async fn metrics(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (size, idle) = state.system.pool_state();
+    state.metrics.set_db_pool(i64::from(size), i64::from(idle));
+    let accept = request.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+    let encoded = state
+        .metrics
+        .encode_for_accept(accept)
+        .map_err(|_| ApiError::Internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, encoded.content_type))
+        .body(encoded.body))
+}

@@ -1,0 +1,131 @@
+//! Rate limits with governor: messages per session, session creation per client address.
+//! Keyed limiters forget idle keys periodically, so their memory cannot grow without bound.
+
+use super::error::ApiError;
+use crate::config::RateLimitSettings;
+use actix_web::HttpRequest;
+use cbln_actors::telemetry::{Metrics, RateLimitScope};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Both limiters, or none when limiting is off.
+#[derive(Clone)]
+pub struct RateLimits {
+    inner: Option<Arc<Limiters>>,
+    trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    metrics: Metrics,
+}
+
+struct Limiters {
+    messages: DefaultKeyedRateLimiter<Uuid>,
+    sessions: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    let rate = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(rate).allow_burst(burst)
+}
+
+impl RateLimits {
+    /// Limiters as configured.
+    pub fn new(
+        settings: &RateLimitSettings,
+        trusted_proxies: Vec<ipnet::IpNet>,
+        metrics: Metrics,
+    ) -> Self {
+        let inner = settings.enabled.then(|| {
+            Arc::new(Limiters {
+                messages: DefaultKeyedRateLimiter::keyed(quota(
+                    settings.messages_per_minute,
+                    settings.message_burst,
+                )),
+                sessions: DefaultKeyedRateLimiter::keyed(quota(
+                    settings.sessions_per_minute,
+                    settings.session_burst,
+                )),
+            })
+        });
+        RateLimits {
+            inner,
+            trusted_proxies: Arc::new(trusted_proxies),
+            metrics,
+        }
+    }
+
+    /// Counts one message for `session`.
+    pub fn check_message(&self, session: Uuid) -> Result<(), ApiError> {
+        let Some(limits) = &self.inner else {
+            return Ok(());
+        };
+        limits.messages.check_key(&session).map_err(|not_until| {
+            self.metrics.rate_limited(RateLimitScope::Session);
+            ApiError::RateLimited {
+                retry_after: retry_after(&not_until),
+            }
+        })
+    }
+
+    /// Counts one session creation for the request's client.
+    pub fn check_session_creation(&self, request: &HttpRequest) -> Result<(), ApiError> {
+        let Some(limits) = &self.inner else {
+            return Ok(());
+        };
+        let Some(client) = self.client_address(request) else {
+            return Ok(());
+        };
+        limits.sessions.check_key(&client).map_err(|not_until| {
+            self.metrics.rate_limited(RateLimitScope::Client);
+            ApiError::RateLimited {
+                retry_after: retry_after(&not_until),
+            }
+        })
+    }
+
+    /// The client's address: the socket peer, or the `X-Forwarded-For` client when the peer is
+    /// a trusted proxy. Kept in memory only; never stored.
+    pub fn client_address(&self, request: &HttpRequest) -> Option<IpAddr> {
+        let peer = request.peer_addr()?.ip();
+        if !self.trusted_proxies.iter().any(|net| net.contains(&peer)) {
+            return Some(peer);
+        }
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        // The right-most address that is not itself a trusted proxy is the real client.
+        forwarded
+            .into_iter()
+            .flat_map(|value| value.split(',').rev())
+            .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+            .find(|address| !self.trusted_proxies.iter().any(|net| net.contains(address)))
+            .or(Some(peer))
+    }
+
+    /// Forgets keys idle long enough to be full again.
+    pub fn forget_idle(&self) {
+        if let Some(limits) = &self.inner {
+            limits.messages.retain_recent();
+            limits.messages.shrink_to_fit();
+            limits.sessions.retain_recent();
+            limits.sessions.shrink_to_fit();
+        }
+    }
+
+    /// Keys currently tracked (for tests of the eviction).
+    pub fn tracked_keys(&self) -> usize {
+        self.inner
+            .as_ref()
+            .map(|l| l.messages.len() + l.sessions.len())
+            .unwrap_or(0)
+    }
+}
+
+fn retry_after(not_until: &governor::NotUntil<governor::clock::QuantaInstant>) -> u64 {
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}

@@ -1,0 +1,153 @@
+//! `/api/v1/sessions`: open, inspect, touch, refresh and delete anonymous sessions.
+
+use super::error::ApiError;
+use super::query::QueryParams;
+use super::session_of;
+use super::state::AppState;
+use super::token::resolve_token;
+use actix_web::{HttpRequest, HttpResponse, web};
+use cbln_actors::domain::Language;
+use cbln_actors::persistence::Timestamp;
+use cbln_actors::session::{
+    CloseSession, CreateSession, GetStatus, RefreshSession, SessionStatus, TouchSession,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Optional body of `POST /sessions`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateSessionRequest {
+    /// `vi` (default) or `en`.
+    pub language_preference: Option<Language>,
+}
+
+/// A session as returned on creation and refresh.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// The anonymous token (`anon_…`): keep it; it is the only key to the session.
+    pub session_token: String,
+    /// Expiry (RFC 3339, UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    /// `vi` or `en`.
+    pub language_preference: Language,
+    /// Whether a crisis was detected in the session.
+    pub is_crisis_mode: bool,
+}
+
+/// `{"session": …}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionEnvelope {
+    /// The session.
+    pub session: SessionInfo,
+}
+
+/// Open an anonymous session.
+#[utoipa::path(post, path = "/api/v1/sessions", request_body(content = Option<CreateSessionRequest>),
+    responses((status = 201, body = SessionEnvelope), (status = 422), (status = 429)), tag = "sessions")]
+pub async fn create(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body: Option<CreateSessionRequest> =
+        super::body::json_body(&request, payload, state.body_limit).await?;
+    state.limits.check_session_creation(&request)?;
+    let language = body.and_then(|b| b.language_preference).unwrap_or_default();
+    let created = state
+        .system
+        .registry
+        .ask(CreateSession { language })
+        .await?;
+    Ok(HttpResponse::Created().json(SessionEnvelope {
+        session: SessionInfo {
+            session_token: created.token,
+            expires_at: created.record.expires_at,
+            language_preference: created.record.language,
+            is_crisis_mode: created.record.is_crisis_mode,
+        },
+    }))
+}
+
+/// A session's status.
+#[utoipa::path(get, path = "/api/v1/sessions/{token}", params(("token" = String, Path)),
+    responses((status = 200, body = SessionStatus), (status = 401), (status = 404)), tag = "sessions")]
+pub async fn status(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = resolve_token(&request, Some(&path), None)?;
+    let session = session_of(&state, &token).await?;
+    let status = session.mailbox.ask(GetStatus).await?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+/// Record activity on a session.
+#[utoipa::path(put, path = "/api/v1/sessions/{token}", params(("token" = String, Path)),
+    responses((status = 200, body = SessionStatus), (status = 401), (status = 404)), tag = "sessions")]
+pub async fn touch(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = resolve_token(&request, Some(&path), None)?;
+    let session = session_of(&state, &token).await?;
+    let status = session.mailbox.ask(TouchSession).await?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+/// Delete a session and everything of it, at once.
+#[utoipa::path(delete, path = "/api/v1/sessions/{token}", params(("token" = String, Path)),
+    responses((status = 204), (status = 404)), tag = "sessions")]
+pub async fn delete(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = resolve_token(&request, Some(&path), None)?;
+    close(&state, &token).await
+}
+
+/// Delete a session (compatibility form: token in the query).
+#[utoipa::path(delete, path = "/api/v1/sessions", params(("session_token" = Option<String>, Query)),
+    responses((status = 204), (status = 404)), tag = "sessions")]
+pub async fn delete_by_query(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = QueryParams::parse(request.query_string())?;
+    let token = resolve_token(&request, None, query.text("session_token"))?;
+    close(&state, &token).await
+}
+
+async fn close(state: &AppState, token: &str) -> Result<HttpResponse, ApiError> {
+    let token_hash = state.system.token_hasher.hash(token);
+    state
+        .system
+        .registry
+        .ask(CloseSession { token_hash })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Extend a session by the session lifetime (compatibility form: token in the query).
+#[utoipa::path(post, path = "/api/v1/sessions/refresh", params(("session_token" = Option<String>, Query)),
+    responses((status = 200, body = SessionEnvelope), (status = 401), (status = 404)), tag = "sessions")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = QueryParams::parse(request.query_string())?;
+    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let session = session_of(&state, &token).await?;
+    let status = session.mailbox.ask(RefreshSession).await?;
+    Ok(HttpResponse::Ok().json(SessionEnvelope {
+        session: SessionInfo {
+            session_token: token,
+            expires_at: status.expires_at,
+            language_preference: status.language,
+            is_crisis_mode: status.is_crisis_mode,
+        },
+    }))
+}

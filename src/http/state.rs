@@ -1,0 +1,34 @@
+//! What every handler can reach: the actor system and the front door's own services.
+
+use super::rate_limit::RateLimits;
+use crate::redis::RedisHandle;
+use cbln_actors::system::ActorSystem;
+use cbln_actors::telemetry::Metrics;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Shared state of the front door.
+pub struct AppState {
+    /// The actor system.
+    pub system: Arc<ActorSystem>,
+    /// Rate limiters.
+    pub limits: RateLimits,
+    /// Metrics registry.
+    pub metrics: Metrics,
+    /// Optional Redis.
+    pub redis: Option<RedisHandle>,
+    /// Largest accepted body.
+    pub body_limit: usize,
+    /// When the process started.
+    pub started: Instant,
+    /// Set once migrations ran and the supervisors started.
+    pub ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// Whether the service is ready for traffic.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}

@@ -1,0 +1,11 @@
+//! Cùng Bạn Lắng Nghe: the HTTP front door, the command line, and their wiring to the actor
+//! system in `cbln-actors`.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod monitor;
+pub mod redis;
+pub mod simulate;
+pub mod startup;

@@ -1,0 +1,5 @@
+//! `cbln`: see `cbln --help`.
+
+fn main() -> std::process::ExitCode {
+    cbln::cli::main()
+}

@@ -1,0 +1,1 @@
+//! The HTTP load simulator (filled in alongside).

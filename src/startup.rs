@@ -1,0 +1,355 @@
+//! One place owns all wiring: storage, migrations, keys, the actor system, Redis, rate limits
+//! and the HTTP server, which binds its own listener so tests can run it on port 0.
+
+use crate::config::{
+    ConfigError, Environment, ResponderProvider, Settings, hotlines_path, parse_network,
+    resolve_keys,
+};
+use crate::http::middleware::request_context;
+use crate::http::operations::VERSION;
+use crate::http::rate_limit::RateLimits;
+use crate::http::state::AppState;
+use crate::redis::RedisHandle;
+use actix_cors::Cors;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::header::{self, HeaderName};
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::{App, HttpServer, web};
+use cbln_actors::crisis::{Hotline, default_hotlines};
+use cbln_actors::janitor::JanitorSettings;
+use cbln_actors::persistence::{Store, StoreSettings, redact_url};
+use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
+use cbln_actors::session::RegistrySettings;
+use cbln_actors::supervision::RestartPolicy;
+use cbln_actors::system::{ActorSystem, ActorSystemSettings};
+use cbln_actors::telemetry::Metrics;
+use secrecy::ExposeSecret;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Settings after loading, with where they came from.
+#[derive(Clone)]
+pub struct LoadedConfig {
+    /// Which environment.
+    pub environment: Environment,
+    /// The settings.
+    pub settings: Settings,
+    /// The config directory (for the hotline file).
+    pub config_dir: PathBuf,
+}
+
+/// A built, listening application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    system: Arc<ActorSystem>,
+    store: Store,
+    ready: Arc<AtomicBool>,
+}
+
+/// Opens the configured database.
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
+    let url = settings.database.url.expose_secret().to_string();
+    let store_settings = StoreSettings {
+        url: url.clone(),
+        max_connections: settings.database.max_connections,
+        min_connections: settings.database.min_connections,
+        acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_s),
+    };
+    Store::connect(&store_settings).await.map_err(|error| {
+        anyhow::anyhow!(
+            "database.url (DATABASE_URL): cannot connect to {}: {error}",
+            redact_url(&url)
+        )
+    })
+}
+
+/// The hotlines for crisis cards: the configured file, or the verified defaults.
+pub fn load_hotlines(config_dir: &Path, file: &str) -> Result<Vec<Hotline>, ConfigError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct HotlineFile {
+        hotline: Vec<Hotline>,
+    }
+    let path = hotlines_path(config_dir, file);
+    if !path.is_file() {
+        return Ok(default_hotlines());
+    }
+    let problem = |problem: String| ConfigError {
+        setting: "crisis.hotlines_file".into(),
+        problem,
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
+    let parsed: HotlineFile = toml::from_str(&text)
+        .map_err(|e| problem(format!("{}: {}", path.display(), e.message())))?;
+    if parsed.hotline.is_empty() {
+        return Err(problem(format!("{} lists no hotline", path.display())));
+    }
+    Ok(parsed.hotline)
+}
+
+/// The responder the settings choose.
+pub fn build_responder(settings: &Settings) -> anyhow::Result<Responder> {
+    Ok(match settings.responder.provider {
+        ResponderProvider::Builtin => Responder::BuiltIn(BuiltInResponder::new()),
+        ResponderProvider::Openai => {
+            let key = settings.responder.api_key.expose_secret();
+            let responder = OpenAiResponder::new(OpenAiSettings {
+                base_url: settings.responder.base_url.clone(),
+                model: settings.responder.model.clone(),
+                api_key: (!key.is_empty()).then(|| settings.responder.api_key.clone()),
+                timeout: Duration::from_millis(settings.responder.timeout_ms),
+                max_tokens: settings.responder.max_tokens,
+                temperature: settings.responder.temperature,
+                context_turns: settings.session.context_turns,
+            })
+            .map_err(|error| anyhow::anyhow!("responder: {error}"))?;
+            Responder::OpenAi(responder)
+        }
+    })
+}
+
+fn threads(configured: usize) -> usize {
+    if configured > 0 {
+        configured
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    }
+}
+
+/// The actor-system settings derived from the configuration.
+pub fn actor_settings(settings: &Settings, sweep_at_start: bool) -> ActorSystemSettings {
+    let s = settings;
+    ActorSystemSettings {
+        registry: RegistrySettings {
+            max_live: s.session.max_live_actors,
+            idle_timeout: Duration::from_secs(s.session.idle_timeout_s),
+            session_mailbox_capacity: s.session.mailbox_capacity,
+            request_timeout: Duration::from_millis(s.pipeline.request_timeout_ms),
+            session_ttl: Duration::from_secs(s.session.ttl_days * 86_400),
+        },
+        janitor: JanitorSettings {
+            sweep_interval: Duration::from_secs(s.janitor.sweep_interval_minutes * 60),
+            sweep_at_start,
+            batch_size: s.janitor.batch_size,
+            batch_pause: Duration::from_millis(s.janitor.batch_pause_ms),
+            health_retention: Duration::from_secs(s.janitor.health_retention_days * 86_400),
+            snapshot_interval: Duration::from_secs(s.janitor.snapshot_interval_minutes * 60),
+            rules_poll_interval: Duration::from_secs(s.janitor.rules_poll_interval_s),
+        },
+        stage_timeout: Duration::from_millis(s.pipeline.stage_timeout_ms),
+        mailbox_capacity: s.pipeline.mailbox_capacity,
+        encryptor_threads: threads(s.pipeline.encryptor_threads),
+        detector_threads: threads(s.pipeline.detector_threads),
+        group_commit_max: s.pipeline.group_commit_max,
+        context_turns: s.session.context_turns,
+        restart_policy: RestartPolicy {
+            max_restarts: s.supervision.max_restarts,
+            within: Duration::from_secs(s.supervision.within_s),
+        },
+    }
+}
+
+/// Starts the actor system over `store` as configured (also used by `cbln cleanup`).
+pub async fn start_actor_system(
+    config: &LoadedConfig,
+    store: Store,
+    metrics: Metrics,
+    sweep_at_start: bool,
+) -> anyhow::Result<ActorSystem> {
+    let settings = &config.settings;
+    let keys = resolve_keys(settings, config.environment)?;
+    for file in &keys.generated {
+        tracing::warn!(
+            file = %file.display(),
+            "no key configured: generated a random development key into this file (mode 0600); \
+             set ENCRYPTION_KEY and SECRET_KEY for anything but local development"
+        );
+    }
+    let hotlines = load_hotlines(&config.config_dir, &settings.crisis.hotlines_file)?;
+    let responder = build_responder(settings)?;
+    let system = ActorSystem::start(
+        store,
+        actor_settings(settings, sweep_at_start),
+        Arc::new(keys.keyring),
+        Arc::new(keys.token_hasher),
+        responder,
+        hotlines,
+        metrics,
+    )
+    .await?;
+    Ok(system)
+}
+
+impl Application {
+    /// Connects, migrates, starts the actors and binds the listener. Must run inside an actix
+    /// `System` (`#[actix_web::main]` or `#[actix_web::test]`).
+    pub async fn build(config: LoadedConfig) -> anyhow::Result<Self> {
+        let settings = config.settings.clone();
+        let store = connect_store(&settings).await?;
+        if settings.database.migrate_on_start {
+            let applied = store.migrate_up().await?;
+            if applied > 0 {
+                tracing::info!(
+                    applied,
+                    backend = store.kind().as_str(),
+                    "migrations applied"
+                );
+            }
+        }
+        let migrated = store.is_fully_migrated().await?;
+        if !migrated {
+            tracing::warn!(
+                "database migrations are pending; run `cbln migrate up` (readiness stays false)"
+            );
+        }
+        let metrics = if settings.metrics.enabled {
+            Metrics::new(VERSION)
+        } else {
+            Metrics::disabled()
+        };
+        let system = Arc::new(
+            start_actor_system(
+                &config,
+                store.clone(),
+                metrics.clone(),
+                settings.janitor.sweep_at_start,
+            )
+            .await?,
+        );
+        let redis = if settings.redis.url.expose_secret().is_empty() {
+            None
+        } else {
+            let redis = RedisHandle::new(&settings.redis)?;
+            redis.spawn_invalidation(system.deletions.subscribe(), system.registry.clone());
+            Some(redis)
+        };
+        let trusted = settings
+            .server
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| parse_network(p))
+            .collect();
+        let limits = RateLimits::new(&settings.rate_limit, trusted, metrics.clone());
+        {
+            let limits = limits.clone();
+            actix_web::rt::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    every.tick().await;
+                    limits.forget_idle();
+                }
+            });
+        }
+        let ready = Arc::new(AtomicBool::new(migrated));
+        let state = web::Data::new(AppState {
+            system: system.clone(),
+            limits,
+            metrics: metrics.clone(),
+            redis,
+            body_limit: settings.server.body_limit_bytes,
+            started: Instant::now(),
+            ready: ready.clone(),
+        });
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "server.host/server.port: cannot listen on {}:{}: {error}",
+                    settings.server.host,
+                    settings.server.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let origins = settings.server.cors_origins.clone();
+        let metrics_data = web::Data::new(metrics);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(metrics_data.clone())
+                .wrap(cors(&origins))
+                .wrap(from_fn(request_context))
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .configure(crate::http::configure)
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_s)
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.run();
+        let handle = server.handle();
+        let mut escalation = system.health.shutdown_requested();
+        actix_web::rt::spawn(async move {
+            if escalation.wait_for(|requested| *requested).await.is_ok() {
+                tracing::error!("an actor escalated past its restart budget: stopping the server");
+                handle.stop(true).await;
+            }
+        });
+        tracing::info!(
+            port,
+            backend = store.kind().as_str(),
+            version = VERSION,
+            "listening"
+        );
+        Ok(Application {
+            port,
+            server,
+            system,
+            store,
+            ready,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server (graceful or not).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The actor system (tests inspect it).
+    pub fn system(&self) -> Arc<ActorSystem> {
+        self.system.clone()
+    }
+
+    /// Serves until SIGTERM/SIGINT or a stop through the handle: stop accepting, let in-flight
+    /// requests (and so their pipelines) finish, then stop the actors and close the pool.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.server.await;
+        self.ready.store(false, Ordering::Release);
+        self.system.shutdown().await;
+        self.store.close().await;
+        tracing::info!("stopped");
+        Ok(result?)
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(vec!["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+        .allowed_headers(vec![
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-session-id"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers(vec![
+            HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
