@@ -246,11 +246,14 @@ impl CrisisDetector {
                 lone_folded: false,
                 len,
             });
-            let lone_signal = matches!(
-                class,
-                RuleClass::Signal(SignalKind::Intent | SignalKind::Abuser | SignalKind::Assault)
-                    | RuleClass::Exception(ExceptionKind::Hyperbole)
-            );
+            let lone_signal = match class {
+                RuleClass::Signal(SignalKind::Intent | SignalKind::Abuser)
+                | RuleClass::Exception(ExceptionKind::Hyperbole) => true,
+                // Accent-free "da", "so", "tat" are mostly "đã", "số", "tất": only "danh" is
+                // trusted for an assault word typed without accents.
+                RuleClass::Signal(SignalKind::Assault) => views.folded().trim() == "danh",
+                _ => false,
+            };
             let folded_allowed = language != RuleLanguage::Vi || toned.len() >= 2 || lone_signal;
             if folded_allowed && views.folded() != views.toned() {
                 strings.push(views.folded().to_owned());
@@ -399,7 +402,9 @@ impl CrisisDetector {
         // it overlaps or follows closely ("thèm trà sữa muốn chết").
         let local_exception = |h: &Hit, death: bool| {
             exceptions.iter().find(|(e, k)| match k {
-                ExceptionKind::Idiom => e.overlaps(h),
+                // A longer phrase that contains the idiom is the better reading ("đánh hội đồng"
+                // over "đánh hơi" when typed without accents).
+                ExceptionKind::Idiom => e.overlaps(h) && !(h.contains(e) && h.end - h.start > e.end - e.start),
                 ExceptionKind::Hyperbole => {
                     death
                         && (e.overlaps(h)
@@ -900,13 +905,24 @@ fn is_self_word(views: &Views, i: usize) -> bool {
     true
 }
 
-/// The writer is close to the match: a first-person word before it or inside it, or, for abuse
-/// and violence (where the writer is the object: "đánh mình"), right after it in the same clause.
+/// The writer is close to the match: a first-person word before it or inside it, the subject of
+/// a passive "mình bị ông hàng xóm sờ mó", or, for abuse and violence (where the writer is the
+/// object: "đánh mình"), right after it in the same clause.
 fn anchored(views: &Views, h: &Hit, category: Category) -> bool {
     let start = usize::from(h.start);
     let end = usize::from(h.end);
     let from = start.saturating_sub(3);
     if (from..end).any(|i| is_self_word(views, i)) {
+        return true;
+    }
+    let sets = word_sets();
+    let passive_subject = (start.saturating_sub(6)..start).any(|i| {
+        i > 0
+            && word_in(views, i, &sets.passive)
+            && views.same_clause(i, start)
+            && is_self_word(views, i - 1)
+    });
+    if passive_subject {
         return true;
     }
     if matches!(category, Category::Abuse | Category::Violence) {

@@ -819,7 +819,7 @@ const IDIOMS: &[&str] = &[
     "giật mình",
     "giật điện",
     "giật tít",
-    "đạp xe",
+    "đạp xe", "xe đạp",
     "bị cướp mất",
     "bị cướp lời",
     "cướp mất",

@@ -1,0 +1,1 @@
+//! Tests: config_errors (being written).

@@ -1,0 +1,1 @@
+//! Tests: errors (being written).

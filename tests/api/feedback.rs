@@ -1,0 +1,1 @@
+//! Tests: feedback (being written).

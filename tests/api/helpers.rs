@@ -1,0 +1,367 @@
+//! Test harness: a real server on port 0 over a real database — a fresh SQLite file, or a fresh
+//! PostgreSQL database created for the test and dropped afterwards. Every log line of the whole
+//! test binary is captured at TRACE so privacy tests can search it.
+
+use cbln::config::{Environment, Settings, Sources, load};
+use cbln::startup::{Application, LoadedConfig};
+use cbln_actors::crypto::MasterKey;
+use cbln_actors::system::ActorSystem;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Once, OnceLock};
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// Every log line written by any test in this binary.
+pub fn captured_logs() -> String {
+    let buffer = log_buffer().lock().map(|b| b.clone()).unwrap_or_default();
+    String::from_utf8_lossy(&buffer).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
+}
+
+#[derive(Clone)]
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for BufferWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut buffer) = self.0.lock() {
+            buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BufferWriter {
+    type Writer = BufferWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+fn init_once() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let settings = cbln::config::LogSettings {
+            format: cbln::config::LogFormat::Json,
+            level: "trace".into(),
+        };
+        // SAFETY of the test: RUST_LOG must not narrow what the privacy tests can see.
+        cbln::logging::init_with_writer(&settings, BufferWriter(log_buffer().clone()));
+    });
+}
+
+/// The repository's `config/` directory.
+pub fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+/// PostgreSQL server used by the tests.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A database made for one test and removed afterwards.
+pub struct TestDatabase {
+    /// The URL the app uses.
+    pub url: String,
+    /// The SQLite directory (kept alive while the test runs).
+    pub dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database name.
+    pub pg_name: Option<String>,
+}
+
+impl TestDatabase {
+    /// A fresh database on `backend`. PostgreSQL must be running: no silent skip.
+    pub async fn create(backend: Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/cbln.db", dir.path().display());
+                TestDatabase { url, dir: Some(dir), pg_name: None }
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("cbln_test_{}", uuid::Uuid::new_v4().simple());
+                let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|error| {
+                    panic!(
+                        "PostgreSQL is required for this test and is unreachable at {admin}: {error}. \
+                         Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+                    )
+                });
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut connection)
+                    .await
+                    .expect("create test database");
+                let url = match admin.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("TEST_DATABASE_URL must end with a database name"),
+                };
+                TestDatabase { url, dir: None, pg_name: Some(name) }
+            }
+        }
+    }
+
+    /// The SQLite file's path (SQLite only).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|dir| dir.path().join("cbln.db"))
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let admin = postgres_admin_url();
+            // Drop may run inside an async runtime; use a thread with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(async move {
+                        if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .execute(&mut connection)
+                            .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// Settings for a test app: the repository's config in the `test` environment, fresh keys,
+/// the given database, port 0, rate limits off (tests of limits turn them on).
+pub fn test_settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
+    let sources = Sources { environment: Some("test".into()), config_dir: config_dir(), variables: vec![] };
+    let (_, mut settings) = load(&sources).expect("test configuration loads");
+    settings.server.port = 0;
+    settings.database.url = SecretString::from(database_url.to_string());
+    settings.security.encryption_key = SecretString::from(MasterKey::generate().to_base64());
+    settings.security.secret_key = SecretString::from(cbln_actors::crypto::generate_secret_key());
+    settings.security.data_dir = data_dir.display().to_string();
+    settings.rate_limit.enabled = false;
+    settings.server.workers = 2;
+    settings.server.shutdown_timeout_s = 5;
+    settings
+}
+
+/// A running server and what a test needs to talk to it and look behind it.
+pub struct TestApp {
+    /// `http://127.0.0.1:port`.
+    pub address: String,
+    /// A client with no default headers.
+    pub client: reqwest::Client,
+    /// The database (dropped with the app).
+    pub database: TestDatabase,
+    /// The settings the app runs with.
+    pub settings: Settings,
+    /// Stops the server.
+    pub handle: actix_web::dev::ServerHandle,
+    /// The actor system behind the server.
+    pub system: Arc<ActorSystem>,
+    /// Resolves when the server has fully stopped.
+    pub stopped: tokio::sync::oneshot::Receiver<()>,
+    _data_dir: tempfile::TempDir,
+}
+
+/// Starts an app on `backend` with default test settings.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts an app on `backend`, letting the test adjust the settings first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::create(backend).await;
+    spawn_app_on(database, adjust).await
+}
+
+/// Starts an app over an existing test database.
+pub async fn spawn_app_on(database: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    init_once();
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let mut settings = test_settings(&database.url, data_dir.path());
+    adjust(&mut settings);
+    start(database, settings, data_dir).await
+}
+
+async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
+    let config = LoadedConfig { environment: Environment::Test, settings: settings.clone(), config_dir: config_dir() };
+    let application = Application::build(config).await.expect("application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let handle = application.handle();
+    let system = application.system();
+    let (done, stopped) = tokio::sync::oneshot::channel();
+    actix_web::rt::spawn(async move {
+        let _ = application.run_until_stopped().await;
+        let _ = done.send(());
+    });
+    TestApp {
+        address,
+        client: reqwest::Client::builder().build().expect("client"),
+        database,
+        settings,
+        handle,
+        system,
+        stopped,
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    /// `address` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Opens a session and returns its token.
+    pub async fn create_session(&self) -> String {
+        self.create_session_in("vi").await
+    }
+
+    /// Opens a session in `language` and returns its token.
+    pub async fn create_session_in(&self, language: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/sessions"))
+            .json(&json!({"language_preference": language}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201, "session creation");
+        let body: Value = response.json().await.expect("json");
+        body["session"]["session_token"].as_str().expect("token").to_string()
+    }
+
+    /// Sends a message with the bearer token; returns status and JSON body.
+    pub async fn send_message(&self, token: &str, content: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url("/api/v1/messages"))
+            .bearer_auth(token)
+            .json(&json!({"content": content}))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The session's history (first 200).
+    pub async fn history(&self, token: &str) -> Value {
+        let response = self
+            .client
+            .get(self.url("/api/v1/messages?limit=200"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "history");
+        response.json().await.expect("json")
+    }
+
+    /// Raw SQL against the app's database through a separate connection (looking behind the API).
+    pub async fn execute(&self, sql: &str) -> u64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        if self.database.pg_name.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.database.url).await.expect("connect");
+            sqlx::query(sql).execute(&mut connection).await.expect("raw SQL").rows_affected()
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.database.url).await.expect("connect");
+            sqlx::query(sql).execute(&mut connection).await.expect("raw SQL").rows_affected()
+        }
+    }
+
+    /// One integer from a scalar query (e.g. `SELECT COUNT(*) FROM messages`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        if self.database.pg_name.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.database.url).await.expect("connect");
+            sqlx::query_scalar(sql).fetch_one(&mut connection).await.expect("scalar")
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.database.url).await.expect("connect");
+            sqlx::query_scalar(sql).fetch_one(&mut connection).await.expect("scalar")
+        }
+    }
+
+    /// Everything the database holds, as bytes: the SQLite file and its WAL, or every row of
+    /// every PostgreSQL table in its text form (binary columns appear as hex there, so search
+    /// both the text and its hex).
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        match self.database.sqlite_path() {
+            Some(path) => {
+                let mut bytes = std::fs::read(&path).unwrap_or_default();
+                for suffix in ["-wal", "-shm"] {
+                    let mut other = path.clone().into_os_string();
+                    other.push(suffix);
+                    bytes.extend(std::fs::read(PathBuf::from(other)).unwrap_or_default());
+                }
+                bytes
+            }
+            None => {
+                let mut connection = sqlx::PgConnection::connect(&self.database.url).await.expect("connect");
+                let mut text = String::new();
+                for table in cbln_actors::persistence::TABLES {
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT CAST(t AS text) FROM {table} t"
+                    )))
+                    .fetch_all(&mut connection)
+                    .await
+                    .expect("dump table");
+                    for row in rows {
+                        text.push_str(&row);
+                        text.push('\n');
+                    }
+                }
+                text.into_bytes()
+            }
+        }
+    }
+
+    /// Stops the server gracefully and waits until it has stopped.
+    pub async fn stop(self) -> TestDatabase {
+        self.handle.stop(true).await;
+        let _ = self.stopped.await;
+        self.database
+    }
+}
+

@@ -1,0 +1,20 @@
+//! HTTP-level tests: a real server on port 0 over real SQLite and PostgreSQL databases.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod cli;
+mod config_errors;
+mod errors;
+mod feedback;
+mod messages;
+mod metrics;
+mod migrations;
+mod openai;
+mod operations;
+mod privacy;
+mod rate_limits;
+mod redis_sync;
+mod sessions;
+mod shutdown;
+mod smoke;

@@ -1,0 +1,1 @@
+//! Tests: metrics (being written).

@@ -1,0 +1,1 @@
+//! Tests: openai (being written).

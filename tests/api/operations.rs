@@ -1,0 +1,1 @@
+//! Tests: operations (being written).

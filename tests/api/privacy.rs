@@ -1,0 +1,1 @@
+//! Tests: privacy (being written).

@@ -1,0 +1,1 @@
+//! Tests: redis_sync (being written).

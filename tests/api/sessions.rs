@@ -1,0 +1,1 @@
+//! Tests: sessions (being written).

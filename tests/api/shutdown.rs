@@ -1,0 +1,1 @@
+//! Tests: shutdown (being written).
