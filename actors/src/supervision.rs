@@ -126,10 +126,10 @@ impl SystemHealth {
             actor = actor.as_str(),
             "actor exceeded its restart budget; escalating: the instance reports degraded and shuts down"
         );
-        if let Ok(mut escalated) = self.inner.escalated.lock() {
-            if !escalated.contains(&actor) {
-                escalated.push(actor);
-            }
+        if let Ok(mut escalated) = self.inner.escalated.lock()
+            && !escalated.contains(&actor)
+        {
+            escalated.push(actor);
         }
         self.inner.shutdown.send_replace(true);
     }
@@ -228,10 +228,10 @@ impl PoolRestarts {
         let previous = self
             .starts
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        if previous >= self.pool_size {
-            if let Ok(mut tracker) = self.tracker.lock() {
-                self.health.restarted(self.actor, &mut tracker);
-            }
+        if previous >= self.pool_size
+            && let Ok(mut tracker) = self.tracker.lock()
+        {
+            self.health.restarted(self.actor, &mut tracker);
         }
     }
 }

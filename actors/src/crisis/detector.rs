@@ -247,7 +247,7 @@ impl CrisisDetector {
                 len,
             });
             let lone_signal = match class {
-                RuleClass::Signal(SignalKind::Intent | SignalKind::Abuser)
+                RuleClass::Signal(SignalKind::Intent | SignalKind::Abuser | SignalKind::Death)
                 | RuleClass::Exception(ExceptionKind::Hyperbole) => true,
                 // Accent-free "da", "so", "tat" are mostly "đã", "số", "tất": only "danh" is
                 // trusted for an assault word typed without accents.
@@ -437,13 +437,13 @@ impl CrisisDetector {
             let RuleClass::Signal(kind) = self.rule(h).class else {
                 continue;
             };
-            if let Some((e, _)) = local_exception(h, false) {
+            if let Some((e, _)) = local_exception(h, kind == SignalKind::Death) {
                 signal_outcomes.push((i, HitOutcome::Suppressed, Some(e.rule)));
                 continue;
             }
             let softenable = matches!(
                 kind,
-                SignalKind::Intent | SignalKind::Distress | SignalKind::Assault
+                SignalKind::Intent | SignalKind::Distress | SignalKind::Assault | SignalKind::Death
             );
             if softenable && let Some(by) = self.negated_directly(&views, h, &exceptions) {
                 signal_outcomes.push((i, HitOutcome::Negated, by));
@@ -476,7 +476,13 @@ impl CrisisDetector {
                 (HitOutcome::Negated, Some(e))
             } else if r.ambiguous && h.folded_only && !self.intent_before(&hits, h, 3) {
                 (HitOutcome::NeedsContext, None)
-            } else if let Some(e) = context.filter(|_| !anchored(&views, h, category)) {
+            } else if let Some(e) = context.filter(|_| {
+                // Abusers and attackers are "ông ấy", "nó": with only third-person words around,
+                // a first-person word anywhere in the clause is enough.
+                let loose = media_or_question.is_none()
+                    && matches!(category, Category::Abuse | Category::Violence);
+                !(anchored(&views, h, category) || (loose && anchored_loosely(&views, h)))
+            }) {
                 (HitOutcome::NotAboutWriter, Some(e))
             } else if let Some(e) = resolved.filter(|_| !present) {
                 (HitOutcome::ResolvedPast, Some(e))
@@ -531,6 +537,10 @@ impl CrisisDetector {
             self.assault_combo(&views, &hits, &active, about_others, &exceptions)
         {
             found.push((category, sev));
+            used.extend(parts);
+        }
+        if combos_allowed && let Some(parts) = self.death_wish(&views, &hits, &active, &exceptions) {
+            found.push((Category::Suicide, Severity::High));
             used.extend(parts);
         }
 
@@ -724,7 +734,7 @@ impl CrisisDetector {
         let abusers: &[usize] = active.get(&SignalKind::Abuser).map_or(&[], Vec::as_slice);
         for &a in assaults {
             let ah = &hits[a];
-            if (about_others.is_some() && !anchored(views, ah, Category::Abuse))
+            if (about_others.is_some() && !anchored_loosely(views, ah))
                 || negation_before(views, exceptions, ah).is_some()
             {
                 continue;
@@ -743,6 +753,35 @@ impl CrisisDetector {
                 .any(|i| word_in(views, i, &word_sets().passive) && views.same_clause(i, start));
             if passive {
                 return Some((Category::Violence, Severity::Medium, vec![a]));
+            }
+        }
+        None
+    }
+
+    /// Intent followed closely by a word about dying ("mình chỉ muốn biến mất", "i'm going to
+    /// jump"): the many ways of saying "muốn chết" that no phrase list can enumerate.
+    fn death_wish(
+        &self,
+        views: &Views,
+        hits: &[Hit],
+        active: &HashMap<SignalKind, Vec<usize>>,
+        exceptions: &[(&Hit, ExceptionKind)],
+    ) -> Option<Vec<usize>> {
+        let deaths = active.get(&SignalKind::Death)?;
+        let intents = active.get(&SignalKind::Intent)?;
+        for &d in deaths {
+            let dh = &hits[d];
+            if negation_before(views, exceptions, dh).is_some() {
+                continue;
+            }
+            let intent = intents.iter().copied().find(|&i| {
+                let ih = &hits[i];
+                ih.end <= dh.start
+                    && dh.start - ih.end <= 3
+                    && views.same_clause(usize::from(ih.start), usize::from(dh.start))
+            });
+            if let Some(i) = intent {
+                return Some(vec![i, d]);
             }
         }
         None
@@ -930,6 +969,20 @@ fn anchored(views: &Views, h: &Hit, category: Category) -> bool {
         return (end..to).any(|i| is_self_word(views, i) && views.same_clause(start, i));
     }
     false
+}
+
+/// A first-person word anywhere in the hit's clause.
+fn anchored_loosely(views: &Views, h: &Hit) -> bool {
+    let start = usize::from(h.start);
+    let mut from = start;
+    while from > 0 && !views.clause_start(from) {
+        from -= 1;
+    }
+    let mut to = usize::from(h.end);
+    while to < views.len() && !views.clause_start(to) {
+        to += 1;
+    }
+    (from..to).any(|i| is_self_word(views, i))
 }
 
 #[cfg(test)]

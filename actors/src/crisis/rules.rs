@@ -115,6 +115,16 @@ const SUICIDE_HIGH: &[&str] = &[
     "cách nào chết",
     "chết mà không đau",
     "không muốn thức dậy",
+    "sống cũng chẳng để làm gì",
+    "sống chẳng để làm gì",
+    "sống cũng chẳng để làm chi",
+    "sống cũng vô nghĩa",
+    "sống chẳng có ý nghĩa",
+    "sống không có ý nghĩa",
+    "chưa từng tồn tại",
+    "chưa từng được sinh ra",
+    "không được sinh ra",
+    "biến khỏi cuộc đời",
 ];
 
 const SUICIDE_MEDIUM: &[&str] = &[
@@ -275,6 +285,13 @@ const SELF_HARM_HIGH: &[&str] = &[
     "cứa lên",
     "rạch đùi",
     "cắt đùi",
+    "cào rách da",
+    "cào rách tay",
+    "cào nát tay",
+    "cào xước tay",
+    "rách da tay",
+    "vết rạch",
+    "vết cứa",
 ];
 
 const SELF_HARM_MEDIUM: &[&str] = &[
@@ -314,6 +331,11 @@ const SELF_HARM_EN: &[&str] = &[
     "cut my arms",
     "cutting my wrists",
     "scratch myself",
+    "cutting my thighs",
+    "cutting my legs",
+    "cut my thighs",
+    "cut my legs",
+    "cutting my arm",
 ];
 
 const ABUSE_HIGH: &[&str] = &[
@@ -387,6 +409,8 @@ const ABUSE_HIGH: &[&str] = &[
     "bắt giữ bí mật",
     "bắt mình giữ bí mật",
     "làm chuyện đó với mình",
+    "sàm sỡ",
+    "bị sàm sỡ",
 ];
 
 /// Family members and carers: an assault word after one of them is abuse.
@@ -424,6 +448,15 @@ const ABUSERS: &[&str] = &[
     "stepdad",
     "stepmom",
     "uncle",
+];
+
+/// Words about dying or disappearing; right after intent ("muốn", "sẽ", "going to") they say
+/// what "muốn chết" says.
+const DEATH: &[&str] = &[
+    "chết", "die", "dead", "biến mất", "biến khỏi", "không tỉnh", "không dậy", "ngủ mãi",
+    "ngủ luôn", "nhảy xuống", "nhảy từ", "nhảy lầu", "jump", "disappear", "không tồn tại",
+    "unalive", "tự tử", "tự sát", "rời khỏi thế giới", "khỏi cuộc đời", "chấm dứt", "end it",
+    "end everything",
 ];
 
 /// Violent or sexual acts, counted after an abuser word or after "bị".
@@ -469,6 +502,7 @@ const ASSAULT: &[&str] = &[
     "touched",
     "touching",
     "chửi rồi đánh",
+    "sàm sỡ",
 ];
 
 const ABUSE_EN: &[&str] = &[
@@ -491,6 +525,12 @@ const ABUSE_EN: &[&str] = &[
     "my dad hits",
     "my mom hits",
     "touching me",
+    "asking me for nudes",
+    "asked me for nudes",
+    "asking for nudes",
+    "send nudes",
+    "leak my",
+    "leak them",
 ];
 
 const VIOLENCE_HIGH: &[&str] = &[
@@ -537,6 +577,11 @@ const VIOLENCE_HIGH: &[&str] = &[
     "giết mình",
     "giết tao",
     "giết cả nhà",
+    "rượt mình",
+    "rượt đánh",
+    "đuổi đánh",
+    "chém mình",
+    "cầm dao rượt",
 ];
 
 const VIOLENCE_MEDIUM: &[&str] = &[
@@ -910,6 +955,10 @@ const MEDIA: &[&str] = &[
     "huy chương",
     "thi đấu",
     "sea games",
+    "có tin",
+    "tin về",
+    "một vụ",
+    "đọc được tin",
 ];
 
 const GENERAL_QUESTIONS: &[&str] = &[
@@ -1345,6 +1394,8 @@ const FAREWELL: &[&str] = &[
     "end it",
     "bye mọi người",
     "bye bye mọi người",
+    "đừng nhớ mình",
+    "tạm biệt",
 ];
 
 const DISTRESS: &[&str] = &[
@@ -1575,6 +1626,7 @@ pub fn default_rules() -> Vec<RuleSpec> {
     b.others("s.dis", DISTRESS, "distress", RuleKind::Signal);
     b.others("s.who", ABUSERS, "abuser", RuleKind::Signal);
     b.others("s.act", ASSAULT, "assault", RuleKind::Signal);
+    b.others("s.die", DEATH, "death", RuleKind::Signal);
     b.rules
 }
 

@@ -209,11 +209,13 @@ pub enum SignalKind {
     Abuser,
     /// A violent or sexual act ("đánh", "sờ", "tát"): counts after an abuser word or "bị".
     Assault,
+    /// Dying or disappearing ("chết", "biến mất", "ngủ mãi không dậy"): counts right after intent.
+    Death,
 }
 
 impl SignalKind {
     /// Every signal kind.
-    pub const ALL: [SignalKind; 11] = [
+    pub const ALL: [SignalKind; 12] = [
         SignalKind::Intent,
         SignalKind::Plan,
         SignalKind::Time,
@@ -225,6 +227,7 @@ impl SignalKind {
         SignalKind::Present,
         SignalKind::Abuser,
         SignalKind::Assault,
+        SignalKind::Death,
     ];
 
     /// The stored form (the `category` column of a signal rule).
@@ -241,6 +244,7 @@ impl SignalKind {
             SignalKind::Present => "present",
             SignalKind::Abuser => "abuser",
             SignalKind::Assault => "assault",
+            SignalKind::Death => "death",
         }
     }
 
