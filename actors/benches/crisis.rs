@@ -1,1 +1,48 @@
-fn main() {}
+//! Scan time of the crisis detector per message (50, 200 and 2,000 characters) and the memory of
+//! the compiled default rules. Target: under 20 µs for a 200-character message in release.
+
+use std::hint::black_box;
+
+use cbln_actors::crisis::{CrisisDetector, default_rules, normalize_views};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+/// Realistic chat text: mostly ordinary, some teen code and no diacritics, one crisis phrase.
+const SAMPLE: &str = "hôm nay đi học về mệt quá, mk ko muốn làm bài tập gì hết, mẹ lại mắng \
+    vì điểm kém. tối nay chắc thức khuya chơi game với tụi bạn cho đỡ chán. minh buon lam, \
+    đôi khi mình chỉ muốn chết đi cho xong 😭 nhưng mà thôi, mai còn kiểm tra toán. ";
+
+fn text_of(chars: usize) -> String {
+    SAMPLE.chars().cycle().take(chars).collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let detector = match CrisisDetector::compile(&default_rules()) {
+        Ok(d) => d,
+        Err(e) => panic!("default rules must compile: {e}"),
+    };
+    println!(
+        "compiled rules: {} rules, ~{} KiB",
+        detector.rule_count(),
+        detector.rules_memory_bytes() / 1024
+    );
+    let mut group = c.benchmark_group("crisis_assess");
+    for chars in [50usize, 200, 2000] {
+        let text = text_of(chars);
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(chars), &text, |b, t| {
+            b.iter(|| detector.assess(black_box(t)));
+        });
+    }
+    group.finish();
+
+    let text = text_of(200);
+    c.bench_function("normalize_views/200", |b| {
+        b.iter(|| normalize_views(black_box(&text)))
+    });
+    c.bench_function("compile_default_rules", |b| {
+        b.iter(|| CrisisDetector::compile(black_box(&default_rules())).map(|d| d.rule_count()))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -212,9 +212,11 @@ async fn drop_scratch(scratch: Scratch, config: &Config) {
     if let Some(name) = scratch.pg_database {
         let dropped = async {
             let mut admin = sqlx::PgConnection::connect(&config.pg_url).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                .execute(&mut admin)
-                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await?;
             admin.close().await
         };
         if let Err(error) = dropped.await {

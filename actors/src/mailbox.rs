@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+/// Capacity given to actix's own mailboxes; far above any gate, so the gates decide.
+pub const ACTIX_MAILBOX_CAPACITY: usize = 1 << 16;
+
 /// Why a request did not get a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AskError {

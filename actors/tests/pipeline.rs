@@ -893,3 +893,59 @@ async fn reloaded_rules_apply_to_the_next_message() {
             .expect("second reload")
     );
 }
+
+/// A commit that times out but lands later must not wedge the session: the next messages get
+/// fresh sequence numbers and the late half-pair is retracted behind it in the writer queue.
+#[actix::test]
+async fn commit_timeout_leaves_session_usable() {
+    let h = Harness::start_with(|s| s.stage_timeout = Duration::from_millis(300)).await;
+    let (_, handle) = h.new_session().await;
+    post(&handle, "trước").await;
+    // Another writer holds the database's write lock for longer than the stage timeout.
+    let pool = h.side_pool().await;
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let slow = handle
+        .mailbox
+        .ask(PostMessage {
+            content: "bị chặn".to_owned(),
+        })
+        .await;
+    assert!(
+        matches!(
+            slow,
+            Err(PipelineError::Ask(AskError::Timeout("persistence")))
+        ),
+        "{:?}",
+        slow.err()
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+    drop(conn);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let next = handle
+        .mailbox
+        .ask(PostMessage {
+            content: "sau".to_owned(),
+        })
+        .await;
+    let again = handle
+        .mailbox
+        .ask(PostMessage {
+            content: "sau nữa".to_owned(),
+        })
+        .await;
+    assert!(next.is_ok(), "{:?}", next.err());
+    assert!(again.is_ok(), "{:?}", again.err());
+    let messages = history(&handle).await.messages;
+    assert_eq!(messages.len(), 6, "the late half-pair was retracted");
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.content.as_deref() != Some("bị chặn")),
+        "the timed-out message is not left behind"
+    );
+}

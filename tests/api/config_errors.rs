@@ -1,1 +1,310 @@
-//! Tests: config_errors (being written).
+//! The real `cbln` binary with bad configuration: it stops before serving, with exit code 2 and
+//! one line on stderr naming the setting (never its secret value). With no configuration at all
+//! it runs on the embedded defaults and generates private development keys.
+
+use base64::Engine;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub(crate) fn cbln_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cbln"))
+}
+
+/// A `cbln` command with an empty environment except PATH, in `dir`.
+pub(crate) fn cbln_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(cbln_binary());
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// Runs `command` to completion, killing it (and failing the test) after `limit`.
+pub(crate) fn run_with_limit(mut command: Command, limit: Duration) -> Output {
+    let mut child = command.spawn().expect("cbln starts");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "cbln did not exit within {limit:?} (it should fail before serving)\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Runs `cbln args…` in `dir` with `env` (and PATH only), at most 60 s.
+pub(crate) fn cbln(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    run_with_limit(cbln_command(dir, args, env), Duration::from_secs(60))
+}
+
+pub(crate) fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub(crate) fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts exit code 2 and exactly one stderr line, containing every `wanted` text; returns it.
+fn refused(output: &Output, wanted: &[&str]) -> String {
+    let stderr = stderr_of(output);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "expected exit code 2\nstdout: {}\nstderr: {stderr}",
+        stdout_of(output)
+    );
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one line on stderr, got {}:\n{stderr}",
+        lines.len()
+    );
+    for text in wanted {
+        assert!(
+            lines[0].contains(text),
+            "stderr does not name {text:?}: {stderr}"
+        );
+    }
+    lines[0].to_string()
+}
+
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// A full set of valid keys, so each test varies exactly one thing.
+fn valid_keys() -> (String, String) {
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let secret = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    (key, secret)
+}
+
+#[test]
+fn an_unsupported_database_url_is_refused() {
+    let dir = temp_dir();
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[("DATABASE_URL", "mysql://x")],
+    );
+    let line = refused(&output, &[]);
+    assert!(
+        line.contains("database.url") || line.contains("DATABASE_URL"),
+        "{line}"
+    );
+    // Refused before serving: the same through `serve`, which must not start listening.
+    let output = cbln(
+        dir.path(),
+        &["serve"],
+        &[("DATABASE_URL", "mysql://x"), ("CBLN__SERVER__PORT", "0")],
+    );
+    let line = refused(&output, &[]);
+    assert!(
+        line.contains("database.url") || line.contains("DATABASE_URL"),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_encryption_key_of_31_bytes_is_refused_without_echoing_it() {
+    let dir = temp_dir();
+    let key = base64::engine::general_purpose::STANDARD.encode([0x5au8; 31]);
+    let (_, secret) = valid_keys();
+    let output = cbln(
+        dir.path(),
+        &["serve"],
+        &[
+            ("ENCRYPTION_KEY", key.as_str()),
+            ("SECRET_KEY", secret.as_str()),
+            ("CBLN__SERVER__PORT", "0"),
+        ],
+    );
+    let line = refused(&output, &["ENCRYPTION_KEY"]);
+    assert!(line.contains("31"), "says what is wrong (31 bytes): {line}");
+    let everything = format!("{}{}", stdout_of(&output), stderr_of(&output));
+    assert!(
+        !everything.contains(&key),
+        "the key text is printed: {everything}"
+    );
+    assert!(
+        !everything.contains(&key[..20]),
+        "part of the key is printed"
+    );
+}
+
+#[test]
+fn an_unknown_environment_is_refused() {
+    let dir = temp_dir();
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[("CBLN_ENV", "staging")],
+    );
+    refused(&output, &["CBLN_ENV"]);
+}
+
+#[test]
+fn an_unknown_setting_in_the_environment_is_refused() {
+    let dir = temp_dir();
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[("CBLN__SERVER__PROT", "1")],
+    );
+    refused(&output, &["server.prot"]);
+}
+
+#[test]
+fn an_unparseable_port_is_refused() {
+    let dir = temp_dir();
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[("CBLN__SERVER__PORT", "abc")],
+    );
+    let line = refused(&output, &["server.port"]);
+    assert!(!line.contains("server.prot"));
+}
+
+#[test]
+fn an_unknown_key_in_a_config_file_is_refused() {
+    let dir = temp_dir();
+    let config = dir.path().join("my-config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("development.toml"),
+        "[janitor]\nsweep_intervall_minutes = 5\n",
+    )
+    .unwrap();
+    let config_text = config.display().to_string();
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[("CBLN_CONFIG_DIR", config_text.as_str())],
+    );
+    refused(&output, &["janitor.sweep_intervall_minutes"]);
+
+    // The same directory with a valid file is accepted (the directory is really read).
+    std::fs::write(
+        config.join("development.toml"),
+        "[janitor]\nsweep_interval_minutes = 5\n",
+    )
+    .unwrap();
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[("CBLN_CONFIG_DIR", config_text.as_str())],
+    );
+    assert!(output.status.success(), "{}", stderr_of(&output));
+}
+
+#[test]
+fn production_without_keys_refuses_to_start() {
+    let dir = temp_dir();
+    let output = cbln(
+        dir.path(),
+        &["serve"],
+        &[("CBLN_ENV", "production"), ("CBLN__SERVER__PORT", "0")],
+    );
+    let line = refused(&output, &[]);
+    assert!(
+        line.contains("ENCRYPTION_KEY") || line.contains("SECRET_KEY"),
+        "{line}"
+    );
+    assert!(
+        !dir.path().join("data/encryption.key").exists()
+            && !dir.path().join("data/secret.key").exists(),
+        "production must never generate keys"
+    );
+}
+
+#[test]
+fn with_no_configuration_the_embedded_default_is_used() {
+    let dir = temp_dir();
+    let output = cbln(dir.path(), &["migrate", "status"], &[]);
+    assert!(
+        output.status.success(),
+        "stdout: {}\nstderr: {}",
+        stdout_of(&output),
+        stderr_of(&output)
+    );
+    assert!(
+        dir.path().join("data").is_dir(),
+        "./data/ is created by the embedded default"
+    );
+    assert!(dir.path().join("data/cbln.db").is_file());
+    let stdout = stdout_of(&output);
+    assert!(stdout.contains("pending"), "{stdout}");
+}
+
+#[test]
+fn generated_development_keys_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let mut child = cbln_command(dir.path(), &["serve"], &[("CBLN__SERVER__PORT", "0")])
+        .spawn()
+        .expect("cbln serve starts");
+    let secret = dir.path().join("data/secret.key");
+    let encryption = dir.path().join("data/encryption.key");
+    let started = Instant::now();
+    let mut exited = None;
+    while !(secret.is_file() && encryption.is_file()) && started.elapsed() < Duration::from_secs(20)
+    {
+        if let Some(status) = child.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Give the writer a moment to finish the file before reading it.
+    std::thread::sleep(Duration::from_millis(200));
+    let still_running = child.try_wait().expect("wait").is_none();
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    let stderr = stderr_of(&output);
+    assert!(
+        exited.is_none() && still_running,
+        "cbln serve exited early: {exited:?}\n{stderr}"
+    );
+    for file in [&secret, &encryption] {
+        assert!(
+            file.is_file(),
+            "{} was not generated\n{stderr}",
+            file.display()
+        );
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} has mode {mode:o}", file.display());
+    }
+    let key_text = std::fs::read_to_string(&encryption).unwrap();
+    assert!(!key_text.trim().is_empty());
+    assert!(
+        stderr.contains("encryption.key") && stderr.to_lowercase().contains("generated"),
+        "a warning says keys were generated: {stderr}"
+    );
+    assert!(
+        !stderr.contains(key_text.trim()),
+        "the generated key is printed"
+    );
+    let secret_text = std::fs::read_to_string(&secret).unwrap();
+    assert!(!stderr.contains(secret_text.trim()));
+}

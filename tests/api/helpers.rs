@@ -115,7 +115,11 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}/cbln.db", dir.path().display());
-                TestDatabase { url, dir: Some(dir), pg_name: None }
+                TestDatabase {
+                    url,
+                    dir: Some(dir),
+                    pg_name: None,
+                }
             }
             Backend::Postgres => {
                 let admin = postgres_admin_url();
@@ -134,7 +138,11 @@ impl TestDatabase {
                     Some((base, _)) => format!("{base}/{name}"),
                     None => panic!("TEST_DATABASE_URL must end with a database name"),
                 };
-                TestDatabase { url, dir: None, pg_name: Some(name) }
+                TestDatabase {
+                    url,
+                    dir: None,
+                    pg_name: Some(name),
+                }
             }
         }
     }
@@ -151,7 +159,9 @@ impl Drop for TestDatabase {
             let admin = postgres_admin_url();
             // Drop may run inside an async runtime; use a thread with its own runtime.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(runtime) = runtime {
                     runtime.block_on(async move {
                         if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
@@ -172,7 +182,11 @@ impl Drop for TestDatabase {
 /// Settings for a test app: the repository's config in the `test` environment, fresh keys,
 /// the given database, port 0, rate limits off (tests of limits turn them on).
 pub fn test_settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
-    let sources = Sources { environment: Some("test".into()), config_dir: config_dir(), variables: vec![] };
+    let sources = Sources {
+        environment: Some("test".into()),
+        config_dir: config_dir(),
+        variables: vec![],
+    };
     let (_, mut settings) = load(&sources).expect("test configuration loads");
     settings.server.port = 0;
     settings.database.url = SecretString::from(database_url.to_string());
@@ -225,8 +239,14 @@ pub async fn spawn_app_on(database: TestDatabase, adjust: impl FnOnce(&mut Setti
 }
 
 async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
-    let config = LoadedConfig { environment: Environment::Test, settings: settings.clone(), config_dir: config_dir() };
-    let application = Application::build(config).await.expect("application builds");
+    let config = LoadedConfig {
+        environment: Environment::Test,
+        settings: settings.clone(),
+        config_dir: config_dir(),
+    };
+    let application = Application::build(config)
+        .await
+        .expect("application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let handle = application.handle();
     let system = application.system();
@@ -269,7 +289,10 @@ impl TestApp {
             .expect("request");
         assert_eq!(response.status(), 201, "session creation");
         let body: Value = response.json().await.expect("json");
-        body["session"]["session_token"].as_str().expect("token").to_string()
+        body["session"]["session_token"]
+            .as_str()
+            .expect("token")
+            .to_string()
     }
 
     /// Sends a message with the bearer token; returns status and JSON body.
@@ -303,11 +326,23 @@ impl TestApp {
     pub async fn execute(&self, sql: &str) -> u64 {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         if self.database.pg_name.is_some() {
-            let mut connection = sqlx::PgConnection::connect(&self.database.url).await.expect("connect");
-            sqlx::query(sql).execute(&mut connection).await.expect("raw SQL").rows_affected()
+            let mut connection = sqlx::PgConnection::connect(&self.database.url)
+                .await
+                .expect("connect");
+            sqlx::query(sql)
+                .execute(&mut connection)
+                .await
+                .expect("raw SQL")
+                .rows_affected()
         } else {
-            let mut connection = sqlx::SqliteConnection::connect(&self.database.url).await.expect("connect");
-            sqlx::query(sql).execute(&mut connection).await.expect("raw SQL").rows_affected()
+            let mut connection = sqlx::SqliteConnection::connect(&self.database.url)
+                .await
+                .expect("connect");
+            sqlx::query(sql)
+                .execute(&mut connection)
+                .await
+                .expect("raw SQL")
+                .rows_affected()
         }
     }
 
@@ -315,11 +350,21 @@ impl TestApp {
     pub async fn count(&self, sql: &str) -> i64 {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         if self.database.pg_name.is_some() {
-            let mut connection = sqlx::PgConnection::connect(&self.database.url).await.expect("connect");
-            sqlx::query_scalar(sql).fetch_one(&mut connection).await.expect("scalar")
+            let mut connection = sqlx::PgConnection::connect(&self.database.url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut connection)
+                .await
+                .expect("scalar")
         } else {
-            let mut connection = sqlx::SqliteConnection::connect(&self.database.url).await.expect("connect");
-            sqlx::query_scalar(sql).fetch_one(&mut connection).await.expect("scalar")
+            let mut connection = sqlx::SqliteConnection::connect(&self.database.url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut connection)
+                .await
+                .expect("scalar")
         }
     }
 
@@ -338,7 +383,9 @@ impl TestApp {
                 bytes
             }
             None => {
-                let mut connection = sqlx::PgConnection::connect(&self.database.url).await.expect("connect");
+                let mut connection = sqlx::PgConnection::connect(&self.database.url)
+                    .await
+                    .expect("connect");
                 let mut text = String::new();
                 for table in cbln_actors::persistence::TABLES {
                     let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -364,4 +411,3 @@ impl TestApp {
         self.database
     }
 }
-

@@ -130,7 +130,10 @@ fn keyring(app: &TestApp) -> KeyRing {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }
 
 fn session_id_of(history: &Value) -> Uuid {
@@ -253,7 +256,10 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
     ] {
         assert!(!logs.contains(secret), "the {what} appears in the logs");
         let tail = secret.split_once(' ').map(|(_, t)| t).unwrap_or(secret);
-        assert!(!logs.contains(tail), "part of the {what} appears in the logs");
+        assert!(
+            !logs.contains(tail),
+            "part of the {what} appears in the logs"
+        );
     }
     // The token's random part alone (prefix stripped) must not be logged either.
     let random_part = token.strip_prefix("anon_").unwrap_or(&token);
@@ -281,8 +287,10 @@ async fn tampered_or_moved_ciphertext_is_reported_not_served(backend: Backend) {
     let mut raw = Raw::open(&app).await;
     let rows = raw.messages(session).await;
     assert_eq!(rows.len(), 6);
-    let users: Vec<&(i64, Uuid, String, Vec<u8>)> =
-        rows.iter().filter(|(_, _, role, _)| role == "user").collect();
+    let users: Vec<&(i64, Uuid, String, Vec<u8>)> = rows
+        .iter()
+        .filter(|(_, _, role, _)| role == "user")
+        .collect();
     assert_eq!(users.len(), 3);
     let (first_seq, first_id, _, first_content) = users[0].clone();
     let (second_seq, second_id, _, _) = users[1].clone();
@@ -334,7 +342,10 @@ async fn tampered_or_moved_ciphertext_is_reported_not_served(backend: Backend) {
         .expect("request");
     assert_eq!(response.status(), 200);
     let one: Value = response.json().await.unwrap();
-    assert!(one["content"].is_null() && one["integrity_error"] == true, "{one}");
+    assert!(
+        one["content"].is_null() && one["integrity_error"] == true,
+        "{one}"
+    );
 
     // Copy the first message's (valid) ciphertext into the second message's row: the AAD binds
     // it to its own record id, so it must not decrypt there.

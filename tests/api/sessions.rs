@@ -1,1 +1,756 @@
-//! Tests: sessions (being written).
+//! Sessions API: create, status, touch, refresh, delete; where the token is read from and in
+//! which order; unknown, garbage and expired tokens; cascade on delete; the token never stored.
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::on_both_backends;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("expected an object, got {value}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+fn parse_time(value: &Value) -> OffsetDateTime {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a time string, got {value}"));
+    assert!(text.ends_with('Z'), "times are UTC with a Z: {text}");
+    OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("not RFC 3339: {text}: {e}"))
+}
+
+fn assert_token_shape(token: &str) {
+    let body = token
+        .strip_prefix("anon_")
+        .unwrap_or_else(|| panic!("token must start with anon_: {token}"));
+    assert!(body.len() >= 22, "at least 128 bits of token: {token}");
+    assert!(
+        body.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "token must be URL-safe: {token}"
+    );
+}
+
+/// A token that looks like ours but names no session.
+fn unknown_token() -> String {
+    format!("anon_{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn create(app: &TestApp, body: Option<Value>) -> (u16, Value) {
+    let mut request = app.client.post(app.url("/api/v1/sessions"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json body"))
+}
+
+async fn get_status(app: &TestApp, token: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/sessions/{token}")))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json body"))
+}
+
+async fn put_touch(app: &TestApp, token: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .put(app.url(&format!("/api/v1/sessions/{token}")))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json body"))
+}
+
+/// The session id the server uses for `token` (from the history answer).
+async fn session_id(app: &TestApp, token: &str) -> String {
+    app.history(token).await["session_id"]
+        .as_str()
+        .expect("session_id")
+        .to_string()
+}
+
+/// A SQL literal for a session id on the app's backend (UUIDs are 16-byte blobs in SQLite).
+fn id_literal(app: &TestApp, id: &str) -> String {
+    let id = uuid::Uuid::parse_str(id).expect("uuid");
+    if app.database.pg_name.is_some() {
+        format!("'{id}'")
+    } else {
+        format!("X'{}'", hex::encode(id.as_bytes()))
+    }
+}
+
+/// Moves every session's expiry into the past, behind the API's back.
+async fn expire_all_sessions(app: &TestApp) {
+    let past = if app.database.pg_name.is_some() {
+        "'2000-01-01T00:00:00Z'"
+    } else {
+        "'2000-01-01T00:00:00.000Z'"
+    };
+    let changed = app
+        .execute(&format!("UPDATE sessions SET expires_at = {past}"))
+        .await;
+    assert!(changed >= 1, "a session row was updated");
+}
+
+fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(body["detail"].is_string(), "{body}");
+}
+
+async fn create_answers_201_with_the_session_shape(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let before = OffsetDateTime::now_utc();
+
+    let (status, body) = create(&app, None).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(keys(&body), set(&["session"]), "{body}");
+    let session = &body["session"];
+    assert_eq!(
+        keys(session),
+        set(&[
+            "session_token",
+            "expires_at",
+            "language_preference",
+            "is_crisis_mode"
+        ]),
+        "{body}"
+    );
+    let token = session["session_token"].as_str().expect("token");
+    assert_token_shape(token);
+    assert_eq!(session["language_preference"], "vi", "default language");
+    assert_eq!(session["is_crisis_mode"], false);
+    let expires_at = parse_time(&session["expires_at"]);
+    let thirty_days = time::Duration::days(30);
+    let after = OffsetDateTime::now_utc();
+    assert!(
+        expires_at >= before + thirty_days - time::Duration::seconds(2)
+            && expires_at <= after + thirty_days + time::Duration::seconds(2),
+        "expires_at {expires_at} is about now + 30 days"
+    );
+
+    for (request, expected) in [
+        (json!({"language_preference": "en"}), "en"),
+        (json!({"language_preference": "vi"}), "vi"),
+        (json!({}), "vi"),
+        (json!({"language_preference": null}), "vi"),
+    ] {
+        let (status, body) = create(&app, Some(request.clone())).await;
+        assert_eq!(status, 201, "{request} -> {body}");
+        assert_eq!(
+            body["session"]["language_preference"], expected,
+            "{request}"
+        );
+        let other = body["session"]["session_token"].as_str().expect("token");
+        assert_token_shape(other);
+        assert_ne!(other, token, "every session gets its own token");
+    }
+
+    let (status, body) = create(&app, Some(json!({"language_preference": "fr"}))).await;
+    assert_error(status, &body, 422, "validation_failed");
+    assert_eq!(body["field"], "language_preference", "{body}");
+    app.stop().await;
+}
+
+async fn status_reports_every_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, created) = create(&app, None).await;
+    let token = created["session"]["session_token"].as_str().unwrap();
+
+    let (status, body) = get_status(&app, token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        keys(&body),
+        set(&[
+            "is_valid",
+            "is_expired",
+            "is_active",
+            "is_crisis_mode",
+            "created_at",
+            "last_activity",
+            "expires_at",
+            "message_count"
+        ]),
+        "{body}"
+    );
+    assert_eq!(body["is_valid"], true);
+    assert_eq!(body["is_expired"], false);
+    assert_eq!(body["is_active"], true);
+    assert_eq!(body["is_crisis_mode"], false);
+    assert_eq!(body["message_count"], 0);
+    assert_eq!(body["expires_at"], created["session"]["expires_at"]);
+    let created_at = parse_time(&body["created_at"]);
+    let last_activity = parse_time(&body["last_activity"]);
+    let expires_at = parse_time(&body["expires_at"]);
+    assert!(last_activity >= created_at, "{body}");
+    assert!(
+        (expires_at - created_at - time::Duration::days(30)).abs() < time::Duration::seconds(2),
+        "expiry is 30 days after creation: {body}"
+    );
+    let age = OffsetDateTime::now_utc() - created_at;
+    assert!(
+        age >= -time::Duration::seconds(2) && age < time::Duration::seconds(60),
+        "created just now: {body}"
+    );
+
+    let (status, sent) = app.send_message(token, "hôm nay mình hơi buồn").await;
+    assert_eq!(status, 201, "{sent}");
+    let (status, body) = get_status(&app, token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["message_count"], 2, "a message and its reply: {body}");
+    app.stop().await;
+}
+
+async fn put_touches_last_activity(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    let (_, before) = get_status(&app, &token).await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+
+    let (status, touched) = put_touch(&app, &token).await;
+    assert_eq!(status, 200, "{touched}");
+    assert_eq!(keys(&touched), keys(&before), "PUT answers the GET body");
+    assert!(
+        parse_time(&touched["last_activity"]) > parse_time(&before["last_activity"]),
+        "last_activity moves: {before} -> {touched}"
+    );
+    assert_eq!(touched["created_at"], before["created_at"]);
+    assert_eq!(touched["is_valid"], true);
+
+    let (_, after) = get_status(&app, &token).await;
+    assert_eq!(
+        after["last_activity"], touched["last_activity"],
+        "the touch is kept"
+    );
+    app.stop().await;
+}
+
+async fn delete_by_path_removes_the_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    // Make the session actor live (and cache the session) before deleting.
+    let (status, _) = get_status(&app, &token).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.send_message(&token, "xin chào").await;
+    assert_eq!(status, 201, "{body}");
+
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/sessions/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert!(
+        response.bytes().await.unwrap().is_empty(),
+        "204 has no body"
+    );
+
+    let (status, body) = get_status(&app, &token).await;
+    assert_error(status, &body, 404, "session_not_found");
+    let (status, body) = put_touch(&app, &token).await;
+    assert_error(status, &body, 404, "session_not_found");
+    let (status, body) = app.send_message(&token, "còn ai không?").await;
+    assert_error(status, &body, 404, "session_not_found");
+    let response = app
+        .client
+        .get(app.url("/api/v1/messages"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404, "history of a deleted session");
+
+    // Deleting twice: the second finds nothing.
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/sessions/{token}")))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_error(status, &body, 404, "session_not_found");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0);
+    app.stop().await;
+}
+
+async fn delete_by_query_removes_the_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    let keep = app.create_session().await;
+    let (status, _) = get_status(&app, &token).await;
+    assert_eq!(status, 200);
+
+    let response = app
+        .client
+        .delete(app.url("/api/v1/sessions"))
+        .query(&[("session_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    let (status, body) = get_status(&app, &token).await;
+    assert_error(status, &body, 404, "session_not_found");
+    let (status, _) = get_status(&app, &keep).await;
+    assert_eq!(status, 200, "only the named session is deleted");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
+    app.stop().await;
+}
+
+async fn refresh_extends_expiry(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, created) = create(&app, Some(json!({"language_preference": "en"}))).await;
+    let token = created["session"]["session_token"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/sessions/refresh"))
+        .query(&[("session_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(keys(&body), keys(&created), "{body}");
+    assert_eq!(keys(&body["session"]), keys(&created["session"]), "{body}");
+    assert_eq!(body["session"]["session_token"], token);
+    assert_eq!(body["session"]["language_preference"], "en");
+    assert_eq!(body["session"]["is_crisis_mode"], false);
+    let old = parse_time(&created["session"]["expires_at"]);
+    let new = parse_time(&body["session"]["expires_at"]);
+    assert!(new > old, "expires_at extended: {old} -> {new}");
+    let expected = OffsetDateTime::now_utc() + time::Duration::days(30);
+    assert!(
+        (new - expected).abs() < time::Duration::seconds(5),
+        "now + 30 days"
+    );
+
+    let (_, status) = get_status(&app, token).await;
+    assert_eq!(
+        status["expires_at"], body["session"]["expires_at"],
+        "the refresh is kept"
+    );
+
+    // The bearer form works too; an unknown token is 404.
+    let response = app
+        .client
+        .post(app.url("/api/v1/sessions/refresh"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = app
+        .client
+        .post(app.url("/api/v1/sessions/refresh"))
+        .query(&[("session_token", unknown_token())])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_error(status, &body, 404, "session_not_found");
+    app.stop().await;
+}
+
+async fn token_is_read_from_each_place(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    let id = session_id(&app, &token).await;
+
+    // Authorization: Bearer.
+    let response = app
+        .client
+        .get(app.url("/api/v1/messages"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["session_id"], id);
+
+    // X-Session-ID.
+    let response = app
+        .client
+        .get(app.url("/api/v1/messages"))
+        .header("X-Session-ID", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["session_id"], id);
+
+    // The path.
+    let (status, _) = get_status(&app, &token).await;
+    assert_eq!(status, 200);
+
+    // The query.
+    let response = app
+        .client
+        .get(app.url("/api/v1/messages"))
+        .query(&[("session_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["session_id"], id);
+
+    // The body field.
+    let response = app
+        .client
+        .post(app.url("/api/v1/messages"))
+        .json(&json!({"content": "chào bạn", "session_token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["user_message"]["session_id"],
+        id
+    );
+
+    // Nowhere: a 422 naming the field, not a 500.
+    let response = app
+        .client
+        .get(app.url("/api/v1/messages"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_error(status, &body, 422, "validation_failed");
+    assert_eq!(body["field"], "session_token");
+    app.stop().await;
+}
+
+async fn token_places_have_a_precedence_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let a = app.create_session().await;
+    let b = app.create_session().await;
+    let c = app.create_session().await;
+    let (id_a, id_b, id_c) = (
+        session_id(&app, &a).await,
+        session_id(&app, &b).await,
+        session_id(&app, &c).await,
+    );
+
+    let history_of = |bearer: Option<&str>, header: Option<&str>, query: Option<&str>| {
+        let mut request = app.client.get(app.url("/api/v1/messages"));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        if let Some(header) = header {
+            request = request.header("X-Session-ID", header);
+        }
+        if let Some(query) = query {
+            request = request.query(&[("session_token", query)]);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+
+    // Bearer before X-Session-ID before the query.
+    let (status, body) = history_of(Some(&a), Some(&b), Some(&c)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["session_id"], id_a, "bearer wins");
+    let (status, body) = history_of(None, Some(&b), Some(&c)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["session_id"], id_b, "X-Session-ID before the query");
+    let (status, body) = history_of(None, None, Some(&c)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["session_id"], id_c);
+
+    // A valid bearer wins over garbage elsewhere; a garbage bearer is not skipped.
+    let (status, body) = history_of(Some(&a), Some("abc"), Some("abc")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["session_id"], id_a);
+    let (status, body) = history_of(Some("abc"), Some(&b), Some(&c)).await;
+    assert_error(status, &body, 404, "session_not_found");
+    let (status, body) = history_of(None, Some(&unknown_token()), Some(&c)).await;
+    assert_error(status, &body, 404, "session_not_found");
+
+    // Headers before the path: message counts tell the sessions apart.
+    let (status, body) = app.send_message(&a, "một tin nhắn cho A").await;
+    assert_eq!(status, 201, "{body}");
+    let response = app
+        .client
+        .get(app.url("/api/v1/sessions/abc"))
+        .bearer_auth(&a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "a valid bearer wins over a garbage path"
+    );
+    assert_eq!(response.json::<Value>().await.unwrap()["message_count"], 2);
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/sessions/{b}")))
+        .header("X-Session-ID", &a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["message_count"],
+        2,
+        "X-Session-ID before the path"
+    );
+    // A non-bearer Authorization is ignored: the path is used.
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/sessions/{b}")))
+        .header("Authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["message_count"], 0);
+
+    // Headers before the body field.
+    let response = app
+        .client
+        .post(app.url("/api/v1/messages"))
+        .header("X-Session-ID", &b)
+        .json(&json!({"content": "ai nhận tin này?", "session_token": c}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["user_message"]["session_id"],
+        id_b
+    );
+    app.stop().await;
+}
+
+async fn unknown_and_garbage_tokens_are_not_found(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let long_garbage = "x".repeat(2000);
+    for token in [
+        unknown_token(),
+        "abc".to_string(),
+        "anon_".to_string(),
+        "anon_short".to_string(),
+        long_garbage.clone(),
+        format!("anon_{}", "a".repeat(300)),
+        "anon_%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87".to_string(),
+    ] {
+        let (status, body) = get_status(&app, &token).await;
+        assert_error(status, &body, 404, "session_not_found");
+        let (status, body) = put_touch(&app, &token).await;
+        assert_error(status, &body, 404, "session_not_found");
+        let (status, body) = app.send_message(&token, "xin chào").await;
+        assert_error(status, &body, 404, "session_not_found");
+        let response = app
+            .client
+            .delete(app.url(&format!("/api/v1/sessions/{token}")))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_error(status, &body, 404, "session_not_found");
+    }
+    let response = app
+        .client
+        .get(app.url("/api/v1/messages"))
+        .query(&[("session_token", "abc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let response = app
+        .client
+        .get(app.url("/api/v1/messages"))
+        .header("X-Session-ID", "abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let (status, _) = get_status(&app, &app.create_session().await).await;
+    assert_eq!(status, 200, "the server is still well");
+    app.stop().await;
+}
+
+async fn expired_session_answers_401(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    expire_all_sessions(&app).await;
+
+    let (status, body) = get_status(&app, &token).await;
+    assert_error(status, &body, 401, "session_expired");
+    let (status, body) = put_touch(&app, &token).await;
+    assert_error(status, &body, 401, "session_expired");
+    let (status, body) = app.send_message(&token, "mình còn ở đây không?").await;
+    assert_error(status, &body, 401, "session_expired");
+    let response = app
+        .client
+        .get(app.url("/api/v1/messages"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_error(status, &body, 401, "session_expired");
+    let response = app
+        .client
+        .post(app.url("/api/v1/sessions/refresh"))
+        .query(&[("session_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_error(status, &body, 401, "session_expired");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM messages").await,
+        0,
+        "nothing stored for an expired session"
+    );
+    app.stop().await;
+}
+
+async fn delete_cascades_to_everything_of_the_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    let other = app.create_session().await;
+    for who in [&token, &other] {
+        let (status, body) = app.send_message(who, "mình thấy cô đơn quá").await;
+        assert_eq!(status, 201, "{body}");
+        let response = app
+            .client
+            .post(app.url("/api/v1/feedback"))
+            .bearer_auth(who)
+            .json(&json!({"rating": 4, "feedback_text": "cảm ơn bạn", "category": "helpful"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let (status, sent) = app.send_message(&token, "cảm ơn").await;
+    assert_eq!(status, 201, "{sent}");
+    let id = sent["user_message"]["session_id"].as_str().unwrap();
+    let literal = id_literal(&app, id);
+    let tables = [
+        ("sessions", "id"),
+        ("messages", "session_id"),
+        ("conversation_context", "session_id"),
+        ("feedback", "session_id"),
+        ("session_keys", "session_id"),
+    ];
+    for (table, column) in tables {
+        let n = app
+            .count(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE {column} = {literal}"
+            ))
+            .await;
+        assert!(n > 0, "{table} holds rows of the session before the delete");
+    }
+
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/sessions/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    for (table, column) in tables.into_iter().chain([("training_data", "session_id")]) {
+        let n = app
+            .count(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE {column} = {literal}"
+            ))
+            .await;
+        assert_eq!(n, 0, "{table} still holds rows of the deleted session");
+    }
+    // The other session is untouched.
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM feedback").await, 1);
+    assert_eq!(app.history(&other).await["total_count"], 2);
+    app.stop().await;
+}
+
+async fn the_database_never_stores_the_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    let (status, body) = app.send_message(&token, "một ngày mệt mỏi").await;
+    assert_eq!(status, 201, "{body}");
+    let response = app
+        .client
+        .put(app.url(&format!("/api/v1/sessions/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = app
+        .client
+        .post(app.url("/api/v1/sessions/refresh"))
+        .query(&[("session_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let bytes = app.database_bytes().await;
+    assert!(!bytes.is_empty(), "the database has content");
+    let body = token.strip_prefix("anon_").unwrap();
+    let needles = [
+        token.as_bytes().to_vec(),
+        body.as_bytes().to_vec(),
+        hex::encode(token.as_bytes()).into_bytes(),
+        hex::encode(body.as_bytes()).into_bytes(),
+        hex::encode_upper(body.as_bytes()).into_bytes(),
+    ];
+    for needle in needles {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+            "the database holds the token ({})",
+            String::from_utf8_lossy(&needle)
+        );
+    }
+    app.stop().await;
+}
+
+on_both_backends!(
+    create_answers_201_with_the_session_shape,
+    status_reports_every_field,
+    put_touches_last_activity,
+    delete_by_path_removes_the_session,
+    delete_by_query_removes_the_session,
+    refresh_extends_expiry,
+    token_is_read_from_each_place,
+    token_places_have_a_precedence_order,
+    unknown_and_garbage_tokens_are_not_found,
+    expired_session_answers_401,
+    delete_cascades_to_everything_of_the_session,
+    the_database_never_stores_the_token,
+);

@@ -6,9 +6,14 @@ use crate::on_both_backends;
 async fn a_conversation_round_trips(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.create_session().await;
-    let (status, body) = app.send_message(&token, "dạo này mình áp lực thi cử quá").await;
+    let (status, body) = app
+        .send_message(&token, "dạo này mình áp lực thi cử quá")
+        .await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(body["user_message"]["content"], "dạo này mình áp lực thi cử quá");
+    assert_eq!(
+        body["user_message"]["content"],
+        "dạo này mình áp lực thi cử quá"
+    );
     assert_eq!(body["ai_message"]["role"], "assistant");
     assert!(body["crisis_info"].is_null());
     let history = app.history(&token).await;

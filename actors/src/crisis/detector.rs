@@ -404,7 +404,9 @@ impl CrisisDetector {
             exceptions.iter().find(|(e, k)| match k {
                 // A longer phrase that contains the idiom is the better reading ("đánh hội đồng"
                 // over "đánh hơi" when typed without accents).
-                ExceptionKind::Idiom => e.overlaps(h) && !(h.contains(e) && h.end - h.start > e.end - e.start),
+                ExceptionKind::Idiom => {
+                    e.overlaps(h) && !(h.contains(e) && h.end - h.start > e.end - e.start)
+                }
                 ExceptionKind::Hyperbole => {
                     death
                         && (e.overlaps(h)
@@ -456,13 +458,8 @@ impl CrisisDetector {
         let present = has(SignalKind::Present);
         let writer_in_message = (0..views.len()).any(|i| is_self_word(&views, i));
 
-        // Phrases.
-        let mut outcomes: Vec<Outcome> = Vec::new();
-        for (i, h) in hits.iter().enumerate() {
-            let r = self.rule(h);
-            let RuleClass::Crisis(category) = r.class else {
-                continue;
-            };
+        // Phrases (and phrase-like combinations) are judged the same way.
+        let judge = |h: &Hit, category: Category, death: bool, ambiguous: bool| {
             // Third-person words do not cancel violence: the one who threatens is usually
             // someone else ("nó dọa giết mình").
             let context = if category == Category::Violence {
@@ -470,11 +467,11 @@ impl CrisisDetector {
             } else {
                 about_others
             };
-            let outcome = if let Some((e, _)) = local_exception(h, r.ends_with_death) {
+            if let Some((e, _)) = local_exception(h, death) {
                 (HitOutcome::Suppressed, Some(e.rule))
             } else if let Some(e) = negation_before(&views, &exceptions, h) {
                 (HitOutcome::Negated, Some(e))
-            } else if r.ambiguous && h.folded_only && !self.intent_before(&hits, h, 3) {
+            } else if ambiguous && h.folded_only && !self.intent_before(&hits, h, 3) {
                 (HitOutcome::NeedsContext, None)
             } else if let Some(e) = context.filter(|_| {
                 // Abusers and attackers are "ông ấy", "nó": with only third-person words around,
@@ -488,7 +485,15 @@ impl CrisisDetector {
                 (HitOutcome::ResolvedPast, Some(e))
             } else {
                 (HitOutcome::Counted, None)
+            }
+        };
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        for (i, h) in hits.iter().enumerate() {
+            let r = self.rule(h);
+            let RuleClass::Crisis(category) = r.class else {
+                continue;
             };
+            let outcome = judge(h, category, r.ends_with_death, r.ambiguous && h.folded_only);
             outcomes.push((i, outcome.0, outcome.1));
         }
 
@@ -510,11 +515,19 @@ impl CrisisDetector {
         let time = has(SignalKind::Time);
         let intent = has(SignalKind::Intent);
         let distress = has(SignalKind::Distress);
+        // Separate goodbyes, not one goodbye matched by two overlapping rules.
         let farewells = active.get(&SignalKind::Farewell).map_or(0, |v| {
-            let mut rules: Vec<u32> = v.iter().map(|&i| hits[i].rule).collect();
-            rules.sort_unstable();
-            rules.dedup();
-            rules.len()
+            let mut count = 0;
+            let mut last_end = 0u16;
+            for &i in v {
+                if count == 0 || hits[i].start >= last_end {
+                    count += 1;
+                    last_end = hits[i].end;
+                } else {
+                    last_end = last_end.max(hits[i].end);
+                }
+            }
+            count
         });
         let farewell = farewells > 0;
         if combos_allowed {
@@ -539,9 +552,19 @@ impl CrisisDetector {
             found.push((category, sev));
             used.extend(parts);
         }
-        if combos_allowed && let Some(parts) = self.death_wish(&views, &hits, &active, &exceptions) {
-            found.push((Category::Suicide, Severity::High));
-            used.extend(parts);
+        for (i, d) in self.death_wishes(&views, &hits, &active) {
+            let span = Hit {
+                rule: hits[d].rule,
+                start: hits[i].start,
+                end: hits[d].end,
+                folded: hits[d].folded,
+                folded_only: false,
+            };
+            if judge(&span, Category::Suicide, true, false).0 == HitOutcome::Counted {
+                found.push((Category::Suicide, Severity::High));
+                used.extend([i, d]);
+                break;
+            }
         }
 
         // Negation never overrides plan or means: bring negated phrases back.
@@ -760,31 +783,33 @@ impl CrisisDetector {
 
     /// Intent followed closely by a word about dying ("mình chỉ muốn biến mất", "i'm going to
     /// jump"): the many ways of saying "muốn chết" that no phrase list can enumerate.
-    fn death_wish(
+    /// Pairs of (intent, death) hits, judged afterwards like a phrase spanning both.
+    fn death_wishes(
         &self,
         views: &Views,
         hits: &[Hit],
         active: &HashMap<SignalKind, Vec<usize>>,
-        exceptions: &[(&Hit, ExceptionKind)],
-    ) -> Option<Vec<usize>> {
-        let deaths = active.get(&SignalKind::Death)?;
-        let intents = active.get(&SignalKind::Intent)?;
+    ) -> Vec<(usize, usize)> {
+        let (Some(deaths), Some(intents)) = (
+            active.get(&SignalKind::Death),
+            active.get(&SignalKind::Intent),
+        ) else {
+            return Vec::new();
+        };
+        let mut pairs = Vec::new();
         for &d in deaths {
             let dh = &hits[d];
-            if negation_before(views, exceptions, dh).is_some() {
-                continue;
-            }
-            let intent = intents.iter().copied().find(|&i| {
+            for &i in intents {
                 let ih = &hits[i];
-                ih.end <= dh.start
+                if ih.end <= dh.start
                     && dh.start - ih.end <= 3
                     && views.same_clause(usize::from(ih.start), usize::from(dh.start))
-            });
-            if let Some(i) = intent {
-                return Some(vec![i, d]);
+                {
+                    pairs.push((i, d));
+                }
             }
         }
-        None
+        pairs
     }
 
     /// An intent, distress or assault signal is negated by a negation exception ending where it

@@ -84,6 +84,9 @@ impl Actor for JanitorActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.metrics.add_actors_live(ActorKind::Janitor, 1);
+        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
+        // callers park before the gate can answer `overloaded`.
+        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
         let me = ctx.address();
         if self.settings.sweep_at_start {
             me.do_send(RunSweep);

@@ -54,6 +54,9 @@ impl Actor for PersistenceActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.metrics.add_actors_live(ActorKind::Persistence, 1);
+        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
+        // callers park before the gate can answer `overloaded`.
+        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
         let (sender, receiver) = mpsc::channel(self.max_batch * 64);
         self.writer = Some(sender);
         let writer = run_writer(

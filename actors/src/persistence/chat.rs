@@ -17,14 +17,10 @@ impl Store {
         if writes.is_empty() {
             return Ok(());
         }
-        let messages: Vec<&StoredMessage> = writes
-            .iter()
-            .map(|write| match write {
-                WriteOp::UserMessage { message, .. } | WriteOp::Reply { message, .. } => message,
-            })
-            .collect();
+        let messages: Vec<&StoredMessage> = WriteOp::inserted_messages(writes);
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
+            if !messages.is_empty() {
             let mut insert = QueryBuilder::new(
                 "INSERT INTO messages (id, session_id, seq, role, content, model_used, \
                  processing_time_ms, is_crisis_detected, created_at, updated_at) ",
@@ -42,6 +38,7 @@ impl Store {
                     .push_bind(message.created_at);
             });
             insert.build().execute(&mut *tx).await?;
+            }
             for write in writes {
                 match write {
                     WriteOp::UserMessage { message, enter_crisis_mode: true } => {
@@ -55,6 +52,19 @@ impl Store {
                         .await?;
                     }
                     WriteOp::UserMessage { .. } => {}
+                    WriteOp::Retract { session_id, ids } => {
+                        for id in ids {
+                            sqlx::query("DELETE FROM messages WHERE session_id = $1 AND id = $2")
+                                .bind(session_id)
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        sqlx::query("DELETE FROM conversation_context WHERE session_id = $1")
+                            .bind(session_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     WriteOp::Reply { message, context } => {
                         sqlx::query(
                             "INSERT INTO conversation_context (id, session_id, context, turn_count, \

@@ -171,6 +171,15 @@ pub enum WriteOp {
         /// The new sealed context; its record id is the session id.
         context: StoredContext,
     },
+    /// Take back messages of a request that failed, and the context that may quote them.
+    /// Queued behind any write of theirs still in flight, so it also removes a write that
+    /// lands after its caller gave up waiting.
+    Retract {
+        /// The session.
+        session_id: Uuid,
+        /// The messages to remove (missing ones are ignored).
+        ids: Vec<Uuid>,
+    },
 }
 
 impl WriteOp {
@@ -180,7 +189,20 @@ impl WriteOp {
             WriteOp::UserMessage { message, .. } | WriteOp::Reply { message, .. } => {
                 message.session_id
             }
+            WriteOp::Retract { session_id, .. } => *session_id,
         }
+    }
+
+    fn message(&self) -> Option<&StoredMessage> {
+        match self {
+            WriteOp::UserMessage { message, .. } | WriteOp::Reply { message, .. } => Some(message),
+            WriteOp::Retract { .. } => None,
+        }
+    }
+
+    /// The messages a group of writes inserts.
+    pub fn inserted_messages(writes: &[WriteOp]) -> Vec<&StoredMessage> {
+        writes.iter().filter_map(WriteOp::message).collect()
     }
 }
 

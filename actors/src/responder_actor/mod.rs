@@ -44,8 +44,11 @@ impl ResponderActor {
 impl Actor for ResponderActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
         self.metrics.add_actors_live(ActorKind::Responder, 1);
+        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
+        // callers park before the gate can answer `overloaded`.
+        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {

@@ -65,8 +65,11 @@ impl SessionActor {
 impl Actor for SessionActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
         self.deps.metrics.add_actors_live(ActorKind::Session, 1);
+        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
+        // callers park before the gate can answer `overloaded`.
+        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {

@@ -10,7 +10,7 @@ use crate::crypto::{Aad, Purpose};
 use crate::domain::{Role, Turn};
 use crate::encryptor::SealRecords;
 use crate::error::PipelineError;
-use crate::persistence::messages::{Commit, DeleteMessage};
+use crate::persistence::messages::Commit;
 use crate::persistence::{StoredContext, StoredMessage, Timestamp, WriteOp};
 use crate::responder::ReplyRequest;
 use crate::responder_actor::GenerateReply;
@@ -77,15 +77,23 @@ pub async fn post_message(
         created_at: Timestamp::now(),
     };
     let enter_crisis_mode = assessment.is_crisis && !state.record.is_crisis_mode;
-    deps.persistence
+    let user_seq = user_message.seq;
+    // From here on a failure may leave writes in flight that land later: skip past the sequence
+    // numbers they use (gaps are harmless, reuse would collide) and retract them.
+    state.next_seq = user_seq + 2;
+    let committed = deps
+        .persistence
         .ask(Commit {
             op: WriteOp::UserMessage {
                 message: user_message.clone(),
                 enter_crisis_mode,
             },
         })
-        .await?;
-    state.next_seq += 1;
+        .await;
+    if let Err(error) = committed {
+        retract(deps, session_id, vec![user_id]).await;
+        return Err(error);
+    }
     if enter_crisis_mode {
         state.record.is_crisis_mode = true;
     }
@@ -102,12 +110,12 @@ pub async fn post_message(
             language,
             message: content.clone(),
             history: state.turns.iter().cloned().collect(),
-            variation: state.next_seq as u64,
+            variation: user_seq as u64,
         };
         match deps.responder.ask(GenerateReply { request }).await {
             Ok(outcome) => (outcome.text, outcome.model_used),
             Err(error) => {
-                forget_user_message(deps, session_id, user_id).await;
+                retract(deps, session_id, vec![user_id]).await;
                 return Err(error);
             }
         }
@@ -149,7 +157,7 @@ pub async fn post_message(
     {
         Ok(sealed) => sealed,
         Err(error) => {
-            forget_user_message(deps, session_id, user_id).await;
+            retract(deps, session_id, vec![user_id]).await;
             return Err(error);
         }
     };
@@ -157,7 +165,7 @@ pub async fn post_message(
     let reply_message = StoredMessage {
         id: reply_id,
         session_id,
-        seq: state.next_seq,
+        seq: user_seq + 1,
         role: Role::Assistant,
         content: sealed.next().unwrap_or_default(),
         model_used: Some(model_used),
@@ -179,10 +187,9 @@ pub async fn post_message(
         })
         .await
     {
-        forget_user_message(deps, session_id, user_id).await;
+        retract(deps, session_id, vec![user_id, reply_id]).await;
         return Err(error);
     }
-    state.next_seq += 1;
     state.turns = turns;
     state.record.last_activity = reply_message.created_at;
     deps.metrics.chat_message(Role::Assistant);
@@ -196,10 +203,12 @@ pub async fn post_message(
 }
 
 /// Best effort: the request failed after the user's message was committed, so take it back.
-/// The sequence number stays used: gaps are harmless, reuse could collide.
-async fn forget_user_message(deps: &SessionDeps, session_id: Uuid, id: Uuid) {
-    if let Err(error) = deps.persistence.ask(DeleteMessage { session_id, id }).await {
-        tracing::error!(session_id = %session_id, error = %error, "could not remove an unanswered user message");
+/// Takes back the messages of a failed request through the writer queue, so the retraction
+/// runs after any of their writes still in flight. Best effort: the request already failed.
+async fn retract(deps: &SessionDeps, session_id: Uuid, ids: Vec<Uuid>) {
+    let op = WriteOp::Retract { session_id, ids };
+    if let Err(error) = deps.persistence.ask(Commit { op }).await {
+        tracing::error!(session_id = %session_id, error = %error, "could not retract the messages of a failed request");
     }
 }
 

@@ -170,6 +170,9 @@ impl Actor for SessionRegistry {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.deps.metrics.add_actors_live(ActorKind::Registry, 1);
+        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
+        // callers park before the gate can answer `overloaded`.
+        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
         let every = (self.settings.idle_timeout / 4)
             .clamp(Duration::from_millis(50), Duration::from_secs(30));
         ctx.run_interval(every, |act, _| act.stop_idle());
