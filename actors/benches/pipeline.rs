@@ -367,10 +367,44 @@ async fn drive(
     total.latencies_us.sort_unstable();
     total.peak_rss_kib = peak_rss_kib();
 
+    if metrics_on && std::env::var_os("BENCH_PROFILE").is_some() {
+        print_stage_profile(&system.metrics);
+    }
     system.shutdown().await;
     drop(system);
     store.close().await;
     Ok(total)
+}
+
+/// Mean time per actor request (queueing included), from the metrics the system keeps anyway:
+/// where a message's latency goes, without a profiler.
+fn print_stage_profile(metrics: &Metrics) {
+    let Ok(text) = metrics.encode() else { return };
+    let mut sums = std::collections::BTreeMap::<String, (f64, f64)>::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else { continue };
+        let Ok(value) = value.parse::<f64>() else { continue };
+        for (suffix, slot) in [("_sum{", 0), ("_count{", 1)] {
+            let Some(at) = series.find(suffix) else { continue };
+            let name = &series[..at];
+            if name != "actor_message_duration_seconds" && name != "db_pool_acquire_duration_seconds" {
+                continue;
+            }
+            let key = format!("{name}{}", &series[at + suffix.len() - 1..]);
+            let entry = sums.entry(key).or_default();
+            if slot == 0 { entry.0 += value } else { entry.1 += value }
+        }
+        if series.starts_with("db_pool_acquire_duration_seconds_sum") || series.starts_with("db_pool_acquire_duration_seconds_count") {
+            let key = "db_pool_acquire_duration_seconds (per group commit)".to_owned();
+            let entry = sums.entry(key).or_default();
+            if series.contains("_sum") { entry.0 += value } else { entry.1 += value }
+        }
+    }
+    for (key, (sum, count)) in sums {
+        if count > 0.0 {
+            println!("    {key:<90} n={count:>8.0} mean={:>8.3} ms", sum / count * 1000.0);
+        }
+    }
 }
 
 fn print_header() {

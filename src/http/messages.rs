@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::query::QueryParams;
-use super::session_of;
+use super::{session_from_query, session_of};
 use super::state::AppState;
 use super::token::resolve_token;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -85,8 +85,7 @@ pub async fn history(
     let query = QueryParams::parse(request.query_string())?;
     let limit = query.integer("limit", 100, 1..=200)?;
     let offset = query.integer("offset", 0, 0..=i64::MAX)?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
-    let session = session_of(&state, &token).await?;
+    let (session, _) = session_from_query(&state, &request).await?;
     let history = session.mailbox.ask(ListHistory { limit, offset }).await?;
     Ok(HttpResponse::Ok().json(history))
 }
@@ -103,10 +102,8 @@ pub async fn get_one(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = QueryParams::parse(request.query_string())?;
     let id = message_id(&path)?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
-    let session = session_of(&state, &token).await?;
+    let (session, _) = session_from_query(&state, &request).await?;
     let message = session.mailbox.ask(FetchMessage { id }).await?;
     Ok(HttpResponse::Ok().json(message))
 }
@@ -119,10 +116,8 @@ pub async fn delete_one(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = QueryParams::parse(request.query_string())?;
     let id = message_id(&path)?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
-    let session = session_of(&state, &token).await?;
+    let (session, _) = session_from_query(&state, &request).await?;
     let deleted_at = session.mailbox.ask(RemoveMessage { id }).await?;
     Ok(HttpResponse::Ok().json(MessageDeleted {
         message: "Message deleted successfully",
@@ -138,9 +133,7 @@ pub async fn delete_all(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = QueryParams::parse(request.query_string())?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
-    let session = session_of(&state, &token).await?;
+    let (session, _) = session_from_query(&state, &request).await?;
     session.mailbox.ask(ClearHistory).await?;
     Ok(HttpResponse::NoContent().finish())
 }

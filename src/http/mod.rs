@@ -31,6 +31,27 @@ pub async fn session_of(state: &AppState, token: &str) -> Result<SessionHandle, 
         .await?)
 }
 
+/// The live session named by the request's headers or its `session_token` query parameter,
+/// with the parsed query for the handler's other parameters.
+pub async fn session_from_query(
+    state: &AppState,
+    request: &actix_web::HttpRequest,
+) -> Result<(SessionHandle, query::QueryParams), ApiError> {
+    let query = query::QueryParams::parse(request.query_string())?;
+    let token = token::resolve_token(request, None, query.text("session_token"))?;
+    Ok((session_of(state, &token).await?, query))
+}
+
+/// The live session named by the request's headers or the `{token}` path segment.
+pub async fn session_from_path(
+    state: &AppState,
+    request: &actix_web::HttpRequest,
+    path: &str,
+) -> Result<SessionHandle, ApiError> {
+    let token = token::resolve_token(request, Some(path), None)?;
+    session_of(state, &token).await
+}
+
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }

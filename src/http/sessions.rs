@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::query::QueryParams;
-use super::session_of;
+use super::{session_from_path, session_of};
 use super::state::AppState;
 use super::token::resolve_token;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -77,8 +77,7 @@ pub async fn status(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = resolve_token(&request, Some(&path), None)?;
-    let session = session_of(&state, &token).await?;
+    let session = session_from_path(&state, &request, &path).await?;
     let status = session.mailbox.ask(GetStatus).await?;
     Ok(HttpResponse::Ok().json(status))
 }
@@ -91,8 +90,7 @@ pub async fn touch(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = resolve_token(&request, Some(&path), None)?;
-    let session = session_of(&state, &token).await?;
+    let session = session_from_path(&state, &request, &path).await?;
     let status = session.mailbox.ask(TouchSession).await?;
     Ok(HttpResponse::Ok().json(status))
 }

@@ -16,7 +16,7 @@ use actix::{
     Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, ResponseFuture,
     Supervised, WrapFuture,
 };
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 struct PendingWrite {
@@ -127,11 +127,9 @@ async fn run_writer(
             .drain(..)
             .map(|pending| (pending.op, pending.done))
             .unzip();
-        let started = Instant::now();
-        let result = store.apply_writes(&ops).await;
-        metrics.observe_db_acquire(started.elapsed());
-        match result {
-            Ok(()) => {
+        match store.apply_writes(&ops).await {
+            Ok(acquired) => {
+                metrics.observe_db_acquire(acquired);
                 for waiter in waiters {
                     let _ = waiter.send(Ok(()));
                 }
@@ -140,7 +138,8 @@ async fn run_writer(
                 // One bad write must not fail its neighbours: retry each on its own.
                 tracing::warn!(error = %error, batch = ops.len(), "group commit failed; retrying writes one by one");
                 for (op, waiter) in ops.into_iter().zip(waiters) {
-                    let _ = waiter.send(store.apply_writes(std::slice::from_ref(&op)).await);
+                    let single = store.apply_writes(std::slice::from_ref(&op)).await;
+                    let _ = waiter.send(single.map(|_| ()));
                 }
             }
             Err(error) => {

@@ -12,14 +12,18 @@ const MESSAGE_COLUMNS: &str = "SELECT id, session_id, seq, role, content, model_
 
 impl Store {
     /// Commits a group of writes in ONE transaction: all of them or none. Messages go in as one
-    /// multi-row insert, which is what makes group commit pay off under concurrency.
-    pub async fn apply_writes(&self, writes: &[WriteOp]) -> Result<(), StoreError> {
+    /// multi-row insert, which is what makes group commit pay off under concurrency. Returns how
+    /// long getting a pooled connection and starting the transaction took.
+    pub async fn apply_writes(&self, writes: &[WriteOp]) -> Result<std::time::Duration, StoreError> {
         if writes.is_empty() {
-            return Ok(());
+            return Ok(std::time::Duration::ZERO);
         }
+        let started = std::time::Instant::now();
+        let mut acquired = std::time::Duration::ZERO;
         let messages: Vec<&StoredMessage> = WriteOp::inserted_messages(writes);
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
+            acquired = started.elapsed();
             if !messages.is_empty() {
             let mut insert = QueryBuilder::new(
                 "INSERT INTO messages (id, session_id, seq, role, content, model_used, \
@@ -90,7 +94,7 @@ impl Store {
             }
             tx.commit().await?;
         });
-        Ok(())
+        Ok(acquired)
     }
 
     /// A page of a session's messages, oldest first, in exact sequence order.

@@ -6,6 +6,25 @@ use super::store::{Store, on_backend};
 use super::time::Timestamp;
 use uuid::Uuid;
 
+const INSERT_RULE: &str = "INSERT INTO blocked_keywords (id, rule_id, pattern, category, severity, \
+     language, kind, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
+
+/// Binds a rule to `INSERT_RULE` (prefixed with an `ON CONFLICT` clause or not).
+macro_rules! bind_rule {
+    ($query:expr, $rule:expr, $now:expr) => {
+        $query
+            .bind(Uuid::new_v4())
+            .bind(&$rule.rule_id)
+            .bind(&$rule.pattern)
+            .bind(&$rule.category)
+            .bind(&$rule.severity)
+            .bind(&$rule.language)
+            .bind(&$rule.kind)
+            .bind($rule.enabled)
+            .bind($now)
+    };
+}
+
 impl Store {
     /// Every rule, enabled or not, ordered by rule id.
     pub async fn list_rules(&self) -> Result<Vec<RuleRecord>, StoreError> {
@@ -28,20 +47,8 @@ impl Store {
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
             for rule in rules {
-                inserted += sqlx::query(
-                    "INSERT INTO blocked_keywords (id, rule_id, pattern, category, severity, language, \
-                     kind, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-                     ON CONFLICT (rule_id) DO NOTHING",
-                )
-                .bind(Uuid::new_v4())
-                .bind(&rule.rule_id)
-                .bind(&rule.pattern)
-                .bind(&rule.category)
-                .bind(&rule.severity)
-                .bind(&rule.language)
-                .bind(&rule.kind)
-                .bind(rule.enabled)
-                .bind(now)
+                let sql = sqlx::AssertSqlSafe(format!("{INSERT_RULE} ON CONFLICT (rule_id) DO NOTHING"));
+                inserted += bind_rule!(sqlx::query(sql), rule, now)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -55,19 +62,7 @@ impl Store {
     pub async fn insert_rule(&self, rule: &RuleRecord) -> Result<(), StoreError> {
         let now = Timestamp::now();
         on_backend!(self, pool => {
-            sqlx::query(
-                "INSERT INTO blocked_keywords (id, rule_id, pattern, category, severity, language, \
-                 kind, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            )
-            .bind(Uuid::new_v4())
-            .bind(&rule.rule_id)
-            .bind(&rule.pattern)
-            .bind(&rule.category)
-            .bind(&rule.severity)
-            .bind(&rule.language)
-            .bind(&rule.kind)
-            .bind(rule.enabled)
-            .bind(now)
+            bind_rule!(sqlx::query(INSERT_RULE), rule, now)
             .execute(pool)
             .await?;
         });
