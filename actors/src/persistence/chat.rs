@@ -19,11 +19,10 @@ impl Store {
             return Ok(std::time::Duration::ZERO);
         }
         let started = std::time::Instant::now();
-        let mut acquired = std::time::Duration::ZERO;
         let messages: Vec<&StoredMessage> = WriteOp::inserted_messages(writes);
-        on_backend!(self, pool => {
+        let acquired = on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
-            acquired = started.elapsed();
+            let acquired = started.elapsed();
             if !messages.is_empty() {
             let mut insert = QueryBuilder::new(
                 "INSERT INTO messages (id, session_id, seq, role, content, model_used, \
@@ -93,6 +92,7 @@ impl Store {
                 }
             }
             tx.commit().await?;
+            acquired
         });
         Ok(acquired)
     }
