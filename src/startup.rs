@@ -156,31 +156,49 @@ pub fn actor_settings(settings: &Settings, sweep_at_start: bool) -> ActorSystemS
     }
 }
 
+/// Everything derived from the configuration that can be wrong: checked before any connection
+/// is made, so a bad key or hotline file stops startup with one line and nothing else.
+pub struct Prepared {
+    keys: crate::config::ResolvedKeys,
+    hotlines: Vec<Hotline>,
+    responder: Responder,
+}
+
+/// Resolves keys (generating development keys if needed), hotlines and the responder.
+pub fn prepare(config: &LoadedConfig) -> anyhow::Result<Prepared> {
+    let settings = &config.settings;
+    let keys = resolve_keys(settings, config.environment)?;
+    let hotlines = load_hotlines(&config.config_dir, &settings.crisis.hotlines_file)?;
+    let responder = build_responder(settings)?;
+    Ok(Prepared {
+        keys,
+        hotlines,
+        responder,
+    })
+}
+
 /// Starts the actor system over `store` as configured (also used by `cbln cleanup`).
 pub async fn start_actor_system(
     config: &LoadedConfig,
+    prepared: Prepared,
     store: Store,
     metrics: Metrics,
     sweep_at_start: bool,
 ) -> anyhow::Result<ActorSystem> {
-    let settings = &config.settings;
-    let keys = resolve_keys(settings, config.environment)?;
-    for file in &keys.generated {
+    for file in &prepared.keys.generated {
         tracing::warn!(
             file = %file.display(),
             "no key configured: generated a random development key into this file (mode 0600); \
              set ENCRYPTION_KEY and SECRET_KEY for anything but local development"
         );
     }
-    let hotlines = load_hotlines(&config.config_dir, &settings.crisis.hotlines_file)?;
-    let responder = build_responder(settings)?;
     let system = ActorSystem::start(
         store,
-        actor_settings(settings, sweep_at_start),
-        Arc::new(keys.keyring),
-        Arc::new(keys.token_hasher),
-        responder,
-        hotlines,
+        actor_settings(&config.settings, sweep_at_start),
+        Arc::new(prepared.keys.keyring),
+        Arc::new(prepared.keys.token_hasher),
+        prepared.responder,
+        prepared.hotlines,
         metrics,
     )
     .await?;
@@ -192,6 +210,7 @@ impl Application {
     /// `System` (`#[actix_web::main]` or `#[actix_web::test]`).
     pub async fn build(config: LoadedConfig) -> anyhow::Result<Self> {
         let settings = config.settings.clone();
+        let prepared = prepare(&config)?;
         let store = connect_store(&settings).await?;
         if settings.database.migrate_on_start {
             let applied = store.migrate_up().await?;
@@ -217,6 +236,7 @@ impl Application {
         let system = Arc::new(
             start_actor_system(
                 &config,
+                prepared,
                 store.clone(),
                 metrics.clone(),
                 settings.janitor.sweep_at_start,

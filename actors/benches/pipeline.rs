@@ -8,6 +8,8 @@
 //! - `BENCH_SECONDS` (default 5): measured seconds per case, after `BENCH_WARMUP` (default 1).
 //! - `BENCH_MODE=metrics`: instead of the matrix, compare 64 sessions with metrics on and off
 //!   (alternating rounds, `BENCH_ROUNDS` each, default 3) to measure the metrics overhead.
+//! - `BENCH_MODE=commit`: time `Store::apply_writes` alone per batch size (where the time goes).
+//! - `BENCH_PROFILE=1`: after each case, the mean time per actor request from the metrics.
 //! - `BENCH_BACKENDS` (default `sqlite,postgres`), `BENCH_SESSIONS` (default `1,64,512`).
 //! - `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`): a server where
 //!   the bench may create and drop a scratch database `cbln_bench_<random>`.
@@ -382,27 +384,48 @@ fn print_stage_profile(metrics: &Metrics) {
     let Ok(text) = metrics.encode() else { return };
     let mut sums = std::collections::BTreeMap::<String, (f64, f64)>::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((series, value)) = line.rsplit_once(' ') else { continue };
-        let Ok(value) = value.parse::<f64>() else { continue };
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
         for (suffix, slot) in [("_sum{", 0), ("_count{", 1)] {
-            let Some(at) = series.find(suffix) else { continue };
+            let Some(at) = series.find(suffix) else {
+                continue;
+            };
             let name = &series[..at];
-            if name != "actor_message_duration_seconds" && name != "db_pool_acquire_duration_seconds" {
+            if name != "actor_message_duration_seconds"
+                && name != "db_pool_acquire_duration_seconds"
+            {
                 continue;
             }
             let key = format!("{name}{}", &series[at + suffix.len() - 1..]);
             let entry = sums.entry(key).or_default();
-            if slot == 0 { entry.0 += value } else { entry.1 += value }
+            if slot == 0 {
+                entry.0 += value
+            } else {
+                entry.1 += value
+            }
         }
-        if series.starts_with("db_pool_acquire_duration_seconds_sum") || series.starts_with("db_pool_acquire_duration_seconds_count") {
+        if series.starts_with("db_pool_acquire_duration_seconds_sum")
+            || series.starts_with("db_pool_acquire_duration_seconds_count")
+        {
             let key = "db_pool_acquire_duration_seconds (per group commit)".to_owned();
             let entry = sums.entry(key).or_default();
-            if series.contains("_sum") { entry.0 += value } else { entry.1 += value }
+            if series.contains("_sum") {
+                entry.0 += value
+            } else {
+                entry.1 += value
+            }
         }
     }
     for (key, (sum, count)) in sums {
         if count > 0.0 {
-            println!("    {key:<90} n={count:>8.0} mean={:>8.3} ms", sum / count * 1000.0);
+            println!(
+                "    {key:<90} n={count:>8.0} mean={:>8.3} ms",
+                sum / count * 1000.0
+            );
         }
     }
 }
@@ -545,6 +568,118 @@ fn run_metrics_overhead(config: &Config) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Time `Store::apply_writes` alone for batches of replies and of user messages: how much of a
+/// message's latency is the group-commit transaction itself, as a function of batch size.
+fn run_commit_profile(config: &Config) -> Result<(), BoxError> {
+    let backends = backends(config)?;
+    let batch_sizes = [1usize, 8, 32, 64, 128, 256];
+    let reps: u32 = env_or("BENCH_REPS", 20);
+    println!("| backend  | batch | writes   | mean ms/txn | writes/s |");
+    println!("|----------|-------|----------|-------------|----------|");
+    for backend in backends {
+        actix::System::new().block_on(async {
+            let scratch = make_scratch(backend, config).await?;
+            let outcome = commit_profile(backend, &scratch.url, &batch_sizes, reps).await;
+            drop_scratch(scratch, config).await;
+            outcome
+        })?;
+    }
+    Ok(())
+}
+
+async fn commit_profile(
+    backend: Backend,
+    url: &str,
+    sizes: &[usize],
+    reps: u32,
+) -> Result<(), BoxError> {
+    use cbln_actors::domain::Role;
+    use cbln_actors::persistence::{StoredContext, StoredMessage, Timestamp, WriteOp};
+    let store = Store::connect(&StoreSettings {
+        url: url.to_owned(),
+        max_connections: 16,
+        min_connections: 0,
+        acquire_timeout: Duration::from_secs(10),
+    })
+    .await?;
+    store.migrate_up().await?;
+    let system = ActorSystem::start(
+        store.clone(),
+        system_settings(),
+        Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
+        Arc::new(TokenHasher::new(&[7u8; 32])?),
+        Responder::BuiltIn(BuiltInResponder::new()),
+        cbln_actors::crisis::default_hotlines(),
+        Metrics::disabled(),
+    )
+    .await?;
+    let max = sizes.iter().copied().max().unwrap_or(1);
+    let mut ids = Vec::with_capacity(max);
+    for _ in 0..max {
+        ids.push(
+            system
+                .registry
+                .ask(CreateSession {
+                    language: Language::Vi,
+                })
+                .await?
+                .record
+                .id,
+        );
+    }
+    let mut seq = 0i64;
+    // Sizes of what the pipeline really writes: ~100-char message, ~300-byte reply, ~2 KiB context.
+    let message = |session_id: Uuid, seq: i64, role: Role, len: usize| StoredMessage {
+        id: Uuid::new_v4(),
+        session_id,
+        seq,
+        role,
+        content: vec![0x5a; len],
+        model_used: None,
+        processing_time_ms: None,
+        is_crisis_detected: false,
+        created_at: Timestamp::now(),
+    };
+    for &size in sizes {
+        for kind in ["user", "reply"] {
+            let started = Instant::now();
+            for _ in 0..reps {
+                seq += 1;
+                let ops: Vec<WriteOp> = ids[..size]
+                    .iter()
+                    .map(|&id| match kind {
+                        "user" => WriteOp::UserMessage {
+                            message: message(id, seq, Role::User, 160),
+                            enter_crisis_mode: false,
+                        },
+                        _ => WriteOp::Reply {
+                            message: message(id, seq, Role::Assistant, 400),
+                            context: StoredContext {
+                                sealed: vec![0x5a; 2048],
+                                turn_count: 10,
+                            },
+                        },
+                    })
+                    .collect();
+                store.apply_writes(&ops).await?;
+            }
+            let per_txn = started.elapsed().as_secs_f64() / f64::from(reps);
+            println!(
+                "| {:<8} | {:>5} | {:<8} | {:>11.3} | {:>8.0} |",
+                backend.name(),
+                size,
+                kind,
+                per_txn * 1000.0,
+                size as f64 / per_txn
+            );
+        }
+    }
+    system.shutdown().await;
+    drop(system);
+    store.close().await;
+    Ok(())
+}
+
 fn main() -> Result<(), BoxError> {
     let config = Config {
         warmup: Duration::from_secs_f64(env_or("BENCH_WARMUP", 1.0)),
@@ -563,7 +698,10 @@ fn main() -> Result<(), BoxError> {
     );
     match std::env::var("BENCH_MODE").as_deref() {
         Ok("metrics") => run_metrics_overhead(&config),
+        Ok("commit") => run_commit_profile(&config),
         Ok("matrix") | Err(_) => run_matrix(&config),
-        Ok(other) => Err(format!("unknown BENCH_MODE {other:?} (use matrix or metrics)").into()),
+        Ok(other) => {
+            Err(format!("unknown BENCH_MODE {other:?} (use matrix, metrics or commit)").into())
+        }
     }
 }

@@ -267,6 +267,11 @@ impl MailboxFactory {
 }
 
 fn declare_message_types(metrics: &Metrics) {
+    let purposes: Vec<&str> = crate::crypto::Purpose::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    metrics.declare_integrity_purposes(&purposes);
     metrics.declare_actor_messages(ActorKind::Session, &session::SESSION_MESSAGE_TYPES);
     metrics.declare_actor_messages(ActorKind::Registry, &session::REGISTRY_MESSAGE_TYPES);
     metrics.declare_actor_messages(ActorKind::Encryptor, &encryptor::MESSAGE_TYPES);

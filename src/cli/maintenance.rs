@@ -2,7 +2,7 @@
 
 use super::{SimulateCli, UsageError};
 use crate::config::Environment;
-use crate::startup::{LoadedConfig, connect_store, start_actor_system};
+use crate::startup::{LoadedConfig, connect_store, prepare, start_actor_system};
 use cbln_actors::crisis::default_rules;
 use cbln_actors::crisis_detector::records_from_specs;
 use cbln_actors::janitor::RunSweep;
@@ -56,9 +56,11 @@ pub async fn reset(config: &LoadedConfig, yes: bool, force_production: bool) -> 
 
 /// Runs one janitor sweep through the real janitor actor.
 pub async fn cleanup(config: &LoadedConfig) -> anyhow::Result<()> {
+    let prepared = prepare(config)?;
     let store = connect_store(&config.settings).await?;
     store.migrate_up().await?;
-    let system = start_actor_system(config, store.clone(), Metrics::disabled(), false).await?;
+    let system =
+        start_actor_system(config, prepared, store.clone(), Metrics::disabled(), false).await?;
     let report = system.janitor.ask(RunSweep).await?;
     system.shutdown().await;
     store.close().await;

@@ -4,7 +4,7 @@
 use super::settings::Settings;
 use super::{ConfigError, Environment};
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 
@@ -90,7 +90,6 @@ pub fn load(sources: &Sources) -> Result<(Environment, Settings), ConfigError> {
             ));
         }
     }
-    let _ = Env::raw; // figment's Env provider reads the process; tests need their own list.
     let settings: Settings = figment.extract().map_err(ConfigError::from_figment)?;
     validate(&settings)?;
     Ok((environment, settings))
@@ -220,11 +219,43 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
     if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
         return Err(invalid("responder.base_url", "must be an http(s) URL"));
     }
+    validate_keys(settings)?;
     if tracing_subscriber::EnvFilter::try_new(&settings.log.level).is_err() {
         return Err(invalid(
             "log.level",
             format!("{:?} is not a valid tracing filter", settings.log.level),
         ));
+    }
+    Ok(())
+}
+
+/// Keys that are configured must be well-formed; whether missing ones may be generated depends
+/// on the environment and is decided when they are resolved.
+fn validate_keys(settings: &Settings) -> Result<(), ConfigError> {
+    use cbln_actors::crypto::{MasterKey, TokenHasher};
+    let security = &settings.security;
+    let encryption = security.encryption_key.expose_secret().trim();
+    if !encryption.is_empty() {
+        MasterKey::parse(encryption).map_err(|error| {
+            invalid(
+                "security.encryption_key (ENCRYPTION_KEY)",
+                error.to_string(),
+            )
+        })?;
+    }
+    let previous = security.encryption_keys_previous.expose_secret().trim();
+    if !previous.is_empty() {
+        MasterKey::parse_list(previous).map_err(|error| {
+            invalid(
+                "security.encryption_keys_previous (ENCRYPTION_KEYS_PREVIOUS)",
+                error.to_string(),
+            )
+        })?;
+    }
+    let secret = security.secret_key.expose_secret().trim();
+    if !secret.is_empty() {
+        TokenHasher::new(secret.as_bytes())
+            .map_err(|error| invalid("security.secret_key (SECRET_KEY)", error.to_string()))?;
     }
     Ok(())
 }

@@ -64,30 +64,55 @@ pub async fn json_body<T: DeserializeOwned>(
     parse_json(&bytes).map(Some)
 }
 
-/// Deserialises with the path of the failing field, so a 422 can name it.
+/// Deserialises with the path of the failing field, so a 422 can name it. Anything after the
+/// JSON value (a second value, stray bytes) makes the body invalid, as does any syntax error —
+/// and a syntax error names no field, since no field is at fault.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let not_json = || ApiError::body("the request body is not valid JSON");
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let inner = error.inner();
-        let field = if path.is_empty() || path == "." {
-            missing_field(&inner.to_string())
-        } else {
-            Some(path)
-        };
-        let detail = if inner.is_syntax() || inner.is_eof() {
-            "the request body is not valid JSON".to_string()
-        } else {
-            // serde's message names expected types, never echoes more than the offending token.
-            let message = inner.to_string();
-            message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string()
-        };
+        let field = field_name(error.path());
+        if inner.is_eof() || inner.is_io() {
+            return not_json();
+        }
+        if inner.is_syntax() {
+            // serde_json reports a value of the wrong kind for an enum field ("vi"/"en" given
+            // a number) as "expected value": that field is at fault, not the JSON.
+            let wrong_value = inner.to_string().starts_with("expected value");
+            return match field {
+                Some(field) if wrong_value => ApiError::Validation {
+                    detail: format!("{field} has an invalid value"),
+                    field: Some(field),
+                },
+                _ => not_json(),
+            };
+        }
+        let field = field.or_else(|| missing_field(&inner.to_string()));
+        // serde's message names expected types, never echoes more than the offending token.
+        let message = inner.to_string();
+        let detail = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
         ApiError::Validation { field, detail }
-    })
+    })?;
+    deserializer.end().map_err(|_| not_json())?;
+    Ok(value)
+}
+
+/// The failing field as `a.b` when the path is made of object keys only; a position inside an
+/// array or an unknown position names no field.
+fn field_name(path: &serde_path_to_error::Path) -> Option<String> {
+    let mut names = Vec::new();
+    for segment in path.iter() {
+        match segment {
+            serde_path_to_error::Segment::Map { key } => names.push(key.as_str()),
+            _ => return None,
+        }
+    }
+    (!names.is_empty()).then(|| names.join("."))
 }
 
 fn missing_field(message: &str) -> Option<String> {
@@ -133,5 +158,16 @@ mod tests {
     #[test]
     fn syntax_errors_name_no_field() {
         assert_eq!(field_of(r#"{"content": "#), None);
+        assert_eq!(field_of("{bad json}"), None);
+        assert_eq!(field_of("[1, 2"), None);
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        assert_eq!(field_of(r#"{"content": "a", "rating": 1} trailing"#), None);
+        assert_eq!(
+            field_of(r#"{"content": "a", "rating": 1}{"content": "b", "rating": 2}"#),
+            None
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! The OpenAPI document, generated from the handlers, and a page that renders it with assets
 //! compiled into the binary (nothing is fetched from the internet).
 
+use super::error::ApiError;
 use super::{feedback, messages, operations, sessions};
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, web};
+use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
 
 /// The API description.
@@ -31,4 +33,24 @@ pub async fn page() -> HttpResponse {
 <script>window.onload = () => { window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui" }); };</script>
 </body></html>"##,
     )
+}
+
+/// `GET /openapi.json`.
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// `GET /docs/{file}`: the Swagger UI assets embedded in the binary.
+pub async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    static CONFIG: OnceLock<Arc<utoipa_swagger_ui::Config<'static>>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| Arc::new(utoipa_swagger_ui::Config::from("/openapi.json")));
+    let file = utoipa_swagger_ui::serve(&path, config.clone())
+        .map_err(|_| ApiError::NotFound)?
+        .ok_or(ApiError::NotFound)?;
+    let mut response = HttpResponse::Ok();
+    response.content_type(file.content_type);
+    if file.gzpipped {
+        response.insert_header((actix_web::http::header::CONTENT_ENCODING, "gzip"));
+    }
+    Ok(response.body(file.bytes.into_owned()))
 }

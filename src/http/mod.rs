@@ -18,8 +18,6 @@ use actix_web::{HttpResponse, web};
 use cbln_actors::session::{OpenSession, SessionHandle};
 use error::ApiError;
 use state::AppState;
-use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
 
 /// The live session a token names.
 pub async fn session_of(state: &AppState, token: &str) -> Result<SessionHandle, ApiError> {
@@ -74,7 +72,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/health/ready").route(web::get().to(operations::ready)))
         .service(resource("/metrics").route(web::get().to(operations::metrics)))
         .service(resource("/docs").route(web::get().to(docs::page)))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs::ApiDoc::openapi()))
+        .service(resource("/openapi.json").route(web::get().to(docs::document)))
+        .service(resource("/docs/{file:.*}").route(web::get().to(docs::asset)))
         .service(
             resource("/api/v1/sessions")
                 .route(web::post().to(sessions::create))

@@ -2,9 +2,9 @@
 
 use super::error::ApiError;
 use super::query::QueryParams;
-use super::{session_from_path, session_of};
 use super::state::AppState;
 use super::token::resolve_token;
+use super::{session_from_path, session_of};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::domain::Language;
 use cbln_actors::persistence::Timestamp;

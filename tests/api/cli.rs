@@ -1,1 +1,590 @@
-//! Tests: cli (being written).
+//! The `cbln` maintenance commands through the real binary, on a temporary SQLite database with
+//! explicit keys.
+
+use crate::config_errors::{cbln, cbln_command, run_with_limit, stderr_of, stdout_of};
+use crate::helpers::{Backend, TestDatabase, spawn_app_on};
+use cbln_actors::crypto::{MasterKey, generate_secret_key};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sqlx::Connection;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+/// A temporary working directory, a SQLite database in it and a full set of keys.
+struct Cli {
+    dir: tempfile::TempDir,
+    url: String,
+    encryption_key: String,
+    secret_key: String,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/cli.db", dir.path().display());
+        Cli {
+            dir,
+            url,
+            encryption_key: MasterKey::generate().to_base64(),
+            secret_key: generate_secret_key(),
+        }
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("DATABASE_URL", self.url.as_str()),
+            ("ENCRYPTION_KEY", self.encryption_key.as_str()),
+            ("SECRET_KEY", self.secret_key.as_str()),
+        ]
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs and returns the output whatever the exit code.
+    fn output(&self, args: &[&str]) -> Output {
+        cbln(self.path(), args, &self.env())
+    }
+
+    /// Runs, requires success, returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.output(args);
+        assert!(
+            output.status.success(),
+            "cbln {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
+            output.status.code(),
+            stdout_of(&output),
+            stderr_of(&output)
+        );
+        stdout_of(&output)
+    }
+
+    /// Runs, requires exit code 2 (usage or configuration), returns stderr.
+    fn usage_error(&self, args: &[&str]) -> String {
+        let output = self.output(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "cbln {args:?}: expected exit code 2\nstdout: {}\nstderr: {}",
+            stdout_of(&output),
+            stderr_of(&output)
+        );
+        stderr_of(&output)
+    }
+
+    fn with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut command = cbln_command(self.path(), args, &self.env());
+        command.stdin(Stdio::piped());
+        let mut child = command.spawn().expect("cbln starts");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("writes stdin");
+        let output = child.wait_with_output().expect("output");
+        assert!(
+            output.status.success(),
+            "cbln {args:?} failed\nstdout: {}\nstderr: {}",
+            stdout_of(&output),
+            stderr_of(&output)
+        );
+        output
+    }
+
+    async fn count(&self, sql: &'static str) -> i64 {
+        let mut connection = sqlx::SqliteConnection::connect(&self.url)
+            .await
+            .expect("connect");
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut connection)
+            .await
+            .expect("count")
+    }
+}
+
+fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    text.lines().filter(|line| line.contains(needle)).collect()
+}
+
+#[actix_web::test]
+async fn seed_is_idempotent_and_keywords_are_managed() {
+    let cli = Cli::new();
+    let first = cli.ok(&["seed"]);
+    let inserted: u64 = first
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("`inserted N …` expected: {first}"));
+    assert!(inserted > 10, "{first}");
+    let second = cli.ok(&["seed"]);
+    assert!(second.starts_with("inserted 0 "), "{second}");
+    assert_eq!(
+        cli.count("SELECT COUNT(*) FROM blocked_keywords").await,
+        inserted as i64
+    );
+
+    let list = cli.ok(&["keywords", "list"]);
+    assert!(list.contains("tự tử"), "{list}");
+    assert_eq!(list.lines().count() as u64, inserted, "one line per rule");
+
+    let added = cli.ok(&[
+        "keywords",
+        "add",
+        "--id",
+        "test.x",
+        "--pattern",
+        "quả táo độc",
+        "--category",
+        "suicide",
+        "--severity",
+        "high",
+    ]);
+    assert!(added.contains("test.x"), "{added}");
+    let list = cli.ok(&["keywords", "list"]);
+    let row = lines_with(&list, "test.x");
+    assert_eq!(row.len(), 1, "{list}");
+    assert!(
+        row[0].contains("quả táo độc") && row[0].contains("suicide") && row[0].contains("high"),
+        "{}",
+        row[0]
+    );
+    // The new rule is used by the scanner (rules come from the database).
+    let output = cli.with_stdin(&["crisis", "scan"], "mình sẽ ăn quả táo độc tối nay\n");
+    let verdict: Value = serde_json::from_str(stdout_of(&output).trim()).expect("JSON line");
+    assert_eq!(verdict["is_crisis"], true, "{verdict}");
+
+    let duplicate = cli.usage_error(&[
+        "keywords",
+        "add",
+        "--id",
+        "test.x",
+        "--pattern",
+        "quả táo độc",
+        "--category",
+        "suicide",
+        "--severity",
+        "high",
+    ]);
+    assert!(duplicate.contains("test.x"), "{duplicate}");
+    let bad_kind = cli.usage_error(&[
+        "keywords",
+        "add",
+        "--id",
+        "test.y",
+        "--pattern",
+        "quả lê",
+        "--category",
+        "suicide",
+        "--severity",
+        "high",
+        "--kind",
+        "bogus",
+    ]);
+    assert!(bad_kind.contains("kind"), "{bad_kind}");
+    cli.usage_error(&[
+        "keywords",
+        "add",
+        "--id",
+        "test.z",
+        "--pattern",
+        "quả mận",
+        "--category",
+        "suicide",
+        "--severity",
+        "apocalyptic",
+    ]);
+    assert_eq!(
+        cli.count("SELECT COUNT(*) FROM blocked_keywords WHERE rule_id IN ('test.y', 'test.z')")
+            .await,
+        0,
+        "refused rules are not stored"
+    );
+
+    let disabled = cli.ok(&["keywords", "disable", "test.x"]);
+    assert!(disabled.contains("test.x"), "{disabled}");
+    let list = cli.ok(&["keywords", "list"]);
+    assert!(lines_with(&list, "test.x").is_empty(), "{list}");
+    let all = cli.ok(&["keywords", "list", "--all"]);
+    let row = lines_with(&all, "test.x");
+    assert_eq!(row.len(), 1);
+    assert!(row[0].contains("disabled"), "{}", row[0]);
+    let output = cli.with_stdin(&["crisis", "scan"], "mình sẽ ăn quả táo độc tối nay\n");
+    let verdict: Value = serde_json::from_str(stdout_of(&output).trim()).expect("JSON line");
+    assert_eq!(
+        verdict["is_crisis"], false,
+        "a disabled rule no longer matches: {verdict}"
+    );
+
+    let unknown = cli.usage_error(&["keywords", "disable", "no.such.rule"]);
+    assert!(unknown.contains("no.such.rule"), "{unknown}");
+    cli.usage_error(&["keywords", "enable", "no.such.rule"]);
+    cli.ok(&["keywords", "enable", "test.x"]);
+    let reload = cli.ok(&["keywords", "reload"]);
+    assert!(reload.contains("fingerprint"), "{reload}");
+}
+
+#[actix_web::test]
+async fn crisis_scan_reads_one_message_per_line() {
+    let cli = Cli::new();
+    cli.ok(&["seed"]);
+    let nfc = "mình muốn tự tử";
+    let nfd = "mi\u{300}nh muo\u{302}\u{301}n tu\u{31b}\u{323} tu\u{31b}\u{309}";
+    assert_ne!(
+        nfc.as_bytes(),
+        nfd.as_bytes(),
+        "the NFD line really differs"
+    );
+    let input = format!("{nfc}\nmệt chết đi được\n{nfd}\n");
+
+    let output = cli.with_stdin(&["crisis", "scan"], &input);
+    let stdout = stdout_of(&output);
+    let verdicts: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(verdicts.len(), 3, "{stdout}");
+    assert_eq!(verdicts[0]["is_crisis"], true, "{stdout}");
+    assert_eq!(verdicts[1]["is_crisis"], false, "hyperbole: {stdout}");
+    assert_eq!(verdicts[2]["is_crisis"], true, "NFD input: {stdout}");
+    assert!(
+        verdicts[0]["categories"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c == "suicide")),
+        "{stdout}"
+    );
+    assert!(verdicts[0].get("hits").is_none());
+
+    let output = cli.with_stdin(&["crisis", "scan", "--explain"], &input);
+    let stdout = stdout_of(&output);
+    let explained: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(explained.len(), 3);
+    for (index, explanation) in explained.iter().enumerate() {
+        assert_eq!(explanation["is_crisis"], verdicts[index]["is_crisis"]);
+    }
+    let hits = explained[0]["hits"].as_array().expect("hits");
+    assert!(
+        hits.iter()
+            .any(|hit| hit["rule_id"].as_str().is_some_and(|id| !id.is_empty())),
+        "--explain names the rules: {stdout}"
+    );
+
+    // Without seeded rules the scan refuses clearly (and --defaults works anyway).
+    let empty = Cli::new();
+    empty.ok(&["migrate", "up"]);
+    let output = empty.output(&["crisis", "scan"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr_of(&output).contains("seed"),
+        "{}",
+        stderr_of(&output)
+    );
+    let output = empty.with_stdin(&["crisis", "scan", "--defaults"], &format!("{nfc}\n"));
+    assert!(stdout_of(&output).contains("\"is_crisis\":true"));
+}
+
+#[actix_web::test]
+async fn reset_needs_confirmation_and_is_refused_in_production() {
+    let cli = Cli::new();
+    cli.ok(&["seed"]);
+    let rules = cli.count("SELECT COUNT(*) FROM blocked_keywords").await;
+    assert!(rules > 0);
+
+    let refused = cli.usage_error(&["reset"]);
+    assert!(refused.contains("--yes"), "{refused}");
+    assert_eq!(
+        cli.count("SELECT COUNT(*) FROM blocked_keywords").await,
+        rules,
+        "data intact"
+    );
+
+    let mut env = cli.env();
+    env.push(("CBLN_ENV", "production"));
+    let output = cbln(cli.path(), &["reset", "--yes"], &env);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "production reset must be refused\nstdout: {}\nstderr: {}",
+        stdout_of(&output),
+        stderr_of(&output)
+    );
+    assert!(stderr_of(&output).contains("production"));
+    assert_eq!(
+        cli.count("SELECT COUNT(*) FROM blocked_keywords").await,
+        rules,
+        "data intact after the refused production reset"
+    );
+
+    // stdin is not a terminal here, so --yes is the whole confirmation.
+    let reset = cli.ok(&["reset", "--yes"]);
+    assert!(reset.contains("blocked_keywords"), "{reset}");
+    for table in [
+        "SELECT COUNT(*) FROM blocked_keywords",
+        "SELECT COUNT(*) FROM sessions",
+        "SELECT COUNT(*) FROM messages",
+    ] {
+        assert_eq!(cli.count(table).await, 0, "{table}");
+    }
+    // The schema stays: seeding works again.
+    let again = cli.ok(&["seed"]);
+    assert!(!again.starts_with("inserted 0 "), "{again}");
+}
+
+#[actix_web::test]
+async fn check_storage_reports_and_cleanup_deletes_expired_sessions() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let url = database.url.clone();
+    let cli = Cli::new();
+    let (key, secret) = (cli.encryption_key.clone(), cli.secret_key.clone());
+    let app = spawn_app_on(database, move |s| {
+        s.security.encryption_key = SecretString::from(key);
+        s.security.secret_key = SecretString::from(secret);
+    })
+    .await;
+    let doomed = app.create_session().await;
+    let (status, _) = app.send_message(&doomed, "phiên này sẽ hết hạn").await;
+    assert_eq!(status, 201);
+    let keeper = app.create_session().await;
+    let (status, _) = app.send_message(&keeper, "phiên này còn hạn").await;
+    assert_eq!(status, 201);
+    let doomed_id = app.history(&doomed).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let database = app.stop().await;
+
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("ENCRYPTION_KEY", cli.encryption_key.as_str()),
+        ("SECRET_KEY", cli.secret_key.as_str()),
+    ];
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let id = uuid::Uuid::parse_str(&doomed_id).unwrap();
+    let expired = sqlx::query("UPDATE sessions SET expires_at = ? WHERE id = ?")
+        .bind("2001-01-01T00:00:00.000Z")
+        .bind(id)
+        .execute(&mut connection)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(expired, 1);
+
+    let output = cbln(cli.path(), &["check-storage"], &env);
+    let report = stdout_of(&output);
+    assert!(output.status.success(), "{report}{}", stderr_of(&output));
+    assert!(report.contains("reachable"), "{report}");
+    assert!(report.contains("sessions past expiry"), "{report}");
+    let expiry_line = lines_with(&report, "sessions past expiry");
+    assert!(expiry_line[0].trim_end().ends_with(": 1"), "{report}");
+    let row = |table: &str| -> Option<i64> {
+        report
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(table))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+    };
+    assert_eq!(row("sessions"), Some(2), "{report}");
+    assert_eq!(row("messages"), Some(4), "{report}");
+    assert_eq!(row("session_keys"), Some(2), "{report}");
+
+    let output = cbln(cli.path(), &["cleanup"], &env);
+    let cleaned = stdout_of(&output);
+    assert!(output.status.success(), "{cleaned}{}", stderr_of(&output));
+    assert!(cleaned.contains("deleted 1 expired session"), "{cleaned}");
+    let count = |sql: &'static str| {
+        let url = url.clone();
+        async move {
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM sessions").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM messages").await, 2);
+    assert_eq!(count("SELECT COUNT(*) FROM session_keys").await, 1);
+
+    let output = cbln(cli.path(), &["cleanup"], &env);
+    assert!(
+        stdout_of(&output).contains("deleted 0 expired session"),
+        "{}",
+        stdout_of(&output)
+    );
+    let output = cbln(cli.path(), &["check-storage"], &env);
+    let report = stdout_of(&output);
+    assert!(
+        lines_with(&report, "sessions past expiry")[0]
+            .trim_end()
+            .ends_with(": 0"),
+        "{report}"
+    );
+    drop(database);
+}
+
+#[actix_web::test]
+async fn keys_rotate_rewraps_every_data_key() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let url = database.url.clone();
+    let old_key = MasterKey::generate().to_base64();
+    let new_key = MasterKey::generate().to_base64();
+    let secret = generate_secret_key();
+    let (k, s) = (old_key.clone(), secret.clone());
+    let app = spawn_app_on(database, move |settings| {
+        settings.security.encryption_key = SecretString::from(k);
+        settings.security.secret_key = SecretString::from(s);
+    })
+    .await;
+    let mut tokens = Vec::new();
+    for i in 0..3 {
+        let token = app.create_session().await;
+        let (status, _) = app
+            .send_message(&token, &format!("tin nhắn trước khi xoay khóa số {i}"))
+            .await;
+        assert_eq!(status, 201);
+        tokens.push(token);
+    }
+    let database = app.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("ENCRYPTION_KEY", new_key.as_str()),
+        ("ENCRYPTION_KEYS_PREVIOUS", old_key.as_str()),
+        ("SECRET_KEY", secret.as_str()),
+    ];
+    let output = cbln(dir.path(), &["keys", "rotate"], &env);
+    let first = stdout_of(&output);
+    assert!(output.status.success(), "{first}{}", stderr_of(&output));
+    assert!(first.contains("re-wrapped 3"), "{first}");
+    assert!(first.contains("failed 0"), "{first}");
+    let output = cbln(dir.path(), &["keys", "rotate"], &env);
+    let second = stdout_of(&output);
+    assert!(output.status.success(), "{second}");
+    assert!(
+        second.contains("re-wrapped 0") && second.contains("already current 3"),
+        "{second}"
+    );
+    let everything = format!("{first}{second}{}", stderr_of(&output));
+    assert!(!everything.contains(&new_key) && !everything.contains(&old_key));
+
+    // Rotating without the old key listed cannot unwrap anything: it fails, naming no key text.
+    let other = MasterKey::generate().to_base64();
+    let output = cbln(
+        dir.path(),
+        &["keys", "rotate"],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("ENCRYPTION_KEY", other.as_str()),
+            ("SECRET_KEY", secret.as_str()),
+        ],
+    );
+    assert!(!output.status.success(), "{}", stdout_of(&output));
+
+    // A server with ONLY the new key reads the messages written before the rotation.
+    let (k, s) = (new_key.clone(), secret.clone());
+    let app = spawn_app_on(database, move |settings| {
+        settings.security.encryption_key = SecretString::from(k);
+        settings.security.encryption_keys_previous = SecretString::from(String::new());
+        settings.security.secret_key = SecretString::from(s);
+    })
+    .await;
+    assert!(
+        app.settings
+            .security
+            .encryption_keys_previous
+            .expose_secret()
+            .is_empty()
+    );
+    for (i, token) in tokens.iter().enumerate() {
+        let history = app.history(token).await;
+        assert_eq!(
+            history["messages"][0]["content"],
+            format!("tin nhắn trước khi xoay khóa số {i}"),
+            "{history}"
+        );
+        assert!(history["messages"][0]["integrity_error"].is_null());
+        // And the session keeps working under the new key.
+        let (status, body) = app.send_message(token, "sau khi xoay khóa").await;
+        assert_eq!(status, 201, "{body}");
+    }
+    app.stop().await;
+}
+
+#[test]
+fn help_is_available_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 27] = [
+        &["--help"],
+        &["help"],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["migrate", "up", "--help"],
+        &["migrate", "down", "--help"],
+        &["migrate", "status", "--help"],
+        &["keys", "--help"],
+        &["keys", "rotate", "--help"],
+        &["keys", "generate", "--help"],
+        &["keywords", "--help"],
+        &["keywords", "list", "--help"],
+        &["keywords", "add", "--help"],
+        &["keywords", "disable", "--help"],
+        &["keywords", "enable", "--help"],
+        &["keywords", "reload", "--help"],
+        &["crisis", "--help"],
+        &["crisis", "scan", "--help"],
+        &["seed", "--help"],
+        &["reset", "--help"],
+        &["cleanup", "--help"],
+        &["check-storage", "--help"],
+        &["monitor", "--help"],
+        &["simulate", "--help"],
+        &["--version"],
+        &["migrate", "help"],
+        &["keywords", "help"],
+    ];
+    for args in commands {
+        let output = run_with_limit(cbln_command(dir.path(), args, &[]), Duration::from_secs(20));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "cbln {args:?}\nstdout: {}\nstderr: {}",
+            stdout_of(&output),
+            stderr_of(&output)
+        );
+        assert!(
+            !stdout_of(&output).trim().is_empty(),
+            "cbln {args:?} printed nothing"
+        );
+    }
+    let help = stdout_of(&cbln(dir.path(), &["--help"], &[]));
+    for command in [
+        "serve",
+        "migrate",
+        "keys",
+        "keywords",
+        "crisis",
+        "seed",
+        "reset",
+        "cleanup",
+        "check-storage",
+        "monitor",
+    ] {
+        assert!(help.contains(command), "--help does not list {command}");
+    }
+    // --help needs no configuration and touches nothing.
+    assert!(!dir.path().join("data").exists());
+    // An unknown subcommand is a usage error.
+    let output = cbln(dir.path(), &["frobnicate"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    // `keys generate` prints a usable key.
+    let output = cbln(dir.path(), &["keys", "generate"], &[]);
+    assert!(output.status.success());
+    assert!(MasterKey::parse(stdout_of(&output).trim()).is_ok());
+}

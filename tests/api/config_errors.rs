@@ -29,25 +29,48 @@ pub(crate) fn cbln_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> C
     command
 }
 
-/// Runs `command` to completion, killing it (and failing the test) after `limit`.
+/// Runs `command` to completion (reading its output as it comes, so a full pipe never blocks
+/// it), killing it and failing the test after `limit`.
 pub(crate) fn run_with_limit(mut command: Command, limit: Duration) -> Output {
+    use std::io::Read;
     let mut child = command.spawn().expect("cbln starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut buffer = Vec::new();
+        let _ = stdout.read_to_end(&mut buffer);
+        buffer
+    });
+    let err = std::thread::spawn(move || {
+        let mut buffer = Vec::new();
+        let _ = stderr.read_to_end(&mut buffer);
+        buffer
+    });
     let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
         }
         if started.elapsed() > limit {
             let _ = child.kill();
-            let output = child.wait_with_output().expect("output");
-            panic!(
-                "cbln did not exit within {limit:?} (it should fail before serving)\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
+            let _ = child.wait();
+            break None;
         }
-        std::thread::sleep(Duration::from_millis(25));
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let output = Output {
+        status: status.unwrap_or_else(|| child.wait().expect("wait")),
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    };
+    if status.is_none() {
+        panic!(
+            "cbln did not exit within {limit:?}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
+    output
 }
 
 /// Runs `cbln args…` in `dir` with `env` (and PATH only), at most 60 s.
@@ -235,6 +258,10 @@ fn production_without_keys_refuses_to_start() {
         !dir.path().join("data/encryption.key").exists()
             && !dir.path().join("data/secret.key").exists(),
         "production must never generate keys"
+    );
+    assert!(
+        !dir.path().join("data/cbln.db").exists(),
+        "a refused production start must not create or migrate a database first"
     );
 }
 

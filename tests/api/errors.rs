@@ -62,13 +62,21 @@ async fn assert_error(response: Response, status: u16, code: &str) -> Value {
         body["detail"].as_str().is_some_and(|d| !d.is_empty()),
         "{what}: {body}"
     );
-    let keys: BTreeSet<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: BTreeSet<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let allowed: BTreeSet<&str> = if status == 422 {
         ["error", "detail", "field"].into()
     } else {
         ["error", "detail"].into()
     };
-    assert!(keys.is_subset(&allowed), "{what}: unexpected keys in {body}");
+    assert!(
+        keys.is_subset(&allowed),
+        "{what}: unexpected keys in {body}"
+    );
     let lower = text.to_lowercase();
     for leak in [
         "select ",
@@ -127,7 +135,8 @@ async fn wrong_methods_are_json_405(backend: Backend) {
         (Method::GET, "/api/v1/feedback".to_string()),
         (Method::DELETE, "/health".to_string()),
         (Method::POST, "/".to_string()),
-        (Method::POST, "/openapi.json".to_string()),
+        (Method::POST, "/docs".to_string()),
+        (Method::PUT, "/metrics".to_string()),
     ];
     for (method, path) in cases {
         let response = app
@@ -150,33 +159,82 @@ async fn wrong_methods_are_json_405(backend: Backend) {
     app.stop().await;
 }
 
-async fn bad_bodies_are_422_naming_the_field(backend: Backend) {
+/// The routes of the OpenAPI document and the documentation assets are routes too.
+async fn documentation_routes_answer_405_to_wrong_methods(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (method, path) in [
+        (Method::POST, "/openapi.json"),
+        (Method::DELETE, "/openapi.json"),
+        (Method::POST, "/docs/swagger-ui.css"),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_error(response, 405, "method_not_allowed").await;
+    }
+    app.stop().await;
+}
+
+/// POSTs raw bytes as JSON with a bearer token.
+async fn post_json_bytes(app: &TestApp, token: &str, path: &str, body: &[u8]) -> Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn malformed_json_is_422(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.create_session().await;
-    let post = |path: &str, body: &'static [u8]| {
-        app.client
-            .post(app.url(path))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
-
     for malformed in [
         &b"{\"content\": "[..],
         b"{bad json}",
         b"[1, 2",
         b"\"unterminated",
-        b"{\"content\": \"a\"} trailing",
+        b"{\"content\": \"a\",}",
     ] {
-        let response = post("/api/v1/messages", malformed).await.unwrap();
-        assert_error(response, 422, "validation_failed").await;
-        let response = post("/api/v1/sessions", malformed).await.unwrap();
-        assert_error(response, 422, "validation_failed").await;
-        let response = post("/api/v1/feedback", malformed).await.unwrap();
+        for path in ["/api/v1/messages", "/api/v1/sessions", "/api/v1/feedback"] {
+            let response = post_json_bytes(&app, &token, path, malformed).await;
+            let body = assert_error(response, 422, "validation_failed").await;
+            assert_field_is_a_name(&body, path, malformed);
+        }
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 0);
+    app.stop().await;
+}
+
+async fn json_followed_by_garbage_is_422(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    for body in [
+        &b"{\"content\": \"a\"} trailing"[..],
+        b"{\"content\": \"a\"}}",
+        b"{\"content\": \"a\"}{\"content\": \"b\"}",
+    ] {
+        let response = post_json_bytes(&app, &token, "/api/v1/messages", body).await;
+        assert_eq!(
+            response.status(),
+            422,
+            "{:?} is not one JSON document",
+            String::from_utf8_lossy(body)
+        );
         assert_error(response, 422, "validation_failed").await;
     }
+    assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 0);
+    app.stop().await;
+}
 
+async fn wrong_types_are_422_naming_the_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
     for (path, body, field) in [
         ("/api/v1/messages", &b"{\"content\": 5}"[..], "content"),
         ("/api/v1/messages", b"{\"content\": {\"a\": 1}}", "content"),
@@ -193,32 +251,39 @@ async fn bad_bodies_are_422_naming_the_field(backend: Backend) {
             "language_preference",
         ),
     ] {
-        let response = post(path, body).await.unwrap();
+        let response = post_json_bytes(&app, &token, path, body).await;
         let body = assert_error(response, 422, "validation_failed").await;
         assert_eq!(body["field"], field, "{path}: {body}");
     }
     // A JSON value of the wrong shape at the top level is a 422, not a 500.
-    for top in [&b"[]"[..], b"42", b"null", b"\"text\""] {
-        let response = post("/api/v1/messages", top).await.unwrap();
+    for top in [&b"[]"[..], b"42", b"null", b"\"text\"", b"true"] {
+        let response = post_json_bytes(&app, &token, "/api/v1/messages", top).await;
         assert_error(response, 422, "validation_failed").await;
     }
 
-    // Invalid UTF-8 inside a JSON string.
-    let response = app
-        .client
-        .post(app.url("/api/v1/messages"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body(vec![
-            b'{', b'"', b'c', b'o', b'n', b't', b'e', b'n', b't', b'"', b':', b'"', 0xff, 0xfe,
-            0xc3, b'"', b'}',
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_error(response, 422, "validation_failed").await;
+    // Invalid UTF-8 inside a JSON string: 422, not 500.
+    let invalid = [
+        b'{', b'"', b'c', b'o', b'n', b't', b'e', b'n', b't', b'"', b':', b'"', 0xff, 0xfe, 0xc3,
+        b'"', b'}',
+    ];
+    for path in ["/api/v1/messages", "/api/v1/feedback", "/api/v1/sessions"] {
+        let response = post_json_bytes(&app, &token, path, &invalid).await;
+        assert_error(response, 422, "validation_failed").await;
+    }
     assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 0);
     app.stop().await;
+}
+
+/// A 422's `field` names a request field (API.md), never a parser position like `?` or `[0]`.
+fn assert_field_is_a_name(body: &Value, path: &str, sent: &[u8]) {
+    if let Some(field) = body.get("field") {
+        let field = field.as_str().unwrap_or_default();
+        assert!(
+            !field.is_empty() && field.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "{path} {:?}: field must be a field name, got {body}",
+            String::from_utf8_lossy(sent)
+        );
+    }
 }
 
 async fn oversized_and_non_json_bodies(backend: Backend) {
@@ -328,6 +393,8 @@ async fn trailing_slash_works_on_every_route(backend: Backend) {
         "/health/live/",
         "/health/ready/",
         "/metrics/",
+        "/openapi.json/",
+        "/docs/",
     ] {
         check(Method::GET, path.to_string(), None, 200).await;
     }
@@ -359,7 +426,13 @@ async fn trailing_slash_works_on_every_route(backend: Backend) {
         201,
     )
     .await;
-    check(Method::DELETE, format!("/api/v1/sessions/{token}/"), None, 204).await;
+    check(
+        Method::DELETE,
+        format!("/api/v1/sessions/{token}/"),
+        None,
+        204,
+    )
+    .await;
 
     let response = client
         .post(app.url("/api/v1/sessions/"))
@@ -376,7 +449,11 @@ async fn trailing_slash_works_on_every_route(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 204, "DELETE /api/v1/sessions/?session_token=");
+    assert_eq!(
+        response.status(),
+        204,
+        "DELETE /api/v1/sessions/?session_token="
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0);
     app.stop().await;
 }
@@ -391,7 +468,10 @@ async fn request_id_and_security_headers_on_every_response(backend: Backend) {
         for _ in 0..2 {
             let response = app.client.get(app.url(path)).send().await.unwrap();
             assert_hygiene_headers(&response, path);
-            let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+            let id = response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_string();
             uuid::Uuid::parse_str(&id).expect("a generated request id is a UUID");
             assert!(seen.insert(id), "request ids are fresh");
         }
@@ -466,7 +546,10 @@ async fn request_id_and_security_headers_on_every_response(backend: Backend) {
         .await
         .unwrap();
     let id = response.headers()["x-request-id"].to_str().unwrap();
-    assert!(uuid::Uuid::parse_str(id).is_ok(), "replaced by a UUID: {id}");
+    assert!(
+        uuid::Uuid::parse_str(id).is_ok(),
+        "replaced by a UUID: {id}"
+    );
     app.stop().await;
 }
 
@@ -518,12 +601,15 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
         let response = app
             .client
             .request(method.clone(), app.url(&path))
-            .bearer_auth(&token)
             .header("origin", ALLOWED_ORIGIN)
             .send()
             .await
             .unwrap();
-        assert!(response.status().is_client_error(), "{method} {path}");
+        assert!(
+            response.status().is_client_error(),
+            "{method} {path} -> {}",
+            response.status()
+        );
         assert_eq!(
             allow_origin(&response).as_deref(),
             Some(ALLOWED_ORIGIN),
@@ -532,6 +618,18 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
         );
         assert_hygiene_headers(&response, &path);
     }
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/messages"))
+        .bearer_auth(&token)
+        .header("origin", ALLOWED_ORIGIN)
+        .json(&json!({"content": "   "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(allow_origin(&response).as_deref(), Some(ALLOWED_ORIGIN));
 
     // Preflight.
     let response = app
@@ -638,7 +736,10 @@ async fn nothing_a_client_sends_is_a_500(backend: Backend) {
     let response = app
         .client
         .get(app.url("/api/v1/messages"))
-        .header("x-session-id", reqwest::header::HeaderValue::from_bytes(b"anon_\xff\xfe").unwrap())
+        .header(
+            "x-session-id",
+            reqwest::header::HeaderValue::from_bytes(b"anon_\xff\xfe").unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -658,7 +759,10 @@ fn response_code(status: u16) -> &'static str {
 on_both_backends!(
     unknown_paths_are_json_404,
     wrong_methods_are_json_405,
-    bad_bodies_are_422_naming_the_field,
+    documentation_routes_answer_405_to_wrong_methods,
+    malformed_json_is_422,
+    json_followed_by_garbage_is_422,
+    wrong_types_are_422_naming_the_field,
     oversized_and_non_json_bodies,
     trailing_slash_works_on_every_route,
     request_id_and_security_headers_on_every_response,

@@ -88,8 +88,11 @@ async fn feedback_answers_201_then_409(backend: Backend) {
 
     for category in ["not_helpful", "inappropriate", "other"] {
         let token = app.create_session().await;
-        let (status, body) =
-            submit(&app, json!({"session_token": token, "rating": 3, "category": category})).await;
+        let (status, body) = submit(
+            &app,
+            json!({"session_token": token, "rating": 3, "category": category}),
+        )
+        .await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["feedback"]["category"], category);
     }
@@ -108,7 +111,14 @@ async fn feedback_fields_are_validated(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.create_session().await;
 
-    for rating in [json!(0), json!(6), json!(-1), json!("5"), json!(4.5), json!(null)] {
+    for rating in [
+        json!(0),
+        json!(6),
+        json!(-1),
+        json!("5"),
+        json!(4.5),
+        json!(null),
+    ] {
         let (status, body) = submit(&app, json!({"session_token": token, "rating": rating})).await;
         assert_field_error(status, &body, "rating");
     }
@@ -174,6 +184,20 @@ async fn feedback_text_is_stored_encrypted(backend: Backend) {
 
     let bytes = app.database_bytes().await;
     assert!(!bytes.is_empty());
+    // Positive control: the search does find what is stored (the session id).
+    let id =
+        uuid::Uuid::parse_str(app.history(&token).await["session_id"].as_str().unwrap()).unwrap();
+    let stored_id = if app.database.pg_name.is_some() {
+        id.to_string().into_bytes()
+    } else {
+        id.as_bytes().to_vec()
+    };
+    assert!(
+        bytes
+            .windows(stored_id.len())
+            .any(|w| w == stored_id.as_slice()),
+        "the search sees the stored session id"
+    );
     let unique = marker.split(' ').nth(4).unwrap().to_string();
     let needles = [
         marker.as_bytes().to_vec(),

@@ -67,7 +67,10 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
     assert!(store.is_fully_migrated().await.unwrap());
     let after_up = tables(&database).await;
     for table in schema_tables() {
-        assert!(after_up.contains(&table), "{table} missing after up: {after_up:?}");
+        assert!(
+            after_up.contains(&table),
+            "{table} missing after up: {after_up:?}"
+        );
     }
     assert!(after_up.contains("_sqlx_migrations"));
     assert_eq!(store.schema_version().await.unwrap(), Some(1));
@@ -137,13 +140,19 @@ fn the_cli_migrates_down_and_up() {
     };
 
     let status = run(&["migrate", "status"]);
-    assert!(status.contains("pending") && !status.contains("applied"), "{status}");
+    assert!(
+        status.contains("pending") && !status.contains("applied"),
+        "{status}"
+    );
     assert!(!status.contains("schema_version"), "{status}");
 
     let up = run(&["migrate", "up"]);
     assert!(up.contains("applied 1 migration"), "{up}");
     let status = run(&["migrate", "status"]);
-    assert!(status.contains("applied") && !status.contains("pending"), "{status}");
+    assert!(
+        status.contains("applied") && !status.contains("pending"),
+        "{status}"
+    );
     assert!(status.contains("schema_version: 1"), "{status}");
 
     let again = run(&["migrate", "up"]);
@@ -152,7 +161,10 @@ fn the_cli_migrates_down_and_up() {
     let down = run(&["migrate", "down", "--steps", "1"]);
     assert!(down.contains("reverted 1 migration"), "{down}");
     let status = run(&["migrate", "status"]);
-    assert!(status.contains("pending") && !status.contains("applied"), "{status}");
+    assert!(
+        status.contains("pending") && !status.contains("applied"),
+        "{status}"
+    );
     assert!(!status.contains("schema_version: 1"), "{status}");
 
     let down = run(&["migrate", "down"]);

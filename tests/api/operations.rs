@@ -53,10 +53,7 @@ async fn health_live_and_ready(backend: Backend) {
         assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
         assert!(body["uptime_s"].is_u64(), "{body}");
         assert!(body["uptime_s"].as_u64().unwrap() < 600, "{body}");
-        assert_eq!(
-            keys(&body["checks"]),
-            set(&["database", "redis", "actors"])
-        );
+        assert_eq!(keys(&body["checks"]), set(&["database", "redis", "actors"]));
         assert_eq!(body["checks"]["database"], "ok", "{body}");
         assert_eq!(
             body["checks"]["redis"], "disabled",
@@ -65,7 +62,12 @@ async fn health_live_and_ready(backend: Backend) {
         assert_eq!(body["checks"]["actors"], "ok", "{body}");
     }
 
-    let response = app.client.get(app.url("/health/live")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.json::<Value>().await.unwrap(),
@@ -155,7 +157,12 @@ async fn health_is_503_degraded_when_postgres_is_gone() {
         .await
         .unwrap();
     assert_eq!(response.status(), 503);
-    let response = app.client.get(app.url("/health/live")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200, "still alive");
     // A request that needs the database fails cleanly, not with a hang.
     let response = app
@@ -164,11 +171,7 @@ async fn health_is_503_degraded_when_postgres_is_gone() {
         .send()
         .await
         .unwrap();
-    assert!(
-        response.status().is_server_error(),
-        "{}",
-        response.status()
-    );
+    assert!(response.status().is_server_error(), "{}", response.status());
     let body: Value = response.json().await.unwrap();
     assert!(body["error"].is_string(), "{body}");
 
@@ -257,9 +260,19 @@ async fn docs_page_and_its_assets_are_served_locally(backend: Backend) {
             "{path}"
         );
         let html = response.text().await.unwrap();
-        assert!(html.contains("/docs/swagger-ui-bundle.js"), "{path}: {html}");
+        assert!(
+            html.contains("/docs/swagger-ui-bundle.js"),
+            "{path}: {html}"
+        );
         assert!(html.contains("/openapi.json"), "{path}");
-        for remote in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "unpkg", "cdn"] {
+        for remote in [
+            "src=\"http",
+            "href=\"http",
+            "src=\"//",
+            "href=\"//",
+            "unpkg",
+            "cdn",
+        ] {
             assert!(
                 !html.contains(remote),
                 "{path} loads nothing from the internet: {remote}"

@@ -630,11 +630,23 @@ async fn expired_session_answers_401(backend: Backend) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     assert_error(status, &body, 401, "session_expired");
+    let response = app
+        .client
+        .post(app.url("/api/v1/feedback"))
+        .bearer_auth(&token)
+        .json(&json!({"rating": 5}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_error(status, &body, 401, "session_expired");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM messages").await,
         0,
         "nothing stored for an expired session"
     );
+    assert_eq!(app.count("SELECT COUNT(*) FROM feedback").await, 0);
     app.stop().await;
 }
 
@@ -722,6 +734,20 @@ async fn the_database_never_stores_the_token(backend: Backend) {
 
     let bytes = app.database_bytes().await;
     assert!(!bytes.is_empty(), "the database has content");
+    // Positive control: the search does find what is stored (the session id).
+    let id =
+        uuid::Uuid::parse_str(app.history(&token).await["session_id"].as_str().unwrap()).unwrap();
+    let stored_id = if app.database.pg_name.is_some() {
+        id.to_string().into_bytes()
+    } else {
+        id.as_bytes().to_vec()
+    };
+    assert!(
+        bytes
+            .windows(stored_id.len())
+            .any(|w| w == stored_id.as_slice()),
+        "the search sees the stored session id"
+    );
     let body = token.strip_prefix("anon_").unwrap();
     let needles = [
         token.as_bytes().to_vec(),

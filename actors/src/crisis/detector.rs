@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 
-use super::normalize::{Views, normalize_views};
+use super::normalize::{FastHash, Views, normalize_views};
 use super::syllable::{TONE_MARKS, fold_char};
 use super::types::{
     Category, ExceptionKind, RuleClass, RuleError, RuleKind, RuleLanguage, RuleSpec, Severity,
@@ -278,7 +278,9 @@ impl CrisisDetector {
         }
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            // A full DFA over ~3,000 patterns is ~19 MB and slower from cache misses; the
+            // contiguous NFA is a few hundred KB.
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&strings)
             .map_err(|e| RuleError::Automaton(e.to_string()))?;
         let pattern_bytes = strings.iter().map(String::len).sum();
@@ -327,10 +329,16 @@ impl CrisisDetector {
     }
 
     fn collect_hits(&self, views: &Views) -> Vec<Hit> {
-        let english = (0..views.len())
-            .filter(|&i| word_sets().english.contains(views.toned_token(i)))
-            .count()
-            >= 2;
+        // Only needed when a one-syllable accent-free pattern matched; computed at most once.
+        let mut english: Option<bool> = None;
+        let mut is_english = || {
+            *english.get_or_insert_with(|| {
+                (0..views.len())
+                    .filter(|&i| word_sets().english.contains(views.toned_token(i)))
+                    .count()
+                    >= 2
+            })
+        };
         let mut hits: Vec<Hit> = Vec::new();
         for folded in [false, true] {
             let haystack = if folded {
@@ -342,7 +350,7 @@ impl CrisisDetector {
                 let Some(p) = self.patterns.get(m.pattern().as_usize()) else {
                     continue;
                 };
-                if p.folded != folded || (p.lone_folded && english) {
+                if p.folded != folded || (p.lone_folded && is_english()) {
                     continue;
                 }
                 let Some(start) = views.token_index(folded, m.start()) else {
@@ -456,7 +464,8 @@ impl CrisisDetector {
         }
         let has = |k: SignalKind| active.contains_key(&k);
         let present = has(SignalKind::Present);
-        let writer_in_message = (0..views.len()).any(|i| is_self_word(&views, i));
+        let writer_in_message =
+            about_others.is_some() && (0..views.len()).any(|i| is_self_word(&views, i));
 
         // Phrases (and phrase-like combinations) are judged the same way.
         let judge = |h: &Hit, category: Category, death: bool, ambiguous: bool| {
@@ -546,9 +555,18 @@ impl CrisisDetector {
                 &mut |kinds| use_kinds(kinds, &mut used),
             );
         }
-        if let Some((category, sev, parts)) =
+        let assault = if resolved.is_none() || present {
             self.assault_combo(&views, &hits, &active, about_others, &exceptions)
-        {
+        } else {
+            None
+        };
+        // The hit an abuse combination was built on: a violence phrase over the same words
+        // ("bố ... đánh mình") is the same event, already counted as abuse.
+        let mut abuse_act: Option<Hit> = None;
+        if let Some((category, sev, parts)) = assault {
+            if category == Category::Abuse {
+                abuse_act = parts.first().map(|&a| hits[a]);
+            }
             found.push((category, sev));
             used.extend(parts);
         }
@@ -589,6 +607,23 @@ impl CrisisDetector {
             }
             let r = self.rule(&hits[o.0]);
             if let (RuleClass::Crisis(category), Some(sev)) = (r.class, r.severity) {
+                if category == Category::Violence
+                    && abuse_act.is_some_and(|a| a.overlaps(&hits[o.0]))
+                {
+                    continue;
+                }
+                // "bị đánh" inside "bị đánh đập": the longer phrase decides the category.
+                let h = &hits[o.0];
+                let inside_longer = outcomes.iter().any(|other| {
+                    let oh = &hits[other.0];
+                    other.1 == HitOutcome::Counted
+                        && oh.contains(h)
+                        && oh.end - oh.start > h.end - h.start
+                        && matches!(self.rule(oh).class, RuleClass::Crisis(c) if c != category)
+                });
+                if inside_longer {
+                    continue;
+                }
                 found.push((category, sev));
                 phrase_hits.push(o.0);
             }
@@ -902,14 +937,14 @@ fn split_tone(token: &str) -> (&str, Option<char>) {
 
 /// A word list in both spellings the views use: toned, and accent-free for unaccented messages.
 struct WordSet {
-    toned: HashSet<String>,
-    folded: HashSet<String>,
+    toned: HashSet<String, FastHash>,
+    folded: HashSet<String, FastHash>,
 }
 
 impl WordSet {
     fn new(words: &[&str]) -> Self {
-        let mut toned = HashSet::new();
-        let mut folded = HashSet::new();
+        let mut toned = HashSet::default();
+        let mut folded = HashSet::default();
         for w in words {
             let v = normalize_views(w);
             toned.insert(v.toned().trim().to_owned());
@@ -1013,6 +1048,127 @@ fn anchored_loosely(views: &Views, h: &Hit) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crisis::default_rules;
+
+    fn detector() -> CrisisDetector {
+        match CrisisDetector::compile(&default_rules()) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn detector_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<CrisisDetector>();
+    }
+
+    #[test]
+    fn accent_free_tu_tu_needs_context() {
+        let d = detector();
+        assert!(!d.assess("tu tu thoi, dung voi").is_crisis);
+        assert!(!d.assess("từ từ rồi tính").is_crisis);
+        assert!(d.assess("minh muon tu tu").is_crisis);
+        assert!(d.assess("t u t u, mình muốn t u t u").is_crisis);
+    }
+
+    #[test]
+    fn hyperbole_is_not_a_crisis() {
+        let d = detector();
+        for text in [
+            "đói muốn chết",
+            "mệt chết đi được",
+            "thèm trà sữa muốn chết",
+            "giết thời gian",
+        ] {
+            assert!(!d.assess(text).is_crisis, "{text}");
+        }
+    }
+
+    #[test]
+    fn negation_softens_but_never_overrides_means() {
+        let d = detector();
+        assert!(!d.assess("mình không có ý định tự tử đâu").is_crisis);
+        let a = d.assess("mình không có ý định tự tử nhưng đã gom đủ thuốc ngủ rồi");
+        assert!(a.is_crisis);
+        assert_eq!(a.severity, Some(Severity::Critical));
+    }
+
+    #[test]
+    fn plan_and_means_without_a_crisis_word_is_critical() {
+        let a = detector().assess("tối nay uống hết 💊 800mg");
+        assert!(a.is_crisis);
+        assert_eq!(a.severity, Some(Severity::Critical));
+        assert!(!detector().assess("mẹ mua thuốc ngủ cho bà").is_crisis);
+    }
+
+    #[test]
+    fn a_friend_at_risk_is_third_party() {
+        let a = detector().assess("làm sao để giúp bạn mình đang muốn tự tử");
+        assert!(!a.is_crisis);
+        assert!(a.third_party);
+        assert!(
+            detector()
+                .assess("bạn mình tự tử rồi, giờ mình cũng muốn chết")
+                .is_crisis
+        );
+    }
+
+    #[test]
+    fn resolved_past_unless_it_is_back() {
+        let d = detector();
+        assert!(
+            !d.assess("hồi trước mình từng nghĩ đến tự tử nhưng giờ ổn rồi")
+                .is_crisis
+        );
+        assert!(
+            d.assess("hồi trước mình từng muốn tự tử, giờ ổn rồi mà dạo này lại muốn chết")
+                .is_crisis
+        );
+    }
+
+    #[test]
+    fn abuse_from_family_and_categories() {
+        let a = detector().assess("bố say rượu về là đánh mình");
+        assert_eq!(a.categories, vec![Category::Abuse]);
+        let a = detector().assess("mình bị đánh hội đồng ở trường");
+        assert_eq!(a.categories, vec![Category::Violence]);
+    }
+
+    #[test]
+    fn explain_names_rules_and_views() {
+        let e = detector().explain("minh muon chet");
+        assert!(e.assessment.is_crisis);
+        assert!(
+            e.hits
+                .iter()
+                .any(|h| h.rule_id == "p.sui.muon_chet" && h.view == ViewName::Folded)
+        );
+    }
+
+    #[test]
+    fn disabled_rules_are_ignored_and_duplicates_rejected() {
+        let mut rules = default_rules();
+        for r in rules.iter_mut().filter(|r| r.pattern == "tự tử") {
+            r.enabled = false;
+        }
+        let d = match CrisisDetector::compile(&rules) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(
+            !d.assess("tự tử")
+                .rule_ids
+                .iter()
+                .any(|id| id == "p.sui.tu_tu")
+        );
+        let mut dup = default_rules();
+        dup.push(dup[0].clone());
+        assert!(matches!(
+            CrisisDetector::compile(&dup),
+            Err(RuleError::DuplicateRuleId(_))
+        ));
+    }
 
     #[test]
     fn compatibility_respects_typed_marks() {

@@ -16,6 +16,7 @@
 //! The same function normalises rule patterns, so rules and messages always agree.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
@@ -109,6 +110,35 @@ fn token_at<'a>(view: &'a str, starts: &[u32], i: usize) -> &'a str {
     rest.split(' ').next().unwrap_or("")
 }
 
+/// FNV-1a: the keys here are a few bytes long and not attacker-chosen in a way that matters (the
+/// tables are fixed), so SipHash's cost buys nothing.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A hasher builder for the fixed word tables.
+pub(crate) type FastHash = BuildHasherDefault<Fnv>;
+
+type TeenTable = HashMap<String, Vec<Vec<Letter>>, FastHash>;
+
 /// Whether a character is treated as an emoji token.
 pub fn is_emoji(c: char) -> bool {
     let u = c as u32;
@@ -122,7 +152,7 @@ fn is_invisible(c: char) -> bool {
     matches!(c as u32, 0xFE00..=0xFE0F | 0x200B..=0x200D | 0x2060 | 0xFEFF | 0x1F3FB..=0x1F3FF | 0xAD)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Tok {
     letters: Vec<Letter>,
     space_before: bool,
@@ -155,22 +185,23 @@ pub fn normalize_views(text: &str) -> Views {
         }
         let needs_cut = tok.joined
             || (tok.letters.len() >= 5 && tok.alphabetic() && !is_valid_syllable(&tok.letters));
-        if needs_cut && !is_valid_syllable(&tok.letters) {
-            if let Some(ends) = segment(&tok.letters) {
-                let mut start = 0;
-                for end in ends {
-                    let piece = simple_transform(tok.letters[start..end].to_vec());
-                    push_token(
-                        &mut out,
-                        &piece,
-                        tok.clause_start && start == 0,
-                        &mut scratch,
-                        teen,
-                    );
-                    start = end;
-                }
-                continue;
+        if needs_cut
+            && !is_valid_syllable(&tok.letters)
+            && let Some(ends) = segment(&tok.letters)
+        {
+            let mut start = 0;
+            for end in ends {
+                let piece = simple_transform(tok.letters[start..end].to_vec());
+                push_token(
+                    &mut out,
+                    &piece,
+                    tok.clause_start && start == 0,
+                    &mut scratch,
+                    teen,
+                );
+                start = end;
             }
+            continue;
         }
         push_token(&mut out, &tok.letters, tok.clause_start, &mut scratch, teen);
     }
@@ -181,43 +212,134 @@ pub fn normalize_views(text: &str) -> Views {
     out
 }
 
+/// Lowercase canonical decompositions of the Latin letters Vietnamese uses, computed once:
+/// the general NFD iterator costs more than everything else in normalisation together.
+struct FastDecomp {
+    latin: Vec<[char; 4]>,
+    extended: Vec<[char; 4]>,
+}
+
+const LATIN_START: u32 = 0xC0;
+const LATIN_END: u32 = 0x24F;
+const EXTENDED_START: u32 = 0x1E00;
+const EXTENDED_END: u32 = 0x1EFF;
+
+fn fast_decomp() -> &'static FastDecomp {
+    static TABLE: OnceLock<FastDecomp> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let build = |from: u32, to: u32| -> Vec<[char; 4]> {
+            (from..=to)
+                .map(|u| {
+                    let mut out = ['\0'; 4];
+                    let Some(c) = char::from_u32(u) else {
+                        return out;
+                    };
+                    let decomposed: Vec<char> = c
+                        .to_lowercase()
+                        .flat_map(|l| std::iter::once(l).nfd())
+                        .flat_map(char::to_lowercase)
+                        .collect();
+                    if decomposed.len() <= out.len() {
+                        out[..decomposed.len()].copy_from_slice(&decomposed);
+                    }
+                    out
+                })
+                .collect()
+        };
+        FastDecomp {
+            latin: build(LATIN_START, LATIN_END),
+            extended: build(EXTENDED_START, EXTENDED_END),
+        }
+    })
+}
+
+/// Calls `f` with the lowercase canonical decomposition of `c`.
+fn for_each_decomposed(c: char, table: &FastDecomp, mut f: impl FnMut(char)) {
+    if c.is_ascii() {
+        f(c.to_ascii_lowercase());
+        return;
+    }
+    let u = c as u32;
+    let entry = match u {
+        LATIN_START..=LATIN_END => table.latin.get((u - LATIN_START) as usize),
+        EXTENDED_START..=EXTENDED_END => table.extended.get((u - EXTENDED_START) as usize),
+        _ => None,
+    };
+    if let Some(entry) = entry.filter(|e| e[0] != '\0') {
+        entry.iter().take_while(|&&x| x != '\0').for_each(|&x| f(x));
+        return;
+    }
+    for l in c.to_lowercase() {
+        for d in std::iter::once(l).nfd() {
+            d.to_lowercase().for_each(&mut f);
+        }
+    }
+}
+
 fn tokenize(text: &str) -> Vec<Tok> {
-    let mut toks: Vec<Tok> = Vec::new();
-    let mut current: Option<Tok> = None;
-    let mut space_pending = true;
-    let mut clause_pending = true;
-    let lowered = text.chars().flat_map(char::to_lowercase);
-    for c in lowered.nfd().flat_map(char::to_lowercase) {
+    let mut state = Tokenizer {
+        toks: Vec::with_capacity(text.len() / 4 + 1),
+        current: None,
+        space_pending: true,
+        clause_pending: true,
+    };
+    let table = fast_decomp();
+    for c in text.chars() {
+        for_each_decomposed(c, table, |d| state.push(d));
+    }
+    if let Some(tok) = state.current.take() {
+        state.toks.push(tok);
+    }
+    state.toks
+}
+
+struct Tokenizer {
+    toks: Vec<Tok>,
+    current: Option<Tok>,
+    space_pending: bool,
+    clause_pending: bool,
+}
+
+impl Tokenizer {
+    fn push(&mut self, c: char) {
+        let Tokenizer {
+            toks,
+            current,
+            space_pending,
+            clause_pending,
+        } = self;
         if is_invisible(c) {
-            continue;
+            return;
         }
         if ('\u{300}'..='\u{36f}').contains(&c) {
             if let Some(tok) = current.as_mut()
                 && let Some(last) = tok.letters.last_mut()
             {
+                // Two tone marks on one letter: keep the larger, so the order the marks came in
+                // (NFC and NFD order them differently) does not matter.
                 if let Some(tone) = tone_of_mark(c) {
-                    last.tone = tone;
+                    last.tone = last.tone.max(tone);
                 } else if let Some(q) = apply_quality(last.ch, c) {
                     last.ch = q;
                 }
             }
-            continue;
+            return;
         }
         if c.is_alphanumeric() {
             let tok = current.get_or_insert_with(|| Tok {
                 letters: Vec::with_capacity(8),
-                space_before: space_pending,
-                clause_start: clause_pending,
+                space_before: *space_pending,
+                clause_start: *clause_pending,
                 emoji: false,
                 joined: false,
             });
             tok.letters.push(Letter::new(c));
-            space_pending = false;
-            clause_pending = false;
-            continue;
+            *space_pending = false;
+            *clause_pending = false;
+            return;
         }
         if matches!(c, '\'' | '’' | 'ʼ') && current.is_some() {
-            continue;
+            return;
         }
         if let Some(tok) = current.take() {
             toks.push(tok);
@@ -226,26 +348,22 @@ fn tokenize(text: &str) -> Vec<Tok> {
             toks.push(Tok {
                 letters: vec![Letter::new(c)],
                 space_before: true,
-                clause_start: clause_pending,
+                clause_start: *clause_pending,
                 emoji: true,
                 joined: false,
             });
-            space_pending = true;
-            clause_pending = false;
+            *space_pending = true;
+            *clause_pending = false;
         } else if c.is_whitespace() {
-            space_pending = true;
+            *space_pending = true;
             if c == '\n' {
-                clause_pending = true;
+                *clause_pending = true;
             }
         } else if matches!(c, ',' | '.' | '!' | '?' | ';' | ':' | '…') {
-            space_pending = space_pending || c != '.';
-            clause_pending = true;
+            *space_pending = *space_pending || c != '.';
+            *clause_pending = true;
         }
     }
-    if let Some(tok) = current.take() {
-        toks.push(tok);
-    }
-    toks
 }
 
 fn simple_transform_tok(mut tok: Tok) -> Tok {
@@ -284,7 +402,13 @@ fn simple_transform(letters: Vec<Letter>) -> Vec<Letter> {
 }
 
 /// Collapses runs of at least `min` equal letters into one, keeping any tone found in the run.
-fn collapse_runs(letters: Vec<Letter>, min: usize) -> Vec<Letter> {
+fn collapse_runs(mut letters: Vec<Letter>, min: usize) -> Vec<Letter> {
+    let has_run = letters
+        .windows(2)
+        .any(|w| w[0].ch == w[1].ch || (min >= 3 && fold_char(w[0].ch) == fold_char(w[1].ch)));
+    if !has_run {
+        return letters;
+    }
     let mut out: Vec<Letter> = Vec::with_capacity(letters.len());
     let mut i = 0;
     while i < letters.len() {
@@ -314,11 +438,23 @@ fn collapse_runs(letters: Vec<Letter>, min: usize) -> Vec<Letter> {
         }
         i += run;
     }
-    out
+    letters.clear();
+    letters.extend_from_slice(&out);
+    letters
 }
 
 /// Joins `c.h.ế.t`-style chunks and runs of three or more one-letter tokens (`t u t u`).
-fn join_split_letters(toks: Vec<Tok>) -> Vec<Tok> {
+fn join_split_letters(mut toks: Vec<Tok>) -> Vec<Tok> {
+    let short = |t: &Tok| t.alphabetic() && t.letters.len() <= 2;
+    let single = |t: &Tok| t.alphabetic() && t.letters.len() == 1;
+    // Nothing to join in ordinary text: skip the rebuild.
+    let any_chunk = toks
+        .windows(2)
+        .any(|w| !w[1].space_before && short(&w[0]) && short(&w[1]));
+    let any_run = toks.windows(3).any(|w| w.iter().all(single));
+    if !any_chunk && !any_run {
+        return toks;
+    }
     let mut chunked: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;
     while i < toks.len() {
@@ -326,7 +462,7 @@ fn join_split_letters(toks: Vec<Tok>) -> Vec<Tok> {
         while j < toks.len() && !toks[j].space_before && !toks[j].emoji && !toks[i].emoji {
             j += 1;
         }
-        let chunk = &toks[i..j];
+        let chunk = &mut toks[i..j];
         let joinable = chunk.len() >= 2
             && chunk
                 .iter()
@@ -334,11 +470,10 @@ fn join_split_letters(toks: Vec<Tok>) -> Vec<Tok> {
         if joinable {
             chunked.push(merge(chunk));
         } else {
-            chunked.extend_from_slice(chunk);
+            chunked.extend(chunk.iter_mut().map(take_tok));
         }
         i = j;
     }
-    let single = |t: &Tok| t.alphabetic() && t.letters.len() == 1;
     let mut out: Vec<Tok> = Vec::with_capacity(chunked.len());
     let mut i = 0;
     while i < chunked.len() {
@@ -349,15 +484,20 @@ fn join_split_letters(toks: Vec<Tok>) -> Vec<Tok> {
         if run >= 3 && has_vowel {
             out.push(merge(&chunked[i..i + run]));
             i += run;
-        } else if run == 0 {
-            out.push(chunked[i].clone());
-            i += 1;
         } else {
-            out.extend_from_slice(&chunked[i..i + run]);
-            i += run;
+            let step = run.max(1);
+            out.extend(chunked[i..i + step].iter_mut().map(take_tok));
+            i += step;
         }
     }
     out
+}
+
+fn take_tok(t: &mut Tok) -> Tok {
+    Tok {
+        letters: std::mem::take(&mut t.letters),
+        ..*t
+    }
 }
 
 fn merge(chunk: &[Tok]) -> Tok {
@@ -389,14 +529,20 @@ fn push_token(
     letters: &[Letter],
     clause_start: bool,
     scratch: &mut String,
-    teen: &HashMap<String, Vec<Vec<Letter>>>,
+    teen: &TeenTable,
 ) {
     if letters.is_empty() {
         return;
     }
-    scratch.clear();
-    render_toned(letters, scratch);
-    if let Some(expansion) = teen.get(scratch.as_str()) {
+    // Every teen-code key is short; skip the lookup for longer words.
+    let expansion = if letters.len() <= 5 {
+        scratch.clear();
+        render_toned(letters, scratch);
+        teen.get(scratch.as_str())
+    } else {
+        None
+    };
+    if let Some(expansion) = expansion {
         for (i, word) in expansion.iter().enumerate() {
             push_plain(out, word, clause_start && i == 0);
         }
@@ -519,10 +665,10 @@ const TEEN: &[(&str, &str)] = &[
     ("hum", "hôm"),
 ];
 
-fn teen_table() -> &'static HashMap<String, Vec<Vec<Letter>>> {
-    static TABLE: OnceLock<HashMap<String, Vec<Vec<Letter>>>> = OnceLock::new();
+fn teen_table() -> &'static TeenTable {
+    static TABLE: OnceLock<TeenTable> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut map = HashMap::with_capacity(TEEN.len());
+        let mut map = TeenTable::with_capacity_and_hasher(TEEN.len(), FastHash::default());
         for (key, value) in TEEN {
             let key_letters = parse_word(key);
             if tokenize(key).len() != 1 {

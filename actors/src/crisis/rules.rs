@@ -125,6 +125,10 @@ const SUICIDE_HIGH: &[&str] = &[
     "chưa từng được sinh ra",
     "không được sinh ra",
     "biến khỏi cuộc đời",
+    "sống tiếp để làm gì",
+    "sống tiếp làm gì",
+    "sống tiếp làm chi",
+    "sống tiếp để làm chi",
 ];
 
 const SUICIDE_MEDIUM: &[&str] = &[
@@ -212,6 +216,11 @@ const SUICIDE_EN_HIGH: &[&str] = &[
     "i should die",
     "i should be dead",
     "everyone would be better off without me",
+    "point of living",
+    "point in living",
+    "done with this life",
+    "tired of this life",
+    "no point in living",
 ];
 
 const SUICIDE_EN_CRITICAL: &[&str] = &[
@@ -292,6 +301,9 @@ const SELF_HARM_HIGH: &[&str] = &[
     "rách da tay",
     "vết rạch",
     "vết cứa",
+    "tự đánh vào",
+    "tự đánh",
+    "vết cắt cũ",
 ];
 
 const SELF_HARM_MEDIUM: &[&str] = &[
@@ -979,6 +991,10 @@ const MEDIA: &[&str] = &[
     "tin về",
     "một vụ",
     "đọc được tin",
+    "học võ",
+    "tập võ",
+    "võ thuật",
+    "đấu tập",
 ];
 
 const GENERAL_QUESTIONS: &[&str] = &[
@@ -1162,6 +1178,10 @@ const RESOLVED: &[&str] = &[
     "clean được",
     "không còn cắt nữa",
     "không còn làm vậy nữa",
+    "đã thay đổi",
+    "mọi chuyện đã ổn",
+    "giờ mọi chuyện ổn",
+    "nhà mình ổn rồi",
 ];
 
 const PRESENT: &[&str] = &[
@@ -1209,6 +1229,8 @@ const INTENT: &[&str] = &[
     "plan to",
     "will",
     "thèm được",
+    "ước gì",
+    "giá mà",
 ];
 
 const PLAN: &[&str] = &[
@@ -1254,6 +1276,11 @@ const PLAN: &[&str] = &[
     "saving up",
     "để dành",
     "tích đủ",
+    "ngồi trên lan can",
+    "đứng trên lan can",
+    "trèo lên lan can",
+    "đang ngồi trên",
+    "đang đứng trên",
 ];
 
 const TIME: &[&str] = &[
@@ -1411,7 +1438,6 @@ const FAREWELL: &[&str] = &[
     "đừng buồn vì mình",
     "đừng tìm mình",
     "không còn online",
-    "end it",
     "bye mọi người",
     "bye bye mọi người",
     "đừng nhớ mình",

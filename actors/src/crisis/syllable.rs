@@ -123,6 +123,17 @@ pub(crate) fn decode_telex(letters: &[Letter]) -> Option<Vec<Letter>> {
         return None;
     }
     let first_vowel = letters.iter().position(|l| is_vowel(l.ch))?;
+    // Cheap check before allocating: most unaccented words carry no Telex marker at all.
+    let has_marker = letters[first_vowel + 1..]
+        .iter()
+        .any(|l| matches!(l.ch, 'f' | 's' | 'r' | 'x' | 'j'))
+        || letters.iter().any(|l| l.ch == 'w')
+        || letters
+            .windows(2)
+            .any(|w| w[0].ch == w[1].ch && matches!(w[0].ch, 'a' | 'e' | 'o' | 'd'));
+    if !has_marker {
+        return None;
+    }
     let mut tone = 0u8;
     let mut out: Vec<Letter> = Vec::with_capacity(letters.len());
     let mut marked = false;

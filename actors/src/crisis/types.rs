@@ -437,3 +437,88 @@ fn expected_categories(kind: RuleKind) -> String {
     };
     names.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(pattern: &str, category: &str, kind: RuleKind, severity: Option<Severity>) -> RuleSpec {
+        RuleSpec {
+            rule_id: "test.rule".to_owned(),
+            pattern: pattern.to_owned(),
+            category: category.to_owned(),
+            severity,
+            language: "vi".to_owned(),
+            kind,
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn validation_messages() {
+        let ok = rule(
+            "muốn chết",
+            "suicide",
+            RuleKind::Phrase,
+            Some(Severity::High),
+        );
+        assert_eq!(ok.validate(), Ok(()));
+        let bad_id = RuleSpec {
+            rule_id: "Bad Id".to_owned(),
+            ..ok.clone()
+        };
+        assert!(matches!(bad_id.validate(), Err(RuleError::BadRuleId(_))));
+        assert!(matches!(
+            rule("  ", "suicide", RuleKind::Phrase, Some(Severity::High)).validate(),
+            Err(RuleError::EmptyPattern(_))
+        ));
+        assert!(matches!(
+            rule("?!.", "suicide", RuleKind::Phrase, Some(Severity::High)).validate(),
+            Err(RuleError::PatternNormalisesToNothing(_))
+        ));
+        assert!(matches!(
+            rule("sát", "suicide", RuleKind::Phrase, Some(Severity::High)).validate(),
+            Err(RuleError::SingleSyllablePhrase(_))
+        ));
+        assert!(matches!(
+            rule(
+                "muốn chết",
+                "hyperbole",
+                RuleKind::Phrase,
+                Some(Severity::High)
+            )
+            .validate(),
+            Err(RuleError::UnknownCategory { .. })
+        ));
+        assert!(matches!(
+            rule("muốn chết", "suicide", RuleKind::Phrase, None).validate(),
+            Err(RuleError::MissingSeverity(_))
+        ));
+        assert!(matches!(
+            rule(
+                "đói muốn chết",
+                "hyperbole",
+                RuleKind::Exception,
+                Some(Severity::High)
+            )
+            .validate(),
+            Err(RuleError::UnexpectedSeverity(_))
+        ));
+        let err = rule("x y", "nope", RuleKind::Signal, None).validate();
+        let msg = err.map_err(|e| e.to_string()).err().unwrap_or_default();
+        assert!(msg.contains("means"), "{msg}");
+    }
+
+    #[test]
+    fn enums_round_trip() {
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.as_str()), Some(c));
+        }
+        assert!(Severity::Medium < Severity::High && Severity::High < Severity::Critical);
+        for k in [RuleKind::Phrase, RuleKind::Exception, RuleKind::Signal] {
+            assert_eq!(RuleKind::parse(k.as_str()), Some(k));
+        }
+        let json = serde_json::to_string(&Category::SelfHarm).unwrap_or_default();
+        assert_eq!(json, "\"self_harm\"");
+    }
+}

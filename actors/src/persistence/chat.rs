@@ -14,7 +14,10 @@ impl Store {
     /// Commits a group of writes in ONE transaction: all of them or none. Messages go in as one
     /// multi-row insert, which is what makes group commit pay off under concurrency. Returns how
     /// long getting a pooled connection and starting the transaction took.
-    pub async fn apply_writes(&self, writes: &[WriteOp]) -> Result<std::time::Duration, StoreError> {
+    pub async fn apply_writes(
+        &self,
+        writes: &[WriteOp],
+    ) -> Result<std::time::Duration, StoreError> {
         if writes.is_empty() {
             return Ok(std::time::Duration::ZERO);
         }

@@ -2,7 +2,7 @@
 //! time (a model call is I/O, so requests run concurrently rather than one by one).
 
 use crate::error::PipelineError;
-use crate::responder::{ReplyOutcome, ReplyRequest, Responder};
+use crate::responder::{FallbackReason, ReplyOutcome, ReplyRequest, Responder};
 use crate::supervision::{RestartTracker, SystemHealth};
 use crate::telemetry::{ActorKind, Metrics, ResponderOutcome};
 use actix::{Actor, Context, Handler, Message, ResponseFuture, Supervised};
@@ -32,6 +32,8 @@ impl ResponderActor {
     pub fn new(responder: Arc<Responder>, metrics: Metrics, health: SystemHealth) -> Self {
         let restarts = RestartTracker::new(health.policy());
         metrics.declare_responder_provider(responder.provider());
+        let reasons: Vec<&str> = FallbackReason::ALL.iter().map(|r| r.as_str()).collect();
+        metrics.declare_responder_fallbacks(responder.provider(), &reasons);
         ResponderActor {
             responder,
             metrics,

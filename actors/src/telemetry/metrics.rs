@@ -693,6 +693,7 @@ impl Metrics {
     /// Creates `provider`'s responder series at 0; call once at startup with the configured
     /// provider's name.
     pub fn declare_responder_provider(&self, provider: &str) {
+        self.declare_responder_fallbacks(provider, &[]);
         for outcome in ResponderOutcome::ALL {
             ensure_series(
                 &self.inner.responder_calls,
@@ -716,6 +717,33 @@ impl Metrics {
                 outcome,
             })
             .inc();
+    }
+
+    /// Creates the fallback series of `provider` at 0 for each reason, so the family is exported
+    /// (and dashboards show 0) before the first fallback.
+    pub fn declare_responder_fallbacks(&self, provider: &str, reasons: &[&str]) {
+        for reason in reasons {
+            ensure_series(
+                &self.inner.responder_fallbacks,
+                &ResponderFallbackLabels {
+                    provider: provider.to_owned(),
+                    reason: (*reason).to_owned(),
+                },
+            );
+        }
+    }
+
+    /// Creates the integrity-error series at 0 for each purpose, so the family is exported
+    /// before the first error.
+    pub fn declare_integrity_purposes(&self, purposes: &[&str]) {
+        for purpose in purposes {
+            ensure_series(
+                &self.inner.integrity_errors,
+                &PurposeLabels {
+                    purpose: (*purpose).to_owned(),
+                },
+            );
+        }
     }
 
     /// Counts one fallback; `reason` is a short fixed code such as `"timeout"` or `"http_5xx"`,
