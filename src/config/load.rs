@@ -11,6 +11,16 @@ use std::path::{Path, PathBuf};
 /// The defaults, compiled in so the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
+/// Each environment's file, compiled in as well, so `CBLN_ENV=production` means JSON logs and
+/// no CORS origins even where no config directory was deployed.
+fn embedded_environment_toml(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Development => include_str!("../../config/development.toml"),
+        Environment::Production => include_str!("../../config/production.toml"),
+        Environment::Test => include_str!("../../config/test.toml"),
+    }
+}
+
 /// Conventional variables and the setting each one sets.
 pub const CONVENTIONAL_VARIABLES: [(&str, &str); 7] = [
     ("DATABASE_URL", "database.url"),
@@ -58,7 +68,9 @@ pub fn load(sources: &Sources) -> Result<(Environment, Settings), ConfigError> {
             problem: format!("must be development, production or test, not {name:?}"),
         })?,
     };
-    let mut figment = Figment::new().merge(Toml::string(DEFAULT_TOML));
+    let mut figment = Figment::new()
+        .merge(Toml::string(DEFAULT_TOML))
+        .merge(Toml::string(embedded_environment_toml(environment)));
     for file in [
         PathBuf::from("default.toml"),
         PathBuf::from(format!("{}.toml", environment.as_str())),
@@ -267,5 +279,63 @@ pub fn hotlines_path(config_dir: &Path, file: &str) -> PathBuf {
         path.to_path_buf()
     } else {
         config_dir.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LogFormat;
+
+    fn sources(environment: &str, variables: &[(&str, &str)]) -> Sources {
+        Sources {
+            environment: Some(environment.into()),
+            config_dir: PathBuf::from("/nonexistent-config-dir"),
+            variables: variables
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn production_defaults_are_compiled_in() {
+        let (environment, settings) = load(&sources("production", &[])).unwrap();
+        assert_eq!(environment, Environment::Production);
+        assert_eq!(settings.log.format, LogFormat::Json);
+        assert!(settings.server.cors_origins.is_empty());
+        assert_eq!(settings.server.host, "0.0.0.0");
+    }
+
+    #[test]
+    fn environment_variables_override_with_types() {
+        let (_, settings) = load(&sources(
+            "development",
+            &[
+                ("CBLN__SERVER__PORT", "9001"),
+                ("CBLN__RATE_LIMIT__ENABLED", "false"),
+                ("PORT", "9002"),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            settings.server.port, 9002,
+            "the conventional PORT wins over the generic form"
+        );
+        assert!(!settings.rate_limit.enabled);
+    }
+
+    #[test]
+    fn errors_name_the_setting_and_hide_the_value() {
+        let error = load(&sources("development", &[("CBLN__SERVER__PORT", "eighty")])).unwrap_err();
+        assert!(error.to_string().contains("server.port"), "{error}");
+        assert!(!error.to_string().contains("eighty"), "{error}");
+        let error = load(&sources(
+            "development",
+            &[("ENCRYPTION_KEY", "too-short-secret")],
+        ))
+        .unwrap_err();
+        assert!(error.to_string().contains("ENCRYPTION_KEY"), "{error}");
+        assert!(!error.to_string().contains("too-short-secret"), "{error}");
     }
 }
