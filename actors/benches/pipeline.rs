@@ -10,9 +10,11 @@
 //!   (alternating rounds, `BENCH_ROUNDS` each, default 3) to measure the metrics overhead.
 //! - `BENCH_MODE=commit`: time `Store::apply_writes` alone per batch size (where the time goes).
 //! - `BENCH_PROFILE=1`: after each case, the mean time per actor request from the metrics.
-//! - `BENCH_BACKENDS` (default `sqlite,postgres`), `BENCH_SESSIONS` (default `1,64,512`).
+//! - `BENCH_BACKENDS` (default `sqlite,postgres,pg-unix`), `BENCH_SESSIONS` (default `1,64,512`).
 //! - `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`): a server where
-//!   the bench may create and drop a scratch database `cbln_bench_<random>`.
+//!   the bench may create and drop a scratch database `cbln_bench_<random>`;
+//!   `TEST_DATABASE_SOCKET_URL` (default `postgres://postgres@localhost/postgres?host=/var/run/postgresql`)
+//!   the same server over its Unix socket (backend `pg-unix`).
 //!
 //! This is a benchmark, not a test: when PostgreSQL is unreachable it says so and skips it.
 
@@ -34,6 +36,8 @@ use uuid::Uuid;
 type BoxError = Box<dyn Error>;
 
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const DEFAULT_PG_SOCKET_URL: &str =
+    "postgres://postgres@localhost/postgres?host=/var/run/postgresql";
 
 /// What students actually write: ~100 characters, with and without diacritics, some teen code.
 /// Hyperbole ("mệt muốn chết") is deliberately present: it must not be flagged, and it exercises
@@ -74,7 +78,12 @@ fn content_for(client: usize, n: usize) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
     Sqlite,
+    /// PostgreSQL over TCP (`TEST_DATABASE_URL`).
     Postgres,
+    /// PostgreSQL over its Unix-domain socket (`TEST_DATABASE_SOCKET_URL`): sqlx 0.9.0 no longer
+    /// sets TCP_NODELAY (transact-rs/sqlx#4335), so over TCP any statement larger than a segment
+    /// can stall 40 ms on Nagle + delayed ACK; a Unix socket has no Nagle.
+    PostgresUnix,
 }
 
 impl Backend {
@@ -82,6 +91,7 @@ impl Backend {
         match self {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
+            Backend::PostgresUnix => "pg-unix",
         }
     }
 }
@@ -90,6 +100,17 @@ struct Config {
     warmup: Duration,
     measure: Duration,
     pg_url: String,
+    pg_socket_url: String,
+}
+
+impl Config {
+    /// The URL of the server's maintenance database for a PostgreSQL backend.
+    fn admin_url(&self, backend: Backend) -> &str {
+        match backend {
+            Backend::PostgresUnix => &self.pg_socket_url,
+            Backend::Sqlite | Backend::Postgres => &self.pg_url,
+        }
+    }
 }
 
 /// What one case measured.
@@ -166,6 +187,7 @@ fn with_database(url: &str, database: &str) -> String {
 
 /// A scratch database for one case; removed by `drop_scratch`.
 struct Scratch {
+    backend: Backend,
     url: String,
     pg_database: Option<String>,
     _dir: Option<tempfile::TempDir>,
@@ -188,21 +210,23 @@ async fn make_scratch(backend: Backend, config: &Config) -> Result<Scratch, BoxE
             let dir = tempfile::tempdir()?;
             let url = format!("sqlite://{}", dir.path().join("bench.db").display());
             Ok(Scratch {
+                backend,
                 url,
                 pg_database: None,
                 _dir: Some(dir),
             })
         }
-        Backend::Postgres => {
+        Backend::Postgres | Backend::PostgresUnix => {
             let name = format!("cbln_bench_{}", Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&config.pg_url).await?;
+            let mut admin = sqlx::PgConnection::connect(config.admin_url(backend)).await?;
             // `name` is our own hex identifier, so interpolating it is safe.
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut admin)
                 .await?;
             admin.close().await?;
             Ok(Scratch {
-                url: with_database(&config.pg_url, &name),
+                backend,
+                url: with_database(config.admin_url(backend), &name),
                 pg_database: Some(name),
                 _dir: None,
             })
@@ -213,7 +237,7 @@ async fn make_scratch(backend: Backend, config: &Config) -> Result<Scratch, BoxE
 async fn drop_scratch(scratch: Scratch, config: &Config) {
     if let Some(name) = scratch.pg_database {
         let dropped = async {
-            let mut admin = sqlx::PgConnection::connect(&config.pg_url).await?;
+            let mut admin = sqlx::PgConnection::connect(config.admin_url(scratch.backend)).await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
             )))
@@ -473,16 +497,21 @@ fn print_row(backend: Backend, sessions: usize, r: &CaseResult) {
 
 fn backends(config: &Config) -> Result<Vec<Backend>, BoxError> {
     let mut chosen = Vec::new();
-    for name in env_list("BENCH_BACKENDS", "sqlite,postgres") {
+    for name in env_list("BENCH_BACKENDS", "sqlite,postgres,pg-unix") {
         match name.as_str() {
             "sqlite" => chosen.push(Backend::Sqlite),
-            "postgres" => {
-                let reachable = actix::System::new().block_on(pg_reachable(&config.pg_url));
-                match reachable {
-                    Ok(()) => chosen.push(Backend::Postgres),
+            "postgres" | "pg-unix" => {
+                let backend = if name == "postgres" {
+                    Backend::Postgres
+                } else {
+                    Backend::PostgresUnix
+                };
+                let url = config.admin_url(backend);
+                match actix::System::new().block_on(pg_reachable(url)) {
+                    Ok(()) => chosen.push(backend),
                     Err(error) => println!(
-                        "PostgreSQL unreachable at {} ({error}); skipping the postgres backend",
-                        cbln_actors::persistence::redact_url(&config.pg_url)
+                        "PostgreSQL unreachable at {} ({error}); skipping the {name} backend",
+                        cbln_actors::persistence::redact_url(url)
                     ),
                 }
             }
@@ -521,7 +550,12 @@ fn median(values: &mut [f64]) -> f64 {
 fn run_metrics_overhead(config: &Config) -> Result<(), BoxError> {
     let backend = backends(config)?
         .into_iter()
-        .max_by_key(|b| *b == Backend::Postgres)
+        .max_by_key(|b| match b {
+            Backend::Sqlite => 0,
+            Backend::Postgres => 1,
+            // Least noise: over TCP the Nagle stalls (see `Backend`) would drown a 3 % effect.
+            Backend::PostgresUnix => 2,
+        })
         .ok_or("no backend available")?;
     let sessions: usize = env_or("BENCH_METRICS_SESSIONS", 64);
     let rounds: usize = env_or("BENCH_ROUNDS", 3);
@@ -674,9 +708,84 @@ async fn commit_profile(
             );
         }
     }
+    if backend != Backend::Sqlite {
+        set_based_reply_profile(url, &ids, sizes, reps).await?;
+    }
     system.shutdown().await;
     drop(system);
     store.close().await;
+    Ok(())
+}
+
+/// A prototype of the reply batch with one statement per table (arrays through `UNNEST`)
+/// instead of two statements per reply, to show what set-based group commit would gain.
+async fn set_based_reply_profile(
+    url: &str,
+    ids: &[Uuid],
+    sizes: &[usize],
+    reps: u32,
+) -> Result<(), BoxError> {
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    let mut seq = 1_000_000i64;
+    for &size in sizes {
+        let started = Instant::now();
+        for _ in 0..reps {
+            seq += 1;
+            let sessions = &ids[..size];
+            let now = time::OffsetDateTime::now_utc();
+            let message_ids: Vec<Uuid> = sessions.iter().map(|_| Uuid::new_v4()).collect();
+            let seqs = vec![seq; size];
+            let contents = vec![vec![0x5au8; 400]; size];
+            let contexts = vec![vec![0x5au8; 2048]; size];
+            let times = vec![now; size];
+            let mut tx = sqlx::Connection::begin(&mut conn).await?;
+            sqlx::query(
+                "INSERT INTO messages (id, session_id, seq, role, content, model_used, processing_time_ms, \
+                 is_crisis_detected, created_at, updated_at) \
+                 SELECT id, sid, seq, 'assistant', content, 'builtin', 1, FALSE, ts, ts \
+                 FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::bytea[], $5::timestamptz[]) \
+                 AS v(id, sid, seq, content, ts)",
+            )
+            .bind(&message_ids)
+            .bind(sessions)
+            .bind(&seqs)
+            .bind(&contents)
+            .bind(&times)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO conversation_context (id, session_id, context, turn_count, created_at, updated_at) \
+                 SELECT sid, sid, ctx, 10, ts, ts FROM UNNEST($1::uuid[], $2::bytea[], $3::timestamptz[]) \
+                 AS v(sid, ctx, ts) \
+                 ON CONFLICT (session_id) DO UPDATE SET context = excluded.context, \
+                 turn_count = excluded.turn_count, updated_at = excluded.updated_at",
+            )
+            .bind(sessions)
+            .bind(&contexts)
+            .bind(&times)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE sessions SET last_activity = v.ts, updated_at = v.ts \
+                 FROM UNNEST($1::uuid[], $2::timestamptz[]) AS v(sid, ts) WHERE sessions.id = v.sid",
+            )
+            .bind(sessions)
+            .bind(&times)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        let per_txn = started.elapsed().as_secs_f64() / f64::from(reps);
+        println!(
+            "| {:<8} | {:>5} | {:<8} | {:>11.3} | {:>8.0} |",
+            "pg-set",
+            size,
+            "reply",
+            per_txn * 1000.0,
+            size as f64 / per_txn
+        );
+    }
+    conn.close().await?;
     Ok(())
 }
 
@@ -685,6 +794,8 @@ fn main() -> Result<(), BoxError> {
         warmup: Duration::from_secs_f64(env_or("BENCH_WARMUP", 1.0)),
         measure: Duration::from_secs_f64(env_or("BENCH_SECONDS", 5.0)),
         pg_url: std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned()),
+        pg_socket_url: std::env::var("TEST_DATABASE_SOCKET_URL")
+            .unwrap_or_else(|_| DEFAULT_PG_SOCKET_URL.to_owned()),
     };
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need either.
     if std::env::args().any(|a| a == "--list") {

@@ -373,8 +373,22 @@ fn simple_transform_tok(mut tok: Tok) -> Tok {
     tok
 }
 
-/// Per-token clean-up that does not depend on neighbours; idempotent on its own output.
+/// Per-token clean-up that does not depend on neighbours, repeated until it changes nothing:
+/// decoding can expose a new doubled letter or Telex form ("wuw" → "ưư" → "ư"), and the views
+/// must be idempotent. Tokens are short and almost always settle after one pass.
 fn simple_transform(letters: Vec<Letter>) -> Vec<Letter> {
+    let mut current = letters;
+    for _ in 0..4 {
+        let next = simple_transform_once(current.clone());
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
+}
+
+fn simple_transform_once(letters: Vec<Letter>) -> Vec<Letter> {
     let mut letters = collapse_runs(letters, 3);
     if letters.first().is_some_and(|l| l.ch.is_ascii_digit()) {
         let digits = letters.iter().take_while(|l| l.ch.is_ascii_digit()).count();
@@ -393,7 +407,10 @@ fn simple_transform(letters: Vec<Letter>) -> Vec<Letter> {
         if let Some(decoded) = decode_telex(&letters) {
             return decoded;
         }
-        return collapse_runs(letters, 2);
+        // Collapsing can expose a Telex form ("wwa" → "wa" → "ưa"); decode it now, or a
+        // second normalisation would and the views would not be idempotent.
+        let collapsed = collapse_runs(letters, 2);
+        return decode_telex(&collapsed).unwrap_or(collapsed);
     }
     if has_marks(&letters) {
         letters = collapse_runs(letters, 2);
