@@ -2,6 +2,8 @@
 //! family appears on it, and the exposition is well-formed (strict parser, and `promtool check
 //! metrics` where promtool is installed).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::process::{Command, Stdio};

@@ -105,6 +105,20 @@ pub async fn check_storage(config: &LoadedConfig) -> anyhow::Result<()> {
 }
 
 /// Runs the load simulator.
-pub fn simulate(_options: &SimulateCli) -> anyhow::Result<()> {
-    anyhow::bail!("PENDING-SIMULATE")
+pub fn simulate(options: &SimulateCli) -> anyhow::Result<()> {
+    let args = crate::simulate::SimulateArgs {
+        url: options.url.clone(),
+        sessions: options.sessions,
+        messages_per_session: options.messages,
+        concurrency: options.concurrency,
+        think_time: Duration::from_millis(options.think_ms),
+        crisis_ratio: options.crisis_ratio,
+        duration_limit: options.max_seconds.map(Duration::from_secs),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(crate::simulate::run(args, &mut std::io::stdout()))?;
+    if options.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
 }

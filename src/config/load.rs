@@ -134,7 +134,7 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
         ));
     }
     let redis = settings.redis.url.expose_secret();
-    if !redis.is_empty() && !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+    if !redis.is_empty() && !redis.starts_with("redis://") && !redis.starts_with("rediss://") {
         return Err(invalid(
             "redis.url (REDIS_URL)",
             "must start with redis:// or rediss://, or be empty",

@@ -32,10 +32,9 @@ pub async fn json_body<T: DeserializeOwned>(
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<usize>().ok())
+        && length > limit
     {
-        if length > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
+        return Err(ApiError::PayloadTooLarge { limit });
     }
     let bytes = read_limited(payload, limit).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {

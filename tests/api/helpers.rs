@@ -5,7 +5,6 @@
 use cbln::config::{Environment, Settings, Sources, load};
 use cbln::startup::{Application, LoadedConfig};
 use cbln_actors::crypto::MasterKey;
-use cbln_actors::system::ActorSystem;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -211,8 +210,6 @@ pub struct TestApp {
     pub settings: Settings,
     /// Stops the server.
     pub handle: actix_web::dev::ServerHandle,
-    /// The actor system behind the server.
-    pub system: Arc<ActorSystem>,
     /// Resolves when the server has fully stopped.
     pub stopped: tokio::sync::oneshot::Receiver<()>,
     _data_dir: tempfile::TempDir,
@@ -249,7 +246,6 @@ async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::T
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let handle = application.handle();
-    let system = application.system();
     let (done, stopped) = tokio::sync::oneshot::channel();
     actix_web::rt::spawn(async move {
         let _ = application.run_until_stopped().await;
@@ -261,7 +257,6 @@ async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::T
         database,
         settings,
         handle,
-        system,
         stopped,
         _data_dir: data_dir,
     }
