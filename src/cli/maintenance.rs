@@ -115,7 +115,9 @@ pub fn simulate(options: &SimulateCli) -> anyhow::Result<()> {
         crisis_ratio: options.crisis_ratio,
         duration_limit: options.max_seconds.map(Duration::from_secs),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let report = runtime.block_on(crate::simulate::run(args, &mut std::io::stdout()))?;
     if options.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
