@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cbln_actors::domain::Role;
+use cbln_actors::telemetry::dashboard::{self, Selector, SelectorError};
 use cbln_actors::telemetry::exposition::{self, Exposition};
 use cbln_actors::telemetry::{
     ActorKind, CryptoOperation, DeleteReason, JanitorKind, JanitorOutcome, Metrics, Outcome,
@@ -18,9 +19,6 @@ use cbln_actors::telemetry::{
 use serde_json::Value;
 
 const DASHBOARD: &str = include_str!("../../ops/grafana-dashboard.json");
-
-/// Labels Prometheus attaches at scrape time, so they are never in the exposition itself.
-const SCRAPE_LABELS: [&str; 2] = ["instance", "job"];
 
 /// A metrics registry with at least one sample in every family and label combination the
 /// dashboard might filter on.
@@ -69,194 +67,16 @@ fn metrics_with_one_of_everything() -> Metrics {
     metrics
 }
 
-/// A PromQL selector as written in a dashboard expression: the metric name and the label names
-/// its matchers use.
-#[derive(Debug, PartialEq)]
-struct Selector {
-    metric: String,
-    labels: Vec<String>,
-}
-
-/// Operator keywords and aggregation names; an aggregation may be followed by `by (…)` rather
-/// than `(`, so it cannot be told from a metric by what follows.
-const PROMQL_KEYWORDS: [&str; 20] = [
-    "and",
-    "or",
-    "unless",
-    "bool",
-    "offset",
-    "atan2",
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "group",
-    "stddev",
-    "stdvar",
-    "count",
-    "count_values",
-    "bottomk",
-    "topk",
-    "quantile",
-    "limitk",
-    "limit_ratio",
-];
-const GROUPING_MODIFIERS: [&str; 6] = [
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-];
-
-/// Finds every metric selector in a PromQL expression: identifiers that are not functions or
-/// aggregations (followed by `(`), keywords, label lists of grouping modifiers, label names
-/// inside `{}`, string literals, range durations or Grafana `$variables`.
-fn selectors(expr: &str) -> Vec<Selector> {
-    let chars: Vec<char> = expr.chars().collect();
-    let mut found = Vec::new();
-    let mut i = 0;
-    let skip_string = |i: &mut usize| {
-        let quote = chars[*i];
-        *i += 1;
-        while *i < chars.len() && chars[*i] != quote {
-            if chars[*i] == '\\' {
-                *i += 1;
-            }
-            *i += 1;
-        }
-        *i += 1;
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '"' || c == '\'' || c == '`' {
-            skip_string(&mut i);
-        } else if c == '[' {
-            while i < chars.len() && chars[i] != ']' {
-                i += 1;
-            }
-            i += 1;
-        } else if c == '$' {
-            i += 1;
-            if chars.get(i) == Some(&'{') {
-                while i < chars.len() && chars[i] != '}' {
-                    i += 1;
-                }
-                i += 1;
-            } else {
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                    i += 1;
-                }
-            }
-        } else if c == '{' {
-            // A selector without a metric name (`{__name__=…}`) would escape this check.
-            let labels = matcher_labels(&chars, &mut i, &skip_string);
-            assert!(
-                labels.iter().all(|label| label != "__name__"),
-                "{expr}: select metrics by name, not by __name__"
-            );
-        } else if c.is_ascii_digit()
-            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                i += 1;
-            }
-        } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
-            {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            let mut next = i;
-            while next < chars.len() && chars[next].is_whitespace() {
-                next += 1;
-            }
-            let followed_by_paren = chars.get(next) == Some(&'(');
-            if GROUPING_MODIFIERS.contains(&word.as_str()) {
-                if followed_by_paren {
-                    i = next;
-                    while i < chars.len() && chars[i] != ')' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            } else if followed_by_paren || PROMQL_KEYWORDS.contains(&word.as_str()) {
-                // A function or aggregation name, or an operator keyword.
-            } else {
-                let mut labels = Vec::new();
-                if chars.get(next) == Some(&'{') {
-                    i = next;
-                    labels = matcher_labels(&chars, &mut i, &skip_string);
-                }
-                found.push(Selector {
-                    metric: word,
-                    labels,
-                });
-            }
-        } else {
-            i += 1;
-        }
-    }
-    found
-}
-
-/// Reads `{name op "value", …}` starting at `chars[*i] == '{'`, returning the label names.
-fn matcher_labels(chars: &[char], i: &mut usize, skip_string: &dyn Fn(&mut usize)) -> Vec<String> {
-    let mut labels = Vec::new();
-    *i += 1;
-    let mut current = String::new();
-    while *i < chars.len() && chars[*i] != '}' {
-        let c = chars[*i];
-        if c == '"' || c == '\'' || c == '`' {
-            skip_string(i);
-            continue;
-        }
-        if c.is_ascii_alphanumeric() || c == '_' {
-            current.push(c);
-        } else if !current.is_empty() {
-            labels.push(std::mem::take(&mut current));
-        }
-        *i += 1;
-    }
-    if !current.is_empty() {
-        labels.push(current);
-    }
-    *i += 1;
-    labels
-}
-
-/// Every `expr` in the dashboard's panels (rows included), with its panel title.
-fn dashboard_exprs(dashboard: &Value) -> Vec<(String, String)> {
-    let mut exprs = Vec::new();
-    let mut stack: Vec<&Value> = dashboard["panels"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
-    while let Some(panel) = stack.pop() {
-        stack.extend(panel["panels"].as_array().into_iter().flatten());
-        let title = panel["title"].as_str().unwrap_or("").to_owned();
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            if let Some(expr) = target["expr"].as_str() {
-                exprs.push((title.clone(), expr.to_owned()));
-            }
-        }
-    }
-    exprs
-}
-
 fn parse_dashboard() -> Value {
     serde_json::from_str(DASHBOARD).expect("ops/grafana-dashboard.json is JSON")
 }
 
 #[test]
 fn the_selector_extractor_finds_metrics_and_only_metrics() {
-    let found = selectors(
+    let found = dashboard::selectors(
         r#"histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{instance=~"$instance", status!~"5.."}[$__rate_interval]))) / on(instance) group_left(version) sum(x:recorded) without (job) - time() > bool 1e3 and y offset 5m + count by (v) (z)"#,
-    );
+    )
+    .expect("no __name__ matcher");
     assert_eq!(
         found,
         vec![
@@ -277,6 +97,15 @@ fn the_selector_extractor_finds_metrics_and_only_metrics() {
                 labels: vec![],
             },
         ]
+    );
+}
+
+#[test]
+fn a_selector_without_a_metric_name_is_refused() {
+    let expr = r#"sum(rate({__name__=~"http_.*"}[5m]))"#;
+    assert_eq!(
+        dashboard::selectors(expr),
+        Err(SelectorError::SelectsByName(expr.to_owned()))
     );
 }
 
@@ -333,42 +162,26 @@ fn every_queried_metric_is_exported_and_every_family_is_shown() {
 
     let mut used_families = BTreeSet::new();
     let mut problems = Vec::new();
-    let exprs = dashboard_exprs(&dashboard);
+    let exprs = dashboard::panel_exprs(&dashboard);
     assert!(exprs.len() >= 20, "only {} queries", exprs.len());
-    let mut variable_queries: Vec<(String, String)> = dashboard["templating"]["list"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|variable| {
-            let query = variable["definition"].as_str()?;
-            let metric = query
-                .strip_prefix("label_values(")?
-                .split([',', ')'])
-                .next()?
-                .trim();
-            Some((format!("variable {}", variable["name"]), metric.to_owned()))
-        })
-        .collect();
+    let mut variable_queries = dashboard::variable_metrics(&dashboard);
     variable_queries.extend(exprs);
 
     for (title, expr) in &variable_queries {
-        let found = selectors(expr);
+        let found = dashboard::selectors(expr).unwrap_or_else(|error| panic!("{error}"));
         assert!(!found.is_empty(), "{title}: no metric in {expr}");
         for selector in found {
-            let Some(family) = parsed.family_of_sample(&selector.metric) else {
+            let check = dashboard::check_selector(&parsed, &selector);
+            let Some(family) = check.family else {
                 problems.push(format!("{title}: {} is not exported", selector.metric));
                 continue;
             };
             used_families.insert(family.name.clone());
-            let samples: Vec<_> = parsed.samples(&selector.metric).collect();
-            if samples.is_empty() {
+            if !check.has_samples {
                 problems.push(format!("{title}: {} has no samples", selector.metric));
             }
-            for label in &selector.labels {
-                let exported = samples.iter().any(|sample| sample.label(label).is_some());
-                if !exported && !SCRAPE_LABELS.contains(&label.as_str()) {
-                    problems.push(format!("{title}: {} has no label {label}", selector.metric));
-                }
+            for label in check.missing_labels {
+                problems.push(format!("{title}: {} has no label {label}", selector.metric));
             }
         }
     }

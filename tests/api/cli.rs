@@ -12,6 +12,20 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+/// `cbln keywords add` of one test rule, `test.x`.
+const ADD_TEST_X: &[&str] = &[
+    "keywords",
+    "add",
+    "--id",
+    "test.x",
+    "--pattern",
+    "quả táo độc",
+    "--category",
+    "suicide",
+    "--severity",
+    "high",
+];
+
 /// A temporary working directory, a SQLite database in it and a full set of keys.
 struct Cli {
     dir: tempfile::TempDir,
@@ -131,18 +145,7 @@ async fn seed_is_idempotent_and_keywords_are_managed() {
     assert!(list.contains("tự tử"), "{list}");
     assert_eq!(list.lines().count() as u64, inserted, "one line per rule");
 
-    let added = cli.ok(&[
-        "keywords",
-        "add",
-        "--id",
-        "test.x",
-        "--pattern",
-        "quả táo độc",
-        "--category",
-        "suicide",
-        "--severity",
-        "high",
-    ]);
+    let added = cli.ok(ADD_TEST_X);
     assert!(added.contains("test.x"), "{added}");
     let list = cli.ok(&["keywords", "list"]);
     let row = lines_with(&list, "test.x");
@@ -157,18 +160,7 @@ async fn seed_is_idempotent_and_keywords_are_managed() {
     let verdict: Value = serde_json::from_str(stdout_of(&output).trim()).expect("JSON line");
     assert_eq!(verdict["is_crisis"], true, "{verdict}");
 
-    let duplicate = cli.usage_error(&[
-        "keywords",
-        "add",
-        "--id",
-        "test.x",
-        "--pattern",
-        "quả táo độc",
-        "--category",
-        "suicide",
-        "--severity",
-        "high",
-    ]);
+    let duplicate = cli.usage_error(ADD_TEST_X);
     assert!(duplicate.contains("test.x"), "{duplicate}");
     let bad_kind = cli.usage_error(&[
         "keywords",

@@ -3,6 +3,7 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
+use crate::support::Fetch;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -105,16 +106,10 @@ async fn unknown_paths_are_json_404(backend: Backend) {
         "/api/v1/messages/a/b",
         "/api/v1",
     ] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).fetch().await;
         assert_error(response, 404, "not_found").await;
     }
-    let response = app
-        .client
-        .post(app.url("/api/v1/nope"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let response = app.post("/api/v1/nope").json(&json!({})).fetch().await;
     assert_error(response, 404, "not_found").await;
     app.stop().await;
 }
@@ -139,22 +134,12 @@ async fn wrong_methods_are_json_405(backend: Backend) {
         (Method::PUT, "/metrics".to_string()),
     ];
     for (method, path) in cases {
-        let response = app
-            .client
-            .request(method.clone(), app.url(&path))
-            .send()
-            .await
-            .unwrap();
+        let response = app.request(method.clone(), &path).fetch().await;
         assert_eq!(response.status(), 405, "{method} {path}");
         assert_error(response, 405, "method_not_allowed").await;
     }
     // The session was not touched by any of that.
-    let response = app
-        .client
-        .get(app.url(&format!("/api/v1/sessions/{token}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get(&format!("/api/v1/sessions/{token}")).fetch().await;
     assert_eq!(response.status(), 200);
     app.stop().await;
 }
@@ -167,12 +152,7 @@ async fn documentation_routes_answer_405_to_wrong_methods(backend: Backend) {
         (Method::DELETE, "/openapi.json"),
         (Method::POST, "/docs/swagger-ui.css"),
     ] {
-        let response = app
-            .client
-            .request(method.clone(), app.url(path))
-            .send()
-            .await
-            .unwrap();
+        let response = app.request(method.clone(), path).fetch().await;
         assert_eq!(response.status(), 405, "{method} {path}");
         assert_error(response, 405, "method_not_allowed").await;
     }
@@ -181,14 +161,12 @@ async fn documentation_routes_answer_405_to_wrong_methods(backend: Backend) {
 
 /// POSTs raw bytes as JSON with a bearer token.
 async fn post_json_bytes(app: &TestApp, token: &str, path: &str, body: &[u8]) -> Response {
-    app.client
-        .post(app.url(path))
+    app.post(path)
         .bearer_auth(token)
         .header("content-type", "application/json")
         .body(body.to_vec())
-        .send()
+        .fetch()
         .await
-        .expect("request")
 }
 
 async fn malformed_json_is_422(backend: Backend) {
@@ -296,30 +274,20 @@ async fn oversized_and_non_json_bodies(backend: Backend) {
 
     let big = json!({"content": "a".repeat(70 * 1024)});
     let response = app
-        .client
-        .post(app.url("/api/v1/messages"))
+        .post("/api/v1/messages")
         .bearer_auth(&token)
         .json(&big)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
+    assert_error(response, 413, "payload_too_large").await;
+    let response = app.post("/api/v1/sessions").json(&big).fetch().await;
     assert_error(response, 413, "payload_too_large").await;
     let response = app
-        .client
-        .post(app.url("/api/v1/sessions"))
-        .json(&big)
-        .send()
-        .await
-        .unwrap();
-    assert_error(response, 413, "payload_too_large").await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/feedback"))
+        .post("/api/v1/feedback")
         .bearer_auth(&token)
         .json(&json!({"rating": 3, "feedback_text": "ệ".repeat(30_000)}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_error(response, 413, "payload_too_large").await;
 
     for content_type in [
@@ -329,26 +297,23 @@ async fn oversized_and_non_json_bodies(backend: Backend) {
         None,
     ] {
         let mut request = app
-            .client
-            .post(app.url("/api/v1/messages"))
+            .post("/api/v1/messages")
             .bearer_auth(&token)
             .body(r#"{"content": "xin chào"}"#);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        let response = request.send().await.unwrap();
+        let response = request.fetch().await;
         assert_error(response, 415, "unsupported_media_type").await;
     }
     // JSON with a charset parameter is still JSON.
     let response = app
-        .client
-        .post(app.url("/api/v1/messages"))
+        .post("/api/v1/messages")
         .bearer_auth(&token)
         .header("content-type", "application/json; charset=utf-8")
         .body(r#"{"content": "xin chào"}"#)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 201);
     assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 2);
     app.stop().await;
@@ -360,9 +325,8 @@ async fn trailing_slash_works_on_every_route(backend: Backend) {
     let response = client
         .post(app.url("/api/v1/sessions/"))
         .json(&json!({"language_preference": "en"}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 201, "POST /api/v1/sessions/");
     let token = response.json::<Value>().await.unwrap()["session"]["session_token"]
         .as_str()
@@ -377,7 +341,7 @@ async fn trailing_slash_works_on_every_route(backend: Backend) {
             request = request.json(&body);
         }
         async move {
-            let response = request.send().await.unwrap();
+            let response = request.fetch().await;
             assert_eq!(
                 response.status().as_u16(),
                 expected,
@@ -434,11 +398,7 @@ async fn trailing_slash_works_on_every_route(backend: Backend) {
     )
     .await;
 
-    let response = client
-        .post(app.url("/api/v1/sessions/"))
-        .send()
-        .await
-        .unwrap();
+    let response = client.post(app.url("/api/v1/sessions/")).fetch().await;
     assert_eq!(response.status(), 201);
     let other = response.json::<Value>().await.unwrap()["session"]["session_token"]
         .as_str()
@@ -446,9 +406,8 @@ async fn trailing_slash_works_on_every_route(backend: Backend) {
         .to_string();
     let response = client
         .delete(app.url(&format!("/api/v1/sessions/?session_token={other}")))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(
         response.status(),
         204,
@@ -466,7 +425,7 @@ async fn request_id_and_security_headers_on_every_response(backend: Backend) {
     let mut seen = BTreeSet::new();
     for path in ["/health", "/api/v1/nope"] {
         for _ in 0..2 {
-            let response = app.client.get(app.url(path)).send().await.unwrap();
+            let response = app.get(path).fetch().await;
             assert_hygiene_headers(&response, path);
             let id = response.headers()["x-request-id"]
                 .to_str()
@@ -497,14 +456,13 @@ async fn request_id_and_security_headers_on_every_response(backend: Backend) {
     for (i, (method, path, body)) in cases.into_iter().enumerate() {
         let sent_id = format!("client-req-{i}.abc_DEF:1");
         let mut request = app
-            .client
-            .request(method.clone(), app.url(&path))
+            .request(method.clone(), &path)
             .bearer_auth(&token)
             .header("x-request-id", &sent_id);
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.unwrap();
+        let response = request.fetch().await;
         let what = format!("{method} {path} -> {}", response.status());
         assert_hygiene_headers(&response, &what);
         assert_eq!(
@@ -516,35 +474,29 @@ async fn request_id_and_security_headers_on_every_response(backend: Backend) {
 
     // 413 and 415 carry them too.
     let response = app
-        .client
-        .post(app.url("/api/v1/messages"))
+        .post("/api/v1/messages")
         .bearer_auth(&token)
         .header("x-request-id", "big-one")
         .json(&json!({"content": "a".repeat(70 * 1024)}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.headers()["x-request-id"], "big-one");
     assert_error(response, 413, "payload_too_large").await;
     let response = app
-        .client
-        .post(app.url("/api/v1/messages"))
+        .post("/api/v1/messages")
         .bearer_auth(&token)
         .header("content-type", "text/plain")
         .body("xin chào")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_error(response, 415, "unsupported_media_type").await;
 
     // A request id that cannot be logged safely is replaced, not echoed.
     let response = app
-        .client
-        .get(app.url("/health"))
+        .get("/health")
         .header("x-request-id", "bad id with spaces\t<script>")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     let id = response.headers()["x-request-id"].to_str().unwrap();
     assert!(
         uuid::Uuid::parse_str(id).is_ok(),
@@ -572,22 +524,18 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
     let token = app.create_session().await;
 
     let response = app
-        .client
-        .get(app.url("/health"))
+        .get("/health")
         .header("origin", ALLOWED_ORIGIN)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(allow_origin(&response).as_deref(), Some(ALLOWED_ORIGIN));
 
     let response = app
-        .client
-        .post(app.url("/api/v1/sessions"))
+        .post("/api/v1/sessions")
         .header("origin", ALLOWED_ORIGIN)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 201);
     assert_eq!(allow_origin(&response).as_deref(), Some(ALLOWED_ORIGIN));
 
@@ -599,12 +547,10 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
         (Method::GET, "/api/v1/messages?limit=0".to_string()),
     ] {
         let response = app
-            .client
-            .request(method.clone(), app.url(&path))
+            .request(method.clone(), &path)
             .header("origin", ALLOWED_ORIGIN)
-            .send()
-            .await
-            .unwrap();
+            .fetch()
+            .await;
         assert!(
             response.status().is_client_error(),
             "{method} {path} -> {}",
@@ -620,30 +566,26 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
     }
 
     let response = app
-        .client
-        .post(app.url("/api/v1/messages"))
+        .post("/api/v1/messages")
         .bearer_auth(&token)
         .header("origin", ALLOWED_ORIGIN)
         .json(&json!({"content": "   "}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 422);
     assert_eq!(allow_origin(&response).as_deref(), Some(ALLOWED_ORIGIN));
 
     // Preflight.
     let response = app
-        .client
-        .request(Method::OPTIONS, app.url("/api/v1/messages"))
+        .request(Method::OPTIONS, "/api/v1/messages")
         .header("origin", ALLOWED_ORIGIN)
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
             "content-type, authorization, x-session-id",
         )
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert!(
         response.status().is_success(),
         "preflight: {}",
@@ -667,22 +609,18 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
 
     // An origin not in the list gets no allow-origin header (and no 500).
     let response = app
-        .client
-        .get(app.url("/health"))
+        .get("/health")
         .header("origin", "http://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert!(response.status().as_u16() < 500, "{}", response.status());
     assert_eq!(allow_origin(&response), None);
     let response = app
-        .client
-        .request(Method::OPTIONS, app.url("/api/v1/messages"))
+        .request(Method::OPTIONS, "/api/v1/messages")
         .header("origin", "http://evil.example")
         .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert!(response.status().as_u16() < 500, "{}", response.status());
     assert_eq!(allow_origin(&response), None);
     app.stop().await;
@@ -690,7 +628,7 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
 
 /// Shared by the tests above: a quick sanity check that the app is still healthy afterwards.
 async fn still_healthy(app: &TestApp) {
-    let response = app.client.get(app.url("/health")).send().await.unwrap();
+    let response = app.get("/health").fetch().await;
     assert_eq!(response.status(), 200);
 }
 
@@ -714,9 +652,8 @@ async fn nothing_a_client_sends_is_a_500(backend: Backend) {
                 },
                 app.url(path),
             )
-            .send()
-            .await
-            .unwrap();
+            .fetch()
+            .await;
         let status = response.status().as_u16();
         assert!(
             (400..500).contains(&status),
@@ -725,24 +662,20 @@ async fn nothing_a_client_sends_is_a_500(backend: Backend) {
         assert_error(response, status, response_code(status)).await;
     }
     let response = app
-        .client
-        .post(app.url("/api/v1/messages"))
+        .post("/api/v1/messages")
         .header("authorization", "Bearer")
         .json(&json!({"content": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert!(response.status().is_client_error(), "{}", response.status());
     let response = app
-        .client
-        .get(app.url("/api/v1/messages"))
+        .get("/api/v1/messages")
         .header(
             "x-session-id",
             reqwest::header::HeaderValue::from_bytes(b"anon_\xff\xfe").unwrap(),
         )
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert!(response.status().is_client_error(), "{}", response.status());
     still_healthy(&app).await;
     app.stop().await;

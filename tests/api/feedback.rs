@@ -2,39 +2,14 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
+use crate::support::{Fetch, assert_field_error, assert_none_in, contains_bytes, keys, set};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
-
-fn keys(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("expected an object, got {value}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|s| s.to_string()).collect()
-}
 
 async fn submit(app: &TestApp, body: Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url("/api/v1/feedback"))
+    app.post("/api/v1/feedback")
         .json(&body)
-        .send()
+        .fetch_json_or_null()
         .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-fn assert_field_error(status: u16, body: &Value, field: &str) {
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["error"], "validation_failed", "{body}");
-    assert_eq!(body["field"], field, "{body}");
-    assert!(body["detail"].is_string(), "{body}");
 }
 
 async fn feedback_answers_201_then_409(backend: Backend) {
@@ -74,13 +49,11 @@ async fn feedback_answers_201_then_409(backend: Backend) {
     // Bearer, lowest rating, no text, no category: a minimal feedback of another session.
     let other = app.create_session().await;
     let response = app
-        .client
-        .post(app.url("/api/v1/feedback"))
+        .post("/api/v1/feedback")
         .bearer_auth(&other)
         .json(&json!({"rating": 1}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["feedback"]["rating"], 1);
@@ -185,17 +158,9 @@ async fn feedback_text_is_stored_encrypted(backend: Backend) {
     let bytes = app.database_bytes().await;
     assert!(!bytes.is_empty());
     // Positive control: the search does find what is stored (the session id).
-    let id =
-        uuid::Uuid::parse_str(app.history(&token).await["session_id"].as_str().unwrap()).unwrap();
-    let stored_id = if app.database.pg_name.is_some() {
-        id.to_string().into_bytes()
-    } else {
-        id.as_bytes().to_vec()
-    };
+    let stored_id = app.stored_session_id(&token).await;
     assert!(
-        bytes
-            .windows(stored_id.len())
-            .any(|w| w == stored_id.as_slice()),
+        contains_bytes(&bytes, &stored_id),
         "the search sees the stored session id"
     );
     let unique = marker.split(' ').nth(4).unwrap().to_string();
@@ -205,13 +170,7 @@ async fn feedback_text_is_stored_encrypted(backend: Backend) {
         hex::encode(marker.as_bytes()).into_bytes(),
         hex::encode(unique.as_bytes()).into_bytes(),
     ];
-    for needle in needles {
-        assert!(
-            !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
-            "feedback text readable in the database: {}",
-            String::from_utf8_lossy(&needle)
-        );
-    }
+    assert_none_in(&bytes, &needles, "feedback text readable in the database");
     app.stop().await;
 }
 

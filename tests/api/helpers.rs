@@ -2,6 +2,7 @@
 //! PostgreSQL database created for the test and dropped afterwards. Every log line of the whole
 //! test binary is captured at TRACE so privacy tests can search it.
 
+use crate::support::Fetch;
 use cbln::config::{Environment, Settings, Sources, load};
 use cbln::startup::{Application, LoadedConfig};
 use cbln_actors::crypto::MasterKey;
@@ -262,6 +263,24 @@ async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::T
     }
 }
 
+/// Evaluates `$body` with `$connection` bound to a new connection to `$app`'s database, a
+/// PostgreSQL or a SQLite one as the app runs on.
+macro_rules! with_connection {
+    ($app:expr, |$connection:ident| $body:expr) => {
+        if $app.database.pg_name.is_some() {
+            let mut $connection = sqlx::PgConnection::connect(&$app.database.url)
+                .await
+                .expect("connect");
+            $body
+        } else {
+            let mut $connection = sqlx::SqliteConnection::connect(&$app.database.url)
+                .await
+                .expect("connect");
+            $body
+        }
+    };
+}
+
 impl TestApp {
     /// `address` + `path`.
     pub fn url(&self, path: &str) -> String {
@@ -276,12 +295,10 @@ impl TestApp {
     /// Opens a session in `language` and returns its token.
     pub async fn create_session_in(&self, language: &str) -> String {
         let response = self
-            .client
-            .post(self.url("/api/v1/sessions"))
+            .post("/api/v1/sessions")
             .json(&json!({"language_preference": language}))
-            .send()
-            .await
-            .expect("request");
+            .fetch()
+            .await;
         assert_eq!(response.status(), 201, "session creation");
         let body: Value = response.json().await.expect("json");
         body["session"]["session_token"]
@@ -292,27 +309,20 @@ impl TestApp {
 
     /// Sends a message with the bearer token; returns status and JSON body.
     pub async fn send_message(&self, token: &str, content: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url("/api/v1/messages"))
+        self.post("/api/v1/messages")
             .bearer_auth(token)
             .json(&json!({"content": content}))
-            .send()
+            .fetch_json_or_null()
             .await
-            .expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// The session's history (first 200).
     pub async fn history(&self, token: &str) -> Value {
         let response = self
-            .client
-            .get(self.url("/api/v1/messages?limit=200"))
+            .get("/api/v1/messages?limit=200")
             .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
+            .fetch()
+            .await;
         assert_eq!(response.status(), 200, "history");
         response.json().await.expect("json")
     }
@@ -320,47 +330,20 @@ impl TestApp {
     /// Raw SQL against the app's database through a separate connection (looking behind the API).
     pub async fn execute(&self, sql: &str) -> u64 {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
-        if self.database.pg_name.is_some() {
-            let mut connection = sqlx::PgConnection::connect(&self.database.url)
-                .await
-                .expect("connect");
-            sqlx::query(sql)
-                .execute(&mut connection)
-                .await
-                .expect("raw SQL")
-                .rows_affected()
-        } else {
-            let mut connection = sqlx::SqliteConnection::connect(&self.database.url)
-                .await
-                .expect("connect");
-            sqlx::query(sql)
-                .execute(&mut connection)
-                .await
-                .expect("raw SQL")
-                .rows_affected()
-        }
+        with_connection!(self, |connection| sqlx::query(sql)
+            .execute(&mut connection)
+            .await
+            .expect("raw SQL")
+            .rows_affected())
     }
 
     /// One integer from a scalar query (e.g. `SELECT COUNT(*) FROM messages`).
     pub async fn count(&self, sql: &str) -> i64 {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
-        if self.database.pg_name.is_some() {
-            let mut connection = sqlx::PgConnection::connect(&self.database.url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar(sql)
-                .fetch_one(&mut connection)
-                .await
-                .expect("scalar")
-        } else {
-            let mut connection = sqlx::SqliteConnection::connect(&self.database.url)
-                .await
-                .expect("connect");
-            sqlx::query_scalar(sql)
-                .fetch_one(&mut connection)
-                .await
-                .expect("scalar")
-        }
+        with_connection!(self, |connection| sqlx::query_scalar(sql)
+            .fetch_one(&mut connection)
+            .await
+            .expect("scalar"))
     }
 
     /// Everything the database holds, as bytes: the SQLite file and its WAL, or every row of

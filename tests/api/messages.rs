@@ -3,33 +3,13 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;
+use crate::support::{Fetch, assert_error, assert_field_error, keys, parse_time, set};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const CRISIS_VI: &str = "mình muốn chết, không muốn sống nữa";
 const CRISIS_EN: &str = "I want to kill myself, I don't want to live anymore";
-
-fn keys(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("expected an object, got {value}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|s| s.to_string()).collect()
-}
-
-fn parse_time(value: &Value) -> OffsetDateTime {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("expected a time string, got {value}"));
-    OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("not RFC 3339: {text}: {e}"))
-}
 
 fn assert_message_shape(message: &Value) {
     assert_eq!(
@@ -56,37 +36,12 @@ fn assert_message_shape(message: &Value) {
     parse_time(&message["created_at"]);
 }
 
-fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
-    assert_eq!(status, expected_status, "{body}");
-    assert_eq!(body["error"], code, "{body}");
-    assert!(body["detail"].is_string(), "{body}");
-}
-
-fn assert_field_error(status: u16, body: &Value, field: &str) {
-    assert_error(status, body, 422, "validation_failed");
-    assert_eq!(body["field"], field, "{body}");
-}
-
 async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.get(path).bearer_auth(token).fetch_json_or_null().await
 }
 
 async fn delete(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .delete(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
+    let response = app.delete(path).bearer_auth(token).fetch().await;
     let status = response.status().as_u16();
     let bytes = response.bytes().await.expect("body");
     if bytes.is_empty() {
@@ -97,16 +52,11 @@ async fn delete(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
 }
 
 async fn post_raw(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url("/api/v1/messages"))
+    app.post("/api/v1/messages")
         .bearer_auth(token)
         .json(&body)
-        .send()
+        .fetch_json_or_null()
         .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn post_answers_201_with_both_messages(backend: Backend) {
@@ -331,12 +281,10 @@ async fn get_one_message(backend: Backend) {
 
     // The compatibility form: token in the query.
     let response = app
-        .client
-        .get(app.url(&format!("/api/v1/messages/{id}")))
+        .get(&format!("/api/v1/messages/{id}"))
         .query(&[("session_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 200);
 
     let foreign_id = foreign["user_message"]["id"].as_str().unwrap();
@@ -435,12 +383,10 @@ async fn delete_all_messages(backend: Backend) {
 
     // The compatibility form.
     let response = app
-        .client
-        .delete(app.url("/api/v1/messages"))
+        .delete("/api/v1/messages")
         .query(&[("session_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 204);
     assert_eq!(app.history(&token).await["total_count"], 0);
     app.stop().await;
@@ -539,12 +485,7 @@ async fn crisis_message_gets_a_crisis_card(backend: Backend) {
             .is_empty()
     );
 
-    let response = app
-        .client
-        .get(app.url(&format!("/api/v1/sessions/{token}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get(&format!("/api/v1/sessions/{token}")).fetch().await;
     assert_eq!(response.status(), 200);
     let status: Value = response.json().await.unwrap();
     assert_eq!(status["is_crisis_mode"], true, "{status}");

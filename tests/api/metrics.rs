@@ -4,6 +4,8 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
+use crate::support::Fetch;
+use cbln_actors::telemetry::dashboard;
 use cbln_actors::telemetry::exposition::{self, Exposition};
 use serde_json::{Value, json};
 use std::io::Write as _;
@@ -12,15 +14,12 @@ use std::process::{Command, Stdio};
 const DASHBOARD: &str = include_str!("../../ops/grafana-dashboard.json");
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0";
 
-/// Labels Prometheus attaches at scrape time, so they are never in the exposition itself.
-const SCRAPE_LABELS: [&str; 2] = ["instance", "job"];
-
 async fn scrape(app: &TestApp, accept: Option<&str>) -> (String, String) {
-    let mut request = app.client.get(app.url("/metrics"));
+    let mut request = app.get("/metrics");
     if let Some(accept) = accept {
         request = request.header("Accept", accept);
     }
-    let response = request.send().await.expect("request");
+    let response = request.fetch().await;
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -45,28 +44,19 @@ async fn traffic(app: &TestApp) -> (String, String) {
     let session_id = history["session_id"].as_str().unwrap().to_string();
     // Some errors too, so status labels vary.
     let response = app
-        .client
-        .get(app.url("/api/v1/messages"))
+        .get("/api/v1/messages")
         .bearer_auth("anon_doesnotexist0000000000000000")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 404);
-    let response = app
-        .client
-        .get(app.url(&format!("/api/v1/sessions/{token}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get(&format!("/api/v1/sessions/{token}")).fetch().await;
     assert_eq!(response.status(), 200);
     let response = app
-        .client
-        .post(app.url("/api/v1/feedback"))
+        .post("/api/v1/feedback")
         .bearer_auth(&token)
         .json(&json!({"rating": 5}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 201);
     (token, session_id)
 }
@@ -208,41 +198,24 @@ on_both_backends!(metrics_cover_every_actor_and_leak_nothing);
 /// Every metric and label the dashboard queries is exported by the live server.
 fn check_dashboard(parsed: &Exposition) {
     let dashboard: Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
-    let mut queries: Vec<(String, String)> = dashboard["templating"]["list"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|variable| {
-            let query = variable["definition"].as_str()?;
-            let metric = query
-                .strip_prefix("label_values(")?
-                .split([',', ')'])
-                .next()?
-                .trim();
-            Some((format!("variable {}", variable["name"]), metric.to_owned()))
-        })
-        .collect();
-    queries.extend(dashboard_exprs(&dashboard));
+    let queries = dashboard::queries(&dashboard);
     assert!(queries.len() >= 20, "only {} queries", queries.len());
     let mut problems = Vec::new();
     for (title, expr) in &queries {
-        let found = selectors(expr);
+        let found = dashboard::selectors(expr).unwrap_or_else(|error| panic!("{error}"));
         assert!(!found.is_empty(), "{title}: no metric in {expr}");
         for selector in found {
-            if parsed.family_of_sample(&selector.metric).is_none() {
+            let check = dashboard::check_selector(parsed, &selector);
+            if check.family.is_none() {
                 problems.push(format!("{title}: {} is not exported", selector.metric));
                 continue;
             }
-            let samples: Vec<_> = parsed.samples(&selector.metric).collect();
-            if samples.is_empty() {
+            if !check.has_samples {
                 // A labelled family nothing has happened to yet: declared, no series.
                 continue;
             }
-            for label in &selector.labels {
-                let exported = samples.iter().any(|sample| sample.label(label).is_some());
-                if !exported && !SCRAPE_LABELS.contains(&label.as_str()) {
-                    problems.push(format!("{title}: {} has no label {label}", selector.metric));
-                }
+            for label in check.missing_labels {
+                problems.push(format!("{title}: {} has no label {label}", selector.metric));
             }
         }
     }
@@ -284,176 +257,4 @@ fn promtool_check(classic: &str) {
         "promtool check metrics failed ({}):\n{report}",
         output.status
     );
-}
-
-// The PromQL selector extraction below is copied from actors/tests/dashboard_metrics.rs.
-
-/// A PromQL selector: the metric name and the label names its matchers use.
-#[derive(Debug, PartialEq)]
-struct Selector {
-    metric: String,
-    labels: Vec<String>,
-}
-
-const PROMQL_KEYWORDS: [&str; 20] = [
-    "and",
-    "or",
-    "unless",
-    "bool",
-    "offset",
-    "atan2",
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "group",
-    "stddev",
-    "stdvar",
-    "count",
-    "count_values",
-    "bottomk",
-    "topk",
-    "quantile",
-    "limitk",
-    "limit_ratio",
-];
-const GROUPING_MODIFIERS: [&str; 6] = [
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-];
-
-fn selectors(expr: &str) -> Vec<Selector> {
-    let chars: Vec<char> = expr.chars().collect();
-    let mut found = Vec::new();
-    let mut i = 0;
-    let skip_string = |i: &mut usize| {
-        let quote = chars[*i];
-        *i += 1;
-        while *i < chars.len() && chars[*i] != quote {
-            if chars[*i] == '\\' {
-                *i += 1;
-            }
-            *i += 1;
-        }
-        *i += 1;
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '"' || c == '\'' || c == '`' {
-            skip_string(&mut i);
-        } else if c == '[' {
-            while i < chars.len() && chars[i] != ']' {
-                i += 1;
-            }
-            i += 1;
-        } else if c == '$' {
-            i += 1;
-            if chars.get(i) == Some(&'{') {
-                while i < chars.len() && chars[i] != '}' {
-                    i += 1;
-                }
-                i += 1;
-            } else {
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                    i += 1;
-                }
-            }
-        } else if c == '{' {
-            let labels = matcher_labels(&chars, &mut i, &skip_string);
-            assert!(
-                labels.iter().all(|label| label != "__name__"),
-                "{expr}: select metrics by name, not by __name__"
-            );
-        } else if c.is_ascii_digit()
-            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                i += 1;
-            }
-        } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
-            {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            let mut next = i;
-            while next < chars.len() && chars[next].is_whitespace() {
-                next += 1;
-            }
-            let followed_by_paren = chars.get(next) == Some(&'(');
-            if GROUPING_MODIFIERS.contains(&word.as_str()) {
-                if followed_by_paren {
-                    i = next;
-                    while i < chars.len() && chars[i] != ')' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            } else if followed_by_paren || PROMQL_KEYWORDS.contains(&word.as_str()) {
-                // A function or aggregation name, or an operator keyword.
-            } else {
-                let mut labels = Vec::new();
-                if chars.get(next) == Some(&'{') {
-                    i = next;
-                    labels = matcher_labels(&chars, &mut i, &skip_string);
-                }
-                found.push(Selector {
-                    metric: word,
-                    labels,
-                });
-            }
-        } else {
-            i += 1;
-        }
-    }
-    found
-}
-
-fn matcher_labels(chars: &[char], i: &mut usize, skip_string: &dyn Fn(&mut usize)) -> Vec<String> {
-    let mut labels = Vec::new();
-    *i += 1;
-    let mut current = String::new();
-    while *i < chars.len() && chars[*i] != '}' {
-        let c = chars[*i];
-        if c == '"' || c == '\'' || c == '`' {
-            skip_string(i);
-            continue;
-        }
-        if c.is_ascii_alphanumeric() || c == '_' {
-            current.push(c);
-        } else if !current.is_empty() {
-            labels.push(std::mem::take(&mut current));
-        }
-        *i += 1;
-    }
-    if !current.is_empty() {
-        labels.push(current);
-    }
-    *i += 1;
-    labels
-}
-
-fn dashboard_exprs(dashboard: &Value) -> Vec<(String, String)> {
-    let mut exprs = Vec::new();
-    let mut stack: Vec<&Value> = dashboard["panels"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
-    while let Some(panel) = stack.pop() {
-        stack.extend(panel["panels"].as_array().into_iter().flatten());
-        let title = panel["title"].as_str().unwrap_or("").to_owned();
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            if let Some(expr) = target["expr"].as_str() {
-                exprs.push((title.clone(), expr.to_owned()));
-            }
-        }
-    }
-    exprs
 }

@@ -2,6 +2,7 @@
 //! and that every failure (timeout, 500, garbage) still answers 201 from the built-in listener.
 
 use crate::helpers::{Backend, TestApp, captured_logs, spawn_app_with};
+use crate::support::Fetch;
 use cbln::config::ResponderProvider;
 use cbln_actors::telemetry::exposition;
 use secrecy::SecretString;
@@ -40,11 +41,9 @@ async fn app_against(mock: &MockServer, api_key: &str) -> TestApp {
 
 async fn metrics(app: &TestApp) -> exposition::Exposition {
     let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
+        .get("/metrics")
+        .fetch()
         .await
-        .expect("request")
         .text()
         .await
         .expect("text");
@@ -69,14 +68,21 @@ async fn chat_requests(mock: &MockServer) -> Vec<(Value, Option<String>)> {
         .collect()
 }
 
-#[actix_web::test]
-async fn a_successful_answer_is_the_models_and_the_request_is_well_formed() {
+/// A mock provider whose chat-completions endpoint answers every POST with `response`.
+async fn provider_answering(response: ResponseTemplate) -> MockServer {
     let mock = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(ANSWER)))
+        .respond_with(response)
         .mount(&mock)
         .await;
+    mock
+}
+
+#[actix_web::test]
+async fn a_successful_answer_is_the_models_and_the_request_is_well_formed() {
+    let mock =
+        provider_answering(ResponseTemplate::new(200).set_body_json(completion(ANSWER))).await;
     let api_key = format!("sk-test-{}", Uuid::new_v4().simple());
     let app = app_against(&mock, &api_key).await;
     let token = app.create_session().await;
@@ -164,12 +170,7 @@ async fn a_successful_answer_is_the_models_and_the_request_is_well_formed() {
 }
 
 async fn falls_back(response: ResponseTemplate, reason: &str) {
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(response)
-        .mount(&mock)
-        .await;
+    let mock = provider_answering(response).await;
     let app = app_against(&mock, "sk-test-fallback").await;
     let token = app.create_session().await;
     let started = std::time::Instant::now();
@@ -234,12 +235,8 @@ async fn garbage_json_falls_back_to_the_builtin_listener() {
 
 #[actix_web::test]
 async fn a_crisis_message_never_reaches_the_provider() {
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(ANSWER)))
-        .mount(&mock)
-        .await;
+    let mock =
+        provider_answering(ResponseTemplate::new(200).set_body_json(completion(ANSWER))).await;
     let app = app_against(&mock, "sk-test-crisis").await;
     let token = app.create_session().await;
     let (status, body) = app

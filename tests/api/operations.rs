@@ -3,27 +3,14 @@
 
 use crate::helpers::{Backend, postgres_admin_url, spawn_app};
 use crate::on_both_backends;
+use crate::support::{Fetch, keys, set};
 use serde_json::Value;
 use sqlx::Connection;
-use std::collections::BTreeSet;
 use std::time::Duration;
-
-fn keys(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("expected an object, got {value}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|s| s.to_string()).collect()
-}
 
 async fn root_describes_the_service(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app.client.get(app.url("/")).send().await.unwrap();
+    let response = app.get("/").fetch().await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(
@@ -41,7 +28,7 @@ async fn root_describes_the_service(backend: Backend) {
 async fn health_live_and_ready(backend: Backend) {
     let app = spawn_app(backend).await;
     for path in ["/health", "/api/v1/health"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).fetch().await;
         assert_eq!(response.status(), 200, "{path}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(
@@ -62,23 +49,13 @@ async fn health_live_and_ready(backend: Backend) {
         assert_eq!(body["checks"]["actors"], "ok", "{body}");
     }
 
-    let response = app
-        .client
-        .get(app.url("/health/live"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/health/live").fetch().await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.json::<Value>().await.unwrap(),
         serde_json::json!({"status": "alive"})
     );
-    let response = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/health/ready").fetch().await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.json::<Value>().await.unwrap(),
@@ -133,14 +110,14 @@ impl Drop for AllowConnections {
 async fn health_is_503_degraded_when_postgres_is_gone() {
     let app = spawn_app(Backend::Postgres).await;
     let name = app.database.pg_name.clone().expect("PostgreSQL database");
-    let response = app.client.get(app.url("/health")).send().await.unwrap();
+    let response = app.get("/health").fetch().await;
     assert_eq!(response.status(), 200);
 
     let guard = AllowConnections(name.clone());
     AllowConnections::set(&name, false).await;
 
     let started = std::time::Instant::now();
-    let response = app.client.get(app.url("/health")).send().await.unwrap();
+    let response = app.get("/health").fetch().await;
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "health answers promptly"
@@ -150,27 +127,12 @@ async fn health_is_503_degraded_when_postgres_is_gone() {
     assert_eq!(body["status"], "degraded", "{body}");
     assert_eq!(body["checks"]["database"], "down", "{body}");
     assert_eq!(body["checks"]["actors"], "ok", "{body}");
-    let response = app
-        .client
-        .get(app.url("/api/v1/health"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/api/v1/health").fetch().await;
     assert_eq!(response.status(), 503);
-    let response = app
-        .client
-        .get(app.url("/health/live"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/health/live").fetch().await;
     assert_eq!(response.status(), 200, "still alive");
     // A request that needs the database fails cleanly, not with a hang.
-    let response = app
-        .client
-        .post(app.url("/api/v1/sessions"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.post("/api/v1/sessions").fetch().await;
     assert!(response.status().is_server_error(), "{}", response.status());
     let body: Value = response.json().await.unwrap();
     assert!(body["error"].is_string(), "{body}");
@@ -180,7 +142,7 @@ async fn health_is_503_degraded_when_postgres_is_gone() {
     drop(guard);
     let mut healthy = false;
     for _ in 0..50 {
-        let response = app.client.get(app.url("/health")).send().await.unwrap();
+        let response = app.get("/health").fetch().await;
         if response.status() == 200 {
             healthy = true;
             break;
@@ -188,24 +150,14 @@ async fn health_is_503_degraded_when_postgres_is_gone() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(healthy, "health recovers once the database is back");
-    let response = app
-        .client
-        .post(app.url("/api/v1/sessions"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.post("/api/v1/sessions").fetch().await;
     assert_eq!(response.status(), 201);
     app.stop().await;
 }
 
 async fn openapi_lists_the_paths(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/openapi.json").fetch().await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -250,7 +202,7 @@ async fn openapi_lists_the_paths(backend: Backend) {
 async fn docs_page_and_its_assets_are_served_locally(backend: Backend) {
     let app = spawn_app(backend).await;
     for path in ["/docs", "/docs/"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).fetch().await;
         assert_eq!(response.status(), 200, "{path}");
         assert!(
             response.headers()["content-type"]
@@ -279,12 +231,7 @@ async fn docs_page_and_its_assets_are_served_locally(backend: Backend) {
             );
         }
     }
-    let response = app
-        .client
-        .get(app.url("/docs/swagger-ui-bundle.js"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/docs/swagger-ui-bundle.js").fetch().await;
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -293,12 +240,7 @@ async fn docs_page_and_its_assets_are_served_locally(backend: Backend) {
     assert!(content_type.contains("javascript"), "{content_type}");
     let script = response.bytes().await.unwrap();
     assert!(script.len() > 100_000, "the real bundle is served");
-    let response = app
-        .client
-        .get(app.url("/docs/swagger-ui.css"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/docs/swagger-ui.css").fetch().await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]

@@ -4,6 +4,7 @@
 
 use crate::helpers::{Backend, TestApp, captured_logs, spawn_app};
 use crate::on_both_backends;
+use crate::support::{Fetch, contains_bytes};
 use cbln_actors::crypto::{Aad, KeyRing, MasterKey, Purpose};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -129,13 +130,6 @@ fn keyring(app: &TestApp) -> KeyRing {
     KeyRing::new(primary, vec![])
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty()
-        && haystack
-            .windows(needle.len())
-            .any(|window| window == needle)
-}
-
 fn session_id_of(history: &Value) -> Uuid {
     Uuid::parse_str(history["session_id"].as_str().expect("session_id")).expect("uuid")
 }
@@ -148,14 +142,12 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
     let request_id = format!("privacy-{}", Uuid::new_v4().simple());
 
     let response = app
-        .client
-        .post(app.url("/api/v1/messages"))
+        .post("/api/v1/messages")
         .bearer_auth(&token)
         .header("X-Request-ID", &request_id)
         .json(&json!({"content": format!("hôm nay mình kể bạn nghe: {marker}")}))
-        .send()
-        .await
-        .expect("request");
+        .fetch()
+        .await;
     assert_eq!(response.status(), 201);
     assert_eq!(
         response.headers()["x-request-id"].to_str().unwrap(),
@@ -169,38 +161,30 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
     let (status, body) = app.send_message(&token, &marker).await;
     assert_eq!(status, 201, "{body}");
     let response = app
-        .client
-        .post(app.url("/api/v1/feedback"))
+        .post("/api/v1/feedback")
         .bearer_auth(&token)
         .json(&json!({"rating": 4, "feedback_text": feedback_marker, "category": "helpful"}))
-        .send()
-        .await
-        .expect("request");
+        .fetch()
+        .await;
     assert_eq!(response.status(), 201);
     // Every form of the token the API accepts, so a leak through any of them would be seen.
     let status = app
-        .client
-        .get(app.url(&format!("/api/v1/sessions/{token}")))
-        .send()
+        .get(&format!("/api/v1/sessions/{token}"))
+        .fetch()
         .await
-        .expect("request")
         .status();
     assert_eq!(status, 200);
     let status = app
-        .client
-        .get(app.url(&format!("/api/v1/messages?session_token={token}")))
-        .send()
+        .get(&format!("/api/v1/messages?session_token={token}"))
+        .fetch()
         .await
-        .expect("request")
         .status();
     assert_eq!(status, 200);
     let status = app
-        .client
-        .get(app.url("/api/v1/messages"))
+        .get("/api/v1/messages")
         .header("X-Session-ID", &token)
-        .send()
+        .fetch()
         .await
-        .expect("request")
         .status();
     assert_eq!(status, 200);
 
@@ -228,18 +212,18 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
         ("session token", token.as_str()),
     ] {
         assert!(
-            !contains(&bytes, secret.as_bytes()),
+            !contains_bytes(&bytes, secret.as_bytes()),
             "the {what} is stored readable in the database"
         );
         let hex_form = hex::encode(secret.as_bytes());
         assert!(
-            !contains(&bytes, hex_form.as_bytes()),
+            !contains_bytes(&bytes, hex_form.as_bytes()),
             "the {what} is stored as hex in the database"
         );
         // The part after the first word alone (in case a prefix is stripped or re-encoded).
         let tail = secret.split_once(' ').map(|(_, t)| t).unwrap_or(secret);
         assert!(
-            !contains(&bytes, tail.as_bytes()),
+            !contains_bytes(&bytes, tail.as_bytes()),
             "part of the {what} is stored readable"
         );
     }
@@ -305,12 +289,10 @@ async fn tampered_or_moved_ciphertext_is_reported_not_served(backend: Backend) {
     assert_eq!(tampered.len(), third_content.len());
 
     let response = app
-        .client
-        .get(app.url("/api/v1/messages?limit=200"))
+        .get("/api/v1/messages?limit=200")
         .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
+        .fetch()
+        .await;
     assert_eq!(
         response.status(),
         200,
@@ -334,12 +316,10 @@ async fn tampered_or_moved_ciphertext_is_reported_not_served(backend: Backend) {
 
     // The single-message read reports it the same way.
     let response = app
-        .client
-        .get(app.url(&format!("/api/v1/messages/{third_id}")))
+        .get(&format!("/api/v1/messages/{third_id}"))
         .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
+        .fetch()
+        .await;
     assert_eq!(response.status(), 200);
     let one: Value = response.json().await.unwrap();
     assert!(
@@ -427,11 +407,9 @@ async fn deleting_a_session_shreds_its_data_key(backend: Backend) {
     assert_eq!(String::from_utf8(plain).unwrap(), secret_text);
 
     let response = app
-        .client
-        .delete(app.url(&format!("/api/v1/sessions/{token}")))
-        .send()
-        .await
-        .expect("request");
+        .delete(&format!("/api/v1/sessions/{token}"))
+        .fetch()
+        .await;
     assert_eq!(response.status(), 204);
 
     let remaining = raw.wrapped_keys().await;
@@ -461,16 +439,14 @@ async fn deleting_a_session_shreds_its_data_key(backend: Backend) {
     let bytes = app.database_bytes().await;
     if backend == Backend::Postgres {
         let hex_form = hex::encode(&wrapped);
-        assert!(!contains(&bytes, hex_form.as_bytes()));
+        assert!(!contains_bytes(&bytes, hex_form.as_bytes()));
     }
     // The API no longer knows the session.
     let response = app
-        .client
-        .get(app.url("/api/v1/messages"))
+        .get("/api/v1/messages")
         .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
+        .fetch()
+        .await;
     assert_eq!(response.status(), 404);
     app.stop().await;
 }

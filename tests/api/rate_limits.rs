@@ -3,6 +3,7 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app_with};
 use crate::on_both_backends;
+use crate::support::Fetch;
 use cbln::config::Settings;
 use reqwest::Response;
 use serde_json::Value;
@@ -38,21 +39,19 @@ async fn assert_rate_limited(response: Response) {
 }
 
 async fn post_message(app: &TestApp, token: &str, content: &str) -> Response {
-    app.client
-        .post(app.url("/api/v1/messages"))
+    app.post("/api/v1/messages")
         .bearer_auth(token)
         .json(&serde_json::json!({"content": content}))
-        .send()
+        .fetch()
         .await
-        .expect("request")
 }
 
 async fn create_session(app: &TestApp, forwarded_for: Option<&str>) -> Response {
-    let mut request = app.client.post(app.url("/api/v1/sessions"));
+    let mut request = app.post("/api/v1/sessions");
     if let Some(forwarded_for) = forwarded_for {
         request = request.header("x-forwarded-for", forwarded_for);
     }
-    request.send().await.expect("request")
+    request.fetch().await
 }
 
 async fn messages_are_limited_per_session(backend: Backend) {

@@ -3,6 +3,7 @@
 //! 127.0.0.1:6379; this test fails (never skips) when it is not.
 
 use crate::helpers::{Backend, TestApp, TestDatabase, spawn_app_on, spawn_app_with};
+use crate::support::Fetch;
 use bb8_redis::redis;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -40,23 +41,16 @@ async fn subscribers(connection: &mut redis::aio::MultiplexedConnection) -> i64 
 }
 
 async fn health(app: &TestApp) -> (u16, Value) {
-    let response = app
-        .client
-        .get(app.url("/health"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.get("/health").fetch().await;
     let status = response.status().as_u16();
     (status, response.json().await.expect("json"))
 }
 
 async fn history_status(app: &TestApp, token: &str) -> u16 {
-    app.client
-        .get(app.url("/api/v1/messages"))
+    app.get("/api/v1/messages")
         .bearer_auth(token)
-        .send()
+        .fetch()
         .await
-        .expect("request")
         .status()
         .as_u16()
 }
@@ -118,9 +112,8 @@ async fn a_deletion_on_one_instance_evicts_the_session_on_the_other() {
     let response = a
         .client
         .delete(a.url(&format!("/api/v1/sessions/{token}")))
-        .send()
-        .await
-        .expect("request");
+        .fetch()
+        .await;
     assert_eq!(response.status(), 204);
     assert_eq!(history_status(&a, &token).await, 404, "gone on A at once");
 

@@ -45,19 +45,16 @@ impl Store {
             });
             insert.build().execute(&mut *tx).await?;
             }
+            // Rare per-op writes first, in queue order: a retraction follows the insert it
+            // takes back, and precedes any newer context of its session below.
             for write in writes {
                 match write {
                     WriteOp::UserMessage { message, enter_crisis_mode: true } => {
-                        sqlx::query(
-                            "UPDATE sessions SET is_crisis_mode = TRUE, last_activity = $2, \
-                             updated_at = $2 WHERE id = $1",
-                        )
-                        .bind(message.session_id)
-                        .bind(message.created_at)
-                        .execute(&mut *tx)
-                        .await?;
+                        sqlx::query("UPDATE sessions SET is_crisis_mode = TRUE WHERE id = $1")
+                            .bind(message.session_id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
-                    WriteOp::UserMessage { .. } => {}
                     WriteOp::Retract { session_id, ids } => {
                         for id in ids {
                             sqlx::query("DELETE FROM messages WHERE session_id = $1 AND id = $2")
@@ -71,28 +68,41 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    WriteOp::Reply { message, context } => {
-                        sqlx::query(
-                            "INSERT INTO conversation_context (id, session_id, context, turn_count, \
-                             created_at, updated_at) VALUES ($1, $1, $2, $3, $4, $4) \
-                             ON CONFLICT (session_id) DO UPDATE SET context = excluded.context, \
-                             turn_count = excluded.turn_count, updated_at = excluded.updated_at",
-                        )
-                        .bind(message.session_id)
-                        .bind(&context.sealed)
-                        .bind(context.turn_count)
-                        .bind(message.created_at)
-                        .execute(&mut *tx)
-                        .await?;
-                        sqlx::query(
-                            "UPDATE sessions SET last_activity = $2, updated_at = $2 WHERE id = $1",
-                        )
-                        .bind(message.session_id)
-                        .bind(message.created_at)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+                    WriteOp::UserMessage { .. } | WriteOp::Reply { .. } => {}
                 }
+            }
+            // The contexts as one multi-row upsert (one row per session, the newest wins).
+            let contexts = latest_context_per_session(writes);
+            if !contexts.is_empty() {
+                let mut upsert = QueryBuilder::new(
+                    "INSERT INTO conversation_context (id, session_id, context, turn_count, created_at, updated_at) ",
+                );
+                upsert.push_values(&contexts, |mut row, (message, context)| {
+                    row.push_bind(message.session_id)
+                        .push_bind(message.session_id)
+                        .push_bind(context.sealed.clone())
+                        .push_bind(context.turn_count)
+                        .push_bind(message.created_at)
+                        .push_bind(message.created_at);
+                });
+                upsert.push(
+                    " ON CONFLICT (session_id) DO UPDATE SET context = excluded.context, \
+                     turn_count = excluded.turn_count, updated_at = excluded.updated_at",
+                );
+                upsert.build().execute(&mut *tx).await?;
+            }
+            // Activity times as one statement: the batch spans milliseconds, so its newest
+            // commit time stands for all of its sessions.
+            let active: Vec<_> = writes.iter().map(WriteOp::session_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            if let Some(latest) = messages.iter().map(|m| m.created_at).max() {
+                let mut touch = QueryBuilder::new("UPDATE sessions SET last_activity = ");
+                touch.push_bind(latest).push(", updated_at = ").push_bind(latest).push(" WHERE id IN (");
+                let mut ids = touch.separated(", ");
+                for id in &active {
+                    ids.push_bind(*id);
+                }
+                touch.push(")");
+                touch.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
             acquired
@@ -242,4 +252,17 @@ impl Store {
         });
         Ok(counts)
     }
+}
+
+/// The newest context write of each session in a batch (a session rarely has two: only when a
+/// timed-out reply is still queued behind the next one).
+fn latest_context_per_session(writes: &[WriteOp]) -> Vec<(&StoredMessage, &StoredContext)> {
+    let mut latest: std::collections::HashMap<Uuid, (&StoredMessage, &StoredContext)> =
+        std::collections::HashMap::new();
+    for write in writes {
+        if let WriteOp::Reply { message, context } = write {
+            latest.insert(message.session_id, (message, context));
+        }
+    }
+    latest.into_values().collect()
 }

@@ -4,6 +4,7 @@
 //! middleware; `/metrics` serves [`Metrics::encode`]. Labels are closed enums wherever the set of
 //! values is known, so no request or session can add series: there are no per-session labels.
 
+pub mod dashboard;
 pub mod exposition;
 mod labels;
 mod metrics;

@@ -1,0 +1,153 @@
+//! Small helpers shared by the HTTP tests: requests to the app, reading answers, and the checks
+//! on body shapes and error bodies that many tests make.
+
+use crate::helpers::TestApp;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+impl TestApp {
+    /// A request with `method` to `path` on the app, with the app's client.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    /// `POST path`.
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    /// `PUT path`.
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PUT, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+
+    /// The session id the server uses for `token` (from the history answer).
+    pub async fn session_id_of(&self, token: &str) -> String {
+        self.history(token).await["session_id"]
+            .as_str()
+            .expect("session_id")
+            .to_string()
+    }
+
+    /// The session id of `token` as the database stores it: 16 bytes in SQLite, its text form
+    /// in PostgreSQL (how [`TestApp::database_bytes`] shows it).
+    pub async fn stored_session_id(&self, token: &str) -> Vec<u8> {
+        let id = uuid::Uuid::parse_str(&self.session_id_of(token).await).expect("uuid");
+        if self.database.pg_name.is_some() {
+            id.to_string().into_bytes()
+        } else {
+            id.as_bytes().to_vec()
+        }
+    }
+}
+
+/// Sending a request built for a test: it must reach the server.
+#[allow(async_fn_in_trait)]
+pub trait Fetch {
+    /// Sends the request; panics when it cannot be sent.
+    async fn fetch(self) -> Response;
+    /// Sends the request and reads the status and the JSON body (which must be JSON).
+    async fn fetch_json(self) -> (u16, Value);
+    /// Sends the request and reads the status and the JSON body, `Null` when it is not JSON.
+    async fn fetch_json_or_null(self) -> (u16, Value);
+}
+
+impl Fetch for RequestBuilder {
+    async fn fetch(self) -> Response {
+        self.send().await.expect("request")
+    }
+
+    async fn fetch_json(self) -> (u16, Value) {
+        status_and_json(self.fetch().await).await
+    }
+
+    async fn fetch_json_or_null(self) -> (u16, Value) {
+        let response = self.fetch().await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// The status and the JSON body of `response` (which must be JSON).
+pub async fn status_and_json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json body"))
+}
+
+/// The keys of a JSON object.
+pub fn keys(value: &Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("expected an object, got {value}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// A set of key names, to compare with [`keys`].
+pub fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// An RFC 3339 time string.
+pub fn parse_time(value: &Value) -> OffsetDateTime {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a time string, got {value}"));
+    OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("not RFC 3339: {text}: {e}"))
+}
+
+/// An RFC 3339 time string in UTC, written with a `Z`.
+pub fn parse_utc_time(value: &Value) -> OffsetDateTime {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a time string, got {value}"));
+    assert!(text.ends_with('Z'), "times are UTC with a Z: {text}");
+    parse_time(value)
+}
+
+/// An error answer: the status, the error code and a detail string.
+pub fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(body["detail"].is_string(), "{body}");
+}
+
+/// A 422 `validation_failed` answer naming `field`.
+pub fn assert_field_error(status: u16, body: &Value, field: &str) {
+    assert_error(status, body, 422, "validation_failed");
+    assert_eq!(body["field"], field, "{body}");
+}
+
+/// Whether `needle` (not empty) occurs in `haystack`.
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+/// Asserts that no needle (none may be empty) occurs in `bytes`; `what` says what a hit leaks.
+pub fn assert_none_in(bytes: &[u8], needles: &[Vec<u8>], what: &str) {
+    for needle in needles {
+        assert!(!needle.is_empty(), "{what}: an empty needle");
+        assert!(
+            !contains_bytes(bytes, needle),
+            "{what} ({})",
+            String::from_utf8_lossy(needle)
+        );
+    }
+}
