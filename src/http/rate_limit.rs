@@ -129,3 +129,51 @@ fn retry_after(not_until: &governor::NotUntil<governor::clock::QuantaInstant>) -
     let wait = not_until.wait_time_from(DefaultClock::default().now());
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_minute: u32) -> RateLimits {
+        let settings = RateLimitSettings {
+            enabled: true,
+            messages_per_minute: per_minute,
+            message_burst: 1,
+            sessions_per_minute: per_minute,
+            session_burst: 1,
+        };
+        RateLimits::new(&settings, Vec::new(), Metrics::disabled())
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten() {
+        // 60,000 a minute refills a key in 1 ms, so every key is idle again almost at once.
+        let limits = limits(60_000);
+        for _ in 0..1_000 {
+            limits.check_message(Uuid::new_v4()).unwrap();
+        }
+        assert_eq!(limits.tracked_keys(), 1_000);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        limits.forget_idle();
+        assert_eq!(
+            limits.tracked_keys(),
+            0,
+            "memory does not grow with every session ever seen"
+        );
+    }
+
+    #[test]
+    fn a_busy_key_is_kept_and_limited() {
+        let limits = limits(1);
+        let session = Uuid::new_v4();
+        limits.check_message(session).unwrap();
+        let refused = limits.check_message(session).unwrap_err();
+        assert!(matches!(refused, ApiError::RateLimited { retry_after } if retry_after >= 1));
+        limits.forget_idle();
+        assert_eq!(
+            limits.tracked_keys(),
+            1,
+            "a key still inside its window is remembered"
+        );
+    }
+}
