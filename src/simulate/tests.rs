@@ -173,26 +173,3 @@ async fn refuses_bad_arguments_before_sending_anything() {
     assert!(run(ratio, &mut out).await.is_err());
     assert!(out.is_empty(), "nothing is printed for refused arguments");
 }
-
-/// Against a real server: `CBLN_SIMULATE_URL=http://127.0.0.1:8000 cargo test --lib simulate -- --ignored`
-/// (start it with `CBLN__RATE_LIMIT__ENABLED=false`).
-#[tokio::test]
-#[ignore = "needs a running server named by CBLN_SIMULATE_URL"]
-async fn against_a_running_server() {
-    let Ok(url) = std::env::var("CBLN_SIMULATE_URL") else {
-        return;
-    };
-    let mut run_args = args(&url);
-    run_args.sessions = 8;
-    run_args.messages_per_session = 5;
-    run_args.crisis_ratio = 0.2;
-    let mut out = Vec::new();
-    let report = run(run_args, &mut out)
-        .await
-        .unwrap_or_else(|e| panic!("run failed: {e:#}"));
-    println!("{}", String::from_utf8_lossy(&out));
-    assert_eq!(report.messages_ok, 40);
-    assert!(report.history_mismatches.is_empty());
-    assert_eq!(report.sessions_deleted, 8);
-    assert_eq!(report.crisis_cards, report.crisis_messages_sent);
-}

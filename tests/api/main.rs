@@ -18,4 +18,5 @@ mod rate_limits;
 mod redis_sync;
 mod sessions;
 mod shutdown;
+mod simulate;
 mod smoke;
