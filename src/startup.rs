@@ -148,6 +148,7 @@ pub fn actor_settings(settings: &Settings, sweep_at_start: bool) -> ActorSystemS
         encryptor_threads: threads(s.pipeline.encryptor_threads),
         detector_threads: threads(s.pipeline.detector_threads),
         group_commit_max: s.pipeline.group_commit_max,
+        commit_writers: s.pipeline.commit_writers,
         context_turns: s.session.context_turns,
         restart_policy: RestartPolicy {
             max_restarts: s.supervision.max_restarts,

@@ -276,6 +276,7 @@ fn system_settings() -> ActorSystemSettings {
         encryptor_threads: 2,
         detector_threads: 2,
         group_commit_max: 256,
+        commit_writers: 0,
         context_turns: 10,
         restart_policy: RestartPolicy::default(),
     }

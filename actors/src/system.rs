@@ -35,6 +35,9 @@ pub struct ActorSystemSettings {
     pub detector_threads: usize,
     /// Most writes per group-commit transaction.
     pub group_commit_max: usize,
+    /// Group-commit transactions in flight at once; 0 = one on SQLite (a single write lock),
+    /// two on PostgreSQL (one batch commits while the next fills).
+    pub commit_writers: usize,
     /// Turns of conversation kept for the responder.
     pub context_turns: usize,
     /// Restart intensity for every supervised actor.
@@ -114,8 +117,13 @@ impl ActorSystem {
         let persistence_addr = {
             let (store, metrics, health) = (store.clone(), metrics.clone(), health.clone());
             let max_batch = settings.group_commit_max;
+            let writers = match (settings.commit_writers, store.kind()) {
+                (0, crate::persistence::BackendKind::Sqlite) => 1,
+                (0, crate::persistence::BackendKind::Postgres) => 2,
+                (configured, _) => configured,
+            };
             Supervisor::start_in_arbiter(&persistence_arbiter.handle(), move |_| {
-                PersistenceActor::new(store, max_batch, metrics, health)
+                PersistenceActor::new(store, max_batch, writers, metrics, health)
             })
         };
         let persistence = bounded.wrap(persistence_addr, ActorKind::Persistence);

@@ -60,6 +60,7 @@ fn test_settings() -> ActorSystemSettings {
         encryptor_threads: 2,
         detector_threads: 1,
         group_commit_max: 64,
+        commit_writers: 0,
         context_turns: 10,
         restart_policy: RestartPolicy::default(),
     }

@@ -130,6 +130,8 @@ pub struct PipelineSettings {
     pub detector_threads: usize,
     /// Most writes per transaction.
     pub group_commit_max: usize,
+    /// Group-commit transactions in flight; 0 = 1 on SQLite, 2 on PostgreSQL.
+    pub commit_writers: usize,
 }
 
 /// `[supervision]`.

@@ -1,6 +1,6 @@
 //! The actor that owns the database pool.
 //!
-//! Chat writes go through group commit: requests queue on a channel and one writer task drains
+//! Chat writes go through group commit: requests queue on a channel and a writer task drains
 //! everything queued into a single transaction, so under concurrency N messages cost one commit
 //! instead of N. Nothing is acknowledged before its transaction committed.
 
@@ -27,7 +27,9 @@ struct PendingWrite {
 /// Owns the pool; reads run concurrently, chat writes are group-committed.
 pub struct PersistenceActor {
     pub(super) store: Store,
-    writer: Option<mpsc::Sender<PendingWrite>>,
+    /// One channel per writer; a session always uses the same writer, which keeps its order.
+    writers: Vec<mpsc::Sender<PendingWrite>>,
+    writer_count: usize,
     max_batch: usize,
     metrics: Metrics,
     health: SystemHealth,
@@ -35,12 +37,20 @@ pub struct PersistenceActor {
 }
 
 impl PersistenceActor {
-    /// An actor over `store` committing at most `max_batch` writes per transaction.
-    pub fn new(store: Store, max_batch: usize, metrics: Metrics, health: SystemHealth) -> Self {
+    /// An actor over `store` committing at most `max_batch` writes per transaction, with
+    /// `writers` transactions in flight at once (each session always on the same writer).
+    pub fn new(
+        store: Store,
+        max_batch: usize,
+        writers: usize,
+        metrics: Metrics,
+        health: SystemHealth,
+    ) -> Self {
         let restarts = RestartTracker::new(health.policy());
         PersistenceActor {
             store,
-            writer: None,
+            writers: Vec::new(),
+            writer_count: writers.max(1),
             max_batch: max_batch.max(1),
             metrics,
             health,
@@ -57,16 +67,19 @@ impl Actor for PersistenceActor {
         // The `Mailbox` gate bounds requests in flight; actix's own small default would make
         // callers park before the gate can answer `overloaded`.
         ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
-        let (sender, receiver) = mpsc::channel(self.max_batch * 64);
-        self.writer = Some(sender);
-        let writer = run_writer(
-            receiver,
-            self.store.clone(),
-            self.max_batch,
-            self.metrics.clone(),
-        );
-        // The writer only ends when its channel closes; if it ever ends otherwise, restart.
-        ctx.spawn(writer.into_actor(self).map(|_, _, ctx| ctx.stop()));
+        self.writers.clear();
+        for _ in 0..self.writer_count {
+            let (sender, receiver) = mpsc::channel(self.max_batch * 64);
+            self.writers.push(sender);
+            let writer = run_writer(
+                receiver,
+                self.store.clone(),
+                self.max_batch,
+                self.metrics.clone(),
+            );
+            // A writer only ends when its channel closes; if it ever ends otherwise, restart.
+            ctx.spawn(writer.into_actor(self).map(|_, _, ctx| ctx.stop()));
+        }
         ctx.run_interval(Duration::from_secs(5), |act, _| {
             let (size, idle) = act.store.pool_state();
             act.metrics.set_db_pool(i64::from(size), i64::from(idle));
@@ -80,7 +93,7 @@ impl Actor for PersistenceActor {
 
 impl Supervised for PersistenceActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.writer = None;
+        self.writers.clear();
         self.health
             .restarted(ActorKind::Persistence, &mut self.restarts);
     }
@@ -90,7 +103,8 @@ impl Handler<Commit> for PersistenceActor {
     type Result = ResponseFuture<Result<(), PipelineError>>;
 
     fn handle(&mut self, msg: Commit, _ctx: &mut Self::Context) -> Self::Result {
-        let writer = self.writer.clone();
+        let shard = msg.op.session_id().as_u128() as usize % self.writers.len().max(1);
+        let writer = self.writers.get(shard).cloned();
         Box::pin(async move {
             let stopped = || PipelineError::Ask(AskError::Stopped(ActorKind::Persistence.as_str()));
             let writer = writer.ok_or_else(stopped)?;
