@@ -100,7 +100,9 @@ pub async fn post_message(
     deps.metrics.chat_message(Role::User);
 
     let language = state.record.language;
-    let (reply_text, model_used) = if assessment.is_crisis {
+    // A crisis gets the safety response whatever the provider; so does someone worried about a
+    // friend in danger (how to help, who to call), though that is no crisis of their own.
+    let (reply_text, model_used) = if assessment.is_crisis || assessment.third_party {
         (
             safety_reply(&assessment, language),
             SAFETY_MODEL.to_string(),
