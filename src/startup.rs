@@ -272,7 +272,6 @@ impl Application {
         let state = web::Data::new(AppState {
             system: system.clone(),
             limits,
-            metrics: metrics.clone(),
             redis,
             body_limit: settings.server.body_limit_bytes,
             started: Instant::now(),
@@ -288,11 +287,9 @@ impl Application {
             })?;
         let port = listener.local_addr()?.port();
         let origins = settings.server.cors_origins.clone();
-        let metrics_data = web::Data::new(metrics);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(metrics_data.clone())
                 .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))

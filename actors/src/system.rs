@@ -2,7 +2,7 @@
 //! actors are wired together. Must run inside an actix `System` (the front door's runtime).
 
 use crate::crisis::{CrisisDetector, Hotline, default_rules};
-use crate::crisis_detector::{self, CrisisDetectorActor, SharedDetector, specs_from_records};
+use crate::crisis_detector::{self, CrisisDetectorActor, SharedDetector, compile_records};
 use crate::crypto::{KeyRing, TokenHasher};
 use crate::encryptor::{self, EncryptorActor};
 use crate::error::PipelineError;
@@ -72,8 +72,7 @@ pub async fn load_detector(store: &Store) -> Result<(CrisisDetector, String), St
     let defaults = crisis_detector::records_from_specs(&default_rules());
     store.insert_missing_rules(&defaults).await?;
     let records = store.list_rules().await?;
-    let specs = specs_from_records(&records).map_err(StartError::Rules)?;
-    let detector = CrisisDetector::compile(&specs).map_err(|e| StartError::Rules(e.to_string()))?;
+    let detector = compile_records(&records).map_err(StartError::Rules)?;
     Ok((detector, store.rules_fingerprint().await?))
 }
 
@@ -231,7 +230,7 @@ impl ActorSystem {
     }
 
     /// Whether every singleton actor is running and none escalated.
-    pub async fn actors_healthy(&self) -> bool {
+    pub fn actors_healthy(&self) -> bool {
         self.health.escalated().is_empty()
             && self.registry.connected()
             && self.persistence.connected()

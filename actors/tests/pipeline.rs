@@ -436,7 +436,7 @@ async fn supervisor_restarts_persistence_without_losing_acknowledged_data() {
     })
     .await;
     assert!(h.system.persistence.connected());
-    assert!(h.system.actors_healthy().await);
+    assert!(h.system.actors_healthy());
     assert!(h.system.database_healthy().await);
 
     let after = post(&handle, "sau khi khởi động lại").await;
@@ -489,7 +489,7 @@ async fn restarts_beyond_the_budget_escalate_and_request_shutdown() {
     assert_eq!(h.system.health.escalated(), vec![ActorKind::Persistence]);
     assert!(*shutdown.borrow());
     assert!(*h.system.health.shutdown_requested().borrow());
-    assert!(!h.system.actors_healthy().await);
+    assert!(!h.system.actors_healthy());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 use crate::startup::{LoadedConfig, connect_store};
 use cbln_actors::crisis::CrisisDetector;
-use cbln_actors::crisis_detector::specs_from_records;
+use cbln_actors::crisis_detector::compile_records;
 use clap::Subcommand;
 use std::io::{BufRead, Write};
 
@@ -25,8 +25,8 @@ pub enum CrisisAction {
 /// Runs a crisis action.
 pub async fn run(config: &LoadedConfig, action: CrisisAction) -> anyhow::Result<()> {
     let CrisisAction::Scan { explain, defaults } = action;
-    let specs = if defaults {
-        cbln_actors::crisis::default_rules()
+    let detector = if defaults {
+        CrisisDetector::compile(&cbln_actors::crisis::default_rules())?
     } else {
         let store = connect_store(&config.settings).await?;
         let records = store.list_rules().await?;
@@ -34,9 +34,8 @@ pub async fn run(config: &LoadedConfig, action: CrisisAction) -> anyhow::Result<
         if records.is_empty() {
             anyhow::bail!("no crisis rules in the database: run `cbln seed` (or pass --defaults)");
         }
-        specs_from_records(&records).map_err(anyhow::Error::msg)?
+        compile_records(&records).map_err(anyhow::Error::msg)?
     };
-    let detector = CrisisDetector::compile(&specs)?;
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
     for line in stdin.lock().lines() {

@@ -4,7 +4,7 @@
 use super::UsageError;
 use crate::startup::{LoadedConfig, connect_store};
 use cbln_actors::crisis::{CrisisDetector, RuleKind, RuleSpec, Severity};
-use cbln_actors::crisis_detector::{records_from_specs, specs_from_records};
+use cbln_actors::crisis_detector::{compile_records, records_from_specs, specs_from_records};
 use cbln_actors::persistence::StoreError;
 use clap::Subcommand;
 
@@ -136,12 +136,11 @@ async fn run_with(
         KeywordsAction::Disable { id } => set_enabled(store, &id, false).await?,
         KeywordsAction::Enable { id } => set_enabled(store, &id, true).await?,
         KeywordsAction::Reload => {
-            let specs =
-                specs_from_records(&store.list_rules().await?).map_err(anyhow::Error::msg)?;
-            CrisisDetector::compile(&specs)?;
+            let records = store.list_rules().await?;
+            compile_records(&records).map_err(anyhow::Error::msg)?;
             println!(
                 "{} rules compile; fingerprint {}; running servers pick changes up within their poll interval",
-                specs.len(),
+                records.len(),
                 store.rules_fingerprint().await?
             );
         }

@@ -87,18 +87,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 _ => not_json(),
             };
         }
-        let field = field.or_else(|| missing_field(&inner.to_string()));
-        // serde's message names expected types, never echoes more than the offending token.
         let message = inner.to_string();
-        let detail = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
+        let field = field.or_else(|| missing_field(&message));
+        let detail = value_free_detail(field.as_deref(), &message);
         ApiError::Validation { field, detail }
     })?;
     deserializer.end().map_err(|_| not_json())?;
     Ok(value)
+}
+
+/// A 422 sentence that never repeats what the client sent: serde's messages quote the offending
+/// value (`invalid type: string "…"`, ``unknown variant `…` ``), and that value may be text a
+/// person wrote. Only what was expected, or which field is missing, is kept.
+fn value_free_detail(field: Option<&str>, message: &str) -> String {
+    let subject = field.map_or_else(|| "the request body".to_string(), |f| format!("`{f}`"));
+    if message.starts_with("missing field") {
+        return format!("{subject} is required");
+    }
+    let expected = message.find("expected ").map(|at| {
+        message[at..]
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .trim()
+    });
+    match expected {
+        Some(expected) if !expected.is_empty() => format!("{subject} is invalid: {expected}"),
+        _ => format!("{subject} is invalid"),
+    }
 }
 
 /// The failing field as `a.b` when the path is made of object keys only; a position inside an
@@ -159,6 +175,22 @@ mod tests {
         assert_eq!(field_of(r#"{"content": "#), None);
         assert_eq!(field_of("{bad json}"), None);
         assert_eq!(field_of("[1, 2"), None);
+    }
+
+    #[test]
+    fn details_never_repeat_the_value_sent() {
+        for json in [
+            r#"{"content": "x", "rating": "my private words"}"#,
+            r#"{"content": ["my private words"], "rating": 1}"#,
+        ] {
+            match parse_json::<Probe>(json.as_bytes()) {
+                Err(ApiError::Validation { detail, .. }) => {
+                    assert!(!detail.contains("private"), "{detail}");
+                    assert!(detail.contains("expected"), "{detail}");
+                }
+                other => panic!("expected a validation error, got {other:?}"),
+            }
+        }
     }
 
     #[test]

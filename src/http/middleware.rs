@@ -2,12 +2,13 @@
 //! the route template — never the path, which can hold a token — the HTTP metrics, and the
 //! security headers on every response, errors included.
 
+use super::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
-use cbln_actors::telemetry::{Metrics, UNMATCHED_ROUTE};
+use cbln_actors::telemetry::UNMATCHED_ROUTE;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -37,8 +38,8 @@ pub async fn request_context(
         .unwrap_or_else(|| UNMATCHED_ROUTE.to_string());
     let method = request.method().to_string();
     let metrics = request
-        .app_data::<web::Data<Metrics>>()
-        .map(|m| m.get_ref().clone());
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.system.metrics.clone());
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
     let result = next.call(request).instrument(span.clone()).await;

@@ -79,7 +79,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             }
         }
     };
-    let actors = state.system.actors_healthy().await;
+    let actors = state.system.actors_healthy();
     let healthy = database && actors && redis != "down";
     let body = Health {
         status: if healthy { "healthy" } else { "degraded" },
@@ -112,7 +112,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             serde_json::json!({"status": "not_ready", "reason": "starting up or shutting down"}),
         );
     }
-    if !state.system.actors_healthy().await {
+    if !state.system.actors_healthy() {
         return HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "not_ready", "reason": "an actor exceeded its restart budget"}));
     }
@@ -126,9 +126,13 @@ pub async fn metrics(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (size, idle) = state.system.pool_state();
-    state.metrics.set_db_pool(i64::from(size), i64::from(idle));
+    state
+        .system
+        .metrics
+        .set_db_pool(i64::from(size), i64::from(idle));
     let accept = request.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
     let encoded = state
+        .system
         .metrics
         .encode_for_accept(accept)
         .map_err(|_| ApiError::Internal)?;

@@ -3,7 +3,6 @@
 use super::rate_limit::RateLimits;
 use crate::redis::RedisHandle;
 use cbln_actors::system::ActorSystem;
-use cbln_actors::telemetry::Metrics;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -14,8 +13,6 @@ pub struct AppState {
     pub system: Arc<ActorSystem>,
     /// Rate limiters.
     pub limits: RateLimits,
-    /// Metrics registry.
-    pub metrics: Metrics,
     /// Optional Redis.
     pub redis: Option<RedisHandle>,
     /// Largest accepted body.

@@ -702,3 +702,35 @@ on_both_backends!(
     cors_on_successes_errors_and_preflight,
     nothing_a_client_sends_is_a_500,
 );
+
+/// A 422 names the field and what was expected, but never repeats the value sent: that value
+/// can be something a person wrote.
+async fn validation_errors_never_echo_what_was_sent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    let secret = "điều riêng tư của mình 7f3a";
+    for (path, body) in [
+        ("/api/v1/feedback", serde_json::json!({"rating": secret})),
+        (
+            "/api/v1/feedback",
+            serde_json::json!({"rating": 3, "category": secret}),
+        ),
+        ("/api/v1/messages", serde_json::json!({"content": [secret]})),
+        (
+            "/api/v1/sessions",
+            serde_json::json!({"language_preference": secret}),
+        ),
+    ] {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let response = post_json_bytes(&app, &token, path, &bytes).await;
+        let text = response.text().await.unwrap();
+        assert!(text.contains("validation_failed"), "{path}: {text}");
+        assert!(
+            !text.contains("riêng tư") && !text.contains("7f3a"),
+            "{path} echoed the value: {text}"
+        );
+    }
+    app.stop().await;
+}
+
+on_both_backends!(validation_errors_never_echo_what_was_sent);

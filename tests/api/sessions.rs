@@ -58,18 +58,6 @@ fn id_literal(app: &TestApp, id: &str) -> String {
 }
 
 /// Moves every session's expiry into the past, behind the API's back.
-async fn expire_all_sessions(app: &TestApp) {
-    let past = if app.database.pg_name.is_some() {
-        "'2000-01-01T00:00:00Z'"
-    } else {
-        "'2000-01-01T00:00:00.000Z'"
-    };
-    let changed = app
-        .execute(&format!("UPDATE sessions SET expires_at = {past}"))
-        .await;
-    assert!(changed >= 1, "a session row was updated");
-}
-
 async fn create_answers_201_with_the_session_shape(backend: Backend) {
     let app = spawn_app(backend).await;
     let before = OffsetDateTime::now_utc();
@@ -507,7 +495,7 @@ async fn unknown_and_garbage_tokens_are_not_found(backend: Backend) {
 async fn expired_session_answers_401(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.create_session().await;
-    expire_all_sessions(&app).await;
+    app.expire_all_sessions().await;
 
     let (status, body) = get_status(&app, &token).await;
     assert_error(status, &body, 401, "session_expired");

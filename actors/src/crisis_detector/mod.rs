@@ -83,6 +83,12 @@ pub fn specs_from_records(records: &[RuleRecord]) -> Result<Vec<RuleSpec>, Strin
         .collect()
 }
 
+/// Compiles stored rows into a detector; the error names the rule or the problem.
+pub fn compile_records(records: &[RuleRecord]) -> Result<CrisisDetector, String> {
+    let specs = specs_from_records(records)?;
+    CrisisDetector::compile(&specs).map_err(|error| error.to_string())
+}
+
 /// Converts rule specs into rows (seeding, `cbln keywords add`).
 pub fn records_from_specs(specs: &[RuleSpec]) -> Vec<RuleRecord> {
     specs

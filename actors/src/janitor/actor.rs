@@ -2,8 +2,7 @@
 //! small enough not to block chat traffic), health snapshots, and picking up crisis-rule changes.
 
 use super::messages::{ReloadRules, RunSweep, SweepReport, TakeSnapshot};
-use crate::crisis::CrisisDetector;
-use crate::crisis_detector::{SharedDetector, specs_from_records};
+use crate::crisis_detector::{SharedDetector, compile_records};
 use crate::error::PipelineError;
 use crate::mailbox::Mailbox;
 use crate::persistence::messages::{
@@ -243,12 +242,7 @@ impl Handler<ReloadRules> for JanitorActor {
                 return Ok(false);
             }
             let records = persistence.ask(LoadRules {}).await?;
-            let compiled = specs_from_records(&records)
-                .map_err(|reason| reason.to_string())
-                .and_then(|specs| {
-                    CrisisDetector::compile(&specs).map_err(|error| error.to_string())
-                });
-            match compiled {
+            match compile_records(&records) {
                 Ok(compiled) => {
                     detector.replace(compiled, fingerprint);
                     tracing::info!(rules = records.len(), "crisis rules recompiled");

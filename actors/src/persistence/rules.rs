@@ -41,12 +41,25 @@ impl Store {
 
     /// Inserts rules whose id is not stored yet; existing rows (maybe disabled by an operator)
     /// are left alone, which makes seeding idempotent. Returns how many were inserted.
+    /// Reads the stored ids once, so a start with nothing missing costs one query, not one
+    /// statement per rule.
     pub async fn insert_missing_rules(&self, rules: &[RuleRecord]) -> Result<u64, StoreError> {
+        let stored: Vec<String> = on_backend!(self, pool => {
+            sqlx::query_scalar("SELECT rule_id FROM blocked_keywords").fetch_all(pool).await?
+        });
+        let stored: std::collections::HashSet<String> = stored.into_iter().collect();
+        let missing: Vec<&RuleRecord> = rules
+            .iter()
+            .filter(|rule| !stored.contains(&rule.rule_id))
+            .collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
         let now = Timestamp::now();
         let mut inserted = 0;
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
-            for rule in rules {
+            for rule in &missing {
                 let sql = sqlx::AssertSqlSafe(format!("{INSERT_RULE} ON CONFLICT (rule_id) DO NOTHING"));
                 inserted += bind_rule!(sqlx::query(sql), rule, now)
                 .execute(&mut *tx)
