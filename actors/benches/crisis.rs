@@ -3,7 +3,8 @@
 
 use std::hint::black_box;
 
-use cbln_actors::crisis::{CrisisDetector, default_rules, normalize_views};
+use cbln_actors::crisis::{CrisisDetector, default_rules};
+use cbln_actors::text::normalize_views;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 /// Realistic chat text: mostly ordinary, some teen code and no diacritics, one crisis phrase.

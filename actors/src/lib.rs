@@ -17,3 +17,4 @@ pub mod session;
 pub mod supervision;
 pub mod system;
 pub mod telemetry;
+pub mod text;

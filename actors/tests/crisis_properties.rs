@@ -2,7 +2,8 @@
 
 use std::sync::OnceLock;
 
-use cbln_actors::crisis::{CrisisDetector, default_rules, normalize_views};
+use cbln_actors::crisis::{CrisisDetector, default_rules};
+use cbln_actors::text::normalize_views;
 use proptest::prelude::*;
 use unicode_normalization::UnicodeNormalization;
 

@@ -20,12 +20,12 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 
-use super::normalize::{FastHash, Views, normalize_views};
-use super::syllable::{TONE_MARKS, fold_char};
 use super::types::{
     Category, ExceptionKind, RuleClass, RuleError, RuleKind, RuleLanguage, RuleSpec, Severity,
     SignalKind,
 };
+use crate::text::syllable::{TONE_MARKS, fold_char};
+use crate::text::{FastHash, NEGATORS, Views, looks_english, normalize_views};
 
 /// What the detector concluded about one message. Never contains any of the message's text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -187,19 +187,8 @@ const KIN_AFTER: &[&str] = &[
     "gái", "trai", "họ", "út", "ấy", "nó", "bé", "mèo", "chó", "dao", "người", "cái", "nhỏ",
 ];
 
-const NEGATORS: &[&str] = &[
-    "không", "chẳng", "chả", "chưa", "đừng", "not", "dont", "never", "no",
-];
-
 /// The passive marker: "bị" before an assault word makes the writer (or someone) the victim.
 const PASSIVE: &[&str] = &["bị"];
-
-/// Frequent English words; two of them mark a message as English, where accent-free one-syllable
-/// Vietnamese signals ("me", "so") would only be collisions.
-const ENGLISH_WORDS: &[&str] = &[
-    "the", "is", "are", "was", "to", "and", "of", "it", "you", "my", "im", "that", "this", "with",
-    "about", "made", "i", "a", "at", "so", "be", "have", "me", "when", "dont", "cant", "just",
-];
 
 #[derive(Debug, Clone, Copy)]
 struct Hit {
@@ -316,12 +305,18 @@ impl CrisisDetector {
 
     /// Assesses one message. Never panics, whatever the input.
     pub fn assess(&self, text: &str) -> Assessment {
-        self.evaluate(text, false).assessment
+        self.evaluate(&normalize_views(text), false).assessment
     }
 
     /// Assesses one message and reports every rule that matched and what happened to it.
     pub fn explain(&self, text: &str) -> Explanation {
-        self.evaluate(text, true)
+        self.evaluate(&normalize_views(text), true)
+    }
+
+    /// [`CrisisDetector::explain`] on views already normalised (the learned layer reads the same
+    /// views, so a message is normalised once).
+    pub fn explain_views(&self, views: &Views) -> Explanation {
+        self.evaluate(views, true)
     }
 
     fn rule(&self, h: &Hit) -> &CompiledRule {
@@ -331,14 +326,7 @@ impl CrisisDetector {
     fn collect_hits(&self, views: &Views) -> Vec<Hit> {
         // Only needed when a one-syllable accent-free pattern matched; computed at most once.
         let mut english: Option<bool> = None;
-        let mut is_english = || {
-            *english.get_or_insert_with(|| {
-                (0..views.len())
-                    .filter(|&i| word_sets().english.contains(views.toned_token(i)))
-                    .count()
-                    >= 2
-            })
-        };
+        let mut is_english = || *english.get_or_insert_with(|| looks_english(views));
         let mut hits: Vec<Hit> = Vec::new();
         for folded in [false, true] {
             let haystack = if folded {
@@ -396,9 +384,8 @@ impl CrisisDetector {
         hits
     }
 
-    fn evaluate(&self, text: &str, explain: bool) -> Explanation {
-        let views = normalize_views(text);
-        let hits = self.collect_hits(&views);
+    fn evaluate(&self, views: &Views, explain: bool) -> Explanation {
+        let hits = self.collect_hits(views);
         let exceptions: Vec<(&Hit, ExceptionKind)> = hits
             .iter()
             .filter_map(|h| match self.rule(h).class {
@@ -455,7 +442,7 @@ impl CrisisDetector {
                 kind,
                 SignalKind::Intent | SignalKind::Distress | SignalKind::Assault | SignalKind::Death
             );
-            if softenable && let Some(by) = self.negated_directly(&views, h, &exceptions) {
+            if softenable && let Some(by) = self.negated_directly(views, h, &exceptions) {
                 signal_outcomes.push((i, HitOutcome::Negated, by));
                 continue;
             }
@@ -465,7 +452,7 @@ impl CrisisDetector {
         let has = |k: SignalKind| active.contains_key(&k);
         let present = has(SignalKind::Present);
         let writer_in_message =
-            about_others.is_some() && (0..views.len()).any(|i| is_self_word(&views, i));
+            about_others.is_some() && (0..views.len()).any(|i| is_self_word(views, i));
 
         // Phrases (and phrase-like combinations) are judged the same way.
         let judge = |h: &Hit, category: Category, death: bool, ambiguous: bool| {
@@ -478,7 +465,7 @@ impl CrisisDetector {
             };
             if let Some((e, _)) = local_exception(h, death) {
                 (HitOutcome::Suppressed, Some(e.rule))
-            } else if let Some(e) = negation_before(&views, &exceptions, h) {
+            } else if let Some(e) = negation_before(views, &exceptions, h) {
                 (HitOutcome::Negated, Some(e))
             } else if ambiguous && h.folded_only && !self.intent_before(&hits, h, 3) {
                 (HitOutcome::NeedsContext, None)
@@ -487,7 +474,7 @@ impl CrisisDetector {
                 // a first-person word anywhere in the clause is enough.
                 let loose = media_or_question.is_none()
                     && matches!(category, Category::Abuse | Category::Violence);
-                !(anchored(&views, h, category) || (loose && anchored_loosely(&views, h)))
+                !(anchored(views, h, category) || (loose && anchored_loosely(views, h)))
             }) {
                 (HitOutcome::NotAboutWriter, Some(e))
             } else if let Some(e) = resolved.filter(|_| !present) {
@@ -556,7 +543,7 @@ impl CrisisDetector {
             );
         }
         let assault = if resolved.is_none() || present {
-            self.assault_combo(&views, &hits, &active, about_others, &exceptions)
+            self.assault_combo(views, &hits, &active, about_others, &exceptions)
         } else {
             None
         };
@@ -570,7 +557,7 @@ impl CrisisDetector {
             found.push((category, sev));
             used.extend(parts);
         }
-        for (i, d) in self.death_wishes(&views, &hits, &active) {
+        for (i, d) in self.death_wishes(views, &hits, &active) {
             let span = Hit {
                 rule: hits[d].rule,
                 start: hits[i].start,
@@ -952,10 +939,6 @@ impl WordSet {
         }
         WordSet { toned, folded }
     }
-
-    fn contains(&self, toned_token: &str) -> bool {
-        self.toned.contains(toned_token)
-    }
 }
 
 struct WordSets {
@@ -964,7 +947,6 @@ struct WordSets {
     kin_after: WordSet,
     negators: WordSet,
     passive: WordSet,
-    english: WordSet,
     pronouns_with_kin: WordSet,
 }
 
@@ -976,7 +958,6 @@ fn word_sets() -> &'static WordSets {
         kin_after: WordSet::new(KIN_AFTER),
         negators: WordSet::new(NEGATORS),
         passive: WordSet::new(PASSIVE),
-        english: WordSet::new(ENGLISH_WORDS),
         pronouns_with_kin: WordSet::new(&["em", "con", "e"]),
     })
 }

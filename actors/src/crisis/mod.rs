@@ -7,13 +7,10 @@
 
 mod card;
 mod detector;
-mod normalize;
 mod rules;
-mod syllable;
 mod types;
 
 pub use card::{CrisisInfo, Hotline, HotlineView, crisis_card, default_hotlines, safety_reply};
 pub use detector::{Assessment, CrisisDetector, ExplainHit, Explanation, HitOutcome, ViewName};
-pub use normalize::{Views, is_emoji, normalize_views};
 pub use rules::{ORIGINAL_KEYWORDS, default_rules};
 pub use types::{Category, ExceptionKind, RuleError, RuleKind, RuleSpec, Severity, SignalKind};

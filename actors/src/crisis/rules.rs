@@ -1561,7 +1561,7 @@ impl Builder {
                 } else {
                     "en"
                 }
-            } else if p.chars().all(super::normalize::is_emoji) {
+            } else if p.chars().all(crate::text::is_emoji) {
                 "any"
             } else {
                 "vi"
@@ -1573,7 +1573,7 @@ impl Builder {
 
 /// An ASCII id fragment from a pattern: accents dropped, spaces to `_`, emoji as hex.
 fn slug(pattern: &str) -> String {
-    let views = super::normalize::normalize_views(pattern);
+    let views = crate::text::normalize_views(pattern);
     let mut out = String::new();
     for (i, tok) in views.folded_tokens().enumerate() {
         if i > 0 {

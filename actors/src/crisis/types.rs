@@ -410,14 +410,14 @@ impl RuleSpec {
             }
             _ => {}
         }
-        let views = super::normalize::normalize_views(&self.pattern);
+        let views = crate::text::normalize_views(&self.pattern);
         let syllables: Vec<String> = views.toned_tokens().map(str::to_owned).collect();
         if syllables.is_empty() {
             return Err(RuleError::PatternNormalisesToNothing(id.to_owned()));
         }
         let is_emoji = syllables
             .iter()
-            .all(|s| s.chars().all(super::normalize::is_emoji));
+            .all(|s| s.chars().all(crate::text::is_emoji));
         if self.kind == RuleKind::Phrase
             && language == RuleLanguage::Vi
             && syllables.len() < 2

@@ -5,7 +5,9 @@
 //! small and deliberately eager: a false positive only swaps the answer for the built-in listener's,
 //! while a missed one puts method or dosage details in front of a teenager.
 
-use super::lexicon::fold;
+use std::sync::LazyLock;
+
+use super::lexicon::{fold, fold_words};
 
 /// Folded phrases that never belong in a reply from this service: methods and means of self-harm,
 /// medication and doses, encouragement to die, and dieting instructions.
@@ -108,22 +110,35 @@ const DOSE_UNITS: &[&str] = &[
     "tablets",
 ];
 
+/// The phrases as the text layer folds them, so phrase and answer are always spelled alike (the
+/// normaliser also decodes Telex leftovers and cuts run-together syllables, in English too).
+fn unsafe_patterns() -> &'static [String] {
+    static PATTERNS: LazyLock<Vec<String>> =
+        LazyLock::new(|| UNSAFE_PHRASES.iter().map(|p| fold(p)).collect());
+    &PATTERNS
+}
+
+fn is_dose_unit(token: &str) -> bool {
+    static UNITS: LazyLock<Vec<String>> = LazyLock::new(|| fold_words(DOSE_UNITS));
+    UNITS.iter().any(|unit| unit == token)
+}
+
 fn is_dose(token: &str, next: Option<&str>) -> bool {
     let Some(first_letter) = token.find(|c: char| !c.is_ascii_digit()) else {
         // A bare number: a dose only when a unit follows.
-        return !token.is_empty() && next.is_some_and(|unit| DOSE_UNITS.contains(&unit));
+        return !token.is_empty() && next.is_some_and(is_dose_unit);
     };
     // "500mg": digits glued to a unit.
-    first_letter > 0 && DOSE_UNITS.contains(&&token[first_letter..])
+    first_letter > 0 && is_dose_unit(&token[first_letter..])
 }
 
 /// True when a generated answer contains method, means, medication or dosage details, or
 /// encouragement of self-harm, in Vietnamese or English (with or without diacritics).
 pub fn is_unsafe_answer(answer: &str) -> bool {
     let folded = fold(answer);
-    if UNSAFE_PHRASES
+    if unsafe_patterns()
         .iter()
-        .any(|phrase| folded.contains(&format!(" {phrase} ")))
+        .any(|pattern| folded.contains(pattern.as_str()))
     {
         return true;
     }
@@ -139,9 +154,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn phrases_are_in_folded_form() {
-        for phrase in UNSAFE_PHRASES.iter().chain(DOSE_UNITS) {
-            assert_eq!(fold(phrase).trim(), *phrase);
+    fn every_phrase_and_every_dose_unit_is_flagged() {
+        for phrase in UNSAFE_PHRASES {
+            assert!(is_unsafe_answer(phrase), "{phrase:?}");
+        }
+        for unit in DOSE_UNITS {
+            assert!(is_unsafe_answer(&format!("uống 20 {unit}")), "{unit:?}");
         }
     }
 
@@ -151,6 +169,7 @@ mod tests {
             "Bạn có thể uống 20 viên thuốc ngủ.",
             "Liều gây chết của paracetamol là khoảng...",
             "Take 500mg and you will feel better.",
+            "Take 20ml of it.",
             "Take 2 pills before bed.",
             "A lethal dose would be high.",
             "Maybe you're better off dead.",

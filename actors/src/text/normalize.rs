@@ -25,6 +25,7 @@ use super::syllable::{
     Letter, TONE_MARKS, apply_quality, decode_telex, decode_vni, fold_char, has_marks,
     is_valid_syllable, letter_is_vowel, segment, tone_of_mark,
 };
+use super::teen_code::TEEN;
 
 /// The normalised views of one text: `toned` and `folded`, token for token.
 ///
@@ -72,20 +73,20 @@ impl Views {
     }
 
     /// True when token `i` starts a clause (the first token, or one after `, . ! ? ; :`).
-    pub(crate) fn clause_start(&self, i: usize) -> bool {
+    pub fn clause_start(&self, i: usize) -> bool {
         self.clause_starts.get(i).copied().unwrap_or(true)
     }
 
     /// True when no clause boundary lies between tokens `from` and `to` (exclusive of `from`).
-    pub(crate) fn same_clause(&self, from: usize, to: usize) -> bool {
+    pub fn same_clause(&self, from: usize, to: usize) -> bool {
         !(from + 1..=to).any(|i| self.clause_start(i))
     }
 
-    pub(crate) fn toned_token(&self, i: usize) -> &str {
+    pub fn toned_token(&self, i: usize) -> &str {
         token_at(&self.toned, &self.toned_starts, i)
     }
 
-    pub(crate) fn folded_token(&self, i: usize) -> &str {
+    pub fn folded_token(&self, i: usize) -> &str {
         token_at(&self.folded, &self.folded_starts, i)
     }
 
@@ -586,101 +587,6 @@ fn push_plain(out: &mut Views, letters: &[Letter], clause_start: bool) {
 fn parse_word(word: &str) -> Vec<Letter> {
     tokenize(word).into_iter().flat_map(|t| t.letters).collect()
 }
-
-/// Teen code and abbreviations, keyed by the toned spelling of the token.
-///
-/// Only forms that are not ordinary syllables themselves are listed (`hong` is left out because it
-/// is also "hồng" typed without accents).
-const TEEN: &[(&str, &str)] = &[
-    ("ko", "không"),
-    ("k", "không"),
-    ("kh", "không"),
-    ("hk", "không"),
-    ("hok", "không"),
-    ("hôk", "không"),
-    ("khum", "không"),
-    ("khôm", "không"),
-    ("hông", "không"),
-    ("hem", "không"),
-    ("kg", "không"),
-    ("kô", "không"),
-    ("j", "gì"),
-    ("gj", "gì"),
-    ("dc", "được"),
-    ("đc", "được"),
-    ("dk", "được"),
-    ("đk", "được"),
-    ("mk", "mình"),
-    ("mik", "mình"),
-    ("mjk", "mình"),
-    ("mh", "mình"),
-    ("mềnh", "mình"),
-    ("t", "tao"),
-    ("r", "rồi"),
-    ("cx", "cũng"),
-    ("cg", "cũng"),
-    ("cũm", "cũng"),
-    ("mún", "muốn"),
-    ("mun", "muốn"),
-    ("mốn", "muốn"),
-    ("ng", "người"),
-    ("ngta", "người ta"),
-    ("chớt", "chết"),
-    ("chít", "chết"),
-    ("chit", "chết"),
-    ("chếc", "chết"),
-    ("z", "vậy"),
-    ("v", "vậy"),
-    ("zậy", "vậy"),
-    ("vs", "với"),
-    ("ns", "nói"),
-    ("bít", "biết"),
-    ("bik", "biết"),
-    ("bit", "biết"),
-    ("bt", "biết"),
-    ("kb", "không biết"),
-    ("trc", "trước"),
-    ("ntn", "như thế nào"),
-    ("lm", "làm"),
-    ("dag", "đang"),
-    ("đag", "đang"),
-    ("iu", "yêu"),
-    ("ik", "đi"),
-    ("đy", "đi"),
-    ("thik", "thích"),
-    ("ms", "mới"),
-    ("mn", "mọi người"),
-    ("mng", "mọi người"),
-    ("m", "mày"),
-    ("h", "giờ"),
-    ("bh", "bao giờ"),
-    ("bjo", "bây giờ"),
-    ("nhma", "nhưng mà"),
-    ("nma", "nhưng mà"),
-    ("nhìu", "nhiều"),
-    ("zui", "vui"),
-    ("hc", "học"),
-    ("nc", "nói chuyện"),
-    ("ctrai", "con trai"),
-    ("cgai", "con gái"),
-    ("bme", "bố mẹ"),
-    ("bm", "bố mẹ"),
-    ("ny", "người yêu"),
-    ("nyc", "người yêu cũ"),
-    ("vc", "việc"),
-    ("tr", "trời"),
-    ("ck", "chồng"),
-    ("vk", "vợ"),
-    ("pải", "phải"),
-    ("fải", "phải"),
-    ("wá", "quá"),
-    ("qá", "quá"),
-    ("kủa", "của"),
-    ("ròi", "rồi"),
-    ("ùi", "rồi"),
-    ("rùi", "rồi"),
-    ("hum", "hôm"),
-];
 
 fn teen_table() -> &'static TeenTable {
     static TABLE: OnceLock<TeenTable> = OnceLock::new();

@@ -1,0 +1,18 @@
+//! How the service reads what people type: one text layer shared by the crisis detector, its
+//! learned model and the built-in listener, so that they can never disagree about a message.
+//!
+//! * [`normalize_views`] turns NFC, NFD, the Windows-keyboard form, Telex/VNI leftovers, split
+//!   letters, stretched letters and teen code into two views of syllables (toned and folded);
+//! * [`NEGATORS`] are the words that negate what follows;
+//! * [`LanguageSignals`] guesses whether a message is English or Vietnamese.
+
+mod language;
+mod negation;
+mod normalize;
+pub(crate) mod syllable;
+mod teen_code;
+
+pub use language::{LanguageSignals, looks_english};
+pub use negation::NEGATORS;
+pub(crate) use normalize::FastHash;
+pub use normalize::{Views, is_emoji, normalize_views};
