@@ -228,6 +228,14 @@ fn priority_message(category: Category, severity: Severity, language: Language) 
         (Category::Violence, Language::En) => {
             "Get to a safe place now. If you are in danger, call 113."
         }
+        (Category::ThirdParty, Language::Vi) => {
+            "Bạn đã làm đúng khi lên tiếng. Nếu người ấy đang gặp nguy hiểm ngay lúc này, hãy gọi \
+             115 hoặc 113 và báo cho một người lớn ở gần."
+        }
+        (Category::ThirdParty, Language::En) => {
+            "You did the right thing by speaking up. If they are in danger right now, call 115 or \
+             113 and tell an adult nearby."
+        }
     }
 }
 
@@ -282,6 +290,19 @@ fn immediate_actions(category: Category, language: Language) -> &'static [&'stat
             "Call 113 if you are being threatened or attacked.",
             "If you are under 18, call 111 (free, 24/7).",
             "Tell a teacher or an adult you trust.",
+        ],
+        (Category::ThirdParty, Language::Vi) => &[
+            "Nếu người ấy đã làm hại bản thân hoặc đã uống thứ gì đó, gọi 115 ngay.",
+            "Nếu có thể, ở cạnh người ấy hoặc giữ liên lạc, đừng để họ một mình.",
+            "Nếu một trẻ em đang bị bạo hành hoặc xâm hại, gọi 111 (miễn phí, 24/7).",
+            "Kể cho một người lớn bạn tin tưởng; giữ bí mật không phải là điều đúng khi có người gặp \
+             nguy hiểm.",
+        ],
+        (Category::ThirdParty, Language::En) => &[
+            "If they have hurt themselves or taken something, call 115 now.",
+            "If you can, stay with them or keep in touch; do not leave them alone.",
+            "If a child is being abused, call 111 (free, 24/7).",
+            "Tell an adult you trust; keeping a secret is not right when someone is in danger.",
         ],
     }
 }
@@ -371,6 +392,12 @@ pub fn safety_reply(assessment: &Assessment, language: Language) -> String {
         (Category::Violence, Language::En, _) => {
             "I am worried about your safety. You are not alone, and you do not deserve this."
         }
+        (Category::ThirdParty, Language::Vi, _) => {
+            "Cảm ơn bạn đã lo cho người ấy và kể với mình. Bạn không phải gánh chuyện này một mình."
+        }
+        (Category::ThirdParty, Language::En, _) => {
+            "Thank you for caring about them and telling me. You do not have to carry this alone."
+        }
     };
     let call = match (primary, language) {
         (Category::Suicide | Category::SelfHarm, Language::Vi) => {
@@ -397,6 +424,14 @@ pub fn safety_reply(assessment: &Assessment, language: Language) -> String {
         (Category::Violence, Language::En) => {
             "Get somewhere safe and call 113 if you are being threatened; if you are under 18, 111 \
              can help too."
+        }
+        (Category::ThirdParty, Language::Vi) => {
+            "Nếu người ấy đang gặp nguy hiểm, hãy gọi 115 hoặc 113 ngay; nếu là trẻ em bị bạo hành, \
+             gọi 111 (miễn phí, 24/7). Hãy báo cho một người lớn bạn tin tưởng."
+        }
+        (Category::ThirdParty, Language::En) => {
+            "If they are in danger, call 115 or 113 now; if a child is being abused, call 111 \
+             (free, 24/7). Please tell an adult you trust."
         }
     };
     format!("{opening} {call} {disclosure}")

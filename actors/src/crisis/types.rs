@@ -29,15 +29,19 @@ pub enum Category {
     Abuse,
     /// Assault, threats or danger from another person, or intent to hurt others.
     Violence,
+    /// Someone else (a friend, a sibling) is in danger of any of the above, and the writer is the
+    /// one who can get them help.
+    ThirdParty,
 }
 
 impl Category {
     /// Every category, in order of precedence.
-    pub const ALL: [Category; 4] = [
+    pub const ALL: [Category; 5] = [
         Category::Suicide,
         Category::SelfHarm,
         Category::Abuse,
         Category::Violence,
+        Category::ThirdParty,
     ];
 
     /// The stored and wire form.
@@ -47,6 +51,7 @@ impl Category {
             Category::SelfHarm => "self_harm",
             Category::Abuse => "abuse",
             Category::Violence => "violence",
+            Category::ThirdParty => "third_party",
         }
     }
 
