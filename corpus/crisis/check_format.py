@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks crisis data files against docs/crisis/taxonomy.md §5 and prints counts.
 
-Usage: python3 data/crisis/check_format.py FILE [FILE ...]   (.tsv singles, .jsonl conversations)
+Usage: python3 corpus/crisis/check_format.py FILE [FILE ...]   (.tsv singles, .jsonl conversations)
 """
 import collections, json, sys
 

@@ -49,7 +49,6 @@ pub async fn post_message(
             session_id = %session_id,
             categories = ?categories,
             severity,
-            rule_ids = ?assessment.rule_ids,
             "crisis detected"
         );
     }
