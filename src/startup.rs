@@ -15,7 +15,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header::{self, HeaderName};
 use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpServer, web};
-use cbln_actors::crisis::{Hotline, default_hotlines};
+use cbln_actors::crisis::{Hotline, RiskModel, default_hotlines};
 use cbln_actors::janitor::JanitorSettings;
 use cbln_actors::persistence::{Store, StoreSettings, redact_url};
 use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
@@ -65,6 +65,20 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
             redact_url(&url)
         )
     })
+}
+
+/// The learned crisis model: the configured file, or the one compiled in.
+pub fn load_risk_model(settings: &Settings) -> Result<RiskModel, ConfigError> {
+    let problem = |problem: String| ConfigError {
+        setting: "crisis.model_file".into(),
+        problem,
+    };
+    let file = settings.crisis.model_file.trim();
+    if file.is_empty() {
+        return RiskModel::embedded().map_err(|e| problem(format!("compiled-in model: {e}")));
+    }
+    let bytes = std::fs::read(file).map_err(|e| problem(format!("cannot read {file}: {e}")))?;
+    RiskModel::from_bytes(&bytes).map_err(|e| problem(format!("{file}: {e}")))
 }
 
 /// The hotlines for crisis cards: the configured file, or the verified defaults.
@@ -124,7 +138,11 @@ fn threads(configured: usize) -> usize {
 }
 
 /// The actor-system settings derived from the configuration.
-pub fn actor_settings(settings: &Settings, sweep_at_start: bool) -> ActorSystemSettings {
+pub fn actor_settings(
+    settings: &Settings,
+    sweep_at_start: bool,
+    risk_model: Arc<RiskModel>,
+) -> ActorSystemSettings {
     let s = settings;
     ActorSystemSettings {
         registry: RegistrySettings {
@@ -154,6 +172,8 @@ pub fn actor_settings(settings: &Settings, sweep_at_start: bool) -> ActorSystemS
             max_restarts: s.supervision.max_restarts,
             within: Duration::from_secs(s.supervision.within_s),
         },
+        risk_model,
+        crisis_quiet_period: Duration::from_secs(u64::from(s.crisis.quiet_period_minutes) * 60),
     }
 }
 
@@ -163,6 +183,7 @@ pub struct Prepared {
     keys: crate::config::ResolvedKeys,
     hotlines: Vec<Hotline>,
     responder: Responder,
+    risk_model: RiskModel,
 }
 
 /// Resolves keys (generating development keys if needed), hotlines and the responder.
@@ -171,10 +192,12 @@ pub fn prepare(config: &LoadedConfig) -> anyhow::Result<Prepared> {
     let keys = resolve_keys(settings, config.environment)?;
     let hotlines = load_hotlines(&config.config_dir, &settings.crisis.hotlines_file)?;
     let responder = build_responder(settings)?;
+    let risk_model = load_risk_model(settings)?;
     Ok(Prepared {
         keys,
         hotlines,
         responder,
+        risk_model,
     })
 }
 
@@ -195,7 +218,11 @@ pub async fn start_actor_system(
     }
     let system = ActorSystem::start(
         store,
-        actor_settings(&config.settings, sweep_at_start),
+        actor_settings(
+            &config.settings,
+            sweep_at_start,
+            Arc::new(prepared.risk_model),
+        ),
         Arc::new(prepared.keys.keyring),
         Arc::new(prepared.keys.token_hasher),
         prepared.responder,

@@ -279,6 +279,10 @@ fn system_settings() -> ActorSystemSettings {
         commit_writers: 0,
         context_turns: 10,
         restart_policy: RestartPolicy::default(),
+        risk_model: std::sync::Arc::new(
+            cbln_actors::crisis::RiskModel::embedded().expect("the embedded crisis model loads"),
+        ),
+        crisis_quiet_period: Duration::from_secs(12 * 3600),
     }
 }
 

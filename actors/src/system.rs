@@ -1,7 +1,7 @@
 //! Starts the actor system in dependency order and stops it in reverse: the one place where the
 //! actors are wired together. Must run inside an actix `System` (the front door's runtime).
 
-use crate::crisis::{CrisisDetector, Hotline, default_rules};
+use crate::crisis::{CrisisDetector, Hotline, RiskModel, default_rules};
 use crate::crisis_detector::{self, CrisisDetectorActor, SharedDetector, compile_records};
 use crate::crypto::{KeyRing, TokenHasher};
 use crate::encryptor::{self, EncryptorActor};
@@ -42,6 +42,10 @@ pub struct ActorSystemSettings {
     pub context_turns: usize,
     /// Restart intensity for every supervised actor.
     pub restart_policy: RestartPolicy,
+    /// The crisis detector's learned layer.
+    pub risk_model: Arc<RiskModel>,
+    /// Silence after which a conversation's crisis mode lapses without a safety step.
+    pub crisis_quiet_period: Duration,
 }
 
 /// Handles to the running actors.
@@ -145,8 +149,14 @@ impl ActorSystem {
                 health.clone(),
             );
             let (shared, metrics) = (detector.clone(), metrics.clone());
+            let model = settings.risk_model.clone();
             SyncArbiter::start(settings.detector_threads.max(1), move || {
-                CrisisDetectorActor::new(shared.clone(), metrics.clone(), restarts.clone())
+                CrisisDetectorActor::new(
+                    shared.clone(),
+                    model.clone(),
+                    metrics.clone(),
+                    restarts.clone(),
+                )
             })
         };
         let responder_addr = {
@@ -162,6 +172,7 @@ impl ActorSystem {
             metrics: metrics.clone(),
             hotlines: Arc::new(hotlines),
             context_turns: settings.context_turns,
+            crisis_quiet_period: settings.crisis_quiet_period,
             session_ttl: settings.registry.session_ttl,
             deletions: deletions.clone(),
         });

@@ -63,6 +63,10 @@ fn test_settings() -> ActorSystemSettings {
         commit_writers: 0,
         context_turns: 10,
         restart_policy: RestartPolicy::default(),
+        risk_model: std::sync::Arc::new(
+            cbln_actors::crisis::RiskModel::embedded().expect("the embedded crisis model loads"),
+        ),
+        crisis_quiet_period: Duration::from_secs(12 * 3600),
     }
 }
 
@@ -593,15 +597,27 @@ async fn crisis_message_gets_the_safety_protocol_and_sets_crisis_mode() {
     assert!(status.is_crisis_mode);
     assert_eq!(status.message_count, 2);
 
+    // "I feel better" is no concrete safety step: the crisis continues, with a check-in.
     let calm = post(&handle, "cảm ơn bạn, giờ mình thấy đỡ hơn rồi").await;
-    assert!(calm.crisis_info.is_none());
-    assert_ne!(
+    assert!(calm.crisis_info.is_some());
+    assert!(!calm.user_message.is_crisis_detected);
+    assert_eq!(
         calm.ai_message.model_used.as_deref(),
         Some(session::SAFETY_MODEL)
     );
+    // Someone with them is: crisis mode ends.
+    let safe = post(&handle, "mẹ mình về rồi, mẹ đang ngồi cạnh mình").await;
+    assert!(safe.crisis_info.is_none());
+    assert_ne!(
+        safe.ai_message.model_used.as_deref(),
+        Some(session::SAFETY_MODEL)
+    );
+    let status = handle.mailbox.ask(GetStatus).await.expect("status");
+    assert!(!status.is_crisis_mode);
+    assert_eq!(status.risk, cbln_actors::crisis::RiskLevel::Elevated);
     let hist = history(&handle).await;
     assert!(hist.has_crisis_history);
-    assert_eq!(hist.messages.len(), 4);
+    assert_eq!(hist.messages.len(), 6);
     assert!(hist.messages[0].is_crisis_detected);
     assert!(!hist.messages[2].is_crisis_detected);
 

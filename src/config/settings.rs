@@ -196,6 +196,10 @@ pub struct ResponderSettings {
 pub struct CrisisSettings {
     /// Hotline file, relative to the config directory.
     pub hotlines_file: String,
+    /// A retrained risk model (`cbln crisis train --out`); empty means the compiled-in one.
+    pub model_file: String,
+    /// Minutes of silence after which a conversation's crisis mode lapses without a safety step.
+    pub quiet_period_minutes: u32,
 }
 
 /// `[janitor]`.

@@ -80,8 +80,11 @@ pub struct SimulationReport {
     pub messages_ok: u64,
     /// Message requests drawn from the crisis pool.
     pub crisis_messages_sent: u64,
-    /// 201 answers that carried a crisis card.
+    /// 201 answers that carried a crisis card (a crisis message's own, or a later turn's while
+    /// the conversation stays in crisis).
     pub crisis_cards: u64,
+    /// Crisis-pool messages answered 201 without a card: each one is a missed crisis.
+    pub crisis_messages_without_card: u64,
     /// Latency of the message requests.
     pub latency: Latency,
     /// Messages answered 201 per second of the chat phase.
@@ -310,6 +313,7 @@ struct SessionChat {
     ok: u64,
     crisis_sent: u64,
     crisis_cards: u64,
+    crisis_without_card: u64,
     latencies_ms: Vec<f64>,
 }
 
@@ -353,6 +357,7 @@ async fn simulate(sim: Arc<Sim>, args: SimulateArgs, deadline: Instant) -> Simul
         report.messages_ok += chat.ok;
         report.crisis_messages_sent += chat.crisis_sent;
         report.crisis_cards += chat.crisis_cards;
+        report.crisis_messages_without_card += chat.crisis_without_card;
     }
     report.latency = summarise(latencies);
     if report.chat_seconds > 0.0 {
@@ -442,9 +447,9 @@ async fn chat(sim: &Sim, token: &str, args: &SimulateArgs, deadline: Instant) ->
                 .push(sent.elapsed().as_secs_f64() * 1000.0);
             outcome.ok += 1;
             sim.progress.messages_ok.fetch_add(1, Ordering::Relaxed);
-            if body.is_ok_and(|b| b.crisis_info.is_some_and(|c| !c.is_null())) {
-                outcome.crisis_cards += 1;
-            }
+            let card = body.is_ok_and(|b| b.crisis_info.is_some_and(|c| !c.is_null()));
+            outcome.crisis_cards += u64::from(card);
+            outcome.crisis_without_card += u64::from(crisis && !card);
         }
     }
     outcome
@@ -503,8 +508,8 @@ pub fn write_report(out: &mut impl Write, r: &SimulationReport) -> std::io::Resu
     )?;
     writeln!(
         out,
-        "crisis          {} sent, {} crisis cards received",
-        r.crisis_messages_sent, r.crisis_cards
+        "crisis          {} sent, {} crisis cards received, {} crisis messages without a card",
+        r.crisis_messages_sent, r.crisis_cards, r.crisis_messages_without_card
     )?;
     writeln!(
         out,

@@ -260,11 +260,23 @@ async fn crisis_scan_reads_one_message_per_line() {
     for (index, explanation) in explained.iter().enumerate() {
         assert_eq!(explanation["is_crisis"], verdicts[index]["is_crisis"]);
     }
-    let hits = explained[0]["hits"].as_array().expect("hits");
+    let hits = explained[0]["rules"].as_array().expect("rules");
     assert!(
         hits.iter()
             .any(|hit| hit["rule_id"].as_str().is_some_and(|id| !id.is_empty())),
         "--explain names the rules: {stdout}"
+    );
+    let model = &explained[0]["model"];
+    assert!(
+        model["probabilities"]["suicide"]
+            .as_f64()
+            .is_some_and(|p| p > 0.5),
+        "--explain gives the model's probabilities: {stdout}"
+    );
+    let features = model["strongest_features"].as_array().expect("features");
+    assert!(
+        !features.is_empty(),
+        "--explain names the strongest features: {stdout}"
     );
 
     // Without seeded rules the scan refuses clearly (and --defaults works anyway).

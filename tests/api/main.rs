@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod config_errors;
+mod conversation_risk;
 mod errors;
 mod feedback;
 mod messages;

@@ -573,8 +573,7 @@ on_both_backends!(
     concurrent_posts_keep_exact_order,
 );
 
-/// Someone asking how to help a friend who wants to die gets guidance and numbers, not a generic
-/// reply — and no crisis card or crisis mode, since the writer is not the one at risk.
+/// Someone whose friend says she wants to die gets guidance and numbers, not a generic reply.
 async fn a_worried_friend_is_told_how_to_help(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.create_session().await;
@@ -588,8 +587,12 @@ async fn a_worried_friend_is_told_how_to_help(backend: Backend) {
     );
     let reply = body["ai_message"]["content"].as_str().unwrap();
     assert!(reply.contains("115") && reply.contains("111"), "{reply}");
-    assert!(body["crisis_info"].is_null(), "{body}");
-    assert_eq!(body["user_message"]["is_crisis_detected"], false);
+    assert_eq!(
+        body["crisis_info"]["categories"],
+        json!(["third_party"]),
+        "{body}"
+    );
+    assert_eq!(body["user_message"]["is_crisis_detected"], true);
     app.stop().await;
 }
 

@@ -126,6 +126,7 @@ async fn status_reports_every_field(backend: Backend) {
             "is_expired",
             "is_active",
             "is_crisis_mode",
+            "risk",
             "created_at",
             "last_activity",
             "expires_at",
@@ -133,6 +134,7 @@ async fn status_reports_every_field(backend: Backend) {
         ]),
         "{body}"
     );
+    assert_eq!(body["risk"], "none");
     assert_eq!(body["is_valid"], true);
     assert_eq!(body["is_expired"], false);
     assert_eq!(body["is_active"], true);

@@ -447,7 +447,7 @@ mod tests {
             categories,
             severity: Some(severity),
             rule_ids: vec!["p.sui.tu_tu".to_owned()],
-            third_party: false,
+            ..Assessment::default()
         }
     }
 

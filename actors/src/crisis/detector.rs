@@ -20,6 +20,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 
+use super::rules::default_rules;
 use super::types::{
     Category, ExceptionKind, RuleClass, RuleError, RuleKind, RuleLanguage, RuleSpec, Severity,
     SignalKind,
@@ -41,6 +42,10 @@ pub struct Assessment {
     /// True when crisis words were about someone else or a general question, not the writer.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub third_party: bool,
+    /// True when a rule an operator added (not one of the seed rules) made the decision: the
+    /// learned layer never saw it in training, so it cannot overrule it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_operator_rule: bool,
 }
 
 /// Which view of the message a rule matched on.
@@ -113,6 +118,8 @@ struct CompiledRule {
     ambiguous: bool,
     /// "... chết" phrases, where "chết" after an adjective is usually an intensifier.
     ends_with_death: bool,
+    /// Added by an operator: not one of the seed rules the model was trained alongside.
+    operator: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -254,7 +261,9 @@ impl CrisisDetector {
                 });
             }
             let folded_phrase = views.folded().trim();
+            let operator = !seed_rules().contains(&(spec.rule_id.clone(), spec.pattern.clone()));
             compiled.push(CompiledRule {
+                operator,
                 id: spec.rule_id.clone(),
                 class,
                 kind: spec.kind,
@@ -440,7 +449,11 @@ impl CrisisDetector {
             }
             let softenable = matches!(
                 kind,
-                SignalKind::Intent | SignalKind::Distress | SignalKind::Assault | SignalKind::Death
+                SignalKind::Intent
+                    | SignalKind::Distress
+                    | SignalKind::Assault
+                    | SignalKind::Death
+                    | SignalKind::SafetyStep
             );
             if softenable && let Some(by) = self.negated_directly(views, h, &exceptions) {
                 signal_outcomes.push((i, HitOutcome::Negated, by));
@@ -653,12 +666,17 @@ impl CrisisDetector {
                 .collect();
             ids.sort();
             ids.dedup();
+            let by_operator_rule = phrase_hits
+                .iter()
+                .chain(used.iter())
+                .any(|&i| self.rule(&hits[i]).operator);
             assessment = Assessment {
                 is_crisis: true,
                 categories,
                 severity: found.iter().map(|f| f.1).max(),
                 rule_ids: ids,
                 third_party: false,
+                by_operator_rule,
             };
         } else {
             assessment.third_party = outcomes.iter().any(|o| o.1 == HitOutcome::NotAboutWriter);
@@ -889,6 +907,17 @@ fn negation_before(views: &Views, exceptions: &[(&Hit, ExceptionKind)], h: &Hit)
                 && views.same_clause(usize::from(e.start), usize::from(h.start))
         })
         .map(|(e, _)| e.rule)
+}
+
+/// The seed rules by id and pattern, to tell an operator's rules from them.
+fn seed_rules() -> &'static HashSet<(String, String), FastHash> {
+    static SEED: OnceLock<HashSet<(String, String), FastHash>> = OnceLock::new();
+    SEED.get_or_init(|| {
+        default_rules()
+            .into_iter()
+            .map(|s| (s.rule_id, s.pattern))
+            .collect()
+    })
 }
 
 fn class_name(class: RuleClass) -> &'static str {

@@ -6,11 +6,19 @@
 //! [`CrisisDetector::assess`] per message.
 
 mod card;
+pub mod conversation;
+pub mod corpus;
 mod detector;
+pub mod evaluation;
+pub mod model;
 mod rules;
 mod types;
 
 pub use card::{CrisisInfo, Hotline, HotlineView, crisis_card, default_hotlines, safety_reply};
+pub use conversation::{ConversationRisk, Transition};
 pub use detector::{Assessment, CrisisDetector, ExplainHit, Explanation, HitOutcome, ViewName};
+pub use model::{Judgement, Layers, RiskModel};
 pub use rules::{ORIGINAL_KEYWORDS, default_rules};
-pub use types::{Category, ExceptionKind, RuleError, RuleKind, RuleSpec, Severity, SignalKind};
+pub use types::{
+    Category, ExceptionKind, RiskLevel, RuleError, RuleKind, RuleSpec, Severity, SignalKind,
+};

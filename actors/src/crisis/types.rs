@@ -106,6 +106,51 @@ impl Severity {
     }
 }
 
+/// How much worry a conversation shows, as the session status reports it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskLevel {
+    /// Nothing worrying, or a concrete safety step ended an earlier crisis.
+    #[default]
+    None,
+    /// Worrying but not (yet) a crisis: hopelessness, hints that are not clear yet.
+    Elevated,
+    /// Crisis support is shown on every turn.
+    Crisis,
+}
+
+impl RiskLevel {
+    /// Every level, lowest first.
+    pub const ALL: [RiskLevel; 3] = [RiskLevel::None, RiskLevel::Elevated, RiskLevel::Crisis];
+
+    /// The stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::None => "none",
+            RiskLevel::Elevated => "elevated",
+            RiskLevel::Crisis => "crisis",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        RiskLevel::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+}
+
 /// What a rule does when its pattern matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -216,11 +261,14 @@ pub enum SignalKind {
     Assault,
     /// Dying or disappearing ("chết", "biến mất", "ngủ mãi không dậy"): counts right after intent.
     Death,
+    /// A concrete safety step ("mẹ đang ngồi cạnh mình", "gọi 115 rồi", "đưa thuốc cho mẹ rồi"): it
+    /// ends a conversation's crisis mode; it never makes or cancels a crisis by itself.
+    SafetyStep,
 }
 
 impl SignalKind {
     /// Every signal kind.
-    pub const ALL: [SignalKind; 12] = [
+    pub const ALL: [SignalKind; 13] = [
         SignalKind::Intent,
         SignalKind::Plan,
         SignalKind::Time,
@@ -233,6 +281,7 @@ impl SignalKind {
         SignalKind::Abuser,
         SignalKind::Assault,
         SignalKind::Death,
+        SignalKind::SafetyStep,
     ];
 
     /// The stored form (the `category` column of a signal rule).
@@ -250,6 +299,7 @@ impl SignalKind {
             SignalKind::Abuser => "abuser",
             SignalKind::Assault => "assault",
             SignalKind::Death => "death",
+            SignalKind::SafetyStep => "safety_step",
         }
     }
 

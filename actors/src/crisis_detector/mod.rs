@@ -1,8 +1,11 @@
-//! The crisis-detector pool: assessment is pure CPU work on a `SyncArbiter`. The compiled rules
-//! are shared by every worker and swapped atomically when the rule set changes in the database,
-//! so a new rule applies without a restart.
+//! The crisis-detector pool: judging a message with the rules and the learned model is pure CPU
+//! work on a `SyncArbiter`. The compiled rules are shared by every worker and swapped atomically
+//! when the rule set changes in the database, so a new rule applies without a restart; the model
+//! is fixed for the life of the process.
 
-use crate::crisis::{Assessment, CrisisDetector, RuleKind, RuleSpec, Severity};
+use crate::crisis::{
+    CrisisDetector, Judgement, Layers, RiskLevel, RiskModel, RuleKind, RuleSpec, Severity,
+};
 use crate::error::PipelineError;
 use crate::persistence::RuleRecord;
 use crate::supervision::PoolRestarts;
@@ -13,12 +16,16 @@ use std::sync::{Arc, RwLock};
 /// Message type names, declared to the metrics at startup.
 pub const MESSAGE_TYPES: [&str; 1] = ["Assess"];
 
-/// Assess one message.
+/// Judge one message in the light of the conversation so far.
 #[derive(Message)]
-#[rtype(result = "Result<Assessment, PipelineError>")]
+#[rtype(result = "Result<Judgement, PipelineError>")]
 pub struct Assess {
     /// The message text (memory only).
     pub text: String,
+    /// The most recent earlier user turns, oldest first (memory only).
+    pub earlier: Vec<String>,
+    /// The conversation's risk before this message.
+    pub prior: RiskLevel,
 }
 
 /// The compiled rules every worker reads, and the fingerprint of the rule set they came from.
@@ -108,15 +115,22 @@ pub fn records_from_specs(specs: &[RuleSpec]) -> Vec<RuleRecord> {
 /// One worker of the detector pool.
 pub struct CrisisDetectorActor {
     shared: SharedDetector,
+    model: Arc<RiskModel>,
     metrics: Metrics,
     restarts: PoolRestarts,
 }
 
 impl CrisisDetectorActor {
-    /// A worker reading the shared rules.
-    pub fn new(shared: SharedDetector, metrics: Metrics, restarts: PoolRestarts) -> Self {
+    /// A worker reading the shared rules and the model.
+    pub fn new(
+        shared: SharedDetector,
+        model: Arc<RiskModel>,
+        metrics: Metrics,
+        restarts: PoolRestarts,
+    ) -> Self {
         CrisisDetectorActor {
             shared,
+            model,
             metrics,
             restarts,
         }
@@ -137,7 +151,7 @@ impl Actor for CrisisDetectorActor {
 }
 
 impl Handler<Assess> for CrisisDetectorActor {
-    type Result = Result<Assessment, PipelineError>;
+    type Result = Result<Judgement, PipelineError>;
 
     fn handle(&mut self, msg: Assess, _ctx: &mut Self::Context) -> Self::Result {
         let detector =
@@ -146,6 +160,10 @@ impl Handler<Assess> for CrisisDetectorActor {
                 .ok_or(PipelineError::Ask(crate::mailbox::AskError::Stopped(
                     "crisis_detector",
                 )))?;
-        Ok(detector.assess(&msg.text))
+        let layers = Layers {
+            rules: &detector,
+            model: &self.model,
+        };
+        Ok(layers.judge(&msg.text, &msg.earlier, msg.prior))
     }
 }

@@ -4,6 +4,7 @@ use super::StoreError;
 use super::records::{MessageRow, MessageStats, StoredContext, StoredMessage, WriteOp};
 use super::store::{Store, on_backend};
 use super::time::Timestamp;
+use crate::crisis::RiskLevel;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
@@ -49,11 +50,15 @@ impl Store {
             // takes back, and precedes any newer context of its session below.
             for write in writes {
                 match write {
-                    WriteOp::UserMessage { message, enter_crisis_mode: true } => {
-                        sqlx::query("UPDATE sessions SET is_crisis_mode = TRUE WHERE id = $1")
-                            .bind(message.session_id)
-                            .execute(&mut *tx)
-                            .await?;
+                    WriteOp::UserMessage { message, risk_change: Some(level) } => {
+                        sqlx::query(
+                            "UPDATE sessions SET risk_level = $1, is_crisis_mode = $2 WHERE id = $3",
+                        )
+                        .bind(level.as_str())
+                        .bind(*level == RiskLevel::Crisis)
+                        .bind(message.session_id)
+                        .execute(&mut *tx)
+                        .await?;
                     }
                     WriteOp::Retract { session_id, ids } => {
                         for id in ids {

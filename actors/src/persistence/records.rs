@@ -1,6 +1,7 @@
 //! What the store reads and writes. Content fields are sealed bytes, never plaintext.
 
 use super::time::Timestamp;
+use crate::crisis::RiskLevel;
 use crate::domain::{Language, Role};
 use uuid::Uuid;
 
@@ -11,8 +12,10 @@ pub struct SessionRecord {
     pub id: Uuid,
     /// Language of replies and crisis cards.
     pub language: Language,
-    /// Set once a crisis was detected in this session.
+    /// True while the conversation is in crisis (`risk_level == Crisis`).
     pub is_crisis_mode: bool,
+    /// The conversation's risk; its category and severity are sealed in the context.
+    pub risk_level: RiskLevel,
     /// The last time the client used the session.
     pub last_activity: Timestamp,
     /// After this instant the session answers `session_expired` until the janitor removes it.
@@ -33,6 +36,7 @@ pub(crate) struct SessionRow {
     pub id: Uuid,
     pub language: String,
     pub is_crisis_mode: bool,
+    pub risk_level: String,
     pub last_activity: Timestamp,
     pub expires_at: Timestamp,
     pub created_at: Timestamp,
@@ -47,6 +51,8 @@ impl TryFrom<SessionRow> for SessionRecord {
             language: Language::parse(&row.language)
                 .ok_or(super::StoreError::Corrupt("unknown language code"))?,
             is_crisis_mode: row.is_crisis_mode,
+            risk_level: RiskLevel::parse(&row.risk_level)
+                .ok_or(super::StoreError::Corrupt("unknown risk level"))?,
             last_activity: row.last_activity,
             expires_at: row.expires_at,
             created_at: row.created_at,
@@ -161,8 +167,8 @@ pub enum WriteOp {
     UserMessage {
         /// The message.
         message: StoredMessage,
-        /// Also switch the session into crisis mode.
-        enter_crisis_mode: bool,
+        /// The conversation's new risk level, when this message changed it.
+        risk_change: Option<RiskLevel>,
     },
     /// The assistant's reply with the refreshed context and the session's activity time.
     Reply {

@@ -6,8 +6,8 @@ use super::store::{Store, on_backend};
 use super::time::Timestamp;
 use uuid::Uuid;
 
-const SESSION_COLUMNS: &str =
-    "SELECT id, language, is_crisis_mode, last_activity, expires_at, created_at FROM sessions";
+const SESSION_COLUMNS: &str = "SELECT id, language, is_crisis_mode, risk_level, last_activity, expires_at, created_at \
+     FROM sessions";
 
 impl Store {
     /// Creates a session and stores its wrapped data key, atomically.

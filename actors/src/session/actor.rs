@@ -164,6 +164,7 @@ async fn status(deps: &SessionDeps, state: &SessionState) -> Result<SessionStatu
         is_expired: false,
         is_active: true,
         is_crisis_mode: record.is_crisis_mode,
+        risk: record.risk_level,
         created_at: record.created_at,
         last_activity: record.last_activity,
         expires_at: record.expires_at,

@@ -26,6 +26,8 @@ pub struct SessionDeps {
     pub hotlines: Arc<Vec<Hotline>>,
     /// Turns of context kept for the responder.
     pub context_turns: usize,
+    /// Silence after which a conversation's crisis mode lapses without a safety step.
+    pub crisis_quiet_period: Duration,
     /// Session lifetime, for refresh.
     pub session_ttl: Duration,
     /// Announces deleted sessions so other instances can stop their copies (via Redis).

@@ -2,9 +2,10 @@
 //! detect → seal → commit the user's message → reply → seal → commit reply and context.
 
 use super::deps::SessionDeps;
-use super::state::SessionState;
+use super::state::{SessionState, encode_context};
 use super::view::{ChatMessage, PostedMessage};
-use crate::crisis::{crisis_card, safety_reply};
+use crate::crisis::model::CONTEXT_TURNS;
+use crate::crisis::{Assessment, Transition, crisis_card, safety_reply};
 use crate::crisis_detector::Assess;
 use crate::crypto::{Aad, Purpose};
 use crate::domain::{Role, Turn};
@@ -33,12 +34,17 @@ pub async fn post_message(
     let key = state.key()?.clone();
     let session_id = state.record.id;
 
-    let assessment = deps
+    let quiet_period_passed =
+        state.record.last_activity.plus(deps.crisis_quiet_period) <= Timestamp::now();
+    let judgement = deps
         .detector
         .ask(Assess {
             text: content.clone(),
+            earlier: earlier_user_turns(state),
+            prior: state.risk.level,
         })
         .await?;
+    let assessment = &judgement.assessment;
     if assessment.is_crisis {
         let categories: Vec<&str> = assessment.categories.iter().map(|c| c.as_str()).collect();
         let severity = assessment.severity.map(|s| s.as_str()).unwrap_or("medium");
@@ -52,6 +58,7 @@ pub async fn post_message(
             "crisis detected"
         );
     }
+    let (risk, transition) = state.risk.advance(&judgement, quiet_period_passed);
 
     let user_id = Uuid::new_v4();
     let sealed = deps
@@ -75,7 +82,7 @@ pub async fn post_message(
         is_crisis_detected: assessment.is_crisis,
         created_at: Timestamp::now(),
     };
-    let enter_crisis_mode = assessment.is_crisis && !state.record.is_crisis_mode;
+    let risk_change = (risk.level != state.record.risk_level).then_some(risk.level);
     let user_seq = user_message.seq;
     // From here on a failure may leave writes in flight that land later: skip past the sequence
     // numbers they use (gaps are harmless, reuse would collide) and retract them.
@@ -85,7 +92,7 @@ pub async fn post_message(
         .ask(Commit {
             op: WriteOp::UserMessage {
                 message: user_message.clone(),
-                enter_crisis_mode,
+                risk_change,
             },
         })
         .await;
@@ -93,19 +100,29 @@ pub async fn post_message(
         retract(deps, session_id, vec![user_id]).await;
         return Err(error);
     }
-    if enter_crisis_mode {
-        state.record.is_crisis_mode = true;
-    }
+    state.record.risk_level = risk.level;
+    state.record.is_crisis_mode = risk.shows_crisis_support();
+    state.risk = risk;
     deps.metrics.chat_message(Role::User);
 
     let language = state.record.language;
-    // A crisis gets the safety response whatever the provider; so does someone worried about a
-    // friend in danger (how to help, who to call), though that is no crisis of their own.
-    let (reply_text, model_used) = if assessment.is_crisis || assessment.third_party {
-        (
-            safety_reply(&assessment, language),
-            SAFETY_MODEL.to_string(),
-        )
+    // While the conversation is in crisis every turn gets the safety protocol, whatever the
+    // provider: the full safety reply for a new crisis statement, a check-in on later turns. Someone
+    // worried about a friend gets guidance (how to help, who to call) too.
+    let card_assessment = if assessment.is_crisis {
+        assessment.clone()
+    } else {
+        risk.as_assessment()
+    };
+    let (reply_text, model_used) = if risk.shows_crisis_support() || assessment.third_party {
+        let text = if transition == Transition::CrisisContinues {
+            check_in_reply(&card_assessment, language, user_seq as u64)
+        } else if risk.shows_crisis_support() {
+            safety_reply(&card_assessment, language)
+        } else {
+            safety_reply(assessment, language)
+        };
+        (text, SAFETY_MODEL.to_string())
     } else {
         let request = ReplyRequest {
             language,
@@ -137,7 +154,7 @@ pub async fn post_message(
         ],
         deps.context_turns,
     );
-    let context_json = serde_json::to_vec(&turns).unwrap_or_default();
+    let context_json = encode_context(&turns, risk);
     let reply_id = Uuid::new_v4();
     let sealed = match deps
         .encryptor
@@ -195,12 +212,36 @@ pub async fn post_message(
     state.record.last_activity = reply_message.created_at;
     deps.metrics.chat_message(Role::Assistant);
 
-    let crisis_info = crisis_card(&assessment, language, &deps.hotlines);
+    let crisis_info = crisis_card(&card_assessment, language, &deps.hotlines);
     Ok(PostedMessage {
         user_message: view(&user_message, Some(content)),
         ai_message: view(&reply_message, Some(reply_text)),
         crisis_info,
     })
+}
+
+/// The user's most recent earlier turns, oldest first, for the detector's view of the conversation.
+fn earlier_user_turns(state: &SessionState) -> Vec<String> {
+    let mut earlier: Vec<String> = state
+        .turns
+        .iter()
+        .rev()
+        .filter(|t| t.role == Role::User)
+        .take(CONTEXT_TURNS)
+        .map(|t| t.content.clone())
+        .collect();
+    earlier.reverse();
+    earlier
+}
+
+/// A later turn of a crisis that continues: the safety protocol asks whether the person is safe.
+fn check_in_reply(
+    assessment: &Assessment,
+    language: crate::domain::Language,
+    variation: u64,
+) -> String {
+    let _ = variation;
+    safety_reply(assessment, language)
 }
 
 /// Best effort: the request failed after the user's message was committed, so take it back.

@@ -260,6 +260,7 @@ impl Handler<CreateSession> for SessionRegistry {
                 id,
                 language: session.language,
                 is_crisis_mode: false,
+                risk_level: crate::crisis::RiskLevel::None,
                 last_activity: created_at,
                 expires_at: session.expires_at,
                 created_at,

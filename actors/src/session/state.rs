@@ -1,6 +1,7 @@
 //! One session's state, loaded lazily by its actor and kept while the actor lives.
 
 use super::deps::SessionDeps;
+use crate::crisis::ConversationRisk;
 use crate::crypto::{Aad, DataKey, Purpose};
 use crate::domain::Turn;
 use crate::encryptor::{OpenRecords, UnwrapDataKey};
@@ -18,17 +19,53 @@ pub struct SessionState {
     pub next_seq: i64,
     /// Recent turns for the responder, oldest first.
     pub turns: VecDeque<Turn>,
+    /// The conversation's risk: the level as stored on the session row, the category and
+    /// severity of a crisis from the sealed context.
+    pub risk: ConversationRisk,
     loaded: bool,
+}
+
+/// What the sealed conversation context holds. Contexts written before risk was kept are a bare
+/// list of turns; they still read.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SealedContext {
+    turns: VecDeque<Turn>,
+    #[serde(default)]
+    risk: ConversationRisk,
+}
+
+/// The sealed-context plaintext for `turns` and `risk`.
+pub fn encode_context(turns: &VecDeque<Turn>, risk: ConversationRisk) -> Vec<u8> {
+    serde_json::to_vec(&SealedContext {
+        turns: turns.clone(),
+        risk,
+    })
+    .unwrap_or_default()
+}
+
+fn decode_context(bytes: &[u8]) -> (VecDeque<Turn>, ConversationRisk) {
+    if let Ok(context) = serde_json::from_slice::<SealedContext>(bytes) {
+        return (context.turns, context.risk);
+    }
+    (
+        serde_json::from_slice(bytes).unwrap_or_default(),
+        ConversationRisk::default(),
+    )
 }
 
 impl SessionState {
     /// State for a session whose details are not loaded yet.
     pub fn new(record: SessionRecord) -> Self {
+        let level = record.risk_level;
         SessionState {
             record,
             key: None,
             next_seq: 1,
             turns: VecDeque::new(),
+            risk: ConversationRisk {
+                level,
+                ..ConversationRisk::default()
+            },
             loaded: false,
         }
     }
@@ -61,6 +98,7 @@ impl SessionState {
             .ask(LoadMessageStats { session_id })
             .await?;
         let mut turns = VecDeque::new();
+        let mut sealed_risk = ConversationRisk::default();
         if let Some(context) = deps.persistence.ask(LoadContext { session_id }).await? {
             let opened = deps
                 .encryptor
@@ -74,12 +112,21 @@ impl SessionState {
                 .await?;
             // An unreadable context only costs the responder its memory; the chat goes on.
             if let Some(Ok(bytes)) = opened.into_iter().next() {
-                turns = serde_json::from_slice(&bytes).unwrap_or_default();
+                (turns, sealed_risk) = decode_context(&bytes);
             }
         }
         self.key = Some(key);
         self.next_seq = stats.max_seq + 1;
         self.turns = turns;
+        // The row's level is the authority; the context adds what kind of crisis it is.
+        self.risk = ConversationRisk {
+            level: self.record.risk_level,
+            ..sealed_risk
+        };
+        if self.risk.level != crate::crisis::RiskLevel::Crisis {
+            self.risk.category = None;
+            self.risk.severity = None;
+        }
         self.loaded = true;
         Ok(())
     }

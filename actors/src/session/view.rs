@@ -64,8 +64,11 @@ pub struct SessionStatus {
     pub is_expired: bool,
     /// Not expired.
     pub is_active: bool,
-    /// A crisis was detected in this session.
+    /// The conversation is in crisis: every reply carries crisis support until a concrete safety
+    /// step is named or the conversation has been quiet for the configured period.
     pub is_crisis_mode: bool,
+    /// The conversation's risk: `none`, `elevated` (worrying, not yet a crisis) or `crisis`.
+    pub risk: crate::crisis::RiskLevel,
     /// Creation time.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,

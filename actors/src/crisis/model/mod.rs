@@ -1,0 +1,227 @@
+//! The learned layer over the rules: logistic regression over hashed features of the normalised
+//! views, the rule engine's findings and the conversation so far, and the judgement that combines
+//! both layers into one [`Assessment`].
+//!
+//! The rules stay the high-precision layer: what they find at or above the model's
+//! `rules_override` severity is a crisis whatever the model says, and a rule crisis below it needs
+//! only `rules_ratio` of the model's threshold to stand. Everything else is the model's call, with
+//! a threshold per category; all of these are chosen by cross-validation (see [`training`]).
+
+mod features;
+pub mod training;
+mod weights;
+
+pub use features::{CONTEXT_TURNS, FeatureNames, Features, TurnContext, extract};
+pub use weights::{ModelError, ModelMeta, ModelScores, RiskModel};
+
+use super::detector::{Assessment, CrisisDetector, Explanation, HitOutcome};
+use super::types::{Category, RiskLevel, RuleKind, Severity, SignalKind};
+use crate::text::{Views, normalize_views};
+
+/// What both layers concluded about one message, in the light of the turns before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// The combined decision; its `rule_ids` are the rules' (for `--explain`, never for logs).
+    pub assessment: Assessment,
+    /// The message's own level: crisis, elevated (worrying) or none.
+    pub level: RiskLevel,
+    /// The message names a concrete safety step (someone with them, help called, means gone).
+    pub safety_step: bool,
+    /// The model's reading.
+    pub scores: ModelScores,
+    /// True when the model, not the rules, made it a crisis.
+    pub by_model: bool,
+}
+
+/// Both layers, borrowed for one judgement.
+#[derive(Clone, Copy)]
+pub struct Layers<'a> {
+    /// The compiled rules.
+    pub rules: &'a CrisisDetector,
+    /// The learned model.
+    pub model: &'a RiskModel,
+}
+
+/// A judgement with what lay behind it, for `cbln crisis scan --explain`.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    /// The judgement.
+    pub judgement: Judgement,
+    /// Every rule that matched and what happened to it.
+    pub rules: Explanation,
+    /// The features that pushed the strongest category up most, with their contributions.
+    pub top_features: Vec<(String, f32)>,
+}
+
+impl Layers<'_> {
+    /// Judges `text` given the earlier user turns (oldest first) and the risk they left.
+    pub fn judge(&self, text: &str, earlier: &[String], prior: RiskLevel) -> Judgement {
+        let views = normalize_views(text);
+        let previous = context_views(earlier);
+        let explanation = self.rules.explain_views(&views);
+        let context = TurnContext {
+            previous: &previous,
+            prior_risk: prior,
+        };
+        let features = extract(&views, &explanation, &context, self.model.bits(), None);
+        self.combine(&explanation, &features)
+    }
+
+    /// [`Layers::judge`] with the rules and the strongest features behind it.
+    pub fn explain(&self, text: &str, earlier: &[String], prior: RiskLevel) -> Explained {
+        let views = normalize_views(text);
+        let previous = context_views(earlier);
+        let explanation = self.rules.explain_views(&views);
+        let context = TurnContext {
+            previous: &previous,
+            prior_risk: prior,
+        };
+        let mut names = FeatureNames::new();
+        let features = extract(
+            &views,
+            &explanation,
+            &context,
+            self.model.bits(),
+            Some(&mut names),
+        );
+        let judgement = self.combine(&explanation, &features);
+        let class = judgement.scores.strongest().map_or(0, |(c, _)| c);
+        let top_features = self
+            .model
+            .contributions(&features, class)
+            .into_iter()
+            .filter(|(_, weight)| *weight > 0.0)
+            .take(8)
+            .filter_map(|(position, weight)| {
+                names.get(position).map(|(_, name)| (name.clone(), weight))
+            })
+            .collect();
+        Explained {
+            judgement,
+            rules: explanation,
+            top_features,
+        }
+    }
+
+    /// Judges a message whose features are already extracted (training and evaluation).
+    pub fn combine(&self, explanation: &Explanation, features: &Features) -> Judgement {
+        let scores = self.model.score(features);
+        let meta = self.model.meta();
+        combine(
+            explanation,
+            scores,
+            self.model.classes(),
+            self.model.elevated_ratio(),
+            Combination {
+                rules_override: meta.rules_override,
+                rules_ratio: meta.rules_ratio,
+            },
+        )
+    }
+}
+
+/// The views of the earlier turns the model reads.
+pub fn context_views(earlier: &[String]) -> Vec<Views> {
+    let skip = earlier.len().saturating_sub(CONTEXT_TURNS);
+    earlier
+        .iter()
+        .skip(skip)
+        .map(|t| normalize_views(t))
+        .collect()
+}
+
+/// How the rules' verdict weighs against the model's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Combination {
+    /// A rule crisis at or above this severity stands whatever the model says.
+    pub rules_override: Option<Severity>,
+    /// A rule crisis below it stands when the model's strongest ratio reaches this.
+    pub rules_ratio: f32,
+}
+
+/// The decision rule shared by production, training and evaluation.
+pub fn combine(
+    explanation: &Explanation,
+    scores: ModelScores,
+    classes: &[Category],
+    elevated_ratio: f32,
+    combination: Combination,
+) -> Judgement {
+    let Combination {
+        rules_override,
+        rules_ratio,
+    } = combination;
+    let rules = &explanation.assessment;
+    let safety_step = explanation.hits.iter().any(|h| {
+        h.kind == RuleKind::Signal
+            && h.category == SignalKind::SafetyStep.as_str()
+            && h.outcome == HitOutcome::Seen
+    });
+    let strongest = scores.strongest();
+    let rules_decide = rules.is_crisis
+        && (rules.by_operator_rule
+            || rules_override.is_some_and(|floor| rules.severity.is_some_and(|s| s >= floor))
+            || strongest.is_some_and(|(_, ratio)| ratio >= rules_ratio));
+    let model_class = strongest
+        .filter(|(_, ratio)| *ratio >= 1.0)
+        .and_then(|(class, _)| classes.get(class).copied());
+    let distress = explanation.hits.iter().any(|h| {
+        h.kind == RuleKind::Signal
+            && h.category == SignalKind::Distress.as_str()
+            && h.outcome == HitOutcome::Seen
+    });
+    let (assessment, by_model) = if rules_decide {
+        (rules.clone(), false)
+    } else if let Some(category) = model_class {
+        let mut categories = vec![category];
+        if rules.is_crisis {
+            categories.extend(rules.categories.iter().copied());
+            categories.sort();
+            categories.dedup();
+        }
+        let severity = if rules.is_crisis {
+            rules.severity.unwrap_or(Severity::Medium)
+        } else if strongest.is_some_and(|(_, ratio)| ratio >= 2.0) {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        (
+            Assessment {
+                is_crisis: true,
+                categories,
+                severity: Some(severity),
+                rule_ids: rules.rule_ids.clone(),
+                third_party: category == Category::ThirdParty,
+                by_operator_rule: false,
+            },
+            !rules.is_crisis,
+        )
+    } else {
+        (
+            Assessment {
+                is_crisis: false,
+                categories: Vec::new(),
+                severity: None,
+                rule_ids: Vec::new(),
+                third_party: rules.third_party,
+                by_operator_rule: false,
+            },
+            false,
+        )
+    };
+    let level = if assessment.is_crisis {
+        RiskLevel::Crisis
+    } else if distress || rules.is_crisis || strongest.is_some_and(|(_, r)| r >= elevated_ratio) {
+        RiskLevel::Elevated
+    } else {
+        RiskLevel::None
+    };
+    Judgement {
+        assessment,
+        level,
+        safety_step,
+        scores,
+        by_model,
+    }
+}
