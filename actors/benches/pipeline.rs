@@ -322,7 +322,7 @@ async fn drive(
         Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
         Arc::new(TokenHasher::new(&[7u8; 32])?),
         Responder::BuiltIn(BuiltInResponder::new()),
-        cbln_actors::crisis::default_hotlines(),
+        shipped_hotlines()?,
         metrics,
     )
     .await?;
@@ -644,7 +644,7 @@ async fn commit_profile(
         Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
         Arc::new(TokenHasher::new(&[7u8; 32])?),
         Responder::BuiltIn(BuiltInResponder::new()),
-        cbln_actors::crisis::default_hotlines(),
+        shipped_hotlines()?,
         Metrics::disabled(),
     )
     .await?;
@@ -816,4 +816,11 @@ fn main() -> Result<(), BoxError> {
             Err(format!("unknown BENCH_MODE {other:?} (use matrix, metrics or commit)").into())
         }
     }
+}
+
+/// The shipped hotline list, from the file the binary compiles in.
+fn shipped_hotlines() -> Result<Vec<cbln_actors::crisis::Hotline>, BoxError> {
+    Ok(cbln_actors::crisis::parse_hotlines(include_str!(
+        "../../config/hotlines.toml"
+    ))?)
 }

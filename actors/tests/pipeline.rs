@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use cbln_actors::crisis::default_hotlines;
+use cbln_actors::crisis::parse_hotlines;
 use cbln_actors::crypto::{KeyRing, MasterKey, TokenHasher};
 use cbln_actors::domain::{Language, Role};
 use cbln_actors::error::PipelineError;
@@ -101,7 +101,7 @@ impl Harness {
             Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
             Arc::new(TokenHasher::new(&[7u8; 32]).expect("hasher")),
             Responder::BuiltIn(BuiltInResponder::new()),
-            default_hotlines(),
+            parse_hotlines(include_str!("../../config/hotlines.toml")).expect("hotlines parse"),
             Metrics::new("test"),
         )
         .await

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 /// The defaults, compiled in so the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
+/// The shipped hotline list, compiled in for the same reason: a binary deployed without a config
+/// directory shows the same crisis card as one run from the repository.
+pub const DEFAULT_HOTLINES_TOML: &str = include_str!("../../config/hotlines.toml");
+
 /// Each environment's file, compiled in as well, so `CBLN_ENV=production` means JSON logs and
 /// no CORS origins even where no config directory was deployed.
 fn embedded_environment_toml(environment: Environment) -> &'static str {

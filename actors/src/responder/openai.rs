@@ -13,9 +13,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::builtin::BuiltInResponder;
-use super::prompt::{ChatMessage, build_messages};
+use super::prompt::{ChatMessage, build_messages, system_prompt};
 use super::safety::is_unsafe_answer;
 use super::{FallbackReason, ReplyOutcome, ReplyRequest, ResponderError};
+use crate::crisis::Hotline;
 
 /// The `provider` value of replies that came from the remote model.
 pub const OPENAI_PROVIDER: &str = "openai";
@@ -60,6 +61,9 @@ pub struct OpenAiSettings {
     pub temperature: f32,
     /// How many of the most recent turns of history are sent.
     pub context_turns: usize,
+    /// The hotlines the system prompt tells the model to point to: the list the crisis cards use,
+    /// so the model never names a number the deployment does not list.
+    pub hotlines: Vec<Hotline>,
 }
 
 /// Calls an OpenAI-compatible chat-completions endpoint through one shared HTTP client, falling
@@ -68,7 +72,10 @@ pub struct OpenAiSettings {
 pub struct OpenAiResponder {
     client: reqwest::Client,
     endpoint: Url,
-    settings: OpenAiSettings,
+    // Boxed because, with the rendered prompt beside it, `Responder::OpenAi` would be several times
+    // the size of `Responder::BuiltIn`, and responders are moved into actors by value.
+    settings: Box<OpenAiSettings>,
+    system_prompt: String,
     fallback: BuiltInResponder,
 }
 
@@ -207,7 +214,8 @@ impl OpenAiResponder {
         Ok(Self {
             client,
             endpoint,
-            settings,
+            system_prompt: system_prompt(&settings.hotlines),
+            settings: Box::new(settings),
             fallback: BuiltInResponder::new(),
         })
     }
@@ -253,7 +261,7 @@ impl OpenAiResponder {
     async fn call(&self, req: &ReplyRequest) -> Result<Answer, Failure> {
         let body = ChatRequest {
             model: &self.settings.model,
-            messages: build_messages(req, self.settings.context_turns),
+            messages: build_messages(req, self.settings.context_turns, &self.system_prompt),
             max_tokens: self.settings.max_tokens,
             temperature: self.settings.temperature,
             stream: false,
@@ -329,6 +337,7 @@ mod tests {
             max_tokens: 200,
             temperature: 0.7,
             context_turns: 6,
+            hotlines: crate::crisis::hotlines::tests::shipped(),
         }
     }
 

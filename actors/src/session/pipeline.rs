@@ -103,7 +103,7 @@ pub async fn post_message(
     // friend in danger (how to help, who to call), though that is no crisis of their own.
     let (reply_text, model_used) = if assessment.is_crisis || assessment.third_party {
         (
-            safety_reply(&assessment, language),
+            safety_reply(&assessment, language, &deps.hotlines),
             SAFETY_MODEL.to_string(),
         )
     } else {
