@@ -2,6 +2,7 @@
 //!
 //! Nothing here depends on actix-web: the HTTP front door depends on this crate, never the reverse.
 
+mod chat_completions;
 pub mod crisis;
 pub mod crisis_detector;
 pub mod crypto;

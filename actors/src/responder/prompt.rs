@@ -1,8 +1,7 @@
 //! The system prompt and the chat-completions message list.
 
-use serde::Serialize;
-
 use super::ReplyRequest;
+use crate::chat_completions::ChatMessage;
 use crate::domain::{Language, Role};
 
 /// The system prompt, in Vietnamese and English so models that follow one language better still get
@@ -24,15 +23,6 @@ You are the automated listener of \"Cùng Bạn Lắng Nghe\", a support chat fo
 - Never promise absolute confidentiality. Do not judge or lecture.
 - Reply in the language the user writes in, briefly (1–3 sentences).";
 
-/// One entry of the chat-completions `messages` array.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChatMessage<'a> {
-    /// `system`, `user` or `assistant`.
-    pub role: &'static str,
-    /// The text of the turn.
-    pub content: std::borrow::Cow<'a, str>,
-}
-
 fn session_hint(language: Language) -> &'static str {
     match language {
         Language::Vi => "Ngôn ngữ của phiên: tiếng Việt. / Session language: Vietnamese.",
@@ -42,7 +32,7 @@ fn session_hint(language: Language) -> &'static str {
 
 /// Builds the message list: the system prompt, the last `context_turns` turns of history, then the
 /// message exactly once.
-pub fn build_messages(req: &ReplyRequest, context_turns: usize) -> Vec<ChatMessage<'_>> {
+pub(crate) fn build_messages(req: &ReplyRequest, context_turns: usize) -> Vec<ChatMessage<'_>> {
     let mut history: &[crate::domain::Turn] = &req.history;
     // The contract says history excludes the message; a caller that appended it anyway must not make
     // the model see it twice.
