@@ -5,6 +5,7 @@
 mod chat_completions;
 pub mod crisis;
 pub mod crisis_detector;
+pub mod crisis_judge;
 pub mod crypto;
 pub mod domain;
 pub mod encryptor;
