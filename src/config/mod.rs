@@ -6,7 +6,8 @@ mod settings;
 
 pub use keys::{ResolvedKeys, resolve_keys};
 pub use load::{
-    CONVENTIONAL_VARIABLES, DEFAULT_HOTLINES_TOML, DEFAULT_TOML, Sources, hotlines_path, load,
+    CONVENTIONAL_VARIABLES, DEFAULT_HOTLINES_TOML, DEFAULT_TOML, Sources, crisis_judge_settings,
+    hotlines_path, load,
 };
 pub use settings::*;
 

@@ -196,6 +196,24 @@ pub struct ResponderSettings {
 pub struct CrisisSettings {
     /// Hotline file, relative to the config directory.
     pub hotlines_file: String,
+    /// The optional model judge.
+    pub judge: CrisisJudgeConfig,
+}
+
+/// `[crisis.judge]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrisisJudgeConfig {
+    /// Ask the model for a second opinion.
+    pub enabled: bool,
+    /// API base URL.
+    pub base_url: String,
+    /// Model name.
+    pub model: String,
+    /// API key; empty = the responder's (`responder.api_key`, `OPENAI_API_KEY`).
+    pub api_key: SecretString,
+    /// Milliseconds before the detector decides alone.
+    pub timeout_ms: u64,
 }
 
 /// `[janitor]`.

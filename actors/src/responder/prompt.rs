@@ -1,8 +1,7 @@
 //! The system prompt and the chat-completions message list.
 
-use serde::Serialize;
-
 use super::ReplyRequest;
+use crate::chat_completions::ChatMessage;
 use crate::crisis::Hotline;
 use crate::crisis::hotlines::Numbers;
 use crate::domain::{Language, Role};
@@ -65,15 +64,6 @@ pub fn system_prompt(hotlines: &[Hotline]) -> String {
         .replace("{hotlines_en}", &en)
 }
 
-/// One entry of the chat-completions `messages` array.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChatMessage<'a> {
-    /// `system`, `user` or `assistant`.
-    pub role: &'static str,
-    /// The text of the turn.
-    pub content: std::borrow::Cow<'a, str>,
-}
-
 fn session_hint(language: Language) -> &'static str {
     match language {
         Language::Vi => "Ngôn ngữ của phiên: tiếng Việt. / Session language: Vietnamese.",
@@ -83,7 +73,7 @@ fn session_hint(language: Language) -> &'static str {
 
 /// Builds the message list: the system prompt (from [`system_prompt`]), the last `context_turns`
 /// turns of history, then the message exactly once.
-pub fn build_messages<'a>(
+pub(crate) fn build_messages<'a>(
     req: &'a ReplyRequest,
     context_turns: usize,
     system_prompt: &str,
