@@ -2,8 +2,8 @@
 //! and the HTTP server, which binds its own listener so tests can run it on port 0.
 
 use crate::config::{
-    ConfigError, Environment, ResponderProvider, Settings, hotlines_path, parse_network,
-    resolve_keys,
+    ConfigError, DEFAULT_HOTLINES_TOML, Environment, ResponderProvider, Settings,
+    crisis_judge_settings, hotlines_path, parse_network, resolve_keys,
 };
 use crate::http::middleware::request_context;
 use crate::http::operations::VERSION;
@@ -15,7 +15,8 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header::{self, HeaderName};
 use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpServer, web};
-use cbln_actors::crisis::{Hotline, RiskModel, default_hotlines};
+use cbln_actors::crisis::{Hotline, RiskModel, parse_hotlines};
+use cbln_actors::crisis_judge::CrisisJudge;
 use cbln_actors::janitor::JanitorSettings;
 use cbln_actors::persistence::{Store, StoreSettings, redact_url};
 use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
@@ -81,33 +82,30 @@ pub fn load_risk_model(settings: &Settings) -> Result<RiskModel, ConfigError> {
     RiskModel::from_bytes(&bytes).map_err(|e| problem(format!("{file}: {e}")))
 }
 
-/// The hotlines for crisis cards: the configured file, or the verified defaults.
+/// The hotlines for crisis cards, replies and the model's system prompt: the operator's file in
+/// the config directory when there is one (it replaces the list, it is not merged), otherwise the
+/// compiled-in `config/hotlines.toml`.
 pub fn load_hotlines(config_dir: &Path, file: &str) -> Result<Vec<Hotline>, ConfigError> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct HotlineFile {
-        hotline: Vec<Hotline>,
-    }
-    let path = hotlines_path(config_dir, file);
-    if !path.is_file() {
-        return Ok(default_hotlines());
-    }
     let problem = |problem: String| ConfigError {
         setting: "crisis.hotlines_file".into(),
         problem,
     };
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
-    let parsed: HotlineFile = toml::from_str(&text)
-        .map_err(|e| problem(format!("{}: {}", path.display(), e.message())))?;
-    if parsed.hotline.is_empty() {
-        return Err(problem(format!("{} lists no hotline", path.display())));
-    }
-    Ok(parsed.hotline)
+    let path = hotlines_path(config_dir, file);
+    let (source, text) = if path.is_file() {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
+        (path.display().to_string(), std::borrow::Cow::Owned(text))
+    } else {
+        (
+            "the built-in hotlines.toml".to_owned(),
+            std::borrow::Cow::Borrowed(DEFAULT_HOTLINES_TOML),
+        )
+    };
+    parse_hotlines(&text).map_err(|e| problem(format!("{source}: {e}")))
 }
 
-/// The responder the settings choose.
-pub fn build_responder(settings: &Settings) -> anyhow::Result<Responder> {
+/// The responder the settings choose; `hotlines` is what a model's system prompt may name.
+pub fn build_responder(settings: &Settings, hotlines: &[Hotline]) -> anyhow::Result<Responder> {
     Ok(match settings.responder.provider {
         ResponderProvider::Builtin => Responder::BuiltIn(BuiltInResponder::new()),
         ResponderProvider::Openai => {
@@ -120,6 +118,7 @@ pub fn build_responder(settings: &Settings) -> anyhow::Result<Responder> {
                 max_tokens: settings.responder.max_tokens,
                 temperature: settings.responder.temperature,
                 context_turns: settings.session.context_turns,
+                hotlines: hotlines.to_vec(),
             })
             .map_err(|error| anyhow::anyhow!("responder: {error}"))?;
             Responder::OpenAi(responder)
@@ -174,6 +173,7 @@ pub fn actor_settings(
         },
         risk_model,
         crisis_quiet_period: Duration::from_secs(u64::from(s.crisis.quiet_period_minutes) * 60),
+        crisis_judge: CrisisJudge::from_settings(&crisis_judge_settings(s)).map(Arc::new),
     }
 }
 
@@ -191,7 +191,7 @@ pub fn prepare(config: &LoadedConfig) -> anyhow::Result<Prepared> {
     let settings = &config.settings;
     let keys = resolve_keys(settings, config.environment)?;
     let hotlines = load_hotlines(&config.config_dir, &settings.crisis.hotlines_file)?;
-    let responder = build_responder(settings)?;
+    let responder = build_responder(settings, &hotlines)?;
     let risk_model = load_risk_model(settings)?;
     Ok(Prepared {
         keys,

@@ -279,10 +279,12 @@ fn system_settings() -> ActorSystemSettings {
         commit_writers: 0,
         context_turns: 10,
         restart_policy: RestartPolicy::default(),
-        risk_model: std::sync::Arc::new(
-            cbln_actors::crisis::RiskModel::embedded().expect("the embedded crisis model loads"),
-        ),
+        risk_model: std::sync::Arc::new(match cbln_actors::crisis::RiskModel::embedded() {
+            Ok(model) => model,
+            Err(e) => panic!("the embedded crisis model must load: {e}"),
+        }),
         crisis_quiet_period: Duration::from_secs(12 * 3600),
+        crisis_judge: None,
     }
 }
 
@@ -326,7 +328,7 @@ async fn drive(
         Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
         Arc::new(TokenHasher::new(&[7u8; 32])?),
         Responder::BuiltIn(BuiltInResponder::new()),
-        cbln_actors::crisis::default_hotlines(),
+        shipped_hotlines()?,
         metrics,
     )
     .await?;
@@ -648,7 +650,7 @@ async fn commit_profile(
         Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
         Arc::new(TokenHasher::new(&[7u8; 32])?),
         Responder::BuiltIn(BuiltInResponder::new()),
-        cbln_actors::crisis::default_hotlines(),
+        shipped_hotlines()?,
         Metrics::disabled(),
     )
     .await?;
@@ -689,7 +691,7 @@ async fn commit_profile(
                     .map(|&id| match kind {
                         "user" => WriteOp::UserMessage {
                             message: message(id, seq, Role::User, 160),
-                            enter_crisis_mode: false,
+                            risk_change: None,
                         },
                         _ => WriteOp::Reply {
                             message: message(id, seq, Role::Assistant, 400),
@@ -820,4 +822,11 @@ fn main() -> Result<(), BoxError> {
             Err(format!("unknown BENCH_MODE {other:?} (use matrix, metrics or commit)").into())
         }
     }
+}
+
+/// The shipped hotline list, from the file the binary compiles in.
+fn shipped_hotlines() -> Result<Vec<cbln_actors::crisis::Hotline>, BoxError> {
+    Ok(cbln_actors::crisis::parse_hotlines(include_str!(
+        "../../config/hotlines.toml"
+    ))?)
 }

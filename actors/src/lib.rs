@@ -2,8 +2,10 @@
 //!
 //! Nothing here depends on actix-web: the HTTP front door depends on this crate, never the reverse.
 
+mod chat_completions;
 pub mod crisis;
 pub mod crisis_detector;
+pub mod crisis_judge;
 pub mod crypto;
 pub mod domain;
 pub mod encryptor;

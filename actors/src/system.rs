@@ -3,6 +3,7 @@
 
 use crate::crisis::{CrisisDetector, Hotline, RiskModel, default_rules};
 use crate::crisis_detector::{self, CrisisDetectorActor, SharedDetector, compile_records};
+use crate::crisis_judge::CrisisJudge;
 use crate::crypto::{KeyRing, TokenHasher};
 use crate::encryptor::{self, EncryptorActor};
 use crate::error::PipelineError;
@@ -46,6 +47,8 @@ pub struct ActorSystemSettings {
     pub risk_model: Arc<RiskModel>,
     /// Silence after which a conversation's crisis mode lapses without a safety step.
     pub crisis_quiet_period: Duration,
+    /// The optional model judge that may raise a verdict to a crisis.
+    pub crisis_judge: Option<Arc<CrisisJudge>>,
 }
 
 /// Handles to the running actors.
@@ -173,6 +176,7 @@ impl ActorSystem {
             hotlines: Arc::new(hotlines),
             context_turns: settings.context_turns,
             crisis_quiet_period: settings.crisis_quiet_period,
+            crisis_judge: settings.crisis_judge.clone(),
             session_ttl: settings.registry.session_ttl,
             deletions: deletions.clone(),
         });

@@ -3,6 +3,8 @@
 //! trained (BENCHMARKS.md). The blind sets were written by helpers who saw only
 //! docs/crisis/taxonomy.md and were frozen before any training; nothing here tunes on them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use cbln_actors::crisis::corpus::Corpus;
@@ -74,4 +76,72 @@ fn the_corpus_is_as_large_and_varied_as_promised() {
         assert!(set.messages.len() >= 600, "{blind}");
         assert!(set.conversations.len() >= 40, "{blind}");
     }
+}
+
+/// Blind set 2: written blind and frozen before training; its misses were studied after round 2
+/// (signal and safety-step words added, thresholds' budget raised), so it is spent and guards
+/// against regressions only. The fresh figures come from blind set 3.
+#[test]
+fn blind_set_2_single_messages_and_turns() {
+    let set = corpus("eval/blind-2");
+    with_layers(|layers| {
+        let messages = MessageReport::judge(&set.messages, layers);
+        let table = messages.render();
+        assert_at_least("messages", &messages.overall, 0.92, 0.032, &table);
+        for (category, floor) in [
+            ("suicide", 0.90),
+            ("self_harm", 0.93),
+            ("abuse", 0.94),
+            ("violence", 0.92),
+            ("third_party", 0.88),
+        ] {
+            let tally = messages.by_kind.get(category).copied().unwrap_or_default();
+            assert_at_least(category, &tally, floor, 1.0, &table);
+        }
+        let turns = TurnReport::judge(&set.conversations, layers);
+        let table = turns.render();
+        assert_at_least("turns", &turns.overall, 0.88, 0.145, &table);
+        for pattern in ["joke_retraction", "direct_crisis"] {
+            let tally = turns.by_pattern.get(pattern).copied().unwrap_or_default();
+            assert_at_least(pattern, &tally, 0.97, 1.0, &table);
+        }
+    });
+}
+
+/// Blind set 1: written blind and frozen before training, then spent in round 1 (its misses led
+/// to the safety-step phrases); a regression guard.
+#[test]
+fn blind_set_1_single_messages_and_turns() {
+    let set = corpus("eval/blind-1");
+    with_layers(|layers| {
+        let messages = MessageReport::judge(&set.messages, layers);
+        assert_at_least(
+            "messages",
+            &messages.overall,
+            0.87,
+            0.045,
+            &messages.render(),
+        );
+        let turns = TurnReport::judge(&set.conversations, layers);
+        assert_at_least("turns", &turns.overall, 0.84, 0.145, &turns.render());
+    });
+}
+
+/// The training corpus itself (in-sample, so near perfect): a guard that the embedded model is the
+/// one trained on it and that the decision rule reads it as trained.
+#[test]
+fn the_training_corpus_in_sample() {
+    let set = corpus("train");
+    with_layers(|layers| {
+        let messages = MessageReport::judge(&set.messages, layers);
+        assert_at_least(
+            "messages",
+            &messages.overall,
+            0.99,
+            0.01,
+            &messages.render(),
+        );
+        let turns = TurnReport::judge(&set.conversations, layers);
+        assert_at_least("turns", &turns.overall, 0.99, 0.06, &turns.render());
+    });
 }

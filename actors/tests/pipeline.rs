@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use cbln_actors::crisis::default_hotlines;
+use cbln_actors::crisis::parse_hotlines;
 use cbln_actors::crypto::{KeyRing, MasterKey, TokenHasher};
 use cbln_actors::domain::{Language, Role};
 use cbln_actors::error::PipelineError;
@@ -67,6 +67,7 @@ fn test_settings() -> ActorSystemSettings {
             cbln_actors::crisis::RiskModel::embedded().expect("the embedded crisis model loads"),
         ),
         crisis_quiet_period: Duration::from_secs(12 * 3600),
+        crisis_judge: None,
     }
 }
 
@@ -105,7 +106,7 @@ impl Harness {
             Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
             Arc::new(TokenHasher::new(&[7u8; 32]).expect("hasher")),
             Responder::BuiltIn(BuiltInResponder::new()),
-            default_hotlines(),
+            parse_hotlines(include_str!("../../config/hotlines.toml")).expect("hotlines parse"),
             Metrics::new("test"),
         )
         .await
@@ -621,21 +622,16 @@ async fn crisis_message_gets_the_safety_protocol_and_sets_crisis_mode() {
     assert!(hist.messages[0].is_crisis_detected);
     assert!(!hist.messages[2].is_crisis_detected);
 
-    // Crisis mode is durable: a fresh actor loads it from the database.
+    // The risk is durable: a fresh actor loads it from the database.
     handle.mailbox.addr().do_send(StopSession);
     eventually("old actor stopped", Duration::from_secs(2), || async {
         !handle.mailbox.connected()
     })
     .await;
     let reopened = h.open(token_hash).await.expect("reopen");
-    assert!(
-        reopened
-            .mailbox
-            .ask(GetStatus)
-            .await
-            .expect("status")
-            .is_crisis_mode
-    );
+    let status = reopened.mailbox.ask(GetStatus).await.expect("status");
+    assert_eq!(status.risk, cbln_actors::crisis::RiskLevel::Elevated);
+    assert!(!status.is_crisis_mode);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use cbln_actors::domain::{Language, Role, Turn};
 use cbln_actors::responder::{
     BUILTIN_MODEL, FallbackReason, OpenAiResponder, OpenAiSettings, ReplyOutcome, ReplyRequest,
-    Responder, SYSTEM_PROMPT,
+    Responder, system_prompt,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -24,7 +24,14 @@ fn settings(base_url: String, api_key: Option<&str>) -> OpenAiSettings {
         max_tokens: 180,
         temperature: 0.6,
         context_turns: 3,
+        hotlines: hotlines(),
     }
+}
+
+/// The shipped list, from the file the binary compiles in.
+fn hotlines() -> Vec<cbln_actors::crisis::Hotline> {
+    cbln_actors::crisis::parse_hotlines(include_str!("../../config/hotlines.toml"))
+        .unwrap_or_else(|e| panic!("config/hotlines.toml: {e}"))
 }
 
 fn turn(role: Role, content: &str) -> Turn {
@@ -119,7 +126,8 @@ async fn success_sends_prompt_history_and_message_once() {
         })
         .collect();
     assert_eq!(pairs[0].0, "system");
-    assert!(pairs[0].1.starts_with(SYSTEM_PROMPT));
+    assert!(pairs[0].1.starts_with(&system_prompt(&hotlines())));
+    assert!(pairs[0].1.contains("115 (cấp cứu)"));
     // context_turns = 3: the oldest turn is dropped, the order is kept, the message comes last.
     assert_eq!(
         &pairs[1..],

@@ -1,15 +1,21 @@
 //! Layering and validation: compiled-in defaults → `config/default.toml` → `config/<env>.toml`
 //! → environment variables. Every failure is one line naming the setting.
 
-use super::settings::Settings;
+use super::settings::{CrisisJudgeConfig, Settings};
 use super::{ConfigError, Environment};
+use cbln_actors::crisis_judge::CrisisJudgeSettings;
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The defaults, compiled in so the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// The shipped hotline list, compiled in for the same reason: a binary deployed without a config
+/// directory shows the same crisis card as one run from the repository.
+pub const DEFAULT_HOTLINES_TOML: &str = include_str!("../../config/hotlines.toml");
 
 /// Each environment's file, compiled in as well, so `CBLN_ENV=production` means JSON logs and
 /// no CORS origins even where no config directory was deployed.
@@ -231,6 +237,7 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
     if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
         return Err(invalid("responder.base_url", "must be an http(s) URL"));
     }
+    validate_crisis_judge(&settings.crisis.judge)?;
     validate_keys(settings)?;
     if tracing_subscriber::EnvFilter::try_new(&settings.log.level).is_err() {
         return Err(invalid(
@@ -239,6 +246,45 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// A judge that is switched on must be usable: failing at start beats a safety feature that is
+/// silently off. A switched-off judge's settings are not checked, so they can be left half-filled.
+fn validate_crisis_judge(judge: &CrisisJudgeConfig) -> Result<(), ConfigError> {
+    if !judge.enabled {
+        return Ok(());
+    }
+    let base_url = judge.base_url.trim();
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(invalid("crisis.judge.base_url", "must be an http(s) URL"));
+    }
+    if judge.model.trim().is_empty() {
+        return Err(invalid("crisis.judge.model", "must not be empty"));
+    }
+    if judge.timeout_ms == 0 {
+        return Err(invalid("crisis.judge.timeout_ms", "must be greater than 0"));
+    }
+    Ok(())
+}
+
+/// The crisis judge's settings, with the responder's API key (`responder.api_key`, also
+/// `OPENAI_API_KEY`) unless `crisis.judge.api_key` is set; no key at all means no Authorization
+/// header.
+pub fn crisis_judge_settings(settings: &Settings) -> CrisisJudgeSettings {
+    let judge = &settings.crisis.judge;
+    let own = judge.api_key.expose_secret().trim();
+    let key = if own.is_empty() {
+        &settings.responder.api_key
+    } else {
+        &judge.api_key
+    };
+    CrisisJudgeSettings {
+        enabled: judge.enabled,
+        base_url: judge.base_url.trim().to_owned(),
+        model: judge.model.trim().to_owned(),
+        api_key: (!key.expose_secret().trim().is_empty()).then(|| key.clone()),
+        timeout: Duration::from_millis(judge.timeout_ms),
+    }
 }
 
 /// Keys that are configured must be well-formed; whether missing ones may be generated depends
@@ -323,6 +369,99 @@ mod tests {
             "the conventional PORT wins over the generic form"
         );
         assert!(!settings.rate_limit.enabled);
+    }
+
+    #[test]
+    fn crisis_judge_is_off_by_default() {
+        let (_, settings) = load(&sources("production", &[])).unwrap();
+        let judge = crisis_judge_settings(&settings);
+        assert!(!judge.enabled);
+        assert_eq!(judge.timeout, Duration::from_millis(1500));
+        assert!(judge.api_key.is_none());
+        assert!(cbln_actors::crisis_judge::CrisisJudge::from_settings(&judge).is_none());
+    }
+
+    #[test]
+    fn crisis_judge_borrows_the_responder_key_unless_it_has_its_own() {
+        let key_of = |variables: &[(&str, &str)]| {
+            let (_, settings) = load(&sources("development", variables)).unwrap();
+            crisis_judge_settings(&settings)
+                .api_key
+                .map(|key| key.expose_secret().to_owned())
+        };
+        assert_eq!(key_of(&[]), None);
+        assert_eq!(
+            key_of(&[("OPENAI_API_KEY", "sk-responder")]).as_deref(),
+            Some("sk-responder")
+        );
+        assert_eq!(
+            key_of(&[("CBLN__RESPONDER__API_KEY", "sk-responder")]).as_deref(),
+            Some("sk-responder")
+        );
+        assert_eq!(
+            key_of(&[
+                ("OPENAI_API_KEY", "sk-responder"),
+                ("CBLN__CRISIS__JUDGE__API_KEY", "sk-judge"),
+            ])
+            .as_deref(),
+            Some("sk-judge")
+        );
+        assert_eq!(
+            key_of(&[("CBLN__CRISIS__JUDGE__API_KEY", "sk-judge")]).as_deref(),
+            Some("sk-judge")
+        );
+    }
+
+    #[test]
+    fn crisis_judge_settings_are_read_and_enabled_ones_checked() {
+        let (_, settings) = load(&sources(
+            "development",
+            &[
+                ("CBLN__CRISIS__JUDGE__ENABLED", "true"),
+                ("CBLN__CRISIS__JUDGE__BASE_URL", "http://127.0.0.1:11434/v1"),
+                ("CBLN__CRISIS__JUDGE__MODEL", "qwen2.5:7b"),
+                ("CBLN__CRISIS__JUDGE__TIMEOUT_MS", "900"),
+            ],
+        ))
+        .unwrap();
+        let judge = crisis_judge_settings(&settings);
+        assert!(judge.enabled);
+        assert_eq!(judge.base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!(judge.model, "qwen2.5:7b");
+        assert_eq!(judge.timeout, Duration::from_millis(900));
+        assert!(cbln_actors::crisis_judge::CrisisJudge::from_settings(&judge).is_some());
+
+        for (name, value, setting) in [
+            (
+                "CBLN__CRISIS__JUDGE__BASE_URL",
+                "localhost:11434",
+                "crisis.judge.base_url",
+            ),
+            ("CBLN__CRISIS__JUDGE__MODEL", " ", "crisis.judge.model"),
+            (
+                "CBLN__CRISIS__JUDGE__TIMEOUT_MS",
+                "0",
+                "crisis.judge.timeout_ms",
+            ),
+        ] {
+            let error = load(&sources(
+                "development",
+                &[("CBLN__CRISIS__JUDGE__ENABLED", "true"), (name, value)],
+            ))
+            .unwrap_err();
+            assert_eq!(error.setting, setting, "{error}");
+            // Switched off, the same value is left alone.
+            assert!(load(&sources("development", &[(name, value)])).is_ok());
+        }
+        let error = load(&sources(
+            "development",
+            &[("CBLN__CRISIS__JUDGE__TIMEOUT", "900")],
+        ))
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("crisis.judge.timeout"),
+            "{error}"
+        );
     }
 
     #[test]

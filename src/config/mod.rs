@@ -5,7 +5,10 @@ mod load;
 mod settings;
 
 pub use keys::{ResolvedKeys, resolve_keys};
-pub use load::{CONVENTIONAL_VARIABLES, DEFAULT_TOML, Sources, hotlines_path, load};
+pub use load::{
+    CONVENTIONAL_VARIABLES, DEFAULT_HOTLINES_TOML, DEFAULT_TOML, Sources, crisis_judge_settings,
+    hotlines_path, load,
+};
 pub use settings::*;
 
 use std::net::IpAddr;

@@ -200,6 +200,24 @@ pub struct CrisisSettings {
     pub model_file: String,
     /// Minutes of silence after which a conversation's crisis mode lapses without a safety step.
     pub quiet_period_minutes: u32,
+    /// The optional model judge.
+    pub judge: CrisisJudgeConfig,
+}
+
+/// `[crisis.judge]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrisisJudgeConfig {
+    /// Ask the model for a second opinion.
+    pub enabled: bool,
+    /// API base URL.
+    pub base_url: String,
+    /// Model name.
+    pub model: String,
+    /// API key; empty = the responder's (`responder.api_key`, `OPENAI_API_KEY`).
+    pub api_key: SecretString,
+    /// Milliseconds before the detector decides alone.
+    pub timeout_ms: u64,
 }
 
 /// `[janitor]`.

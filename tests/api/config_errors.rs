@@ -242,6 +242,71 @@ fn an_unknown_key_in_a_config_file_is_refused() {
 }
 
 #[test]
+fn a_hotline_with_an_unknown_role_is_refused() {
+    let dir = temp_dir();
+    let config = dir.path().join("my-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let shipped = std::fs::read_to_string(crate::helpers::config_dir().join("hotlines.toml"))
+        .expect("config/hotlines.toml");
+    std::fs::write(
+        config.join("hotlines.toml"),
+        shipped.replacen("role = \"police\"", "role = \"helpline\"", 1),
+    )
+    .unwrap();
+    let config_text = config.display().to_string();
+    let output = cbln(
+        dir.path(),
+        &["serve"],
+        &[
+            ("CBLN_CONFIG_DIR", config_text.as_str()),
+            ("CBLN__SERVER__PORT", "0"),
+        ],
+    );
+    refused(&output, &["crisis.hotlines_file", "helpline"]);
+}
+
+#[test]
+fn an_enabled_crisis_judge_without_an_http_url_is_refused() {
+    let dir = temp_dir();
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[
+            ("CBLN__CRISIS__JUDGE__ENABLED", "true"),
+            ("CBLN__CRISIS__JUDGE__BASE_URL", "localhost:11434/v1"),
+        ],
+    );
+    refused(&output, &["crisis.judge.base_url"]);
+
+    // Switched off, the same setting is left alone.
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[("CBLN__CRISIS__JUDGE__BASE_URL", "localhost:11434/v1")],
+    );
+    assert!(output.status.success(), "{}", stderr_of(&output));
+}
+
+#[test]
+fn an_unknown_crisis_judge_setting_in_a_config_file_is_refused() {
+    let dir = temp_dir();
+    let config = dir.path().join("my-config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("development.toml"),
+        "[crisis.judge]\nenabled = false\ntimeout = 900\n",
+    )
+    .unwrap();
+    let config_text = config.display().to_string();
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[("CBLN_CONFIG_DIR", config_text.as_str())],
+    );
+    refused(&output, &["crisis.judge.timeout"]);
+}
+
+#[test]
 fn production_without_keys_refuses_to_start() {
     let dir = temp_dir();
     let output = cbln(

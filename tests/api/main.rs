@@ -7,7 +7,9 @@ mod support;
 
 mod cli;
 mod config_errors;
+mod config_hotlines;
 mod conversation_risk;
+mod crisis_judge;
 mod errors;
 mod feedback;
 mod messages;

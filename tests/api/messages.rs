@@ -587,12 +587,6 @@ async fn a_worried_friend_is_told_how_to_help(backend: Backend) {
     );
     let reply = body["ai_message"]["content"].as_str().unwrap();
     assert!(reply.contains("115") && reply.contains("111"), "{reply}");
-    assert_eq!(
-        body["crisis_info"]["categories"],
-        json!(["third_party"]),
-        "{body}"
-    );
-    assert_eq!(body["user_message"]["is_crisis_detected"], true);
     app.stop().await;
 }
 

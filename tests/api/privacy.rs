@@ -254,6 +254,54 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
     app.stop().await;
 }
 
+/// A crisis is logged by category and severity only: the ids of the rules that matched are slugs
+/// of the words a person wrote ("p.sui.tu_tu"), so none may reach a log line.
+async fn crisis_logs_name_no_rule(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    let request_id = format!("rules-{}", Uuid::new_v4().simple());
+    let messages = [
+        "mình gom đủ thuốc ngủ rồi, tối nay mình sẽ uống hết",
+        "bố say rượu về lại đánh mình chảy máu",
+        "t lại cắt tay rồi, dao lam vẫn để trong hộp bút",
+    ];
+    let detector =
+        cbln_actors::crisis::CrisisDetector::compile(&cbln_actors::crisis::default_rules())
+            .unwrap();
+    let mut rule_ids = std::collections::BTreeSet::new();
+    for message in messages {
+        let response = app
+            .post("/api/v1/messages")
+            .bearer_auth(&token)
+            .header("X-Request-ID", &request_id)
+            .json(&json!({ "content": message }))
+            .fetch()
+            .await;
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(!body["crisis_info"].is_null(), "{body}");
+        for hit in detector.explain(message).hits {
+            rule_ids.insert(hit.rule_id);
+        }
+    }
+    assert!(
+        rule_ids.len() >= 5,
+        "the messages match rules: {rule_ids:?}"
+    );
+    let logs = captured_logs();
+    assert!(
+        logs.contains(&request_id) && logs.contains("crisis detected"),
+        "the crisis log lines of this test were captured"
+    );
+    for id in &rule_ids {
+        assert!(
+            !logs.contains(id.as_str()),
+            "rule id {id} appears in the logs"
+        );
+    }
+    app.stop().await;
+}
+
 async fn tampered_or_moved_ciphertext_is_reported_not_served(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.create_session().await;
@@ -453,6 +501,7 @@ async fn deleting_a_session_shreds_its_data_key(backend: Backend) {
 
 on_both_backends!(
     nothing_readable_reaches_the_database_or_the_logs,
+    crisis_logs_name_no_rule,
     tampered_or_moved_ciphertext_is_reported_not_served,
     deleting_a_session_shreds_its_data_key,
 );

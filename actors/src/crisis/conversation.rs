@@ -65,7 +65,12 @@ impl ConversationRisk {
     /// The risk after a turn judged `judgement`; `quiet_period_passed` when the conversation was
     /// silent for at least the configured quiet period before this turn.
     pub fn advance(self, judgement: &Judgement, quiet_period_passed: bool) -> (Self, Transition) {
-        if judgement.assessment.is_crisis {
+        // A safety step outranks a crisis the model reads into it from the turns before ("my
+        // brother is here with me now" after "I'm on the bridge"); the rules' own finding of a
+        // new crisis in the same message still counts.
+        let step_ends_crisis =
+            self.level == RiskLevel::Crisis && judgement.safety_step && judgement.by_model;
+        if judgement.assessment.is_crisis && !step_ends_crisis {
             let category = judgement.assessment.categories.first().copied();
             return (
                 ConversationRisk {
@@ -145,6 +150,21 @@ mod tests {
         let (lapsed, t) = risk.advance(&joke, true);
         assert_eq!(t, Transition::QuietPeriod);
         assert!(!lapsed.shows_crisis_support());
+    }
+
+    #[test]
+    fn a_safety_step_outranks_a_crisis_only_the_model_reads_into_it() {
+        let crisis = ConversationRisk {
+            level: RiskLevel::Crisis,
+            category: Some(Category::Suicide),
+            severity: Some(Severity::High),
+            elevated_turns_left: 0,
+        };
+        let mut by_model = judged(RiskLevel::Crisis, Some(Category::Suicide), true);
+        by_model.by_model = true;
+        let (risk, t) = crisis.advance(&by_model, false);
+        assert_eq!(t, Transition::SafetyStep);
+        assert!(!risk.shows_crisis_support());
     }
 
     #[test]

@@ -15,10 +15,11 @@ use std::fmt;
 
 use crate::domain::{Language, Turn};
 
+pub use crate::chat_completions::install_crypto_provider;
 pub use builtin::{BUILTIN_MODEL, BUILTIN_PROVIDER, BuiltInResponder};
 pub use lexicon::{Feeling, is_asking_if_bot, recognise_feeling};
-pub use openai::{OPENAI_PROVIDER, OpenAiResponder, OpenAiSettings, install_crypto_provider};
-pub use prompt::SYSTEM_PROMPT;
+pub use openai::{OPENAI_PROVIDER, OpenAiResponder, OpenAiSettings};
+pub use prompt::system_prompt;
 pub use safety::is_unsafe_answer;
 
 /// What a responder needs to answer one message. Plaintext, memory only.

@@ -5,42 +5,26 @@
 //! status codes, durations and fallback reasons only; never the message, the history, the reply or
 //! the key.
 
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use reqwest::{StatusCode, Url};
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use secrecy::SecretString;
+use serde::Serialize;
 
 use super::builtin::BuiltInResponder;
-use super::prompt::{ChatMessage, build_messages};
+use super::prompt::{build_messages, system_prompt};
 use super::safety::is_unsafe_answer;
 use super::{FallbackReason, ReplyOutcome, ReplyRequest, ResponderError};
+use crate::chat_completions::{
+    self, CallError, CallErrorKind, ChatMessage, ChatResponse, strip_reasoning,
+};
+use crate::crisis::Hotline;
 
 /// The `provider` value of replies that came from the remote model.
 pub const OPENAI_PROVIDER: &str = "openai";
 
-/// A response body larger than this is not a chat answer of `max_tokens` tokens; stop reading and
-/// fall back rather than buffer whatever a misbehaving server sends.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-
 /// The reported model name is stored with every reply; cap what a server can make us store.
 const MAX_MODEL_NAME_CHARS: usize = 128;
-
-/// Connecting should take a fraction of the whole budget; a dead host should not eat all of it.
-const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-static CRYPTO_PROVIDER: Once = Once::new();
-
-/// Installs rustls' `ring` provider as the process default, once. reqwest is built with
-/// `rustls-no-provider` and panics when a client is built without a default provider; an
-/// application that already installed one keeps it.
-pub fn install_crypto_provider() {
-    CRYPTO_PROVIDER.call_once(|| {
-        // Err means another provider is already installed, which serves just as well.
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
-    });
-}
 
 /// Configuration of the OpenAI-compatible client.
 #[derive(Debug, Clone)]
@@ -60,6 +44,9 @@ pub struct OpenAiSettings {
     pub temperature: f32,
     /// How many of the most recent turns of history are sent.
     pub context_turns: usize,
+    /// The hotlines the system prompt tells the model to point to: the list the crisis cards use,
+    /// so the model never names a number the deployment does not list.
+    pub hotlines: Vec<Hotline>,
 }
 
 /// Calls an OpenAI-compatible chat-completions endpoint through one shared HTTP client, falling
@@ -68,7 +55,10 @@ pub struct OpenAiSettings {
 pub struct OpenAiResponder {
     client: reqwest::Client,
     endpoint: Url,
-    settings: OpenAiSettings,
+    // Boxed because, with the rendered prompt beside it, `Responder::OpenAi` would be several times
+    // the size of `Responder::BuiltIn`, and responders are moved into actors by value.
+    settings: Box<OpenAiSettings>,
+    system_prompt: String,
     fallback: BuiltInResponder,
 }
 
@@ -79,25 +69,6 @@ struct ChatRequest<'a> {
     max_tokens: u32,
     temperature: f32,
     stream: bool,
-}
-
-#[derive(Deserialize)]
-struct ChatResponse {
-    #[serde(default)]
-    model: Option<String>,
-    choices: Vec<Choice>,
-}
-
-#[derive(Deserialize)]
-struct Choice {
-    #[serde(default)]
-    message: Option<ChoiceMessage>,
-}
-
-#[derive(Deserialize)]
-struct ChoiceMessage {
-    #[serde(default)]
-    content: Option<String>,
 }
 
 /// A successful answer before it becomes a [`ReplyOutcome`].
@@ -121,22 +92,26 @@ impl From<FallbackReason> for Failure {
     }
 }
 
-fn endpoint(base_url: &str) -> Result<Url, ResponderError> {
-    let url = Url::parse(&format!(
-        "{}/chat/completions",
-        base_url.trim().trim_end_matches('/')
-    ))
-    .map_err(|_| ResponderError::InvalidSetting {
-        field: "base_url",
-        reason: "not an absolute URL",
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ResponderError::InvalidSetting {
-            field: "base_url",
-            reason: "scheme must be http or https",
-        });
+impl From<CallError> for Failure {
+    fn from(error: CallError) -> Self {
+        let reason = match error.kind {
+            CallErrorKind::Timeout => FallbackReason::Timeout,
+            CallErrorKind::Transport => FallbackReason::Transport,
+            CallErrorKind::HttpStatus => FallbackReason::HttpStatus,
+            CallErrorKind::TooLarge => FallbackReason::InvalidResponse,
+        };
+        Self {
+            reason,
+            status: error.status,
+        }
     }
-    Ok(url)
+}
+
+fn endpoint(base_url: &str) -> Result<Url, ResponderError> {
+    chat_completions::endpoint(base_url).map_err(|reason| ResponderError::InvalidSetting {
+        field: "base_url",
+        reason,
+    })
 }
 
 fn validate(settings: &OpenAiSettings) -> Result<(), ResponderError> {
@@ -153,25 +128,10 @@ fn validate(settings: &OpenAiSettings) -> Result<(), ResponderError> {
     if !(0.0..=2.0).contains(&settings.temperature) {
         return invalid("temperature", "must be between 0.0 and 2.0");
     }
-    if settings
-        .api_key
-        .as_ref()
-        .is_some_and(|key| key.expose_secret().trim().is_empty())
-    {
+    if chat_completions::is_blank_key(settings.api_key.as_ref()) {
         return invalid("api_key", "must not be blank when set");
     }
     Ok(())
-}
-
-/// Reasoning models served through Ollama or vLLM may put their chain of thought in `content`
-/// inside `<think>…</think>`; only what follows is the answer. An unclosed block means the answer
-/// was cut off by `max_tokens` before it began.
-fn strip_reasoning(content: &str) -> Option<&str> {
-    let trimmed = content.trim_start();
-    match trimmed.strip_prefix("<think>") {
-        Some(rest) => rest.split_once("</think>").map(|(_, answer)| answer),
-        None => Some(trimmed),
-    }
 }
 
 fn model_name(reported: Option<String>, configured: &str) -> String {
@@ -181,33 +141,18 @@ fn model_name(reported: Option<String>, configured: &str) -> String {
     }
 }
 
-fn classify(error: &reqwest::Error) -> FallbackReason {
-    if error.is_timeout() {
-        FallbackReason::Timeout
-    } else {
-        FallbackReason::Transport
-    }
-}
-
 impl OpenAiResponder {
     /// Validates the settings and builds the shared HTTP client.
     pub fn new(settings: OpenAiSettings) -> Result<Self, ResponderError> {
         validate(&settings)?;
         let endpoint = endpoint(&settings.base_url)?;
-        install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(MAX_CONNECT_TIMEOUT))
-            // An API endpoint that redirects is misconfigured; following it could send the
-            // conversation somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("cung-ban-lang-nghe/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ResponderError::Client)?;
+        let client =
+            chat_completions::build_client(settings.timeout).map_err(ResponderError::Client)?;
         Ok(Self {
             client,
             endpoint,
-            settings,
+            system_prompt: system_prompt(&settings.hotlines),
+            settings: Box::new(settings),
             fallback: BuiltInResponder::new(),
         })
     }
@@ -253,55 +198,27 @@ impl OpenAiResponder {
     async fn call(&self, req: &ReplyRequest) -> Result<Answer, Failure> {
         let body = ChatRequest {
             model: &self.settings.model,
-            messages: build_messages(req, self.settings.context_turns),
+            messages: build_messages(req, self.settings.context_turns, &self.system_prompt),
             max_tokens: self.settings.max_tokens,
             temperature: self.settings.temperature,
             stream: false,
         };
-        let mut request = self.client.post(self.endpoint.clone()).json(&body);
-        if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key.expose_secret());
-        }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|error| Failure::from(classify(&error)))?;
-
-        let status = response.status();
-        if !status.is_success() {
-            return Err(Failure {
-                reason: FallbackReason::HttpStatus,
-                status: Some(status),
-            });
-        }
-
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|error| Failure {
-            reason: classify(&error),
-            status: Some(status),
-        })? {
-            if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(Failure {
-                    reason: FallbackReason::InvalidResponse,
-                    status: Some(status),
-                });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let answer = chat_completions::post_json(
+            &self.client,
+            &self.endpoint,
+            self.settings.api_key.as_ref(),
+            &body,
+        )
+        .await?;
+        let status = answer.status;
 
         let invalid = |reason| Failure {
             reason,
             status: Some(status),
         };
-        let parsed: ChatResponse =
-            serde_json::from_slice(&bytes).map_err(|_| invalid(FallbackReason::InvalidResponse))?;
-        let content = parsed
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|choice| choice.message)
-            .and_then(|message| message.content)
-            .unwrap_or_default();
+        let mut parsed: ChatResponse = serde_json::from_slice(&answer.body)
+            .map_err(|_| invalid(FallbackReason::InvalidResponse))?;
+        let content = parsed.first_content();
         let text = strip_reasoning(&content).unwrap_or("").trim();
         if text.is_empty() {
             return Err(invalid(FallbackReason::EmptyAnswer));
@@ -329,6 +246,7 @@ mod tests {
             max_tokens: 200,
             temperature: 0.7,
             context_turns: 6,
+            hotlines: crate::crisis::hotlines::tests::shipped(),
         }
     }
 
@@ -367,16 +285,6 @@ mod tests {
             assert!(OpenAiResponder::new(settings).is_err());
         }
         assert!(OpenAiResponder::new(settings()).is_ok());
-    }
-
-    #[test]
-    fn strips_reasoning_blocks() {
-        assert_eq!(
-            strip_reasoning("<think>hmm</think>\nHello"),
-            Some("\nHello")
-        );
-        assert_eq!(strip_reasoning("<think>cut off"), None);
-        assert_eq!(strip_reasoning("  Hello"), Some("Hello"));
     }
 
     #[test]

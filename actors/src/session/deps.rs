@@ -28,6 +28,8 @@ pub struct SessionDeps {
     pub context_turns: usize,
     /// Silence after which a conversation's crisis mode lapses without a safety step.
     pub crisis_quiet_period: Duration,
+    /// The optional model judge that may raise a verdict to a crisis.
+    pub crisis_judge: Option<Arc<crate::crisis_judge::CrisisJudge>>,
     /// Session lifetime, for refresh.
     pub session_ttl: Duration,
     /// Announces deleted sessions so other instances can stop their copies (via Redis).

@@ -5,8 +5,11 @@ use super::deps::SessionDeps;
 use super::state::{SessionState, encode_context};
 use super::view::{ChatMessage, PostedMessage};
 use crate::crisis::model::CONTEXT_TURNS;
-use crate::crisis::{Assessment, Transition, crisis_card, safety_reply};
+use crate::crisis::{
+    Category, Judgement, RiskLevel, Transition, check_in_reply, crisis_card, safety_reply,
+};
 use crate::crisis_detector::Assess;
+use crate::crisis_judge::{JudgeVerdict, merge};
 use crate::crypto::{Aad, Purpose};
 use crate::domain::{Role, Turn};
 use crate::encryptor::SealRecords;
@@ -36,14 +39,22 @@ pub async fn post_message(
 
     let quiet_period_passed =
         state.record.last_activity.plus(deps.crisis_quiet_period) <= Timestamp::now();
-    let judgement = deps
-        .detector
-        .ask(Assess {
-            text: content.clone(),
-            earlier: earlier_user_turns(state),
-            prior: state.risk.level,
-        })
-        .await?;
+    let earlier = earlier_user_turns(state);
+    let detection = deps.detector.ask(Assess {
+        text: content.clone(),
+        earlier: earlier.clone(),
+        prior: state.risk.level,
+    });
+    // The judge runs beside the detector, so it costs at most its own timeout, not the sum.
+    let (judgement, verdict) = match &deps.crisis_judge {
+        Some(judge) => {
+            let (judgement, verdict) =
+                futures_util::join!(detection, judge.judge(&earlier, &content));
+            (judgement?, verdict)
+        }
+        None => (detection.await?, None),
+    };
+    let judgement = raise_with_judge(judgement, verdict.as_ref());
     let assessment = &judgement.assessment;
     if assessment.is_crisis {
         let categories: Vec<&str> = assessment.categories.iter().map(|c| c.as_str()).collect();
@@ -116,11 +127,16 @@ pub async fn post_message(
     };
     let (reply_text, model_used) = if risk.shows_crisis_support() || assessment.third_party {
         let text = if transition == Transition::CrisisContinues {
-            check_in_reply(&card_assessment, language, user_seq as u64)
+            check_in_reply(
+                risk.category.unwrap_or(Category::Suicide),
+                language,
+                &deps.hotlines,
+                user_seq as u64,
+            )
         } else if risk.shows_crisis_support() {
-            safety_reply(&card_assessment, language)
+            safety_reply(&card_assessment, language, &deps.hotlines)
         } else {
-            safety_reply(assessment, language)
+            safety_reply(assessment, language, &deps.hotlines)
         };
         (text, SAFETY_MODEL.to_string())
     } else {
@@ -220,6 +236,18 @@ pub async fn post_message(
     })
 }
 
+/// The judge's verdict may raise the embedded one to a crisis, never lower it.
+fn raise_with_judge(mut judgement: Judgement, verdict: Option<&JudgeVerdict>) -> Judgement {
+    if let Some(verdict) = verdict {
+        let merged = merge(&judgement.assessment, verdict);
+        if merged.raised {
+            judgement.assessment = merged.assessment;
+            judgement.level = RiskLevel::Crisis;
+        }
+    }
+    judgement
+}
+
 /// The user's most recent earlier turns, oldest first, for the detector's view of the conversation.
 fn earlier_user_turns(state: &SessionState) -> Vec<String> {
     let mut earlier: Vec<String> = state
@@ -232,16 +260,6 @@ fn earlier_user_turns(state: &SessionState) -> Vec<String> {
         .collect();
     earlier.reverse();
     earlier
-}
-
-/// A later turn of a crisis that continues: the safety protocol asks whether the person is safe.
-fn check_in_reply(
-    assessment: &Assessment,
-    language: crate::domain::Language,
-    variation: u64,
-) -> String {
-    let _ = variation;
-    safety_reply(assessment, language)
 }
 
 /// Best effort: the request failed after the user's message was committed, so take it back.

@@ -32,6 +32,8 @@ pub struct Features {
 pub type FeatureNames = Vec<(u32, String)>;
 
 const TEXT_WEIGHT: f32 = 1.0;
+/// See [`Builder::normalise_from`].
+const SHORT_TEXT_FEATURES: f32 = 40.0;
 const CONTEXT_WEIGHT: f32 = 0.5;
 /// How many earlier turns are read.
 pub const CONTEXT_TURNS: usize = 2;
@@ -61,10 +63,17 @@ impl Builder<'_> {
     }
 
     /// Scales the values from `start` on to unit length times `weight`, so long and short
-    /// messages weigh alike.
+    /// messages weigh alike — except that a very short message is scaled as if it had
+    /// `SHORT_TEXT_FEATURES` features: two words ("cảm ơn bạn") must not carry the weight of a
+    /// paragraph.
     fn normalise_from(&mut self, start: usize, weight: f32) {
         let values = &mut self.features.values[start..];
-        let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let norm = values
+            .iter()
+            .map(|v| v * v)
+            .sum::<f32>()
+            .max(SHORT_TEXT_FEATURES)
+            .sqrt();
         if norm > 0.0 {
             for v in values {
                 *v *= weight / norm;
@@ -173,11 +182,11 @@ fn negation_scope(b: &mut Builder<'_>, views: &Views) {
         if !negators.iter().any(|n| n == token) {
             continue;
         }
-        for j in i + 1..(i + 4).min(tokens.len()) {
+        for (j, scoped) in tokens.iter().enumerate().skip(i + 1).take(3) {
             if views.clause_start(j) {
                 break;
             }
-            b.add("neg", &[tokens[j]], 1.0);
+            b.add("neg", &[scoped], 1.0);
         }
     }
 }
@@ -265,6 +274,9 @@ mod tests {
         assert_eq!(names.len(), f.indices.len());
         assert!(names.iter().any(|(_, n)| n == "prior:elevated"));
         assert!(names.iter().any(|(_, n)| n.starts_with("xw1:")));
-        assert!(names.iter().any(|(_, n)| n.starts_with("rule:signal:")));
+        assert!(
+            names.iter().any(|(_, n)| n.starts_with("rule:signal ")),
+            "{names:?}"
+        );
     }
 }

@@ -64,7 +64,56 @@ impl Layers<'_> {
             prior_risk: prior,
         };
         let features = extract(&views, &explanation, &context, self.model.bits(), None);
-        self.combine(&explanation, &features)
+        let judgement = self.combine(&explanation, &features);
+        self.confirm_on_its_own(judgement, &views, &explanation, earlier)
+    }
+
+    /// The earlier turns may lift a borderline message over its threshold, and may sink one the
+    /// model alone flagged (most false alarms in a conversation are read right only in context),
+    /// but never one the rules found explicitly: "I don't want to live anymore" after talk of
+    /// exams stays a crisis. And a crisis the model finds only because of the earlier turns needs
+    /// some support in the message itself, or "cảm ơn bạn" after a dark conversation would open a
+    /// new crisis.
+    fn confirm_on_its_own(
+        &self,
+        judgement: Judgement,
+        views: &Views,
+        explanation: &Explanation,
+        earlier: &[String],
+    ) -> Judgement {
+        if earlier.is_empty() {
+            return judgement;
+        }
+        let alone = extract(
+            views,
+            explanation,
+            &TurnContext::default(),
+            self.model.bits(),
+            None,
+        );
+        let on_its_own = self.combine(explanation, &alone);
+        if on_its_own.assessment.is_crisis
+            && !judgement.assessment.is_crisis
+            && explanation.assessment.is_crisis
+        {
+            return on_its_own;
+        }
+        if !judgement.by_model {
+            return judgement;
+        }
+        let own = on_its_own.scores.strongest().map_or(0.0, |(_, r)| r);
+        if own >= OWN_TEXT_FLOOR {
+            return judgement;
+        }
+        Judgement {
+            assessment: Assessment {
+                third_party: explanation.assessment.third_party,
+                ..Assessment::default()
+            },
+            level: RiskLevel::Elevated,
+            by_model: false,
+            ..judgement
+        }
     }
 
     /// [`Layers::judge`] with the rules and the strongest features behind it.
@@ -85,6 +134,7 @@ impl Layers<'_> {
             Some(&mut names),
         );
         let judgement = self.combine(&explanation, &features);
+        let judgement = self.confirm_on_its_own(judgement, &views, &explanation, earlier);
         let class = judgement.scores.strongest().map_or(0, |(c, _)| c);
         let top_features = self
             .model
@@ -119,6 +169,10 @@ impl Layers<'_> {
         )
     }
 }
+
+/// A model-only crisis found with the help of earlier turns needs this much of a threshold from
+/// the message read on its own.
+const OWN_TEXT_FLOOR: f32 = 0.5;
 
 /// The views of the earlier turns the model reads.
 pub fn context_views(earlier: &[String]) -> Vec<Views> {

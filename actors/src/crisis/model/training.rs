@@ -48,7 +48,7 @@ impl Default for TrainingOptions {
             epochs: 20,
             learning_rate: 0.3,
             l2: 1e-4,
-            fpr_budget: 0.04,
+            fpr_budget: 0.05,
             elevated_ratio: 0.5,
         }
     }
@@ -317,7 +317,7 @@ fn choose_thresholds(all: &[Example], oof: &[Vec<f32>], options: &TrainingOption
             })
             .collect()
     };
-    let mut best: Option<Choice> = None;
+    let mut measured: Vec<Choice> = Vec::new();
     let mut candidates = Vec::new();
     for combination in combinations() {
         let measure = |thresholds: &[f32]| {
@@ -367,33 +367,44 @@ fn choose_thresholds(all: &[Example], oof: &[Vec<f32>], options: &TrainingOption
         let thresholds = thresholds_at(lo);
         let (recall, fpr) = measure(&thresholds);
         candidates.push((combination, recall, fpr));
-        // Within the budget, a combination that lets the rules' explicit, writer-anchored
-        // findings stand is preferred unless it costs more than RULES_PREFERENCE of recall:
-        // cross-validation counts every miss alike, but a missed "I don't want to live anymore"
-        // is the worst miss there is.
-        let within = fpr <= options.fpr_budget;
-        let better = best.as_ref().is_none_or(|b| {
-            let b_within = b.fpr <= options.fpr_budget;
-            if within != b_within {
-                return within;
-            }
-            let gives_rules_more_say = combination.rules_ratio < b.combination.rules_ratio;
-            if gives_rules_more_say {
-                recall + RULES_PREFERENCE > b.recall
-            } else {
-                recall > b.recall + RULES_PREFERENCE
-            }
+        measured.push(Choice {
+            thresholds,
+            combination,
+            recall,
+            fpr,
+            candidates: Vec::new(),
         });
-        if better {
-            best = Some(Choice {
-                thresholds,
-                combination,
-                recall,
-                fpr,
-                candidates: Vec::new(),
-            });
-        }
     }
+    // Within the budget, the combination that gives the rules' explicit, writer-anchored findings
+    // the most say is preferred unless it costs more than RULES_PREFERENCE of the best recall:
+    // cross-validation counts every miss alike, but a missed "I don't want to live anymore" is the
+    // worst miss there is. Outside the budget nothing is chosen unless nothing fits it.
+    let within: Vec<&Choice> = measured
+        .iter()
+        .filter(|c| c.fpr <= options.fpr_budget)
+        .collect();
+    let pool: Vec<&Choice> = if within.is_empty() {
+        measured.iter().collect()
+    } else {
+        within
+    };
+    let best_recall = pool.iter().map(|c| c.recall).fold(f64::NAN, f64::max);
+    let best = pool
+        .into_iter()
+        .filter(|c| c.recall + RULES_PREFERENCE >= best_recall)
+        .min_by(|a, b| {
+            a.combination
+                .rules_ratio
+                .total_cmp(&b.combination.rules_ratio)
+                .then(b.recall.total_cmp(&a.recall))
+        })
+        .map(|c| Choice {
+            thresholds: c.thresholds.clone(),
+            combination: c.combination,
+            recall: c.recall,
+            fpr: c.fpr,
+            candidates: Vec::new(),
+        });
     let mut choice = best.unwrap_or(Choice {
         thresholds: vec![0.5; width],
         combination: Combination {
