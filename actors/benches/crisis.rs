@@ -46,6 +46,16 @@ fn bench(c: &mut Criterion) {
         rules: &detector,
         model: &model,
     };
+    let mut group = c.benchmark_group("crisis_judge_layered_first_turn");
+    for chars in [50usize, 200, 2000] {
+        let text = text_of(chars);
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(chars), &text, |b, t| {
+            b.iter(|| layers.judge(black_box(t), &[], RiskLevel::None));
+        });
+    }
+    group.finish();
+
     let earlier = vec![text_of(120), text_of(80)];
     let mut group = c.benchmark_group("crisis_judge_layered");
     for chars in [50usize, 200, 2000] {

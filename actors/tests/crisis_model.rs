@@ -71,11 +71,44 @@ fn the_corpus_is_as_large_and_varied_as_promised() {
     let writers: std::collections::BTreeSet<&str> =
         train.messages.iter().map(|m| m.source.as_str()).collect();
     assert!(writers.len() >= 6, "{writers:?}");
-    for blind in ["eval/blind-1", "eval/blind-2"] {
+    for blind in ["eval/blind-1", "eval/blind-2", "eval/blind-3"] {
         let set = corpus(blind);
         assert!(set.messages.len() >= 600, "{blind}");
         assert!(set.conversations.len() >= 40, "{blind}");
     }
+}
+
+/// Blind set 3: written blind, frozen before it was ever evaluated, evaluated once with the final
+/// model — the figures reported in BENCHMARKS.md (messages recall 0.923 at a false-positive rate of
+/// 0.044; turns 0.916 at 0.182). Floors a little under them.
+#[test]
+fn blind_set_3_single_messages_and_turns() {
+    let set = corpus("eval/blind-3");
+    with_layers(|layers| {
+        let messages = MessageReport::judge(&set.messages, layers);
+        let table = messages.render();
+        assert_at_least("messages", &messages.overall, 0.90, 0.055, &table);
+        for (category, floor) in [
+            ("suicide", 0.84),
+            ("self_harm", 0.89),
+            ("abuse", 0.95),
+            ("violence", 0.96),
+            ("third_party", 0.90),
+        ] {
+            let tally = messages.by_kind.get(category).copied().unwrap_or_default();
+            assert_at_least(category, &tally, floor, 1.0, &table);
+        }
+        for (style, tally) in &messages.by_style {
+            assert_at_least(style, tally, 0.80, 0.10, &table);
+        }
+        let turns = TurnReport::judge(&set.conversations, layers);
+        let table = turns.render();
+        assert_at_least("turns", &turns.overall, 0.89, 0.20, &table);
+        for pattern in ["joke_retraction", "direct_crisis"] {
+            let tally = turns.by_pattern.get(pattern).copied().unwrap_or_default();
+            assert_at_least(pattern, &tally, 0.95, 1.0, &table);
+        }
+    });
 }
 
 /// Blind set 2: written blind and frozen before training; its misses were studied after round 2

@@ -48,25 +48,50 @@ pub enum CrisisAction {
         /// Where to write the model.
         #[arg(long, default_value = "models/crisis-risk.bin")]
         out: PathBuf,
-        /// Shuffling seed.
-        #[arg(long, default_value_t = TrainingOptions::default().seed)]
-        seed: u64,
-        /// Passes over the data.
-        #[arg(long, default_value_t = TrainingOptions::default().epochs)]
-        epochs: u32,
-        /// Cross-validated false-positive rate the thresholds may spend.
-        #[arg(long, default_value_t = TrainingOptions::default().fpr_budget)]
-        fpr_budget: f64,
-        /// AdaGrad's base learning rate.
-        #[arg(long, default_value_t = TrainingOptions::default().learning_rate)]
-        learning_rate: f32,
-        /// L2 penalty per update.
-        #[arg(long, default_value_t = TrainingOptions::default().l2)]
-        l2: f32,
-        /// Hash width (2^bits features per category; 18 keeps the file under 3 MiB).
-        #[arg(long, default_value_t = TrainingOptions::default().bits)]
-        bits: u32,
+        /// How to train.
+        #[command(flatten)]
+        options: TrainArgs,
     },
+}
+
+/// Training settings (the defaults are the ones the shipped model was trained with).
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Shuffling seed.
+    #[arg(long, default_value_t = TrainingOptions::default().seed)]
+    seed: u64,
+    /// Passes over the data.
+    #[arg(long, default_value_t = TrainingOptions::default().epochs)]
+    epochs: u32,
+    /// Cross-validated false-positive rate the thresholds may spend.
+    #[arg(long, default_value_t = TrainingOptions::default().fpr_budget)]
+    fpr_budget: f64,
+    /// AdaGrad's base learning rate.
+    #[arg(long, default_value_t = TrainingOptions::default().learning_rate)]
+    learning_rate: f32,
+    /// L2 penalty per update.
+    #[arg(long, default_value_t = TrainingOptions::default().l2)]
+    l2: f32,
+    /// Hash width (2^bits features per category; 18 keeps the file under 3 MiB).
+    #[arg(long, default_value_t = TrainingOptions::default().bits)]
+    bits: u32,
+}
+
+impl TrainArgs {
+    fn options(&self) -> anyhow::Result<TrainingOptions> {
+        if !(10..=22).contains(&self.bits) {
+            anyhow::bail!("--bits must be between 10 and 22");
+        }
+        Ok(TrainingOptions {
+            seed: self.seed,
+            epochs: self.epochs,
+            fpr_budget: self.fpr_budget,
+            learning_rate: self.learning_rate,
+            l2: self.l2,
+            bits: self.bits,
+            ..TrainingOptions::default()
+        })
+    }
 }
 
 /// Runs a crisis action.
@@ -128,25 +153,9 @@ pub async fn run(config: &LoadedConfig, action: CrisisAction) -> anyhow::Result<
         CrisisAction::Train {
             corpus,
             out,
-            seed,
-            epochs,
-            fpr_budget,
-            learning_rate,
-            l2,
-            bits,
+            options,
         } => {
-            if !(10..=22).contains(&bits) {
-                anyhow::bail!("--bits must be between 10 and 22");
-            }
-            let options = TrainingOptions {
-                seed,
-                epochs,
-                fpr_budget,
-                learning_rate,
-                l2,
-                bits,
-                ..TrainingOptions::default()
-            };
+            let options = options.options()?;
             train_to(&corpus, &out, &options)
         }
     }

@@ -521,6 +521,88 @@ async fn keys_rotate_rewraps_every_data_key() {
     app.stop().await;
 }
 
+/// `crisis train` writes a model from a corpus, deterministically; `crisis eval` measures it (or
+/// the compiled-in one) per category, hard-negative kind, typing style and conversation pattern.
+#[test]
+fn crisis_train_and_eval_work_on_labelled_files() {
+    let cli = Cli::new();
+    let corpus = cli.path().join("corpus/w1");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let mut tsv = String::from("label\tcategory\tstyle\ttext\n");
+    for (label, kind, style, text) in [
+        (
+            "1",
+            "suicide",
+            "nfc",
+            "mình muốn chết, tối nay mình uống hết thuốc ngủ",
+        ),
+        (
+            "1",
+            "abuse",
+            "no_diacritics",
+            "bo say ruou ve lai danh minh",
+        ),
+        ("0", "hyperbole", "teen_code", "mệt chết đi đc 😂"),
+        ("0", "everyday", "nfc", "mai đi học sớm nha"),
+    ] {
+        tsv.push_str(&format!("{label}\t{kind}\t{style}\t{text}\n"));
+    }
+    std::fs::write(corpus.join("messages.tsv"), &tsv).unwrap();
+    std::fs::write(
+        corpus.join("conversations.jsonl"),
+        r#"{"id":"c1","pattern":"joke_retraction","turns":[{"text":"tao muốn tự tử","risk":"crisis","category":"suicide","style":"nfc"},{"text":"đùa thôi 😂","risk":"crisis","category":"suicide","style":"nfc"}]}"#,
+    )
+    .unwrap();
+    let other = cli.path().join("corpus/w2");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("messages.tsv"), &tsv).unwrap();
+
+    let train = |out: &str| {
+        cli.ok(&[
+            "crisis", "train", "--corpus", "corpus", "--out", out, "--bits", "12", "--epochs", "5",
+        ])
+    };
+    let report = train("a.bin");
+    assert!(
+        report.contains("from 2 writers") && report.contains("chosen:"),
+        "{report}"
+    );
+    train("b.bin");
+    let a = std::fs::read(cli.path().join("a.bin")).unwrap();
+    assert_eq!(
+        a,
+        std::fs::read(cli.path().join("b.bin")).unwrap(),
+        "training is deterministic"
+    );
+
+    let table = cli.ok(&["crisis", "eval", "corpus", "--model", "a.bin"]);
+    for group in [
+        "overall",
+        "suicide",
+        "hyperbole",
+        "no_diacritics",
+        "all turns",
+        "joke_retraction",
+    ] {
+        assert!(table.contains(group), "{group} missing from\n{table}");
+    }
+    let shipped = cli.ok(&["crisis", "eval", "corpus/w1/messages.tsv"]);
+    let overall = lines_with(&shipped, "overall");
+    assert_eq!(overall.len(), 1, "{shipped}");
+    assert!(
+        overall[0].split_whitespace().nth(1) == Some("2"),
+        "{shipped}"
+    );
+
+    let missing = cli.output(&["crisis", "eval", "no/such/dir"]);
+    assert!(!missing.status.success());
+    assert!(
+        stderr_of(&missing).contains("no/such/dir"),
+        "{}",
+        stderr_of(&missing)
+    );
+}
+
 #[test]
 fn help_is_available_for_every_command() {
     let dir = tempfile::tempdir().unwrap();

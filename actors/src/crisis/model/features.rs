@@ -6,7 +6,7 @@
 //! Hashing keeps the model a fixed size whatever the vocabulary; a second hash bit gives each
 //! feature a sign so that collisions cancel out on average instead of adding up.
 
-use crate::crisis::detector::Explanation;
+use crate::crisis::detector::{Explanation, HitOutcome};
 use crate::crisis::types::RiskLevel;
 use crate::text::{NEGATORS, Views};
 
@@ -205,8 +205,8 @@ fn folded_negators() -> &'static [String] {
 /// from families of rules and an operator's new rule still feeds it.
 fn rule_features(b: &mut Builder<'_>, explanation: &Explanation) {
     for hit in &explanation.hits {
-        let outcome = serde_plain(&hit.outcome);
-        b.add("rule", &[hit.kind.as_str(), &hit.category, &outcome], 1.0);
+        let outcome = outcome_name(hit.outcome);
+        b.add("rule", &[hit.kind.as_str(), &hit.category, outcome], 1.0);
         b.add("rule", &[hit.kind.as_str(), &hit.category], 1.0);
     }
     let assessment = &explanation.assessment;
@@ -224,11 +224,16 @@ fn rule_features(b: &mut Builder<'_>, explanation: &Explanation) {
     }
 }
 
-fn serde_plain<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+fn outcome_name(outcome: HitOutcome) -> &'static str {
+    match outcome {
+        HitOutcome::Counted => "counted",
+        HitOutcome::Suppressed => "suppressed",
+        HitOutcome::Negated => "negated",
+        HitOutcome::NotAboutWriter => "not_about_writer",
+        HitOutcome::ResolvedPast => "resolved_past",
+        HitOutcome::NeedsContext => "needs_context",
+        HitOutcome::Seen => "seen",
+    }
 }
 
 #[cfg(test)]

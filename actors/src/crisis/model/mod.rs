@@ -56,6 +56,17 @@ pub struct Explained {
 impl Layers<'_> {
     /// Judges `text` given the earlier user turns (oldest first) and the risk they left.
     pub fn judge(&self, text: &str, earlier: &[String], prior: RiskLevel) -> Judgement {
+        self.evaluate(text, earlier, prior, None).0
+    }
+
+    /// The judgement, what the rules saw and the features, naming them into `names` if given.
+    fn evaluate(
+        &self,
+        text: &str,
+        earlier: &[String],
+        prior: RiskLevel,
+        names: Option<&mut FeatureNames>,
+    ) -> (Judgement, Explanation, Features) {
         let views = normalize_views(text);
         let previous = context_views(earlier);
         let explanation = self.rules.explain_views(&views);
@@ -63,9 +74,10 @@ impl Layers<'_> {
             previous: &previous,
             prior_risk: prior,
         };
-        let features = extract(&views, &explanation, &context, self.model.bits(), None);
+        let features = extract(&views, &explanation, &context, self.model.bits(), names);
         let judgement = self.combine(&explanation, &features);
-        self.confirm_on_its_own(judgement, &views, &explanation, earlier)
+        let judgement = self.confirm_on_its_own(judgement, &views, &explanation, earlier);
+        (judgement, explanation, features)
     }
 
     /// The earlier turns may lift a borderline message over its threshold, and may sink one the
@@ -81,7 +93,10 @@ impl Layers<'_> {
         explanation: &Explanation,
         earlier: &[String],
     ) -> Judgement {
-        if earlier.is_empty() {
+        // Only a model-made crisis, or a rule crisis the context sank, needs the second reading.
+        let context_sank_rules =
+            explanation.assessment.is_crisis && !judgement.assessment.is_crisis;
+        if earlier.is_empty() || !(judgement.by_model || context_sank_rules) {
             return judgement;
         }
         let alone = extract(
@@ -118,23 +133,9 @@ impl Layers<'_> {
 
     /// [`Layers::judge`] with the rules and the strongest features behind it.
     pub fn explain(&self, text: &str, earlier: &[String], prior: RiskLevel) -> Explained {
-        let views = normalize_views(text);
-        let previous = context_views(earlier);
-        let explanation = self.rules.explain_views(&views);
-        let context = TurnContext {
-            previous: &previous,
-            prior_risk: prior,
-        };
         let mut names = FeatureNames::new();
-        let features = extract(
-            &views,
-            &explanation,
-            &context,
-            self.model.bits(),
-            Some(&mut names),
-        );
-        let judgement = self.combine(&explanation, &features);
-        let judgement = self.confirm_on_its_own(judgement, &views, &explanation, earlier);
+        let (judgement, explanation, features) =
+            self.evaluate(text, earlier, prior, Some(&mut names));
         let class = judgement.scores.strongest().map_or(0, |(c, _)| c);
         let top_features = self
             .model
