@@ -39,17 +39,18 @@ pub async fn post_message(
 
     let quiet_period_passed =
         state.record.last_activity.plus(deps.crisis_quiet_period) <= Timestamp::now();
-    let earlier = earlier_user_turns(state);
+    let earlier = earlier_user_turns(state, CONTEXT_TURNS);
     let detection = deps.detector.ask(Assess {
         text: content.clone(),
-        earlier: earlier.clone(),
+        earlier,
         prior: state.risk.level,
     });
     // The judge runs beside the detector, so it costs at most its own timeout, not the sum.
     let (judgement, verdict) = match &deps.crisis_judge {
         Some(judge) => {
+            let judge_turns = earlier_user_turns(state, crate::crisis_judge::CONTEXT_TURNS);
             let (judgement, verdict) =
-                futures_util::join!(detection, judge.judge(&earlier, &content));
+                futures_util::join!(detection, judge.judge(&judge_turns, &content));
             (judgement?, verdict)
         }
         None => (detection.await?, None),
@@ -125,7 +126,8 @@ pub async fn post_message(
     } else {
         risk.as_assessment()
     };
-    let (reply_text, model_used) = if risk.shows_crisis_support() || assessment.third_party {
+    let crisis_now = risk.shows_crisis_support() || assessment.is_crisis;
+    let (reply_text, model_used) = if crisis_now || assessment.third_party {
         let text = if transition == Transition::CrisisContinues {
             check_in_reply(
                 risk.category.unwrap_or(Category::Suicide),
@@ -133,7 +135,7 @@ pub async fn post_message(
                 &deps.hotlines,
                 user_seq as u64,
             )
-        } else if risk.shows_crisis_support() {
+        } else if crisis_now {
             safety_reply(&card_assessment, language, &deps.hotlines)
         } else {
             safety_reply(assessment, language, &deps.hotlines)
@@ -244,18 +246,24 @@ fn raise_with_judge(mut judgement: Judgement, verdict: Option<&JudgeVerdict>) ->
             judgement.assessment = merged.assessment;
             judgement.level = RiskLevel::Crisis;
         }
+        // A crisis the judge confirms is no longer the model's word alone: a safety step in the
+        // same message cannot end it.
+        if judgement.assessment.is_crisis && verdict.risk == crate::crisis_judge::JudgeRisk::Crisis
+        {
+            judgement.by_model = false;
+        }
     }
     judgement
 }
 
 /// The user's most recent earlier turns, oldest first, for the detector's view of the conversation.
-fn earlier_user_turns(state: &SessionState) -> Vec<String> {
+fn earlier_user_turns(state: &SessionState, count: usize) -> Vec<String> {
     let mut earlier: Vec<String> = state
         .turns
         .iter()
         .rev()
         .filter(|t| t.role == Role::User)
-        .take(CONTEXT_TURNS)
+        .take(count)
         .map(|t| t.content.clone())
         .collect();
     earlier.reverse();

@@ -191,7 +191,7 @@ fn negation_scope(b: &mut Builder<'_>, views: &Views) {
     }
 }
 
-fn folded_negators() -> &'static [String] {
+pub(crate) fn folded_negators() -> &'static [String] {
     static FOLDED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     FOLDED.get_or_init(|| {
         NEGATORS

@@ -76,7 +76,10 @@ impl Layers<'_> {
         };
         let features = extract(&views, &explanation, &context, self.model.bits(), names);
         let judgement = self.combine(&explanation, &features);
-        let judgement = self.confirm_on_its_own(judgement, &views, &explanation, earlier);
+        let mut judgement = self.confirm_on_its_own(judgement, &views, &explanation, earlier);
+        if judgement.safety_step && step_is_doubtful(&views, &explanation) {
+            judgement.safety_step = false;
+        }
         (judgement, explanation, features)
     }
 
@@ -169,6 +172,49 @@ impl Layers<'_> {
             },
         )
     }
+}
+
+/// "Nobody", "no answer": said around a would-be safety step, they mean there is none.
+const NOBODY: &[&str] = &[
+    " khong ai ",
+    " khong co ai ",
+    " chang ai ",
+    " chang co ai ",
+    " cha ai ",
+    " chua ai ",
+    " chua co ai ",
+    " khong nghe may ",
+    " khong bat may ",
+    " nobody ",
+    " no one ",
+    " noone ",
+    " didnt answer ",
+    " didnt pick up ",
+    " no answer ",
+];
+
+/// Ending crisis mode on a misread step is the costly mistake, so a safety step does not count when
+/// the message also negates something ("không có ai ngồi cạnh mình", "nobody is with me", "chưa ai
+/// gọi cấp cứu") or speaks of intent, a plan, a time, distress or an assault ("bố về rồi, mình sợ
+/// lắm"). Means and family words alone do not void it: handing the pills to mum names both.
+fn step_is_doubtful(views: &Views, explanation: &Explanation) -> bool {
+    // Folded, so "không có ai", "khong co ai" and "ko có ai" read alike.
+    let folded = views.folded();
+    let negated = NOBODY.iter().any(|phrase| folded.contains(phrase));
+    let alarming = explanation.hits.iter().any(|h| {
+        h.kind == RuleKind::Signal
+            && h.outcome == HitOutcome::Seen
+            && [
+                SignalKind::Time,
+                SignalKind::Intent,
+                SignalKind::Plan,
+                SignalKind::Assault,
+                SignalKind::Distress,
+            ]
+            .iter()
+            .any(|k| h.category == k.as_str())
+    });
+    negated || alarming
 }
 
 /// A model-only crisis found with the help of earlier turns needs this much of a threshold from

@@ -305,8 +305,18 @@ impl RiskModel {
             .enumerate()
             .map(|(i, pair)| f32::from(i16::from_le_bytes([pair[0], pair[1]])) * scales[i % width])
             .collect();
-        if thresholds.iter().chain(&bias).any(|v| !v.is_finite()) {
+        // A damaged parameter must stop startup, not silently switch a category off.
+        if thresholds
+            .iter()
+            .chain(&bias)
+            .chain(&scales)
+            .chain(std::iter::once(&elevated_ratio))
+            .any(|v| !v.is_finite())
+        {
             return Err(ModelError::Malformed("non-finite parameter"));
+        }
+        if thresholds.iter().any(|t| *t <= 0.0 || *t > 1.0) {
+            return Err(ModelError::Malformed("threshold outside (0, 1]"));
         }
         Ok(RiskModel {
             bits,
@@ -397,6 +407,19 @@ mod tests {
         assert_eq!(
             RiskModel::from_bytes(b"not a model"),
             Err(ModelError::Malformed("no CBLNRISK header"))
+        );
+        // Thresholds start right after the class names (8 + 4 + 4 + 4 + 1 + 7 + 1 + 5 bytes).
+        let mut nan = bytes.clone();
+        nan[34..38].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(
+            RiskModel::from_bytes(&nan),
+            Err(ModelError::Malformed("non-finite parameter"))
+        );
+        let mut zero = bytes.clone();
+        zero[34..38].copy_from_slice(&0.0f32.to_le_bytes());
+        assert_eq!(
+            RiskModel::from_bytes(&zero),
+            Err(ModelError::Malformed("threshold outside (0, 1]"))
         );
         let mut wide = bytes;
         wide[12..16].copy_from_slice(&40u32.to_le_bytes());
