@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use aho_corasick::AhoCorasick;
 
 use crate::domain::Language;
-use crate::text::{LanguageSignals, NEGATORS, Views, normalize_views};
+use crate::text::{LanguageSignals, Views, fold_words, is_folded_negator, normalize_views};
 
 /// A feeling or topic the built-in listener can name back to the person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -828,22 +828,9 @@ fn build_matcher() -> Matcher {
     Matcher { automaton, tags }
 }
 
-fn is_folded_negator(token: &str) -> bool {
-    static FOLDED: LazyLock<Vec<String>> = LazyLock::new(|| fold_words(NEGATORS));
-    FOLDED.iter().any(|w| w == token)
-}
-
 fn is_negation_filler(token: &str) -> bool {
     static FOLDED: LazyLock<Vec<String>> = LazyLock::new(|| fold_words(NEGATION_FILLERS));
     FOLDED.iter().any(|w| w == token)
-}
-
-/// Words as single folded tokens, the way [`fold`] spells them inside a message.
-pub(crate) fn fold_words(words: &[&str]) -> Vec<String> {
-    words
-        .iter()
-        .map(|w| normalize_views(w).folded().trim().to_owned())
-        .collect()
 }
 
 /// True when the first non-filler word before `start` (within the same clause) is a negator.

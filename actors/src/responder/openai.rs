@@ -260,17 +260,6 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_joins_without_double_slash() {
-        let url = endpoint("http://127.0.0.1:11434/v1/").map(|url| url.to_string());
-        assert_eq!(
-            url.ok().as_deref(),
-            Some("http://127.0.0.1:11434/v1/chat/completions")
-        );
-        assert!(endpoint("ftp://example.org/v1").is_err());
-        assert!(endpoint("not a url").is_err());
-    }
-
-    #[test]
     fn rejects_unusable_settings() {
         let cases: [fn(&mut OpenAiSettings); 5] = [
             |s| s.model = " ".to_owned(),

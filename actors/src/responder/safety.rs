@@ -7,7 +7,8 @@
 
 use std::sync::LazyLock;
 
-use super::lexicon::{fold, fold_words};
+use super::lexicon::fold;
+use crate::text::fold_words;
 
 /// Folded phrases that never belong in a reply from this service: methods and means of self-harm,
 /// medication and doses, encouragement to die, and dieting instructions.

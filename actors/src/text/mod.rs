@@ -13,6 +13,15 @@ pub(crate) mod syllable;
 mod teen_code;
 
 pub use language::{LanguageSignals, looks_english};
-pub use negation::NEGATORS;
+pub use negation::{NEGATORS, is_folded_negator};
 pub(crate) use normalize::FastHash;
 pub use normalize::{Views, is_emoji, normalize_views};
+
+/// Words as single tokens of the folded view, spelled the way the normaliser spells them inside a
+/// message (word lists are written by people; messages arrive through [`normalize_views`]).
+pub fn fold_words(words: &[&str]) -> Vec<String> {
+    words
+        .iter()
+        .map(|w| normalize_views(w).folded().trim().to_owned())
+        .collect()
+}

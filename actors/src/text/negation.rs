@@ -9,3 +9,10 @@ pub const NEGATORS: &[&str] = &[
     "không", "chẳng", "chả", "chưa", "đừng", "not", "no", "never", "dont", "didnt", "isnt",
     "arent", "wasnt", "werent", "aint",
 ];
+
+/// True when a token of the folded view (`khong`, `chang`, `dont`) is one of [`NEGATORS`].
+pub fn is_folded_negator(token: &str) -> bool {
+    static FOLDED: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| super::fold_words(NEGATORS));
+    FOLDED.iter().any(|w| w == token)
+}

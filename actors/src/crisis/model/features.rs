@@ -8,7 +8,7 @@
 
 use crate::crisis::detector::{Explanation, HitOutcome};
 use crate::crisis::types::RiskLevel;
-use crate::text::{NEGATORS, Views};
+use crate::text::{Views, is_folded_negator};
 
 /// What the previous turns of the conversation contribute to the judgement of this one.
 #[derive(Debug, Clone, Default)]
@@ -176,10 +176,9 @@ fn word_ngrams(b: &mut Builder<'_>, views: &Views, prefix: &str) {
 /// Words within three tokens after a negator in the same clause ("không muốn chết", "never hurt
 /// myself"), as their own features: the same word means the opposite there.
 fn negation_scope(b: &mut Builder<'_>, views: &Views) {
-    let negators = folded_negators();
     let tokens: Vec<&str> = views.folded_tokens().collect();
     for (i, token) in tokens.iter().enumerate() {
-        if !negators.iter().any(|n| n == token) {
+        if !is_folded_negator(token) {
             continue;
         }
         for (j, scoped) in tokens.iter().enumerate().skip(i + 1).take(3) {
@@ -189,16 +188,6 @@ fn negation_scope(b: &mut Builder<'_>, views: &Views) {
             b.add("neg", &[scoped], 1.0);
         }
     }
-}
-
-pub(crate) fn folded_negators() -> &'static [String] {
-    static FOLDED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    FOLDED.get_or_init(|| {
-        NEGATORS
-            .iter()
-            .map(|w| crate::text::normalize_views(w).folded().trim().to_owned())
-            .collect()
-    })
 }
 
 /// What the rules saw, by kind, category and outcome — never by rule id, so the model learns
