@@ -15,6 +15,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header::{self, HeaderName};
 use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpServer, web};
+use cbln_actors::content::{self, Content};
 use cbln_actors::crisis::{Hotline, RiskModel, parse_hotlines};
 use cbln_actors::crisis_judge::CrisisJudge;
 use cbln_actors::janitor::JanitorSettings;
@@ -104,6 +105,27 @@ pub fn load_hotlines(config_dir: &Path, file: &str) -> Result<Vec<Hotline>, Conf
     parse_hotlines(&text).map_err(|e| problem(format!("{source}: {e}")))
 }
 
+/// What the service says: the operator's reviewed copy named by `content.dir` (relative to the
+/// config directory), or the compiled-in `content/`; checked, then in use for the whole process.
+pub fn install_content(
+    config_dir: &Path,
+    dir: &str,
+    hotlines: &[Hotline],
+) -> Result<(), ConfigError> {
+    let problem = |problem: String| ConfigError {
+        setting: "content.dir".into(),
+        problem,
+    };
+    let content = if dir.trim().is_empty() {
+        Content::built_in(hotlines).map_err(|e| problem(format!("the built-in content/: {e}")))?
+    } else {
+        let path = hotlines_path(config_dir, dir);
+        Content::from_dir(&path, hotlines)
+            .map_err(|e| problem(format!("{}: {e}", path.display())))?
+    };
+    content::install(content).map_err(|e| problem(e.to_string()))
+}
+
 /// The responder the settings choose; `hotlines` is what a model's system prompt may name.
 pub fn build_responder(settings: &Settings, hotlines: &[Hotline]) -> anyhow::Result<Responder> {
     Ok(match settings.responder.provider {
@@ -191,6 +213,7 @@ pub fn prepare(config: &LoadedConfig) -> anyhow::Result<Prepared> {
     let settings = &config.settings;
     let keys = resolve_keys(settings, config.environment)?;
     let hotlines = load_hotlines(&config.config_dir, &settings.crisis.hotlines_file)?;
+    install_content(&config.config_dir, &settings.content.dir, &hotlines)?;
     let responder = build_responder(settings, &hotlines)?;
     let risk_model = load_risk_model(settings)?;
     Ok(Prepared {

@@ -3,6 +3,7 @@
 //! Nothing here depends on actix-web: the HTTP front door depends on this crate, never the reverse.
 
 mod chat_completions;
+pub mod content;
 pub mod crisis;
 pub mod crisis_detector;
 pub mod crisis_judge;

@@ -1,6 +1,7 @@
 //! `cbln`: the server (default) and the maintenance commands. Exit codes: 0 success, 1 failure,
 //! 2 bad usage or configuration.
 
+mod content;
 mod crisis;
 mod keys;
 mod keywords;
@@ -50,6 +51,11 @@ pub enum Command {
         /// scan.
         #[command(subcommand)]
         action: crisis::CrisisAction,
+    },
+    /// Check a reviewed copy of what the service says (docs/content.md).
+    Content {
+        #[command(subcommand)]
+        action: content::ContentAction,
     },
     /// Insert the default crisis rules (idempotent).
     Seed,
@@ -181,6 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { action } => runtime()?.block_on(keys::run(&config, action)),
         Command::Keywords { action } => runtime()?.block_on(keywords::run(&config, action)),
         Command::Crisis { action } => runtime()?.block_on(crisis::run(&config, action)),
+        Command::Content { action } => content::run(&config, action),
         Command::Seed => runtime()?.block_on(maintenance::seed(&config)),
         Command::Reset {
             yes,

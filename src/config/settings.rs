@@ -28,6 +28,8 @@ pub struct Settings {
     pub responder: ResponderSettings,
     /// Crisis cards.
     pub crisis: CrisisSettings,
+    /// `[content]`.
+    pub content: ContentSettings,
     /// Retention and housekeeping.
     pub janitor: JanitorSettings,
     /// Logging.
@@ -188,6 +190,14 @@ pub struct ResponderSettings {
     pub max_tokens: u32,
     /// Sampling temperature.
     pub temperature: f32,
+}
+
+/// `[content]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentSettings {
+    /// A reviewed copy of `content/`, relative to the config directory; empty = compiled in.
+    pub dir: String,
 }
 
 /// `[crisis]`.

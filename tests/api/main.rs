@@ -8,6 +8,7 @@ mod support;
 mod cli;
 mod config_errors;
 mod config_hotlines;
+mod content_check;
 mod conversation_risk;
 mod crisis_judge;
 mod errors;

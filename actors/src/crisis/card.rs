@@ -1,15 +1,17 @@
 //! The crisis card (API.md `CrisisInfo`), the assistant's safety reply and its check-in reply while
 //! a conversation stays in crisis mode, in the session's language.
 //!
-//! Every number comes from the configured hotlines through role placeholders (`{medical}`,
-//! `{child_protection}`, `{police}`; see [`super::hotlines`]); what ships, and why the old
-//! "1900 636 976" line does not, is in docs/safety/hotlines.md.
+//! The sentences are data (`content/<language>.toml`, docs/content.md); every number comes from the
+//! configured hotlines through role placeholders (`{medical}`, `{child_protection}`, `{police}`; see
+//! [`super::hotlines`]); what ships, and why the old "1900 636 976" line does not, is in
+//! docs/safety/hotlines.md.
 
 use serde::Serialize;
 
 use super::detector::Assessment;
-use super::hotlines::{Hotline, Numbers, Sentence};
+use super::hotlines::{Hotline, Numbers};
 use super::types::{Category, Severity};
+use crate::content::{self, Wording};
 use crate::domain::Language;
 
 /// One hotline on the card, in the session's language.
@@ -76,6 +78,7 @@ pub fn crisis_card(
     if !assessment.is_crisis {
         return None;
     }
+    let wording = &content::wording(language).card;
     let mut categories = assessment.categories.clone();
     if categories.is_empty() {
         categories.push(Category::Suicide);
@@ -101,7 +104,7 @@ pub fn crisis_card(
     let numbers = numbers_for(hotlines, &categories, language);
     let mut actions: Vec<String> = Vec::new();
     for category in &categories {
-        for action in numbers.sentences(immediate_actions(*category, language)) {
+        for action in numbers.sentences(wording.immediate_actions.get(*category)) {
             if !actions.contains(&action) {
                 actions.push(action);
             }
@@ -109,20 +112,14 @@ pub fn crisis_card(
     }
     actions.truncate(6);
 
+    let critical = severity == Severity::Critical;
     Some(CrisisInfo {
         categories,
         severity,
-        priority_message: numbers.message(priority_message(primary, severity, language)),
+        priority_message: numbers.message(wording.priority_message.get(primary, critical)),
         hotlines: views,
         immediate_actions: actions,
-        reassurance: pick(
-            language,
-            "Bạn đã rất dũng cảm khi nói ra. Bạn không cô đơn, và cảm giác lúc này sẽ không kéo dài \
-             mãi. Mình vẫn ở đây lắng nghe bạn.",
-            "Reaching out took courage. You are not alone, and this moment will not last forever. \
-             I am still here listening.",
-        )
-        .to_owned(),
+        reassurance: wording.reassurance.clone(),
     })
 }
 
@@ -133,209 +130,24 @@ fn pick<'a>(language: Language, vi: &'a str, en: &'a str) -> &'a str {
     }
 }
 
-fn priority_message(
-    category: Category,
-    severity: Severity,
-    language: Language,
-) -> &'static [Sentence] {
-    let urgent = severity == Severity::Critical;
-    match (category, language) {
-        (Category::Suicide, Language::Vi) if urgent => &[
-            &["Mạng sống của bạn rất quan trọng."],
-            &[
-                "Nếu bạn đang ở gần điều có thể làm mình bị thương, hãy rời xa nó và gọi {medical} \
-                 ngay bây giờ — sự giúp đỡ đang có sẵn.",
-                "Nếu bạn đang ở gần điều có thể làm mình bị thương, hãy rời xa nó ngay bây giờ — sự \
-                 giúp đỡ đang có sẵn.",
-            ],
-        ],
-        (Category::Suicide, Language::En) if urgent => &[
-            &["Your life matters."],
-            &[
-                "If you are near something that could hurt you, move away from it and call \
-                 {medical} right now — help is available.",
-                "If you are near something that could hurt you, move away from it right now — help \
-                 is available.",
-            ],
-        ],
-        (Category::Suicide, Language::Vi) => &[&[
-            "Mạng sống của bạn rất quan trọng. Bạn không phải một mình vượt qua chuyện này — sự giúp \
-             đỡ đang có sẵn ngay bây giờ.",
-        ]],
-        (Category::Suicide, Language::En) => &[&[
-            "Your life matters. You do not have to get through this alone — help is available right \
-             now.",
-        ]],
-        (Category::SelfHarm, Language::Vi) => &[
-            &["Nỗi đau của bạn là thật và bạn xứng đáng được chăm sóc."],
-            &["Nếu vết thương sâu hoặc bạn đã uống thứ gì đó, hãy gọi {medical} ngay."],
-        ],
-        (Category::SelfHarm, Language::En) => &[
-            &["Your pain is real and you deserve care."],
-            &["If a wound is deep or you have taken something, call {medical} now."],
-        ],
-        (Category::Abuse, Language::Vi) => &[
-            &["An toàn của bạn là trên hết."],
-            &["Chuyện này không phải lỗi của bạn, và bạn có quyền được bảo vệ."],
-            &["Gọi {child_protection} ({child_protection_terms})."],
-        ],
-        (Category::Abuse, Language::En) => &[
-            &["Your safety comes first."],
-            &["This is not your fault, and you have the right to be protected."],
-            &["Call {child_protection} ({child_protection_terms})."],
-        ],
-        (Category::Violence, Language::Vi) => &[
-            &["Hãy đến một nơi an toàn ngay."],
-            &["Nếu bạn đang gặp nguy hiểm, gọi {police}."],
-        ],
-        (Category::Violence, Language::En) => &[
-            &["Get to a safe place now."],
-            &["If you are in danger, call {police}."],
-        ],
-        (Category::ThirdParty, Language::Vi) => &[
-            &["Bạn đã làm đúng khi lên tiếng."],
-            &[
-                "Nếu người ấy đang gặp nguy hiểm ngay lúc này, hãy gọi {medical|police} và báo cho \
-                 một người lớn ở gần.",
-                "Nếu người ấy đang gặp nguy hiểm ngay lúc này, hãy báo cho một người lớn ở gần.",
-            ],
-        ],
-        (Category::ThirdParty, Language::En) => &[
-            &["You did the right thing by speaking up."],
-            &[
-                "If they are in danger right now, call {medical|police} and tell an adult nearby.",
-                "If they are in danger right now, tell an adult nearby.",
-            ],
-        ],
-    }
-}
-
-fn immediate_actions(category: Category, language: Language) -> &'static [Sentence] {
-    match (category, language) {
-        (Category::Suicide, Language::Vi) => &[
-            &["Nếu bạn đã làm hại bản thân hoặc đã uống thuốc, gọi {medical} ngay."],
-            &["Để thuốc, dao, dây hoặc thứ có thể gây hại ra xa, hoặc nhờ ai đó cất giúp."],
-            &["Ở gần một người bạn tin tưởng và nói với họ rằng bạn đang không ổn."],
-            &["Nếu bạn dưới 18 tuổi, gọi {child_protection} ({child_protection_terms})."],
-        ],
-        (Category::Suicide, Language::En) => &[
-            &["If you have hurt yourself or taken pills, call {medical} now."],
-            &[
-                "Put pills, knives, cords or anything that could hurt you out of reach, or ask \
-                 someone to keep them.",
-            ],
-            &["Stay near someone you trust and tell them you are not okay."],
-            &["If you are under 18, call {child_protection} ({child_protection_terms})."],
-        ],
-        (Category::SelfHarm, Language::Vi) => &[
-            &["Nếu vết thương sâu hoặc chảy máu không ngừng, gọi {medical}."],
-            &["Cất dụng cụ sắc nhọn ra xa hoặc nhờ ai đó giữ giúp."],
-            &["Thử nắm chặt một viên đá lạnh hoặc thở chậm 10 nhịp cho cơn qua đi."],
-            &["Kể với một người lớn bạn tin tưởng."],
-        ],
-        (Category::SelfHarm, Language::En) => &[
-            &["If a wound is deep or keeps bleeding, call {medical}."],
-            &["Put sharp things out of reach or ask someone to keep them."],
-            &[
-                "Try holding an ice cube tightly or breathing slowly for ten breaths until the \
-                 urge passes.",
-            ],
-            &["Tell an adult you trust."],
-        ],
-        (Category::Abuse, Language::Vi) => &[
-            &["Nếu bạn đang gặp nguy hiểm ngay lúc này, gọi {police}."],
-            &["Gọi {child_protection} — {child_protection_name}, {child_protection_terms}."],
-            &["Nếu có thể, đến ở cùng một người lớn bạn tin tưởng (ông bà, thầy cô, hàng xóm)."],
-            &["Bạn không cần chứng minh gì trước khi xin giúp đỡ."],
-        ],
-        (Category::Abuse, Language::En) => &[
-            &["If you are in danger right now, call {police}."],
-            &["Call {child_protection} — the {child_protection_name}, {child_protection_terms}."],
-            &["If you can, stay with an adult you trust (a grandparent, teacher or neighbour)."],
-            &["You do not need proof before asking for help."],
-        ],
-        (Category::Violence, Language::Vi) => &[
-            &["Đi đến nơi đông người hoặc nơi an toàn ngay."],
-            &["Gọi {police} nếu bạn đang bị đe dọa hoặc tấn công."],
-            &["Nếu bạn dưới 18 tuổi, gọi {child_protection} ({child_protection_terms})."],
-            &["Báo cho thầy cô hoặc một người lớn bạn tin tưởng."],
-        ],
-        (Category::Violence, Language::En) => &[
-            &["Go somewhere public or safe now."],
-            &["Call {police} if you are being threatened or attacked."],
-            &["If you are under 18, call {child_protection} ({child_protection_terms})."],
-            &["Tell a teacher or an adult you trust."],
-        ],
-        (Category::ThirdParty, Language::Vi) => &[
-            &["Nếu người ấy đã làm hại bản thân hoặc đã uống thứ gì đó, gọi {medical} ngay."],
-            &["Nếu có thể, ở cạnh người ấy hoặc giữ liên lạc, đừng để họ một mình."],
-            &[
-                "Nếu một trẻ em đang bị bạo hành hoặc xâm hại, gọi {child_protection} \
-                 ({child_protection_terms}).",
-            ],
-            &[
-                "Kể cho một người lớn bạn tin tưởng; giữ bí mật không phải là điều đúng khi có \
-                 người gặp nguy hiểm.",
-            ],
-        ],
-        (Category::ThirdParty, Language::En) => &[
-            &["If they have hurt themselves or taken something, call {medical} now."],
-            &["If you can, stay with them or keep in touch; do not leave them alone."],
-            &["If a child is being abused, call {child_protection} ({child_protection_terms})."],
-            &["Tell an adult you trust; keeping a secret is not right when someone is in danger."],
-        ],
-    }
-}
-
-/// Says the listener is automated and points to real people.
-fn disclosure(language: Language) -> &'static str {
-    pick(
-        language,
-        "Mình là trợ lý lắng nghe tự động, không phải chuyên gia, nên mình muốn bạn có ngay người thật \
-         có thể giúp.",
-        "I am an automated listener, not a counsellor, so I want you to have real people who can \
-         help right now.",
-    )
-}
-
 /// The assistant's reply to a crisis message: warm, says the writer is not alone, gives the numbers
 /// to call now, and says plainly that the listener is automated.
 ///
 /// For a message that is not a crisis but is about someone else at risk (`third_party`), it answers
 /// the worried friend; otherwise it is a short general reminder of where to call.
 pub fn safety_reply(assessment: &Assessment, language: Language, hotlines: &[Hotline]) -> String {
-    let disclosure = disclosure(language);
+    let wording = &content::wording(language).safety_reply;
+    let disclosure = wording.disclosure.as_str();
     if !assessment.is_crisis {
         let numbers = numbers_for(hotlines, &[], language);
         let body = if assessment.third_party {
-            numbers.message(third_party_advice(language))
+            numbers.message(&wording.third_party_advice)
         } else {
-            let items: &[&str] = match language {
-                Language::Vi => &[
-                    "{medical} (cấp cứu)",
-                    "{police} (công an)",
-                    "{child_protection} (bảo vệ trẻ em, {child_protection_terms})",
-                ],
-                Language::En => &[
-                    "{medical} (emergency)",
-                    "{police} (police)",
-                    "{child_protection} (child protection, {child_protection_terms})",
-                ],
-            };
-            let lines = numbers
-                .comma_list(items)
-                .or_else(|| numbers.fallback_item());
-            match lines {
-                Some(lines) => format!(
-                    "{} {lines}.",
-                    pick(
-                        language,
-                        "Nếu bạn cần người giúp ngay:",
-                        "If you need someone right now:"
-                    )
-                ),
-                None => String::new(),
-            }
+            numbers
+                .comma_list(&wording.not_in_crisis_lines)
+                .or_else(|| numbers.fallback_item())
+                .map(|lines| wording.not_in_crisis.replace("{lines}", &lines))
+                .unwrap_or_default()
         };
         return join_nonempty(&[&body, disclosure]);
     }
@@ -349,53 +161,14 @@ pub fn safety_reply(assessment: &Assessment, language: Language, hotlines: &[Hot
         .rule_ids
         .iter()
         .flat_map(|id| id.bytes())
-        .fold(0usize, |acc, b| acc.wrapping_add(usize::from(b)))
-        % 2;
-    let opening = match (primary, language, variant) {
-        (Category::Suicide, Language::Vi, 0) => {
-            "Cảm ơn bạn đã nói với mình. Nghe bạn đang đau đến mức này, mình rất lo cho bạn, và bạn \
-             không hề một mình."
-        }
-        (Category::Suicide, Language::Vi, _) => {
-            "Mình nghe thấy bạn, và mình mừng vì bạn đã nói ra. Bạn không cô đơn trong lúc này."
-        }
-        (Category::Suicide, Language::En, 0) => {
-            "Thank you for telling me. I am really worried hearing how much you are hurting, and you \
-             are not alone."
-        }
-        (Category::Suicide, Language::En, _) => {
-            "I hear you, and I am glad you said it out loud. You are not alone right now."
-        }
-        (Category::SelfHarm, Language::Vi, _) => {
-            "Cảm ơn bạn đã tin mình mà kể ra. Bạn xứng đáng được chăm sóc, không phải bị làm đau, \
-             và bạn không một mình."
-        }
-        (Category::SelfHarm, Language::En, _) => {
-            "Thank you for trusting me with this. You deserve care, not pain, and you are not \
-             alone."
-        }
-        (Category::Abuse, Language::Vi, _) => {
-            "Cảm ơn bạn đã dũng cảm kể ra. Chuyện này không phải lỗi của bạn, và bạn không một mình."
-        }
-        (Category::Abuse, Language::En, _) => {
-            "Thank you for being brave enough to tell me. This is not your fault, and you are not \
-             alone."
-        }
-        (Category::Violence, Language::Vi, _) => {
-            "Mình rất lo cho sự an toàn của bạn. Bạn không một mình, và bạn không đáng bị như vậy."
-        }
-        (Category::Violence, Language::En, _) => {
-            "I am worried about your safety. You are not alone, and you do not deserve this."
-        }
-        (Category::ThirdParty, Language::Vi, _) => {
-            "Cảm ơn bạn đã lo cho người ấy và kể với mình. Bạn không phải gánh chuyện này một mình."
-        }
-        (Category::ThirdParty, Language::En, _) => {
-            "Thank you for caring about them and telling me. You do not have to carry this alone."
-        }
-    };
+        .fold(0usize, |acc, b| acc.wrapping_add(usize::from(b)));
+    let openings = wording.opening.get(primary);
+    let opening = openings
+        .get(variant % openings.len().max(1))
+        .map(String::as_str)
+        .unwrap_or_default();
     let call = numbers_for(hotlines, &assessment.categories, language)
-        .message(where_to_call(primary, language));
+        .message(wording.where_to_call.get(primary));
     join_nonempty(&[opening, &call, disclosure])
 }
 
@@ -408,104 +181,12 @@ fn join_nonempty(parts: &[&str]) -> String {
         .join(" ")
 }
 
-fn third_party_advice(language: Language) -> &'static [Sentence] {
-    match language {
-        Language::Vi => &[
-            &["Bạn đang lo cho một người khác, điều đó rất đáng quý."],
-            &[
-                "Hãy ở bên họ, lắng nghe mà không phán xét, và đừng giữ bí mật một mình: báo cho \
-                 người lớn tin tưởng.",
-            ],
-            &[
-                "Nếu họ đang gặp nguy hiểm, gọi {medical} (cấp cứu); nếu là trẻ em bị xâm hại hay \
-                 bạo lực, gọi {child_protection} ({child_protection_terms}).",
-                "Nếu họ đang gặp nguy hiểm, gọi {medical} (cấp cứu).",
-                "Nếu là trẻ em bị xâm hại hay bạo lực, gọi {child_protection} \
-                 ({child_protection_terms}).",
-            ],
-        ],
-        Language::En => &[
-            &["It means a lot that you are worried about someone."],
-            &[
-                "Stay with them, listen without judging, and do not keep it a secret alone: tell \
-                 an adult you trust.",
-            ],
-            &[
-                "If they are in danger, call {medical} (emergency); if a child faces abuse or \
-                 violence, call {child_protection} ({child_protection_terms}).",
-                "If they are in danger, call {medical} (emergency).",
-                "If a child faces abuse or violence, call {child_protection} \
-                 ({child_protection_terms}).",
-            ],
-        ],
-    }
-}
-
-fn where_to_call(primary: Category, language: Language) -> &'static [Sentence] {
-    match (primary, language) {
-        (Category::Suicide | Category::SelfHarm, Language::Vi) => &[
-            &["Nếu bạn đang gặp nguy hiểm hoặc đã làm hại bản thân, hãy gọi {medical} ngay."],
-            &["Nếu bạn dưới 18 tuổi, gọi {child_protection} ({child_protection_terms})."],
-            &["Hãy nhắn cho một người bạn tin tưởng ở gần bạn ngay bây giờ."],
-        ],
-        (Category::Suicide | Category::SelfHarm, Language::En) => &[
-            &["If you are in danger or have hurt yourself, call {medical} now."],
-            &["If you are under 18, call {child_protection} ({child_protection_terms})."],
-            &["Please reach out to someone you trust near you right now."],
-        ],
-        (Category::Abuse, Language::Vi) => &[&[
-            "Hãy gọi {child_protection} ({child_protection_terms}) để được bảo vệ; nếu đang gặp nguy \
-             hiểm ngay lúc này, gọi {police}.",
-            "Hãy gọi {child_protection} ({child_protection_terms}) để được bảo vệ.",
-            "Nếu đang gặp nguy hiểm ngay lúc này, hãy gọi {police}.",
-        ]],
-        (Category::Abuse, Language::En) => &[&[
-            "Please call {child_protection} ({child_protection_terms}) to get protection; if you \
-             are in danger right now, call {police}.",
-            "Please call {child_protection} ({child_protection_terms}) to get protection.",
-            "If you are in danger right now, call {police}.",
-        ]],
-        (Category::Violence, Language::Vi) => &[&[
-            "Hãy đến nơi an toàn và gọi {police} nếu bạn đang bị đe dọa; nếu bạn dưới 18 tuổi, \
-             {child_protection} cũng có thể giúp bạn.",
-            "Hãy đến nơi an toàn và gọi {police} nếu bạn đang bị đe dọa.",
-            "Hãy đến nơi an toàn; nếu bạn dưới 18 tuổi, {child_protection} cũng có thể giúp bạn.",
-            "Hãy đến nơi an toàn.",
-        ]],
-        (Category::Violence, Language::En) => &[&[
-            "Get somewhere safe and call {police} if you are being threatened; if you are under 18, \
-             {child_protection} can help too.",
-            "Get somewhere safe and call {police} if you are being threatened.",
-            "Get somewhere safe; if you are under 18, {child_protection} can help too.",
-            "Get somewhere safe.",
-        ]],
-        (Category::ThirdParty, Language::Vi) => &[
-            &[
-                "Nếu người ấy đang gặp nguy hiểm, hãy gọi {medical|police} ngay; nếu là trẻ em bị \
-                 bạo hành, gọi {child_protection} ({child_protection_terms}).",
-                "Nếu người ấy đang gặp nguy hiểm, hãy gọi {medical|police} ngay.",
-                "Nếu là trẻ em bị bạo hành, gọi {child_protection} ({child_protection_terms}).",
-            ],
-            &["Hãy báo cho một người lớn bạn tin tưởng."],
-        ],
-        (Category::ThirdParty, Language::En) => &[
-            &[
-                "If they are in danger, call {medical|police} now; if a child is being abused, call \
-                 {child_protection} ({child_protection_terms}).",
-                "If they are in danger, call {medical|police} now.",
-                "If a child is being abused, call {child_protection} ({child_protection_terms}).",
-            ],
-            &["Please tell an adult you trust."],
-        ],
-    }
-}
-
 /// What the assistant says on a later turn while a conversation stays in crisis mode: it asks
 /// whether the person (or, for `third_party`, the friend) is safe right now, reminds them of the
 /// numbers for `category`, and says it is automated software. It never says goodbye or that the
 /// person seems fine: a crisis does not end because the conversation moved on.
 ///
-/// `variation` picks one of three openings so a long conversation does not repeat itself word for
+/// `variation` picks one of the openings so a long conversation does not repeat itself word for
 /// word (the pipeline passes the message's sequence number).
 pub fn check_in_reply(
     category: Category,
@@ -513,121 +194,16 @@ pub fn check_in_reply(
     hotlines: &[Hotline],
     variation: u64,
 ) -> String {
-    let openings = check_in_openings(category, language);
-    let index = usize::try_from(variation % openings.len() as u64).unwrap_or(0);
-    let opening = openings.get(index).copied().unwrap_or_default();
-    let question = check_in_question(category, language);
+    let wording: &Wording = content::wording(language);
+    let check_in = &wording.check_in;
+    let openings = check_in.openings.get(category);
+    let count = u64::try_from(openings.len().max(1)).unwrap_or(1);
+    let index = usize::try_from(variation % count).unwrap_or(0);
+    let opening = openings.get(index).map(String::as_str).unwrap_or_default();
+    let question = check_in.question.get(category);
     let reminder =
-        numbers_for(hotlines, &[category], language).message(check_in_reminder(category, language));
-    let closing = pick(
-        language,
-        "Mình là phần mềm tự động, không phải chuyên gia, nên những người trực ở các số này có thể \
-         giúp bạn nhiều hơn mình. Bạn cứ kể tiếp nếu muốn, mình đang nghe.",
-        "I am automated software, not a counsellor, so the people who answer these numbers can \
-         help you more than I can. You can keep telling me, I am listening.",
-    );
-    join_nonempty(&[opening, question, &reminder, closing])
-}
-
-fn check_in_openings(category: Category, language: Language) -> &'static [&'static str] {
-    match (category, language) {
-        (Category::ThirdParty, Language::Vi) => &[
-            "Mình vẫn đang nghĩ về người mà bạn kể lúc nãy, và về cả bạn nữa.",
-            "Cảm ơn bạn vẫn ở đây và vẫn lo cho người ấy. Bạn không phải gánh chuyện này một mình.",
-            "Mình muốn hỏi thăm thêm về người ấy, vì điều bạn kể lúc nãy khiến mình lo.",
-        ],
-        (Category::ThirdParty, Language::En) => &[
-            "I keep thinking about the person you told me about, and about you too.",
-            "Thank you for staying and still caring about them. You do not have to carry this \
-             alone.",
-            "I want to check in about them, because what you told me earlier has me worried.",
-        ],
-        (_, Language::Vi) => &[
-            "Mình vẫn ở đây với bạn, và mình vẫn đang nghĩ về điều bạn kể lúc nãy.",
-            "Cảm ơn bạn vẫn tiếp tục trò chuyện với mình. Điều bạn chia sẻ lúc trước vẫn rất quan \
-             trọng với mình.",
-            "Mình muốn hỏi thăm bạn một chút, vì điều bạn kể lúc nãy khiến mình lo cho bạn.",
-        ],
-        (_, Language::En) => &[
-            "I am still here with you, and I keep thinking about what you told me earlier.",
-            "Thank you for still talking with me. What you shared before still matters a lot to \
-             me.",
-            "I want to check in with you, because what you told me earlier has me worried about \
-             you.",
-        ],
-    }
-}
-
-fn check_in_question(category: Category, language: Language) -> &'static str {
-    match (category, language) {
-        (Category::ThirdParty, Language::Vi) => {
-            "Người ấy có đang an toàn ngay lúc này không? Đã có người lớn nào biết chuyện chưa?"
-        }
-        (Category::ThirdParty, Language::En) => {
-            "Is your friend safe right now? Does an adult you trust know what is happening?"
-        }
-        (_, Language::Vi) => "Bạn có đang an toàn ngay lúc này không?",
-        (_, Language::En) => "Are you safe right now?",
-    }
-}
-
-fn check_in_reminder(category: Category, language: Language) -> &'static [Sentence] {
-    match (category, language) {
-        (Category::Suicide, Language::Vi) => &[
-            &["Nếu bạn đang gặp nguy hiểm hoặc đã làm hại bản thân, hãy gọi {medical} ngay."],
-            &["Nếu bạn dưới 18 tuổi, gọi {child_protection} ({child_protection_terms})."],
-            &["Ở gần một người bạn tin tưởng và nói với họ rằng bạn đang không ổn."],
-        ],
-        (Category::Suicide, Language::En) => &[
-            &["If you are in danger or have hurt yourself, call {medical} now."],
-            &["If you are under 18, call {child_protection} ({child_protection_terms})."],
-            &["Stay near someone you trust and tell them you are not okay."],
-        ],
-        (Category::SelfHarm, Language::Vi) => &[
-            &["Nếu vết thương sâu hoặc chảy máu không ngừng, gọi {medical}."],
-            &["Nếu bạn dưới 18 tuổi, gọi {child_protection} ({child_protection_terms})."],
-            &["Cất dụng cụ sắc nhọn ra xa hoặc nhờ ai đó giữ giúp."],
-        ],
-        (Category::SelfHarm, Language::En) => &[
-            &["If a wound is deep or keeps bleeding, call {medical}."],
-            &["If you are under 18, call {child_protection} ({child_protection_terms})."],
-            &["Put sharp things out of reach or ask someone to keep them."],
-        ],
-        (Category::Abuse, Language::Vi) => &[
-            &["Chuyện đó không phải lỗi của bạn."],
-            &["Nếu bạn đang gặp nguy hiểm ngay lúc này, gọi {police}."],
-            &["Hãy gọi {child_protection} ({child_protection_terms}) để được bảo vệ."],
-        ],
-        (Category::Abuse, Language::En) => &[
-            &["What happened is not your fault."],
-            &["If you are in danger right now, call {police}."],
-            &["Please call {child_protection} ({child_protection_terms}) to get protection."],
-        ],
-        (Category::Violence, Language::Vi) => &[
-            &[
-                "Nếu bạn đang bị đe dọa, hãy đến nơi đông người và gọi {police}.",
-                "Nếu bạn đang bị đe dọa, hãy đến nơi đông người hoặc nơi an toàn ngay.",
-            ],
-            &["Nếu bạn dưới 18 tuổi, {child_protection} cũng có thể giúp bạn."],
-        ],
-        (Category::Violence, Language::En) => &[
-            &[
-                "If you are being threatened, go somewhere public and call {police}.",
-                "If you are being threatened, go somewhere public or safe now.",
-            ],
-            &["If you are under 18, {child_protection} can help too."],
-        ],
-        (Category::ThirdParty, Language::Vi) => &[
-            &["Nếu người ấy đang gặp nguy hiểm, hãy gọi {medical|police} ngay."],
-            &["Nếu là trẻ em bị bạo hành, gọi {child_protection} ({child_protection_terms})."],
-            &["Bạn không phải giữ bí mật này một mình: hãy kể cho một người lớn bạn tin tưởng."],
-        ],
-        (Category::ThirdParty, Language::En) => &[
-            &["If they are in danger, call {medical|police} now."],
-            &["If a child is being abused, call {child_protection} ({child_protection_terms})."],
-            &["You do not have to keep this secret alone: tell an adult you trust."],
-        ],
-    }
+        numbers_for(hotlines, &[category], language).message(check_in.reminder.get(category));
+    join_nonempty(&[opening, question, &reminder, &check_in.closing])
 }
 
 #[cfg(test)]
@@ -680,19 +256,18 @@ mod tests {
         texts
     }
 
-    fn every_sentence_table() -> Vec<&'static [Sentence]> {
-        let mut tables = Vec::new();
-        for language in LANGUAGES {
-            for category in Category::ALL {
-                for severity in SEVERITIES {
-                    tables.push(priority_message(category, severity, language));
-                }
-                tables.push(immediate_actions(category, language));
-                tables.push(where_to_call(category, language));
-                tables.push(check_in_reminder(category, language));
+    fn every_sentence_table(language: Language) -> Vec<&'static [content::Sentence]> {
+        let wording = content::wording(language);
+        let mut tables: Vec<&'static [content::Sentence]> = Vec::new();
+        for category in Category::ALL {
+            for critical in [false, true] {
+                tables.push(wording.card.priority_message.get(category, critical));
             }
-            tables.push(third_party_advice(language));
+            tables.push(wording.card.immediate_actions.get(category));
+            tables.push(wording.safety_reply.where_to_call.get(category));
+            tables.push(wording.check_in.reminder.get(category));
         }
+        tables.push(&wording.safety_reply.third_party_advice);
         tables
     }
 
@@ -772,9 +347,9 @@ mod tests {
         let lines = shipped();
         for language in LANGUAGES {
             let numbers = Numbers::with_first_line(&lines, language);
-            for table in every_sentence_table() {
+            for table in every_sentence_table(language) {
                 for alternatives in table {
-                    let first = alternatives.first().copied().unwrap_or_default();
+                    let first = alternatives.first().map(String::as_str).unwrap_or_default();
                     assert!(numbers.render(first).is_some(), "{first}");
                 }
             }

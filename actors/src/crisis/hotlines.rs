@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::types::Category;
+use crate::content::{self, HotlineWording};
 use crate::domain::Language;
 
 /// What a hotline is for, as far as the assistant's sentences are concerned.
@@ -159,9 +160,6 @@ pub(crate) struct Numbers<'a> {
     fallback: Option<&'a Hotline>,
 }
 
-/// One sentence: alternatives, most complete first.
-pub(crate) type Sentence = &'static [&'static str];
-
 impl<'a> Numbers<'a> {
     /// `fallback` is the line named when no sentence of a message could name its own.
     pub(crate) fn new(
@@ -193,10 +191,14 @@ impl<'a> Numbers<'a> {
         self.pick(&h.name_vi, &h.name_en).to_owned()
     }
 
+    fn wording(&self) -> &'static HotlineWording {
+        &content::wording(self.language).hotlines
+    }
+
     fn terms(&self, h: &Hotline) -> String {
         let available = self.pick(&h.available_vi, &h.available_en);
         if h.free {
-            format!("{}, {available}", self.pick("miễn phí", "free"))
+            self.wording().free_terms.replace("{hours}", available)
         } else {
             available.to_owned()
         }
@@ -237,14 +239,16 @@ impl<'a> Numbers<'a> {
 
     /// The sentences that can be said with the configured lines, plus the fallback line when
     /// sentences that needed a number were all left out.
-    pub(crate) fn sentences(&self, sentences: &[Sentence]) -> Vec<String> {
+    pub(crate) fn sentences<S: AsRef<str>, A: AsRef<[S]>>(&self, sentences: &[A]) -> Vec<String> {
         let mut wanted = false;
         let mut named = false;
         let mut out = Vec::with_capacity(sentences.len() + 1);
         for alternatives in sentences {
-            wanted |= alternatives.iter().any(|a| a.contains('{'));
+            let alternatives = alternatives.as_ref();
+            wanted |= alternatives.iter().any(|a| a.as_ref().contains('{'));
             if let Some((template, text)) = alternatives
                 .iter()
+                .map(AsRef::as_ref)
                 .find_map(|a| self.render(a).map(|text| (a, text)))
             {
                 named |= template.contains('{');
@@ -261,20 +265,14 @@ impl<'a> Numbers<'a> {
     }
 
     /// [`Numbers::sentences`] as one paragraph.
-    pub(crate) fn message(&self, sentences: &[Sentence]) -> String {
+    pub(crate) fn message<S: AsRef<str>, A: AsRef<[S]>>(&self, sentences: &[A]) -> String {
         self.sentences(sentences).join(" ")
     }
 
     /// "You can call N (name)." for the fallback line.
     pub(crate) fn fallback_sentence(&self) -> Option<String> {
-        self.fallback.map(|h| {
-            format!(
-                "{} {} ({}).",
-                self.pick("Bạn có thể gọi", "You can call"),
-                h.number,
-                self.name(h)
-            )
-        })
+        self.fallback_item()
+            .map(|line| self.wording().you_can_call.replace("{line}", &line))
     }
 
     /// "N (name)" for the fallback line, to stand in for a list of roles.
@@ -284,9 +282,12 @@ impl<'a> Numbers<'a> {
     }
 
     /// The items that render, joined as "a, b or c" ("a, b hoặc c").
-    pub(crate) fn or_list(&self, items: &[&str]) -> Option<String> {
-        let rendered: Vec<String> = items.iter().filter_map(|i| self.render(i)).collect();
-        let or = self.pick(" hoặc ", " or ");
+    pub(crate) fn or_list<S: AsRef<str>>(&self, items: &[S]) -> Option<String> {
+        let rendered: Vec<String> = items
+            .iter()
+            .filter_map(|i| self.render(i.as_ref()))
+            .collect();
+        let or = format!(" {} ", self.wording().or);
         match rendered.split_last() {
             None => None,
             Some((last, [])) => Some(last.clone()),
@@ -295,8 +296,11 @@ impl<'a> Numbers<'a> {
     }
 
     /// The items that render, joined by commas.
-    pub(crate) fn comma_list(&self, items: &[&str]) -> Option<String> {
-        let rendered: Vec<String> = items.iter().filter_map(|i| self.render(i)).collect();
+    pub(crate) fn comma_list<S: AsRef<str>>(&self, items: &[S]) -> Option<String> {
+        let rendered: Vec<String> = items
+            .iter()
+            .filter_map(|i| self.render(i.as_ref()))
+            .collect();
         (!rendered.is_empty()).then(|| rendered.join(", "))
     }
 }

@@ -93,15 +93,19 @@ fn mix(seed: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn candidate(set: &Templates, k: usize) -> (&'static str, Option<&'static str>) {
+fn candidate(set: &Templates, k: usize) -> (&str, Option<&str>) {
     let reflections = set.reflections.len().max(1);
-    let reflection = set.reflections.get(k % reflections).copied().unwrap_or("");
+    let reflection = set
+        .reflections
+        .get(k % reflections)
+        .map(String::as_str)
+        .unwrap_or("");
     let question = if set.questions.is_empty() {
         None
     } else {
         // Advancing k changes both halves, so neighbouring seeds never share a sentence.
         let index = (k / reflections + k) % set.questions.len();
-        set.questions.get(index).copied()
+        set.questions.get(index).map(String::as_str)
     };
     (reflection, question)
 }
@@ -461,17 +465,17 @@ mod tests {
             for language in [Language::Vi, Language::En] {
                 let set = templates(situation, language);
                 assert_eq!(set.reflections.len(), 3, "{situation:?}");
-                for sentence in set.reflections.iter().chain(set.questions) {
+                for sentence in set.reflections.iter().chain(&set.questions) {
                     let lower = sentence.to_lowercase();
                     for word in banned {
                         assert!(!lower.contains(word), "{sentence:?} contains {word:?}");
                     }
                     assert!(!is_unsafe_answer(sentence), "{sentence:?}");
                 }
-                for reflection in set.reflections {
+                for reflection in &set.reflections {
                     assert!(!reflection.contains('?'), "{reflection:?}");
                 }
-                for question in set.questions {
+                for question in &set.questions {
                     assert_eq!(question.matches('?').count(), 1, "{question:?}");
                 }
             }

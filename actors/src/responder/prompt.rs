@@ -2,73 +2,36 @@
 
 use super::ReplyRequest;
 use crate::chat_completions::ChatMessage;
+use crate::content;
 use crate::crisis::Hotline;
 use crate::crisis::hotlines::Numbers;
 use crate::domain::{Language, Role};
 
-/// The system prompt, in Vietnamese and English so models that follow one language better still get
-/// the rules. `{hotlines_vi}` / `{hotlines_en}` stand for the sentence naming the configured lines.
-const SYSTEM_PROMPT_TEMPLATE: &str = "\
-Bạn là người lắng nghe tự động của \"Cùng Bạn Lắng Nghe\", dành cho học sinh, sinh viên Việt Nam.
-- Lắng nghe, gọi tên cảm xúc bạn ấy đang có, phản hồi lại một cách ấm áp và hỏi MỘT câu hỏi mở.
-- Bạn không phải chuyên gia tâm lý hay bác sĩ: không chẩn đoán, không nói về thuốc, liều lượng hay bất kỳ cách thức tự làm hại bản thân nào.
-{hotlines_vi}
-- Nếu được hỏi, hãy nói rõ bạn là phần mềm tự động, không phải con người.
-- Không hứa giữ bí mật tuyệt đối. Không phán xét, không giảng đạo lý.
-- Trả lời bằng ngôn ngữ người dùng đang dùng, ngắn gọn (1–3 câu); xưng \"mình\" và gọi người dùng là \"bạn\".
-
-You are the automated listener of \"Cùng Bạn Lắng Nghe\", a support chat for Vietnamese students.
-- Listen, name the feeling you notice, reflect it back warmly and ask ONE open question.
-- You are not a therapist or a doctor: never diagnose, never mention medication, doses or any method of self-harm.
-{hotlines_en}
-- If asked, say clearly that you are automated software, not a person.
-- Never promise absolute confidentiality. Do not judge or lecture.
-- Reply in the language the user writes in, briefly (1–3 sentences).";
-
-/// The system prompt with the configured hotlines, by role (docs/safety/hotlines.md). Built once
-/// per responder: the list does not change while the process runs.
+/// The system prompt with the configured hotlines, by role (docs/safety/hotlines.md): the prompt
+/// text of every language (`content/<language>.toml`, `[prompt]`), joined by a blank line, so
+/// models that follow one language better still get the rules. Built once per responder: neither
+/// the list nor the wording changes while the process runs.
 pub fn system_prompt(hotlines: &[Hotline]) -> String {
-    let danger_rule = |language: Language, items: &[&str], with: &str, without: &str| {
-        let numbers = Numbers::with_first_line(hotlines, language);
-        match numbers.or_list(items).or_else(|| numbers.fallback_item()) {
-            Some(list) => format!("{with} {list}."),
-            None => format!("{without}."),
-        }
-    };
-    let vi = danger_rule(
-        Language::Vi,
-        &[
-            "{child_protection} (bảo vệ trẻ em)",
-            "{medical} (cấp cứu)",
-            "{police} (công an)",
-        ],
-        "- Nếu bạn ấy đang gặp nguy hiểm hoặc nghĩ đến việc làm hại bản thân, hãy khuyến khích bạn \
-         ấy nói ngay với một người lớn tin cậy và gọi",
-        "- Nếu bạn ấy đang gặp nguy hiểm hoặc nghĩ đến việc làm hại bản thân, hãy khuyến khích bạn \
-         ấy nói ngay với một người lớn tin cậy",
-    );
-    let en = danger_rule(
-        Language::En,
-        &[
-            "{child_protection} (child protection)",
-            "{medical} (medical emergency)",
-            "{police} (police)",
-        ],
-        "- If the person is in danger or thinking of hurting themselves, encourage them to tell a \
-         trusted adult now and to call",
-        "- If the person is in danger or thinking of hurting themselves, encourage them to tell a \
-         trusted adult now",
-    );
-    SYSTEM_PROMPT_TEMPLATE
-        .replace("{hotlines_vi}", &vi)
-        .replace("{hotlines_en}", &en)
+    let parts: Vec<String> = content::LANGUAGES
+        .into_iter()
+        .map(|language| {
+            let prompt = &content::wording(language).prompt;
+            let numbers = Numbers::with_first_line(hotlines, language);
+            let danger_rule = match numbers
+                .or_list(&prompt.danger_rule_lines)
+                .or_else(|| numbers.fallback_item())
+            {
+                Some(lines) => prompt.danger_rule.replace("{lines}", &lines),
+                None => prompt.danger_rule_without_lines.clone(),
+            };
+            prompt.text.replace("{danger_rule}", &danger_rule)
+        })
+        .collect();
+    parts.join("\n\n")
 }
 
 fn session_hint(language: Language) -> &'static str {
-    match language {
-        Language::Vi => "Ngôn ngữ của phiên: tiếng Việt. / Session language: Vietnamese.",
-        Language::En => "Ngôn ngữ của phiên: tiếng Anh. / Session language: English.",
-    }
+    &content::wording(language).prompt.session_hint
 }
 
 /// Builds the message list: the system prompt (from [`system_prompt`]), the last `context_turns`
