@@ -14,8 +14,10 @@ use cbln_actors::persistence::messages::Recycle;
 use cbln_actors::persistence::{RuleRecord, Store, StoreSettings};
 use cbln_actors::responder::{BuiltInResponder, Responder};
 use cbln_actors::session::{
-    self, CloseSession, CountLiveSessions, CreateSession, GetStatus, History, ListHistory,
-    OpenSession, PostMessage, PostedMessage, RegistrySettings, SessionHandle, StopSession,
+    self, GetStatus, History, ListHistory, PostMessage, PostedMessage, StopSession,
+};
+use cbln_actors::session_registry::{
+    CloseSession, CountLiveSessions, CreateSession, OpenSession, RegistrySettings, SessionHandle,
 };
 use cbln_actors::supervision::RestartPolicy;
 use cbln_actors::system::{ActorSystem, ActorSystemSettings};

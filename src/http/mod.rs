@@ -15,7 +15,7 @@ pub mod state;
 pub mod token;
 
 use actix_web::{HttpResponse, web};
-use cbln_actors::session::{OpenSession, SessionHandle};
+use cbln_actors::session_registry::{OpenSession, SessionHandle};
 use error::ApiError;
 use state::AppState;
 

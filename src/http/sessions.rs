@@ -8,9 +8,8 @@ use super::{session_from_path, session_of};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::domain::Language;
 use cbln_actors::persistence::Timestamp;
-use cbln_actors::session::{
-    CloseSession, CreateSession, GetStatus, RefreshSession, SessionStatus, TouchSession,
-};
+use cbln_actors::session::{GetStatus, RefreshSession, SessionStatus, TouchSession};
+use cbln_actors::session_registry::{CloseSession, CreateSession};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

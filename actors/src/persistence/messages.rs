@@ -51,7 +51,7 @@ pub struct Recycle;
 
 store_request!(
     /// Create a session with its wrapped data key.
-    CreateSession { /** The session. */ session: NewSession } -> (),
+    InsertSession { /** The session. */ session: NewSession } -> (),
     |store, msg| store.insert_session(&msg.session)
 );
 store_request!(
@@ -61,12 +61,12 @@ store_request!(
 );
 store_request!(
     /// Record activity on a session.
-    TouchSession { /** Session. */ id: Uuid, /** Activity time. */ now: Timestamp } -> bool,
+    RecordActivity { /** Session. */ id: Uuid, /** Activity time. */ now: Timestamp } -> bool,
     |store, msg| store.touch_session(msg.id, msg.now)
 );
 store_request!(
     /// Extend a session's life.
-    RefreshSession { /** Session. */ id: Uuid, /** Activity time. */ now: Timestamp, /** New expiry. */ expires_at: Timestamp } -> bool,
+    ExtendSession { /** Session. */ id: Uuid, /** Activity time. */ now: Timestamp, /** New expiry. */ expires_at: Timestamp } -> bool,
     |store, msg| store.refresh_session(msg.id, msg.now, msg.expires_at)
 );
 store_request!(

@@ -2,21 +2,17 @@
 //! actors, starts one on demand, stops idle ones, and caps how many live at once (least recently
 //! used first). It holds no durable state: a stopped session actor is simply started again.
 
-use super::actor::SessionActor;
-use super::deps::SessionDeps;
 use super::messages::{
     CloseSession, CountLiveSessions, CreateSession, CreatedSession, DrainSessions, EvictSessions,
-    OpenSession, SessionHandle, StopSession,
+    OpenSession, SessionHandle,
 };
-use super::state::SessionState;
 use crate::crypto::{TokenHasher, generate_session_token};
 use crate::encryptor::IssueDataKey;
 use crate::error::PipelineError;
 use crate::mailbox::{DepthGauge, Mailbox};
-use crate::persistence::messages::{
-    CreateSession as StoreCreateSession, DeleteSession, FindSessionByToken,
-};
+use crate::persistence::messages::{DeleteSession, FindSessionByToken, InsertSession};
 use crate::persistence::{NewSession, SessionRecord, Timestamp};
+use crate::session::{SessionActor, SessionDeps, SessionState, StopSession};
 use crate::supervision::{RestartTracker, SystemHealth};
 use crate::telemetry::{ActorKind, DeleteReason};
 use actix::{
@@ -250,7 +246,7 @@ impl Handler<CreateSession> for SessionRegistry {
                 wrapped_key,
             };
             deps.persistence
-                .ask(StoreCreateSession {
+                .ask(InsertSession {
                     session: session.clone(),
                 })
                 .await?;
