@@ -4,8 +4,9 @@ use super::error::ApiError;
 use super::session_of;
 use super::state::AppState;
 use super::token::resolve_token;
+use super::views::FeedbackReceipt;
 use actix_web::{HttpRequest, HttpResponse, web};
-use cbln_actors::session::{FeedbackReceipt, SubmitFeedback};
+use cbln_actors::session::SubmitFeedback;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -97,7 +98,7 @@ pub async fn submit(
         })
         .await?;
     Ok(HttpResponse::Created().json(FeedbackCreated {
-        feedback: receipt,
+        feedback: receipt.into(),
         message: "Thank you for your feedback.",
     }))
 }

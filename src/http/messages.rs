@@ -4,13 +4,11 @@ use super::error::ApiError;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
+use super::views::{ChatMessage, History, PostedMessage};
 use super::{session_from_query, session_of};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::persistence::Timestamp;
-use cbln_actors::session::{
-    ChatMessage, ClearHistory, FetchMessage, History, ListHistory, PostMessage, PostedMessage,
-    RemoveMessage,
-};
+use cbln_actors::session::{ClearHistory, FetchMessage, ListHistory, PostMessage, RemoveMessage};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -71,7 +69,7 @@ pub async fn send(
             content: content.to_string(),
         })
         .await?;
-    Ok(HttpResponse::Created().json(posted))
+    Ok(HttpResponse::Created().json(PostedMessage::from(posted)))
 }
 
 /// A page of history, oldest first.
@@ -87,7 +85,7 @@ pub async fn history(
     let offset = query.integer("offset", 0, 0..=i64::MAX)?;
     let (session, _) = session_from_query(&state, &request).await?;
     let history = session.mailbox.ask(ListHistory { limit, offset }).await?;
-    Ok(HttpResponse::Ok().json(history))
+    Ok(HttpResponse::Ok().json(History::from(history)))
 }
 
 fn message_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -105,7 +103,7 @@ pub async fn get_one(
     let id = message_id(&path)?;
     let (session, _) = session_from_query(&state, &request).await?;
     let message = session.mailbox.ask(FetchMessage { id }).await?;
-    Ok(HttpResponse::Ok().json(message))
+    Ok(HttpResponse::Ok().json(ChatMessage::from(message)))
 }
 
 /// Delete one message.

@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod sessions;
 pub mod state;
 pub mod token;
+pub mod views;
 
 use actix_web::{HttpResponse, web};
 use cbln_actors::session_registry::{OpenSession, SessionHandle};

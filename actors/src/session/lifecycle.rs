@@ -26,9 +26,6 @@ pub async fn status(
         .await?;
     let record = &state.record;
     Ok(SessionStatus {
-        is_valid: true,
-        is_expired: false,
-        is_active: true,
         is_crisis_mode: record.is_crisis_mode,
         risk: record.risk_level,
         created_at: record.created_at,
