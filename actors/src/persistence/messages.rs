@@ -7,6 +7,7 @@ use super::records::{
     StoredContext, StoredMessage, WrappedKey, WriteOp,
 };
 use super::time::Timestamp;
+use crate::crypto::TokenHash;
 use crate::error::PipelineError;
 use actix::{Handler, Message, ResponseFuture};
 use uuid::Uuid;
@@ -56,8 +57,8 @@ store_request!(
 );
 store_request!(
     /// Find a session by the keyed hash of its token.
-    FindSessionByToken { /** HMAC of the token. */ token_hash: [u8; 32] } -> Option<SessionRecord>,
-    |store, msg| store.session_by_token_hash(&msg.token_hash)
+    FindSessionByToken { /** HMAC of the token. */ token_hash: TokenHash } -> Option<SessionRecord>,
+    |store, msg| store.session_by_token_hash(msg.token_hash.as_bytes())
 );
 store_request!(
     /// Record activity on a session.

@@ -76,7 +76,7 @@ impl Handler<PostMessage> for SessionActor {
     fn handle(&mut self, msg: PostMessage, _ctx: &mut Self::Context) -> Self::Result {
         self.serialised(move |deps, state| async move {
             let mut state = state.lock().await;
-            pipeline::post_message(&deps, &mut state, msg.content).await
+            pipeline::post_message(&deps, &mut state, msg.content.into_string()).await
         })
     }
 }

@@ -5,6 +5,7 @@ use super::deps::SessionDeps;
 use super::state::SessionState;
 use super::view::{FeedbackReceipt, SessionStatus};
 use crate::crypto::{Aad, Purpose};
+use crate::domain::{FeedbackCategory, Rating};
 use crate::encryptor::SealRecords;
 use crate::error::PipelineError;
 use crate::persistence::messages::{
@@ -117,8 +118,8 @@ pub async fn clear_history(
 pub async fn submit_feedback(
     deps: &SessionDeps,
     state: &mut SessionState,
-    rating: i16,
-    category: Option<String>,
+    rating: Rating,
+    category: Option<FeedbackCategory>,
     text: Option<String>,
 ) -> Result<FeedbackReceipt, PipelineError> {
     state.ensure_loaded(deps).await?;
@@ -143,8 +144,8 @@ pub async fn submit_feedback(
     let feedback = NewFeedback {
         id,
         session_id,
-        rating,
-        category,
+        rating: rating.get(),
+        category: category.map(|c| c.as_str().to_string()),
         text,
         created_at: Timestamp::now(),
     };

@@ -1,6 +1,7 @@
 //! The session actor's interface: one struct per message and its reply.
 
 use super::view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
+use crate::domain::{FeedbackCategory, MessageText, Rating};
 use crate::error::PipelineError;
 use crate::persistence::Timestamp;
 use actix::Message;
@@ -10,8 +11,8 @@ use uuid::Uuid;
 #[derive(Message)]
 #[rtype(result = "Result<PostedMessage, PipelineError>")]
 pub struct PostMessage {
-    /// Trimmed, validated text.
-    pub content: String,
+    /// What the person wrote.
+    pub content: MessageText,
 }
 
 /// A page of the session's history.
@@ -64,10 +65,10 @@ pub struct RefreshSession;
 #[derive(Message)]
 #[rtype(result = "Result<FeedbackReceipt, PipelineError>")]
 pub struct SubmitFeedback {
-    /// 1..=5.
-    pub rating: i16,
-    /// Optional category code.
-    pub category: Option<String>,
+    /// The rating.
+    pub rating: Rating,
+    /// What it is about, when said.
+    pub category: Option<FeedbackCategory>,
     /// Optional free text (sealed before storage).
     pub text: Option<String>,
 }

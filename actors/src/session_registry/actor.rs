@@ -194,7 +194,7 @@ impl Handler<OpenSession> for SessionRegistry {
         if self.draining {
             return Box::pin(actix::fut::ready(Err(PipelineError::ShuttingDown)));
         }
-        if let Some(handle) = self.lookup(&msg.token_hash) {
+        if let Some(handle) = self.lookup(msg.token_hash.as_bytes()) {
             return Box::pin(actix::fut::ready(Ok(handle)));
         }
         let persistence = self.deps.persistence.clone();
@@ -211,10 +211,10 @@ impl Handler<OpenSession> for SessionRegistry {
                         return Err(PipelineError::ShuttingDown);
                     }
                     // Another request may have started it while we were loading.
-                    if let Some(handle) = act.lookup(&token_hash) {
+                    if let Some(handle) = act.lookup(token_hash.as_bytes()) {
                         return Ok(handle);
                     }
-                    Ok(act.start_session(record, token_hash))
+                    Ok(act.start_session(record, *token_hash.as_bytes()))
                 }),
         )
     }
@@ -273,7 +273,7 @@ impl Handler<CloseSession> for SessionRegistry {
         let persistence = self.deps.persistence.clone();
         let metrics = self.deps.metrics.clone();
         let token_hash = msg.token_hash;
-        let known = self.by_token.get(&token_hash).copied();
+        let known = self.by_token.get(token_hash.as_bytes()).copied();
         Box::pin(
             async move {
                 // Erasure is honoured even for an expired session: privacy before tidiness.

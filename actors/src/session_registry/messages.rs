@@ -1,5 +1,6 @@
 //! The session registry's interface: one struct per message and its reply.
 
+use crate::crypto::TokenHash;
 use crate::domain::Language;
 use crate::error::PipelineError;
 use crate::mailbox::Mailbox;
@@ -22,7 +23,7 @@ pub struct SessionHandle {
 #[rtype(result = "Result<SessionHandle, PipelineError>")]
 pub struct OpenSession {
     /// HMAC of the token.
-    pub token_hash: [u8; 32],
+    pub token_hash: TokenHash,
 }
 
 /// A new session and the token that names it (the only time the token exists server-side).
@@ -47,7 +48,7 @@ pub struct CreateSession {
 #[rtype(result = "Result<(), PipelineError>")]
 pub struct CloseSession {
     /// HMAC of the token.
-    pub token_hash: [u8; 32],
+    pub token_hash: TokenHash,
 }
 
 /// Stop the actors of sessions deleted elsewhere (janitor, another instance).
