@@ -5,7 +5,7 @@
 use crate::config::RedisSettings;
 use bb8_redis::{RedisConnectionManager, bb8, redis};
 use cbln_actors::mailbox::Mailbox;
-use cbln_actors::session::{EvictSessions, SessionRegistry};
+use cbln_actors::session_registry::{EvictSessions, SessionRegistry};
 use futures_util::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;

@@ -21,7 +21,7 @@ use cbln_actors::crisis_judge::CrisisJudge;
 use cbln_actors::janitor::JanitorSettings;
 use cbln_actors::persistence::{Store, StoreSettings, redact_url};
 use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
-use cbln_actors::session::RegistrySettings;
+use cbln_actors::session_registry::RegistrySettings;
 use cbln_actors::supervision::RestartPolicy;
 use cbln_actors::system::{ActorSystem, ActorSystemSettings};
 use cbln_actors::telemetry::Metrics;

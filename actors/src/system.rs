@@ -13,7 +13,8 @@ use crate::persistence::messages::{self as store_messages};
 use crate::persistence::{PersistenceActor, Store, StoreError};
 use crate::responder::Responder;
 use crate::responder_actor::{self, ResponderActor};
-use crate::session::{self, DrainSessions, RegistrySettings, SessionDeps, SessionRegistry};
+use crate::session::{self, SessionDeps};
+use crate::session_registry::{self, DrainSessions, RegistrySettings, SessionRegistry};
 use crate::supervision::{PoolRestarts, RestartPolicy, SystemHealth};
 use crate::telemetry::{ActorKind, Metrics};
 use actix::{Actor, Arbiter, Supervisor, SyncArbiter};
@@ -294,8 +295,8 @@ fn declare_message_types(metrics: &Metrics) {
         .map(|p| p.as_str())
         .collect();
     metrics.declare_integrity_purposes(&purposes);
-    metrics.declare_actor_messages(ActorKind::Session, &session::SESSION_MESSAGE_TYPES);
-    metrics.declare_actor_messages(ActorKind::Registry, &session::REGISTRY_MESSAGE_TYPES);
+    metrics.declare_actor_messages(ActorKind::Session, &session::MESSAGE_TYPES);
+    metrics.declare_actor_messages(ActorKind::Registry, &session_registry::MESSAGE_TYPES);
     metrics.declare_actor_messages(ActorKind::Encryptor, &encryptor::MESSAGE_TYPES);
     metrics.declare_actor_messages(ActorKind::CrisisDetector, &crisis_detector::MESSAGE_TYPES);
     metrics.declare_actor_messages(ActorKind::Responder, &responder_actor::MESSAGE_TYPES);

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cbln_actors::crisis::parse_hotlines;
-use cbln_actors::crypto::{KeyRing, MasterKey, TokenHasher};
-use cbln_actors::domain::{Language, Role};
+use cbln_actors::crypto::{KeyRing, MasterKey, TokenHash, TokenHasher};
+use cbln_actors::domain::{Language, MessageText, Role};
 use cbln_actors::error::PipelineError;
 use cbln_actors::janitor::{JanitorSettings, ReloadRules, RunSweep, TakeSnapshot};
 use cbln_actors::mailbox::AskError;
@@ -14,8 +14,10 @@ use cbln_actors::persistence::messages::Recycle;
 use cbln_actors::persistence::{RuleRecord, Store, StoreSettings};
 use cbln_actors::responder::{BuiltInResponder, Responder};
 use cbln_actors::session::{
-    self, CloseSession, CountLiveSessions, CreateSession, GetStatus, History, ListHistory,
-    OpenSession, PostMessage, PostedMessage, RegistrySettings, SessionHandle, StopSession,
+    self, GetStatus, History, ListHistory, PostMessage, PostedMessage, StopSession,
+};
+use cbln_actors::session_registry::{
+    CloseSession, CountLiveSessions, CreateSession, OpenSession, RegistrySettings, SessionHandle,
 };
 use cbln_actors::supervision::RestartPolicy;
 use cbln_actors::system::{ActorSystem, ActorSystemSettings};
@@ -134,7 +136,7 @@ impl Harness {
     }
 
     /// Creates a session and opens its actor: (token hash, handle).
-    async fn new_session(&self) -> ([u8; 32], SessionHandle) {
+    async fn new_session(&self) -> (TokenHash, SessionHandle) {
         let created = self
             .system
             .registry
@@ -149,7 +151,7 @@ impl Harness {
         (token_hash, handle)
     }
 
-    async fn open(&self, token_hash: [u8; 32]) -> Result<SessionHandle, PipelineError> {
+    async fn open(&self, token_hash: TokenHash) -> Result<SessionHandle, PipelineError> {
         self.system.registry.ask(OpenSession { token_hash }).await
     }
 
@@ -173,11 +175,16 @@ impl Harness {
     }
 }
 
+/// A message as the HTTP edge would pass it inward.
+fn text(raw: impl AsRef<str>) -> MessageText {
+    MessageText::parse(raw.as_ref()).expect("a valid test message")
+}
+
 async fn post(handle: &SessionHandle, content: &str) -> PostedMessage {
     handle
         .mailbox
         .ask(PostMessage {
-            content: content.to_owned(),
+            content: text(content),
         })
         .await
         .unwrap_or_else(|e| panic!("posting {content:?} failed: {e}"))
@@ -317,7 +324,7 @@ async fn fifty_concurrent_sends_to_one_session_lose_and_duplicate_nothing() {
     let contents: Vec<String> = (0..50).map(|i| format!("đồng thời #{i:02}")).collect();
     let results = join_all(contents.iter().map(|content| {
         handle.mailbox.ask(PostMessage {
-            content: content.clone(),
+            content: text(content),
         })
     }))
     .await;
@@ -371,7 +378,7 @@ async fn full_session_mailbox_answers_overloaded() {
     let (_, handle) = h.new_session().await;
     let results = join_all((0..20).map(|i| {
         handle.mailbox.ask(PostMessage {
-            content: format!("quá tải {i}"),
+            content: text(format!("quá tải {i}")),
         })
     }))
     .await;
@@ -924,7 +931,7 @@ async fn commit_timeout_leaves_session_usable() {
     let slow = handle
         .mailbox
         .ask(PostMessage {
-            content: "bị chặn".to_owned(),
+            content: text("bị chặn"),
         })
         .await;
     assert!(
@@ -942,13 +949,13 @@ async fn commit_timeout_leaves_session_usable() {
     let next = handle
         .mailbox
         .ask(PostMessage {
-            content: "sau".to_owned(),
+            content: text("sau"),
         })
         .await;
     let again = handle
         .mailbox
         .ask(PostMessage {
-            content: "sau nữa".to_owned(),
+            content: text("sau nữa"),
         })
         .await;
     assert!(next.is_ok(), "{:?}", next.err());

@@ -4,8 +4,10 @@ use super::error::ApiError;
 use super::session_of;
 use super::state::AppState;
 use super::token::resolve_token;
+use super::views::FeedbackReceipt;
 use actix_web::{HttpRequest, HttpResponse, web};
-use cbln_actors::session::{FeedbackReceipt, SubmitFeedback};
+use cbln_actors::domain::{self, Rating};
+use cbln_actors::session::SubmitFeedback;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -26,13 +28,13 @@ pub enum FeedbackCategory {
     Other,
 }
 
-impl FeedbackCategory {
-    fn as_str(self) -> &'static str {
-        match self {
-            FeedbackCategory::Helpful => "helpful",
-            FeedbackCategory::NotHelpful => "not_helpful",
-            FeedbackCategory::Inappropriate => "inappropriate",
-            FeedbackCategory::Other => "other",
+impl From<FeedbackCategory> for domain::FeedbackCategory {
+    fn from(category: FeedbackCategory) -> Self {
+        match category {
+            FeedbackCategory::Helpful => domain::FeedbackCategory::Helpful,
+            FeedbackCategory::NotHelpful => domain::FeedbackCategory::NotHelpful,
+            FeedbackCategory::Inappropriate => domain::FeedbackCategory::Inappropriate,
+            FeedbackCategory::Other => domain::FeedbackCategory::Other,
         }
     }
 }
@@ -70,9 +72,8 @@ pub async fn submit(
     let body: FeedbackRequest = super::body::json_body(&request, payload, state.body_limit)
         .await?
         .ok_or_else(|| ApiError::field("rating", "a rating is required"))?;
-    if !(1..=5).contains(&body.rating) {
-        return Err(ApiError::field("rating", "rating must be between 1 and 5"));
-    }
+    let rating =
+        Rating::parse(body.rating).map_err(|error| ApiError::field("rating", error.to_string()))?;
     let text = body
         .feedback_text
         .map(|t| t.trim().to_string())
@@ -91,13 +92,13 @@ pub async fn submit(
     let receipt = session
         .mailbox
         .ask(SubmitFeedback {
-            rating: body.rating as i16,
-            category: body.category.map(|c| c.as_str().to_string()),
+            rating,
+            category: body.category.map(Into::into),
             text,
         })
         .await?;
     Ok(HttpResponse::Created().json(FeedbackCreated {
-        feedback: receipt,
+        feedback: receipt.into(),
         message: "Thank you for your feedback.",
     }))
 }

@@ -4,19 +4,18 @@ use super::error::ApiError;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
+use super::views::{ChatMessage, History, PostedMessage};
 use super::{session_from_query, session_of};
 use actix_web::{HttpRequest, HttpResponse, web};
+use cbln_actors::domain::MessageText;
 use cbln_actors::persistence::Timestamp;
-use cbln_actors::session::{
-    ChatMessage, ClearHistory, FetchMessage, History, ListHistory, PostMessage, PostedMessage,
-    RemoveMessage,
-};
+use cbln_actors::session::{ClearHistory, FetchMessage, ListHistory, PostMessage, RemoveMessage};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Longest message, in characters after trimming.
-pub const MAX_MESSAGE_CHARS: usize = 5000;
+pub const MAX_MESSAGE_CHARS: usize = MessageText::MAX_CHARS;
 
 /// Body of `POST /messages`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,27 +50,13 @@ pub async fn send(
     let body: SendMessageRequest = super::body::json_body(&request, payload, state.body_limit)
         .await?
         .ok_or_else(|| ApiError::field("content", "a message is required"))?;
-    let content = body.content.trim();
-    let length = content.chars().count();
-    if length == 0 {
-        return Err(ApiError::field("content", "the message is empty"));
-    }
-    if length > MAX_MESSAGE_CHARS {
-        return Err(ApiError::field(
-            "content",
-            format!("the message is longer than {MAX_MESSAGE_CHARS} characters"),
-        ));
-    }
+    let content = MessageText::parse(&body.content)
+        .map_err(|error| ApiError::field("content", error.to_string()))?;
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let session = session_of(&state, &token).await?;
     state.limits.check_message(session.session_id)?;
-    let posted = session
-        .mailbox
-        .ask(PostMessage {
-            content: content.to_string(),
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(posted))
+    let posted = session.mailbox.ask(PostMessage { content }).await?;
+    Ok(HttpResponse::Created().json(PostedMessage::from(posted)))
 }
 
 /// A page of history, oldest first.
@@ -87,7 +72,7 @@ pub async fn history(
     let offset = query.integer("offset", 0, 0..=i64::MAX)?;
     let (session, _) = session_from_query(&state, &request).await?;
     let history = session.mailbox.ask(ListHistory { limit, offset }).await?;
-    Ok(HttpResponse::Ok().json(history))
+    Ok(HttpResponse::Ok().json(History::from(history)))
 }
 
 fn message_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -105,7 +90,7 @@ pub async fn get_one(
     let id = message_id(&path)?;
     let (session, _) = session_from_query(&state, &request).await?;
     let message = session.mailbox.ask(FetchMessage { id }).await?;
-    Ok(HttpResponse::Ok().json(message))
+    Ok(HttpResponse::Ok().json(ChatMessage::from(message)))
 }
 
 /// Delete one message.

@@ -13,9 +13,10 @@ pub mod rate_limit;
 pub mod sessions;
 pub mod state;
 pub mod token;
+pub mod views;
 
 use actix_web::{HttpResponse, web};
-use cbln_actors::session::{OpenSession, SessionHandle};
+use cbln_actors::session_registry::{OpenSession, SessionHandle};
 use error::ApiError;
 use state::AppState;
 

@@ -4,13 +4,12 @@ use super::error::ApiError;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
+use super::views::{Language, SessionStatus};
 use super::{session_from_path, session_of};
 use actix_web::{HttpRequest, HttpResponse, web};
-use cbln_actors::domain::Language;
 use cbln_actors::persistence::Timestamp;
-use cbln_actors::session::{
-    CloseSession, CreateSession, GetStatus, RefreshSession, SessionStatus, TouchSession,
-};
+use cbln_actors::session::{GetStatus, RefreshSession, TouchSession};
+use cbln_actors::session_registry::{CloseSession, CreateSession};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,7 +52,10 @@ pub async fn create(
     let body: Option<CreateSessionRequest> =
         super::body::json_body(&request, payload, state.body_limit).await?;
     state.limits.check_session_creation(&request)?;
-    let language = body.and_then(|b| b.language_preference).unwrap_or_default();
+    let language: cbln_actors::domain::Language = body
+        .and_then(|b| b.language_preference)
+        .map(Into::into)
+        .unwrap_or_default();
     let created = state
         .system
         .registry
@@ -63,7 +65,7 @@ pub async fn create(
         session: SessionInfo {
             session_token: created.token,
             expires_at: created.record.expires_at,
-            language_preference: created.record.language,
+            language_preference: created.record.language.into(),
             is_crisis_mode: created.record.is_crisis_mode,
         },
     }))
@@ -79,7 +81,7 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     let session = session_from_path(&state, &request, &path).await?;
     let status = session.mailbox.ask(GetStatus).await?;
-    Ok(HttpResponse::Ok().json(status))
+    Ok(HttpResponse::Ok().json(SessionStatus::from(status)))
 }
 
 /// Record activity on a session.
@@ -92,7 +94,7 @@ pub async fn touch(
 ) -> Result<HttpResponse, ApiError> {
     let session = session_from_path(&state, &request, &path).await?;
     let status = session.mailbox.ask(TouchSession).await?;
-    Ok(HttpResponse::Ok().json(status))
+    Ok(HttpResponse::Ok().json(SessionStatus::from(status)))
 }
 
 /// Delete a session and everything of it, at once.
@@ -144,7 +146,7 @@ pub async fn refresh(
         session: SessionInfo {
             session_token: token,
             expires_at: status.expires_at,
-            language_preference: status.language,
+            language_preference: status.language.into(),
             is_crisis_mode: status.is_crisis_mode,
         },
     }))

@@ -15,7 +15,7 @@ use crate::content::{self, Wording};
 use crate::domain::Language;
 
 /// One hotline on the card, in the session's language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HotlineView {
     /// Name of the service.
     pub name: String,
@@ -32,7 +32,7 @@ pub struct HotlineView {
 }
 
 /// The crisis card returned with a message that was assessed as a crisis (API.md `CrisisInfo`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CrisisInfo {
     /// Crisis categories found, in order of precedence.
     pub categories: Vec<Category>,

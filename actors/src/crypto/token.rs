@@ -25,6 +25,25 @@ const MAX_TOKEN_BODY: usize = 128;
 /// Minimum secret length for HMAC-SHA-256 at full strength.
 const MIN_SECRET_BYTES: usize = 32;
 
+/// The keyed hash of a session token: what is stored and looked up, never the token itself.
+/// Made only by [`TokenHasher::hash`], so a raw token cannot be passed where its hash belongs.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// The stored bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// Derived from a token, so it never reaches a log, not even through `{:?}`.
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(..)")
+    }
+}
+
 /// Hashes session tokens with HMAC-SHA-256 keyed by the server secret.
 #[derive(Clone)]
 pub struct TokenHasher {
@@ -51,10 +70,10 @@ impl TokenHasher {
 
     /// The value to store and look a session up by.
     #[must_use]
-    pub fn hash(&self, token: &str) -> [u8; 32] {
+    pub fn hash(&self, token: &str) -> TokenHash {
         let mut mac = self.mac.clone();
         mac.update(token.as_bytes());
-        mac.finalize().into_bytes().into()
+        TokenHash(mac.finalize().into_bytes().into())
     }
 }
 
@@ -161,7 +180,11 @@ mod tests {
         let key = [0xaa_u8; 131];
         let hasher = TokenHasher::new(&key).unwrap();
         assert_eq!(
-            hex::encode(hasher.hash("Test Using Larger Than Block-Size Key - Hash Key First")),
+            hex::encode(
+                hasher
+                    .hash("Test Using Larger Than Block-Size Key - Hash Key First")
+                    .as_bytes()
+            ),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
     }

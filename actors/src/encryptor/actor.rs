@@ -41,15 +41,14 @@ impl Actor for EncryptorActor {
     }
 }
 
-impl Handler<SealRecords> for EncryptorActor {
-    type Result = Result<Vec<Vec<u8>>, PipelineError>;
+impl<const N: usize> Handler<SealRecords<N>> for EncryptorActor {
+    type Result = Result<[Vec<u8>; N], PipelineError>;
 
-    fn handle(&mut self, msg: SealRecords, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: SealRecords<N>, _ctx: &mut Self::Context) -> Self::Result {
+        let key = msg.key;
         Ok(msg
             .records
-            .iter()
-            .map(|(aad, plaintext)| msg.key.seal(plaintext, aad))
-            .collect())
+            .map(|(aad, plaintext)| key.seal(&plaintext, &aad)))
     }
 }
 

@@ -6,14 +6,17 @@ use crate::persistence::WrappedKey;
 use actix::Message;
 use uuid::Uuid;
 
-/// Seal each record with the session's data key.
-#[derive(Message)]
-#[rtype(result = "Result<Vec<Vec<u8>>, PipelineError>")]
-pub struct SealRecords {
+/// Seal each record with the session's data key; the reply holds the sealed records in the same
+/// places, so a caller takes each by destructuring rather than by guessing at a list's length.
+pub struct SealRecords<const N: usize> {
     /// The session's data key.
     pub key: DataKey,
     /// Context and plaintext of each record.
-    pub records: Vec<(Aad, Vec<u8>)>,
+    pub records: [(Aad, Vec<u8>); N],
+}
+
+impl<const N: usize> Message for SealRecords<N> {
+    type Result = Result<[Vec<u8>; N], PipelineError>;
 }
 
 /// Open each record; one unreadable record does not fail the others.

@@ -10,7 +10,7 @@ use crate::persistence::messages::{
     MeasureDatabase, PurgeHealthSnapshots, RecordHealthSnapshot,
 };
 use crate::persistence::{HealthSnapshot, PersistenceActor, Store, Timestamp};
-use crate::session::{CountLiveSessions, EvictSessions, SessionRegistry};
+use crate::session_registry::{CountLiveSessions, EvictSessions, SessionRegistry};
 use crate::supervision::{RestartTracker, SystemHealth};
 use crate::telemetry::{ActorKind, DeleteReason, JanitorKind, JanitorOutcome, Metrics};
 use actix::{

@@ -7,6 +7,7 @@ use super::records::{
     StoredContext, StoredMessage, WrappedKey, WriteOp,
 };
 use super::time::Timestamp;
+use crate::crypto::TokenHash;
 use crate::error::PipelineError;
 use actix::{Handler, Message, ResponseFuture};
 use uuid::Uuid;
@@ -51,22 +52,22 @@ pub struct Recycle;
 
 store_request!(
     /// Create a session with its wrapped data key.
-    CreateSession { /** The session. */ session: NewSession } -> (),
+    InsertSession { /** The session. */ session: NewSession } -> (),
     |store, msg| store.insert_session(&msg.session)
 );
 store_request!(
     /// Find a session by the keyed hash of its token.
-    FindSessionByToken { /** HMAC of the token. */ token_hash: [u8; 32] } -> Option<SessionRecord>,
-    |store, msg| store.session_by_token_hash(&msg.token_hash)
+    FindSessionByToken { /** HMAC of the token. */ token_hash: TokenHash } -> Option<SessionRecord>,
+    |store, msg| store.session_by_token_hash(msg.token_hash.as_bytes())
 );
 store_request!(
     /// Record activity on a session.
-    TouchSession { /** Session. */ id: Uuid, /** Activity time. */ now: Timestamp } -> bool,
+    RecordActivity { /** Session. */ id: Uuid, /** Activity time. */ now: Timestamp } -> bool,
     |store, msg| store.touch_session(msg.id, msg.now)
 );
 store_request!(
     /// Extend a session's life.
-    RefreshSession { /** Session. */ id: Uuid, /** Activity time. */ now: Timestamp, /** New expiry. */ expires_at: Timestamp } -> bool,
+    ExtendSession { /** Session. */ id: Uuid, /** Activity time. */ now: Timestamp, /** New expiry. */ expires_at: Timestamp } -> bool,
     |store, msg| store.refresh_session(msg.id, msg.now, msg.expires_at)
 );
 store_request!(

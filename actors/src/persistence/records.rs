@@ -2,6 +2,7 @@
 
 use super::time::Timestamp;
 use crate::crisis::RiskLevel;
+use crate::crypto::TokenHash;
 use crate::domain::{Language, Role};
 use uuid::Uuid;
 
@@ -66,7 +67,7 @@ pub struct NewSession {
     /// Fresh random id.
     pub id: Uuid,
     /// HMAC-SHA-256 of the token.
-    pub token_hash: [u8; 32],
+    pub token_hash: TokenHash,
     /// Chosen language.
     pub language: Language,
     /// Creation instant.

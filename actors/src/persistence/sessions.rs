@@ -19,7 +19,7 @@ impl Store {
                  expires_at, created_at, updated_at) VALUES ($1, $2, $3, FALSE, $4, $5, $4, $4)",
             )
             .bind(session.id)
-            .bind(&session.token_hash[..])
+            .bind(&session.token_hash.as_bytes()[..])
             .bind(session.language.as_str())
             .bind(session.created_at)
             .bind(session.expires_at)

@@ -1,92 +1,11 @@
 //! The responder actor: produces assistant replies through the configured provider, many at a
 //! time (a model call is I/O, so requests run concurrently rather than one by one).
 
-use crate::error::PipelineError;
-use crate::responder::{FallbackReason, ReplyOutcome, ReplyRequest, Responder};
-use crate::supervision::{RestartTracker, SystemHealth};
-use crate::telemetry::{ActorKind, Metrics, ResponderOutcome};
-use actix::{Actor, Context, Handler, Message, ResponseFuture, Supervised};
-use std::sync::Arc;
+mod actor;
+mod messages;
+
+pub use actor::ResponderActor;
+pub use messages::GenerateReply;
 
 /// Message type names, declared to the metrics at startup.
 pub const MESSAGE_TYPES: [&str; 1] = ["GenerateReply"];
-
-/// Produce a reply; never fails for provider reasons (those fall back to the built-in listener).
-#[derive(Message)]
-#[rtype(result = "Result<ReplyOutcome, PipelineError>")]
-pub struct GenerateReply {
-    /// The message, the recent turns and the language.
-    pub request: ReplyRequest,
-}
-
-/// Wraps the configured `Responder`.
-pub struct ResponderActor {
-    responder: Arc<Responder>,
-    metrics: Metrics,
-    health: SystemHealth,
-    restarts: RestartTracker,
-}
-
-impl ResponderActor {
-    /// An actor answering through `responder`.
-    pub fn new(responder: Arc<Responder>, metrics: Metrics, health: SystemHealth) -> Self {
-        let restarts = RestartTracker::new(health.policy());
-        metrics.declare_responder_provider(responder.provider());
-        let reasons: Vec<&str> = FallbackReason::ALL.iter().map(|r| r.as_str()).collect();
-        metrics.declare_responder_fallbacks(responder.provider(), &reasons);
-        ResponderActor {
-            responder,
-            metrics,
-            health,
-            restarts,
-        }
-    }
-}
-
-impl Actor for ResponderActor {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Responder, 1);
-        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
-        // callers park before the gate can answer `overloaded`.
-        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
-    }
-
-    fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Responder, -1);
-    }
-}
-
-impl Supervised for ResponderActor {
-    fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.health
-            .restarted(ActorKind::Responder, &mut self.restarts);
-    }
-}
-
-impl Handler<GenerateReply> for ResponderActor {
-    type Result = ResponseFuture<Result<ReplyOutcome, PipelineError>>;
-
-    fn handle(&mut self, msg: GenerateReply, _ctx: &mut Self::Context) -> Self::Result {
-        let responder = self.responder.clone();
-        let metrics = self.metrics.clone();
-        Box::pin(async move {
-            let outcome = responder.reply(&msg.request).await;
-            let configured = responder.provider();
-            match outcome.fallback {
-                Some(reason) => {
-                    metrics.responder_call(configured, ResponderOutcome::Fallback);
-                    metrics.responder_fallback(configured, reason.as_str());
-                    tracing::warn!(
-                        provider = configured,
-                        reason = reason.as_str(),
-                        "responder fell back to the built-in listener"
-                    );
-                }
-                None => metrics.responder_call(configured, ResponderOutcome::Ok),
-            }
-            Ok(outcome)
-        })
-    }
-}

@@ -8,21 +8,14 @@ use super::messages::{
 };
 use super::state::SessionState;
 use super::view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
-use super::{pipeline, reads};
-use crate::crypto::{Aad, Purpose};
-use crate::encryptor::SealRecords;
+use super::{lifecycle, pipeline, reads};
 use crate::error::PipelineError;
-use crate::persistence::messages::{
-    DeleteMessage, DeleteMessages, InsertFeedback, LoadMessageStats,
-    RefreshSession as StoreRefresh, TouchSession as StoreTouch,
-};
-use crate::persistence::{NewFeedback, StoreError, Timestamp};
+use crate::persistence::Timestamp;
 use crate::telemetry::ActorKind;
 use actix::{Actor, ActorContext, AtomicResponse, Context, Handler, WrapFuture};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::Mutex;
-use uuid::Uuid;
 
 /// The actor of one active session.
 pub struct SessionActor {
@@ -83,7 +76,7 @@ impl Handler<PostMessage> for SessionActor {
     fn handle(&mut self, msg: PostMessage, _ctx: &mut Self::Context) -> Self::Result {
         self.serialised(move |deps, state| async move {
             let mut state = state.lock().await;
-            pipeline::post_message(&deps, &mut state, msg.content).await
+            pipeline::post_message(&deps, &mut state, msg.content.into_string()).await
         })
     }
 }
@@ -115,21 +108,7 @@ impl Handler<RemoveMessage> for SessionActor {
 
     fn handle(&mut self, msg: RemoveMessage, _ctx: &mut Self::Context) -> Self::Result {
         self.serialised(move |deps, state| async move {
-            let mut state = state.lock().await;
-            let session_id = state.record.id;
-            let deleted = deps
-                .persistence
-                .ask(DeleteMessage {
-                    session_id,
-                    id: msg.id,
-                })
-                .await?;
-            if !deleted {
-                return Err(PipelineError::MessageNotFound);
-            }
-            // The stored context went with it (it may quote the message).
-            state.clear_turns();
-            Ok(Timestamp::now())
+            lifecycle::remove_message(&deps, &mut *state.lock().await, msg.id).await
         })
     }
 }
@@ -139,38 +118,9 @@ impl Handler<ClearHistory> for SessionActor {
 
     fn handle(&mut self, _msg: ClearHistory, _ctx: &mut Self::Context) -> Self::Result {
         self.serialised(move |deps, state| async move {
-            let mut state = state.lock().await;
-            deps.persistence
-                .ask(DeleteMessages {
-                    session_id: state.record.id,
-                })
-                .await?;
-            state.clear_turns();
-            Ok(())
+            lifecycle::clear_history(&deps, &mut *state.lock().await).await
         })
     }
-}
-
-async fn status(deps: &SessionDeps, state: &SessionState) -> Result<SessionStatus, PipelineError> {
-    let stats = deps
-        .persistence
-        .ask(LoadMessageStats {
-            session_id: state.record.id,
-        })
-        .await?;
-    let record = &state.record;
-    Ok(SessionStatus {
-        is_valid: true,
-        is_expired: false,
-        is_active: true,
-        is_crisis_mode: record.is_crisis_mode,
-        risk: record.risk_level,
-        created_at: record.created_at,
-        last_activity: record.last_activity,
-        expires_at: record.expires_at,
-        message_count: stats.total,
-        language: record.language,
-    })
 }
 
 impl Handler<GetStatus> for SessionActor {
@@ -178,8 +128,7 @@ impl Handler<GetStatus> for SessionActor {
 
     fn handle(&mut self, _msg: GetStatus, _ctx: &mut Self::Context) -> Self::Result {
         self.serialised(move |deps, state| async move {
-            let state = state.lock().await;
-            status(&deps, &state).await
+            lifecycle::status(&deps, &*state.lock().await).await
         })
     }
 }
@@ -189,20 +138,7 @@ impl Handler<TouchSession> for SessionActor {
 
     fn handle(&mut self, _msg: TouchSession, _ctx: &mut Self::Context) -> Self::Result {
         self.serialised(move |deps, state| async move {
-            let mut state = state.lock().await;
-            let now = Timestamp::now();
-            if !deps
-                .persistence
-                .ask(StoreTouch {
-                    id: state.record.id,
-                    now,
-                })
-                .await?
-            {
-                return Err(PipelineError::SessionNotFound);
-            }
-            state.record.last_activity = now;
-            status(&deps, &state).await
+            lifecycle::touch(&deps, &mut *state.lock().await).await
         })
     }
 }
@@ -212,24 +148,7 @@ impl Handler<RefreshSession> for SessionActor {
 
     fn handle(&mut self, _msg: RefreshSession, _ctx: &mut Self::Context) -> Self::Result {
         self.serialised(move |deps, state| async move {
-            let mut state = state.lock().await;
-            let now = Timestamp::now();
-            let expires_at = now.plus(deps.session_ttl);
-            let id = state.record.id;
-            if !deps
-                .persistence
-                .ask(StoreRefresh {
-                    id,
-                    now,
-                    expires_at,
-                })
-                .await?
-            {
-                return Err(PipelineError::SessionNotFound);
-            }
-            state.record.last_activity = now;
-            state.record.expires_at = expires_at;
-            status(&deps, &state).await
+            lifecycle::refresh(&deps, &mut *state.lock().await).await
         })
     }
 }
@@ -240,47 +159,7 @@ impl Handler<SubmitFeedback> for SessionActor {
     fn handle(&mut self, msg: SubmitFeedback, _ctx: &mut Self::Context) -> Self::Result {
         self.serialised(move |deps, state| async move {
             let mut state = state.lock().await;
-            state.ensure_loaded(&deps).await?;
-            let session_id = state.record.id;
-            let id = Uuid::new_v4();
-            let text = match msg.text {
-                Some(text) => {
-                    let sealed = deps
-                        .encryptor
-                        .ask(SealRecords {
-                            key: state.key()?.clone(),
-                            records: vec![(
-                                Aad::new(session_id, id, Purpose::FeedbackText),
-                                text.into_bytes(),
-                            )],
-                        })
-                        .await?;
-                    sealed.into_iter().next()
-                }
-                None => None,
-            };
-            let feedback = NewFeedback {
-                id,
-                session_id,
-                rating: msg.rating,
-                category: msg.category,
-                text,
-                created_at: Timestamp::now(),
-            };
-            let receipt = FeedbackReceipt {
-                id,
-                session_id,
-                rating: feedback.rating,
-                category: feedback.category.clone(),
-                created_at: feedback.created_at,
-            };
-            match deps.persistence.ask(InsertFeedback { feedback }).await {
-                Ok(()) => Ok(receipt),
-                Err(PipelineError::Store(StoreError::Conflict)) => {
-                    Err(PipelineError::FeedbackExists)
-                }
-                Err(error) => Err(error),
-            }
+            lifecycle::submit_feedback(&deps, &mut state, msg.rating, msg.category, msg.text).await
         })
     }
 }

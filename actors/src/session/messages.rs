@@ -1,11 +1,9 @@
-//! The session actor's and the registry's interfaces: one struct per message and its reply.
+//! The session actor's interface: one struct per message and its reply.
 
-use super::actor::SessionActor;
 use super::view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
-use crate::domain::Language;
+use crate::domain::{FeedbackCategory, MessageText, Rating};
 use crate::error::PipelineError;
-use crate::mailbox::Mailbox;
-use crate::persistence::{SessionRecord, Timestamp};
+use crate::persistence::Timestamp;
 use actix::Message;
 use uuid::Uuid;
 
@@ -13,8 +11,8 @@ use uuid::Uuid;
 #[derive(Message)]
 #[rtype(result = "Result<PostedMessage, PipelineError>")]
 pub struct PostMessage {
-    /// Trimmed, validated text.
-    pub content: String,
+    /// What the person wrote.
+    pub content: MessageText,
 }
 
 /// A page of the session's history.
@@ -67,10 +65,10 @@ pub struct RefreshSession;
 #[derive(Message)]
 #[rtype(result = "Result<FeedbackReceipt, PipelineError>")]
 pub struct SubmitFeedback {
-    /// 1..=5.
-    pub rating: i16,
-    /// Optional category code.
-    pub category: Option<String>,
+    /// The rating.
+    pub rating: Rating,
+    /// What it is about, when said.
+    pub category: Option<FeedbackCategory>,
     /// Optional free text (sealed before storage).
     pub text: Option<String>,
 }
@@ -79,65 +77,3 @@ pub struct SubmitFeedback {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StopSession;
-
-/// A live session: its id and the bounded mailbox of its actor.
-#[derive(Clone, Debug)]
-pub struct SessionHandle {
-    /// The session's id.
-    pub session_id: Uuid,
-    /// Where to send its work.
-    pub mailbox: Mailbox<SessionActor>,
-}
-
-/// Find the session of a token and its live actor, starting one if needed.
-#[derive(Message)]
-#[rtype(result = "Result<SessionHandle, PipelineError>")]
-pub struct OpenSession {
-    /// HMAC of the token.
-    pub token_hash: [u8; 32],
-}
-
-/// A new session and the token that names it (the only time the token exists server-side).
-#[derive(Debug)]
-pub struct CreatedSession {
-    /// `anon_…`; returned to the client once, never stored or logged.
-    pub token: String,
-    /// The stored session.
-    pub record: SessionRecord,
-}
-
-/// Open a new anonymous session.
-#[derive(Message)]
-#[rtype(result = "Result<CreatedSession, PipelineError>")]
-pub struct CreateSession {
-    /// Language of replies and crisis cards.
-    pub language: Language,
-}
-
-/// Delete a session and everything of it, and stop its actor.
-#[derive(Message)]
-#[rtype(result = "Result<(), PipelineError>")]
-pub struct CloseSession {
-    /// HMAC of the token.
-    pub token_hash: [u8; 32],
-}
-
-/// Stop the actors of sessions deleted elsewhere (janitor, another instance).
-#[derive(Message)]
-#[rtype(result = "Result<(), PipelineError>")]
-pub struct EvictSessions {
-    /// Deleted session ids.
-    pub ids: Vec<Uuid>,
-    /// Announce the deletions to other instances (false when the news came from one).
-    pub announce: bool,
-}
-
-/// How many session actors are alive.
-#[derive(Message)]
-#[rtype(result = "Result<usize, PipelineError>")]
-pub struct CountLiveSessions;
-
-/// Refuse new work and stop every session actor (graceful shutdown).
-#[derive(Message)]
-#[rtype(result = "Result<(), PipelineError>")]
-pub struct DrainSessions;

@@ -1,11 +1,11 @@
-//! Sessions: the registry that supervises one actor per active session, and that actor.
+//! The actor of one active session: its state, its chat pipeline and its reads.
 
 mod actor;
 mod deps;
+mod lifecycle;
 mod messages;
 mod pipeline;
 mod reads;
-mod registry;
 mod state;
 mod view;
 
@@ -13,11 +13,11 @@ pub use actor::SessionActor;
 pub use deps::SessionDeps;
 pub use messages::*;
 pub use pipeline::SAFETY_MODEL;
-pub use registry::{RegistrySettings, SessionRegistry};
+pub(crate) use state::SessionState;
 pub use view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
 
 /// Session-actor message type names, declared to the metrics at startup.
-pub const SESSION_MESSAGE_TYPES: [&str; 9] = [
+pub const MESSAGE_TYPES: [&str; 9] = [
     "PostMessage",
     "ListHistory",
     "FetchMessage",
@@ -27,14 +27,4 @@ pub const SESSION_MESSAGE_TYPES: [&str; 9] = [
     "TouchSession",
     "RefreshSession",
     "SubmitFeedback",
-];
-
-/// Registry message type names, declared to the metrics at startup.
-pub const REGISTRY_MESSAGE_TYPES: [&str; 6] = [
-    "OpenSession",
-    "CreateSession",
-    "CloseSession",
-    "EvictSessions",
-    "CountLiveSessions",
-    "DrainSessions",
 ];

@@ -73,11 +73,11 @@ pub async fn post_message(
     let (risk, transition) = state.risk.advance(&judgement, quiet_period_passed);
 
     let user_id = Uuid::new_v4();
-    let sealed = deps
+    let [sealed_content] = deps
         .encryptor
         .ask(SealRecords {
             key: key.clone(),
-            records: vec![(
+            records: [(
                 Aad::new(session_id, user_id, Purpose::MessageContent),
                 content.clone().into_bytes(),
             )],
@@ -88,7 +88,7 @@ pub async fn post_message(
         session_id,
         seq: state.next_seq,
         role: Role::User,
-        content: sealed.into_iter().next().unwrap_or_default(),
+        content: sealed_content,
         model_used: None,
         processing_time_ms: None,
         is_crisis_detected: assessment.is_crisis,
@@ -174,11 +174,11 @@ pub async fn post_message(
     );
     let context_json = encode_context(&turns, risk);
     let reply_id = Uuid::new_v4();
-    let sealed = match deps
+    let [sealed_reply, sealed_context] = match deps
         .encryptor
         .ask(SealRecords {
             key,
-            records: vec![
+            records: [
                 (
                     Aad::new(session_id, reply_id, Purpose::MessageContent),
                     reply_text.clone().into_bytes(),
@@ -197,20 +197,19 @@ pub async fn post_message(
             return Err(error);
         }
     };
-    let mut sealed = sealed.into_iter();
     let reply_message = StoredMessage {
         id: reply_id,
         session_id,
         seq: user_seq + 1,
         role: Role::Assistant,
-        content: sealed.next().unwrap_or_default(),
+        content: sealed_reply,
         model_used: Some(model_used),
         processing_time_ms: Some(processing_time_ms),
         is_crisis_detected: false,
         created_at: Timestamp::now(),
     };
     let context = StoredContext {
-        sealed: sealed.next().unwrap_or_default(),
+        sealed: sealed_context,
         turn_count: i32::try_from(turns.len()).unwrap_or(i32::MAX),
     };
     if let Err(error) = deps

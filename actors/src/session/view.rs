@@ -1,13 +1,13 @@
-//! What the session actor answers with: the API's shapes, decrypted, in memory only.
+//! What the session actor answers with: decrypted, in memory only. The HTTP front door shapes
+//! these for the wire.
 
 use crate::crisis::CrisisInfo;
 use crate::domain::{Language, Role};
 use crate::persistence::Timestamp;
-use serde::Serialize;
 use uuid::Uuid;
 
 /// A chat message as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ChatMessage {
     /// Message id.
     pub id: Uuid,
@@ -18,7 +18,6 @@ pub struct ChatMessage {
     /// The text; `null` when the stored record failed its integrity check.
     pub content: Option<String>,
     /// Commit time (RFC 3339, UTC).
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     /// What produced an assistant message.
     pub model_used: Option<String>,
@@ -26,13 +25,12 @@ pub struct ChatMessage {
     pub processing_time_ms: Option<i32>,
     /// Whether the crisis detector flagged this message.
     pub is_crisis_detected: bool,
-    /// Present and true only when the stored record could not be decrypted.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    /// True only when the stored record could not be decrypted.
     pub integrity_error: bool,
 }
 
 /// The reply to a posted message.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PostedMessage {
     /// The user's message as committed.
     pub user_message: ChatMessage,
@@ -43,7 +41,7 @@ pub struct PostedMessage {
 }
 
 /// A page of history.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct History {
     /// Messages, oldest first.
     pub messages: Vec<ChatMessage>,
@@ -56,37 +54,27 @@ pub struct History {
 }
 
 /// A session's status.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct SessionStatus {
-    /// The session exists and may be used.
-    pub is_valid: bool,
-    /// Past expiry (an expired session answers 401 instead, so this is false in a 200).
-    pub is_expired: bool,
-    /// Not expired.
-    pub is_active: bool,
     /// The conversation is in crisis: every reply carries crisis support until a concrete safety
     /// step is named or the conversation has been quiet for the configured period.
     pub is_crisis_mode: bool,
     /// The conversation's risk: `none`, `elevated` (worrying, not yet a crisis) or `crisis`.
     pub risk: crate::crisis::RiskLevel,
     /// Creation time.
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     /// Last use.
-    #[schema(value_type = String, format = DateTime)]
     pub last_activity: Timestamp,
     /// Expiry time.
-    #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
     /// Messages in the session.
     pub message_count: i64,
-    /// The session's language (not part of the status body; used for refresh answers).
-    #[serde(skip)]
+    /// The session's language.
     pub language: Language,
 }
 
 /// A stored feedback, as acknowledged.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct FeedbackReceipt {
     /// Feedback id.
     pub id: Uuid,
@@ -97,6 +85,5 @@ pub struct FeedbackReceipt {
     /// Optional category.
     pub category: Option<String>,
     /// Submission time.
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }

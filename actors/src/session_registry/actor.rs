@@ -2,21 +2,17 @@
 //! actors, starts one on demand, stops idle ones, and caps how many live at once (least recently
 //! used first). It holds no durable state: a stopped session actor is simply started again.
 
-use super::actor::SessionActor;
-use super::deps::SessionDeps;
 use super::messages::{
     CloseSession, CountLiveSessions, CreateSession, CreatedSession, DrainSessions, EvictSessions,
-    OpenSession, SessionHandle, StopSession,
+    OpenSession, SessionHandle,
 };
-use super::state::SessionState;
 use crate::crypto::{TokenHasher, generate_session_token};
 use crate::encryptor::IssueDataKey;
 use crate::error::PipelineError;
 use crate::mailbox::{DepthGauge, Mailbox};
-use crate::persistence::messages::{
-    CreateSession as StoreCreateSession, DeleteSession, FindSessionByToken,
-};
+use crate::persistence::messages::{DeleteSession, FindSessionByToken, InsertSession};
 use crate::persistence::{NewSession, SessionRecord, Timestamp};
+use crate::session::{SessionActor, SessionDeps, SessionState, StopSession};
 use crate::supervision::{RestartTracker, SystemHealth};
 use crate::telemetry::{ActorKind, DeleteReason};
 use actix::{
@@ -198,7 +194,7 @@ impl Handler<OpenSession> for SessionRegistry {
         if self.draining {
             return Box::pin(actix::fut::ready(Err(PipelineError::ShuttingDown)));
         }
-        if let Some(handle) = self.lookup(&msg.token_hash) {
+        if let Some(handle) = self.lookup(msg.token_hash.as_bytes()) {
             return Box::pin(actix::fut::ready(Ok(handle)));
         }
         let persistence = self.deps.persistence.clone();
@@ -215,10 +211,10 @@ impl Handler<OpenSession> for SessionRegistry {
                         return Err(PipelineError::ShuttingDown);
                     }
                     // Another request may have started it while we were loading.
-                    if let Some(handle) = act.lookup(&token_hash) {
+                    if let Some(handle) = act.lookup(token_hash.as_bytes()) {
                         return Ok(handle);
                     }
-                    Ok(act.start_session(record, token_hash))
+                    Ok(act.start_session(record, *token_hash.as_bytes()))
                 }),
         )
     }
@@ -250,7 +246,7 @@ impl Handler<CreateSession> for SessionRegistry {
                 wrapped_key,
             };
             deps.persistence
-                .ask(StoreCreateSession {
+                .ask(InsertSession {
                     session: session.clone(),
                 })
                 .await?;
@@ -277,7 +273,7 @@ impl Handler<CloseSession> for SessionRegistry {
         let persistence = self.deps.persistence.clone();
         let metrics = self.deps.metrics.clone();
         let token_hash = msg.token_hash;
-        let known = self.by_token.get(&token_hash).copied();
+        let known = self.by_token.get(token_hash.as_bytes()).copied();
         Box::pin(
             async move {
                 // Erasure is honoured even for an expired session: privacy before tidiness.
