@@ -389,15 +389,28 @@ impl Application {
         self.system.clone()
     }
 
-    /// Serves until SIGTERM/SIGINT or a stop through the handle: stop accepting, let in-flight
-    /// requests (and so their pipelines) finish, then stop the actors and close the pool.
+    /// Serves until SIGTERM/SIGINT, a stop through the handle or an escalation: stop accepting,
+    /// let in-flight requests (and so their pipelines) finish, then stop the actors and close the
+    /// pool. After an escalation the result is an error, so the process exits with status 1.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let result = self.server.await;
         self.ready.store(false, Ordering::Release);
         self.system.shutdown().await;
         self.store.close().await;
         tracing::info!("stopped");
-        Ok(result?)
+        result?;
+        // An escalation stops the server the same graceful way as SIGTERM, but the process must
+        // still end in failure: its own supervisor (systemd's Restart=on-failure) restarts only
+        // a process that failed.
+        let escalated = self.system.health.escalated();
+        if !escalated.is_empty() {
+            let actors: Vec<&str> = escalated.iter().map(|actor| actor.as_str()).collect();
+            anyhow::bail!(
+                "stopped because {} exceeded the restart budget",
+                actors.join(", ")
+            );
+        }
+        Ok(())
     }
 }
 

@@ -236,15 +236,21 @@ pub async fn spawn_app_on(database: TestDatabase, adjust: impl FnOnce(&mut Setti
     start(database, settings, data_dir).await
 }
 
-async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
+/// A built, not yet running, application with these settings (for tests of how a run ends).
+pub async fn build_application(settings: Settings) -> Application {
+    init_once();
     let config = LoadedConfig {
         environment: Environment::Test,
-        settings: settings.clone(),
+        settings,
         config_dir: config_dir(),
     };
-    let application = Application::build(config)
+    Application::build(config)
         .await
-        .expect("application builds");
+        .expect("application builds")
+}
+
+async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
+    let application = build_application(settings.clone()).await;
     let address = format!("http://127.0.0.1:{}", application.port());
     let handle = application.handle();
     let (done, stopped) = tokio::sync::oneshot::channel();

@@ -1,8 +1,11 @@
 //! Graceful shutdown under load: every message acknowledged with 201 is in the database, no
 //! user message is left without its reply, and requests caught by the stop fail cleanly.
 
-use crate::helpers::{Backend, spawn_app_on, spawn_app_with};
+use crate::helpers::{
+    Backend, TestDatabase, build_application, spawn_app_on, spawn_app_with, test_settings,
+};
 use crate::on_both_backends;
+use cbln_actors::telemetry::ActorKind;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -163,3 +166,45 @@ async fn acknowledged_messages_survive_a_graceful_stop(backend: Backend) {
 }
 
 on_both_backends!(acknowledged_messages_survive_a_graceful_stop);
+
+/// How a run of `serve` ends, on SQLite (the backend plays no part): `Ok` after a stop, an error
+/// naming the actor after an escalation.
+async fn run_outcome(escalate: Option<ActorKind>) -> anyhow::Result<()> {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let application = build_application(test_settings(&database.url, data_dir.path())).await;
+    let health = application.system().health.clone();
+    let handle = application.handle();
+    let run = actix_web::rt::spawn(application.run_until_stopped());
+    match escalate {
+        Some(actor) => health.escalate(actor),
+        None => handle.stop(true).await,
+    }
+    actix_web::rt::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the server stops within 30 s")
+        .expect("the run task completes")
+}
+
+/// An escalation stops the server as gracefully as SIGTERM, yet the run must end in failure, so
+/// that `cbln serve` exits 1 and systemd's `Restart=on-failure` starts a clean instance.
+#[actix_web::test]
+async fn an_escalation_ends_the_run_in_failure() {
+    let error = run_outcome(Some(ActorKind::Persistence))
+        .await
+        .expect_err("a run stopped by an escalation must fail");
+    assert!(
+        error
+            .to_string()
+            .contains("persistence exceeded the restart budget"),
+        "{error}"
+    );
+}
+
+/// A stop asked for (SIGTERM, the handle) is a clean end.
+#[actix_web::test]
+async fn a_requested_stop_ends_the_run_cleanly() {
+    run_outcome(None)
+        .await
+        .expect("a requested stop is not a failure");
+}
