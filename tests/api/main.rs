@@ -10,6 +10,7 @@ mod config_errors;
 mod config_hotlines;
 mod conversation_risk;
 mod crisis_judge;
+mod dashboard;
 mod errors;
 mod feedback;
 mod messages;

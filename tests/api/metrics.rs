@@ -2,16 +2,12 @@
 //! per-actor and domain series are there, no label carries a session token or id, every metric
 //! the Grafana dashboard queries is exported, and `promtool check metrics` accepts it.
 
+use crate::dashboard::{self, promtool_check};
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
 use crate::support::Fetch;
-use cbln_actors::telemetry::dashboard;
-use cbln_actors::telemetry::exposition::{self, Exposition};
-use serde_json::{Value, json};
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
-const DASHBOARD: &str = include_str!("../../ops/grafana-dashboard.json");
+use cbln::monitor::exposition::{self, Exposition};
+use serde_json::json;
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0";
 
 async fn scrape(app: &TestApp, accept: Option<&str>) -> (String, String) {
@@ -197,12 +193,11 @@ on_both_backends!(metrics_cover_every_actor_and_leak_nothing);
 
 /// Every metric and label the dashboard queries is exported by the live server.
 fn check_dashboard(parsed: &Exposition) {
-    let dashboard: Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
-    let queries = dashboard::queries(&dashboard);
+    let queries = dashboard::queries(&dashboard::dashboard());
     assert!(queries.len() >= 20, "only {} queries", queries.len());
     let mut problems = Vec::new();
     for (title, expr) in &queries {
-        let found = dashboard::selectors(expr).unwrap_or_else(|error| panic!("{error}"));
+        let found = dashboard::selectors(expr).unwrap_or_else(|error| panic!("{title}: {error}"));
         assert!(!found.is_empty(), "{title}: no metric in {expr}");
         for selector in found {
             let check = dashboard::check_selector(parsed, &selector);
@@ -220,41 +215,4 @@ fn check_dashboard(parsed: &Exposition) {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-fn promtool_check(classic: &str) {
-    let child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            println!(
-                "NOTE: promtool is not on PATH: `promtool check metrics` was NOT run on the live \
-                 exposition (only the strict parser checked it)"
-            );
-            return;
-        }
-        Err(error) => panic!("running promtool: {error}"),
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(classic.as_bytes())
-        .expect("writes to promtool");
-    let output = child.wait_with_output().expect("promtool finishes");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "promtool check metrics failed ({}):\n{report}",
-        output.status
-    );
 }
