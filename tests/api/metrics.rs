@@ -3,7 +3,7 @@
 //! the Grafana dashboard queries is exported, and `promtool check metrics` accepts it.
 
 use crate::dashboard::{self, promtool_check};
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;
 use crate::support::Fetch;
 use cbln::monitor::exposition::{self, Exposition};
@@ -143,6 +143,10 @@ fn check_series(parsed: &Exposition) {
 
 async fn metrics_cover_every_actor_and_leak_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
+    assert!(
+        app.metrics_address.is_none(),
+        "without metrics.listen the main listener serves /metrics"
+    );
     let (token, session_id) = traffic(&app).await;
 
     let (content_type, classic) = scrape(&app, None).await;
@@ -189,7 +193,76 @@ async fn metrics_cover_every_actor_and_leak_nothing(backend: Backend) {
     app.stop().await;
 }
 
-on_both_backends!(metrics_cover_every_actor_and_leak_nothing);
+/// With `metrics.listen`, `/metrics` is served on that listener only: the main listener answers
+/// 404 for it, and the metrics listener serves nothing else.
+async fn metrics_listen_serves_metrics_on_their_own_listener_only(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.metrics.listen = Some("127.0.0.1:0".to_owned());
+    })
+    .await;
+    let metrics_address = app.metrics_address.clone().expect("a metrics listener");
+    assert_ne!(metrics_address, app.address);
+    let token = app.create_session().await;
+    let (status, body) = app.send_message(&token, "hôm nay mình hơi buồn").await;
+    assert_eq!(status, 201, "{body}");
+
+    for accept in [None, Some(OPENMETRICS)] {
+        let mut request = app.get("/metrics");
+        if let Some(accept) = accept {
+            request = request.header("Accept", accept);
+        }
+        let response = request.fetch().await;
+        assert_eq!(response.status(), 404, "the main listener serves /metrics");
+        let body: serde_json::Value = response.json().await.expect("a JSON error");
+        assert!(!body.to_string().contains("sessions_created"), "{body}");
+    }
+
+    let response = app
+        .client
+        .get(format!("{metrics_address}/metrics"))
+        .fetch()
+        .await;
+    assert_eq!(response.status(), 200);
+    let classic = response.text().await.expect("text");
+    let parsed = exposition::parse_prometheus_text(&classic)
+        .unwrap_or_else(|e| panic!("the classic text does not parse: {e}\n{classic}"));
+    // The figures are the main listener's traffic, not a registry of its own.
+    at_least(&parsed, "sessions_created_total", &[], 1.0);
+    at_least(
+        &parsed,
+        "http_requests_total",
+        &[("route", "/api/v1/messages"), ("status", "201")],
+        1.0,
+    );
+    promtool_check(&classic);
+
+    let response = app
+        .client
+        .get(format!("{metrics_address}/metrics"))
+        .header("Accept", OPENMETRICS)
+        .fetch()
+        .await;
+    assert_eq!(response.status(), 200);
+    let openmetrics = response.text().await.expect("text");
+    exposition::parse(&openmetrics)
+        .unwrap_or_else(|e| panic!("the OpenMetrics text does not parse: {e}\n{openmetrics}"));
+
+    for path in ["/", "/health", "/api/v1/messages", "/docs"] {
+        let response = app
+            .client
+            .get(format!("{metrics_address}{path}"))
+            .bearer_auth(&token)
+            .fetch()
+            .await;
+        assert_eq!(response.status(), 404, "the metrics listener serves {path}");
+    }
+    app.stop().await;
+}
+
+on_both_backends!(
+    metrics_cover_every_actor_and_leak_nothing,
+    metrics_listen_serves_metrics_on_their_own_listener_only,
+);
 
 /// Every metric and label the dashboard queries is exported by the live server.
 fn check_dashboard(parsed: &Exposition) {
