@@ -47,6 +47,8 @@ pub struct LoadedConfig {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The separate `/metrics` listener (`metrics.listen`) and its port.
+    metrics_server: Option<(u16, Server)>,
     system: Arc<ActorSystem>,
     store: Store,
     ready: Arc<AtomicBool>,
@@ -336,6 +338,15 @@ impl Application {
                 )
             })?;
         let port = listener.local_addr()?.port();
+        let metrics_server = match settings.metrics.listen_address() {
+            Some(address) => Some(metrics_server(
+                address,
+                state.clone(),
+                settings.server.shutdown_timeout_s,
+            )?),
+            None => None,
+        };
+        let metrics_on_main = metrics_server.is_none();
         let origins = settings.server.cors_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -343,6 +354,11 @@ impl Application {
                 .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .configure(|config| {
+                    if metrics_on_main {
+                        crate::http::configure_metrics(config);
+                    }
+                })
                 .configure(crate::http::configure)
         })
         .shutdown_timeout(settings.server.shutdown_timeout_s)
@@ -361,6 +377,7 @@ impl Application {
         });
         tracing::info!(
             port,
+            metrics_port = metrics_server.as_ref().map(|(port, _)| *port),
             backend = store.kind().as_str(),
             version = VERSION,
             "listening"
@@ -368,6 +385,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            metrics_server,
             system,
             store,
             ready,
@@ -379,7 +397,12 @@ impl Application {
         self.port
     }
 
-    /// A handle to stop the server (graceful or not).
+    /// The port of the separate `/metrics` listener, when `metrics.listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
+    }
+
+    /// A handle to stop the server (graceful or not); the metrics listener follows it.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
@@ -393,8 +416,19 @@ impl Application {
     /// let in-flight requests (and so their pipelines) finish, then stop the actors and close the
     /// pool. After an escalation the result is an error, so the process exits with status 1.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let metrics = self.metrics_server.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, actix_web::rt::spawn(server))
+        });
         let result = self.server.await;
         self.ready.store(false, Ordering::Release);
+        // Scrapes go on while the API drains, so the last figures of a shutdown are seen.
+        if let Some((handle, running)) = metrics {
+            handle.stop(true).await;
+            if let Ok(Err(error)) = running.await {
+                tracing::warn!(%error, "the metrics listener stopped with an error");
+            }
+        }
         self.system.shutdown().await;
         self.store.close().await;
         tracing::info!("stopped");
@@ -412,6 +446,31 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Binds the separate `/metrics` listener: one worker, no signal handling of its own (it stops
+/// when the main server has).
+fn metrics_server(
+    address: &str,
+    state: web::Data<AppState>,
+    shutdown_timeout_s: u64,
+) -> anyhow::Result<(u16, Server)> {
+    let listener = TcpListener::bind(address)
+        .map_err(|error| anyhow::anyhow!("metrics.listen: cannot listen on {address}: {error}"))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(request_context))
+            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .configure(crate::http::configure_metrics_only)
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout_s)
+    .listen(listener)?
+    .run();
+    Ok((port, server))
 }
 
 fn cors(origins: &[String]) -> Cors {

@@ -157,6 +157,14 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             ));
         }
     }
+    if let Some(address) = settings.metrics.listen_address()
+        && address.parse::<std::net::SocketAddr>().is_err()
+    {
+        return Err(invalid(
+            "metrics.listen",
+            format!("{address:?} is not an IP address and port, e.g. 127.0.0.1:9100"),
+        ));
+    }
     for origin in &settings.server.cors_origins {
         if !(origin.starts_with("http://") || origin.starts_with("https://")) {
             return Err(invalid(
@@ -369,6 +377,25 @@ mod tests {
             "the conventional PORT wins over the generic form"
         );
         assert!(!settings.rate_limit.enabled);
+    }
+
+    #[test]
+    fn metrics_listen_is_unset_by_default_and_checked_when_set() {
+        let (_, settings) = load(&sources("production", &[])).unwrap();
+        assert_eq!(settings.metrics.listen_address(), None);
+        let (_, settings) = load(&sources(
+            "production",
+            &[("CBLN__METRICS__LISTEN", "127.0.0.1:9100")],
+        ))
+        .unwrap();
+        assert_eq!(settings.metrics.listen_address(), Some("127.0.0.1:9100"));
+        let (_, settings) = load(&sources("production", &[("CBLN__METRICS__LISTEN", "")])).unwrap();
+        assert_eq!(settings.metrics.listen_address(), None, "empty means unset");
+        for bad in ["9100", "localhost:9100", "127.0.0.1"] {
+            let error =
+                load(&sources("production", &[("CBLN__METRICS__LISTEN", bad)])).unwrap_err();
+            assert_eq!(error.setting, "metrics.listen", "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -276,4 +276,18 @@ pub struct LogSettings {
 pub struct MetricsSettings {
     /// Record metrics.
     pub enabled: bool,
+    /// `IP:port` of a separate listener that alone serves `/metrics`, so that the metrics need
+    /// not be reachable where the API is; unset or empty serves them on the main listener.
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
+impl MetricsSettings {
+    /// The separate metrics listener's address, when one is configured.
+    pub fn listen_address(&self) -> Option<&str> {
+        self.listen
+            .as_deref()
+            .map(str::trim)
+            .filter(|address| !address.is_empty())
+    }
 }

@@ -63,7 +63,19 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-/// Every route. Paths are matched after trailing slashes are trimmed.
+/// `/metrics`: on the main listener, or alone on its own when `metrics.listen` is set.
+pub fn configure_metrics(config: &mut web::ServiceConfig) {
+    config.service(resource("/metrics").route(web::get().to(operations::metrics)));
+}
+
+/// The separate metrics listener: `/metrics` and nothing else.
+pub fn configure_metrics_only(config: &mut web::ServiceConfig) {
+    configure_metrics(config);
+    config.default_service(web::to(not_found));
+}
+
+/// Every route but `/metrics` ([`configure_metrics`]). Paths are matched after trailing slashes
+/// are trimmed.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(resource("/").route(web::get().to(operations::root)))
@@ -71,7 +83,6 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/api/v1/health").route(web::get().to(operations::health)))
         .service(resource("/health/live").route(web::get().to(operations::live)))
         .service(resource("/health/ready").route(web::get().to(operations::ready)))
-        .service(resource("/metrics").route(web::get().to(operations::metrics)))
         .service(resource("/docs").route(web::get().to(docs::page)))
         .service(resource("/openapi.json").route(web::get().to(docs::document)))
         .service(resource("/docs/{file:.*}").route(web::get().to(docs::asset)))

@@ -5,6 +5,7 @@
 //! and polling goes on, because an operator watching a restart wants to see the server come
 //! back; the command fails at the end only if no sample reached the server at all.
 
+pub mod exposition;
 mod render;
 mod snapshot;
 

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::exposition::{self, Exposition, Format};
 use anyhow::Context as _;
-use cbln_actors::telemetry::exposition::{self, Exposition, Format};
 
 /// The figures of one `/metrics` scrape that the monitor shows or derives rates from.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -203,6 +203,8 @@ pub fn test_settings(database_url: &str, data_dir: &std::path::Path) -> Settings
 pub struct TestApp {
     /// `http://127.0.0.1:port`.
     pub address: String,
+    /// `http://127.0.0.1:port` of the separate `/metrics` listener, when `metrics.listen` is set.
+    pub metrics_address: Option<String>,
     /// A client with no default headers.
     pub client: reqwest::Client,
     /// The database (dropped with the app).
@@ -252,6 +254,9 @@ pub async fn build_application(settings: Settings) -> Application {
 async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
     let application = build_application(settings.clone()).await;
     let address = format!("http://127.0.0.1:{}", application.port());
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let handle = application.handle();
     let (done, stopped) = tokio::sync::oneshot::channel();
     actix_web::rt::spawn(async move {
@@ -260,6 +265,7 @@ async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::T
     });
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::builder().build().expect("client"),
         database,
         settings,

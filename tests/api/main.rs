@@ -11,6 +11,7 @@ mod config_hotlines;
 mod content_check;
 mod conversation_risk;
 mod crisis_judge;
+mod dashboard;
 mod errors;
 mod feedback;
 mod messages;

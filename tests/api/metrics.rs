@@ -2,16 +2,12 @@
 //! per-actor and domain series are there, no label carries a session token or id, every metric
 //! the Grafana dashboard queries is exported, and `promtool check metrics` accepts it.
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::dashboard::{self, promtool_check};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;
 use crate::support::Fetch;
-use cbln_actors::telemetry::dashboard;
-use cbln_actors::telemetry::exposition::{self, Exposition};
-use serde_json::{Value, json};
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
-const DASHBOARD: &str = include_str!("../../ops/grafana-dashboard.json");
+use cbln::monitor::exposition::{self, Exposition};
+use serde_json::json;
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0";
 
 async fn scrape(app: &TestApp, accept: Option<&str>) -> (String, String) {
@@ -147,6 +143,10 @@ fn check_series(parsed: &Exposition) {
 
 async fn metrics_cover_every_actor_and_leak_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
+    assert!(
+        app.metrics_address.is_none(),
+        "without metrics.listen the main listener serves /metrics"
+    );
     let (token, session_id) = traffic(&app).await;
 
     let (content_type, classic) = scrape(&app, None).await;
@@ -193,16 +193,84 @@ async fn metrics_cover_every_actor_and_leak_nothing(backend: Backend) {
     app.stop().await;
 }
 
-on_both_backends!(metrics_cover_every_actor_and_leak_nothing);
+/// With `metrics.listen`, `/metrics` is served on that listener only: the main listener answers
+/// 404 for it, and the metrics listener serves nothing else.
+async fn metrics_listen_serves_metrics_on_their_own_listener_only(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.metrics.listen = Some("127.0.0.1:0".to_owned());
+    })
+    .await;
+    let metrics_address = app.metrics_address.clone().expect("a metrics listener");
+    assert_ne!(metrics_address, app.address);
+    let token = app.create_session().await;
+    let (status, body) = app.send_message(&token, "hôm nay mình hơi buồn").await;
+    assert_eq!(status, 201, "{body}");
+
+    for accept in [None, Some(OPENMETRICS)] {
+        let mut request = app.get("/metrics");
+        if let Some(accept) = accept {
+            request = request.header("Accept", accept);
+        }
+        let response = request.fetch().await;
+        assert_eq!(response.status(), 404, "the main listener serves /metrics");
+        let body: serde_json::Value = response.json().await.expect("a JSON error");
+        assert!(!body.to_string().contains("sessions_created"), "{body}");
+    }
+
+    let response = app
+        .client
+        .get(format!("{metrics_address}/metrics"))
+        .fetch()
+        .await;
+    assert_eq!(response.status(), 200);
+    let classic = response.text().await.expect("text");
+    let parsed = exposition::parse_prometheus_text(&classic)
+        .unwrap_or_else(|e| panic!("the classic text does not parse: {e}\n{classic}"));
+    // The figures are the main listener's traffic, not a registry of its own.
+    at_least(&parsed, "sessions_created_total", &[], 1.0);
+    at_least(
+        &parsed,
+        "http_requests_total",
+        &[("route", "/api/v1/messages"), ("status", "201")],
+        1.0,
+    );
+    promtool_check(&classic);
+
+    let response = app
+        .client
+        .get(format!("{metrics_address}/metrics"))
+        .header("Accept", OPENMETRICS)
+        .fetch()
+        .await;
+    assert_eq!(response.status(), 200);
+    let openmetrics = response.text().await.expect("text");
+    exposition::parse(&openmetrics)
+        .unwrap_or_else(|e| panic!("the OpenMetrics text does not parse: {e}\n{openmetrics}"));
+
+    for path in ["/", "/health", "/api/v1/messages", "/docs"] {
+        let response = app
+            .client
+            .get(format!("{metrics_address}{path}"))
+            .bearer_auth(&token)
+            .fetch()
+            .await;
+        assert_eq!(response.status(), 404, "the metrics listener serves {path}");
+    }
+    app.stop().await;
+}
+
+on_both_backends!(
+    metrics_cover_every_actor_and_leak_nothing,
+    metrics_listen_serves_metrics_on_their_own_listener_only,
+);
 
 /// Every metric and label the dashboard queries is exported by the live server.
 fn check_dashboard(parsed: &Exposition) {
-    let dashboard: Value = serde_json::from_str(DASHBOARD).expect("the dashboard is JSON");
-    let queries = dashboard::queries(&dashboard);
+    let queries = dashboard::queries(&dashboard::dashboard());
     assert!(queries.len() >= 20, "only {} queries", queries.len());
     let mut problems = Vec::new();
     for (title, expr) in &queries {
-        let found = dashboard::selectors(expr).unwrap_or_else(|error| panic!("{error}"));
+        let found = dashboard::selectors(expr).unwrap_or_else(|error| panic!("{title}: {error}"));
         assert!(!found.is_empty(), "{title}: no metric in {expr}");
         for selector in found {
             let check = dashboard::check_selector(parsed, &selector);
@@ -220,41 +288,4 @@ fn check_dashboard(parsed: &Exposition) {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-fn promtool_check(classic: &str) {
-    let child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            println!(
-                "NOTE: promtool is not on PATH: `promtool check metrics` was NOT run on the live \
-                 exposition (only the strict parser checked it)"
-            );
-            return;
-        }
-        Err(error) => panic!("running promtool: {error}"),
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(classic.as_bytes())
-        .expect("writes to promtool");
-    let output = child.wait_with_output().expect("promtool finishes");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "promtool check metrics failed ({}):\n{report}",
-        output.status
-    );
 }

@@ -4,7 +4,7 @@
 use crate::helpers::{Backend, TestApp, captured_logs, spawn_app_with};
 use crate::support::Fetch;
 use cbln::config::ResponderProvider;
-use cbln_actors::telemetry::exposition;
+use cbln::monitor::exposition;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;

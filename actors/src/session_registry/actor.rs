@@ -19,6 +19,7 @@ use actix::{
     Actor, ActorFutureExt, AsyncContext, Context, Handler, ResponseActFuture, ResponseFuture,
     Supervised, WrapFuture,
 };
+use hashlink::LruCache;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,7 +52,9 @@ pub struct SessionRegistry {
     settings: RegistrySettings,
     hasher: Arc<TokenHasher>,
     by_token: HashMap<[u8; 32], Uuid>,
-    live: HashMap<Uuid, LiveSession>,
+    /// Least recently used first. Unbounded: the registry evicts itself, because an evicted
+    /// entry's actor must be told to stop.
+    live: LruCache<Uuid, LiveSession>,
     session_depth: DepthGauge,
     draining: bool,
     health: SystemHealth,
@@ -72,7 +75,7 @@ impl SessionRegistry {
             settings,
             hasher,
             by_token: HashMap::new(),
-            live: HashMap::new(),
+            live: LruCache::new_unbounded(),
             session_depth: DepthGauge::default(),
             draining: false,
             health,
@@ -82,6 +85,7 @@ impl SessionRegistry {
 
     fn lookup(&mut self, token_hash: &[u8; 32]) -> Option<SessionHandle> {
         let id = *self.by_token.get(token_hash)?;
+        // `get_mut` also marks the session most recently used.
         match self.live.get_mut(&id) {
             Some(entry) if entry.handle.mailbox.connected() => {
                 entry.last_used = Instant::now();
@@ -106,16 +110,20 @@ impl SessionRegistry {
         }
     }
 
+    /// Stops the least recently used session actor; false when none is live.
+    fn evict_least_recently_used(&mut self) -> bool {
+        let Some((_, entry)) = self.live.remove_lru() else {
+            return false;
+        };
+        self.by_token.remove(&entry.token_hash);
+        entry.handle.mailbox.addr().do_send(StopSession);
+        true
+    }
+
     fn start_session(&mut self, record: SessionRecord, token_hash: [u8; 32]) -> SessionHandle {
         while self.live.len() >= self.settings.max_live.max(1) {
-            let oldest = self
-                .live
-                .iter()
-                .min_by_key(|(_, entry)| entry.last_used)
-                .map(|(id, _)| *id);
-            match oldest {
-                Some(id) => self.stop(id),
-                None => break,
+            if !self.evict_least_recently_used() {
+                break;
             }
         }
         let session_id = record.id;
@@ -325,7 +333,8 @@ impl Handler<CountLiveSessions> for SessionRegistry {
     fn handle(&mut self, _msg: CountLiveSessions, _ctx: &mut Self::Context) -> Self::Result {
         self.live
             .retain(|_, entry| entry.handle.mailbox.connected());
-        let live_tokens: std::collections::HashSet<Uuid> = self.live.keys().copied().collect();
+        let live_tokens: std::collections::HashSet<Uuid> =
+            self.live.iter().map(|(id, _)| *id).collect();
         self.by_token.retain(|_, id| live_tokens.contains(id));
         Ok(self.live.len())
     }
@@ -336,7 +345,7 @@ impl Handler<DrainSessions> for SessionRegistry {
 
     fn handle(&mut self, _msg: DrainSessions, _ctx: &mut Self::Context) -> Self::Result {
         self.draining = true;
-        let ids: Vec<Uuid> = self.live.keys().copied().collect();
+        let ids: Vec<Uuid> = self.live.iter().map(|(id, _)| *id).collect();
         for id in ids {
             // Queued behind any pipeline in flight, so those finish first.
             self.stop(id);

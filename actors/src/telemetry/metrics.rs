@@ -11,7 +11,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::exposition::to_prometheus_text;
 use super::labels::{
     ActorKind, CryptoOperation, DeleteReason, JanitorKind, JanitorOutcome, Outcome, PoolState,
     RateLimitScope, ResponderOutcome,
@@ -469,7 +468,9 @@ impl Metrics {
 
     /// Encodes every family as classic Prometheus text (what `promtool check metrics` reads).
     pub fn encode_prometheus_text(&self) -> Result<String, std::fmt::Error> {
-        Ok(to_prometheus_text(&self.encode()?))
+        let mut out = String::with_capacity(32 * 1024);
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &self.inner.registry)?;
+        Ok(out)
     }
 
     /// Encodes in the format an HTTP `Accept` header asks for, as client_golang does:
@@ -819,11 +820,23 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::telemetry::exposition::{self, MetricType};
 
+    /// The value of the sample `name{labels}`, with the labels in the order the registry writes
+    /// them. The HTTP tests parse the whole exposition strictly; these only read values.
     fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let parsed = exposition::parse(text).expect("well-formed");
-        parsed.value(name, labels)
+        let series = if labels.is_empty() {
+            name.to_owned()
+        } else {
+            let pairs: Vec<String> = labels
+                .iter()
+                .map(|(key, value)| format!("{key}=\"{value}\""))
+                .collect();
+            format!("{name}{{{}}}", pairs.join(","))
+        };
+        text.lines().find_map(|line| {
+            let rest = line.strip_prefix(&series)?.strip_prefix(' ')?;
+            rest.split(' ').next()?.parse().ok()
+        })
     }
 
     #[test]
@@ -902,17 +915,18 @@ mod tests {
         metrics.add_actors_live(ActorKind::Session, -1);
 
         let text = metrics.encode().unwrap();
-        let parsed = exposition::parse(&text).unwrap();
         let detect = [("actor", "crisis_detector"), ("message", "Detect")];
         assert_eq!(
-            parsed.value(
+            value(
+                &text,
                 "actor_messages_total",
                 &[detect[0], detect[1], ("outcome", "ok")]
             ),
             Some(1.0)
         );
         assert_eq!(
-            parsed.value(
+            value(
+                &text,
                 "actor_messages_total",
                 &[detect[0], detect[1], ("outcome", "overloaded")]
             ),
@@ -920,25 +934,28 @@ mod tests {
         );
         // The refused message is counted but not timed.
         assert_eq!(
-            parsed.value("actor_message_duration_seconds_count", &detect),
+            value(&text, "actor_message_duration_seconds_count", &detect),
             Some(1.0)
         );
         assert_eq!(
-            parsed.value(
+            value(
+                &text,
                 "actor_message_duration_seconds_bucket",
-                &[detect[0], detect[1], ("le", "5e-5")]
+                &[("le", "0.00005"), detect[0], detect[1]]
             ),
             Some(0.0)
         );
         assert_eq!(
-            parsed.value(
+            value(
+                &text,
                 "actor_message_duration_seconds_bucket",
-                &[detect[0], detect[1], ("le", "0.0001")]
+                &[("le", "0.0001"), detect[0], detect[1]]
             ),
             Some(1.0)
         );
         assert_eq!(
-            parsed.value(
+            value(
+                &text,
                 "http_requests_total",
                 &[
                     ("method", "GET"),
@@ -949,7 +966,8 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(
-            parsed.value(
+            value(
+                &text,
                 "http_requests_total",
                 &[
                     ("method", "OTHER"),
@@ -960,23 +978,22 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(
-            parsed.value("chat_messages_total", &[("role", "assistant")]),
+            value(&text, "chat_messages_total", &[("role", "assistant")]),
             Some(1.0)
         );
         assert_eq!(
-            parsed.value("sessions_deleted_total", &[("reason", "expired")]),
+            value(&text, "sessions_deleted_total", &[("reason", "expired")]),
             Some(5.0)
         );
         assert_eq!(
-            parsed.value("db_pool_connections", &[("state", "idle")]),
+            value(&text, "db_pool_connections", &[("state", "idle")]),
             Some(3.0)
         );
         assert_eq!(
-            parsed.value("actors_live", &[("actor", "session")]),
+            value(&text, "actors_live", &[("actor", "session")]),
             Some(1.0)
         );
-        let family = parsed.family("actor_messages").unwrap();
-        assert_eq!(family.kind, MetricType::Counter);
+        assert!(text.contains("# TYPE actor_messages counter\n"));
     }
 
     #[test]
@@ -984,11 +1001,12 @@ mod tests {
         let metrics = Metrics::new("t");
         metrics.declare_actor_messages(ActorKind::Session, &["PostMessage", "CloseSession"]);
         metrics.declare_responder_provider("builtin");
-        let parsed = exposition::parse(&metrics.encode().unwrap()).unwrap();
+        let text = metrics.encode().unwrap();
         for message in ["PostMessage", "CloseSession"] {
             for outcome in Outcome::ALL {
                 assert_eq!(
-                    parsed.value(
+                    value(
+                        &text,
                         "actor_messages_total",
                         &[
                             ("actor", "session"),
@@ -1001,7 +1019,8 @@ mod tests {
             }
         }
         assert_eq!(
-            parsed.value(
+            value(
+                &text,
                 "responder_calls_total",
                 &[("provider", "builtin"), ("outcome", "fallback")]
             ),
@@ -1022,9 +1041,8 @@ mod tests {
             Duration::from_millis(1),
         );
         let text = metrics.encode().unwrap();
-        let parsed = exposition::parse(&text).unwrap();
-        assert_eq!(parsed.value("sessions_created_total", &[]), Some(0.0));
-        assert_eq!(parsed.samples("http_requests_total").count(), 0);
+        assert_eq!(value(&text, "sessions_created_total", &[]), Some(0.0));
+        assert!(!text.contains("http_requests_total"), "{text}");
     }
 
     #[test]
@@ -1034,19 +1052,24 @@ mod tests {
         let prometheus_scrape = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         let open = metrics.encode_for_accept(Some(prometheus_scrape)).unwrap();
         assert_eq!(open.content_type, OPENMETRICS_CONTENT_TYPE);
-        assert_eq!(
-            exposition::parse(&open.body)
-                .unwrap()
-                .value("sessions_created_total", &[]),
-            Some(1.0)
-        );
+        assert!(open.body.contains("# TYPE sessions_created counter\n"));
+        assert!(open.body.ends_with("# EOF\n"));
+        assert_eq!(value(&open.body, "sessions_created_total", &[]), Some(1.0));
         for accept in [None, Some("*/*"), Some("text/plain")] {
             let classic = metrics.encode_for_accept(accept).unwrap();
             assert_eq!(classic.content_type, PROMETHEUS_TEXT_CONTENT_TYPE);
-            let parsed = exposition::parse_prometheus_text(&classic.body).unwrap();
+            // The classic format names a counter family after its `_total` sample.
+            assert!(
+                classic
+                    .body
+                    .contains("# TYPE sessions_created_total counter\n"),
+                "{}",
+                classic.body
+            );
+            assert!(!classic.body.contains("# EOF"));
             assert_eq!(
-                parsed.family("sessions_created_total").unwrap().kind,
-                MetricType::Counter
+                value(&classic.body, "sessions_created_total", &[]),
+                Some(1.0)
             );
         }
     }
@@ -1067,7 +1090,7 @@ mod tests {
         for handle in handles {
             handle.join().unwrap();
         }
-        let parsed = exposition::parse(&metrics.encode().unwrap()).unwrap();
-        assert_eq!(parsed.value("sessions_created_total", &[]), Some(1000.0));
+        let text = metrics.encode().unwrap();
+        assert_eq!(value(&text, "sessions_created_total", &[]), Some(1000.0));
     }
 }

@@ -1,11 +1,9 @@
-//! Prometheus metrics for the whole service and a strict parser for the text they are exposed in.
+//! Prometheus metrics for the whole service.
 //!
 //! One [`Metrics`] value is built at startup and cloned into every actor and into the HTTP
 //! middleware; `/metrics` serves [`Metrics::encode`]. Labels are closed enums wherever the set of
 //! values is known, so no request or session can add series: there are no per-session labels.
 
-pub mod dashboard;
-pub mod exposition;
 mod labels;
 mod metrics;
 

@@ -1,15 +1,11 @@
-//! A strict parser for the OpenMetrics text format served by `/metrics`, the same for the
-//! classic Prometheus text format, and a converter from the first to the second.
+//! A strict parser for the OpenMetrics text format served by `/metrics`, and the same for the
+//! classic Prometheus text format.
 //!
-//! The parser exists so that tests can prove the exposition is well-formed (not merely that some
-//! substrings occur in it) and so that `cbln monitor` can read a running server's metrics. It
-//! rejects what OpenMetrics 1.0 rejects: samples outside a typed family, interleaved families,
-//! duplicate series, bad escapes, negative counters, malformed histograms and a missing `# EOF`.
-//! It also requires a `# TYPE` for every family, which both formats only recommend.
-//!
-//! The converter exists because `promtool check metrics` (and other classic-format consumers)
-//! read an OpenMetrics counter family `x` with samples `x_total` as two families, one of them
-//! untyped and without help; `/metrics` serves the classic form unless OpenMetrics is asked for.
+//! `cbln monitor` reads a running server's metrics with it, and the HTTP tests use it to prove
+//! the exposition is well-formed (not merely that some substrings occur in it). It rejects what
+//! OpenMetrics 1.0 rejects: samples outside a typed family, interleaved families, duplicate
+//! series, bad escapes, negative counters, malformed histograms and a missing `# EOF`. It also
+//! requires a `# TYPE` for every family, which both formats only recommend.
 
 use std::collections::HashSet;
 
@@ -247,103 +243,6 @@ pub fn parse_as(text: &str, format: Format) -> Result<Exposition, ParseError> {
         format,
         families: parser.families,
     })
-}
-
-/// Rewrites OpenMetrics text as classic Prometheus text: counter families are renamed to their
-/// `_total` sample, `info` becomes a gauge named `_info`, `stateset` a gauge and `unknown`
-/// `untyped`; `# UNIT`, `# EOF`, `_created` samples and exemplars are dropped. Sample lines
-/// are otherwise identical in the two formats, so they are copied unchanged.
-/// (`gaugehistogram` has no classic equivalent; prometheus-client's registry never emits it.)
-pub fn to_prometheus_text(openmetrics: &str) -> String {
-    fn push_help(out: &mut String, name: &str, text: &str) {
-        out.push_str("# HELP ");
-        out.push_str(name);
-        out.push(' ');
-        // Classic HELP knows only the \\ and \n escapes.
-        out.push_str(&text.replace("\\\"", "\""));
-        out.push('\n');
-    }
-
-    let mut out = String::with_capacity(openmetrics.len());
-    // OpenMetrics puts HELP before TYPE, but only TYPE tells whether the name changes.
-    let mut pending_help: Option<(&str, &str)> = None;
-    let mut drops_created = false;
-    for line in openmetrics.lines() {
-        if line == "# EOF" || line.starts_with("# UNIT ") {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# HELP ") {
-            if let Some((name, text)) = pending_help.take() {
-                push_help(&mut out, name, text);
-            }
-            pending_help = Some(rest.split_once(' ').unwrap_or((rest, "")));
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').unwrap_or((rest, "unknown"));
-            let (classic_name, classic_kind) = match kind {
-                "counter" => (format!("{name}_total"), "counter"),
-                "info" => (format!("{name}_info"), "gauge"),
-                "stateset" => (name.to_owned(), "gauge"),
-                "unknown" => (name.to_owned(), "untyped"),
-                other => (name.to_owned(), other),
-            };
-            if let Some((help_name, text)) = pending_help.take() {
-                let help_name = if help_name == name {
-                    classic_name.as_str()
-                } else {
-                    help_name
-                };
-                push_help(&mut out, help_name, text);
-            }
-            drops_created = matches!(kind, "counter" | "histogram" | "summary");
-            out.push_str("# TYPE ");
-            out.push_str(&classic_name);
-            out.push(' ');
-            out.push_str(classic_kind);
-            out.push('\n');
-            continue;
-        }
-        if let Some((name, text)) = pending_help.take() {
-            push_help(&mut out, name, text);
-        }
-        let sample = without_exemplar(line);
-        let name_end = sample.find(['{', ' ']).unwrap_or(sample.len());
-        if drops_created && sample[..name_end].ends_with("_created") {
-            continue;
-        }
-        out.push_str(sample);
-        out.push('\n');
-    }
-    out
-}
-
-/// The sample line without its ` # {…} value` exemplar, if it has one.
-fn without_exemplar(line: &str) -> &str {
-    let after_labels = match line.find('{') {
-        Some(open) if line[..open].bytes().all(|b| b != b' ') => {
-            let mut index = open + 1;
-            let bytes = line.as_bytes();
-            let mut in_quotes = false;
-            let mut escaped = false;
-            while index < bytes.len() {
-                match bytes[index] {
-                    _ if escaped => escaped = false,
-                    b'\\' if in_quotes => escaped = true,
-                    b'"' => in_quotes = !in_quotes,
-                    b'}' if !in_quotes => break,
-                    _ => {}
-                }
-                index += 1;
-            }
-            index
-        }
-        _ => 0,
-    };
-    match line[after_labels..].find(" # ") {
-        Some(at) => &line[..after_labels + at],
-        None => line,
-    }
 }
 
 #[derive(Default)]
@@ -873,31 +772,6 @@ mod tests {
         );
         rejects("# TYPE h histogram\nh_bucket 2\n# EOF\n", "no le");
         rejects("# TYPE a gauge\n9a 1\n# EOF\n", "invalid metric name");
-    }
-
-    #[test]
-    fn converts_to_classic_text_that_parses_as_such() {
-        let classic = to_prometheus_text(GOOD);
-        assert!(
-            classic.contains("# HELP requests_total Requests.\n# TYPE requests_total counter\n")
-        );
-        assert!(classic.contains("# TYPE build_info gauge\n"));
-        assert!(!classic.contains("# EOF"));
-        assert!(!classic.contains("# UNIT"));
-        assert!(!classic.contains("trace_id"), "exemplar kept: {classic}");
-        let parsed = parse_prometheus_text(&classic).unwrap();
-        assert_eq!(parsed.format, Format::PrometheusText);
-        let requests = parsed.family("requests_total").unwrap();
-        assert_eq!(requests.kind, MetricType::Counter);
-        assert_eq!(requests.samples[1].label("route"), Some("/q\"x\\\n"));
-        assert_eq!(parsed.sum("requests_total", &[]), 4.0);
-        assert_eq!(parsed.sum("lat_seconds_count", &[]), 3.0);
-        assert_eq!(
-            parsed.family_of_sample("lat_seconds_bucket").unwrap().name,
-            "lat_seconds"
-        );
-        // The OpenMetrics text itself is not valid classic text, which is why both exist.
-        assert!(parse_prometheus_text(GOOD).is_err());
     }
 
     #[test]
