@@ -72,15 +72,21 @@ pub struct TrainArgs {
     /// L2 penalty per update.
     #[arg(long, default_value_t = TrainingOptions::default().l2)]
     l2: f32,
-    /// Hash width (2^bits features per category; 18 keeps the file under 3 MiB).
+    /// Hash width (2^bits features per category; 18 keeps the file under 4 MiB).
     #[arg(long, default_value_t = TrainingOptions::default().bits)]
     bits: u32,
+    /// Cross-validated share of continuing crises a misread safety step may end (0: no step head).
+    #[arg(long, default_value_t = TrainingOptions::default().step_budget)]
+    step_budget: f64,
 }
 
 impl TrainArgs {
     fn options(&self) -> anyhow::Result<TrainingOptions> {
         if !(10..=22).contains(&self.bits) {
             anyhow::bail!("--bits must be between 10 and 22");
+        }
+        if !(0.0..=1.0).contains(&self.step_budget) {
+            anyhow::bail!("--step-budget must be between 0 and 1");
         }
         Ok(TrainingOptions {
             seed: self.seed,
@@ -89,6 +95,7 @@ impl TrainArgs {
             learning_rate: self.learning_rate,
             l2: self.l2,
             bits: self.bits,
+            step_budget: self.step_budget,
             ..TrainingOptions::default()
         })
     }
@@ -273,6 +280,21 @@ fn train_to(corpus_dir: &Path, out: &Path, options: &TrainingOptions) -> anyhow:
             category.as_str()
         )?;
     }
+    let step = &report.step;
+    writeln!(
+        stdout,
+        "safety steps: {} steps, {} continuing crises; rule phrases alone recall {:.3}, end {:.3} \
+         of continuing crises; with the step head (threshold {:.3}) recall {:.3}, end {:.3} \
+         (budget {:.3})",
+        step.steps,
+        step.continuations,
+        step.rules_recall,
+        step.rules_false_rate,
+        step.threshold,
+        step.recall,
+        step.false_rate,
+        options.step_budget
+    )?;
     writeln!(
         stdout,
         "wrote {} ({} bytes)",

@@ -3,7 +3,8 @@
 //! Once a conversation is in crisis, every later turn shows crisis support until the person names
 //! a concrete safety step or the conversation has been quiet for the configured period. A joke
 //! retraction ("đùa thôi 😂"), "I'm fine" or a change of subject does not end it: they are what
-//! people say when they are embarrassed, not evidence of safety.
+//! people say when they are embarrassed, not evidence of safety. What counts as a step is the
+//! judgement's `safety_step`: the rule phrases, or the learned step head.
 
 use serde::{Deserialize, Serialize};
 

@@ -5,8 +5,10 @@ use super::deps::SessionDeps;
 use super::state::{SessionState, encode_context};
 use super::view::{ChatMessage, PostedMessage};
 use crate::crisis::model::CONTEXT_TURNS;
+use crate::crisis::model::ModelScores;
 use crate::crisis::{
-    Category, Judgement, RiskLevel, Transition, check_in_reply, crisis_card, safety_reply,
+    Assessment, Category, Judgement, RiskLevel, Severity, Transition, check_in_reply, crisis_card,
+    safety_reply,
 };
 use crate::crisis_detector::Assess;
 use crate::crisis_judge::{JudgeVerdict, merge};
@@ -49,13 +51,12 @@ pub async fn post_message(
     let (judgement, verdict) = match &deps.crisis_judge {
         Some(judge) => {
             let judge_turns = earlier_user_turns(state, crate::crisis_judge::CONTEXT_TURNS);
-            let (judgement, verdict) =
-                futures_util::join!(detection, judge.judge(&judge_turns, &content));
-            (judgement?, verdict)
+            futures_util::join!(detection, judge.judge(&judge_turns, &content))
         }
-        None => (detection.await?, None),
+        None => (detection.await, None),
     };
-    let judgement = raise_with_judge(judgement, verdict.as_ref());
+    let detector_answered = judgement.is_ok();
+    let judgement = raise_with_judge(or_fail_safe(judgement), verdict.as_ref());
     let assessment = &judgement.assessment;
     if assessment.is_crisis {
         let categories: Vec<&str> = assessment.categories.iter().map(|c| c.as_str()).collect();
@@ -70,7 +71,15 @@ pub async fn post_message(
             "crisis detected"
         );
     }
-    let (risk, transition) = state.risk.advance(&judgement, quiet_period_passed);
+    // Without the detector's reading nothing is learned about the conversation: its risk stays,
+    // and only this turn is answered as a crisis.
+    let (risk, transition) = if detector_answered {
+        state.risk.advance(&judgement, quiet_period_passed)
+    } else if state.risk.shows_crisis_support() {
+        (state.risk, Transition::CrisisContinues)
+    } else {
+        (state.risk, Transition::NewCrisis)
+    };
 
     let user_id = Uuid::new_v4();
     let [sealed_content] = deps
@@ -237,6 +246,31 @@ pub async fn post_message(
     })
 }
 
+/// When the detector cannot answer (overloaded, restarting), the turn is answered as a crisis:
+/// a needless crisis card costs little, a missed crisis could cost a life.
+fn or_fail_safe(judgement: Result<Judgement, PipelineError>) -> Judgement {
+    match judgement {
+        Ok(judgement) => judgement,
+        Err(error) => {
+            tracing::error!(%error, "crisis detector did not answer: this turn gets the safety protocol");
+            Judgement {
+                assessment: Assessment {
+                    is_crisis: true,
+                    severity: Some(Severity::High),
+                    ..Assessment::default()
+                },
+                level: RiskLevel::Crisis,
+                safety_step: false,
+                scores: ModelScores {
+                    probabilities: Vec::new(),
+                    ratios: Vec::new(),
+                },
+                by_model: false,
+            }
+        }
+    }
+}
+
 /// The judge's verdict may raise the embedded one to a crisis, never lower it.
 fn raise_with_judge(mut judgement: Judgement, verdict: Option<&JudgeVerdict>) -> Judgement {
     if let Some(verdict) = verdict {
@@ -291,5 +325,21 @@ pub fn view(message: &StoredMessage, content: Option<String>) -> ChatMessage {
         model_used: message.model_used.clone(),
         processing_time_ms: message.processing_time_ms,
         is_crisis_detected: message.is_crisis_detected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mailbox::AskError;
+
+    #[test]
+    fn a_detector_that_does_not_answer_yields_a_crisis_reading() {
+        let judgement = or_fail_safe(Err(PipelineError::Ask(AskError::Timeout("crisis_detector"))));
+        assert!(judgement.assessment.is_crisis);
+        assert_eq!(judgement.level, RiskLevel::Crisis);
+        assert!(!judgement.safety_step);
+        let card = crisis_card(&judgement.assessment, crate::domain::Language::Vi, &[]);
+        assert!(card.is_some(), "the turn carries a crisis card");
     }
 }

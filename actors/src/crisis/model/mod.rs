@@ -8,10 +8,12 @@
 //! a threshold per category; all of these are chosen by cross-validation (see [`training`]).
 
 mod features;
+mod step;
 pub mod training;
 mod weights;
 
 pub use features::{CONTEXT_TURNS, FeatureNames, Features, TurnContext, extract};
+pub use step::StepReport;
 pub use weights::{ModelError, ModelMeta, ModelScores, RiskModel};
 
 use super::detector::{Assessment, CrisisDetector, Explanation, HitOutcome};
@@ -77,9 +79,15 @@ impl Layers<'_> {
         let features = extract(&views, &explanation, &context, self.model.bits(), names);
         let judgement = self.combine(&explanation, &features);
         let mut judgement = self.confirm_on_its_own(judgement, &views, &explanation, earlier);
-        if judgement.safety_step && step_is_doubtful(&views, &explanation) {
-            judgement.safety_step = false;
-        }
+        // The step head learned only from turns of conversations in crisis, where a step matters.
+        let step_probability = if prior == RiskLevel::Crisis {
+            self.model.step_probability(&features)
+        } else {
+            0.0
+        };
+        let rules_saw_step = judgement.safety_step && !step_is_doubtful(&views, &explanation);
+        judgement.safety_step =
+            rules_saw_step || step_probability >= self.model.step_threshold();
         (judgement, explanation, features)
     }
 
@@ -197,7 +205,7 @@ const NOBODY: &[&str] = &[
 /// the message also negates something ("không có ai ngồi cạnh mình", "nobody is with me", "chưa ai
 /// gọi cấp cứu") or speaks of intent, a plan, a time, distress or an assault ("bố về rồi, mình sợ
 /// lắm"). Means and family words alone do not void it: handing the pills to mum names both.
-fn step_is_doubtful(views: &Views, explanation: &Explanation) -> bool {
+pub(crate) fn step_is_doubtful(views: &Views, explanation: &Explanation) -> bool {
     // Folded, so "không có ai", "khong co ai" and "ko có ai" read alike.
     let folded = views.folded();
     let negated = NOBODY.iter().any(|phrase| folded.contains(phrase));
@@ -215,6 +223,15 @@ fn step_is_doubtful(views: &Views, explanation: &Explanation) -> bool {
             .any(|k| h.category == k.as_str())
     });
     negated || alarming
+}
+
+/// The rule phrases name a safety step (doubt is judged separately).
+pub(crate) fn rules_saw_step(explanation: &Explanation) -> bool {
+    explanation.hits.iter().any(|h| {
+        h.kind == RuleKind::Signal
+            && h.category == SignalKind::SafetyStep.as_str()
+            && h.outcome == HitOutcome::Seen
+    })
 }
 
 /// A model-only crisis found with the help of earlier turns needs this much of a threshold from
@@ -253,11 +270,7 @@ pub fn combine(
         rules_ratio,
     } = combination;
     let rules = &explanation.assessment;
-    let safety_step = explanation.hits.iter().any(|h| {
-        h.kind == RuleKind::Signal
-            && h.category == SignalKind::SafetyStep.as_str()
-            && h.outcome == HitOutcome::Seen
-    });
+    let safety_step = rules_saw_step(explanation);
     let strongest = scores.strongest();
     let rules_decide = rules.is_crisis
         && (rules.by_operator_rule

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use sha2::{Digest, Sha256};
 
 use super::features::{Features, TurnContext, extract};
+use super::step::{StepReport, step_examples, train_step_head};
 use super::weights::{ModelMeta, ModelScores, RiskModel};
 use super::{Combination, combine, context_views};
 use crate::crisis::corpus::Corpus;
@@ -38,6 +39,9 @@ pub struct TrainingOptions {
     pub fpr_budget: f64,
     /// A message whose strongest ratio reaches this is `elevated`.
     pub elevated_ratio: f32,
+    /// The cross-validated share of continuing crises a misread safety step may end; 0 switches
+    /// the step head off (the shipped default: it did not generalise to a fresh blind set).
+    pub step_budget: f64,
 }
 
 impl Default for TrainingOptions {
@@ -50,6 +54,7 @@ impl Default for TrainingOptions {
             l2: 1e-4,
             fpr_budget: 0.05,
             elevated_ratio: 0.5,
+            step_budget: 0.0,
         }
     }
 }
@@ -146,6 +151,8 @@ pub struct TrainingReport {
     pub cv_fpr: f64,
     /// Every combination considered, with its cross-validated recall and false-positive rate.
     pub candidates: Vec<(Combination, f64, f64)>,
+    /// The safety-step head's cross-validated figures.
+    pub step: StepReport,
 }
 
 /// Trains on `corpus` with the `rules` feeding the model; the result is deterministic for the
@@ -175,6 +182,8 @@ pub fn train(
     let choice = choose_thresholds(&all, &oof, options);
     let mut model = fit(&all.iter().collect::<Vec<_>>(), options);
     model.set_thresholds(choice.thresholds.clone(), options.elevated_ratio);
+    let (step_head, step) = train_step_head(&step_examples(corpus, rules, options.bits), options);
+    model.set_step_head(step_head);
     model.set_meta(ModelMeta {
         corpus_fingerprint: fingerprint(corpus),
         seed: options.seed,
@@ -185,6 +194,8 @@ pub fn train(
         cv_fpr: choice.fpr,
         rules_override: choice.combination.rules_override,
         rules_ratio: choice.combination.rules_ratio,
+        step_cv_recall: step.recall,
+        step_cv_false_rate: step.false_rate,
     });
     let report = TrainingReport {
         examples: all.len(),
@@ -198,6 +209,7 @@ pub fn train(
         cv_recall: choice.recall,
         cv_fpr: choice.fpr,
         candidates: choice.candidates,
+        step,
     };
     (model, report)
 }
@@ -237,7 +249,7 @@ pub fn fit(examples: &[&Example], options: &TrainingOptions) -> RiskModel {
         })
         .collect();
     let mut order: Vec<usize> = (0..examples.len()).collect();
-    let mut rng = SplitMix(options.seed);
+    let mut rng = SplitMix::new(options.seed);
     for _ in 0..options.epochs {
         rng.shuffle(&mut order);
         for &i in &order {
@@ -421,9 +433,13 @@ fn choose_thresholds(all: &[Example], oof: &[Vec<f32>], options: &TrainingOption
 
 /// A small deterministic generator (SplitMix64): the same seed shuffles the same way on every
 /// platform and crate version.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(u64);
 
 impl SplitMix {
+    pub(crate) fn new(seed: u64) -> Self {
+        SplitMix(seed)
+    }
+
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -432,7 +448,7 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn shuffle(&mut self, items: &mut [usize]) {
+    pub(crate) fn shuffle(&mut self, items: &mut [usize]) {
         for i in (1..items.len()).rev() {
             let j = (self.next() % (i as u64 + 1)) as usize;
             items.swap(i, j);

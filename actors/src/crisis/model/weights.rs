@@ -7,7 +7,11 @@
 //! "CBLNRISK" | version u32 | bits u32 | classes u32 | class names (u8 length + UTF-8) ...
 //! thresholds f32 × classes | elevated ratio f32 | bias f32 × classes | scale f32 × classes
 //! meta length u32 | meta (JSON) | weights i16 × classes × 2^bits, feature-major
+//! step threshold f32 | step bias f32 | step scale f32 | step weights i16 × 2^bits
 //! ```
+//!
+//! The step head is a separate binary classifier read only on turns of a conversation already in
+//! crisis: does this message name a concrete safety step that ends it?
 //!
 //! Weights are quantised to 16 bits per class (scale = largest magnitude / 32767): it halves the
 //! file and changes no decision measurably. Feature-major order puts a feature's weights for every
@@ -19,7 +23,7 @@ use super::features::Features;
 use crate::crisis::types::{Category, Severity};
 
 const MAGIC: &[u8; 8] = b"CBLNRISK";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// The widest hash the loader accepts (2^22 features × 5 classes × 2 bytes = 40 MiB).
 const MAX_BITS: u32 = 22;
 
@@ -46,6 +50,12 @@ pub struct ModelMeta {
     pub cv_recall: f64,
     /// See `cv_recall`.
     pub cv_fpr: f64,
+    /// Cross-validated share of safety steps recognised (rule phrases and step head together).
+    #[serde(default)]
+    pub step_cv_recall: f64,
+    /// Cross-validated share of continuing crises a misread step would end.
+    #[serde(default)]
+    pub step_cv_false_rate: f64,
     /// A rule verdict at or above this severity is a crisis whatever the model says; `None`:
     /// the model decides everything (the rules still feed it).
     #[serde(default)]
@@ -81,7 +91,27 @@ pub struct RiskModel {
     bias: Vec<f32>,
     /// Feature-major: `weights[feature * classes + class]`.
     weights: Vec<f32>,
+    step: StepHead,
     meta: ModelMeta,
+}
+
+/// The safety-step classifier over the same features.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StepHead {
+    /// A probability at or above this is a step (above 1.0: the head never fires).
+    pub(crate) threshold: f32,
+    pub(crate) bias: f32,
+    pub(crate) weights: Vec<f32>,
+}
+
+impl StepHead {
+    fn zeroed(bits: u32) -> Self {
+        StepHead {
+            threshold: 2.0,
+            bias: 0.0,
+            weights: vec![0.0; 1usize << bits],
+        }
+    }
 }
 
 /// The model's reading of one message.
@@ -114,6 +144,7 @@ impl RiskModel {
             elevated_ratio: 0.5,
             bias: vec![0.0; width],
             weights: vec![0.0; (1usize << bits) * width],
+            step: StepHead::zeroed(bits),
             classes,
             meta: ModelMeta::default(),
         }
@@ -160,6 +191,20 @@ impl RiskModel {
 
     pub(crate) fn parameters_mut(&mut self) -> (&mut [f32], &mut [f32]) {
         (&mut self.weights, &mut self.bias)
+    }
+
+    pub(crate) fn set_step_head(&mut self, step: StepHead) {
+        self.step = step;
+    }
+
+    /// The probability that a turn of a conversation in crisis names a concrete safety step.
+    pub fn step_probability(&self, features: &Features) -> f32 {
+        sigmoid(self.step.logit(features))
+    }
+
+    /// The step head's decision threshold.
+    pub fn step_threshold(&self) -> f32 {
+        self.step.threshold
     }
 
     /// The raw score (log-odds) of every class.
@@ -226,19 +271,7 @@ impl RiskModel {
             out.extend_from_slice(name);
         }
         let scales: Vec<f32> = (0..width)
-            .map(|c| {
-                let largest = self
-                    .weights
-                    .iter()
-                    .skip(c)
-                    .step_by(width.max(1))
-                    .fold(0.0f32, |m, w| m.max(w.abs()));
-                if largest > 0.0 {
-                    largest / f32::from(i16::MAX)
-                } else {
-                    1.0
-                }
-            })
+            .map(|c| scale_for(self.weights.iter().skip(c).step_by(width.max(1))))
             .collect();
         for values in [
             &self.thresholds,
@@ -254,8 +287,14 @@ impl RiskModel {
         out.extend_from_slice(&u32::try_from(meta.len()).unwrap_or(0).to_le_bytes());
         out.extend_from_slice(&meta);
         for (i, w) in self.weights.iter().enumerate() {
-            let quantised = (w / scales[i % width]).round().clamp(-32767.0, 32767.0) as i16;
-            out.extend_from_slice(&quantised.to_le_bytes());
+            out.extend_from_slice(&quantise(*w, scales[i % width]).to_le_bytes());
+        }
+        let step_scale = scale_for(self.step.weights.iter());
+        for v in [self.step.threshold, self.step.bias, step_scale] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for w in &self.step.weights {
+            out.extend_from_slice(&quantise(*w, step_scale).to_le_bytes());
         }
         out
     }
@@ -267,7 +306,7 @@ impl RiskModel {
             return Err(ModelError::Malformed("no CBLNRISK header"));
         }
         let version = r.u32()?;
-        if version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(ModelError::Unsupported(format!("format version {version}")));
         }
         let bits = r.u32()?;
@@ -296,27 +335,48 @@ impl RiskModel {
         let meta: ModelMeta = serde_json::from_slice(r.take(meta_len)?)
             .map_err(|_| ModelError::Malformed("metadata"))?;
         let count = (1usize << bits) * width;
-        let raw = r.take(count * 2)?;
+        let weights = r.i16s(count, |i| scales[i % width])?;
+        // Version 1 files predate the step head: their steps come from the rule phrases alone.
+        let (step, step_scale) = if version == 1 {
+            (StepHead::zeroed(bits), 1.0)
+        } else {
+            let [threshold, bias, scale] = r.f32s(3)?[..] else {
+                return Err(ModelError::Malformed("step head"));
+            };
+            let weights = r.i16s(1usize << bits, |_| scale)?;
+            (
+                StepHead {
+                    threshold,
+                    bias,
+                    weights,
+                },
+                scale,
+            )
+        };
         if r.at != bytes.len() {
             return Err(ModelError::Malformed("trailing bytes"));
         }
-        let weights = raw
-            .chunks_exact(2)
-            .enumerate()
-            .map(|(i, pair)| f32::from(i16::from_le_bytes([pair[0], pair[1]])) * scales[i % width])
-            .collect();
         // A damaged parameter must stop startup, not silently switch a category off.
         if thresholds
             .iter()
             .chain(&bias)
             .chain(&scales)
-            .chain(std::iter::once(&elevated_ratio))
+            .chain([
+                &elevated_ratio,
+                &step.threshold,
+                &step.bias,
+                &step_scale,
+            ])
             .any(|v| !v.is_finite())
         {
             return Err(ModelError::Malformed("non-finite parameter"));
         }
         if thresholds.iter().any(|t| *t <= 0.0 || *t > 1.0) {
             return Err(ModelError::Malformed("threshold outside (0, 1]"));
+        }
+        // Above 1.0 is how a model without a trained step head says "never".
+        if step.threshold <= 0.0 {
+            return Err(ModelError::Malformed("step threshold not positive"));
         }
         Ok(RiskModel {
             bits,
@@ -325,12 +385,39 @@ impl RiskModel {
             elevated_ratio,
             bias,
             weights,
+            step,
             meta,
         })
     }
 }
 
-fn sigmoid(x: f32) -> f32 {
+impl StepHead {
+    pub(crate) fn logit(&self, features: &Features) -> f32 {
+        features
+            .indices
+            .iter()
+            .zip(&features.values)
+            .fold(self.bias, |sum, (&index, &value)| {
+                sum + self.weights.get(index as usize).copied().unwrap_or(0.0) * value
+            })
+    }
+}
+
+/// The scale that maps the largest weight magnitude onto `i16::MAX`.
+fn scale_for<'a>(weights: impl Iterator<Item = &'a f32>) -> f32 {
+    let largest = weights.fold(0.0f32, |m, w| m.max(w.abs()));
+    if largest > 0.0 {
+        largest / f32::from(i16::MAX)
+    } else {
+        1.0
+    }
+}
+
+fn quantise(weight: f32, scale: f32) -> i16 {
+    (weight / scale).round().clamp(-32767.0, 32767.0) as i16
+}
+
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
@@ -359,6 +446,16 @@ impl<'a> Reader<'a> {
     fn f32s(&mut self, n: usize) -> Result<Vec<f32>, ModelError> {
         (0..n).map(|_| self.u32().map(f32::from_bits)).collect()
     }
+
+    /// `n` quantised weights, the i-th scaled by `scale(i)`.
+    fn i16s(&mut self, n: usize, scale: impl Fn(usize) -> f32) -> Result<Vec<f32>, ModelError> {
+        let raw = self.take(n * 2)?;
+        Ok(raw
+            .chunks_exact(2)
+            .enumerate()
+            .map(|(i, pair)| f32::from(i16::from_le_bytes([pair[0], pair[1]])) * scale(i))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +469,11 @@ mod tests {
         weights[10] = -0.25;
         bias[1] = -2.0;
         model.set_thresholds(vec![0.4, 0.6], 0.5);
+        let mut step = StepHead::zeroed(8);
+        step.weights[5] = 0.75;
+        step.bias = -1.0;
+        step.threshold = 0.6;
+        model.set_step_head(step);
         model.set_meta(ModelMeta {
             seed: 7,
             ..ModelMeta::default()
@@ -387,6 +489,11 @@ mod tests {
         assert_eq!(back.thresholds(), model.thresholds());
         assert_eq!(back.meta().seed, 7);
         for (a, b) in back.weights.iter().zip(&model.weights) {
+            assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+        }
+        assert_eq!(back.step_threshold(), 0.6);
+        assert_eq!(back.step.bias, -1.0);
+        for (a, b) in back.step.weights.iter().zip(&model.step.weights) {
             assert!((a - b).abs() < 1e-3, "{a} vs {b}");
         }
     }

@@ -1,0 +1,213 @@
+//! Learning when a turn ends a crisis: the safety-step head.
+//!
+//! The head answers one question on every turn of a conversation the service holds in crisis: is
+//! the conversation out of crisis after this turn? Its examples are
+//! * the turns that follow a turn labelled crisis: out of crisis when the writer labelled the turn
+//!   so (the taxonomy's rule: only a concrete safety step does that), still in crisis when it goes
+//!   on ("đùa thôi", "ok em ổn", "mẹ 11h mới về");
+//! * every later turn of a conversation that never was a crisis (hyperbole, a place, a film,
+//!   homework), read as if the service had taken an earlier turn for one: such a conversation is
+//!   out of crisis, and the earlier turns it reads tell it so ("deadline này giết tao mất" then
+//!   "mới nộp xong hihi").
+//!
+//! The rule phrases stay as one source of steps; the head adds what they do not know, and its
+//! threshold is chosen by leave-one-writer-out cross-validation so that the whole decision ends at
+//! most `step_budget` of the crises that go on — ending a real crisis is the costly error. The
+//! shipped model trains it with a budget of 0, which switches it off: on a fresh blind set the head
+//! ended real crises far more often than cross-validation promised (docs/crisis/detector.md).
+
+use std::collections::BTreeSet;
+
+use super::features::{Features, TurnContext, extract};
+use super::training::{SplitMix, TrainingOptions};
+use super::weights::{StepHead, sigmoid};
+use super::{context_views, rules_saw_step, step_is_doubtful};
+use crate::crisis::corpus::Corpus;
+use crate::crisis::detector::CrisisDetector;
+use crate::crisis::types::RiskLevel;
+use crate::text::normalize_views;
+
+/// One turn after a crisis turn.
+#[derive(Debug, Clone)]
+pub struct StepExample {
+    features: Features,
+    /// The rule phrases name a step and nothing in the message casts doubt on it.
+    rules_step: bool,
+    /// The writer labelled the turn out of crisis.
+    is_step: bool,
+    group: String,
+}
+
+/// Cross-validated figures of the step decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepReport {
+    /// Turns after a crisis turn that named a step.
+    pub steps: usize,
+    /// Turns after a crisis turn that did not.
+    pub continuations: usize,
+    /// Steps the rule phrases alone recognise.
+    pub rules_recall: f64,
+    /// Continuations the rule phrases alone would end.
+    pub rules_false_rate: f64,
+    /// Steps the rules and the head together recognise (out of fold).
+    pub recall: f64,
+    /// Continuations they would end (out of fold).
+    pub false_rate: f64,
+    /// The head's chosen threshold.
+    pub threshold: f32,
+}
+
+/// The step examples of a corpus, read as a session reads them (prior risk crisis).
+pub fn step_examples(corpus: &Corpus, rules: &CrisisDetector, bits: u32) -> Vec<StepExample> {
+    let mut out = Vec::new();
+    for conversation in &corpus.conversations {
+        let never_crisis = conversation
+            .turns
+            .iter()
+            .all(|t| t.risk != RiskLevel::Crisis);
+        let mut earlier: Vec<String> = Vec::new();
+        let mut previous_label = RiskLevel::None;
+        for turn in &conversation.turns {
+            if previous_label == RiskLevel::Crisis || (never_crisis && !earlier.is_empty()) {
+                let views = normalize_views(&turn.text);
+                let explanation = rules.explain_views(&views);
+                let previous = context_views(&earlier);
+                let context = TurnContext {
+                    previous: &previous,
+                    prior_risk: RiskLevel::Crisis,
+                };
+                out.push(StepExample {
+                    features: extract(&views, &explanation, &context, bits, None),
+                    rules_step: rules_saw_step(&explanation)
+                        && !step_is_doubtful(&views, &explanation),
+                    is_step: turn.risk != RiskLevel::Crisis,
+                    group: conversation.source.clone(),
+                });
+            }
+            previous_label = turn.risk;
+            earlier.push(turn.text.clone());
+        }
+    }
+    out
+}
+
+/// Trains the head and chooses its threshold; `step_budget` is the share of continuing crises the
+/// whole step decision may end in cross-validation.
+pub fn train_step_head(
+    examples: &[StepExample],
+    options: &TrainingOptions,
+) -> (StepHead, StepReport) {
+    let folds: BTreeSet<&str> = examples.iter().map(|e| e.group.as_str()).collect();
+    let mut oof = vec![0.0f32; examples.len()];
+    for fold in &folds {
+        let training: Vec<&StepExample> = examples.iter().filter(|e| e.group != *fold).collect();
+        let head = fit_step(&training, options);
+        for (slot, e) in oof.iter_mut().zip(examples) {
+            if e.group == *fold {
+                *slot = sigmoid(head.logit(&e.features));
+            }
+        }
+    }
+    let measure = |threshold: f32| {
+        let (mut steps, mut found, mut continuations, mut ended) = (0usize, 0usize, 0usize, 0usize);
+        for (e, p) in examples.iter().zip(&oof) {
+            let said = e.rules_step || *p >= threshold;
+            if e.is_step {
+                steps += 1;
+                found += usize::from(said);
+            } else {
+                continuations += 1;
+                ended += usize::from(said);
+            }
+        }
+        (
+            found as f64 / steps.max(1) as f64,
+            ended as f64 / continuations.max(1) as f64,
+        )
+    };
+    let (rules_recall, rules_false_rate) = measure(f32::INFINITY);
+    // Candidate thresholds: just above each continuation's out-of-fold score, lowest last kept
+    // within the budget (a lower threshold finds more steps and ends more crises).
+    let mut candidates: Vec<f32> = examples
+        .iter()
+        .zip(&oof)
+        .filter(|(e, _)| !e.is_step)
+        .map(|(_, p)| p.next_up())
+        .chain([STEP_THRESHOLD_CEILING])
+        .filter(|t| *t >= STEP_THRESHOLD_FLOOR && *t <= STEP_THRESHOLD_CEILING)
+        .collect();
+    candidates.sort_by(|a, b| b.total_cmp(a));
+    candidates.dedup();
+    let mut threshold = NEVER;
+    for candidate in candidates {
+        if measure(candidate).1 <= options.step_budget {
+            threshold = candidate;
+        } else {
+            break;
+        }
+    }
+    let (recall, false_rate) = measure(threshold);
+    let mut head = fit_step(&examples.iter().collect::<Vec<_>>(), options);
+    head.threshold = threshold;
+    let report = StepReport {
+        steps: examples.iter().filter(|e| e.is_step).count(),
+        continuations: examples.iter().filter(|e| !e.is_step).count(),
+        rules_recall,
+        rules_false_rate,
+        recall,
+        false_rate,
+        threshold,
+    };
+    (head, report)
+}
+
+/// Above any probability: the head never fires.
+const NEVER: f32 = 2.0;
+/// The head is never trusted below this, however few continuations the corpus has.
+const STEP_THRESHOLD_FLOOR: f32 = 0.3;
+const STEP_THRESHOLD_CEILING: f32 = 0.99;
+
+/// Binary logistic regression with AdaGrad, steps up-weighted as the categories' positives are.
+fn fit_step(examples: &[&StepExample], options: &TrainingOptions) -> StepHead {
+    let bits = options.bits;
+    let mut head = StepHead {
+        threshold: NEVER,
+        bias: 0.0,
+        weights: vec![0.0; 1usize << bits],
+    };
+    let positives = examples.iter().filter(|e| e.is_step).count();
+    let negatives = examples.len() - positives;
+    let positive_weight = if positives == 0 {
+        1.0
+    } else {
+        ((negatives as f32 / positives as f32).sqrt()).clamp(1.0, 4.0)
+    };
+    let mut squared = vec![1e-8f32; head.weights.len()];
+    let mut bias_squared = 1e-8f32;
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut rng = SplitMix::new(options.seed ^ STEP_SEED);
+    for _ in 0..options.epochs {
+        rng.shuffle(&mut order);
+        for &i in &order {
+            let e = examples[i];
+            let p = sigmoid(head.logit(&e.features));
+            let sample_weight = if e.is_step { positive_weight } else { 1.0 };
+            let error = (p - f32::from(u8::from(e.is_step))) * sample_weight;
+            for (&index, &value) in e.features.indices.iter().zip(&e.features.values) {
+                let slot = index as usize;
+                let Some(weight) = head.weights.get_mut(slot) else {
+                    continue;
+                };
+                let gradient = error * value + options.l2 * *weight;
+                squared[slot] += gradient * gradient;
+                *weight -= options.learning_rate * gradient / squared[slot].sqrt();
+            }
+            bias_squared += error * error;
+            head.bias -= options.learning_rate * error / bias_squared.sqrt();
+        }
+    }
+    head
+}
+
+/// Keeps the step head's shuffles apart from the categories' under the same seed.
+const STEP_SEED: u64 = 0x5afe_57e9;
