@@ -4,8 +4,10 @@
 pub mod body;
 pub mod docs;
 pub mod error;
+pub mod event_stream;
 pub mod feedback;
 pub mod messages;
+pub mod messages_stream;
 pub mod middleware;
 pub mod operations;
 pub mod query;

@@ -25,3 +25,4 @@ mod sessions;
 mod shutdown;
 mod simulate;
 mod smoke;
+mod streaming;

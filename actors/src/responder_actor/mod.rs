@@ -8,8 +8,12 @@ use crate::telemetry::{ActorKind, Metrics, ResponderOutcome};
 use actix::{Actor, Context, Handler, Message, ResponseFuture, Supervised};
 use std::sync::Arc;
 
+mod streaming;
+
+pub use streaming::GenerateReplyStreaming;
+
 /// Message type names, declared to the metrics at startup.
-pub const MESSAGE_TYPES: [&str; 1] = ["GenerateReply"];
+pub const MESSAGE_TYPES: [&str; 2] = ["GenerateReply", "GenerateReplyStreaming"];
 
 /// Produce a reply; never fails for provider reasons (those fall back to the built-in listener).
 #[derive(Message)]

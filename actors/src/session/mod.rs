@@ -7,6 +7,7 @@ mod pipeline;
 mod reads;
 mod registry;
 mod state;
+mod streaming;
 mod view;
 
 pub use actor::SessionActor;
@@ -14,11 +15,13 @@ pub use deps::SessionDeps;
 pub use messages::*;
 pub use pipeline::SAFETY_MODEL;
 pub use registry::{RegistrySettings, SessionRegistry};
+pub use streaming::{PostMessageStreaming, ReplySink, StreamEvent};
 pub use view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
 
 /// Session-actor message type names, declared to the metrics at startup.
-pub const SESSION_MESSAGE_TYPES: [&str; 9] = [
+pub const SESSION_MESSAGE_TYPES: [&str; 10] = [
     "PostMessage",
+    "PostMessageStreaming",
     "ListHistory",
     "FetchMessage",
     "RemoveMessage",
