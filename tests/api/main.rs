@@ -19,6 +19,7 @@ mod migrations;
 mod openai;
 mod operations;
 mod privacy;
+mod quick_exit;
 mod rate_limits;
 mod redis_sync;
 mod sessions;

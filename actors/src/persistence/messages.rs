@@ -164,3 +164,8 @@ store_request!(
     Ping {} -> (),
     |store, msg| store.ping()
 );
+store_request!(
+    /// Quick exit: shred the key of the session with this token, revoke the token, mark it expired.
+    ShredSession { /** HMAC of the token. */ token_hash: [u8; 32], /** Now. */ now: Timestamp } -> Option<Uuid>,
+    |store, msg| store.shred_session(&msg.token_hash, msg.now)
+);
