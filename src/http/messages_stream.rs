@@ -70,7 +70,7 @@ impl Relay {
                 frame(
                     id,
                     "reply.completed",
-                    &json!({"ai_message": posted.ai_message}),
+                    &json!({"ai_message": posted.ai_message, "notice": posted.notice}),
                 )
             }
             StreamEvent::Replaced(posted) => {
@@ -78,7 +78,7 @@ impl Relay {
                 frame(
                     id,
                     "reply.replaced",
-                    &json!({"ai_message": posted.ai_message}),
+                    &json!({"ai_message": posted.ai_message, "notice": posted.notice}),
                 )
             }
             StreamEvent::Failed(error) => {

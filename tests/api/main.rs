@@ -16,6 +16,7 @@ mod feedback;
 mod messages;
 mod metrics;
 mod migrations;
+mod notices;
 mod openai;
 mod operations;
 mod privacy;

@@ -12,8 +12,11 @@ use super::safety::is_unsafe_answer;
 
 /// Folded phrases that ask for secrecy.
 const SECRECY_PHRASES: &[&str] = &[
-    "keep it secret",
-    "keep this secret",
+    "please keep it secret",
+    "keep it secret from",
+    "keep this secret from",
+    "keep it a secret",
+    "keep this a secret",
     "keep it between us",
     "keep this between us",
     "our little secret",
@@ -116,6 +119,7 @@ mod tests {
             "Bạn không cần giữ chuyện này một mình đâu.",
             "Bạn có thể kể với một người lớn bạn tin tưởng.",
             "It's okay to tell someone you trust.",
+            "You do not have to keep this secret alone: tell an adult you trust.",
         ] {
             assert!(passes_reply_guard(sentence), "{sentence:?}");
         }

@@ -3,6 +3,7 @@
 mod actor;
 mod deps;
 mod messages;
+mod notice;
 mod pipeline;
 mod reads;
 mod registry;
@@ -13,6 +14,7 @@ mod view;
 pub use actor::SessionActor;
 pub use deps::SessionDeps;
 pub use messages::*;
+pub use notice::{Notice, NoticeKind, NoticeSettings, vietnam_hour};
 pub use pipeline::SAFETY_MODEL;
 pub use registry::{RegistrySettings, SessionRegistry};
 pub use streaming::{PostMessageStreaming, ReplySink, StreamEvent};

@@ -265,11 +265,22 @@ async fn run(
     state.record.last_activity = reply_message.created_at;
     deps.metrics.chat_message(Role::Assistant);
 
+    let notice = state.notices.next(
+        &deps.notices,
+        language,
+        user_seq == 1,
+        model_used_safety(&reply_message),
+    );
     Ok(PostedMessage {
         user_message: view(&user_message, Some(content)),
         ai_message: view(&reply_message, Some(reply_text)),
         crisis_info,
+        notice,
     })
+}
+
+fn model_used_safety(reply: &StoredMessage) -> bool {
+    reply.model_used.as_deref() == Some(SAFETY_MODEL)
 }
 
 /// Asks the responder for a streamed reply and passes its guarded pieces on as they come.
