@@ -421,3 +421,19 @@ on_both_backends!(
     a_broken_stream_after_a_sentence_is_replaced,
     a_client_that_leaves_does_not_stop_the_reply,
 );
+
+#[actix_web::test]
+async fn the_openapi_document_describes_streams_exit_and_notices() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (status, document) = crate::support::Fetch::fetch_json(app.get("/openapi.json")).await;
+    assert_eq!(status, 200);
+    let send = &document["paths"]["/api/v1/messages"]["post"];
+    assert!(
+        send["responses"]["200"]["content"]["text/event-stream"].is_object(),
+        "{send}"
+    );
+    assert!(document["paths"]["/api/v1/sessions/exit"]["post"].is_object());
+    let schemas = &document["components"]["schemas"];
+    assert!(schemas["Notice"].is_object(), "{schemas}");
+    assert!(schemas["PostedMessage"]["properties"]["notice"].is_object());
+}
