@@ -197,6 +197,7 @@ pub fn actor_settings(
         },
         risk_model,
         crisis_quiet_period: Duration::from_secs(u64::from(s.crisis.quiet_period_minutes) * 60),
+        notices: crate::config::notice_settings(&s.session),
         crisis_judge: CrisisJudge::from_settings(&crisis_judge_settings(s)).map(Arc::new),
     }
 }

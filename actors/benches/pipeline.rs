@@ -286,6 +286,7 @@ fn system_settings() -> ActorSystemSettings {
             Err(e) => panic!("the embedded crisis model must load: {e}"),
         }),
         crisis_quiet_period: Duration::from_secs(12 * 3600),
+        notices: cbln_actors::session::NoticeSettings::default(),
         crisis_judge: None,
     }
 }

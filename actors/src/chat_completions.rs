@@ -143,6 +143,44 @@ pub(crate) async fn post_json<B: Serialize + ?Sized>(
     })
 }
 
+/// POSTs `body` as JSON like [`post_json`] and hands back a successful answer unread, for a
+/// caller that reads it as a stream (bounded by its own count and the client's timeout).
+pub(crate) async fn open_stream<B: Serialize + ?Sized>(
+    client: &reqwest::Client,
+    endpoint: &Url,
+    api_key: Option<&SecretString>,
+    body: &B,
+) -> Result<reqwest::Response, CallError> {
+    let mut request = client.post(endpoint.clone()).json(body);
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key.expose_secret());
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|error| CallError::from_reqwest(&error, None))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(CallError {
+            kind: CallErrorKind::HttpStatus,
+            status: Some(status),
+        });
+    }
+    Ok(response)
+}
+
+/// The next piece of a streamed answer, `None` at its end.
+pub(crate) async fn next_chunk(
+    response: &mut reqwest::Response,
+) -> Result<Option<Vec<u8>>, CallError> {
+    let status = response.status();
+    response
+        .chunk()
+        .await
+        .map(|chunk| chunk.map(|bytes| bytes.to_vec()))
+        .map_err(|error| CallError::from_reqwest(&error, Some(status)))
+}
+
 /// One entry of the chat-completions `messages` array.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct ChatMessage<'a> {

@@ -48,6 +48,8 @@ pub struct ActorSystemSettings {
     pub risk_model: Arc<RiskModel>,
     /// Silence after which a conversation's crisis mode lapses without a safety step.
     pub crisis_quiet_period: Duration,
+    /// When replies carry break reminders.
+    pub notices: crate::session::NoticeSettings,
     /// The optional model judge that may raise a verdict to a crisis.
     pub crisis_judge: Option<Arc<CrisisJudge>>,
 }
@@ -177,6 +179,7 @@ impl ActorSystem {
             hotlines: Arc::new(hotlines),
             context_turns: settings.context_turns,
             crisis_quiet_period: settings.crisis_quiet_period,
+            notices: settings.notices,
             crisis_judge: settings.crisis_judge.clone(),
             session_ttl: settings.registry.session_ttl,
             deletions: deletions.clone(),

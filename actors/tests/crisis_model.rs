@@ -74,7 +74,11 @@ fn the_corpus_is_as_large_and_varied_as_promised() {
     assert!(writers.len() >= 6, "{writers:?}");
     let blind = corpus("eval/blind-4");
     assert!(blind.messages.len() >= 600, "{}", blind.messages.len());
-    assert!(blind.conversations.len() >= 40, "{}", blind.conversations.len());
+    assert!(
+        blind.conversations.len() >= 40,
+        "{}",
+        blind.conversations.len()
+    );
 }
 
 /// Blind set 4: written blind (the writer saw only docs/crisis/taxonomy.md) and committed before

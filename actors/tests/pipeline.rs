@@ -68,6 +68,7 @@ fn test_settings() -> ActorSystemSettings {
             cbln_actors::crisis::RiskModel::embedded().expect("the embedded crisis model loads"),
         ),
         crisis_quiet_period: Duration::from_secs(12 * 3600),
+        notices: cbln_actors::session::NoticeSettings::default(),
         crisis_judge: None,
     }
 }

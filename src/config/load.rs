@@ -238,6 +238,17 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
     if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
         return Err(invalid(name, "must be greater than 0"));
     }
+    for (name, hour) in [
+        (
+            "session.night_start_hour",
+            settings.session.night_start_hour,
+        ),
+        ("session.night_end_hour", settings.session.night_end_hour),
+    ] {
+        if hour > 23 {
+            return Err(invalid(name, "must be an hour between 0 and 23"));
+        }
+    }
     if !(0.0..=2.0).contains(&settings.responder.temperature) {
         return Err(invalid("responder.temperature", "must be between 0 and 2"));
     }

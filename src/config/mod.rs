@@ -107,3 +107,13 @@ pub fn parse_network(text: &str) -> Option<ipnet::IpNet> {
         .ok()
         .or_else(|| text.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
 }
+
+/// When replies carry break reminders, from `[session]`.
+pub fn notice_settings(session: &SessionSettings) -> cbln_actors::session::NoticeSettings {
+    let night = (session.night_start_hour, session.night_end_hour);
+    cbln_actors::session::NoticeSettings {
+        break_after: std::time::Duration::from_secs(session.break_after_s),
+        stretch_gap: std::time::Duration::from_secs(session.stretch_gap_s),
+        night_hours: (night.0 != night.1).then_some(night),
+    }
+}

@@ -114,6 +114,14 @@ pub struct SessionSettings {
     pub mailbox_capacity: usize,
     /// Turns of context for the responder.
     pub context_turns: usize,
+    /// Seconds of continuous use after which a reply carries a break reminder.
+    pub break_after_s: u64,
+    /// Seconds of pause that end a stretch of continuous use.
+    pub stretch_gap_s: u64,
+    /// Hour (0..=23, Vietnam time) from which replies may carry a late-night break reminder.
+    pub night_start_hour: u8,
+    /// Hour (0..=23, Vietnam time) at which late night ends; equal to the start turns it off.
+    pub night_end_hour: u8,
 }
 
 /// `[pipeline]`.

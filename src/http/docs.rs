@@ -2,7 +2,7 @@
 //! compiled into the binary (nothing is fetched from the internet).
 
 use super::error::ApiError;
-use super::{feedback, messages, operations, sessions};
+use super::{exit, feedback, messages, operations, sessions};
 use actix_web::{HttpResponse, web};
 use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
@@ -13,7 +13,7 @@ use utoipa::OpenApi;
     info(title = "Cùng Bạn Lắng Nghe", description = "Anonymous, encrypted support chat for young Vietnamese people."),
     paths(
         sessions::create, sessions::status, sessions::touch, sessions::delete,
-        sessions::delete_by_query, sessions::refresh,
+        sessions::delete_by_query, sessions::refresh, exit::exit,
         messages::send, messages::history, messages::get_one, messages::delete_one, messages::delete_all,
         feedback::submit,
         operations::root, operations::health, operations::live, operations::ready, operations::metrics,

@@ -39,8 +39,18 @@ pub struct MessageDeleted {
 }
 
 /// Send a message; answers with the committed message, the reply and, in a crisis, the card.
+///
+/// With `Accept: text/event-stream` the answer is 200 and a stream of events, each with an
+/// increasing `id:`: `message.accepted` (`{"user_message", "crisis_info"}`, once the message is
+/// committed), `reply.delta` (`{"text"}`, each piece only after the reply guard passed it), then
+/// `reply.completed` (`{"ai_message"}`: the stored reply, which the deltas add up to),
+/// `reply.replaced` (`{"ai_message"}`: a later sentence failed the guard and this safe reply was
+/// stored instead) or `error` (the usual error body). A post refused before its message was
+/// committed answers with the ordinary JSON error.
 #[utoipa::path(post, path = "/api/v1/messages", request_body = SendMessageRequest,
-    responses((status = 201, body = PostedMessage), (status = 401), (status = 404), (status = 413),
+    responses((status = 201, body = PostedMessage),
+              (status = 200, description = "Server-sent events (with `Accept: text/event-stream`)", content_type = "text/event-stream", body = String),
+              (status = 401), (status = 404), (status = 413),
               (status = 415), (status = 422), (status = 429), (status = 503)), tag = "messages")]
 pub async fn send(
     state: web::Data<AppState>,
@@ -55,6 +65,9 @@ pub async fn send(
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let session = session_of(&state, &token).await?;
     state.limits.check_message(session.session_id)?;
+    if super::event_stream::wants_event_stream(&request) {
+        return super::messages_stream::send(session, content.into_string()).await;
+    }
     let posted = session.mailbox.ask(PostMessage { content }).await?;
     Ok(HttpResponse::Created().json(PostedMessage::from(posted)))
 }

@@ -4,8 +4,11 @@
 pub mod body;
 pub mod docs;
 pub mod error;
+pub mod event_stream;
+pub mod exit;
 pub mod feedback;
 pub mod messages;
+pub mod messages_stream;
 pub mod middleware;
 pub mod operations;
 pub mod query;
@@ -92,6 +95,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::delete().to(sessions::delete_by_query)),
         )
         .service(resource("/api/v1/sessions/refresh").route(web::post().to(sessions::refresh)))
+        .service(resource("/api/v1/sessions/exit").route(web::post().to(exit::exit)))
         .service(
             resource("/api/v1/sessions/{token}")
                 .route(web::get().to(sessions::status))

@@ -240,6 +240,9 @@ pub struct PostedMessage {
     pub ai_message: ChatMessage,
     /// The crisis card when the message was a crisis.
     pub crisis_info: Option<CrisisInfo>,
+    /// Shown with the reply: `ai_disclosure` on the session's first, `break_reminder` after a long
+    /// stretch of use or late at night in Vietnam, otherwise null.
+    pub notice: Option<Notice>,
 }
 
 impl From<session::PostedMessage> for PostedMessage {
@@ -248,6 +251,38 @@ impl From<session::PostedMessage> for PostedMessage {
             user_message: posted.user_message.into(),
             ai_message: posted.ai_message.into(),
             crisis_info: posted.crisis_info.map(CrisisInfo::from),
+            notice: posted.notice.map(Notice::from),
+        }
+    }
+}
+
+/// What kind of notice a reply carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Replies come from software, not a counsellor.
+    AiDisclosure,
+    /// A reminder that a break is fine.
+    BreakReminder,
+}
+
+/// A notice shown with a reply, in the session's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Notice {
+    /// What it is.
+    pub kind: NoticeKind,
+    /// What it says.
+    pub text: String,
+}
+
+impl From<session::Notice> for Notice {
+    fn from(notice: session::Notice) -> Self {
+        Notice {
+            kind: match notice.kind {
+                session::NoticeKind::AiDisclosure => NoticeKind::AiDisclosure,
+                session::NoticeKind::BreakReminder => NoticeKind::BreakReminder,
+            },
+            text: notice.text,
         }
     }
 }

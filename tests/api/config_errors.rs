@@ -400,3 +400,14 @@ fn generated_development_keys_are_private() {
     let secret_text = std::fs::read_to_string(&secret).unwrap();
     assert!(!stderr.contains(secret_text.trim()));
 }
+
+#[test]
+fn a_night_hour_past_23_is_refused() {
+    let dir = temp_dir();
+    let output = cbln(
+        dir.path(),
+        &["migrate", "status"],
+        &[("CBLN__SESSION__NIGHT_START_HOUR", "24")],
+    );
+    refused(&output, &["session.night_start_hour", "between 0 and 23"]);
+}

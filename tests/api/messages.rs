@@ -68,7 +68,7 @@ async fn post_answers_201_with_both_messages(backend: Backend) {
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         keys(&body),
-        set(&["user_message", "ai_message", "crisis_info"]),
+        set(&["user_message", "ai_message", "crisis_info", "notice"]),
         "{body}"
     );
     let user = &body["user_message"];

@@ -222,6 +222,7 @@ fn own_placeholders(path: &str) -> (&'static [&'static str], Option<&'static str
 fn said_as_written(path: &str) -> bool {
     path.starts_with("listener.")
         || path.starts_with("hotlines.")
+        || path.starts_with("notice.")
         || matches!(
             path,
             "prompt.session_hint" | "prompt.danger_rule_without_lines" | "check_in.closing"

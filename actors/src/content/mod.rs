@@ -116,6 +116,20 @@ pub struct Wording {
     pub prompt: PromptWording,
     /// The built-in listener's replies.
     pub listener: ListenerWording,
+    /// Notices shown with replies.
+    pub notice: NoticeWording,
+}
+
+/// Notices shown with replies (said as written).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeWording {
+    /// With the first reply of a session: replies come from software, not a counsellor.
+    pub ai_disclosure: String,
+    /// After a long stretch of continuous use.
+    pub break_reminder: String,
+    /// Late at night in Vietnam.
+    pub night_reminder: String,
 }
 
 /// One value per crisis category.

@@ -165,3 +165,8 @@ store_request!(
     Ping {} -> (),
     |store, msg| store.ping()
 );
+store_request!(
+    /// Quick exit: shred the key of the session with this token, revoke the token, mark it expired.
+    ShredSession { /** HMAC of the token. */ token_hash: TokenHash, /** Now. */ now: Timestamp } -> Option<Uuid>,
+    |store, msg| store.shred_session(msg.token_hash.as_bytes(), msg.now)
+);

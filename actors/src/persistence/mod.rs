@@ -3,6 +3,7 @@
 mod actor;
 mod chat;
 mod error;
+mod exit;
 mod feedback;
 mod maintenance;
 pub mod messages;

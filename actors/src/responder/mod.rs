@@ -2,13 +2,17 @@
 //!
 //! This is a library for the `ResponderActor`: nothing here spawns tasks or holds actors. Crisis
 //! messages never reach it (the session replaces those replies with a safety response first); what
-//! it does guard is the model's own output, through [`is_unsafe_answer`].
+//! it does guard is the model's own output, through [`passes_reply_guard`] (whole replies, and every
+//! sentence of a streamed one before it is shown).
 
 mod builtin;
+mod guard;
 mod lexicon;
 mod openai;
+mod openai_stream;
 mod prompt;
 mod safety;
+mod stream;
 mod templates;
 
 use std::fmt;
@@ -17,10 +21,12 @@ use crate::domain::{Language, Turn};
 
 pub use crate::chat_completions::install_crypto_provider;
 pub use builtin::{BUILTIN_MODEL, BUILTIN_PROVIDER, BuiltInResponder};
+pub use guard::passes_reply_guard;
 pub use lexicon::{Feeling, is_asking_if_bot, recognise_feeling};
 pub use openai::{OPENAI_PROVIDER, OpenAiResponder, OpenAiSettings};
 pub use prompt::system_prompt;
 pub use safety::is_unsafe_answer;
+pub use stream::PieceSink;
 
 /// What a responder needs to answer one message. Plaintext, memory only.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use super::builtin::BuiltInResponder;
+use super::guard::passes_reply_guard;
 use super::prompt::{build_messages, system_prompt};
-use super::safety::is_unsafe_answer;
 use super::{FallbackReason, ReplyOutcome, ReplyRequest, ResponderError};
 use crate::chat_completions::{
     self, CallError, CallErrorKind, ChatMessage, ChatResponse, strip_reasoning,
@@ -53,34 +53,34 @@ pub struct OpenAiSettings {
 /// back to the built-in listener on any failure.
 #[derive(Debug, Clone)]
 pub struct OpenAiResponder {
-    client: reqwest::Client,
-    endpoint: Url,
+    pub(super) client: reqwest::Client,
+    pub(super) endpoint: Url,
     // Boxed because, with the rendered prompt beside it, `Responder::OpenAi` would be several times
     // the size of `Responder::BuiltIn`, and responders are moved into actors by value.
-    settings: Box<OpenAiSettings>,
-    system_prompt: String,
-    fallback: BuiltInResponder,
+    pub(super) settings: Box<OpenAiSettings>,
+    pub(super) system_prompt: String,
+    pub(super) fallback: BuiltInResponder,
 }
 
 #[derive(Serialize)]
-struct ChatRequest<'a> {
-    model: &'a str,
-    messages: Vec<ChatMessage<'a>>,
-    max_tokens: u32,
-    temperature: f32,
-    stream: bool,
+pub(super) struct ChatRequest<'a> {
+    pub(super) model: &'a str,
+    pub(super) messages: Vec<ChatMessage<'a>>,
+    pub(super) max_tokens: u32,
+    pub(super) temperature: f32,
+    pub(super) stream: bool,
 }
 
 /// A successful answer before it becomes a [`ReplyOutcome`].
-struct Answer {
-    text: String,
-    model: String,
+pub(super) struct Answer {
+    pub(super) text: String,
+    pub(super) model: String,
 }
 
 /// Why a call failed, with the HTTP status when there was one (for the log line only).
-struct Failure {
-    reason: FallbackReason,
-    status: Option<StatusCode>,
+pub(super) struct Failure {
+    pub(super) reason: FallbackReason,
+    pub(super) status: Option<StatusCode>,
 }
 
 impl From<FallbackReason> for Failure {
@@ -134,7 +134,7 @@ fn validate(settings: &OpenAiSettings) -> Result<(), ResponderError> {
     Ok(())
 }
 
-fn model_name(reported: Option<String>, configured: &str) -> String {
+pub(super) fn model_name(reported: Option<String>, configured: &str) -> String {
     match reported.map(|name| name.trim().to_owned()) {
         Some(name) if !name.is_empty() => name.chars().take(MAX_MODEL_NAME_CHARS).collect(),
         _ => configured.to_owned(),
@@ -223,7 +223,7 @@ impl OpenAiResponder {
         if text.is_empty() {
             return Err(invalid(FallbackReason::EmptyAnswer));
         }
-        if is_unsafe_answer(text) {
+        if !passes_reply_guard(text) {
             return Err(invalid(FallbackReason::UnsafeAnswer));
         }
         Ok(Answer {

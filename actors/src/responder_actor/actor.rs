@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 /// Wraps the configured `Responder`.
 pub struct ResponderActor {
-    responder: Arc<Responder>,
-    metrics: Metrics,
+    pub(super) responder: Arc<Responder>,
+    pub(super) metrics: Metrics,
     health: SystemHealth,
     restarts: RestartTracker,
 }

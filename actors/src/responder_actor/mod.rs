@@ -7,5 +7,9 @@ mod messages;
 pub use actor::ResponderActor;
 pub use messages::GenerateReply;
 
+mod streaming;
+
+pub use streaming::GenerateReplyStreaming;
+
 /// Message type names, declared to the metrics at startup.
-pub const MESSAGE_TYPES: [&str; 1] = ["GenerateReply"];
+pub const MESSAGE_TYPES: [&str; 2] = ["GenerateReply", "GenerateReplyStreaming"];

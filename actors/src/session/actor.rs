@@ -34,7 +34,10 @@ impl SessionActor {
 
     /// Runs `work` with exclusive access to the state, after checking the session is usable;
     /// the actor takes no other message until it finishes.
-    fn serialised<T, F, Fut>(&self, work: F) -> AtomicResponse<Self, Result<T, PipelineError>>
+    pub(super) fn serialised<T, F, Fut>(
+        &self,
+        work: F,
+    ) -> AtomicResponse<Self, Result<T, PipelineError>>
     where
         T: 'static,
         F: FnOnce(Arc<SessionDeps>, Arc<Mutex<SessionState>>) -> Fut + 'static,

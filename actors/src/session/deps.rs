@@ -32,6 +32,8 @@ pub struct SessionDeps {
     pub crisis_judge: Option<Arc<crate::crisis_judge::CrisisJudge>>,
     /// Session lifetime, for refresh.
     pub session_ttl: Duration,
+    /// When replies carry break reminders.
+    pub notices: super::notice::NoticeSettings,
     /// Announces deleted sessions so other instances can stop their copies (via Redis).
     pub deletions: tokio::sync::broadcast::Sender<uuid::Uuid>,
 }

@@ -4,21 +4,26 @@ mod actor;
 mod deps;
 mod lifecycle;
 mod messages;
+mod notice;
 mod pipeline;
 mod reads;
 mod state;
+mod streaming;
 mod view;
 
 pub use actor::SessionActor;
 pub use deps::SessionDeps;
 pub use messages::*;
+pub use notice::{Notice, NoticeKind, NoticeSettings, vietnam_hour};
 pub use pipeline::SAFETY_MODEL;
 pub(crate) use state::SessionState;
+pub use streaming::{PostMessageStreaming, ReplySink, StreamEvent};
 pub use view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
 
 /// Session-actor message type names, declared to the metrics at startup.
-pub const MESSAGE_TYPES: [&str; 9] = [
+pub const MESSAGE_TYPES: [&str; 10] = [
     "PostMessage",
+    "PostMessageStreaming",
     "ListHistory",
     "FetchMessage",
     "RemoveMessage",

@@ -3,6 +3,7 @@
 
 use super::deps::SessionDeps;
 use super::state::{SessionState, encode_context};
+use super::streaming::ReplySink;
 use super::view::{ChatMessage, PostedMessage};
 use crate::crisis::model::CONTEXT_TURNS;
 use crate::crisis::model::ModelScores;
@@ -18,8 +19,8 @@ use crate::encryptor::SealRecords;
 use crate::error::PipelineError;
 use crate::persistence::messages::Commit;
 use crate::persistence::{StoredContext, StoredMessage, Timestamp, WriteOp};
-use crate::responder::ReplyRequest;
-use crate::responder_actor::GenerateReply;
+use crate::responder::{ReplyOutcome, ReplyRequest};
+use crate::responder_actor::{GenerateReply, GenerateReplyStreaming};
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -33,6 +34,26 @@ pub async fn post_message(
     deps: &SessionDeps,
     state: &mut SessionState,
     content: String,
+) -> Result<PostedMessage, PipelineError> {
+    run(deps, state, content, None).await
+}
+
+/// Runs one message like [`post_message`], reporting to `sink` as it goes: the user's message
+/// once committed, then the reply's pieces as they pass the guard.
+pub async fn post_message_streaming(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+    content: String,
+    sink: &mut ReplySink,
+) -> Result<PostedMessage, PipelineError> {
+    run(deps, state, content, Some(sink)).await
+}
+
+async fn run(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+    content: String,
+    mut sink: Option<&mut ReplySink>,
 ) -> Result<PostedMessage, PipelineError> {
     let started = Instant::now();
     state.ensure_loaded(deps).await?;
@@ -136,6 +157,13 @@ pub async fn post_message(
         risk.as_assessment()
     };
     let crisis_now = risk.shows_crisis_support() || assessment.is_crisis;
+    let crisis_info = crisis_card(&card_assessment, language, &deps.hotlines);
+    if let Some(sink) = sink.as_deref_mut() {
+        sink.accepted(
+            view(&user_message, Some(content.clone())),
+            crisis_info.clone(),
+        );
+    }
     let (reply_text, model_used) = if crisis_now || assessment.third_party {
         let text = if transition == Transition::CrisisContinues {
             check_in_reply(
@@ -149,6 +177,9 @@ pub async fn post_message(
         } else {
             safety_reply(assessment, language, &deps.hotlines)
         };
+        if let Some(sink) = sink.as_deref_mut() {
+            sink.text(&text);
+        }
         (text, SAFETY_MODEL.to_string())
     } else {
         let request = ReplyRequest {
@@ -157,7 +188,11 @@ pub async fn post_message(
             history: state.turns.iter().cloned().collect(),
             variation: user_seq as u64,
         };
-        match deps.responder.ask(GenerateReply { request }).await {
+        let generated = match sink {
+            Some(sink) => streamed_reply(deps, request, sink).await,
+            None => deps.responder.ask(GenerateReply { request }).await,
+        };
+        match generated {
             Ok(outcome) => (outcome.text, outcome.model_used),
             Err(error) => {
                 retract(deps, session_id, vec![user_id]).await;
@@ -238,11 +273,17 @@ pub async fn post_message(
     state.record.last_activity = reply_message.created_at;
     deps.metrics.chat_message(Role::Assistant);
 
-    let crisis_info = crisis_card(&card_assessment, language, &deps.hotlines);
+    let notice = state.notices.next(
+        &deps.notices,
+        language,
+        user_seq == 1,
+        model_used_safety(&reply_message),
+    );
     Ok(PostedMessage {
         user_message: view(&user_message, Some(content)),
         ai_message: view(&reply_message, Some(reply_text)),
         crisis_info,
+        notice,
     })
 }
 
@@ -269,6 +310,30 @@ fn or_fail_safe(judgement: Result<Judgement, PipelineError>) -> Judgement {
             }
         }
     }
+}
+
+fn model_used_safety(reply: &StoredMessage) -> bool {
+    reply.model_used.as_deref() == Some(SAFETY_MODEL)
+}
+
+/// Asks the responder for a streamed reply and passes its guarded pieces on as they come.
+async fn streamed_reply(
+    deps: &SessionDeps,
+    request: ReplyRequest,
+    sink: &mut ReplySink,
+) -> Result<ReplyOutcome, PipelineError> {
+    let (pieces, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let generated = deps
+        .responder
+        .ask(GenerateReplyStreaming { request, pieces });
+    // The channel closes when the responder is done with the request, so this ends with it.
+    let forward = async {
+        while let Some(piece) = received.recv().await {
+            sink.delta(piece);
+        }
+    };
+    let (generated, ()) = futures_util::join!(generated, forward);
+    generated
 }
 
 /// The judge's verdict may raise the embedded one to a crisis, never lower it.
@@ -335,7 +400,9 @@ mod tests {
 
     #[test]
     fn a_detector_that_does_not_answer_yields_a_crisis_reading() {
-        let judgement = or_fail_safe(Err(PipelineError::Ask(AskError::Timeout("crisis_detector"))));
+        let judgement = or_fail_safe(Err(PipelineError::Ask(AskError::Timeout(
+            "crisis_detector",
+        ))));
         assert!(judgement.assessment.is_crisis);
         assert_eq!(judgement.level, RiskLevel::Crisis);
         assert!(!judgement.safety_step);

@@ -22,6 +22,8 @@ pub struct SessionState {
     /// The conversation's risk: the level as stored on the session row, the category and
     /// severity of a crisis from the sealed context.
     pub risk: ConversationRisk,
+    /// The stretch of use, for notices on replies.
+    pub notices: super::notice::NoticeState,
     loaded: bool,
 }
 
@@ -66,6 +68,7 @@ impl SessionState {
                 level,
                 ..ConversationRisk::default()
             },
+            notices: super::notice::NoticeState::default(),
             loaded: false,
         }
     }

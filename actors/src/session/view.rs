@@ -38,6 +38,9 @@ pub struct PostedMessage {
     pub ai_message: ChatMessage,
     /// The crisis card when the message was a crisis.
     pub crisis_info: Option<CrisisInfo>,
+    /// Shown with the reply: `ai_disclosure` on the session's first, `break_reminder` after a long
+    /// stretch of use or late at night in Vietnam, otherwise null.
+    pub notice: Option<super::notice::Notice>,
 }
 
 /// A page of history.

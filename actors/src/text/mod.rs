@@ -4,11 +4,13 @@
 //! * [`normalize_views`] turns NFC, NFD, the Windows-keyboard form, Telex/VNI leftovers, split
 //!   letters, stretched letters and teen code into two views of syllables (toned and folded);
 //! * [`NEGATORS`] are the words that negate what follows;
-//! * [`LanguageSignals`] guesses whether a message is English or Vietnamese.
+//! * [`LanguageSignals`] guesses whether a message is English or Vietnamese;
+//! * [`SentenceSplitter`] cuts a streamed reply into whole sentences for the reply guard.
 
 mod language;
 mod negation;
 mod normalize;
+mod sentence;
 pub(crate) mod syllable;
 mod teen_code;
 
@@ -16,6 +18,7 @@ pub use language::{LanguageSignals, looks_english};
 pub use negation::{NEGATORS, is_folded_negator};
 pub(crate) use normalize::FastHash;
 pub use normalize::{Views, is_emoji, normalize_views};
+pub use sentence::SentenceSplitter;
 
 /// Words as single tokens of the folded view, spelled the way the normaliser spells them inside a
 /// message (word lists are written by people; messages arrive through [`normalize_views`]).

@@ -86,8 +86,7 @@ impl Layers<'_> {
             0.0
         };
         let rules_saw_step = judgement.safety_step && !step_is_doubtful(&views, &explanation);
-        judgement.safety_step =
-            rules_saw_step || step_probability >= self.model.step_threshold();
+        judgement.safety_step = rules_saw_step || step_probability >= self.model.step_threshold();
         (judgement, explanation, features)
     }
 

@@ -361,12 +361,7 @@ impl RiskModel {
             .iter()
             .chain(&bias)
             .chain(&scales)
-            .chain([
-                &elevated_ratio,
-                &step.threshold,
-                &step.bias,
-                &step_scale,
-            ])
+            .chain([&elevated_ratio, &step.threshold, &step.bias, &step_scale])
             .any(|v| !v.is_finite())
         {
             return Err(ModelError::Malformed("non-finite parameter"));

@@ -1,0 +1,49 @@
+//! Quick exit: a session ended in one step by the person using it, in a hurry.
+
+use super::StoreError;
+use super::store::{Store, on_backend};
+use super::time::Timestamp;
+use uuid::Uuid;
+
+impl Store {
+    /// Shreds the data key of the session with `token_hash` (its stored text becomes unreadable at
+    /// once), then revokes the token (the row's hash is replaced by random bytes) and marks the
+    /// session expired, leaving the deletion of the rest to the janitor. Answers the session's id,
+    /// or `None` when no session had that token.
+    pub async fn shred_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let revoked: Vec<u8> = Uuid::new_v4()
+            .as_bytes()
+            .iter()
+            .chain(Uuid::new_v4().as_bytes())
+            .copied()
+            .collect();
+        let id = on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM sessions WHERE token_hash = $1")
+                .bind(&token_hash[..])
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(id) = id {
+                sqlx::query("DELETE FROM session_keys WHERE session_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE sessions SET token_hash = $2, expires_at = $3, updated_at = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(&revoked)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+}

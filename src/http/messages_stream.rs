@@ -1,0 +1,102 @@
+//! `POST /api/v1/messages` with `Accept: text/event-stream`: the same pipeline, its progress as
+//! events — `message.accepted`, `reply.delta`…, then `reply.completed`, `reply.replaced` or `error`.
+//!
+//! The post runs in its own task, so a client that disconnects stops nothing: the reply is still
+//! completed, guarded and stored. A post refused before its message was committed answers with the
+//! ordinary JSON error instead of a stream.
+
+use super::error::ApiError;
+use super::event_stream::{error_body, frame, response};
+use super::views::{ChatMessage, CrisisInfo, Notice};
+use actix_web::HttpResponse;
+use actix_web::web::Bytes;
+use cbln_actors::session::{PostMessageStreaming, StreamEvent};
+use cbln_actors::session_registry::SessionHandle;
+use serde_json::json;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+/// Starts the post and answers once its message is committed (or with the error that stopped it).
+pub async fn send(session: SessionHandle, content: String) -> Result<HttpResponse, ApiError> {
+    let (events, mut received) = unbounded_channel();
+    let reporter = events.clone();
+    let mailbox = session.mailbox;
+    actix_web::rt::spawn(async move {
+        if let Err(error) = mailbox.ask(PostMessageStreaming { content, events }).await {
+            let _ = reporter.send(StreamEvent::Failed(error));
+        }
+    });
+    let first = received.recv().await.ok_or(ApiError::Internal)?;
+    if let StreamEvent::Failed(error) = first {
+        return Err(error.into());
+    }
+    let state = Relay {
+        first: Some(first),
+        received,
+        next_id: 1,
+        ended: false,
+    };
+    Ok(response(futures_util::stream::unfold(state, Relay::next)))
+}
+
+/// Turns pipeline events into frames with increasing ids, ending after the first final event.
+struct Relay {
+    first: Option<StreamEvent>,
+    received: UnboundedReceiver<StreamEvent>,
+    next_id: u64,
+    ended: bool,
+}
+
+impl Relay {
+    async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Self)> {
+        if self.ended {
+            return None;
+        }
+        let event = match self.first.take() {
+            Some(event) => event,
+            None => self.received.recv().await?,
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let bytes = match event {
+            StreamEvent::Accepted {
+                user_message,
+                crisis_info,
+            } => frame(
+                id,
+                "message.accepted",
+                &json!({
+                    "user_message": ChatMessage::from(user_message),
+                    "crisis_info": crisis_info.map(CrisisInfo::from),
+                }),
+            ),
+            StreamEvent::Delta(text) => frame(id, "reply.delta", &json!({"text": text})),
+            StreamEvent::Completed(posted) => {
+                self.ended = true;
+                frame(
+                    id,
+                    "reply.completed",
+                    &json!({
+                        "ai_message": ChatMessage::from(posted.ai_message),
+                        "notice": posted.notice.map(Notice::from),
+                    }),
+                )
+            }
+            StreamEvent::Replaced(posted) => {
+                self.ended = true;
+                frame(
+                    id,
+                    "reply.replaced",
+                    &json!({
+                        "ai_message": ChatMessage::from(posted.ai_message),
+                        "notice": posted.notice.map(Notice::from),
+                    }),
+                )
+            }
+            StreamEvent::Failed(error) => {
+                self.ended = true;
+                frame(id, "error", &error_body(&error.into()).await)
+            }
+        };
+        Some((Ok(bytes), self))
+    }
+}
