@@ -5,6 +5,8 @@ use crate::config::{
     ConfigError, DEFAULT_HOTLINES_TOML, Environment, ResponderProvider, Settings,
     crisis_judge_settings, hotlines_path, parse_network, resolve_keys,
 };
+use crate::http::database_breaker::DatabaseBreaker;
+use crate::http::database_gate::database_gate;
 use crate::http::middleware::request_context;
 use crate::http::operations::VERSION;
 use crate::http::rate_limit::RateLimits;
@@ -50,6 +52,7 @@ pub struct Application {
     system: Arc<ActorSystem>,
     store: Store,
     ready: Arc<AtomicBool>,
+    breaker: DatabaseBreaker,
 }
 
 /// Opens the configured database.
@@ -319,6 +322,12 @@ impl Application {
             });
         }
         let ready = Arc::new(AtomicBool::new(migrated));
+        let breaker = DatabaseBreaker::new();
+        breaker.spawn_probe(
+            store.clone(),
+            Duration::from_millis(settings.database.probe_interval_ms),
+            Duration::from_millis(settings.database.probe_timeout_ms),
+        );
         let state = web::Data::new(AppState {
             system: system.clone(),
             limits,
@@ -326,6 +335,7 @@ impl Application {
             body_limit: settings.server.body_limit_bytes,
             started: Instant::now(),
             ready: ready.clone(),
+            breaker: breaker.clone(),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|error| {
@@ -340,6 +350,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(from_fn(database_gate))
                 .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
@@ -371,6 +382,7 @@ impl Application {
             system,
             store,
             ready,
+            breaker,
         })
     }
 
@@ -394,6 +406,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let result = self.server.await;
         self.ready.store(false, Ordering::Release);
+        self.breaker.stop();
         self.system.shutdown().await;
         self.store.close().await;
         tracing::info!("stopped");

@@ -170,6 +170,14 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             "database.max_connections",
             u64::from(settings.database.max_connections),
         ),
+        (
+            "database.probe_interval_ms",
+            settings.database.probe_interval_ms,
+        ),
+        (
+            "database.probe_timeout_ms",
+            settings.database.probe_timeout_ms,
+        ),
         ("session.ttl_days", settings.session.ttl_days),
         ("session.idle_timeout_s", settings.session.idle_timeout_s),
         (

@@ -72,6 +72,10 @@ pub struct DatabaseSettings {
     pub acquire_timeout_s: u64,
     /// Apply pending migrations at start.
     pub migrate_on_start: bool,
+    /// Milliseconds between reachability probes on the probe's own connection.
+    pub probe_interval_ms: u64,
+    /// Milliseconds a probe may take before the database counts as unreachable.
+    pub probe_timeout_ms: u64,
 }
 
 /// `[redis]`.

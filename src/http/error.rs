@@ -52,6 +52,12 @@ pub enum ApiError {
         /// Seconds until a retry may succeed.
         retry_after: u64,
     },
+    /// 503 `database_unavailable`: the database cannot be reached right now.
+    #[error("database unavailable")]
+    DatabaseUnavailable {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -91,6 +97,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Overloaded { .. } => "overloaded",
+            ApiError::DatabaseUnavailable { .. } => "database_unavailable",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Internal => "internal",
@@ -115,6 +122,9 @@ impl ApiError {
             ApiError::RateLimited { .. } => "Too many requests; please slow down.".into(),
             ApiError::Overloaded { .. } => {
                 "The service is busy right now; please retry shortly.".into()
+            }
+            ApiError::DatabaseUnavailable { .. } => {
+                "The service cannot reach its database right now; please retry shortly.".into()
             }
             ApiError::NotFound => "No such resource.".into(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
@@ -143,7 +153,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded { .. } | ApiError::DatabaseUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -159,7 +171,10 @@ impl ResponseError for ApiError {
             detail: self.detail(),
             field,
         });
-        if let ApiError::RateLimited { retry_after } | ApiError::Overloaded { retry_after } = self {
+        if let ApiError::RateLimited { retry_after }
+        | ApiError::Overloaded { retry_after }
+        | ApiError::DatabaseUnavailable { retry_after } = self
+        {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
@@ -187,6 +202,12 @@ impl From<PipelineError> for ApiError {
             PipelineError::Ask(AskError::Stopped(actor)) => {
                 tracing::error!(actor, "actor not running (restarting)");
                 ApiError::Overloaded { retry_after: 1 }
+            }
+            PipelineError::Store(error) if error.is_unavailable() => {
+                tracing::warn!(error = %error, "request failed: database unreachable");
+                ApiError::DatabaseUnavailable {
+                    retry_after: super::database_breaker::RETRY_AFTER_S,
+                }
             }
             error @ (PipelineError::Store(_) | PipelineError::Crypto(_)) => {
                 tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "request failed");

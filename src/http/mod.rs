@@ -2,6 +2,8 @@
 //! typed reply to HTTP.
 
 pub mod body;
+pub mod database_breaker;
+pub mod database_gate;
 pub mod docs;
 pub mod error;
 pub mod feedback;

@@ -1,6 +1,7 @@
 //! HTTP-level tests: a real server on port 0 over real SQLite and PostgreSQL databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fault_proxy;
 mod helpers;
 mod lifecycle;
 mod support;
@@ -11,6 +12,7 @@ mod config_hotlines;
 mod content_check;
 mod conversation_risk;
 mod crisis_judge;
+mod database_outage;
 mod errors;
 mod feedback;
 mod messages;

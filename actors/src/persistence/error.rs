@@ -31,3 +31,28 @@ impl From<sqlx::Error> for StoreError {
         }
     }
 }
+
+impl StoreError {
+    /// Whether the failure says the database cannot be reached or is not serving right now
+    /// (no connection in time, a broken socket, a server shutting down or refusing connections,
+    /// a statement cancelled by its timeout), rather than that this request was wrong.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+                // Class 08 connection exceptions; admin/crash shutdown, cannot connect now;
+                // query_canceled (the statement timeout).
+                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "57014")
+            }),
+            _ => false,
+        }
+    }
+}

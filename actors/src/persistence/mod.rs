@@ -6,6 +6,7 @@ mod error;
 mod feedback;
 mod maintenance;
 pub mod messages;
+mod probe;
 mod records;
 mod rules;
 mod sessions;
@@ -15,6 +16,7 @@ mod time;
 pub use actor::PersistenceActor;
 pub use error::StoreError;
 pub use maintenance::{MigrationState, StorageReport, TABLES};
+pub use probe::DatabaseProbe;
 pub use records::{
     HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
     StoredContext, StoredMessage, WrappedKey, WriteOp,
