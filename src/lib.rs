@@ -7,5 +7,6 @@ pub mod http;
 pub mod logging;
 pub mod monitor;
 pub mod redis;
+pub mod shutdown;
 pub mod simulate;
 pub mod startup;

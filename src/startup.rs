@@ -12,6 +12,7 @@ use crate::http::operations::VERSION;
 use crate::http::rate_limit::RateLimits;
 use crate::http::state::AppState;
 use crate::redis::RedisHandle;
+use crate::shutdown::{ShutdownBudget, Teardown, tear_down};
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header::{self, HeaderName};
@@ -21,7 +22,7 @@ use cbln_actors::content::{self, Content};
 use cbln_actors::crisis::{Hotline, RiskModel, parse_hotlines};
 use cbln_actors::crisis_judge::CrisisJudge;
 use cbln_actors::janitor::JanitorSettings;
-use cbln_actors::persistence::{Store, StoreSettings, redact_url};
+use cbln_actors::persistence::{ConnectionLimits, Store, StoreSettings, redact_url};
 use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
 use cbln_actors::session::RegistrySettings;
 use cbln_actors::supervision::RestartPolicy;
@@ -53,6 +54,7 @@ pub struct Application {
     store: Store,
     ready: Arc<AtomicBool>,
     breaker: DatabaseBreaker,
+    shutdown: ShutdownBudget,
 }
 
 /// Opens the configured database.
@@ -64,12 +66,18 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
         min_connections: settings.database.min_connections,
         acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_s),
     };
-    Store::connect(&store_settings).await.map_err(|error| {
-        anyhow::anyhow!(
-            "database.url (DATABASE_URL): cannot connect to {}: {error}",
-            redact_url(&url)
-        )
-    })
+    let limits = ConnectionLimits {
+        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
+        tcp_keepalive: Duration::from_secs(settings.database.tcp_keepalive_s),
+    };
+    Store::connect_with_limits(&store_settings, limits)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "database.url (DATABASE_URL): cannot connect to {}: {error}",
+                redact_url(&url)
+            )
+        })
 }
 
 /// The learned crisis model: the configured file, or the one compiled in.
@@ -347,6 +355,7 @@ impl Application {
             })?;
         let port = listener.local_addr()?.port();
         let origins = settings.server.cors_origins.clone();
+        let shutdown = ShutdownBudget::split(settings.server.shutdown_timeout_s);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -356,7 +365,7 @@ impl Application {
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .configure(crate::http::configure)
         })
-        .shutdown_timeout(settings.server.shutdown_timeout_s)
+        .shutdown_timeout(shutdown.requests_s)
         .listen(listener)?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
@@ -383,6 +392,7 @@ impl Application {
             store,
             ready,
             breaker,
+            shutdown,
         })
     }
 
@@ -402,15 +412,25 @@ impl Application {
     }
 
     /// Serves until SIGTERM/SIGINT or a stop through the handle: stop accepting, let in-flight
-    /// requests (and so their pipelines) finish, then stop the actors and close the pool.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+    /// requests (and so their pipelines) finish, then stop the actors and close the pool, all
+    /// within `server.shutdown_timeout_s` whatever the database does. An escalation that stopped
+    /// the server is an error, so a supervisor (`Restart=on-failure`) starts the process again.
+    pub async fn run_until_stopped(self) -> anyhow::Result<Teardown> {
         let result = self.server.await;
         self.ready.store(false, Ordering::Release);
         self.breaker.stop();
-        self.system.shutdown().await;
-        self.store.close().await;
-        tracing::info!("stopped");
-        Ok(result?)
+        let teardown = tear_down(&self.system, &self.store, self.shutdown.teardown).await;
+        tracing::info!(clean = teardown == Teardown::Clean, "stopped");
+        result?;
+        let escalated = self.system.health.escalated();
+        if !escalated.is_empty() {
+            let actors: Vec<&str> = escalated.iter().map(|kind| kind.as_str()).collect();
+            anyhow::bail!(
+                "stopped because actors exceeded their restart budget: {}",
+                actors.join(", ")
+            );
+        }
+        Ok(teardown)
     }
 }
 

@@ -208,6 +208,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn serve(config: LoadedConfig) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(config).await?;
-        application.run_until_stopped().await
+        application.run_until_stopped().await.map(|_| ())
     })
 }

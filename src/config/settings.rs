@@ -76,6 +76,11 @@ pub struct DatabaseSettings {
     pub probe_interval_ms: u64,
     /// Milliseconds a probe may take before the database counts as unreachable.
     pub probe_timeout_ms: u64,
+    /// PostgreSQL `statement_timeout` in milliseconds; a commit unanswered this long (plus 2 s)
+    /// is given up on by the writer too.
+    pub statement_timeout_ms: u64,
+    /// Seconds of silence before PostgreSQL's TCP keepalive probes a connection.
+    pub tcp_keepalive_s: u64,
 }
 
 /// `[redis]`.

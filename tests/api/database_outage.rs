@@ -166,3 +166,56 @@ async fn a_database_outage_gets_a_fast_503_and_recovers_without_a_restart() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn a_commit_on_a_frozen_network_fails_after_the_statement_timeout_not_later() {
+    let proxy = FaultProxy::to_postgres().await;
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let through_proxy = proxy.url_for(&database.url);
+    let app = spawn_app_on(database, move |s| {
+        s.database.url = secrecy::SecretString::from(through_proxy);
+        s.database.statement_timeout_ms = 1000;
+    })
+    .await;
+    let token = app.create_session().await;
+    let (status, body) = app.send_message(&token, "xin chào").await;
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        app.settings.pipeline.stage_timeout_ms >= 8000,
+        "the stage timeout must be well past the commit timeout for this test to tell them apart"
+    );
+
+    proxy.set(Mode::Freeze);
+    let sent = Instant::now();
+    let answer = post_message(&app.client, &app.url("/api/v1/messages"), &token, sent).await;
+    println!(
+        "frozen commit: {} {:?} after {:?}",
+        answer.status, answer.error, answer.took
+    );
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.error.as_deref(), Some("database_unavailable"));
+    // The failed commit and then the retraction of its message each wait one commit timeout
+    // (statement timeout + 2 s = 3 s); without it the request would wait out the 10 s stage
+    // timeout and answer `overloaded`.
+    assert!(
+        answer.took < Duration::from_millis(7500),
+        "the commit was given up on after {:?}, not at two commit timeouts",
+        answer.took
+    );
+
+    proxy.set(Mode::Forward);
+    let restored = Instant::now();
+    loop {
+        let (status, body) = app.send_message(&token, "mình quay lại rồi").await;
+        if status == 201 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            restored.elapsed() < Duration::from_secs(10),
+            "the writer is still stuck 10 s after the network came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}

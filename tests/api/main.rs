@@ -25,5 +25,6 @@ mod rate_limits;
 mod redis_sync;
 mod sessions;
 mod shutdown;
+mod shutdown_faults;
 mod simulate;
 mod smoke;

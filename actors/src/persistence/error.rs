@@ -18,6 +18,9 @@ pub enum StoreError {
     /// A file-system step (creating the data directory) failed.
     #[error("file system error: {0}")]
     Io(#[source] std::io::Error),
+    /// A group commit got no answer within its timeout; whether it committed is unknown.
+    #[error("the database did not answer the commit in time")]
+    CommitTimedOut,
     /// A stored value could not be understood (e.g. an unknown language code).
     #[error("stored data is invalid: {0}")]
     Corrupt(&'static str),
@@ -37,8 +40,10 @@ impl StoreError {
     /// (no connection in time, a broken socket, a server shutting down or refusing connections,
     /// a statement cancelled by its timeout), rather than that this request was wrong.
     pub fn is_unavailable(&self) -> bool {
-        let StoreError::Database(error) = self else {
-            return false;
+        let error = match self {
+            StoreError::CommitTimedOut => return true,
+            StoreError::Database(error) => error,
+            _ => return false,
         };
         match error {
             sqlx::Error::PoolTimedOut

@@ -21,5 +21,5 @@ pub use records::{
     HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
     StoredContext, StoredMessage, WrappedKey, WriteOp,
 };
-pub use store::{BackendKind, Store, StoreSettings, redact_url};
+pub use store::{BackendKind, ConnectionLimits, Store, StoreSettings, redact_url};
 pub use time::Timestamp;
