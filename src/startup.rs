@@ -5,11 +5,14 @@ use crate::config::{
     ConfigError, DEFAULT_HOTLINES_TOML, Environment, ResponderProvider, Settings,
     crisis_judge_settings, hotlines_path, parse_network, resolve_keys,
 };
+use crate::http::connection_cap::{ConnectionCap, connection_cap};
 use crate::http::database_breaker::DatabaseBreaker;
 use crate::http::database_gate::database_gate;
 use crate::http::middleware::request_context;
+use crate::http::no_store::no_store;
 use crate::http::operations::VERSION;
 use crate::http::rate_limit::RateLimits;
+use crate::http::request_limits::{RequestLimits, request_limits};
 use crate::http::state::AppState;
 use crate::redis::RedisHandle;
 use crate::shutdown::{ShutdownBudget, Teardown, tear_down};
@@ -312,12 +315,18 @@ impl Application {
             redis.spawn_invalidation(system.deletions.subscribe(), system.registry.clone());
             Some(redis)
         };
-        let trusted = settings
+        let trusted: Vec<_> = settings
             .server
             .trusted_proxies
             .iter()
             .filter_map(|p| parse_network(p))
             .collect();
+        let connections =
+            ConnectionCap::new(settings.server.max_connections_per_address, trusted.clone());
+        let request_caps = web::Data::new(RequestLimits {
+            max_url_bytes: settings.server.max_url_bytes,
+            body_read_timeout: Duration::from_millis(settings.server.body_read_timeout_ms),
+        });
         let limits = RateLimits::new(&settings.rate_limit, trusted, metrics.clone());
         {
             let limits = limits.clone();
@@ -359,13 +368,18 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(request_caps.clone())
                 .wrap(from_fn(database_gate))
+                .wrap(from_fn(request_limits))
+                .wrap(from_fn(no_store))
+                .wrap(from_fn(connection_cap))
                 .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .configure(crate::http::configure)
         })
         .shutdown_timeout(shutdown.requests_s)
+        .on_connect(move |connection, data| connections.on_connect(connection, data))
         .listen(listener)?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);

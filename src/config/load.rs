@@ -146,6 +146,9 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             "must start with redis:// or rediss://, or be empty",
         ));
     }
+    if settings.server.max_url_bytes < 256 {
+        return Err(invalid("server.max_url_bytes", "must be at least 256"));
+    }
     if settings.server.body_limit_bytes < 1024 {
         return Err(invalid("server.body_limit_bytes", "must be at least 1024"));
     }
@@ -322,6 +325,13 @@ fn validate_keys(settings: &Settings) -> Result<(), ConfigError> {
     if !secret.is_empty() {
         TokenHasher::new(secret.as_bytes())
             .map_err(|error| invalid("security.secret_key (SECRET_KEY)", error.to_string()))?;
+    }
+    // One key in both roles would let whoever learns one (say, from a token hash) unlock both.
+    if !secret.is_empty() && secret == encryption {
+        return Err(invalid(
+            "security.secret_key (SECRET_KEY)",
+            "must differ from security.encryption_key (ENCRYPTION_KEY): use two independent keys",
+        ));
     }
     Ok(())
 }

@@ -52,6 +52,12 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     /// Seconds in-flight requests get on shutdown.
     pub shutdown_timeout_s: u64,
+    /// Milliseconds allowed for receiving a request body after its headers.
+    pub body_read_timeout_ms: u64,
+    /// Longest accepted URL (path and query) in bytes.
+    pub max_url_bytes: usize,
+    /// Open connections allowed per client address (trusted proxies exempt); 0 = no cap.
+    pub max_connections_per_address: usize,
     /// CORS origins (exact).
     pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDR ranges).

@@ -58,6 +58,21 @@ pub enum ApiError {
         /// Seconds until a retry may succeed.
         retry_after: u64,
     },
+    /// 408 `request_timeout`: the body did not arrive within the deadline.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// 414 `uri_too_long`.
+    #[error("uri too long")]
+    UriTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 429 `too_many_connections`: this address has too many connections open.
+    #[error("too many connections")]
+    TooManyConnections {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -98,6 +113,9 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Overloaded { .. } => "overloaded",
             ApiError::DatabaseUnavailable { .. } => "database_unavailable",
+            ApiError::RequestTimeout => "request_timeout",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::TooManyConnections { .. } => "too_many_connections",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Internal => "internal",
@@ -125,6 +143,16 @@ impl ApiError {
             }
             ApiError::DatabaseUnavailable { .. } => {
                 "The service cannot reach its database right now; please retry shortly.".into()
+            }
+            ApiError::RequestTimeout => {
+                "The request body did not arrive in time; please send it again.".into()
+            }
+            ApiError::UriTooLong { limit } => {
+                format!("The request URL is longer than {limit} bytes.")
+            }
+            ApiError::TooManyConnections { .. } => {
+                "Too many connections are open from this address; please reuse or close some."
+                    .into()
             }
             ApiError::NotFound => "No such resource.".into(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
@@ -157,6 +185,9 @@ impl ResponseError for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -173,7 +204,8 @@ impl ResponseError for ApiError {
         });
         if let ApiError::RateLimited { retry_after }
         | ApiError::Overloaded { retry_after }
-        | ApiError::DatabaseUnavailable { retry_after } = self
+        | ApiError::DatabaseUnavailable { retry_after }
+        | ApiError::TooManyConnections { retry_after } = self
         {
             response
                 .headers_mut()

@@ -2,6 +2,7 @@
 //! typed reply to HTTP.
 
 pub mod body;
+pub mod connection_cap;
 pub mod database_breaker;
 pub mod database_gate;
 pub mod docs;
@@ -9,9 +10,11 @@ pub mod error;
 pub mod feedback;
 pub mod messages;
 pub mod middleware;
+pub mod no_store;
 pub mod operations;
 pub mod query;
 pub mod rate_limit;
+pub mod request_limits;
 pub mod sessions;
 pub mod state;
 pub mod token;

@@ -27,4 +27,5 @@ mod sessions;
 mod shutdown;
 mod shutdown_faults;
 mod simulate;
+mod slow_clients;
 mod smoke;
