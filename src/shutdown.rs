@@ -16,10 +16,10 @@ pub struct ShutdownBudget {
 }
 
 impl ShutdownBudget {
-    /// A third of the deadline, between 1 and 5 s, for the teardown, less half a second for
-    /// stopping the workers and leaving the process; the rest for requests.
+    /// Half the deadline, between 1 and 5 s, for the teardown, less half a second for stopping
+    /// the workers and leaving the process; the rest for requests.
     pub fn split(deadline_s: u64) -> Self {
-        let teardown_s = (deadline_s / 3).clamp(1, 5);
+        let teardown_s = (deadline_s / 2).clamp(1, 5);
         ShutdownBudget {
             requests_s: deadline_s.saturating_sub(teardown_s),
             teardown: Duration::from_millis(teardown_s * 1000 - 500),
@@ -75,6 +75,10 @@ mod tests {
                 teardown: Duration::from_millis(4500)
             }
         );
-        assert_eq!(ShutdownBudget::split(5).requests_s, 4);
+        assert_eq!(ShutdownBudget::split(5).requests_s, 3);
+        assert_eq!(
+            ShutdownBudget::split(5).teardown,
+            Duration::from_millis(1500)
+        );
     }
 }
