@@ -6,6 +6,8 @@ pub mod config;
 pub mod http;
 pub mod logging;
 pub mod monitor;
+pub mod open_files;
 pub mod redis;
+pub mod shutdown;
 pub mod simulate;
 pub mod startup;

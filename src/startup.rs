@@ -5,11 +5,17 @@ use crate::config::{
     ConfigError, DEFAULT_HOTLINES_TOML, Environment, ResponderProvider, Settings,
     crisis_judge_settings, hotlines_path, parse_network, resolve_keys,
 };
+use crate::http::connection_cap::{ConnectionCap, connection_cap};
+use crate::http::database_breaker::DatabaseBreaker;
+use crate::http::database_gate::database_gate;
 use crate::http::middleware::request_context;
+use crate::http::no_store::no_store;
 use crate::http::operations::VERSION;
 use crate::http::rate_limit::RateLimits;
+use crate::http::request_limits::{RequestLimits, request_limits};
 use crate::http::state::AppState;
 use crate::redis::RedisHandle;
+use crate::shutdown::{ShutdownBudget, Teardown, tear_down};
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header::{self, HeaderName};
@@ -19,7 +25,7 @@ use cbln_actors::content::{self, Content};
 use cbln_actors::crisis::{Hotline, RiskModel, parse_hotlines};
 use cbln_actors::crisis_judge::CrisisJudge;
 use cbln_actors::janitor::JanitorSettings;
-use cbln_actors::persistence::{Store, StoreSettings, redact_url};
+use cbln_actors::persistence::{ConnectionLimits, Store, StoreSettings, redact_url};
 use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
 use cbln_actors::session_registry::RegistrySettings;
 use cbln_actors::supervision::RestartPolicy;
@@ -52,6 +58,8 @@ pub struct Application {
     system: Arc<ActorSystem>,
     store: Store,
     ready: Arc<AtomicBool>,
+    breaker: DatabaseBreaker,
+    shutdown: ShutdownBudget,
 }
 
 /// Opens the configured database.
@@ -63,12 +71,18 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
         min_connections: settings.database.min_connections,
         acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_s),
     };
-    Store::connect(&store_settings).await.map_err(|error| {
-        anyhow::anyhow!(
-            "database.url (DATABASE_URL): cannot connect to {}: {error}",
-            redact_url(&url)
-        )
-    })
+    let limits = ConnectionLimits {
+        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
+        tcp_keepalive: Duration::from_secs(settings.database.tcp_keepalive_s),
+    };
+    Store::connect_with_limits(&store_settings, limits)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "database.url (DATABASE_URL): cannot connect to {}: {error}",
+                redact_url(&url)
+            )
+        })
 }
 
 /// The learned crisis model: the configured file, or the one compiled in.
@@ -304,12 +318,18 @@ impl Application {
             redis.spawn_invalidation(system.deletions.subscribe(), system.registry.clone());
             Some(redis)
         };
-        let trusted = settings
+        let trusted: Vec<_> = settings
             .server
             .trusted_proxies
             .iter()
             .filter_map(|p| parse_network(p))
             .collect();
+        let connections =
+            ConnectionCap::new(settings.server.max_connections_per_address, trusted.clone());
+        let request_caps = web::Data::new(RequestLimits {
+            max_url_bytes: settings.server.max_url_bytes,
+            body_read_timeout: Duration::from_millis(settings.server.body_read_timeout_ms),
+        });
         let limits = RateLimits::new(&settings.rate_limit, trusted, metrics.clone());
         {
             let limits = limits.clone();
@@ -322,6 +342,12 @@ impl Application {
             });
         }
         let ready = Arc::new(AtomicBool::new(migrated));
+        let breaker = DatabaseBreaker::new();
+        breaker.spawn_probe(
+            store.clone(),
+            Duration::from_millis(settings.database.probe_interval_ms),
+            Duration::from_millis(settings.database.probe_timeout_ms),
+        );
         let state = web::Data::new(AppState {
             system: system.clone(),
             limits,
@@ -329,6 +355,7 @@ impl Application {
             body_limit: settings.server.body_limit_bytes,
             started: Instant::now(),
             ready: ready.clone(),
+            breaker: breaker.clone(),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|error| {
@@ -349,9 +376,15 @@ impl Application {
         };
         let metrics_on_main = metrics_server.is_none();
         let origins = settings.server.cors_origins.clone();
+        let shutdown = ShutdownBudget::split(settings.server.shutdown_timeout_s);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(request_caps.clone())
+                .wrap(from_fn(database_gate))
+                .wrap(from_fn(request_limits))
+                .wrap(from_fn(no_store))
+                .wrap(from_fn(connection_cap))
                 .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
@@ -362,7 +395,8 @@ impl Application {
                 })
                 .configure(crate::http::configure)
         })
-        .shutdown_timeout(settings.server.shutdown_timeout_s)
+        .shutdown_timeout(shutdown.requests_s)
+        .on_connect(move |connection, data| connections.on_connect(connection, data))
         .listen(listener)?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
@@ -390,6 +424,8 @@ impl Application {
             system,
             store,
             ready,
+            breaker,
+            shutdown,
         })
     }
 
@@ -415,14 +451,17 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT, a stop through the handle or an escalation: stop accepting,
     /// let in-flight requests (and so their pipelines) finish, then stop the actors and close the
-    /// pool. After an escalation the result is an error, so the process exits with status 1.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+    /// pool, all within `server.shutdown_timeout_s` whatever the database does. After an
+    /// escalation the result is an error, so the process exits with status 1 and its supervisor
+    /// (systemd's `Restart=on-failure`) starts it again.
+    pub async fn run_until_stopped(self) -> anyhow::Result<Teardown> {
         let metrics = self.metrics_server.map(|(_, server)| {
             let handle = server.handle();
             (handle, actix_web::rt::spawn(server))
         });
         let result = self.server.await;
         self.ready.store(false, Ordering::Release);
+        self.breaker.stop();
         // Scrapes go on while the API drains, so the last figures of a shutdown are seen.
         if let Some((handle, running)) = metrics {
             handle.stop(true).await;
@@ -430,13 +469,9 @@ impl Application {
                 tracing::warn!(%error, "the metrics listener stopped with an error");
             }
         }
-        self.system.shutdown().await;
-        self.store.close().await;
-        tracing::info!("stopped");
+        let teardown = tear_down(&self.system, &self.store, self.shutdown.teardown).await;
+        tracing::info!(clean = teardown == Teardown::Clean, "stopped");
         result?;
-        // An escalation stops the server the same graceful way as SIGTERM, but the process must
-        // still end in failure: its own supervisor (systemd's Restart=on-failure) restarts only
-        // a process that failed.
         let escalated = self.system.health.escalated();
         if !escalated.is_empty() {
             let actors: Vec<&str> = escalated.iter().map(|actor| actor.as_str()).collect();
@@ -445,7 +480,7 @@ impl Application {
                 actors.join(", ")
             );
         }
-        Ok(())
+        Ok(teardown)
     }
 }
 

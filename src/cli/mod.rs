@@ -208,6 +208,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn serve(config: LoadedConfig) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(config).await?;
-        application.run_until_stopped().await
+        // After the configuration was accepted, so a refusal stays one line.
+        match crate::open_files::raise_open_files_limit() {
+            Ok((before, after)) => tracing::info!(?before, ?after, "open-file limit"),
+            Err(error) => tracing::warn!(error = %error, "could not raise the open-file limit"),
+        }
+        application.run_until_stopped().await.map(|_| ())
     })
 }

@@ -146,6 +146,9 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             "must start with redis:// or rediss://, or be empty",
         ));
     }
+    if settings.server.max_url_bytes < 256 {
+        return Err(invalid("server.max_url_bytes", "must be at least 256"));
+    }
     if settings.server.body_limit_bytes < 1024 {
         return Err(invalid("server.body_limit_bytes", "must be at least 1024"));
     }
@@ -177,6 +180,14 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
         (
             "database.max_connections",
             u64::from(settings.database.max_connections),
+        ),
+        (
+            "database.probe_interval_ms",
+            settings.database.probe_interval_ms,
+        ),
+        (
+            "database.probe_timeout_ms",
+            settings.database.probe_timeout_ms,
         ),
         ("session.ttl_days", settings.session.ttl_days),
         ("session.idle_timeout_s", settings.session.idle_timeout_s),
@@ -333,6 +344,13 @@ fn validate_keys(settings: &Settings) -> Result<(), ConfigError> {
     if !secret.is_empty() {
         TokenHasher::new(secret.as_bytes())
             .map_err(|error| invalid("security.secret_key (SECRET_KEY)", error.to_string()))?;
+    }
+    // One key in both roles would let whoever learns one (say, from a token hash) unlock both.
+    if !secret.is_empty() && secret == encryption {
+        return Err(invalid(
+            "security.secret_key (SECRET_KEY)",
+            "must differ from security.encryption_key (ENCRYPTION_KEY): use two independent keys",
+        ));
     }
     Ok(())
 }

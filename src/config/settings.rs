@@ -52,6 +52,12 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     /// Seconds in-flight requests get on shutdown.
     pub shutdown_timeout_s: u64,
+    /// Milliseconds allowed for receiving a request body after its headers.
+    pub body_read_timeout_ms: u64,
+    /// Longest accepted URL (path and query) in bytes.
+    pub max_url_bytes: usize,
+    /// Open connections allowed per client address (trusted proxies exempt); 0 = no cap.
+    pub max_connections_per_address: usize,
     /// CORS origins (exact).
     pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDR ranges).
@@ -72,6 +78,15 @@ pub struct DatabaseSettings {
     pub acquire_timeout_s: u64,
     /// Apply pending migrations at start.
     pub migrate_on_start: bool,
+    /// Milliseconds between reachability probes on the probe's own connection.
+    pub probe_interval_ms: u64,
+    /// Milliseconds a probe may take before the database counts as unreachable.
+    pub probe_timeout_ms: u64,
+    /// PostgreSQL `statement_timeout` in milliseconds; a commit unanswered this long (plus 2 s)
+    /// is given up on by the writer too.
+    pub statement_timeout_ms: u64,
+    /// Seconds of silence before PostgreSQL's TCP keepalive probes a connection.
+    pub tcp_keepalive_s: u64,
 }
 
 /// `[redis]`.

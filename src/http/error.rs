@@ -52,6 +52,27 @@ pub enum ApiError {
         /// Seconds until a retry may succeed.
         retry_after: u64,
     },
+    /// 503 `database_unavailable`: the database cannot be reached right now.
+    #[error("database unavailable")]
+    DatabaseUnavailable {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
+    /// 408 `request_timeout`: the body did not arrive within the deadline.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// 414 `uri_too_long`.
+    #[error("uri too long")]
+    UriTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 429 `too_many_connections`: this address has too many connections open.
+    #[error("too many connections")]
+    TooManyConnections {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -91,6 +112,10 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Overloaded { .. } => "overloaded",
+            ApiError::DatabaseUnavailable { .. } => "database_unavailable",
+            ApiError::RequestTimeout => "request_timeout",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::TooManyConnections { .. } => "too_many_connections",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Internal => "internal",
@@ -115,6 +140,19 @@ impl ApiError {
             ApiError::RateLimited { .. } => "Too many requests; please slow down.".into(),
             ApiError::Overloaded { .. } => {
                 "The service is busy right now; please retry shortly.".into()
+            }
+            ApiError::DatabaseUnavailable { .. } => {
+                "The service cannot reach its database right now; please retry shortly.".into()
+            }
+            ApiError::RequestTimeout => {
+                "The request body did not arrive in time; please send it again.".into()
+            }
+            ApiError::UriTooLong { limit } => {
+                format!("The request URL is longer than {limit} bytes.")
+            }
+            ApiError::TooManyConnections { .. } => {
+                "Too many connections are open from this address; please reuse or close some."
+                    .into()
             }
             ApiError::NotFound => "No such resource.".into(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
@@ -143,8 +181,13 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded { .. } | ApiError::DatabaseUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -159,7 +202,11 @@ impl ResponseError for ApiError {
             detail: self.detail(),
             field,
         });
-        if let ApiError::RateLimited { retry_after } | ApiError::Overloaded { retry_after } = self {
+        if let ApiError::RateLimited { retry_after }
+        | ApiError::Overloaded { retry_after }
+        | ApiError::DatabaseUnavailable { retry_after }
+        | ApiError::TooManyConnections { retry_after } = self
+        {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
@@ -187,6 +234,12 @@ impl From<PipelineError> for ApiError {
             PipelineError::Ask(AskError::Stopped(actor)) => {
                 tracing::error!(actor, "actor not running (restarting)");
                 ApiError::Overloaded { retry_after: 1 }
+            }
+            PipelineError::Store(error) if error.is_unavailable() => {
+                tracing::warn!(error = %error, "request failed: database unreachable");
+                ApiError::DatabaseUnavailable {
+                    retry_after: super::database_breaker::RETRY_AFTER_S,
+                }
             }
             error @ (PipelineError::Store(_) | PipelineError::Crypto(_)) => {
                 tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "request failed");

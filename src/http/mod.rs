@@ -2,6 +2,9 @@
 //! typed reply to HTTP.
 
 pub mod body;
+pub mod connection_cap;
+pub mod database_breaker;
+pub mod database_gate;
 pub mod docs;
 pub mod error;
 pub mod event_stream;
@@ -10,9 +13,11 @@ pub mod feedback;
 pub mod messages;
 pub mod messages_stream;
 pub mod middleware;
+pub mod no_store;
 pub mod operations;
 pub mod query;
 pub mod rate_limit;
+pub mod request_limits;
 pub mod sessions;
 pub mod state;
 pub mod token;

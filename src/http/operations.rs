@@ -59,13 +59,16 @@ pub struct Health {
     pub checks: HealthChecks,
 }
 
-/// Health of the service and its dependencies; 503 when one is down.
+/// Health of the service and its dependencies; 503 when the database or an actor is down
+/// (`degraded` with 200 when only Redis is).
 #[utoipa::path(get, path = "/health", responses((status = 200, body = Health), (status = 503, body = Health)), tag = "operations")]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let probe = Duration::from_secs(3);
-    let database = tokio::time::timeout(probe, state.system.database_healthy())
-        .await
-        .unwrap_or(false);
+    // While the breaker is open the probe already knows; a fresh ping would only wait it out.
+    let database = !state.breaker.is_open()
+        && tokio::time::timeout(probe, state.system.database_healthy())
+            .await
+            .unwrap_or(false);
     let redis = match &state.redis {
         None => "disabled",
         Some(redis) => {
@@ -80,7 +83,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         }
     };
     let actors = state.system.actors_healthy();
-    let healthy = database && actors && redis != "down";
+    // Redis only makes instances share state faster; chat works without it, so its outage is
+    // reported but does not make a balancer drain the instance.
+    let serving = database && actors;
+    let healthy = serving && redis != "down";
     let body = Health {
         status: if healthy { "healthy" } else { "degraded" },
         version: VERSION,
@@ -91,7 +97,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             actors: if actors { "ok" } else { "degraded" },
         },
     };
-    if healthy {
+    if serving {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
@@ -104,12 +110,17 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "alive"}))
 }
 
-/// Readiness: migrations ran and the supervisors started.
+/// Readiness: migrations ran, the supervisors started and the last probe reached the database.
 #[utoipa::path(get, path = "/health/ready", responses((status = 200), (status = 503)), tag = "operations")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     if !state.is_ready() {
         return HttpResponse::ServiceUnavailable().json(
             serde_json::json!({"status": "not_ready", "reason": "starting up or shutting down"}),
+        );
+    }
+    if state.breaker.is_open() {
+        return HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({"status": "not_ready", "reason": "the database is unreachable"}),
         );
     }
     if !state.system.actors_healthy() {

@@ -1,5 +1,6 @@
 //! What every handler can reach: the actor system and the front door's own services.
 
+use super::database_breaker::DatabaseBreaker;
 use super::rate_limit::RateLimits;
 use crate::redis::RedisHandle;
 use cbln_actors::system::ActorSystem;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub started: Instant,
     /// Set once migrations ran and the supervisors started.
     pub ready: Arc<AtomicBool>,
+    /// Whether the database is known to be unreachable.
+    pub breaker: DatabaseBreaker,
 }
 
 impl AppState {

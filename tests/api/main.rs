@@ -1,6 +1,7 @@
 //! HTTP-level tests: a real server on port 0 over real SQLite and PostgreSQL databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fault_proxy;
 mod helpers;
 mod lifecycle;
 mod support;
@@ -12,6 +13,7 @@ mod content_check;
 mod conversation_risk;
 mod crisis_judge;
 mod dashboard;
+mod database_outage;
 mod errors;
 mod feedback;
 mod messages;
@@ -26,6 +28,8 @@ mod rate_limits;
 mod redis_sync;
 mod sessions;
 mod shutdown;
+mod shutdown_faults;
 mod simulate;
+mod slow_clients;
 mod smoke;
 mod streaming;

@@ -151,7 +151,8 @@ async fn an_unreachable_redis_degrades_health_but_not_the_service() {
     })
     .await;
     let (status, body) = health(&app).await;
-    assert_eq!(status, 503, "{body}");
+    // Reported, but no reason for a balancer to drain an instance whose chat works.
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["checks"]["redis"], "down", "{body}");
     assert_eq!(body["status"], "degraded", "{body}");
     assert_eq!(body["checks"]["database"], "ok", "{body}");

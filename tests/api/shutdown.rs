@@ -184,6 +184,7 @@ async fn run_outcome(escalate: Option<ActorKind>) -> anyhow::Result<()> {
         .await
         .expect("the server stops within 30 s")
         .expect("the run task completes")
+        .map(|_teardown| ())
 }
 
 /// An escalation stops the server as gracefully as SIGTERM, yet the run must end in failure, so

@@ -141,7 +141,7 @@ async fn run_writer(
             .drain(..)
             .map(|pending| (pending.op, pending.done))
             .unzip();
-        match store.apply_writes(&ops).await {
+        match commit_within_timeout(&store, &ops).await {
             Ok(acquired) => {
                 metrics.observe_db_acquire(acquired);
                 for waiter in waiters {
@@ -152,7 +152,7 @@ async fn run_writer(
                 // One bad write must not fail its neighbours: retry each on its own.
                 tracing::warn!(error = %error, batch = ops.len(), "group commit failed; retrying writes one by one");
                 for (op, waiter) in ops.into_iter().zip(waiters) {
-                    let single = store.apply_writes(std::slice::from_ref(&op)).await;
+                    let single = commit_within_timeout(&store, std::slice::from_ref(&op)).await;
                     let _ = waiter.send(single.map(|_| ()));
                 }
             }
@@ -164,4 +164,12 @@ async fn run_writer(
             }
         }
     }
+}
+
+/// A frozen network leaves a commit waiting for an answer that never comes, with every later
+/// write of this writer queued behind it: give up after the store's commit timeout.
+async fn commit_within_timeout(store: &Store, ops: &[WriteOp]) -> Result<Duration, StoreError> {
+    tokio::time::timeout(store.limits().commit_timeout(), store.apply_writes(ops))
+        .await
+        .unwrap_or(Err(StoreError::CommitTimedOut))
 }

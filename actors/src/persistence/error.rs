@@ -18,6 +18,9 @@ pub enum StoreError {
     /// A file-system step (creating the data directory) failed.
     #[error("file system error: {0}")]
     Io(#[source] std::io::Error),
+    /// A group commit got no answer within its timeout; whether it committed is unknown.
+    #[error("the database did not answer the commit in time")]
+    CommitTimedOut,
     /// A stored value could not be understood (e.g. an unknown language code).
     #[error("stored data is invalid: {0}")]
     Corrupt(&'static str),
@@ -28,6 +31,33 @@ impl From<sqlx::Error> for StoreError {
         match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
             _ => StoreError::Database(error),
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the failure says the database cannot be reached or is not serving right now
+    /// (no connection in time, a broken socket, a server shutting down or refusing connections,
+    /// a statement cancelled by its timeout), rather than that this request was wrong.
+    pub fn is_unavailable(&self) -> bool {
+        let error = match self {
+            StoreError::CommitTimedOut => return true,
+            StoreError::Database(error) => error,
+            _ => return false,
+        };
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+                // Class 08 connection exceptions; admin/crash shutdown, cannot connect now;
+                // query_canceled (the statement timeout).
+                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "57014")
+            }),
+            _ => false,
         }
     }
 }

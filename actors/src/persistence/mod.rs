@@ -7,6 +7,7 @@ mod exit;
 mod feedback;
 mod maintenance;
 pub mod messages;
+mod probe;
 mod records;
 mod rules;
 mod sessions;
@@ -16,9 +17,10 @@ mod time;
 pub use actor::PersistenceActor;
 pub use error::StoreError;
 pub use maintenance::{MigrationState, StorageReport, TABLES};
+pub use probe::DatabaseProbe;
 pub use records::{
     HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
     StoredContext, StoredMessage, WrappedKey, WriteOp,
 };
-pub use store::{BackendKind, Store, StoreSettings, redact_url};
+pub use store::{BackendKind, ConnectionLimits, Store, StoreSettings, redact_url};
 pub use time::Timestamp;

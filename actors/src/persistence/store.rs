@@ -84,6 +84,36 @@ impl std::fmt::Debug for StoreSettings {
     }
 }
 
+/// Bounds on every PostgreSQL connection, so neither a slow statement nor a peer that went away
+/// holds a connection (and the commit waiting on it) for long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// The server cancels a statement running longer (`statement_timeout`); a group commit
+    /// that gets no answer for this long plus a margin is given up on by the writer too, for
+    /// when the server cannot even be told (a frozen network).
+    pub statement_timeout: Duration,
+    /// Idle seconds before the server's TCP keepalive probes a silent client, so a dead client's
+    /// locks are released (`tcp_keepalives_idle`, with probes every third of it, three times).
+    pub tcp_keepalive: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            statement_timeout: Duration::from_secs(30),
+            tcp_keepalive: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// How long the writer waits for a group commit before failing its writes: the server's
+    /// statement timeout plus time for the cancellation to come back.
+    pub fn commit_timeout(&self) -> Duration {
+        self.statement_timeout + Duration::from_secs(2)
+    }
+}
+
 /// The URL with any password replaced, safe for logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -107,6 +137,7 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    pub(crate) limits: ConnectionLimits,
 }
 
 impl std::fmt::Debug for Store {
@@ -118,6 +149,14 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens a pool for the URL's backend; a SQLite file and its directory are created if missing.
     pub async fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
+        Self::connect_with_limits(settings, ConnectionLimits::default()).await
+    }
+
+    /// [`Store::connect`] with explicit bounds on PostgreSQL connections.
+    pub async fn connect_with_limits(
+        settings: &StoreSettings,
+        limits: ConnectionLimits,
+    ) -> Result<Self, StoreError> {
         let kind = BackendKind::from_url(&settings.url).ok_or(StoreError::UnsupportedUrl)?;
         let backend = match kind {
             BackendKind::Sqlite => {
@@ -143,7 +182,8 @@ impl Store {
             BackendKind::Postgres => {
                 let options = PgConnectOptions::from_str(&settings.url)
                     .map_err(|_| StoreError::UnsupportedUrl)?
-                    .application_name("cbln");
+                    .application_name("cbln")
+                    .options(postgres_session_options(&limits));
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections.max(1))
                     .min_connections(settings.min_connections)
@@ -153,7 +193,12 @@ impl Store {
                 Backend::Postgres(pool)
             }
         };
-        Ok(Store { backend })
+        Ok(Store { backend, limits })
+    }
+
+    /// The bounds its connections were opened with.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
     }
 
     /// Which backend this store uses.
@@ -188,6 +233,22 @@ impl Store {
         });
         Ok(())
     }
+}
+
+fn postgres_session_options(limits: &ConnectionLimits) -> [(&'static str, String); 4] {
+    let keepalive_s = limits.tcp_keepalive.as_secs().max(1);
+    [
+        (
+            "statement_timeout",
+            format!("{}ms", limits.statement_timeout.as_millis().max(1)),
+        ),
+        ("tcp_keepalives_idle", keepalive_s.to_string()),
+        (
+            "tcp_keepalives_interval",
+            (keepalive_s / 3).max(1).to_string(),
+        ),
+        ("tcp_keepalives_count", "3".to_string()),
+    ]
 }
 
 /// The data directory holds the database and, in development, generated keys: owner-only.

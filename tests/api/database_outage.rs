@@ -1,0 +1,233 @@
+//! A database outage under a running service, through the tests' own TCP proxy in front of a
+//! real PostgreSQL: new requests are refused with a fast, honest 503 `database_unavailable`
+//! (never a 500), readiness drains the instance, and chat comes back without a restart.
+
+use crate::fault_proxy::{FaultProxy, Mode};
+use crate::helpers::{Backend, TestDatabase, spawn_app_on};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// One request fired during the outage: when it was answered (since the cut) and how.
+struct Answer {
+    answered_after: Duration,
+    took: Duration,
+    status: u16,
+    error: Option<String>,
+    retry_after: Option<String>,
+}
+
+async fn post_message(client: &reqwest::Client, url: &str, token: &str, since: Instant) -> Answer {
+    let sent = Instant::now();
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&json!({"content": "hôm nay mình thấy hơi mệt"}))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .expect("the service answers during the outage");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    Answer {
+        answered_after: since.elapsed(),
+        took: sent.elapsed(),
+        status,
+        error: body["error"].as_str().map(str::to_string),
+        retry_after,
+    }
+}
+
+async fn ready_status(client: &reqwest::Client, address: &str) -> u16 {
+    client
+        .get(format!("{address}/health/ready"))
+        .send()
+        .await
+        .expect("readiness answers")
+        .status()
+        .as_u16()
+}
+
+#[actix_web::test]
+async fn a_database_cut_gets_a_fast_503_and_recovers_without_a_restart() {
+    outage(Mode::Cut).await;
+}
+
+#[actix_web::test]
+async fn a_frozen_database_gets_a_fast_503_and_recovers_without_a_restart() {
+    outage(Mode::Freeze).await;
+}
+
+async fn outage(fault: Mode) {
+    let proxy = FaultProxy::to_postgres().await;
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let through_proxy = proxy.url_for(&database.url);
+    let app = spawn_app_on(database, move |s| {
+        s.database.url = secrecy::SecretString::from(through_proxy);
+        // Requests caught mid-commit by a freeze fail after this (plus 2 s), not after the
+        // stage timeout: then they too are `database_unavailable`.
+        s.database.statement_timeout_ms = 1000;
+    })
+    .await;
+    // One session per request: a session's requests queue behind each other, which is not what
+    // this test measures.
+    let mut tokens = Vec::new();
+    for _ in 0..60 {
+        tokens.push(app.create_session().await);
+    }
+    let url = app.url("/api/v1/messages");
+    let (status, body) = app.send_message(&tokens[0], "xin chào").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(ready_status(&app.client, &app.address).await, 200);
+
+    proxy.set(fault);
+    let cut = Instant::now();
+    // A client retrying every 100 ms, each attempt on its own session, never waiting for the last.
+    let mut attempts = Vec::new();
+    let mut first_refusal = None;
+    let mut next = 1;
+    while cut.elapsed() < Duration::from_secs(4) {
+        let (client, url, token) = (app.client.clone(), url.clone(), tokens[next].clone());
+        next += 1;
+        attempts.push(actix_web::rt::spawn(async move {
+            post_message(&client, &url, &token, cut).await
+        }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut answers = Vec::new();
+    for attempt in attempts {
+        answers.push(attempt.await.expect("attempt task"));
+    }
+    for answer in &answers {
+        assert!(
+            answer.status == 503,
+            "during the outage every request is answered 503, got {} {:?} after {:?}",
+            answer.status,
+            answer.error,
+            answer.answered_after
+        );
+        assert_eq!(answer.error.as_deref(), Some("database_unavailable"));
+        assert!(answer.retry_after.is_some(), "a 503 carries Retry-After");
+        if first_refusal.is_none_or(|first| answer.answered_after < first) {
+            first_refusal = Some(answer.answered_after);
+        }
+    }
+    let first_refusal = first_refusal.expect("at least one answer");
+    let fast = answers
+        .iter()
+        .filter(|a| a.took < Duration::from_millis(200))
+        .count();
+    println!(
+        "outage ({fault:?}): first 503 {first_refusal:?} after the fault; {fast} of {} attempts refused in under 200 ms; slowest attempt {:?}",
+        answers.len(),
+        answers.iter().map(|a| a.took).max().unwrap_or_default()
+    );
+    assert!(
+        first_refusal < Duration::from_millis(2000),
+        "the first 503 came {first_refusal:?} after the cut"
+    );
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.answered_after.saturating_sub(a.took) > Duration::from_secs(2))
+            .all(|a| a.took < Duration::from_millis(200)),
+        "once the outage is known, requests are refused at once"
+    );
+    assert_eq!(ready_status(&app.client, &app.address).await, 503);
+    let health = app
+        .client
+        .get(app.url("/health"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 503);
+    let health: Value = health.json().await.expect("health json");
+    assert_eq!(health["checks"]["database"], "down", "{health}");
+
+    proxy.set(Mode::Forward);
+    let restored = Instant::now();
+    let back = loop {
+        let answer = post_message(&app.client, &url, &tokens[next], restored).await;
+        next += 1;
+        assert!(
+            answer.status == 201 || answer.status == 503,
+            "while recovering: {} {:?}",
+            answer.status,
+            answer.error
+        );
+        if answer.status == 201 {
+            break restored.elapsed();
+        }
+        assert!(
+            restored.elapsed() < Duration::from_secs(10),
+            "no 201 within 10 s of the database coming back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    println!("recovery ({fault:?}): first 201 {back:?} after the database came back");
+    assert!(back < Duration::from_secs(3), "recovery took {back:?}");
+    assert_eq!(ready_status(&app.client, &app.address).await, 200);
+    let (status, body) = app.send_message(&tokens[0], "mình quay lại rồi").await;
+    assert_eq!(
+        status, 201,
+        "the session used before the outage works again: {body}"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_commit_on_a_frozen_network_fails_after_the_statement_timeout_not_later() {
+    let proxy = FaultProxy::to_postgres().await;
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let through_proxy = proxy.url_for(&database.url);
+    let app = spawn_app_on(database, move |s| {
+        s.database.url = secrecy::SecretString::from(through_proxy);
+        s.database.statement_timeout_ms = 1000;
+    })
+    .await;
+    let token = app.create_session().await;
+    let (status, body) = app.send_message(&token, "xin chào").await;
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        app.settings.pipeline.stage_timeout_ms >= 8000,
+        "the stage timeout must be well past the commit timeout for this test to tell them apart"
+    );
+
+    proxy.set(Mode::Freeze);
+    let sent = Instant::now();
+    let answer = post_message(&app.client, &app.url("/api/v1/messages"), &token, sent).await;
+    println!(
+        "frozen commit: {} {:?} after {:?}",
+        answer.status, answer.error, answer.took
+    );
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.error.as_deref(), Some("database_unavailable"));
+    // The failed commit and then the retraction of its message each wait one commit timeout
+    // (statement timeout + 2 s = 3 s); without it the request would wait out the 10 s stage
+    // timeout and answer `overloaded`.
+    assert!(
+        answer.took < Duration::from_millis(7500),
+        "the commit was given up on after {:?}, not at two commit timeouts",
+        answer.took
+    );
+
+    proxy.set(Mode::Forward);
+    let restored = Instant::now();
+    loop {
+        let (status, body) = app.send_message(&token, "mình quay lại rồi").await;
+        if status == 201 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            restored.elapsed() < Duration::from_secs(10),
+            "the writer is still stuck 10 s after the network came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}

@@ -1,0 +1,121 @@
+//! A TCP proxy of the tests' own between the service and PostgreSQL, so a test can take the
+//! database away under a running service: cut (every connection closed, new ones refused at
+//! once) or frozen (connections stay open and nothing is forwarded, as on a partitioned network).
+
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// What the proxy does with traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Pass everything through.
+    Forward,
+    /// Close every connection and refuse new ones.
+    Cut,
+    /// Keep connections open but pass nothing (new ones are accepted and held too).
+    Freeze,
+}
+
+/// A running proxy; it lives as long as the test's runtime.
+pub struct FaultProxy {
+    /// The port the service should connect to.
+    pub port: u16,
+    mode: watch::Sender<Mode>,
+}
+
+impl FaultProxy {
+    /// A proxy on a free loopback port forwarding to `target`.
+    pub async fn start(target: SocketAddr) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
+        let port = listener.local_addr().expect("proxy address").port();
+        let (mode, _) = watch::channel(Mode::Forward);
+        let modes = mode.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if *modes.borrow() == Mode::Cut {
+                    drop(client);
+                    continue;
+                }
+                tokio::spawn(relay(client, target, modes.subscribe()));
+            }
+        });
+        FaultProxy { port, mode }
+    }
+
+    /// The proxy on PostgreSQL's test server.
+    pub async fn to_postgres() -> FaultProxy {
+        let admin = crate::helpers::postgres_admin_url();
+        let host_port = admin
+            .split('@')
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .expect("TEST_DATABASE_URL has user@host:port/db");
+        let target = tokio::net::lookup_host(host_port)
+            .await
+            .expect("resolve PostgreSQL")
+            .next()
+            .expect("a PostgreSQL address");
+        FaultProxy::start(target).await
+    }
+
+    /// `database_url` pointed at the proxy instead of the server.
+    pub fn url_for(&self, database_url: &str) -> String {
+        let (prefix, rest) = database_url.split_once('@').expect("user@host in the URL");
+        let path = rest.split_once('/').map(|(_, path)| path).unwrap_or("");
+        format!("{prefix}@127.0.0.1:{}/{path}", self.port)
+    }
+
+    /// Changes what the proxy does, for connections open now and later.
+    pub fn set(&self, mode: Mode) {
+        self.mode.send_replace(mode);
+    }
+}
+
+async fn relay(client: TcpStream, target: SocketAddr, modes: watch::Receiver<Mode>) {
+    let Ok(server) = TcpStream::connect(target).await else {
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    // When either direction ends, both sockets close.
+    tokio::select! {
+        () = pump(client_read, server_write, modes.clone()) => {}
+        () = pump(server_read, client_write, modes) => {}
+    }
+}
+
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut modes: watch::Receiver<Mode>) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        // While frozen, read nothing: the bytes wait in the kernel and the sockets stay open.
+        match modes.wait_for(|mode| *mode != Mode::Freeze).await {
+            Ok(mode) if *mode == Mode::Forward => {}
+            _ => return,
+        }
+        tokio::select! {
+            read = from.read(&mut buffer) => {
+                let count = match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(count) => count,
+                };
+                match modes.wait_for(|mode| *mode != Mode::Freeze).await {
+                    Ok(mode) if *mode == Mode::Forward => {}
+                    _ => return,
+                }
+                if to.write_all(&buffer[..count]).await.is_err() {
+                    return;
+                }
+            }
+            changed = modes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
