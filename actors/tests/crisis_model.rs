@@ -1,8 +1,9 @@
 //! The layered detector (rules + learned model + conversation state) on the training corpus and on
 //! the blind evaluation sets, with floors a little under the figures measured when the model was
-//! trained (BENCHMARKS.md). The blind set was written by a helper who saw only
-//! docs/crisis/taxonomy.md and was frozen before any training; nothing here tunes on it. Spent
-//! blind sets (whose misses were studied) live in the training corpus as `w8-spent-blind-*`.
+//! trained (BENCHMARKS.md). The blind sets were written by helpers who saw only
+//! docs/crisis/taxonomy.md and were frozen before they were evaluated; nothing here tunes on them.
+//! Spent blind sets 1-3 live in the training corpus as `w8-spent-blind-*`; blind set 6 is kept
+//! unevaluated for the next round.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -81,47 +82,88 @@ fn the_corpus_is_as_large_and_varied_as_promised() {
     );
 }
 
-/// Blind set 4: written blind (the writer saw only docs/crisis/taxonomy.md) and committed before
-/// this round's model was trained. Its aggregate figures were read twice — the model with the step
-/// head, then without it — and the head was switched off because of them, so the set is spent: a
-/// regression guard, with floors a little under the shipped model's figures (messages 0.894 at
-/// 0.040, turns 0.874 at 0.223; BENCHMARKS.md). Fresh figures come from the next blind set.
-const MSG_RECALL: f64 = 0.88;
-const MSG_FPR: f64 = 0.045;
-const CATEGORY_FLOORS: [(&str, f64); 5] = [
-    ("suicide", 0.85),
-    ("self_harm", 0.95),
-    ("abuse", 0.83),
-    ("violence", 0.87),
-    ("third_party", 0.87),
-];
-const STYLE_FLOOR: f64 = 0.77;
-const STYLE_FPR: f64 = 0.10;
-const TURN_RECALL: f64 = 0.86;
-const TURN_FPR: f64 = 0.24;
+/// Floors a little under the figures the shipped model measured on one blind set.
+struct Floors {
+    messages: (f64, f64),
+    categories: [(&'static str, f64); 5],
+    style_recall: f64,
+    style_fpr: f64,
+    turns: (f64, f64),
+    patterns: [(&'static str, f64); 2],
+}
 
-#[test]
-fn blind_set_4_single_messages_and_turns() {
-    let set = corpus("eval/blind-4");
+fn assert_blind_set(relative: &str, floors: &Floors) {
+    let set = corpus(relative);
     with_layers(|layers| {
         let messages = MessageReport::judge(&set.messages, layers);
         let table = messages.render();
-        assert_at_least("messages", &messages.overall, MSG_RECALL, MSG_FPR, &table);
-        for (category, floor) in CATEGORY_FLOORS {
+        let (recall, fpr) = floors.messages;
+        assert_at_least("messages", &messages.overall, recall, fpr, &table);
+        for (category, floor) in floors.categories {
             let tally = messages.by_kind.get(category).copied().unwrap_or_default();
             assert_at_least(category, &tally, floor, 1.0, &table);
         }
         for (style, tally) in &messages.by_style {
-            assert_at_least(style, tally, STYLE_FLOOR, STYLE_FPR, &table);
+            assert_at_least(style, tally, floors.style_recall, floors.style_fpr, &table);
         }
         let turns = TurnReport::judge(&set.conversations, layers);
         let table = turns.render();
-        assert_at_least("turns", &turns.overall, TURN_RECALL, TURN_FPR, &table);
-        for (pattern, floor) in [("joke_retraction", 0.97), ("direct_crisis", 0.84)] {
+        let (recall, fpr) = floors.turns;
+        assert_at_least("turns", &turns.overall, recall, fpr, &table);
+        for (pattern, floor) in floors.patterns {
             let tally = turns.by_pattern.get(pattern).copied().unwrap_or_default();
             assert_at_least(pattern, &tally, floor, 1.0, &table);
         }
     });
+}
+
+/// Blind set 5: written blind (the writer saw only docs/crisis/taxonomy.md) and committed before it
+/// was evaluated; nobody has read its misses. The figures in BENCHMARKS.md (messages 0.893 at
+/// 0.033, turns 0.862 at 0.225) come from it.
+#[test]
+fn blind_set_5_single_messages_and_turns() {
+    assert_blind_set(
+        "eval/blind-5",
+        &Floors {
+            messages: (0.87, 0.045),
+            categories: [
+                ("suicide", 0.87),
+                ("self_harm", 0.90),
+                ("abuse", 0.92),
+                ("violence", 0.86),
+                ("third_party", 0.80),
+            ],
+            style_recall: 0.82,
+            style_fpr: 0.13,
+            turns: (0.84, 0.24),
+            patterns: [("joke_retraction", 0.97), ("direct_crisis", 0.79)],
+        },
+    );
+}
+
+/// Blind set 4: written blind and committed before round 4's model was trained. Its aggregate
+/// figures were read twice (with and without the step head) and the head was switched off because
+/// of them, so it is spent: a regression guard only (the shipped model: messages 0.906 at 0.032,
+/// turns 0.916 at 0.253).
+#[test]
+fn blind_set_4_single_messages_and_turns() {
+    assert_blind_set(
+        "eval/blind-4",
+        &Floors {
+            messages: (0.89, 0.042),
+            categories: [
+                ("suicide", 0.86),
+                ("self_harm", 0.95),
+                ("abuse", 0.83),
+                ("violence", 0.91),
+                ("third_party", 0.88),
+            ],
+            style_recall: 0.80,
+            style_fpr: 0.10,
+            turns: (0.90, 0.27),
+            patterns: [("joke_retraction", 0.97), ("direct_crisis", 0.97)],
+        },
+    );
 }
 
 /// The training corpus itself (in-sample, so near perfect): a guard that the embedded model is the
@@ -139,7 +181,7 @@ fn the_training_corpus_in_sample() {
             &messages.render(),
         );
         let turns = TurnReport::judge(&set.conversations, layers);
-        // In-sample turn false positives (0.171) are the safety steps the rule phrases do not know
+        // In-sample turn false positives (0.175) are the safety steps the rule phrases do not know
         // yet (most of them in the step-rich conversations w6 and w7): crises that stay open.
         assert_at_least("turns", &turns.overall, 0.99, 0.19, &turns.render());
     });
