@@ -358,9 +358,31 @@ fn generated_development_keys_are_private() {
         .expect("cbln serve starts");
     let secret = dir.path().join("data/secret.key");
     let encryption = dir.path().join("data/encryption.key");
+    // stderr is read as it comes, so the server is stopped only after it said what it did: the
+    // log writer may still hold the warning when the key files appear.
+    let stderr_pipe = child.stderr.take().expect("stderr is piped");
+    let mut stdout_pipe = child.stdout.take().expect("stdout is piped");
+    let drain = std::thread::spawn(move || std::io::copy(&mut stdout_pipe, &mut std::io::sink()));
+    let collected = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let collected = collected.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr_pipe)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut all = collected.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        })
+    };
+    let warned = || collected.lock().unwrap().contains("encryption.key");
     let started = Instant::now();
     let mut exited = None;
-    while !(secret.is_file() && encryption.is_file()) && started.elapsed() < Duration::from_secs(20)
+    while !(secret.is_file() && encryption.is_file() && warned())
+        && started.elapsed() < Duration::from_secs(20)
     {
         if let Some(status) = child.try_wait().expect("wait") {
             exited = Some(status);
@@ -368,12 +390,14 @@ fn generated_development_keys_are_private() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Give the writer a moment to finish the file before reading it.
-    std::thread::sleep(Duration::from_millis(200));
     let still_running = child.try_wait().expect("wait").is_none();
     let _ = child.kill();
-    let output = child.wait_with_output().expect("output");
-    let stderr = stderr_of(&output);
+    let _ = child.wait();
+    reader
+        .join()
+        .expect("the stderr reader ends with the process");
+    let _ = drain.join();
+    let stderr = collected.lock().unwrap().clone();
     assert!(
         exited.is_none() && still_running,
         "cbln serve exited early: {exited:?}\n{stderr}"
