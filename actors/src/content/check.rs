@@ -436,6 +436,20 @@ mod tests {
         )
     }
 
+    /// The error the check gives after `edit` changed the built-in file of `language` only.
+    fn error_after(language: Language, edit: impl Fn(String) -> String) -> String {
+        check_with(|current, text| {
+            if current == language {
+                edit(text)
+            } else {
+                text
+            }
+        })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+    }
+
     #[test]
     fn the_built_in_folder_passes_with_the_shipped_lines() {
         let checked = check_with(|_, text| text);
@@ -495,82 +509,43 @@ mod tests {
 
     #[test]
     fn a_missing_key_is_named_with_its_file() {
-        let err = check_with(|language, text| {
-            if language == Language::En {
-                text.replacen("reassurance = ", "# reassurance = ", 1)
-            } else {
-                text
-            }
-        })
-        .err()
-        .map(|e| e.to_string());
-        assert_eq!(
-            err.as_deref(),
-            Some("en.toml: `card.reassurance`: missing key")
-        );
+        let err = error_after(Language::En, |text| {
+            text.replacen("reassurance = ", "# reassurance = ", 1)
+        });
+        assert_eq!(err, "en.toml: `card.reassurance`: missing key");
     }
 
     #[test]
     fn an_unknown_key_is_refused() {
-        let err = check_with(|language, text| {
-            if language == Language::Vi {
-                text.replacen("[card]\n", "[card]\nreasurance = \"typo\"\n", 1)
-            } else {
-                text
-            }
-        })
-        .err()
-        .map(|e| e.to_string());
-        assert_eq!(
-            err.as_deref(),
-            Some("vi.toml: `card.reasurance`: unknown key")
-        );
+        let err = error_after(Language::Vi, |text| {
+            text.replacen("[card]\n", "[card]\nreasurance = \"typo\"\n", 1)
+        });
+        assert_eq!(err, "vi.toml: `card.reasurance`: unknown key");
     }
 
     #[test]
     fn an_unknown_placeholder_is_refused_with_its_place() {
-        let err = check_with(|language, text| {
-            if language == Language::En {
-                text.replacen("call {medical} now", "call {medicl} now", 1)
-            } else {
-                text
-            }
-        })
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+        let err = error_after(Language::En, |text| {
+            text.replacen("call {medical} now", "call {medicl} now", 1)
+        });
         assert!(
             err.starts_with(
                 "en.toml: `card.priority_message.self_harm[1][0]`: unknown placeholder `{medicl}`"
             ),
             "{err}"
         );
-        let err = check_with(|language, text| {
-            if language == Language::Vi {
-                text.replacen("Mình đang lắng nghe bạn đây.", "Gọi {medical} nhé.", 1)
-            } else {
-                text
-            }
-        })
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+        let err = error_after(Language::Vi, |text| {
+            text.replacen("Mình đang lắng nghe bạn đây.", "Gọi {medical} nhé.", 1)
+        });
         assert!(err.contains("`listener.generic.reflections[1]`: unknown placeholder `{medical}`: this text is said as written"), "{err}");
     }
 
     #[test]
     fn a_required_placeholder_and_braces_are_checked() {
-        let err = check_with(|language, text| {
-            if language == Language::En {
-                text.replacen("{danger_rule}", "", 1)
-                    .replacen("call {police}.", "call {police.", 1)
-            } else {
-                text
-            }
-        })
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+        let err = error_after(Language::En, |text| {
+            text.replacen("{danger_rule}", "", 1)
+                .replacen("call {police}.", "call {police.", 1)
+        });
         assert!(
             err.contains("en.toml: `prompt.text`: must contain `{danger_rule}`"),
             "{err}"
@@ -596,16 +571,9 @@ mod tests {
 
     #[test]
     fn a_listener_question_must_ask_once() {
-        let err = check_with(|language, text| {
-            if language == Language::En {
-                text.replacen("What's on your mind?", "What's on your mind", 1)
-            } else {
-                text
-            }
-        })
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+        let err = error_after(Language::En, |text| {
+            text.replacen("What's on your mind?", "What's on your mind", 1)
+        });
         assert!(
             err.contains("a question has exactly one question mark"),
             "{err}"
