@@ -530,6 +530,7 @@ fn cors(origins: &[String]) -> Cors {
             header::ACCEPT,
             HeaderName::from_static("x-session-id"),
             HeaderName::from_static("x-request-id"),
+            HeaderName::from_static(crate::http::idempotency::HEADER),
         ])
         .expose_headers(vec![
             HeaderName::from_static("x-request-id"),

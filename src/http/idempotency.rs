@@ -227,7 +227,7 @@ impl Pending {
             None => self.aad,
         };
         let sealed = self.seal_key.key().seal(&bytes, &aad);
-        persistence
+        let kept = persistence
             .ask(CompleteIdempotencyKey {
                 key_hash: self.key_hash,
                 session_id: created,
@@ -235,7 +235,11 @@ impl Pending {
                 response: sealed,
                 now: Timestamp::now(),
             })
-            .await?;
+            .await;
+        if let Err(error) = kept {
+            // The work is done and committed: answer it. Retries get 409 until the lease ends.
+            tracing::warn!(error = %error, "an idempotent answer could not be kept");
+        }
         Ok(head.set_body(bytes).map_into_boxed_body())
     }
 }

@@ -368,12 +368,36 @@ fn generated_development_keys_are_private() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Give the writer a moment to finish the file before reading it.
-    std::thread::sleep(Duration::from_millis(200));
+    // The warning follows the migrations, which may take a while on a busy machine: read stderr
+    // until it is there (or the process ends) instead of guessing how long to wait.
+    let pipe = child.stderr.take().expect("stderr is piped");
+    let (lines_sent, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            if lines_sent.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stderr = String::new();
+    while started.elapsed() < Duration::from_secs(20) && !stderr.contains("encryption.key") {
+        match lines.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                stderr.push_str(&line);
+                stderr.push('\n');
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
     let still_running = child.try_wait().expect("wait").is_none();
     let _ = child.kill();
-    let output = child.wait_with_output().expect("output");
-    let stderr = stderr_of(&output);
+    let _ = child.wait();
+    while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
     assert!(
         exited.is_none() && still_running,
         "cbln serve exited early: {exited:?}\n{stderr}"

@@ -376,3 +376,37 @@ async fn a_second_instance_replays_the_first_answer() {
     b.stop().await;
     a.stop().await;
 }
+
+/// A web client on another origin may send the key (the chat page retries with it).
+#[actix_web::test]
+async fn a_browser_on_an_allowed_origin_may_send_the_key() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let origin = "http://localhost:3000";
+    assert!(
+        app.settings
+            .server
+            .cors_origins
+            .contains(&origin.to_string())
+    );
+    let response = app
+        .request(reqwest::Method::OPTIONS, "/api/v1/messages")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, authorization, idempotency-key",
+        )
+        .fetch()
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let allowed = response
+        .headers()
+        .get("access-control-allow-headers")
+        .map(|v| v.to_str().unwrap().to_lowercase())
+        .unwrap_or_default();
+    assert!(
+        allowed.contains("idempotency-key"),
+        "allow-headers: {allowed}"
+    );
+    app.stop().await;
+}
