@@ -40,6 +40,11 @@ impl RedisHandle {
         })
     }
 
+    /// The connection pool, for the shared rate limits.
+    pub fn pool(&self) -> bb8::Pool<RedisConnectionManager> {
+        self.pool.clone()
+    }
+
     /// A PING round trip.
     pub async fn ping(&self) -> bool {
         let Ok(mut connection) = self.pool.get().await else {

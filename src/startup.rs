@@ -8,11 +8,13 @@ use crate::config::{
 use crate::http::connection_cap::{ConnectionCap, connection_cap};
 use crate::http::database_breaker::DatabaseBreaker;
 use crate::http::database_gate::database_gate;
+use crate::http::idempotency::IdempotencyPolicy;
 use crate::http::middleware::request_context;
 use crate::http::no_store::no_store;
 use crate::http::operations::VERSION;
 use crate::http::rate_limit::RateLimits;
 use crate::http::request_limits::{RequestLimits, request_limits};
+use crate::http::shared_rate_limit::SharedLimiter;
 use crate::http::state::AppState;
 use crate::redis::RedisHandle;
 use crate::shutdown::{ShutdownBudget, Teardown, tear_down};
@@ -330,7 +332,13 @@ impl Application {
             max_url_bytes: settings.server.max_url_bytes,
             body_read_timeout: Duration::from_millis(settings.server.body_read_timeout_ms),
         });
-        let limits = RateLimits::new(&settings.rate_limit, trusted, metrics.clone());
+        let mut limits = RateLimits::new(&settings.rate_limit, trusted, metrics.clone());
+        if let Some(redis) = &redis {
+            limits = limits.shared_through(SharedLimiter::new(
+                redis.pool(),
+                system.token_hasher.clone(),
+            ));
+        }
         {
             let limits = limits.clone();
             actix_web::rt::spawn(async move {
@@ -356,6 +364,10 @@ impl Application {
             started: Instant::now(),
             ready: ready.clone(),
             breaker: breaker.clone(),
+            idempotency: IdempotencyPolicy {
+                ttl: Duration::from_secs(settings.idempotency.ttl_s),
+                in_flight_lease: Duration::from_secs(settings.idempotency.in_flight_lease_s),
+            },
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|error| {
@@ -518,6 +530,7 @@ fn cors(origins: &[String]) -> Cors {
             header::ACCEPT,
             HeaderName::from_static("x-session-id"),
             HeaderName::from_static("x-request-id"),
+            HeaderName::from_static(crate::http::idempotency::HEADER),
         ])
         .expose_headers(vec![
             HeaderName::from_static("x-request-id"),

@@ -68,6 +68,8 @@ pub struct ActorSystem {
     pub health: SystemHealth,
     /// Hashes tokens for lookups.
     pub token_hasher: Arc<TokenHasher>,
+    /// Unwraps session data keys for what the front door seals itself (idempotent answers).
+    pub keyring: Arc<KeyRing>,
     /// Metrics registry.
     pub metrics: Metrics,
     /// Deleted session ids, for other instances.
@@ -144,6 +146,7 @@ impl ActorSystem {
                 health.clone(),
             );
             let metrics = metrics.clone();
+            let keyring = keyring.clone();
             SyncArbiter::start(settings.encryptor_threads.max(1), move || {
                 EncryptorActor::new(keyring.clone(), metrics.clone(), restarts.clone())
             })
@@ -231,6 +234,7 @@ impl ActorSystem {
             detector,
             health,
             token_hasher,
+            keyring,
             metrics,
             deletions,
             store,

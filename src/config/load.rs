@@ -224,6 +224,11 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             "rate_limit.sessions_per_minute",
             u64::from(settings.rate_limit.sessions_per_minute),
         ),
+        ("idempotency.ttl_s", settings.idempotency.ttl_s),
+        (
+            "idempotency.in_flight_lease_s",
+            settings.idempotency.in_flight_lease_s,
+        ),
         ("responder.timeout_ms", settings.responder.timeout_ms),
         (
             "responder.max_tokens",

@@ -24,6 +24,8 @@ pub struct Settings {
     pub supervision: SupervisionSettings,
     /// Rate limits.
     pub rate_limit: RateLimitSettings,
+    /// Idempotent retries.
+    pub idempotency: IdempotencySettings,
     /// Reply generation.
     pub responder: ResponderSettings,
     /// Crisis cards.
@@ -183,6 +185,17 @@ pub struct RateLimitSettings {
     pub sessions_per_minute: u32,
     /// Extra burst of sessions.
     pub session_burst: u32,
+}
+
+/// `[idempotency]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySettings {
+    /// Seconds an answer is kept for retries with the same `Idempotency-Key`.
+    pub ttl_s: u64,
+    /// Seconds an unfinished first request holds its key before a retry may take it over (its
+    /// instance is presumed dead); longer than any request may take.
+    pub in_flight_lease_s: u64,
 }
 
 /// Which responder answers.

@@ -27,6 +27,15 @@ pub async fn json_body<T: DeserializeOwned>(
     payload: web::Payload,
     limit: usize,
 ) -> Result<Option<T>, ApiError> {
+    Ok(json_body_and_bytes(request, payload, limit).await?.0)
+}
+
+/// [`json_body`] together with the bytes as received (an idempotent retry is recognised by them).
+pub async fn json_body_and_bytes<T: DeserializeOwned>(
+    request: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<(Option<T>, BytesMut), ApiError> {
     if let Some(length) = request
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -38,7 +47,7 @@ pub async fn json_body<T: DeserializeOwned>(
     }
     let bytes = read_limited(payload, limit).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
+        return Ok((None, bytes));
     }
     let is_json = request
         .headers()
@@ -60,7 +69,8 @@ pub async fn json_body<T: DeserializeOwned>(
     if std::str::from_utf8(&bytes).is_err() {
         return Err(ApiError::body("the request body is not valid UTF-8"));
     }
-    parse_json(&bytes).map(Some)
+    let parsed = parse_json(&bytes)?;
+    Ok((Some(parsed), bytes))
 }
 
 /// Deserialises with the path of the failing field, so a 422 can name it. Anything after the

@@ -73,6 +73,15 @@ pub enum ApiError {
         /// Seconds until a retry may succeed.
         retry_after: u64,
     },
+    /// 422 `idempotency_key_reused`: the key came with a different request before.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    /// 409 `idempotency_key_in_flight`: the first request with this key is still running.
+    #[error("idempotency key in flight")]
+    IdempotencyKeyInFlight {
+        /// Seconds until a retry may get the first request's answer.
+        retry_after: u64,
+    },
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -116,6 +125,8 @@ impl ApiError {
             ApiError::RequestTimeout => "request_timeout",
             ApiError::UriTooLong { .. } => "uri_too_long",
             ApiError::TooManyConnections { .. } => "too_many_connections",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::IdempotencyKeyInFlight { .. } => "idempotency_key_in_flight",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Internal => "internal",
@@ -154,6 +165,13 @@ impl ApiError {
                 "Too many connections are open from this address; please reuse or close some."
                     .into()
             }
+            ApiError::IdempotencyKeyReused => {
+                "This Idempotency-Key was used with a different request; use a new key.".into()
+            }
+            ApiError::IdempotencyKeyInFlight { .. } => {
+                "The first request with this Idempotency-Key is still being processed; retry shortly."
+                    .into()
+            }
             ApiError::NotFound => "No such resource.".into(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
             ApiError::Internal => "Something went wrong on our side.".into(),
@@ -172,7 +190,10 @@ struct ErrorBody<'a> {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::IdempotencyKeyInFlight { .. } => StatusCode::CONFLICT,
             ApiError::SessionNotFound | ApiError::MessageNotFound | ApiError::NotFound => {
                 StatusCode::NOT_FOUND
             }
@@ -205,7 +226,8 @@ impl ResponseError for ApiError {
         if let ApiError::RateLimited { retry_after }
         | ApiError::Overloaded { retry_after }
         | ApiError::DatabaseUnavailable { retry_after }
-        | ApiError::TooManyConnections { retry_after } = self
+        | ApiError::TooManyConnections { retry_after }
+        | ApiError::IdempotencyKeyInFlight { retry_after } = self
         {
             response
                 .headers_mut()

@@ -1,6 +1,7 @@
 //! `/api/v1/feedback`: one rating per session; the free text is stored encrypted.
 
 use super::error::ApiError;
+use super::idempotency::Endpoint;
 use super::session_of;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -63,15 +64,19 @@ pub struct FeedbackCreated {
 
 /// Rate the conversation.
 #[utoipa::path(post, path = "/api/v1/feedback", request_body = FeedbackRequest,
-    responses((status = 201, body = FeedbackCreated), (status = 404), (status = 409), (status = 422)), tag = "feedback")]
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 hours to requests with the same key and body.")),
+    responses((status = 201, body = FeedbackCreated), (status = 404),
+              (status = 409, description = "`feedback_exists`, or `idempotency_key_in_flight`: the first request with this `Idempotency-Key` is still running (see `Retry-After`)"),
+              (status = 422, description = "`validation_failed`, or `idempotency_key_reused`: this `Idempotency-Key` came with a different body")), tag = "feedback")]
 pub async fn submit(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: FeedbackRequest = super::body::json_body(&request, payload, state.body_limit)
-        .await?
-        .ok_or_else(|| ApiError::field("rating", "a rating is required"))?;
+    let (body, raw) =
+        super::body::json_body_and_bytes::<FeedbackRequest>(&request, payload, state.body_limit)
+            .await?;
+    let body = body.ok_or_else(|| ApiError::field("rating", "a rating is required"))?;
     let rating =
         Rating::parse(body.rating).map_err(|error| ApiError::field("rating", error.to_string()))?;
     let text = body
@@ -87,18 +92,31 @@ pub async fn submit(
             format!("feedback is longer than {MAX_FEEDBACK_CHARS} characters"),
         ));
     }
+    let idempotency_key = super::idempotency::key_of(&request)?;
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let session = session_of(&state, &token).await?;
-    let receipt = session
-        .mailbox
-        .ask(SubmitFeedback {
-            rating,
-            category: body.category.map(Into::into),
-            text,
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(FeedbackCreated {
-        feedback: receipt.into(),
-        message: "Thank you for your feedback.",
-    }))
+    let category = body.category.map(Into::into);
+    super::idempotency::guarded(
+        &state,
+        idempotency_key,
+        Endpoint::SubmitFeedback,
+        Some(session.session_id),
+        &raw,
+        || async {
+            let receipt = session
+                .mailbox
+                .ask(SubmitFeedback {
+                    rating,
+                    category,
+                    text,
+                })
+                .await?;
+            let response = HttpResponse::Created().json(FeedbackCreated {
+                feedback: receipt.into(),
+                message: "Thank you for your feedback.",
+            });
+            Ok((response, None))
+        },
+    )
+    .await
 }

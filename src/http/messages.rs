@@ -1,6 +1,7 @@
 //! `/api/v1/messages`: send a message through the pipeline, read and delete history.
 
 use super::error::ApiError;
+use super::idempotency::Endpoint;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -51,25 +52,54 @@ pub struct MessageDeleted {
     responses((status = 201, body = PostedMessage),
               (status = 200, description = "Server-sent events (with `Accept: text/event-stream`)", content_type = "text/event-stream", body = String),
               (status = 401), (status = 404), (status = 413),
-              (status = 415), (status = 422), (status = 429), (status = 503)), tag = "messages")]
+              (status = 409, description = "`idempotency_key_in_flight`: the first request with this `Idempotency-Key` is still running (see `Retry-After`)"),
+              (status = 415), (status = 422, description = "`validation_failed`, or `idempotency_key_reused`: this `Idempotency-Key` came with a different body"),
+              (status = 429), (status = 503)),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer (status and body) is replayed for 24 hours to requests with the same key and body, and nothing is created twice. Not accepted with `Accept: text/event-stream`.")),
+    tag = "messages")]
 pub async fn send(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: SendMessageRequest = super::body::json_body(&request, payload, state.body_limit)
-        .await?
-        .ok_or_else(|| ApiError::field("content", "a message is required"))?;
+    let (body, raw) =
+        super::body::json_body_and_bytes::<SendMessageRequest>(&request, payload, state.body_limit)
+            .await?;
+    let body = body.ok_or_else(|| ApiError::field("content", "a message is required"))?;
     let content = MessageText::parse(&body.content)
         .map_err(|error| ApiError::field("content", error.to_string()))?;
+    let idempotency_key = super::idempotency::key_of(&request)?;
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let session = session_of(&state, &token).await?;
-    state.limits.check_message(session.session_id)?;
     if super::event_stream::wants_event_stream(&request) {
+        // A stream cannot be replayed as it went, and half of one is no answer to keep.
+        if idempotency_key.is_some() {
+            return Err(ApiError::field(
+                "Idempotency-Key",
+                "an Idempotency-Key cannot be used with Accept: text/event-stream; \
+                 retry without streaming to get a replayable answer",
+            ));
+        }
+        state.limits.admit_message(session.session_id).await?;
         return super::messages_stream::send(session, content.into_string()).await;
     }
-    let posted = session.mailbox.ask(PostMessage { content }).await?;
-    Ok(HttpResponse::Created().json(PostedMessage::from(posted)))
+    let session_id = session.session_id;
+    super::idempotency::guarded(
+        &state,
+        idempotency_key,
+        Endpoint::PostMessage,
+        Some(session_id),
+        &raw,
+        || async {
+            state.limits.admit_message(session_id).await?;
+            let posted = session.mailbox.ask(PostMessage { content }).await?;
+            Ok((
+                HttpResponse::Created().json(PostedMessage::from(posted)),
+                None,
+            ))
+        },
+    )
+    .await
 }
 
 /// A page of history, oldest first.

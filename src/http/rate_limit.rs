@@ -1,7 +1,10 @@
-//! Rate limits with governor: messages per session, session creation per client address.
+//! Rate limits: messages per session, session creation per client address. With Redis they are
+//! shared by every instance ([`SharedLimiter`]); without it, or while it does not answer, each
+//! instance limits on its own with governor — nobody is refused because Redis is down.
 //! Keyed limiters forget idle keys periodically, so their memory cannot grow without bound.
 
 use super::error::ApiError;
+use super::shared_rate_limit::{SharedDecision, SharedLimiter, SharedQuota};
 use crate::config::RateLimitSettings;
 use actix_web::HttpRequest;
 use cbln_actors::telemetry::{Metrics, RateLimitScope};
@@ -16,6 +19,7 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct RateLimits {
     inner: Option<Arc<Limiters>>,
+    shared: Option<SharedLimiter>,
     trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     metrics: Metrics,
 }
@@ -23,6 +27,8 @@ pub struct RateLimits {
 struct Limiters {
     messages: DefaultKeyedRateLimiter<Uuid>,
     sessions: DefaultKeyedRateLimiter<IpAddr>,
+    message_quota: SharedQuota,
+    session_quota: SharedQuota,
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -48,16 +54,83 @@ impl RateLimits {
                     settings.sessions_per_minute,
                     settings.session_burst,
                 )),
+                message_quota: SharedQuota::per_minute(
+                    settings.messages_per_minute,
+                    settings.message_burst,
+                ),
+                session_quota: SharedQuota::per_minute(
+                    settings.sessions_per_minute,
+                    settings.session_burst,
+                ),
             })
         });
         RateLimits {
             inner,
+            shared: None,
             trusted_proxies: Arc::new(trusted_proxies),
             metrics,
         }
     }
 
-    /// Counts one message for `session`.
+    /// The same limits, shared with every instance through Redis while it answers.
+    pub fn shared_through(mut self, shared: SharedLimiter) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Counts one message for `session`, across instances when Redis answers.
+    pub async fn admit_message(&self, session: Uuid) -> Result<(), ApiError> {
+        let Some(limits) = &self.inner else {
+            return Ok(());
+        };
+        let decided = self
+            .decide_shared("session", &session.to_string(), limits.message_quota)
+            .await;
+        match decided {
+            Some(SharedDecision::Allowed) => Ok(()),
+            Some(SharedDecision::Refused { retry_after }) => {
+                self.metrics.rate_limited(RateLimitScope::Session);
+                Err(ApiError::RateLimited { retry_after })
+            }
+            None => self.check_message(session),
+        }
+    }
+
+    /// Counts one session creation for the request's client, across instances when Redis
+    /// answers.
+    pub async fn admit_session_creation(&self, request: &HttpRequest) -> Result<(), ApiError> {
+        let Some(limits) = &self.inner else {
+            return Ok(());
+        };
+        let Some(client) = self.client_address(request) else {
+            return Ok(());
+        };
+        let decided = self
+            .decide_shared("client", &client.to_string(), limits.session_quota)
+            .await;
+        match decided {
+            Some(SharedDecision::Allowed) => Ok(()),
+            Some(SharedDecision::Refused { retry_after }) => {
+                self.metrics.rate_limited(RateLimitScope::Client);
+                Err(ApiError::RateLimited { retry_after })
+            }
+            None => self.check_session_creation(request),
+        }
+    }
+
+    async fn decide_shared(
+        &self,
+        scope: &str,
+        key: &str,
+        quota: SharedQuota,
+    ) -> Option<SharedDecision> {
+        match &self.shared {
+            Some(shared) => shared.check(scope, key, quota).await,
+            None => None,
+        }
+    }
+
+    /// Counts one message for `session` in this instance's limiter.
     pub fn check_message(&self, session: Uuid) -> Result<(), ApiError> {
         let Some(limits) = &self.inner else {
             return Ok(());
@@ -70,7 +143,7 @@ impl RateLimits {
         })
     }
 
-    /// Counts one session creation for the request's client.
+    /// Counts one session creation for the request's client in this instance's limiter.
     pub fn check_session_creation(&self, request: &HttpRequest) -> Result<(), ApiError> {
         let Some(limits) = &self.inner else {
             return Ok(());

@@ -1,6 +1,7 @@
 //! `/api/v1/sessions`: open, inspect, touch, refresh and delete anonymous sessions.
 
 use super::error::ApiError;
+use super::idempotency::Endpoint;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -43,32 +44,53 @@ pub struct SessionEnvelope {
 
 /// Open an anonymous session.
 #[utoipa::path(post, path = "/api/v1/sessions", request_body(content = Option<CreateSessionRequest>),
-    responses((status = 201, body = SessionEnvelope), (status = 422), (status = 429)), tag = "sessions")]
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 hours to requests with the same key and body, and no second session is created. The kept answer holds the token sealed under a key derived from this one.")),
+    responses((status = 201, body = SessionEnvelope),
+              (status = 409, description = "`idempotency_key_in_flight`: the first request with this `Idempotency-Key` is still running (see `Retry-After`)"),
+              (status = 422, description = "`validation_failed`, or `idempotency_key_reused`: this `Idempotency-Key` came with a different body"),
+              (status = 429)), tag = "sessions")]
 pub async fn create(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: Option<CreateSessionRequest> =
-        super::body::json_body(&request, payload, state.body_limit).await?;
-    state.limits.check_session_creation(&request)?;
+    let (body, raw) = super::body::json_body_and_bytes::<CreateSessionRequest>(
+        &request,
+        payload,
+        state.body_limit,
+    )
+    .await?;
+    let idempotency_key = super::idempotency::key_of(&request)?;
     let language: cbln_actors::domain::Language = body
         .and_then(|b| b.language_preference)
         .map(Into::into)
         .unwrap_or_default();
-    let created = state
-        .system
-        .registry
-        .ask(CreateSession { language })
-        .await?;
-    Ok(HttpResponse::Created().json(SessionEnvelope {
-        session: SessionInfo {
-            session_token: created.token,
-            expires_at: created.record.expires_at,
-            language_preference: created.record.language.into(),
-            is_crisis_mode: created.record.is_crisis_mode,
+    super::idempotency::guarded(
+        &state,
+        idempotency_key,
+        Endpoint::CreateSession,
+        None,
+        &raw,
+        || async {
+            state.limits.admit_session_creation(&request).await?;
+            let created = state
+                .system
+                .registry
+                .ask(CreateSession { language })
+                .await?;
+            let session_id = created.record.id;
+            let response = HttpResponse::Created().json(SessionEnvelope {
+                session: SessionInfo {
+                    session_token: created.token,
+                    expires_at: created.record.expires_at,
+                    language_preference: created.record.language.into(),
+                    is_crisis_mode: created.record.is_crisis_mode,
+                },
+            });
+            Ok((response, Some(session_id)))
         },
-    }))
+    )
+    .await
 }
 
 /// A session's status.

@@ -24,6 +24,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Whether the database is known to be unreachable.
     pub breaker: DatabaseBreaker,
+    /// How long idempotent answers and in-flight claims are kept.
+    pub idempotency: super::idempotency::IdempotencyPolicy,
 }
 
 impl AppState {

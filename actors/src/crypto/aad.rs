@@ -26,15 +26,18 @@ pub enum Purpose {
     FeedbackText,
     /// A record exported for training with consent.
     TrainingData,
+    /// The answer kept for retries of a request sent with an `Idempotency-Key`.
+    IdempotentResponse,
 }
 
 impl Purpose {
     /// Every purpose, for exhaustive tests and metrics registration.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::MessageContent,
         Self::ConversationContext,
         Self::FeedbackText,
         Self::TrainingData,
+        Self::IdempotentResponse,
     ];
 
     /// A stable `snake_case` name, for logs and metrics.
@@ -45,6 +48,7 @@ impl Purpose {
             Self::ConversationContext => "conversation_context",
             Self::FeedbackText => "feedback_text",
             Self::TrainingData => "training_data",
+            Self::IdempotentResponse => "idempotent_response",
         }
     }
 
@@ -56,6 +60,7 @@ impl Purpose {
             Self::ConversationContext => 0x11,
             Self::FeedbackText => 0x12,
             Self::TrainingData => 0x13,
+            Self::IdempotentResponse => 0x14,
         }
     }
 }

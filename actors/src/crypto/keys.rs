@@ -188,6 +188,15 @@ impl DataKey {
         Ok(plaintext)
     }
 
+    /// A key made from secret bytes the caller derived (e.g. a keyed hash of a secret only the
+    /// client holds), for records that belong to no session yet.
+    #[must_use]
+    pub fn from_derived(bytes: [u8; KEY_LEN]) -> Self {
+        let mut key = Self::zeroed();
+        key.bytes = bytes;
+        key.with_id()
+    }
+
     pub(crate) const fn bytes(&self) -> &[u8; KEY_LEN] {
         &self.bytes
     }

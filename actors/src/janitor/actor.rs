@@ -7,7 +7,7 @@ use crate::error::PipelineError;
 use crate::mailbox::Mailbox;
 use crate::persistence::messages::{
     CountActiveSessions, CountActivitySince, ExpireSessions, LoadRules, LoadRulesFingerprint,
-    MeasureDatabase, PurgeHealthSnapshots, RecordHealthSnapshot,
+    MeasureDatabase, PurgeHealthSnapshots, PurgeIdempotencyKeys, RecordHealthSnapshot,
 };
 use crate::persistence::{HealthSnapshot, PersistenceActor, Store, Timestamp};
 use crate::session_registry::{CountLiveSessions, EvictSessions, SessionRegistry};
@@ -157,6 +157,20 @@ impl Handler<RunSweep> for JanitorActor {
                     .await?;
                 report.health_snapshots_deleted += deleted;
                 metrics.janitor_deleted(JanitorKind::HealthMetrics, deleted);
+                if (deleted as i64) < settings.batch_size {
+                    break;
+                }
+                tokio::time::sleep(settings.batch_pause).await;
+            }
+            let now = Timestamp::now();
+            loop {
+                let deleted = persistence
+                    .ask(PurgeIdempotencyKeys {
+                        now,
+                        batch: settings.batch_size,
+                    })
+                    .await?;
+                report.idempotency_keys_deleted += deleted;
                 if (deleted as i64) < settings.batch_size {
                     break;
                 }

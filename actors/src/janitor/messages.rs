@@ -11,6 +11,8 @@ pub struct SweepReport {
     pub sessions_deleted: u64,
     /// Health snapshots past their retention removed.
     pub health_snapshots_deleted: u64,
+    /// Idempotency keys past their time removed (their answers are no longer replayed).
+    pub idempotency_keys_deleted: u64,
 }
 
 /// Delete expired sessions and old health snapshots, in batches.

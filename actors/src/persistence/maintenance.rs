@@ -7,7 +7,8 @@ use super::time::Timestamp;
 use uuid::Uuid;
 
 /// Every table of the schema, children first (the order `reset` deletes in).
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 10] = [
+    "idempotency_keys",
     "training_data",
     "feedback",
     "conversation_context",

@@ -170,3 +170,29 @@ store_request!(
     ShredSession { /** HMAC of the token. */ token_hash: TokenHash, /** Now. */ now: Timestamp } -> Option<Uuid>,
     |store, msg| store.shred_session(msg.token_hash.as_bytes(), msg.now)
 );
+store_request!(
+    /// Claim an idempotency key, or find the row already under it.
+    ClaimIdempotencyKey { /** The claim. */ claim: super::IdempotencyClaim } -> super::ClaimOutcome,
+    |store, msg| store.claim_idempotency_key(&msg.claim)
+);
+store_request!(
+    /// Keep the sealed first answer under a claimed idempotency key.
+    CompleteIdempotencyKey {
+        /** Keyed hash of the key. */ key_hash: Vec<u8>,
+        /** The session the answer created or belongs to. */ session_id: Option<Uuid>,
+        /** HTTP status. */ status: i32,
+        /** Sealed body. */ response: Vec<u8>,
+        /** Now. */ now: Timestamp
+    } -> (),
+    |store, msg| store.complete_idempotency_key(&msg.key_hash, msg.session_id, msg.status, &msg.response, msg.now)
+);
+store_request!(
+    /// Give an unfinished idempotency claim up, so a retry runs afresh.
+    ReleaseIdempotencyKey { /** Keyed hash of the key. */ key_hash: Vec<u8> } -> (),
+    |store, msg| store.release_idempotency_key(&msg.key_hash)
+);
+store_request!(
+    /// Delete a batch of expired idempotency keys.
+    PurgeIdempotencyKeys { /** Cut-off. */ now: Timestamp, /** Batch size. */ batch: i64 } -> u64,
+    |store, msg| store.delete_expired_idempotency_keys(msg.now, msg.batch)
+);

@@ -5,6 +5,7 @@ mod chat;
 mod error;
 mod exit;
 mod feedback;
+mod idempotency;
 mod maintenance;
 pub mod messages;
 mod probe;
@@ -16,6 +17,7 @@ mod time;
 
 pub use actor::PersistenceActor;
 pub use error::StoreError;
+pub use idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyRecord};
 pub use maintenance::{MigrationState, StorageReport, TABLES};
 pub use probe::DatabaseProbe;
 pub use records::{

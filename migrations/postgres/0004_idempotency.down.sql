@@ -1,0 +1,2 @@
+DELETE FROM schema_version WHERE version = 4;
+DROP TABLE idempotency_keys;

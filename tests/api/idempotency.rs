@@ -1,0 +1,412 @@
+//! Idempotent retries over real HTTP: the first answer to a request with an `Idempotency-Key` is
+//! replayed byte for byte (by any instance) and creates nothing; the key with another body is
+//! refused; a retry while the first runs gets 409 with Retry-After; answers expire.
+
+use crate::helpers::{Backend, TestApp, TestDatabase, spawn_app_on, spawn_app_with};
+use crate::on_both_backends;
+use crate::support::{Fetch, assert_error, assert_field_error, contains_bytes};
+use cbln::config::ResponderProvider;
+use cbln::monitor::exposition;
+use serde_json::{Value, json};
+use std::time::Duration;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CRISIS_TEXT: &str = "mình muốn chết, tối nay mình uống hết thuốc ngủ";
+
+/// Posts `body` to `path` with `token` and `key`; answers status, raw body and `Retry-After`.
+async fn post_keyed(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    key: &str,
+    body: &Value,
+) -> (u16, Vec<u8>, Option<String>) {
+    let mut request = app.post(path).header("Idempotency-Key", key).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.fetch().await;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (
+        status,
+        response.bytes().await.unwrap().to_vec(),
+        retry_after,
+    )
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).expect("a JSON body")
+}
+
+async fn crisis_detections(app: &TestApp) -> f64 {
+    let text = app
+        .get("/metrics")
+        .fetch()
+        .await
+        .text()
+        .await
+        .expect("text");
+    exposition::parse_prometheus_text(&text)
+        .expect("the exposition parses")
+        .sum("crisis_detections_total", &[])
+}
+
+async fn messages_of(app: &TestApp) -> i64 {
+    app.count("SELECT COUNT(*) FROM messages").await
+}
+
+async fn a_retry_replays_the_first_answer_and_creates_nothing(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.create_session().await;
+    let body = json!({"content": CRISIS_TEXT});
+
+    let (status, first, _) = post_keyed(&app, "/api/v1/messages", Some(&token), "k-1", &body).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&first));
+    assert!(
+        json_of(&first)["crisis_info"].is_object(),
+        "the message was a crisis"
+    );
+    assert_eq!(messages_of(&app).await, 2);
+    let detections = crisis_detections(&app).await;
+    assert!(detections >= 1.0, "the first post counted a detection");
+
+    for _ in 0..2 {
+        let (status, again, _) =
+            post_keyed(&app, "/api/v1/messages", Some(&token), "k-1", &body).await;
+        assert_eq!(status, 201);
+        assert_eq!(again, first, "the replay is byte-identical");
+    }
+    assert_eq!(messages_of(&app).await, 2, "a replay stores no message");
+    assert_eq!(app.history(&token).await["total_count"], 2);
+    assert_eq!(
+        crisis_detections(&app).await,
+        detections,
+        "a replay counts no second crisis detection"
+    );
+
+    // Another key is another request.
+    let (status, other, _) = post_keyed(&app, "/api/v1/messages", Some(&token), "k-2", &body).await;
+    assert_eq!(status, 201);
+    assert_ne!(other, first);
+    assert_eq!(messages_of(&app).await, 4);
+
+    // Nothing readable is kept: neither the key nor the text nor the reply.
+    let stored = app.database_bytes().await;
+    let reply = json_of(&first)["ai_message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for needle in [CRISIS_TEXT, reply.as_str(), "k-1"] {
+        assert!(
+            !contains_bytes(&stored, needle.as_bytes()),
+            "{needle:?} is readable in the database"
+        );
+    }
+    app.stop().await;
+}
+
+async fn the_same_key_with_another_body_is_refused(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.create_session().await;
+    let (status, _, _) = post_keyed(
+        &app,
+        "/api/v1/messages",
+        Some(&token),
+        "reused",
+        &json!({"content": "chào bạn"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, body, _) = post_keyed(
+        &app,
+        "/api/v1/messages",
+        Some(&token),
+        "reused",
+        &json!({"content": "một câu khác"}),
+    )
+    .await;
+    assert_error(status, &json_of(&body), 422, "idempotency_key_reused");
+    assert_eq!(messages_of(&app).await, 2, "nothing was created");
+
+    // The key is scoped to its session: another session may use the same key.
+    let other = app.create_session().await;
+    let (status, _, _) = post_keyed(
+        &app,
+        "/api/v1/messages",
+        Some(&other),
+        "reused",
+        &json!({"content": "một câu khác"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // A key that is no key.
+    let (status, body, _) = post_keyed(
+        &app,
+        "/api/v1/messages",
+        Some(&token),
+        &"x".repeat(256),
+        &json!({"content": "chào"}),
+    )
+    .await;
+    assert_field_error(status, &json_of(&body), "Idempotency-Key");
+    app.stop().await;
+}
+
+async fn sessions_are_created_once_and_the_token_is_not_stored(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let body = json!({"language_preference": "en"});
+    let (status, first, _) = post_keyed(&app, "/api/v1/sessions", None, "s-1", &body).await;
+    assert_eq!(status, 201);
+    let (status, again, _) = post_keyed(&app, "/api/v1/sessions", None, "s-1", &body).await;
+    assert_eq!(status, 201);
+    assert_eq!(again, first, "the replay is byte-identical");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sessions").await,
+        1,
+        "one session, however often the creation is retried"
+    );
+    let token = json_of(&first)["session"]["session_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = app.send_message(&token, "hello").await;
+    assert_eq!(status, 201, "the replayed token works");
+    assert!(
+        !contains_bytes(&app.database_bytes().await, token.as_bytes()),
+        "the token is not stored readable"
+    );
+    let (status, body, _) = post_keyed(
+        &app,
+        "/api/v1/sessions",
+        None,
+        "s-1",
+        &json!({"language_preference": "vi"}),
+    )
+    .await;
+    assert_error(status, &json_of(&body), 422, "idempotency_key_reused");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
+    app.stop().await;
+}
+
+async fn feedback_is_stored_once(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.create_session().await;
+    let body = json!({"rating": 5, "feedback_text": "cảm ơn bạn nhiều", "category": "helpful"});
+    let (status, first, _) = post_keyed(&app, "/api/v1/feedback", Some(&token), "f-1", &body).await;
+    assert_eq!(status, 201);
+    let (status, again, _) = post_keyed(&app, "/api/v1/feedback", Some(&token), "f-1", &body).await;
+    assert_eq!(
+        status, 201,
+        "a retry gets the first answer, not feedback_exists"
+    );
+    assert_eq!(again, first);
+    assert_eq!(app.count("SELECT COUNT(*) FROM feedback").await, 1);
+    app.stop().await;
+}
+
+async fn a_streamed_post_refuses_a_key(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.create_session().await;
+    let response = app
+        .post("/api/v1/messages")
+        .bearer_auth(&token)
+        .header("Accept", "text/event-stream")
+        .header("Idempotency-Key", "stream-1")
+        .json(&json!({"content": "chào bạn"}))
+        .fetch()
+        .await;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_field_error(status, &body, "Idempotency-Key");
+    assert_eq!(messages_of(&app).await, 0, "nothing was posted");
+    app.stop().await;
+}
+
+async fn answers_expire(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.idempotency.ttl_s = 1;
+        s.janitor.sweep_at_start = true;
+    })
+    .await;
+    let token = app.create_session().await;
+    let body = json!({"content": "chào bạn"});
+    let (status, first, _) = post_keyed(&app, "/api/v1/messages", Some(&token), "e-1", &body).await;
+    assert_eq!(status, 201);
+    assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 1);
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let (status, later, _) = post_keyed(&app, "/api/v1/messages", Some(&token), "e-1", &body).await;
+    assert_eq!(status, 201);
+    assert_ne!(later, first, "an expired key is a new request");
+    assert_eq!(messages_of(&app).await, 4);
+
+    // The janitor purges expired keys (its sweep runs at start).
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let settings = app.settings.clone();
+    let database = app.stop().await;
+    let app = spawn_app_on(database, move |s| {
+        *s = settings;
+    })
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while app.count("SELECT COUNT(*) FROM idempotency_keys").await != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the janitor never purged the expired key"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}
+
+on_both_backends!(
+    a_retry_replays_the_first_answer_and_creates_nothing,
+    the_same_key_with_another_body_is_refused,
+    sessions_are_created_once_and_the_token_is_not_stored,
+    feedback_is_stored_once,
+    a_streamed_post_refuses_a_key,
+    answers_expire,
+);
+
+fn completion(content: &str) -> Value {
+    json!({
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "served-model-2025",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
+    })
+}
+
+async fn a_retry_while_the_first_runs_gets_409(backend: Backend) {
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(completion("Mình đang nghe bạn đây. Bạn kể tiếp nhé?"))
+                .set_delay(Duration::from_millis(1_500)),
+        )
+        .mount(&mock)
+        .await;
+    let base_url = format!("{}/v1", mock.uri());
+    let app = spawn_app_with(backend, move |s| {
+        s.responder.provider = ResponderProvider::Openai;
+        s.responder.base_url = base_url;
+        s.responder.timeout_ms = 5_000;
+        s.responder.model = "test-model".into();
+    })
+    .await;
+    let token = app.create_session().await;
+    let body = json!({"content": "hôm nay mình hơi mệt"});
+
+    let first = post_keyed(&app, "/api/v1/messages", Some(&token), "slow", &body);
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        post_keyed(&app, "/api/v1/messages", Some(&token), "slow", &body).await
+    };
+    let ((status, first, _), (second_status, second_body, retry_after)) =
+        tokio::join!(first, second);
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&first));
+    assert_error(
+        second_status,
+        &json_of(&second_body),
+        409,
+        "idempotency_key_in_flight",
+    );
+    let retry_after: u64 = retry_after
+        .expect("Retry-After on a 409")
+        .parse()
+        .expect("seconds");
+    assert!((1..=5).contains(&retry_after), "{retry_after}");
+
+    let (status, replay, _) =
+        post_keyed(&app, "/api/v1/messages", Some(&token), "slow", &body).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        replay, first,
+        "once finished, the retry gets the first answer"
+    );
+    assert_eq!(messages_of(&app).await, 2);
+    app.stop().await;
+}
+
+on_both_backends!(a_retry_while_the_first_runs_gets_409);
+
+#[actix_web::test]
+async fn a_second_instance_replays_the_first_answer() {
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let shared_url = database.url.clone();
+    let a = spawn_app_on(database, |_| {}).await;
+    let security = a.settings.security.clone();
+    let b = spawn_app_on(
+        TestDatabase {
+            url: shared_url,
+            dir: None,
+            pg_name: None,
+        },
+        move |s| s.security = security,
+    )
+    .await;
+
+    let token = a.create_session().await;
+    let body = json!({"content": CRISIS_TEXT});
+    let (status, first, _) = post_keyed(&a, "/api/v1/messages", Some(&token), "ab", &body).await;
+    assert_eq!(status, 201);
+    let (status, on_b, _) = post_keyed(&b, "/api/v1/messages", Some(&token), "ab", &body).await;
+    assert_eq!(status, 201);
+    assert_eq!(on_b, first, "B replays A's answer byte for byte");
+    assert_eq!(messages_of(&a).await, 2, "B created nothing");
+    assert_eq!(crisis_detections(&b).await, 0.0, "B counted no detection");
+
+    let session_body = json!({"language_preference": "vi"});
+    let (status, created, _) =
+        post_keyed(&a, "/api/v1/sessions", None, "new-ab", &session_body).await;
+    assert_eq!(status, 201);
+    let (status, on_b, _) = post_keyed(&b, "/api/v1/sessions", None, "new-ab", &session_body).await;
+    assert_eq!(status, 201);
+    assert_eq!(on_b, created, "B replays A's new session");
+    assert_eq!(a.count("SELECT COUNT(*) FROM sessions").await, 2);
+
+    b.stop().await;
+    a.stop().await;
+}
+
+/// A web client on another origin may send the key (the chat page retries with it).
+#[actix_web::test]
+async fn a_browser_on_an_allowed_origin_may_send_the_key() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let origin = "http://localhost:3000";
+    assert!(
+        app.settings
+            .server
+            .cors_origins
+            .contains(&origin.to_string())
+    );
+    let response = app
+        .request(reqwest::Method::OPTIONS, "/api/v1/messages")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, authorization, idempotency-key",
+        )
+        .fetch()
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let allowed = response
+        .headers()
+        .get("access-control-allow-headers")
+        .map(|v| v.to_str().unwrap().to_lowercase())
+        .unwrap_or_default();
+    assert!(
+        allowed.contains("idempotency-key"),
+        "allow-headers: {allowed}"
+    );
+    app.stop().await;
+}
