@@ -15,6 +15,7 @@ use crate::http::rate_limit::RateLimits;
 use crate::http::request_limits::{RequestLimits, request_limits};
 use crate::http::state::AppState;
 use crate::redis::RedisHandle;
+use crate::session_events::SessionEventHub;
 use crate::shutdown::{ShutdownBudget, Teardown, tear_down};
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
@@ -318,6 +319,7 @@ impl Application {
             redis.spawn_invalidation(system.deletions.subscribe(), system.registry.clone());
             Some(redis)
         };
+        let events = SessionEventHub::start(&system, redis.clone());
         let trusted: Vec<_> = settings
             .server
             .trusted_proxies
@@ -356,6 +358,8 @@ impl Application {
             started: Instant::now(),
             ready: ready.clone(),
             breaker: breaker.clone(),
+            events,
+            event_heartbeat: Duration::from_millis(settings.server.event_heartbeat_ms),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|error| {

@@ -3,10 +3,11 @@
 use super::database_breaker::DatabaseBreaker;
 use super::rate_limit::RateLimits;
 use crate::redis::RedisHandle;
+use crate::session_events::SessionEventHub;
 use cbln_actors::system::ActorSystem;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Shared state of the front door.
 pub struct AppState {
@@ -24,6 +25,10 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Whether the database is known to be unreachable.
     pub breaker: DatabaseBreaker,
+    /// Session changes, for the event streams.
+    pub events: SessionEventHub,
+    /// How often an idle event stream sends a heartbeat comment.
+    pub event_heartbeat: Duration,
 }
 
 impl AppState {
