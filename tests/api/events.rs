@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
 const EVENTS_CHANNEL: &str = "cbln:sessions:events";
 const CRISIS_VI: &str = "mình muốn chết, không muốn sống nữa";
+/// Held by each test that runs instances on Redis: the deletion test counts the subscribers of a
+/// channel, which this file's instances also subscribe to.
+pub static REDIS_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// Long enough for a pipeline with the built-in listener on a busy machine.
 const WITHIN: Duration = Duration::from_secs(15);
 
@@ -371,6 +374,7 @@ async fn await_relay(from: &TestApp, to: &TestApp) {
 
 #[actix_web::test]
 async fn a_second_instance_streams_messages_posted_on_the_first() {
+    let serial = REDIS_TESTS.lock().await;
     // What crosses Redis, as an eavesdropper on the channel sees it.
     let _ = redis_connection().await;
     let mut eavesdropper = redis::Client::open(REDIS_URL)
@@ -476,6 +480,12 @@ async fn a_second_instance_streams_messages_posted_on_the_first() {
             "no message text: {payload}"
         );
     }
+    // The instances' Redis subscriptions close only when this test's runtime is dropped, just
+    // after it returns: the other Redis test, which counts subscribers, waits a moment longer.
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        drop(serial);
+    });
 }
 
 #[actix_web::test]
