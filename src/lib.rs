@@ -8,6 +8,7 @@ pub mod logging;
 pub mod monitor;
 pub mod open_files;
 pub mod redis;
+pub mod session_events;
 pub mod shutdown;
 pub mod simulate;
 pub mod startup;

@@ -85,6 +85,34 @@ impl RedisHandle {
         });
     }
 
+    /// This instance's identity, to tell its own announcements from others'.
+    pub fn instance(&self) -> Uuid {
+        self.instance
+    }
+
+    /// Publishes `payload` on `channel`.
+    pub async fn publish_on(&self, channel: &str, payload: String) -> Result<(), String> {
+        let mut connection = self.pool.get().await.map_err(|e| e.to_string())?;
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async::<i64>(&mut *connection)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The messages published on `channel` from now on, over a connection of their own.
+    pub async fn messages_on(
+        &self,
+        channel: &str,
+    ) -> Result<redis::aio::PubSubStream, redis::RedisError> {
+        let client = redis::Client::open(self.url.expose_secret())?;
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok(pubsub.into_on_message())
+    }
+
     async fn publish(&self, id: Uuid) {
         let payload = format!("{}:{id}", self.instance);
         let published = async {

@@ -17,6 +17,7 @@ use crate::http::request_limits::{RequestLimits, request_limits};
 use crate::http::shared_rate_limit::SharedLimiter;
 use crate::http::state::AppState;
 use crate::redis::RedisHandle;
+use crate::session_events::SessionEventHub;
 use crate::shutdown::{ShutdownBudget, Teardown, tear_down};
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
@@ -320,6 +321,7 @@ impl Application {
             redis.spawn_invalidation(system.deletions.subscribe(), system.registry.clone());
             Some(redis)
         };
+        let events = SessionEventHub::start(&system, redis.clone());
         let trusted: Vec<_> = settings
             .server
             .trusted_proxies
@@ -368,6 +370,8 @@ impl Application {
                 ttl: Duration::from_secs(settings.idempotency.ttl_s),
                 in_flight_lease: Duration::from_secs(settings.idempotency.in_flight_lease_s),
             },
+            events,
+            event_heartbeat: Duration::from_millis(settings.server.event_heartbeat_ms),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|error| {

@@ -29,6 +29,7 @@ pub mod persistence;
 pub mod responder;
 pub mod responder_actor;
 pub mod session;
+pub mod session_events;
 pub mod session_registry;
 pub mod supervision;
 pub mod system;

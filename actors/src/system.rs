@@ -14,6 +14,7 @@ use crate::persistence::{PersistenceActor, Store, StoreError};
 use crate::responder::Responder;
 use crate::responder_actor::{self, ResponderActor};
 use crate::session::{self, SessionDeps};
+use crate::session_events::SessionChanges;
 use crate::session_registry::{self, DrainSessions, RegistrySettings, SessionRegistry};
 use crate::supervision::{PoolRestarts, RestartPolicy, SystemHealth};
 use crate::telemetry::{ActorKind, Metrics};
@@ -74,6 +75,8 @@ pub struct ActorSystem {
     pub metrics: Metrics,
     /// Deleted session ids, for other instances.
     pub deletions: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// Committed messages and status changes, for the sessions' event streams.
+    pub changes: SessionChanges,
     store: Store,
     persistence_arbiter: Arbiter,
 }
@@ -113,6 +116,7 @@ impl ActorSystem {
     ) -> Result<Self, StartError> {
         let health = SystemHealth::new(metrics.clone(), settings.restart_policy);
         let (deletions, _) = tokio::sync::broadcast::channel(1024);
+        let changes = SessionChanges::new(4096);
         declare_message_types(&metrics);
         let (detector, fingerprint) = load_detector(&store).await?;
         let detector = SharedDetector::new(detector, fingerprint);
@@ -186,6 +190,7 @@ impl ActorSystem {
             crisis_judge: settings.crisis_judge.clone(),
             session_ttl: settings.registry.session_ttl,
             deletions: deletions.clone(),
+            changes: changes.clone(),
         });
         let registry_addr = {
             let (deps, registry_settings, hasher, health) = (
@@ -237,6 +242,7 @@ impl ActorSystem {
             keyring,
             metrics,
             deletions,
+            changes,
             store,
             persistence_arbiter,
         })

@@ -146,6 +146,9 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             "must start with redis:// or rediss://, or be empty",
         ));
     }
+    if settings.server.event_heartbeat_ms < 10 {
+        return Err(invalid("server.event_heartbeat_ms", "must be at least 10"));
+    }
     if settings.server.max_url_bytes < 256 {
         return Err(invalid("server.max_url_bytes", "must be at least 256"));
     }

@@ -60,6 +60,8 @@ pub struct ServerSettings {
     pub max_url_bytes: usize,
     /// Open connections allowed per client address (trusted proxies exempt); 0 = no cap.
     pub max_connections_per_address: usize,
+    /// Milliseconds between the heartbeat comments of an idle event stream.
+    pub event_heartbeat_ms: u64,
     /// CORS origins (exact).
     pub cors_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed (IPs or CIDR ranges).

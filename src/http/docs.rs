@@ -2,7 +2,7 @@
 //! compiled into the binary (nothing is fetched from the internet).
 
 use super::error::ApiError;
-use super::{exit, feedback, messages, operations, sessions};
+use super::{events, exit, feedback, messages, operations, sessions};
 use actix_web::{HttpResponse, web};
 use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         sessions::create, sessions::status, sessions::touch, sessions::delete,
         sessions::delete_by_query, sessions::refresh, exit::exit,
         messages::send, messages::history, messages::get_one, messages::delete_one, messages::delete_all,
+        events::stream,
         feedback::submit,
         operations::root, operations::health, operations::live, operations::ready, operations::metrics,
     ),

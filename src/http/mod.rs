@@ -8,6 +8,7 @@ pub mod database_gate;
 pub mod docs;
 pub mod error;
 pub mod event_stream;
+pub mod events;
 pub mod exit;
 pub mod feedback;
 pub mod idempotency;
@@ -120,6 +121,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(messages::get_one))
                 .route(web::delete().to(messages::delete_one)),
         )
+        .service(resource("/api/v1/events").route(web::get().to(events::stream)))
         .service(resource("/api/v1/feedback").route(web::post().to(feedback::submit)))
         .default_service(web::to(not_found));
 }

@@ -3,10 +3,11 @@
 use super::database_breaker::DatabaseBreaker;
 use super::rate_limit::RateLimits;
 use crate::redis::RedisHandle;
+use crate::session_events::SessionEventHub;
 use cbln_actors::system::ActorSystem;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Shared state of the front door.
 pub struct AppState {
@@ -26,6 +27,10 @@ pub struct AppState {
     pub breaker: DatabaseBreaker,
     /// How long idempotent answers and in-flight claims are kept.
     pub idempotency: super::idempotency::IdempotencyPolicy,
+    /// Session changes, for the event streams.
+    pub events: SessionEventHub,
+    /// How often an idle event stream sends a heartbeat comment.
+    pub event_heartbeat: Duration,
 }
 
 impl AppState {

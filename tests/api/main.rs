@@ -15,6 +15,7 @@ mod crisis_judge;
 mod dashboard;
 mod database_outage;
 mod errors;
+mod events;
 mod feedback;
 mod idempotency;
 mod messages;

@@ -57,6 +57,7 @@ async fn history_status(app: &TestApp, token: &str) -> u16 {
 
 #[actix_web::test]
 async fn a_deletion_on_one_instance_evicts_the_session_on_the_other() {
+    let _serial = crate::events::REDIS_TESTS.lock().await;
     let mut redis = redis_connection().await;
     let baseline = subscribers(&mut redis).await;
 

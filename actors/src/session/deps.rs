@@ -36,4 +36,6 @@ pub struct SessionDeps {
     pub notices: super::notice::NoticeSettings,
     /// Announces deleted sessions so other instances can stop their copies (via Redis).
     pub deletions: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// Announces commits to the session's event streams.
+    pub changes: crate::session_events::SessionChanges,
 }

@@ -142,6 +142,9 @@ async fn run(
         retract(deps, session_id, vec![user_id]).await;
         return Err(error);
     }
+    let status_changed =
+        risk_change.is_some() || state.record.is_crisis_mode != risk.shows_crisis_support();
+    deps.changes.committed(&user_message, status_changed);
     state.record.risk_level = risk.level;
     state.record.is_crisis_mode = risk.shows_crisis_support();
     state.risk = risk;
@@ -269,6 +272,7 @@ async fn run(
         retract(deps, session_id, vec![user_id, reply_id]).await;
         return Err(error);
     }
+    deps.changes.committed(&reply_message, false);
     state.turns = turns;
     state.record.last_activity = reply_message.created_at;
     deps.metrics.chat_message(Role::Assistant);
@@ -383,6 +387,7 @@ pub fn view(message: &StoredMessage, content: Option<String>) -> ChatMessage {
     ChatMessage {
         id: message.id,
         session_id: message.session_id,
+        seq: message.seq,
         role: message.role,
         integrity_error: content.is_none(),
         content,

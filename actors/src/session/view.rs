@@ -13,6 +13,8 @@ pub struct ChatMessage {
     pub id: Uuid,
     /// The session's id.
     pub session_id: Uuid,
+    /// Its place in the session's order (not shown in the message body; event ids derive from it).
+    pub seq: i64,
     /// `user` or `assistant`.
     pub role: Role,
     /// The text; `null` when the stored record failed its integrity check.

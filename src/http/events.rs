@@ -1,0 +1,291 @@
+//! `GET /api/v1/events`: a session's event stream — `message.created` for every message added to
+//! the session by anyone, `session.updated` when its risk or crisis mode changes, `session.ended`
+//! when it is gone — with a comment heartbeat, resumable with `Last-Event-ID`.
+//!
+//! An event's id is `seq × 1000 + n`: the sequence number of the session's latest message shown,
+//! and the count of status events since it (0 for the message itself). The sequence number is
+//! durable, so a client that reconnects to another instance resumes where it left off: every
+//! message after that sequence number is sent again; status events are not replayed (the session
+//! status endpoint answers the current state).
+//!
+//! A change only tells a stream *that* something happened; the stream reads the messages itself,
+//! through the session's actor, with a tail read of the history after the last sequence number it
+//! showed. So out-of-order news, news dropped by a slow stream and a read that failed all end in
+//! the same catch-up, and nothing is shown twice.
+
+use super::error::ApiError;
+use super::event_stream::{frame, heartbeat, response};
+use super::query::QueryParams;
+use super::state::AppState;
+use super::token::resolve_token;
+use super::views::{ChatMessage, SessionStatus};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use cbln_actors::crypto::TokenHash;
+use cbln_actors::error::PipelineError;
+use cbln_actors::session::{self, GetStatus, ListHistory};
+use cbln_actors::session_events::SessionChange;
+use cbln_actors::session_registry::{OpenSession, SessionHandle};
+use cbln_actors::system::ActorSystem;
+use serde_json::json;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio::time::{Interval, MissedTickBehavior};
+use uuid::Uuid;
+
+/// Status events that may follow one message before their ids would reach the next message's.
+const STATUS_EVENTS_PER_MESSAGE: u64 = 999;
+/// History page size for the catch-up reads (the history endpoint's largest).
+const PAGE: i64 = 200;
+
+/// Stream the session's events.
+///
+/// Events: `message.created` (data: the Message, as the history shows it), `session.updated`
+/// (data: the session status, as `GET /sessions/{token}` shows it, after a change of risk or
+/// crisis mode), `session.ended` (data: `{"reason": "deleted"|"expired"}`; the stream then ends).
+/// A `: heartbeat` comment comes every 15 s. Ids increase (`seq × 1000 + n`); with
+/// `Last-Event-ID` every message after that event is sent first.
+#[utoipa::path(get, path = "/api/v1/events",
+    params(("session_token" = Option<String>, Query, description = "The token, for clients that cannot set a header (EventSource)"),
+           ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event")),
+    responses((status = 200, description = "Server-sent events: `message.created`, `session.updated`, `session.ended`", content_type = "text/event-stream", body = String),
+              (status = 401), (status = 404), (status = 422)), tag = "messages")]
+pub async fn stream(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = QueryParams::parse(request.query_string())?;
+    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let resume_after = last_event_id(&request)?;
+    let token_hash = state.system.token_hasher.hash(&token);
+    // Listening starts before the first read, so nothing committed in between is missed.
+    let changes = state.events.subscribe();
+    let session = open(&state.system, token_hash).await?;
+    let mut connection = Connection {
+        system: state.system.clone(),
+        token_hash,
+        session_id: session.session_id,
+        changes,
+        queue: VecDeque::new(),
+        last_seq: 0,
+        status_events: 0,
+        catch_up_pending: false,
+        ended: false,
+        heartbeat: heartbeat_timer(state.event_heartbeat),
+    };
+    match resume_after {
+        Some(id) => {
+            connection.last_seq = i64::try_from(id / 1000).unwrap_or(i64::MAX);
+            connection.status_events = id % 1000;
+            let missed = messages_after(&session, connection.last_seq).await?;
+            connection.show(missed);
+        }
+        None => connection.last_seq = latest_seq(&session).await?,
+    }
+    Ok(response(futures_util::stream::unfold(
+        connection,
+        Connection::next,
+    )))
+}
+
+fn heartbeat_timer(every: Duration) -> Interval {
+    let every = every.max(Duration::from_millis(10));
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    timer
+}
+
+/// The `Last-Event-ID` header: absent, or an id this endpoint gave.
+fn last_event_id(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
+    let Some(value) = request.headers().get("last-event-id") else {
+        return Ok(None);
+    };
+    let value = value.to_str().map(str::trim).unwrap_or_default();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value.parse().map(Some).map_err(|_| {
+        ApiError::field(
+            "Last-Event-ID",
+            "Last-Event-ID must be the id of an event of this stream",
+        )
+    })
+}
+
+async fn open(system: &ActorSystem, token_hash: TokenHash) -> Result<SessionHandle, ApiError> {
+    Ok(system.registry.ask(OpenSession { token_hash }).await?)
+}
+
+async fn page(
+    session: &SessionHandle,
+    limit: i64,
+    offset: i64,
+) -> Result<session::History, PipelineError> {
+    session.mailbox.ask(ListHistory { limit, offset }).await
+}
+
+/// The sequence number of the session's latest message (0 when it has none).
+async fn latest_seq(session: &SessionHandle) -> Result<i64, ApiError> {
+    let total = page(session, 1, 0).await?.total_count;
+    if total == 0 {
+        return Ok(0);
+    }
+    let last = page(session, 1, total - 1).await?;
+    Ok(last.messages.last().map_or(0, |m| m.seq))
+}
+
+/// The session's messages after sequence number `after`, oldest first, read from the end of the
+/// history backwards (usually one page).
+async fn messages_after(
+    session: &SessionHandle,
+    after: i64,
+) -> Result<Vec<session::ChatMessage>, PipelineError> {
+    let total = page(session, 1, 0).await?.total_count;
+    let mut offset = total;
+    let mut newer: Vec<session::ChatMessage> = Vec::new();
+    while offset > 0 {
+        offset = (offset - PAGE).max(0);
+        let mut messages = page(session, PAGE, offset).await?.messages;
+        let reached_older = messages.first().is_some_and(|m| m.seq <= after);
+        messages.retain(|m| m.seq > after);
+        messages.append(&mut newer);
+        newer = messages;
+        if reached_older {
+            break;
+        }
+    }
+    Ok(newer)
+}
+
+/// One open stream.
+struct Connection {
+    system: Arc<ActorSystem>,
+    token_hash: TokenHash,
+    session_id: Uuid,
+    changes: broadcast::Receiver<SessionChange>,
+    queue: VecDeque<Bytes>,
+    /// The sequence number of the latest message shown (or known when the stream began).
+    last_seq: i64,
+    /// Status events shown since that message.
+    status_events: u64,
+    /// A read failed: try again at the next heartbeat.
+    catch_up_pending: bool,
+    ended: bool,
+    heartbeat: Interval,
+}
+
+enum Wake {
+    Heartbeat,
+    Change(Result<SessionChange, broadcast::error::RecvError>),
+}
+
+impl Connection {
+    async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Self)> {
+        loop {
+            if let Some(bytes) = self.queue.pop_front() {
+                return Some((Ok(bytes), self));
+            }
+            if self.ended {
+                return None;
+            }
+            let wake = tokio::select! {
+                _ = self.heartbeat.tick() => Wake::Heartbeat,
+                change = self.changes.recv() => Wake::Change(change),
+            };
+            match wake {
+                Wake::Heartbeat => {
+                    if self.catch_up_pending {
+                        self.catch_up().await;
+                    }
+                    self.queue.push_back(heartbeat());
+                }
+                Wake::Change(Ok(change)) if change.session_id() != self.session_id => {}
+                Wake::Change(Ok(SessionChange::MessageCreated { seq, .. })) => {
+                    if seq > self.last_seq {
+                        self.catch_up().await;
+                    }
+                }
+                Wake::Change(Ok(SessionChange::Updated { .. })) => self.status().await,
+                Wake::Change(Ok(SessionChange::Ended { .. })) => self.end("deleted"),
+                // Fell behind: whatever was missed is in the database.
+                Wake::Change(Err(broadcast::error::RecvError::Lagged(_))) => self.catch_up().await,
+                // The service is stopping.
+                Wake::Change(Err(broadcast::error::RecvError::Closed)) => self.ended = true,
+            }
+        }
+    }
+
+    fn event_id(&self) -> u64 {
+        u64::try_from(self.last_seq).unwrap_or(0) * 1000 + self.status_events
+    }
+
+    fn show(&mut self, messages: Vec<session::ChatMessage>) {
+        for message in messages {
+            self.last_seq = message.seq;
+            self.status_events = 0;
+            let id = self.event_id();
+            self.queue
+                .push_back(frame(id, "message.created", &ChatMessage::from(message)));
+        }
+    }
+
+    fn end(&mut self, reason: &str) {
+        self.status_events = (self.status_events + 1).min(STATUS_EVENTS_PER_MESSAGE);
+        let id = self.event_id();
+        self.queue
+            .push_back(frame(id, "session.ended", &json!({ "reason": reason })));
+        self.ended = true;
+    }
+
+    /// Ends the stream when the session is gone; otherwise a later heartbeat tries again.
+    fn failed(&mut self, error: PipelineError) {
+        match error {
+            PipelineError::SessionNotFound => self.end("deleted"),
+            PipelineError::SessionExpired => self.end("expired"),
+            error => {
+                tracing::warn!(session_id = %self.session_id, error = %error, "event stream could not read the session; retrying");
+                self.catch_up_pending = true;
+            }
+        }
+    }
+
+    async fn catch_up(&mut self) {
+        let read = async {
+            let session = self.system.registry.ask(OpenSession {
+                token_hash: self.token_hash,
+            });
+            messages_after(&session.await?, self.last_seq).await
+        };
+        match read.await {
+            Ok(messages) => {
+                self.catch_up_pending = false;
+                self.show(messages);
+            }
+            Err(error) => self.failed(error),
+        }
+    }
+
+    async fn status(&mut self) {
+        let read = async {
+            let session = self
+                .system
+                .registry
+                .ask(OpenSession {
+                    token_hash: self.token_hash,
+                })
+                .await?;
+            session.mailbox.ask(GetStatus).await
+        };
+        match read.await {
+            Ok(status) => {
+                self.status_events = (self.status_events + 1).min(STATUS_EVENTS_PER_MESSAGE);
+                let id = self.event_id();
+                self.queue
+                    .push_back(frame(id, "session.updated", &SessionStatus::from(status)));
+            }
+            Err(error) => self.failed(error),
+        }
+    }
+}
