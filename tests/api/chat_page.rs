@@ -20,6 +20,39 @@ const CRISIS_VI: &str = "mình muốn chết, không muốn sống nữa";
 const EXIT_URL_PREFIX: &str = "https://www.google.com/";
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The visible elements whose own text has less than 4.5:1 contrast with the first opaque
+/// background behind it (WCAG 2 relative luminance).
+const CONTRAST_BELOW_AA: &str = r#"
+  const parse = (colour) => {
+    const parts = colour.match(/rgba?\(([^)]+)\)/)[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+    return { rgb: parts.slice(0, 3), alpha: parts.length > 3 ? parts[3] : 1 };
+  };
+  const luminance = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const colour = parse(getComputedStyle(e).backgroundColor);
+      if (colour.alpha > 0) return colour.rgb;
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const element of document.querySelectorAll('body *')) {
+    if (element.closest('.visually-hidden') || element.getClientRects().length === 0) continue;
+    const ownText = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!ownText) continue;
+    const [light, dark] = [luminance(parse(getComputedStyle(element).color).rgb),
+                           luminance(background(element))].sort((a, b) => b - a);
+    const ratio = (light + 0.05) / (dark + 0.05);
+    if (ratio < 4.5) low.push({ text: element.textContent.trim().slice(0, 40), ratio });
+  }
+  return low;"#;
+
 #[actix_web::test]
 async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -219,6 +252,9 @@ async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
             && href[4..].chars().all(|c| c.is_ascii_digit() || c == '+')),
         "{calls:?}"
     );
+    // Every visible text, the card's included, reads at WCAG AA contrast (4.5:1).
+    let low_contrast = script(&browser, CONTRAST_BELOW_AA).await;
+    assert_eq!(low_contrast, json!([]), "text below 4.5:1 contrast");
     let keys = script(&browser, "return window.posts;").await;
     assert_eq!(keys.as_array().map(Vec::len), Some(2));
     assert_ne!(keys[0], keys[1], "each message has its own key");
