@@ -351,6 +351,18 @@ async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
         .await;
     assert_eq!(session["message_count"], 2);
 
+    // A reload in the same tab shows the conversation again.
+    browser.refresh().await.expect("reload");
+    let shown = wait_for_script(
+        &browser,
+        "const shown = [...document.querySelectorAll('.message .text')].map((e) => e.textContent); \
+         return shown.length === 2 && shown;",
+    )
+    .await;
+    assert_eq!(shown[0], "I feel a bit low today");
+    assert_eq!(shown[1], history["messages"][1]["content"]);
+    let input = browser.find(Locator::Id("message")).await.expect("input");
+
     // "Delete my conversation", confirmed: the session is gone and the page is empty.
     browser
         .find(Locator::Id("delete"))
