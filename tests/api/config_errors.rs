@@ -353,14 +353,33 @@ fn with_no_configuration_the_embedded_default_is_used() {
 fn generated_development_keys_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let dir = temp_dir();
+    use std::io::Read;
     let mut child = cbln_command(dir.path(), &["serve"], &[("CBLN__SERVER__PORT", "0")])
         .spawn()
         .expect("cbln serve starts");
+    // Read as it comes: the warning follows the files only after the crisis model is loaded,
+    // which takes a while in a debug build on a busy machine.
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut pipe = child.stderr.take().expect("stderr");
+    let reader = {
+        let written = written.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(read) = pipe.read(&mut chunk) {
+                if read == 0 {
+                    break;
+                }
+                written.lock().unwrap().extend_from_slice(&chunk[..read]);
+            }
+        })
+    };
+    let warned = || String::from_utf8_lossy(&written.lock().unwrap()).contains("encryption.key");
     let secret = dir.path().join("data/secret.key");
     let encryption = dir.path().join("data/encryption.key");
     let started = Instant::now();
     let mut exited = None;
-    while !(secret.is_file() && encryption.is_file()) && started.elapsed() < Duration::from_secs(20)
+    while !(secret.is_file() && encryption.is_file() && warned())
+        && started.elapsed() < Duration::from_secs(20)
     {
         if let Some(status) = child.try_wait().expect("wait") {
             exited = Some(status);
@@ -368,12 +387,11 @@ fn generated_development_keys_are_private() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Give the writer a moment to finish the file before reading it.
-    std::thread::sleep(Duration::from_millis(200));
     let still_running = child.try_wait().expect("wait").is_none();
     let _ = child.kill();
-    let output = child.wait_with_output().expect("output");
-    let stderr = stderr_of(&output);
+    let _ = child.wait();
+    reader.join().expect("stderr reader");
+    let stderr = String::from_utf8_lossy(&written.lock().unwrap()).into_owned();
     assert!(
         exited.is_none() && still_running,
         "cbln serve exited early: {exited:?}\n{stderr}"
