@@ -2,6 +2,7 @@
 //! typed reply to HTTP.
 
 pub mod body;
+pub mod chat_page;
 pub mod connection_cap;
 pub mod database_breaker;
 pub mod database_gate;
@@ -94,6 +95,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/api/v1/health").route(web::get().to(operations::health)))
         .service(resource("/health/live").route(web::get().to(operations::live)))
         .service(resource("/health/ready").route(web::get().to(operations::ready)))
+        .service(resource("/chat").route(web::get().to(chat_page::page)))
+        .service(resource("/chat/{file}").route(web::get().to(chat_page::asset)))
         .service(resource("/docs").route(web::get().to(docs::page)))
         .service(resource("/openapi.json").route(web::get().to(docs::document)))
         .service(resource("/docs/{file:.*}").route(web::get().to(docs::asset)))

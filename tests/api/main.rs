@@ -6,6 +6,7 @@ mod helpers;
 mod lifecycle;
 mod support;
 
+mod chat_page;
 mod cli;
 mod config_errors;
 mod config_hotlines;

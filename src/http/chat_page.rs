@@ -1,0 +1,56 @@
+//! `GET /chat`: the chat page people open, compiled into the binary. Its HTML, CSS, script and
+//! wording live in `chat_page/` as plain files; nothing is fetched from another host, and the
+//! Content-Security-Policy forbids it, so an injected script or a hostile embed has nowhere to go.
+
+use super::error::ApiError;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY};
+use actix_web::{HttpResponse, web};
+
+/// Same-origin only, no inline script or style, no plugins, no framing, no `<base>` rewriting.
+pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+const PAGE: &str = include_str!("chat_page/chat.html");
+
+/// Each asset the page loads: its name under `/chat/` and content type.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "chat.css",
+        "text/css; charset=utf-8",
+        include_str!("chat_page/chat.css"),
+    ),
+    (
+        "chat.js",
+        "text/javascript; charset=utf-8",
+        include_str!("chat_page/chat.js"),
+    ),
+    (
+        "chat-text.js",
+        "text/javascript; charset=utf-8",
+        include_str!("chat_page/chat-text.js"),
+    ),
+];
+
+/// `GET /chat`. Not stored by any cache, so that after a quick exit neither the back button nor a
+/// shared computer's cache brings the page back.
+pub async fn page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE))
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .body(PAGE)
+}
+
+/// `GET /chat/{file}`: the page's stylesheet and scripts.
+pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (_, content_type, body) = ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == file.as_str())
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header((CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE))
+        .insert_header((CACHE_CONTROL, "no-cache"))
+        .body(*body))
+}

@@ -1,0 +1,560 @@
+//! The chat page (`GET /chat`): its headers and assets over plain HTTP, and the page itself in a
+//! real browser — Debian's `chromium` driven through `chromedriver` — against a real server:
+//! a streamed reply, the crisis card with tap-to-call links, a retry that keeps its
+//! Idempotency-Key, quick exit (button and Escape twice), and "delete my conversation".
+//!
+//! The browser tests run on SQLite only: the page speaks HTTP, and the backends' parity is what
+//! the API tests check.
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::support::{Fetch, assert_error};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const INSTALL: &str = "apt-get install -y chromium chromium-driver";
+const CRISIS_VI: &str = "mình muốn chết, không muốn sống nữa";
+const EXIT_URL_PREFIX: &str = "https://www.google.com/";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The visible elements whose own text has less than 4.5:1 contrast with the first opaque
+/// background behind it (WCAG 2 relative luminance).
+const CONTRAST_BELOW_AA: &str = r#"
+  const parse = (colour) => {
+    const parts = colour.match(/rgba?\(([^)]+)\)/)[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+    return { rgb: parts.slice(0, 3), alpha: parts.length > 3 ? parts[3] : 1 };
+  };
+  const luminance = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const colour = parse(getComputedStyle(e).backgroundColor);
+      if (colour.alpha > 0) return colour.rgb;
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const element of document.querySelectorAll('body *')) {
+    if (element.closest('.visually-hidden') || element.getClientRects().length === 0) continue;
+    const ownText = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!ownText) continue;
+    const [light, dark] = [luminance(parse(getComputedStyle(element).color).rgb),
+                           luminance(background(element))].sort((a, b) => b - a);
+    const ratio = (light + 0.05) / (dark + 0.05);
+    if (ratio < 4.5) low.push({ text: element.textContent.trim().slice(0, 40), ratio });
+  }
+  return low;"#;
+
+#[actix_web::test]
+async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let response = app.get("/chat").send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(header("content-type"), "text/html; charset=utf-8");
+    let policy = header("content-security-policy");
+    assert!(policy.starts_with("default-src 'self'"), "{policy}");
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(header("cache-control"), "no-store");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    let html = response.text().await.expect("body");
+    assert!(html.contains("<html lang=\"vi\">"));
+    // Nothing loaded from another host: every src and href stays on this one.
+    for attribute in ["src=\"", "href=\""] {
+        for value in html.split(attribute).skip(1) {
+            assert!(value.starts_with('/'), "{attribute}{value:.40}");
+        }
+    }
+    assert!(!html.contains("<script>"), "no inline script");
+    assert!(!html.contains("style=\""), "no inline style");
+
+    for (file, content_type) in [
+        ("chat.css", "text/css; charset=utf-8"),
+        ("chat.js", "text/javascript; charset=utf-8"),
+        ("chat-text.js", "text/javascript; charset=utf-8"),
+    ] {
+        let response = app
+            .get(&format!("/chat/{file}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "{file}");
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some(content_type),
+            "{file}"
+        );
+        let body = response.text().await.expect("body");
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{file} names no host"
+        );
+    }
+    let (status, body) = app.get("/chat/other.js").fetch_json().await;
+    assert_error(status, &body, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let driver = ChromeDriver::start();
+    let browser = driver.open_phone_browser().await;
+    let chat_url = app.url("/chat");
+    browser.goto(&chat_url).await.expect("open the page");
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#message"))
+        .await
+        .expect("the composer");
+
+    // Usable by keyboard and screen reader, and readable on a 360 px wide phone.
+    let page: Value = script(
+        &browser,
+        r#"const label = document.querySelector('label[for="message"]');
+           const log = document.getElementById('log');
+           const focusable = [...document.querySelectorAll('button, textarea, a[href]')];
+           return {
+             lang: document.documentElement.lang,
+             label: label && label.textContent.trim(),
+             live: log.getAttribute('aria-live'),
+             role: log.getAttribute('role'),
+             first: focusable[0].id,
+             unnamed: focusable.filter((e) => !e.textContent.trim() && !e.labels?.length).length,
+             width: window.innerWidth,
+             fits: document.documentElement.scrollWidth <= window.innerWidth,
+           };"#,
+    )
+    .await;
+    assert_eq!(page["lang"], "vi");
+    assert_eq!(page["label"], "Tin nhắn của bạn");
+    assert_eq!(page["live"], "polite");
+    assert_eq!(page["role"], "log");
+    assert_eq!(
+        page["first"], "quick-exit",
+        "quick exit comes first in focus order"
+    );
+    assert_eq!(page["unnamed"], 0, "every control has a name");
+    assert!(page["width"].as_u64().is_some_and(|w| w <= 360), "{page}");
+    assert_eq!(page["fits"], true, "no sideways scrolling on a small phone");
+
+    // Record the reply bubble as it changes, and the headers of every post, to see the reply
+    // arrive in pieces and the Idempotency-Key sent.
+    script(
+        &browser,
+        r#"window.seen = [];
+           new MutationObserver(() => {
+             for (const item of document.querySelectorAll('.message.assistant')) {
+               window.seen.push({ busy: item.getAttribute('aria-busy') === 'true',
+                                  text: item.querySelector('.text').textContent });
+             }
+           }).observe(document.getElementById('log'),
+                      { childList: true, subtree: true, characterData: true, attributes: true });
+           window.posts = [];
+           const realFetch = window.fetch;
+           window.fetch = (url, options = {}) => {
+             if (url === '/api/v1/messages' && options.method === 'POST') {
+               window.posts.push(options.headers['Idempotency-Key']);
+             }
+             return realFetch(url, options);
+           };
+           return null;"#,
+    )
+    .await;
+
+    let input = browser.find(Locator::Id("message")).await.expect("input");
+    input
+        .send_keys(&format!("hôm nay mình hơi buồn{}", char::from(Key::Enter)))
+        .await
+        .expect("type and press Enter");
+    let reply = wait_for_script(
+        &browser,
+        r#"const item = document.querySelector('.message.assistant:not([aria-busy])');
+           return item && { text: item.querySelector('.text').textContent,
+                            notice: item.querySelector('.notice')?.textContent ?? null };"#,
+    )
+    .await;
+    let token = session_token(&browser).await;
+    let history = app
+        .get("/api/v1/messages")
+        .bearer_auth(&token)
+        .fetch_json()
+        .await
+        .1;
+    let stored_reply = history["messages"][1]["content"].as_str().expect("reply");
+    assert_eq!(history["messages"][0]["content"], "hôm nay mình hơi buồn");
+    assert_eq!(
+        reply["text"], stored_reply,
+        "the page shows the stored reply"
+    );
+    assert!(
+        reply["notice"].as_str().is_some_and(|n| !n.is_empty()),
+        "the first reply's disclosure is shown: {reply}"
+    );
+    let seen = script(&browser, "return window.seen;").await;
+    assert!(
+        seen.as_array()
+            .expect("records")
+            .iter()
+            .any(|r| r["busy"] == true && !r["text"].as_str().unwrap_or("").is_empty()),
+        "text was shown while the reply was still streaming: {seen}"
+    );
+    let keys = script(&browser, "return window.posts;").await;
+    let first_key = keys[0].as_str().expect("an Idempotency-Key");
+    assert!(uuid::Uuid::parse_str(first_key).is_ok(), "{first_key}");
+
+    // A crisis message: the card, with tap-to-call links for the configured hotlines.
+    input
+        .send_keys(&format!("{CRISIS_VI}{}", char::from(Key::Enter)))
+        .await
+        .expect("type and press Enter");
+    let card = wait_for_script(
+        &browser,
+        r#"const card = document.querySelector('.crisis');
+           const done = document.querySelectorAll('.message.assistant:not([aria-busy])').length >= 2;
+           return card && done && {
+             role: card.getAttribute('role'),
+             calls: [...card.querySelectorAll('a.call')].map((a) => a.getAttribute('href')),
+             text: card.textContent };"#,
+    )
+    .await;
+    assert_eq!(card["role"], "alert");
+    let calls: Vec<&str> = card["calls"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(calls.contains(&"tel:111"), "{calls:?}");
+    assert!(
+        calls.iter().all(|href| href.len() > 4
+            && href.starts_with("tel:")
+            && href[4..].chars().all(|c| c.is_ascii_digit() || c == '+')),
+        "{calls:?}"
+    );
+    // Every visible text, the card's included, reads at WCAG AA contrast (4.5:1).
+    let low_contrast = script(&browser, CONTRAST_BELOW_AA).await;
+    assert_eq!(low_contrast, json!([]), "text below 4.5:1 contrast");
+    let keys = script(&browser, "return window.posts;").await;
+    assert_eq!(keys.as_array().map(Vec::len), Some(2));
+    assert_ne!(keys[0], keys[1], "each message has its own key");
+
+    // Quick exit: the page leaves for the neutral site and the session is gone.
+    browser
+        .find(Locator::Id("quick-exit"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("press quick exit");
+    wait_until_left(&browser, &chat_url).await;
+    assert_session_gone(&app, &token).await;
+    // Back on the page in the same tab: nothing of the conversation was kept.
+    browser.goto(&chat_url).await.expect("open again");
+    let kept = script(
+        &browser,
+        "return { stored: sessionStorage.length + localStorage.length, \
+                  shown: document.querySelectorAll('.message').length };",
+    )
+    .await;
+    assert_eq!(kept, json!({"stored": 0, "shown": 0}));
+    browser.close().await.expect("close the browser");
+}
+
+#[actix_web::test]
+async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let driver = ChromeDriver::start();
+    let browser = driver.open_phone_browser().await;
+    let chat_url = app.url("/chat");
+    browser.goto(&chat_url).await.expect("open the page");
+
+    // English, then a post whose first attempt never reaches the server (the network drops).
+    browser
+        .find(Locator::Id("language"))
+        .await
+        .expect("toggle")
+        .click()
+        .await
+        .expect("switch to English");
+    let label = script(
+        &browser,
+        "return [document.documentElement.lang, document.querySelector('label[for=message]').textContent];",
+    )
+    .await;
+    assert_eq!(label, json!(["en", "Your message"]));
+    script(
+        &browser,
+        r#"window.posts = [];
+           const realFetch = window.fetch;
+           window.fetch = (url, options = {}) => {
+             if (url === '/api/v1/messages' && options.method === 'POST') {
+               window.posts.push(options.headers['Idempotency-Key']);
+               if (window.posts.length === 1) return Promise.reject(new TypeError('offline'));
+             }
+             return realFetch(url, options);
+           };
+           return null;"#,
+    )
+    .await;
+    let input = browser.find(Locator::Id("message")).await.expect("input");
+    input
+        .send_keys(&format!("I feel a bit low today{}", char::from(Key::Enter)))
+        .await
+        .expect("type and press Enter");
+    let retry = browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".message.user .retry"))
+        .await
+        .expect("a retry button after the failure");
+    retry.click().await.expect("retry");
+    wait_for_script(
+        &browser,
+        "return document.querySelector('.message.assistant:not([aria-busy])') !== null;",
+    )
+    .await;
+    let keys = script(&browser, "return window.posts;").await;
+    assert_eq!(keys.as_array().map(Vec::len), Some(2), "{keys}");
+    assert_eq!(keys[0], keys[1], "the retry sends the same Idempotency-Key");
+    let token = session_token(&browser).await;
+    let (status, history) = app
+        .get("/api/v1/messages")
+        .bearer_auth(&token)
+        .fetch_json()
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(history["total_count"], 2, "one message and its reply");
+    let (_, session) = app
+        .get(&format!("/api/v1/sessions/{token}"))
+        .fetch_json()
+        .await;
+    assert_eq!(session["message_count"], 2);
+
+    // A reload in the same tab shows the conversation again.
+    browser.refresh().await.expect("reload");
+    let shown = wait_for_script(
+        &browser,
+        "const shown = [...document.querySelectorAll('.message .text')].map((e) => e.textContent); \
+         return shown.length === 2 && shown;",
+    )
+    .await;
+    assert_eq!(shown[0], "I feel a bit low today");
+    assert_eq!(shown[1], history["messages"][1]["content"]);
+    let input = browser.find(Locator::Id("message")).await.expect("input");
+
+    // "Delete my conversation", confirmed: the session is gone and the page is empty.
+    browser
+        .find(Locator::Id("delete"))
+        .await
+        .expect("delete")
+        .click()
+        .await
+        .expect("ask to delete");
+    browser
+        .find(Locator::Id("delete-yes"))
+        .await
+        .expect("confirm")
+        .click()
+        .await
+        .expect("confirm delete");
+    wait_for_script(
+        &browser,
+        "return document.querySelectorAll('.message').length === 0 \
+                && sessionStorage.getItem('cbln.session_token') === null;",
+    )
+    .await;
+    assert_session_gone(&app, &token).await;
+
+    // A new conversation, then Escape twice leaves as the button does.
+    input
+        .send_keys(&format!("hello again{}", char::from(Key::Enter)))
+        .await
+        .expect("type and press Enter");
+    wait_for_script(
+        &browser,
+        "return document.querySelector('.message.assistant:not([aria-busy])') !== null;",
+    )
+    .await;
+    let second = session_token(&browser).await;
+    assert_ne!(second, token);
+    let escape = char::from(Key::Escape).to_string();
+    input.send_keys(&escape).await.expect("Escape");
+    input.send_keys(&escape).await.expect("Escape again");
+    wait_until_left(&browser, &chat_url).await;
+    assert_session_gone(&app, &second).await;
+    browser.close().await.expect("close the browser");
+}
+
+/// The token the page keeps for its tab.
+async fn session_token(browser: &Client) -> String {
+    script(
+        browser,
+        "return sessionStorage.getItem('cbln.session_token');",
+    )
+    .await
+    .as_str()
+    .expect("the page keeps a session token")
+    .to_string()
+}
+
+/// The page left for the neutral site (it may not load here: only the address matters).
+async fn wait_until_left(browser: &Client, chat_url: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let url = browser.current_url().await.expect("url").to_string();
+        if url.starts_with(EXIT_URL_PREFIX) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never left {chat_url}: still at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The token opens nothing any more (the beacon may land a moment after the page left).
+async fn assert_session_gone(app: &TestApp, token: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, body) = app
+            .get("/api/v1/messages")
+            .bearer_auth(token)
+            .fetch_json()
+            .await;
+        if status == 404 {
+            assert_error(status, &body, 404, "session_not_found");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the session still answers {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn script(browser: &Client, source: &str) -> Value {
+    browser
+        .execute(source, vec![])
+        .await
+        .unwrap_or_else(|error| panic!("script failed: {error}\n{source}"))
+}
+
+/// Runs `source` until it returns something other than null or false.
+async fn wait_for_script(browser: &Client, source: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = script(browser, source).await;
+        if !value.is_null() && value != Value::Bool(false) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {source}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A chromedriver of our own on a free port, stopped when dropped.
+struct ChromeDriver {
+    process: Child,
+    url: String,
+    chromium: PathBuf,
+}
+
+impl ChromeDriver {
+    fn start() -> ChromeDriver {
+        let chromium = installed("chromium");
+        let chromedriver = installed("chromedriver");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let process = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("{} did not start: {error}", chromedriver.display()));
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver never listened on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ChromeDriver {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+            chromium,
+        }
+    }
+
+    /// Headless Chromium the size of a small phone.
+    async fn open_phone_browser(&self) -> Client {
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": self.chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                         "--disable-gpu", "--lang=vi"],
+            }
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("a JSON object")
+        };
+        let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|error| panic!("chromedriver could not start chromium: {error}"));
+        // The command line's size is the window's, not the page's: set it through WebDriver.
+        browser
+            .set_window_size(360, 740)
+            .await
+            .expect("a phone-sized window");
+        browser
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The program's path, or a loud failure that says how to install it.
+fn installed(program: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "the chat page's browser test needs `{program}`, which is not installed. \
+                 Install Chromium and its WebDriver with: {INSTALL}"
+            )
+        })
+}
