@@ -1,7 +1,7 @@
 //! `/api/v1/messages`: send a message through the pipeline, read and delete history.
 
 use super::error::ApiError;
-use super::idempotency::Endpoint;
+use super::idempotency::{Begun, Endpoint};
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -55,7 +55,7 @@ pub struct MessageDeleted {
               (status = 409, description = "`idempotency_key_in_flight`: the first request with this `Idempotency-Key` is still running (see `Retry-After`)"),
               (status = 415), (status = 422, description = "`validation_failed`, or `idempotency_key_reused`: this `Idempotency-Key` came with a different body"),
               (status = 429), (status = 503)),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer (status and body) is replayed for 24 hours to requests with the same key and body, and nothing is created twice. Not accepted with `Accept: text/event-stream`.")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer (status and body) is replayed for 24 hours to requests with the same key and body, and nothing is created twice. With `Accept: text/event-stream` the final answer is kept as the JSON a plain post gives, and a retry gets that JSON.")),
     tag = "messages")]
 pub async fn send(
     state: web::Data<AppState>,
@@ -72,16 +72,31 @@ pub async fn send(
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let session = session_of(&state, &token).await?;
     if super::event_stream::wants_event_stream(&request) {
-        // A stream cannot be replayed as it went, and half of one is no answer to keep.
-        if idempotency_key.is_some() {
-            return Err(ApiError::field(
-                "Idempotency-Key",
-                "an Idempotency-Key cannot be used with Accept: text/event-stream; \
-                 retry without streaming to get a replayable answer",
-            ));
+        // A stream cannot be replayed as it went: its final answer is kept as the JSON a plain
+        // post would have given, and a retry gets that JSON.
+        let keep = match idempotency_key {
+            None => None,
+            Some(key) => match super::idempotency::begin(
+                &state,
+                Endpoint::PostMessage,
+                Some(session.session_id),
+                &key,
+                &raw,
+            )
+            .await?
+            {
+                Begun::Replay(response) => return Ok(response),
+                Begun::Run(pending) => Some(pending),
+            },
+        };
+        if let Err(error) = state.limits.admit_message(session.session_id).await {
+            return match keep {
+                Some(pending) => pending.finish(&state, Err(error), None).await,
+                None => Err(error),
+            };
         }
-        state.limits.admit_message(session.session_id).await?;
-        return super::messages_stream::send(session, content.into_string()).await;
+        let keep = keep.map(|pending| (state.clone(), pending));
+        return super::messages_stream::send(session, content.into_string(), keep).await;
     }
     let session_id = session.session_id;
     super::idempotency::guarded(

@@ -7,22 +7,48 @@
 
 use super::error::ApiError;
 use super::event_stream::{error_body, frame, response};
-use super::views::{ChatMessage, CrisisInfo, Notice};
+use super::idempotency::Pending;
+use super::state::AppState;
+use super::views::{ChatMessage, CrisisInfo, Notice, PostedMessage};
 use actix_web::HttpResponse;
-use actix_web::web::Bytes;
+use actix_web::web::{Bytes, Data};
 use cbln_actors::session::{PostMessageStreaming, StreamEvent};
 use cbln_actors::session_registry::SessionHandle;
 use serde_json::json;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 /// Starts the post and answers once its message is committed (or with the error that stopped it).
-pub async fn send(session: SessionHandle, content: String) -> Result<HttpResponse, ApiError> {
-    let (events, mut received) = unbounded_channel();
+/// With `keep`, the final answer is kept for `Idempotency-Key` retries as the JSON a plain post
+/// gives — whether or not the client is still reading.
+pub async fn send(
+    session: SessionHandle,
+    content: String,
+    keep: Option<(Data<AppState>, Pending)>,
+) -> Result<HttpResponse, ApiError> {
+    let (events, mut from_pipeline) = unbounded_channel();
+    let (to_client, mut received) = unbounded_channel();
     let reporter = events.clone();
     let mailbox = session.mailbox;
     actix_web::rt::spawn(async move {
         if let Err(error) = mailbox.ask(PostMessageStreaming { content, events }).await {
             let _ = reporter.send(StreamEvent::Failed(error));
+        }
+    });
+    actix_web::rt::spawn(async move {
+        let mut keep = keep;
+        while let Some(event) = from_pipeline.recv().await {
+            let answer = match &event {
+                StreamEvent::Completed(posted) | StreamEvent::Replaced(posted) => Some(Ok(
+                    HttpResponse::Created().json(PostedMessage::from(posted.clone())),
+                )),
+                // Released, so that a retry runs afresh.
+                StreamEvent::Failed(_) => Some(Err(ApiError::Internal)),
+                _ => None,
+            };
+            if let (Some(answer), Some((state, pending))) = (answer, keep.take()) {
+                let _ = pending.finish(&state, answer, None).await;
+            }
+            let _ = to_client.send(event);
         }
     });
     let first = received.recv().await.ok_or(ApiError::Internal)?;

@@ -210,21 +210,49 @@ async fn feedback_is_stored_once(backend: Backend) {
     app.stop().await;
 }
 
-async fn a_streamed_post_refuses_a_key(backend: Backend) {
+async fn a_streamed_post_keeps_its_final_answer_for_retries(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let token = app.create_session().await;
-    let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
-        .header("Accept", "text/event-stream")
-        .header("Idempotency-Key", "stream-1")
-        .json(&json!({"content": "chào bạn"}))
-        .fetch()
-        .await;
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    assert_field_error(status, &body, "Idempotency-Key");
-    assert_eq!(messages_of(&app).await, 0, "nothing was posted");
+    let streamed = |key: &'static str| {
+        app.post("/api/v1/messages")
+            .bearer_auth(&token)
+            .header("Accept", "text/event-stream")
+            .header("Idempotency-Key", key)
+            .json(&json!({"content": "chào bạn"}))
+            .fetch()
+    };
+    let first = streamed("stream-1").await;
+    assert_eq!(first.status().as_u16(), 200);
+    let events = first.text().await.unwrap();
+    assert!(events.contains("event: reply.completed"), "{events}");
+    // The final answer is kept once the stream ends, apart from the client reading it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let replay = loop {
+        let again = streamed("stream-1").await;
+        let status = again.status().as_u16();
+        if status != 409 {
+            break (status, again.json::<Value>().await.unwrap());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the key stayed in flight"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(replay.0, 201, "{}", replay.1);
+    assert_eq!(replay.1["user_message"]["content"], "chào bạn");
+    let completed = events
+        .lines()
+        .skip_while(|line| *line != "event: reply.completed")
+        .find_map(|line| line.strip_prefix("data: "))
+        .map(|data| serde_json::from_str::<Value>(data).unwrap())
+        .unwrap();
+    assert_eq!(replay.1["ai_message"], completed["ai_message"]);
+    assert_eq!(
+        messages_of(&app).await,
+        2,
+        "one message and one reply, once"
+    );
     app.stop().await;
 }
 
@@ -269,7 +297,7 @@ on_both_backends!(
     the_same_key_with_another_body_is_refused,
     sessions_are_created_once_and_the_token_is_not_stored,
     feedback_is_stored_once,
-    a_streamed_post_refuses_a_key,
+    a_streamed_post_keeps_its_final_answer_for_retries,
     answers_expire,
 );
 
