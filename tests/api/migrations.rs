@@ -73,26 +73,26 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
         );
     }
     assert!(after_up.contains("_sqlx_migrations"));
-    assert_eq!(store.schema_version().await.unwrap(), Some(2));
+    assert_eq!(store.schema_version().await.unwrap(), Some(3));
     assert_eq!(store.migrate_up().await.unwrap(), 0, "up is idempotent");
 
-    // One step down takes back the conversation-risk column only.
+    // One step down takes back the serialisation columns only.
     assert_eq!(store.migrate_down(1).await.expect("down one"), 1);
-    assert_eq!(store.schema_version().await.unwrap(), Some(1));
+    assert_eq!(store.schema_version().await.unwrap(), Some(2));
     let status = store.migration_status().await.unwrap();
     assert_eq!(
         status.iter().map(|m| m.applied).collect::<Vec<_>>(),
-        vec![true, false],
+        vec![true, true, false],
         "{status:?}"
     );
     assert_eq!(tables(&database).await, after_up, "no table is lost");
 
-    let reverted = store.migrate_down(1).await.expect("down");
-    assert_eq!(reverted, 1);
+    let reverted = store.migrate_down(2).await.expect("down");
+    assert_eq!(reverted, 2);
     let status = store.migration_status().await.unwrap();
     assert!(
         status.iter().all(|m| !m.applied),
-        "after down (two migrations exist): {status:?}"
+        "after down (three migrations exist): {status:?}"
     );
     assert!(!store.is_fully_migrated().await.unwrap());
     let after_down = tables(&database).await;
@@ -112,7 +112,7 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
     assert_eq!(applied, status.len());
     let again = tables(&database).await;
     assert_eq!(again, after_up, "the same tables come back");
-    assert_eq!(store.schema_version().await.unwrap(), Some(2));
+    assert_eq!(store.schema_version().await.unwrap(), Some(3));
     assert!(
         store
             .migration_status()
@@ -164,7 +164,7 @@ fn the_cli_migrates_down_and_up() {
         status.contains("applied") && !status.contains("pending"),
         "{status}"
     );
-    assert!(status.contains("schema_version: 2"), "{status}");
+    assert!(status.contains("schema_version: 3"), "{status}");
 
     let again = run(&["migrate", "up"]);
     assert!(again.contains("applied 0 migration"), "{again}");
@@ -176,10 +176,10 @@ fn the_cli_migrates_down_and_up() {
         status.contains("pending") && status.contains("applied"),
         "{status}"
     );
-    assert!(status.contains("schema_version: 1"), "{status}");
+    assert!(status.contains("schema_version: 2"), "{status}");
 
     let down = run(&["migrate", "down", "--steps", "5"]);
-    assert!(down.contains("reverted 1 migration"), "{down}");
+    assert!(down.contains("reverted 2 migration"), "{down}");
     let status = run(&["migrate", "status"]);
     assert!(
         status.contains("pending") && !status.contains("applied"),
@@ -191,7 +191,7 @@ fn the_cli_migrates_down_and_up() {
     let up = run(&["migrate", "up"]);
     assert!(up.contains("applied 2 migration"), "{up}");
     let status = run(&["migrate", "status"]);
-    assert!(status.contains("schema_version: 2"), "{status}");
+    assert!(status.contains("schema_version: 3"), "{status}");
 
     // A bad --steps is a usage error.
     let output = cbln(dir.path(), &["migrate", "down", "--steps", "many"], &env);
