@@ -18,6 +18,7 @@ use crate::crypto::{Aad, Purpose};
 use crate::domain::{Role, Turn};
 use crate::encryptor::SealRecords;
 use crate::error::PipelineError;
+use crate::mailbox::AskError;
 use crate::persistence::messages::Commit;
 use crate::persistence::{StoreError, StoredContext, StoredMessage, Timestamp, WriteOp};
 use crate::responder::{ReplyOutcome, ReplyRequest};
@@ -77,6 +78,13 @@ async fn run(
                 // A short, varying pause so two instances preparing again do not keep meeting.
                 let pause_ms = u64::from(attempt) * 2 + u64::from(rand::random::<u8>() % 8);
                 tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+            }
+            // Still contended after every retry: the session is busy elsewhere, so the client
+            // is told to come back shortly (503 with Retry-After), not that something broke.
+            Err(PipelineError::Store(StoreError::VersionConflict)) if !accepted => {
+                state.mark_stale();
+                tracing::warn!(session_id = %state.record.id, "message refused: session contended by other writers");
+                return Err(PipelineError::Ask(AskError::Overloaded("session")));
             }
             Err(error) => {
                 // Whatever failed, the copy may no longer match the database.
@@ -476,7 +484,6 @@ pub fn view(message: &StoredMessage, content: Option<String>) -> ChatMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mailbox::AskError;
 
     #[test]
     fn a_detector_that_does_not_answer_yields_a_crisis_reading() {

@@ -28,6 +28,9 @@ pub async fn answer_awaiting(deps: &SessionDeps, state: &mut SessionState) {
     if let Err(error) = try_answer_awaiting(deps, state).await {
         if matches!(error, PipelineError::Store(StoreError::VersionConflict)) {
             state.mark_stale();
+        } else {
+            // Try again at the session's next use.
+            state.recovery_due = Some(Timestamp::now());
         }
         tracing::warn!(session_id = %state.record.id, %error, "could not answer awaiting messages yet");
     }
@@ -46,10 +49,13 @@ async fn try_answer_awaiting(
         })
         .await?;
     let cutoff = Timestamp::now().minus(RECOVERY_GRACE);
-    let due: Vec<StoredMessage> = awaiting
+    let (due, later): (Vec<StoredMessage>, Vec<StoredMessage>) = awaiting
         .into_iter()
-        .filter(|m| m.created_at <= cutoff || state.orphans.contains(&m.id))
-        .collect();
+        .partition(|m| m.created_at <= cutoff || state.orphans.contains(&m.id));
+    state.recovery_due = later
+        .iter()
+        .map(|m| m.created_at.plus(RECOVERY_GRACE))
+        .min();
     for message in due {
         answer(deps, state, &message).await?;
         state.orphans.retain(|id| *id != message.id);

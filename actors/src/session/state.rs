@@ -26,6 +26,9 @@ pub struct SessionState {
     /// User messages of this actor whose reply failed after they were committed: recovery
     /// answers them at the next load without waiting for the grace period.
     pub orphans: Vec<uuid::Uuid>,
+    /// When a message seen awaiting its reply (perhaps still being answered elsewhere) is due
+    /// for recovery, so that a copy that stays current still answers it then.
+    pub recovery_due: Option<crate::persistence::Timestamp>,
     /// Recent turns for the responder, oldest first.
     pub turns: VecDeque<Turn>,
     /// The conversation's risk: the level as stored on the session row, the category and
@@ -74,6 +77,7 @@ impl SessionState {
             version: 0,
             next_seq: 1,
             orphans: Vec::new(),
+            recovery_due: None,
             turns: VecDeque::new(),
             risk: ConversationRisk {
                 level,
@@ -94,6 +98,12 @@ impl SessionState {
     /// messages left without a reply.
     pub async fn ensure_loaded(&mut self, deps: &SessionDeps) -> Result<(), PipelineError> {
         if self.loaded {
+            if self
+                .recovery_due
+                .is_some_and(|due| due <= crate::persistence::Timestamp::now())
+            {
+                super::recovery::answer_awaiting(deps, self).await;
+            }
             return Ok(());
         }
         let session_id = self.record.id;
