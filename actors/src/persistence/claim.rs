@@ -46,6 +46,10 @@ impl ClaimSessions for PgConnection {
         claims: &[SessionClaim],
         activity: Timestamp,
     ) -> Result<HashMap<Uuid, ClaimedRow>, StoreError> {
+        // In id order, so two instances' batches sharing sessions lock their rows in the same
+        // order (the plan walks the array through the primary key) rather than deadlocking.
+        let mut claims = claims.to_vec();
+        claims.sort_by_key(|c| c.session_id);
         let ids: Vec<Uuid> = claims.iter().map(|c| c.session_id).collect();
         let expected: Vec<i64> = claims.iter().map(|c| c.expected_version).collect();
         let slots: Vec<i64> = claims.iter().map(|c| c.slots).collect();
