@@ -689,7 +689,7 @@ async fn commit_profile(
         created_at: Timestamp::now(),
     };
     for &size in sizes {
-        for kind in ["user", "reply"] {
+        for kind in ["user", "exchange"] {
             let started = Instant::now();
             for _ in 0..reps {
                 seq += 1;
@@ -699,13 +699,17 @@ async fn commit_profile(
                         "user" => WriteOp::UserMessage {
                             message: message(id, seq, Role::User, 160),
                             risk_change: None,
+                            expected_version: None,
                         },
-                        _ => WriteOp::Reply {
-                            message: message(id, seq, Role::Assistant, 400),
+                        _ => WriteOp::Exchange {
+                            user: message(id, seq, Role::User, 160),
+                            reply: message(id, seq, Role::Assistant, 400),
                             context: StoredContext {
                                 sealed: vec![0x5a; 2048],
                                 turn_count: 10,
                             },
+                            risk_change: None,
+                            expected_version: None,
                         },
                     })
                     .collect();

@@ -231,3 +231,59 @@ async fn a_commit_on_a_frozen_network_fails_after_the_statement_timeout_not_late
     }
     app.stop().await;
 }
+
+/// A message refused during an outage left nothing behind: retried after the database is back,
+/// it is stored once, answered once, right after the exchange before it.
+#[actix_web::test]
+async fn a_message_retried_after_an_outage_is_stored_and_answered_once() {
+    let proxy = FaultProxy::to_postgres().await;
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let through_proxy = proxy.url_for(&database.url);
+    let app = spawn_app_on(database, move |s| {
+        s.database.url = secrecy::SecretString::from(through_proxy);
+        s.database.statement_timeout_ms = 1000;
+    })
+    .await;
+    let token = app.create_session().await;
+    let (status, body) = app.send_message(&token, "trước khi mất kết nối").await;
+    assert_eq!(status, 201, "{body}");
+
+    proxy.set(Mode::Cut);
+    let (status, body) = app.send_message(&token, "gửi lại lần nữa").await;
+    assert_eq!(status, 503, "{body}");
+    proxy.set(Mode::Forward);
+    let restored = Instant::now();
+    let body = loop {
+        let (status, body) = app.send_message(&token, "gửi lại lần nữa").await;
+        if status == 201 {
+            break body;
+        }
+        assert_eq!(status, 503, "while recovering: {body}");
+        assert!(
+            restored.elapsed() < Duration::from_secs(10),
+            "no 201 within 10 s of the database coming back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(body["user_message"]["content"], "gửi lại lần nữa", "{body}");
+
+    let history = app.history(&token).await;
+    let messages = history["messages"].as_array().expect("messages");
+    let roles: Vec<&str> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        roles,
+        ["user", "assistant", "user", "assistant"],
+        "{history}"
+    );
+    assert_eq!(messages[2]["content"], "gửi lại lần nữa");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM messages WHERE awaiting_reply")
+            .await,
+        0,
+        "no message is left awaiting an answer"
+    );
+    app.stop().await;
+}

@@ -78,18 +78,19 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
 
     // One step down takes back the idempotency keys only.
     assert_eq!(store.migrate_down(1).await.expect("down one"), 1);
-    assert_eq!(store.schema_version().await.unwrap(), Some(2));
+    assert_eq!(store.schema_version().await.unwrap(), Some(3));
     let mut without_idempotency = after_up.clone();
     without_idempotency.remove("idempotency_keys");
     assert_eq!(tables(&database).await, without_idempotency);
 
-    // The next takes back the conversation-risk column only.
-    assert_eq!(store.migrate_down(1).await.expect("down one"), 1);
+    // The next two take back the serialisation columns, then the conversation-risk column, and
+    // no table.
+    assert_eq!(store.migrate_down(2).await.expect("down two"), 2);
     assert_eq!(store.schema_version().await.unwrap(), Some(1));
     let status = store.migration_status().await.unwrap();
     assert_eq!(
         status.iter().map(|m| m.applied).collect::<Vec<_>>(),
-        vec![true, false, false],
+        vec![true, false, false, false],
         "{status:?}"
     );
     assert_eq!(
@@ -103,7 +104,7 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
     let status = store.migration_status().await.unwrap();
     assert!(
         status.iter().all(|m| !m.applied),
-        "after down (three migrations exist): {status:?}"
+        "after down (four migrations exist): {status:?}"
     );
     assert!(!store.is_fully_migrated().await.unwrap());
     let after_down = tables(&database).await;
@@ -187,10 +188,10 @@ fn the_cli_migrates_down_and_up() {
         status.contains("pending") && status.contains("applied"),
         "{status}"
     );
-    assert!(status.contains("schema_version: 2"), "{status}");
+    assert!(status.contains("schema_version: 3"), "{status}");
 
     let down = run(&["migrate", "down", "--steps", "5"]);
-    assert!(down.contains("reverted 2 migration"), "{down}");
+    assert!(down.contains("reverted 3 migration"), "{down}");
     let status = run(&["migrate", "status"]);
     assert!(
         status.contains("pending") && !status.contains("applied"),

@@ -6,7 +6,7 @@
 
 use super::StoreError;
 use super::messages::{Commit, Recycle};
-use super::records::WriteOp;
+use super::records::{Committed, WriteOp};
 use super::store::Store;
 use crate::error::PipelineError;
 use crate::mailbox::AskError;
@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 struct PendingWrite {
     op: WriteOp,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    done: oneshot::Sender<Result<Committed, StoreError>>,
 }
 
 /// Owns the pool; reads run concurrently, chat writes are group-committed.
@@ -100,7 +100,7 @@ impl Supervised for PersistenceActor {
 }
 
 impl Handler<Commit> for PersistenceActor {
-    type Result = ResponseFuture<Result<(), PipelineError>>;
+    type Result = ResponseFuture<Result<Committed, PipelineError>>;
 
     fn handle(&mut self, msg: Commit, _ctx: &mut Self::Context) -> Self::Result {
         let shard = msg.op.session_id().as_u128() as usize % self.writers.len().max(1);
@@ -113,8 +113,7 @@ impl Handler<Commit> for PersistenceActor {
                 .send(PendingWrite { op: msg.op, done })
                 .await
                 .map_err(|_| stopped())?;
-            wait.await.map_err(|_| stopped())??;
-            Ok(())
+            Ok(wait.await.map_err(|_| stopped())??)
         })
     }
 }
@@ -142,18 +141,25 @@ async fn run_writer(
             .map(|pending| (pending.op, pending.done))
             .unzip();
         match commit_within_timeout(&store, &ops).await {
-            Ok(acquired) => {
+            Ok((acquired, outcomes)) => {
                 metrics.observe_db_acquire(acquired);
-                for waiter in waiters {
-                    let _ = waiter.send(Ok(()));
+                for (waiter, outcome) in waiters.into_iter().zip(outcomes) {
+                    let _ = waiter.send(outcome);
                 }
             }
             Err(error) if ops.len() > 1 => {
                 // One bad write must not fail its neighbours: retry each on its own.
                 tracing::warn!(error = %error, batch = ops.len(), "group commit failed; retrying writes one by one");
                 for (op, waiter) in ops.into_iter().zip(waiters) {
-                    let single = commit_within_timeout(&store, std::slice::from_ref(&op)).await;
-                    let _ = waiter.send(single.map(|_| ()));
+                    let single = commit_within_timeout(&store, std::slice::from_ref(&op))
+                        .await
+                        .and_then(|(_, outcomes)| {
+                            outcomes
+                                .into_iter()
+                                .next()
+                                .unwrap_or(Err(StoreError::VersionConflict))
+                        });
+                    let _ = waiter.send(single);
                 }
             }
             Err(error) => {
@@ -168,7 +174,10 @@ async fn run_writer(
 
 /// A frozen network leaves a commit waiting for an answer that never comes, with every later
 /// write of this writer queued behind it: give up after the store's commit timeout.
-async fn commit_within_timeout(store: &Store, ops: &[WriteOp]) -> Result<Duration, StoreError> {
+async fn commit_within_timeout(
+    store: &Store,
+    ops: &[WriteOp],
+) -> Result<(Duration, Vec<Result<Committed, StoreError>>), StoreError> {
     tokio::time::timeout(store.limits().commit_timeout(), store.apply_writes(ops))
         .await
         .unwrap_or(Err(StoreError::CommitTimedOut))

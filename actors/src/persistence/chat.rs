@@ -1,7 +1,8 @@
 //! Chat messages and the sealed conversation context.
 
 use super::StoreError;
-use super::records::{MessageRow, MessageStats, StoredContext, StoredMessage, WriteOp};
+use super::claim::{ClaimSessions, SessionClaim};
+use super::records::{Committed, MessageRow, MessageStats, StoredContext, StoredMessage, WriteOp};
 use super::store::{Store, on_backend};
 use super::time::Timestamp;
 use crate::crisis::RiskLevel;
@@ -12,54 +13,112 @@ const MESSAGE_COLUMNS: &str = "SELECT id, session_id, seq, role, content, model_
      processing_time_ms, is_crisis_detected, created_at FROM messages";
 
 impl Store {
-    /// Commits a group of writes in ONE transaction: all of them or none. Messages go in as one
-    /// multi-row insert, which is what makes group commit pay off under concurrency. Returns how
-    /// long getting a pooled connection and starting the transaction took.
+    /// Commits a group of writes. Each session's writes are committed in queue order; writes
+    /// of different sessions share one transaction (a session appearing again goes into the
+    /// next), whose messages go in as one multi-row insert, which is what makes group commit pay
+    /// off under concurrency. A write whose session changed since it was prepared is refused
+    /// alone with `VersionConflict`; any other failure fails the whole call. Returns how long
+    /// getting a pooled connection and starting the first transaction took, and each write's
+    /// outcome in order.
     pub async fn apply_writes(
         &self,
         writes: &[WriteOp],
-    ) -> Result<std::time::Duration, StoreError> {
-        if writes.is_empty() {
-            return Ok(std::time::Duration::ZERO);
+    ) -> Result<(std::time::Duration, Vec<Result<Committed, StoreError>>), StoreError> {
+        let mut outcomes: Vec<Option<Result<Committed, StoreError>>> =
+            (0..writes.len()).map(|_| None).collect();
+        let mut acquired = None;
+        for round in rounds(writes) {
+            let ops: Vec<&WriteOp> = round.iter().map(|&i| &writes[i]).collect();
+            let (took, results) = self.apply_round(&ops).await?;
+            acquired.get_or_insert(took);
+            for (index, result) in round.into_iter().zip(results) {
+                outcomes[index] = Some(result);
+            }
         }
+        let outcomes = outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or(Err(StoreError::VersionConflict)))
+            .collect();
+        Ok((acquired.unwrap_or_default(), outcomes))
+    }
+
+    /// One transaction over writes of distinct sessions.
+    async fn apply_round(
+        &self,
+        writes: &[&WriteOp],
+    ) -> Result<(std::time::Duration, Vec<Result<Committed, StoreError>>), StoreError> {
         let started = std::time::Instant::now();
-        let messages: Vec<&StoredMessage> = WriteOp::inserted_messages(writes);
-        let acquired = on_backend!(self, pool => {
+        let claims: Vec<SessionClaim> = writes
+            .iter()
+            .map(|write| SessionClaim {
+                session_id: write.session_id(),
+                expected_version: write.expected_version().unwrap_or(-1),
+                slots: write.sequence_slots(),
+                touch: !matches!(write, WriteOp::Retract { .. }),
+            })
+            .collect();
+        // The batch spans milliseconds, so its newest write time stands for all its sessions.
+        let activity = writes
+            .iter()
+            .filter_map(|write| write.context().map(|(m, _)| m.created_at))
+            .chain(writes.iter().filter_map(|write| match write {
+                WriteOp::UserMessage { message, .. } => Some(message.created_at),
+                _ => None,
+            }))
+            .max()
+            .unwrap_or_else(Timestamp::now);
+        on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
             let acquired = started.elapsed();
-            if !messages.is_empty() {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO messages (id, session_id, seq, role, content, model_used, \
-                 processing_time_ms, is_crisis_detected, created_at, updated_at) ",
-            );
-            insert.push_values(&messages, |mut row, message| {
-                row.push_bind(message.id)
-                    .push_bind(message.session_id)
-                    .push_bind(message.seq)
-                    .push_bind(message.role.as_str())
-                    .push_bind(message.content.clone())
-                    .push_bind(message.model_used.clone())
-                    .push_bind(message.processing_time_ms)
-                    .push_bind(message.is_crisis_detected)
-                    .push_bind(message.created_at)
-                    .push_bind(message.created_at);
-            });
-            insert.build().execute(&mut *tx).await?;
-            }
-            // Rare per-op writes first, in queue order: a retraction follows the insert it
-            // takes back, and precedes any newer context of its session below.
+            let claimed = tx.claim_sessions(&claims, activity).await?;
+            let mut outcomes = Vec::with_capacity(writes.len());
+            let mut accepted: Vec<&WriteOp> = Vec::with_capacity(writes.len());
+            let mut messages: Vec<(StoredMessage, bool)> = Vec::new();
             for write in writes {
-                match write {
-                    WriteOp::UserMessage { message, risk_change: Some(level) } => {
-                        sqlx::query(
-                            "UPDATE sessions SET risk_level = $1, is_crisis_mode = $2 WHERE id = $3",
-                        )
-                        .bind(level.as_str())
-                        .bind(*level == RiskLevel::Crisis)
-                        .bind(message.session_id)
-                        .execute(&mut *tx)
-                        .await?;
+                match claimed.get(&write.session_id()) {
+                    Some(row) => {
+                        let inserted = write.messages_at(row.last_seq);
+                        let seq = inserted.first().map(|(m, _)| m.seq).unwrap_or(0);
+                        messages.extend(inserted);
+                        outcomes.push(Ok(Committed { version: row.version, seq }));
+                        accepted.push(write);
                     }
+                    None => outcomes.push(Err(StoreError::VersionConflict)),
+                }
+            }
+            if !messages.is_empty() {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO messages (id, session_id, seq, role, content, model_used, \
+                     processing_time_ms, is_crisis_detected, awaiting_reply, created_at, updated_at) ",
+                );
+                insert.push_values(&messages, |mut row, (message, awaiting)| {
+                    row.push_bind(message.id)
+                        .push_bind(message.session_id)
+                        .push_bind(message.seq)
+                        .push_bind(message.role.as_str())
+                        .push_bind(message.content.clone())
+                        .push_bind(message.model_used.clone())
+                        .push_bind(message.processing_time_ms)
+                        .push_bind(message.is_crisis_detected)
+                        .push_bind(*awaiting)
+                        .push_bind(message.created_at)
+                        .push_bind(message.created_at);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            // Rare per-op writes.
+            for write in &accepted {
+                if let Some(level) = write.risk_change() {
+                    sqlx::query(
+                        "UPDATE sessions SET risk_level = $1, is_crisis_mode = $2 WHERE id = $3",
+                    )
+                    .bind(level.as_str())
+                    .bind(level == RiskLevel::Crisis)
+                    .bind(write.session_id())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                match write {
                     WriteOp::Retract { session_id, ids } => {
                         for id in ids {
                             sqlx::query("DELETE FROM messages WHERE session_id = $1 AND id = $2")
@@ -73,11 +132,21 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    WriteOp::UserMessage { .. } | WriteOp::Reply { .. } => {}
+                    WriteOp::Reply { message, answers, .. } => {
+                        sqlx::query(
+                            "UPDATE messages SET awaiting_reply = FALSE WHERE session_id = $1 AND id = $2",
+                        )
+                        .bind(message.session_id)
+                        .bind(answers)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    WriteOp::Exchange { .. } | WriteOp::UserMessage { .. } => {}
                 }
             }
-            // The contexts as one multi-row upsert (one row per session, the newest wins).
-            let contexts = latest_context_per_session(writes);
+            // The contexts as one multi-row upsert (one row per session).
+            let contexts: Vec<(&StoredMessage, &StoredContext)> =
+                accepted.iter().filter_map(|write| write.context()).collect();
             if !contexts.is_empty() {
                 let mut upsert = QueryBuilder::new(
                     "INSERT INTO conversation_context (id, session_id, context, turn_count, created_at, updated_at) ",
@@ -96,23 +165,9 @@ impl Store {
                 );
                 upsert.build().execute(&mut *tx).await?;
             }
-            // Activity times as one statement: the batch spans milliseconds, so its newest
-            // commit time stands for all of its sessions.
-            let active: Vec<_> = writes.iter().map(WriteOp::session_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-            if let Some(latest) = messages.iter().map(|m| m.created_at).max() {
-                let mut touch = QueryBuilder::new("UPDATE sessions SET last_activity = ");
-                touch.push_bind(latest).push(", updated_at = ").push_bind(latest).push(" WHERE id IN (");
-                let mut ids = touch.separated(", ");
-                for id in &active {
-                    ids.push_bind(*id);
-                }
-                touch.push(")");
-                touch.build().execute(&mut *tx).await?;
-            }
             tx.commit().await?;
-            acquired
-        });
-        Ok(acquired)
+            Ok((acquired, outcomes))
+        })
     }
 
     /// A page of a session's messages, oldest first, in exact sequence order.
@@ -149,6 +204,23 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
         Ok(messages)
+    }
+
+    /// The session's user messages still awaiting their reply that were committed at or before
+    /// `committed_by`, oldest first.
+    pub async fn awaiting_messages(
+        &self,
+        session_id: Uuid,
+        committed_by: Timestamp,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{MESSAGE_COLUMNS} WHERE session_id = $1 AND awaiting_reply = TRUE \
+             AND created_at <= $2 ORDER BY seq"
+        ));
+        let rows: Vec<MessageRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(session_id).bind(committed_by).fetch_all(pool).await?
+        });
+        rows.into_iter().map(StoredMessage::try_from).collect()
     }
 
     /// Count, crisis flag and highest sequence over the whole session.
@@ -201,6 +273,10 @@ impl Store {
                     .bind(session_id)
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
+                    .bind(session_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             affected
@@ -218,6 +294,10 @@ impl Store {
                 .await?
                 .rows_affected();
             sqlx::query("DELETE FROM conversation_context WHERE session_id = $1")
+                .bind(session_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
                 .bind(session_id)
                 .execute(&mut *tx)
                 .await?;
@@ -259,15 +339,18 @@ impl Store {
     }
 }
 
-/// The newest context write of each session in a batch (a session rarely has two: only when a
-/// timed-out reply is still queued behind the next one).
-fn latest_context_per_session(writes: &[WriteOp]) -> Vec<(&StoredMessage, &StoredContext)> {
-    let mut latest: std::collections::HashMap<Uuid, (&StoredMessage, &StoredContext)> =
-        std::collections::HashMap::new();
-    for write in writes {
-        if let WriteOp::Reply { message, context } = write {
-            latest.insert(message.session_id, (message, context));
+/// Splits writes into rounds in which each session appears at most once, keeping each
+/// session's writes in order: a session's second write must see its first committed.
+fn rounds(writes: &[WriteOp]) -> Vec<Vec<usize>> {
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    let mut seen: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    for (index, write) in writes.iter().enumerate() {
+        let round = seen.entry(write.session_id()).or_insert(0);
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
         }
+        rounds[*round].push(index);
+        *round += 1;
     }
-    latest.into_values().collect()
+    rounds
 }

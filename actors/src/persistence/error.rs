@@ -21,6 +21,10 @@ pub enum StoreError {
     /// A group commit got no answer within its timeout; whether it committed is unknown.
     #[error("the database did not answer the commit in time")]
     CommitTimedOut,
+    /// The session changed (on this instance or another) since the write was prepared, or is
+    /// gone: reload it and prepare the write again.
+    #[error("the session changed since the write was prepared")]
+    VersionConflict,
     /// A stored value could not be understood (e.g. an unknown language code).
     #[error("stored data is invalid: {0}")]
     Corrupt(&'static str),

@@ -33,7 +33,8 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(
-                    "UPDATE sessions SET token_hash = $2, expires_at = $3, updated_at = $3 WHERE id = $1",
+                    "UPDATE sessions SET token_hash = $2, expires_at = $3, updated_at = $3, \
+                     version = version + 1 WHERE id = $1",
                 )
                 .bind(id)
                 .bind(&revoked)

@@ -3,7 +3,7 @@
 
 use super::actor::PersistenceActor;
 use super::records::{
-    HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
+    Committed, HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
     StoredContext, StoredMessage, WrappedKey, WriteOp,
 };
 use super::time::Timestamp;
@@ -38,7 +38,7 @@ macro_rules! store_request {
 
 /// Commit one write; the reply comes only after its transaction committed.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), PipelineError>")]
+#[rtype(result = "Result<Committed, PipelineError>")]
 pub struct Commit {
     /// The write.
     pub op: WriteOp,
@@ -59,6 +59,16 @@ store_request!(
     /// Find a session by the keyed hash of its token.
     FindSessionByToken { /** HMAC of the token. */ token_hash: TokenHash } -> Option<SessionRecord>,
     |store, msg| store.session_by_token_hash(msg.token_hash.as_bytes())
+);
+store_request!(
+    /// A session with its version, to check or reload a session actor's copy.
+    LoadVersionedSession { /** Session. */ id: Uuid } -> Option<(SessionRecord, i64)>,
+    |store, msg| store.session_with_version(msg.id)
+);
+store_request!(
+    /// A session's user messages awaiting their reply, committed by a given instant.
+    LoadAwaitingMessages { /** Session. */ session_id: Uuid, /** Committed at or before. */ committed_by: Timestamp } -> Vec<StoredMessage>,
+    |store, msg| store.awaiting_messages(msg.session_id, msg.committed_by)
 );
 store_request!(
     /// Record activity on a session.

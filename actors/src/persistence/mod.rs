@@ -2,6 +2,7 @@
 
 mod actor;
 mod chat;
+mod claim;
 mod error;
 mod exit;
 mod feedback;
@@ -21,7 +22,7 @@ pub use idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyRecord};
 pub use maintenance::{MigrationState, StorageReport, TABLES};
 pub use probe::DatabaseProbe;
 pub use records::{
-    HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
+    Committed, HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
     StoredContext, StoredMessage, WrappedKey, WriteOp,
 };
 pub use store::{BackendKind, ConnectionLimits, Store, StoreSettings, redact_url};

@@ -43,6 +43,13 @@ pub(crate) struct SessionRow {
     pub created_at: Timestamp,
 }
 
+#[derive(sqlx::FromRow)]
+pub(crate) struct VersionedSessionRow {
+    #[sqlx(flatten)]
+    pub session: SessionRow,
+    pub version: i64,
+}
+
 impl TryFrom<SessionRow> for SessionRecord {
     type Error = super::StoreError;
 
@@ -162,21 +169,49 @@ pub struct StoredContext {
 }
 
 /// A write the persistence actor commits, possibly batched with others in one transaction.
+///
+/// The database serialises a session's writes: sequence numbers of new exchanges are handed out
+/// by the committing transaction from the session row's counter (whatever `seq` the caller put
+/// in them is replaced), and a write that names the session version it was prepared against is
+/// refused with [`StoreError::VersionConflict`](super::StoreError::VersionConflict) when another
+/// writer changed the session since.
 #[derive(Debug, Clone)]
 pub enum WriteOp {
-    /// A user's message, committed before the reply is generated.
+    /// A user's message and its reply with the refreshed context, all or nothing, so that a
+    /// failed request leaves nothing behind that a retry would duplicate.
+    Exchange {
+        /// The user's message.
+        user: StoredMessage,
+        /// The reply.
+        reply: StoredMessage,
+        /// The new sealed context; its record id is the session id.
+        context: StoredContext,
+        /// The conversation's new risk level, when this message changed it.
+        risk_change: Option<RiskLevel>,
+        /// The session version the exchange was prepared against (`None`: do not check).
+        expected_version: Option<i64>,
+    },
+    /// A user's message committed before its reply is generated (a streamed reply), marked as
+    /// awaiting its answer; the sequence number after it is kept for that answer.
     UserMessage {
         /// The message.
         message: StoredMessage,
         /// The conversation's new risk level, when this message changed it.
         risk_change: Option<RiskLevel>,
+        /// The session version the message was prepared against (`None`: do not check).
+        expected_version: Option<i64>,
     },
-    /// The assistant's reply with the refreshed context and the session's activity time.
+    /// The answer to a user message committed earlier, at the sequence number after it, with
+    /// the refreshed context.
     Reply {
-        /// The reply.
+        /// The reply; its `seq` is the answered message's plus one.
         message: StoredMessage,
         /// The new sealed context; its record id is the session id.
         context: StoredContext,
+        /// The user message it answers.
+        answers: Uuid,
+        /// The session version the reply was prepared against (`None`: do not check).
+        expected_version: Option<i64>,
     },
     /// Take back messages of a request that failed, and the context that may quote them.
     /// Queued behind any write of theirs still in flight, so it also removes a write that
@@ -189,27 +224,101 @@ pub enum WriteOp {
     },
 }
 
+/// What a committed write left on its session row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// The session's version after the write.
+    pub version: i64,
+    /// The sequence number of the first message the write inserted (0 when it inserted none).
+    pub seq: i64,
+}
+
 impl WriteOp {
     /// The session the write belongs to.
     pub fn session_id(&self) -> Uuid {
         match self {
-            WriteOp::UserMessage { message, .. } | WriteOp::Reply { message, .. } => {
-                message.session_id
-            }
+            WriteOp::Exchange { user: message, .. }
+            | WriteOp::UserMessage { message, .. }
+            | WriteOp::Reply { message, .. } => message.session_id,
             WriteOp::Retract { session_id, .. } => *session_id,
         }
     }
 
-    fn message(&self) -> Option<&StoredMessage> {
+    /// The version the write expects the session to be at, if it checks one.
+    pub fn expected_version(&self) -> Option<i64> {
         match self {
-            WriteOp::UserMessage { message, .. } | WriteOp::Reply { message, .. } => Some(message),
+            WriteOp::Exchange {
+                expected_version, ..
+            }
+            | WriteOp::UserMessage {
+                expected_version, ..
+            }
+            | WriteOp::Reply {
+                expected_version, ..
+            } => *expected_version,
             WriteOp::Retract { .. } => None,
         }
     }
 
-    /// The messages a group of writes inserts.
-    pub fn inserted_messages(writes: &[WriteOp]) -> Vec<&StoredMessage> {
-        writes.iter().filter_map(WriteOp::message).collect()
+    /// How many sequence numbers the write takes from the session's counter.
+    pub fn sequence_slots(&self) -> i64 {
+        match self {
+            WriteOp::Exchange { .. } | WriteOp::UserMessage { .. } => 2,
+            WriteOp::Reply { .. } | WriteOp::Retract { .. } => 0,
+        }
+    }
+
+    /// The new risk level the write records, if any.
+    pub fn risk_change(&self) -> Option<RiskLevel> {
+        match self {
+            WriteOp::Exchange { risk_change, .. } | WriteOp::UserMessage { risk_change, .. } => {
+                *risk_change
+            }
+            WriteOp::Reply { .. } | WriteOp::Retract { .. } => None,
+        }
+    }
+
+    /// The context the write stores, if any.
+    pub fn context(&self) -> Option<(&StoredMessage, &StoredContext)> {
+        match self {
+            WriteOp::Exchange { reply, context, .. } => Some((reply, context)),
+            WriteOp::Reply {
+                message, context, ..
+            } => Some((message, context)),
+            WriteOp::UserMessage { .. } | WriteOp::Retract { .. } => None,
+        }
+    }
+
+    /// The messages the write inserts, each with whether it awaits a reply, given the last
+    /// sequence number the write's slots end at.
+    pub fn messages_at(&self, last_seq: i64) -> Vec<(StoredMessage, bool)> {
+        match self {
+            WriteOp::Exchange { user, reply, .. } => vec![
+                (
+                    StoredMessage {
+                        seq: last_seq - 1,
+                        ..user.clone()
+                    },
+                    false,
+                ),
+                (
+                    StoredMessage {
+                        seq: last_seq,
+                        ..reply.clone()
+                    },
+                    false,
+                ),
+            ],
+            WriteOp::UserMessage { message, .. } => vec![(
+                StoredMessage {
+                    seq: last_seq - 1,
+                    ..message.clone()
+                },
+                true,
+            )],
+            WriteOp::Reply { message, .. } => vec![(message.clone(), false)],
+            WriteOp::Retract { .. } => Vec::new(),
+        }
     }
 }
 

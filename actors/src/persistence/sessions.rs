@@ -1,7 +1,7 @@
 //! Session rows and their wrapped data keys.
 
 use super::StoreError;
-use super::records::{NewSession, SessionRecord, SessionRow, WrappedKey};
+use super::records::{NewSession, SessionRecord, SessionRow, VersionedSessionRow, WrappedKey};
 use super::store::{Store, on_backend};
 use super::time::Timestamp;
 use uuid::Uuid;
@@ -61,6 +61,23 @@ impl Store {
         row.map(SessionRecord::try_from).transpose()
     }
 
+    /// A session with its version, for a session actor checking or reloading its copy.
+    pub async fn session_with_version(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(SessionRecord, i64)>, StoreError> {
+        let sql = "SELECT id, language, is_crisis_mode, risk_level, last_activity, expires_at, \
+                   created_at, version FROM sessions WHERE id = $1";
+        let row: Option<VersionedSessionRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(|row| {
+            let version = row.version;
+            SessionRecord::try_from(row.session).map(|record| (record, version))
+        })
+        .transpose()
+    }
+
     /// Records activity; false when the session no longer exists.
     pub async fn touch_session(&self, id: Uuid, now: Timestamp) -> Result<bool, StoreError> {
         let affected = on_backend!(self, pool => {
@@ -83,7 +100,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let affected = on_backend!(self, pool => {
             sqlx::query(
-                "UPDATE sessions SET last_activity = $2, updated_at = $2, expires_at = $3 WHERE id = $1",
+                "UPDATE sessions SET last_activity = $2, updated_at = $2, expires_at = $3, \
+                 version = version + 1 WHERE id = $1",
             )
             .bind(id)
             .bind(now)

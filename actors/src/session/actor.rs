@@ -1,5 +1,6 @@
-//! One actor per active session. It owns that session's state and handles its requests one at a
-//! time (`AtomicResponse`), which is what makes a session's message order exact.
+//! One actor per active session. It caches that session's state and handles this instance's
+//! requests for it one at a time (`AtomicResponse`); the database orders writes from all
+//! instances (see `state`).
 
 use super::deps::SessionDeps;
 use super::messages::{
@@ -47,9 +48,13 @@ impl SessionActor {
         let state = self.state.clone();
         let checked = async move {
             {
-                let guard = state.lock().await;
+                let mut guard = state.lock().await;
                 if guard.record.is_expired_at(Timestamp::now()) {
-                    return Err(PipelineError::SessionExpired);
+                    // Another instance may have extended the session: ask the row, not the copy.
+                    guard.revalidate(&deps).await?;
+                    if guard.record.is_expired_at(Timestamp::now()) {
+                        return Err(PipelineError::SessionExpired);
+                    }
                 }
             }
             work(deps, state).await
@@ -131,7 +136,7 @@ impl Handler<GetStatus> for SessionActor {
 
     fn handle(&mut self, _msg: GetStatus, _ctx: &mut Self::Context) -> Self::Result {
         self.serialised(move |deps, state| async move {
-            lifecycle::status(&deps, &*state.lock().await).await
+            lifecycle::status(&deps, &mut *state.lock().await).await
         })
     }
 }

@@ -17,8 +17,10 @@ use uuid::Uuid;
 /// The session's status as the API shows it.
 pub async fn status(
     deps: &SessionDeps,
-    state: &SessionState,
+    state: &mut SessionState,
 ) -> Result<SessionStatus, PipelineError> {
+    // Risk, crisis mode and expiry may have been changed by another instance.
+    state.revalidate(deps).await?;
     let stats = deps
         .persistence
         .ask(LoadMessageStats {
@@ -78,6 +80,7 @@ pub async fn refresh(
     }
     state.record.last_activity = now;
     state.record.expires_at = expires_at;
+    // The refresh moved the session's version on; the status below reloads the row.
     status(deps, state).await
 }
 
@@ -95,8 +98,9 @@ pub async fn remove_message(
     if !deleted {
         return Err(PipelineError::MessageNotFound);
     }
-    // The stored context went with it (it may quote the message).
+    // The stored context went with it (it may quote the message), and the version moved on.
     state.clear_turns();
+    state.mark_stale();
     Ok(Timestamp::now())
 }
 
@@ -111,6 +115,7 @@ pub async fn clear_history(
         })
         .await?;
     state.clear_turns();
+    state.mark_stale();
     Ok(())
 }
 

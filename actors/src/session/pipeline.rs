@@ -1,5 +1,6 @@
 //! The chat pipeline of one session, run inside its actor one message at a time:
-//! detect → seal → commit the user's message → reply → seal → commit reply and context.
+//! detect → seal → reply → seal → commit the user's message, the reply and the context together
+//! (a streamed reply commits the user's message first, so the client sees it at once).
 
 use super::deps::SessionDeps;
 use super::state::{SessionState, encode_context};
@@ -17,8 +18,9 @@ use crate::crypto::{Aad, Purpose};
 use crate::domain::{Role, Turn};
 use crate::encryptor::SealRecords;
 use crate::error::PipelineError;
+use crate::mailbox::AskError;
 use crate::persistence::messages::Commit;
-use crate::persistence::{StoredContext, StoredMessage, Timestamp, WriteOp};
+use crate::persistence::{StoreError, StoredContext, StoredMessage, Timestamp, WriteOp};
 use crate::responder::{ReplyOutcome, ReplyRequest};
 use crate::responder_actor::{GenerateReply, GenerateReplyStreaming};
 use std::time::Instant;
@@ -27,9 +29,13 @@ use uuid::Uuid;
 /// What answered when the message was a crisis: the fixed safety protocol, not a model.
 pub const SAFETY_MODEL: &str = "safety-protocol-v1";
 
-/// Runs one message through the pipeline. The user's message is committed before the reply is
-/// generated; if the reply cannot be committed, the user's message is removed again so that no
-/// unanswered half of a pair is left behind for a request that was never acknowledged.
+/// How often a message is prepared again after another writer changed its session meanwhile.
+/// Only the same person writing through two instances at once contends, and each round lets
+/// one writer through, so this is generous.
+const CONFLICT_RETRIES: u32 = 12;
+
+/// Runs one message through the pipeline. The user's message and its reply are committed
+/// together, so a request that fails leaves nothing a retry would duplicate.
 pub async fn post_message(
     deps: &SessionDeps,
     state: &mut SessionState,
@@ -39,7 +45,8 @@ pub async fn post_message(
 }
 
 /// Runs one message like [`post_message`], reporting to `sink` as it goes: the user's message
-/// once committed, then the reply's pieces as they pass the guard.
+/// once committed, then the reply's pieces as they pass the guard. The user's message is
+/// committed first (the client is shown it); if its reply then fails, recovery answers it.
 pub async fn post_message_streaming(
     deps: &SessionDeps,
     state: &mut SessionState,
@@ -55,6 +62,46 @@ async fn run(
     content: String,
     mut sink: Option<&mut ReplySink>,
 ) -> Result<PostedMessage, PipelineError> {
+    let mut attempt = 0;
+    loop {
+        let mut accepted = false;
+        let result = run_once(deps, state, &content, sink.as_deref_mut(), &mut accepted).await;
+        match result {
+            Ok(posted) => return Ok(posted),
+            // Another writer changed the session: reload and prepare the message again against
+            // what it wrote, unless the client has already been shown this one.
+            Err(PipelineError::Store(StoreError::VersionConflict))
+                if !accepted && attempt < CONFLICT_RETRIES =>
+            {
+                attempt += 1;
+                state.mark_stale();
+                // A short, varying pause so two instances preparing again do not keep meeting.
+                let pause_ms = u64::from(attempt) * 2 + u64::from(rand::random::<u8>() % 8);
+                tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+            }
+            // Still contended after every retry: the session is busy elsewhere, so the client
+            // is told to come back shortly (503 with Retry-After), not that something broke.
+            Err(PipelineError::Store(StoreError::VersionConflict)) if !accepted => {
+                state.mark_stale();
+                tracing::warn!(session_id = %state.record.id, "message refused: session contended by other writers");
+                return Err(PipelineError::Ask(AskError::Overloaded("session")));
+            }
+            Err(error) => {
+                // Whatever failed, the copy may no longer match the database.
+                state.mark_stale();
+                return Err(error);
+            }
+        }
+    }
+}
+
+async fn run_once(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+    content: &str,
+    mut sink: Option<&mut ReplySink>,
+    accepted: &mut bool,
+) -> Result<PostedMessage, PipelineError> {
     let started = Instant::now();
     state.ensure_loaded(deps).await?;
     let key = state.key()?.clone();
@@ -64,7 +111,7 @@ async fn run(
         state.record.last_activity.plus(deps.crisis_quiet_period) <= Timestamp::now();
     let earlier = earlier_user_turns(state, CONTEXT_TURNS);
     let detection = deps.detector.ask(Assess {
-        text: content.clone(),
+        text: content.to_string(),
         earlier,
         prior: state.risk.level,
     });
@@ -72,26 +119,13 @@ async fn run(
     let (judgement, verdict) = match &deps.crisis_judge {
         Some(judge) => {
             let judge_turns = earlier_user_turns(state, crate::crisis_judge::CONTEXT_TURNS);
-            futures_util::join!(detection, judge.judge(&judge_turns, &content))
+            futures_util::join!(detection, judge.judge(&judge_turns, content))
         }
         None => (detection.await, None),
     };
     let detector_answered = judgement.is_ok();
     let judgement = raise_with_judge(or_fail_safe(judgement), verdict.as_ref());
     let assessment = &judgement.assessment;
-    if assessment.is_crisis {
-        let categories: Vec<&str> = assessment.categories.iter().map(|c| c.as_str()).collect();
-        let severity = assessment.severity.map(|s| s.as_str()).unwrap_or("medium");
-        for category in &categories {
-            deps.metrics.crisis_detected(category, severity);
-        }
-        tracing::warn!(
-            session_id = %session_id,
-            categories = ?categories,
-            severity,
-            "crisis detected"
-        );
-    }
     // Without the detector's reading nothing is learned about the conversation: its risk stays,
     // and only this turn is answered as a crisis.
     let (risk, transition) = if detector_answered {
@@ -109,11 +143,11 @@ async fn run(
             key: key.clone(),
             records: [(
                 Aad::new(session_id, user_id, Purpose::MessageContent),
-                content.clone().into_bytes(),
+                content.to_string().into_bytes(),
             )],
         })
         .await?;
-    let user_message = StoredMessage {
+    let mut user_message = StoredMessage {
         id: user_id,
         session_id,
         seq: state.next_seq,
@@ -125,31 +159,8 @@ async fn run(
         created_at: Timestamp::now(),
     };
     let risk_change = (risk.level != state.record.risk_level).then_some(risk.level);
-    let user_seq = user_message.seq;
-    // From here on a failure may leave writes in flight that land later: skip past the sequence
-    // numbers they use (gaps are harmless, reuse would collide) and retract them.
-    state.next_seq = user_seq + 2;
-    let committed = deps
-        .persistence
-        .ask(Commit {
-            op: WriteOp::UserMessage {
-                message: user_message.clone(),
-                risk_change,
-            },
-        })
-        .await;
-    if let Err(error) = committed {
-        retract(deps, session_id, vec![user_id]).await;
-        return Err(error);
-    }
     let status_changed =
         risk_change.is_some() || state.record.is_crisis_mode != risk.shows_crisis_support();
-    deps.changes.committed(&user_message, status_changed);
-    state.record.risk_level = risk.level;
-    state.record.is_crisis_mode = risk.shows_crisis_support();
-    state.risk = risk;
-    deps.metrics.chat_message(Role::User);
-
     let language = state.record.language;
     // While the conversation is in crisis every turn gets the safety protocol, whatever the
     // provider: the full safety reply for a new crisis statement, a check-in on later turns. Someone
@@ -161,19 +172,42 @@ async fn run(
     };
     let crisis_now = risk.shows_crisis_support() || assessment.is_crisis;
     let crisis_info = crisis_card(&card_assessment, language, &deps.hotlines);
+
     if let Some(sink) = sink.as_deref_mut() {
+        let committed = deps
+            .persistence
+            .ask(Commit {
+                op: WriteOp::UserMessage {
+                    message: user_message.clone(),
+                    risk_change,
+                    expected_version: Some(state.version),
+                },
+            })
+            .await?;
+        user_message.seq = committed.seq;
+        deps.changes.committed(&user_message, status_changed);
+        state.version = committed.version;
+        state.record.risk_level = risk.level;
+        state.record.is_crisis_mode = risk.shows_crisis_support();
+        state.risk = risk;
+        report_crisis(deps, session_id, assessment);
+        deps.metrics.chat_message(Role::User);
+        *accepted = true;
         sink.accepted(
-            view(&user_message, Some(content.clone())),
+            view(&user_message, Some(content.to_string())),
             crisis_info.clone(),
         );
     }
+    // The estimate until the commit tells; it only varies the wording.
+    let variation = user_message.seq as u64;
+
     let (reply_text, model_used) = if crisis_now || assessment.third_party {
         let text = if transition == Transition::CrisisContinues {
             check_in_reply(
                 risk.category.unwrap_or(Category::Suicide),
                 language,
                 &deps.hotlines,
-                user_seq as u64,
+                variation,
             )
         } else if crisis_now {
             safety_reply(&card_assessment, language, &deps.hotlines)
@@ -187,9 +221,9 @@ async fn run(
     } else {
         let request = ReplyRequest {
             language,
-            message: content.clone(),
+            message: content.to_string(),
             history: state.turns.iter().cloned().collect(),
-            variation: user_seq as u64,
+            variation,
         };
         let generated = match sink {
             Some(sink) => streamed_reply(deps, request, sink).await,
@@ -197,10 +231,7 @@ async fn run(
         };
         match generated {
             Ok(outcome) => (outcome.text, outcome.model_used),
-            Err(error) => {
-                retract(deps, session_id, vec![user_id]).await;
-                return Err(error);
-            }
+            Err(error) => return Err(orphaned(state, *accepted, user_id, error)),
         }
     };
     let processing_time_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
@@ -210,7 +241,7 @@ async fn run(
         [
             Turn {
                 role: Role::User,
-                content: content.clone(),
+                content: content.to_string(),
             },
             Turn {
                 role: Role::Assistant,
@@ -221,7 +252,7 @@ async fn run(
     );
     let context_json = encode_context(&turns, risk);
     let reply_id = Uuid::new_v4();
-    let [sealed_reply, sealed_context] = match deps
+    let sealed = deps
         .encryptor
         .ask(SealRecords {
             key,
@@ -236,18 +267,15 @@ async fn run(
                 ),
             ],
         })
-        .await
-    {
+        .await;
+    let [sealed_reply, sealed_context] = match sealed {
         Ok(sealed) => sealed,
-        Err(error) => {
-            retract(deps, session_id, vec![user_id]).await;
-            return Err(error);
-        }
+        Err(error) => return Err(orphaned(state, *accepted, user_id, error)),
     };
-    let reply_message = StoredMessage {
+    let mut reply_message = StoredMessage {
         id: reply_id,
         session_id,
-        seq: user_seq + 1,
+        seq: user_message.seq + 1,
         role: Role::Assistant,
         content: sealed_reply,
         model_used: Some(model_used),
@@ -259,18 +287,47 @@ async fn run(
         sealed: sealed_context,
         turn_count: i32::try_from(turns.len()).unwrap_or(i32::MAX),
     };
-    if let Err(error) = deps
-        .persistence
-        .ask(Commit {
-            op: WriteOp::Reply {
-                message: reply_message.clone(),
-                context,
-            },
-        })
-        .await
-    {
-        retract(deps, session_id, vec![user_id, reply_id]).await;
-        return Err(error);
+    let op = if *accepted {
+        WriteOp::Reply {
+            message: reply_message.clone(),
+            context,
+            answers: user_id,
+            expected_version: Some(state.version),
+        }
+    } else {
+        WriteOp::Exchange {
+            user: user_message.clone(),
+            reply: reply_message.clone(),
+            context,
+            risk_change,
+            expected_version: Some(state.version),
+        }
+    };
+    let committed = match deps.persistence.ask(Commit { op }).await {
+        Ok(committed) => committed,
+        Err(error) if *accepted => return Err(orphaned(state, true, user_id, error)),
+        Err(PipelineError::Store(StoreError::VersionConflict)) => {
+            return Err(PipelineError::Store(StoreError::VersionConflict));
+        }
+        Err(error) => {
+            // An exchange whose commit timed out may still land: take it back behind it.
+            retract(deps, session_id, vec![user_id, reply_id]).await;
+            return Err(error);
+        }
+    };
+    if !*accepted {
+        user_message.seq = committed.seq;
+        reply_message.seq = committed.seq + 1;
+        state.record.risk_level = risk.level;
+        state.record.is_crisis_mode = risk.shows_crisis_support();
+        state.risk = risk;
+        report_crisis(deps, session_id, assessment);
+        deps.metrics.chat_message(Role::User);
+    }
+    state.version = committed.version;
+    state.next_seq = user_message.seq + 2;
+    if !*accepted {
+        deps.changes.committed(&user_message, status_changed);
     }
     deps.changes.committed(&reply_message, false);
     state.turns = turns;
@@ -280,15 +337,50 @@ async fn run(
     let notice = state.notices.next(
         &deps.notices,
         language,
-        user_seq == 1,
+        user_message.seq == 1,
         model_used_safety(&reply_message),
     );
     Ok(PostedMessage {
-        user_message: view(&user_message, Some(content)),
+        user_message: view(&user_message, Some(content.to_string())),
         ai_message: view(&reply_message, Some(reply_text)),
         crisis_info,
         notice,
     })
+}
+
+/// A streamed reply failed after its user message was committed: recovery answers that message
+/// at this actor's next load (a retry from the client is a new message, not a duplicate of an
+/// unanswered one).
+fn orphaned(
+    state: &mut SessionState,
+    accepted: bool,
+    user_id: Uuid,
+    error: PipelineError,
+) -> PipelineError {
+    if accepted {
+        state.orphans.push(user_id);
+        state.mark_stale();
+    }
+    error
+}
+
+/// Counts and logs a crisis once its message is committed (a message prepared again after a
+/// conflict is counted once).
+fn report_crisis(deps: &SessionDeps, session_id: Uuid, assessment: &Assessment) {
+    if !assessment.is_crisis {
+        return;
+    }
+    let categories: Vec<&str> = assessment.categories.iter().map(|c| c.as_str()).collect();
+    let severity = assessment.severity.map(|s| s.as_str()).unwrap_or("medium");
+    for category in &categories {
+        deps.metrics.crisis_detected(category, severity);
+    }
+    tracing::warn!(
+        session_id = %session_id,
+        categories = ?categories,
+        severity,
+        "crisis detected"
+    );
 }
 
 /// When the detector cannot answer (overloaded, restarting), the turn is answered as a crisis:
@@ -372,7 +464,6 @@ fn earlier_user_turns(state: &SessionState, count: usize) -> Vec<String> {
     earlier
 }
 
-/// Best effort: the request failed after the user's message was committed, so take it back.
 /// Takes back the messages of a failed request through the writer queue, so the retraction
 /// runs after any of their writes still in flight. Best effort: the request already failed.
 async fn retract(deps: &SessionDeps, session_id: Uuid, ids: Vec<Uuid>) {
@@ -401,7 +492,6 @@ pub fn view(message: &StoredMessage, content: Option<String>) -> ChatMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mailbox::AskError;
 
     #[test]
     fn a_detector_that_does_not_answer_yields_a_crisis_reading() {

@@ -7,16 +7,28 @@ use crate::domain::Turn;
 use crate::encryptor::{OpenRecords, UnwrapDataKey};
 use crate::error::PipelineError;
 use crate::persistence::SessionRecord;
-use crate::persistence::messages::{LoadContext, LoadMessageStats, LoadSessionKey};
+use crate::persistence::messages::{
+    LoadContext, LoadMessageStats, LoadSessionKey, LoadVersionedSession,
+};
 use std::collections::VecDeque;
 
-/// A session actor's memory of its session.
+/// A session actor's memory of its session: a cache, never the authority. Every write names the
+/// `version` it was prepared against and the database refuses it when another writer (another
+/// instance, or a late write of this one) changed the session since; the copy is then reloaded.
 pub struct SessionState {
     /// The session row as last seen.
     pub record: SessionRecord,
     key: Option<DataKey>,
-    /// Sequence number the next message gets.
+    /// The session row's version this copy reflects.
+    pub version: i64,
+    /// Sequence number the next message probably gets (the database hands out the real one).
     pub next_seq: i64,
+    /// User messages of this actor whose reply failed after they were committed: recovery
+    /// answers them at the next load without waiting for the grace period.
+    pub orphans: Vec<uuid::Uuid>,
+    /// When a message seen awaiting its reply (perhaps still being answered elsewhere) is due
+    /// for recovery, so that a copy that stays current still answers it then.
+    pub recovery_due: Option<crate::persistence::Timestamp>,
     /// Recent turns for the responder, oldest first.
     pub turns: VecDeque<Turn>,
     /// The conversation's risk: the level as stored on the session row, the category and
@@ -62,7 +74,10 @@ impl SessionState {
         SessionState {
             record,
             key: None,
+            version: 0,
             next_seq: 1,
+            orphans: Vec::new(),
+            recovery_due: None,
             turns: VecDeque::new(),
             risk: ConversationRisk {
                 level,
@@ -78,24 +93,43 @@ impl SessionState {
         self.key.as_ref().ok_or(PipelineError::SessionNotFound)
     }
 
-    /// Loads the data key, the next sequence number and the context once.
+    /// Loads the data key once, and the session row, the next sequence number and the context
+    /// whenever the copy is not known to be current; then answers any of the session's user
+    /// messages left without a reply.
     pub async fn ensure_loaded(&mut self, deps: &SessionDeps) -> Result<(), PipelineError> {
         if self.loaded {
+            if self
+                .recovery_due
+                .is_some_and(|due| due <= crate::persistence::Timestamp::now())
+            {
+                super::recovery::answer_awaiting(deps, self).await;
+            }
             return Ok(());
         }
         let session_id = self.record.id;
-        let wrapped = deps
+        let key = match &self.key {
+            Some(key) => key.clone(),
+            None => {
+                let wrapped = deps
+                    .persistence
+                    .ask(LoadSessionKey { id: session_id })
+                    .await?
+                    .ok_or(PipelineError::SessionNotFound)?;
+                deps.encryptor
+                    .ask(UnwrapDataKey {
+                        session_id,
+                        wrapped,
+                    })
+                    .await?
+            }
+        };
+        // The version is read first: a write landing between these reads makes the copy look
+        // older than it is, which the next write's version check corrects.
+        let (record, version) = deps
             .persistence
-            .ask(LoadSessionKey { id: session_id })
+            .ask(LoadVersionedSession { id: session_id })
             .await?
             .ok_or(PipelineError::SessionNotFound)?;
-        let key = deps
-            .encryptor
-            .ask(UnwrapDataKey {
-                session_id,
-                wrapped,
-            })
-            .await?;
         let stats = deps
             .persistence
             .ask(LoadMessageStats { session_id })
@@ -119,6 +153,8 @@ impl SessionState {
             }
         }
         self.key = Some(key);
+        self.record = record;
+        self.version = version;
         self.next_seq = stats.max_seq + 1;
         self.turns = turns;
         // The row's level is the authority; the context adds what kind of crisis it is.
@@ -131,6 +167,27 @@ impl SessionState {
             self.risk.severity = None;
         }
         self.loaded = true;
+        super::recovery::answer_awaiting(deps, self).await;
+        Ok(())
+    }
+
+    /// Forgets everything but the key: the next use reloads from the database.
+    pub fn mark_stale(&mut self) {
+        self.loaded = false;
+    }
+
+    /// Checks the copy against the session row; a copy another writer made stale is reloaded at
+    /// its next use, and the fresh row is kept now. `SessionNotFound` when the row is gone.
+    pub async fn revalidate(&mut self, deps: &SessionDeps) -> Result<(), PipelineError> {
+        let (record, version) = deps
+            .persistence
+            .ask(LoadVersionedSession { id: self.record.id })
+            .await?
+            .ok_or(PipelineError::SessionNotFound)?;
+        if version != self.version {
+            self.record = record;
+            self.mark_stale();
+        }
         Ok(())
     }
 

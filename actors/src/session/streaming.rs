@@ -31,7 +31,8 @@ pub enum StreamEvent {
     /// The reply is stored, but it is not what the pieces began: a later sentence failed the
     /// guard or the model failed part way, and a safe reply was stored instead.
     Replaced(PostedMessage),
-    /// The post failed; nothing of it is stored.
+    /// The post failed. Before `Accepted` nothing of it is stored; after it, the user's message
+    /// stays and is answered by the built-in listener when the session is next used.
     Failed(PipelineError),
 }
 

@@ -1,0 +1,175 @@
+//! Every stored user message gets an answer. A streamed reply commits the user's message before
+//! the reply exists; when the reply then fails (the database went away, the instance died), the
+//! message is left awaiting. Whoever next loads the session answers it with the built-in
+//! listener (or the safety protocol while the conversation is in crisis), at the sequence number
+//! kept for it. The version check makes that exactly once across instances.
+
+use super::deps::SessionDeps;
+use super::pipeline::SAFETY_MODEL;
+use super::state::{SessionState, encode_context};
+use crate::crisis::{Assessment, Severity, safety_reply};
+use crate::crypto::{Aad, Purpose};
+use crate::domain::{Role, Turn};
+use crate::encryptor::{OpenRecords, SealRecords};
+use crate::error::PipelineError;
+use crate::persistence::messages::{Commit, LoadAwaitingMessages};
+use crate::persistence::{StoreError, StoredContext, StoredMessage, Timestamp, WriteOp};
+use crate::responder::{BUILTIN_MODEL, BuiltInResponder, ReplyRequest};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a message may await its reply before someone else answers it: longer than any
+/// streamed reply still running on another instance takes.
+pub const RECOVERY_GRACE: Duration = Duration::from_secs(120);
+
+/// Answers the session's awaiting messages that are this actor's own failures or older than
+/// [`RECOVERY_GRACE`]. Best effort: what is not answered now is answered at a later load.
+pub async fn answer_awaiting(deps: &SessionDeps, state: &mut SessionState) {
+    if let Err(error) = try_answer_awaiting(deps, state).await {
+        if matches!(error, PipelineError::Store(StoreError::VersionConflict)) {
+            state.mark_stale();
+        } else {
+            // Try again at the session's next use.
+            state.recovery_due = Some(Timestamp::now());
+        }
+        tracing::warn!(session_id = %state.record.id, %error, "could not answer awaiting messages yet");
+    }
+}
+
+async fn try_answer_awaiting(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+) -> Result<(), PipelineError> {
+    let session_id = state.record.id;
+    let awaiting = deps
+        .persistence
+        .ask(LoadAwaitingMessages {
+            session_id,
+            committed_by: Timestamp::now(),
+        })
+        .await?;
+    let cutoff = Timestamp::now().minus(RECOVERY_GRACE);
+    let (due, later): (Vec<StoredMessage>, Vec<StoredMessage>) = awaiting
+        .into_iter()
+        .partition(|m| m.created_at <= cutoff || state.orphans.contains(&m.id));
+    state.recovery_due = later
+        .iter()
+        .map(|m| m.created_at.plus(RECOVERY_GRACE))
+        .min();
+    for message in due {
+        answer(deps, state, &message).await?;
+        state.orphans.retain(|id| *id != message.id);
+    }
+    Ok(())
+}
+
+async fn answer(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+    message: &StoredMessage,
+) -> Result<(), PipelineError> {
+    let session_id = state.record.id;
+    let key = state.key()?.clone();
+    let opened = deps
+        .encryptor
+        .ask(OpenRecords {
+            key: key.clone(),
+            records: vec![(
+                Aad::new(session_id, message.id, Purpose::MessageContent),
+                message.content.clone(),
+            )],
+        })
+        .await?;
+    // An unreadable message still gets an answer; the listener just has nothing to echo.
+    let text = opened
+        .into_iter()
+        .next()
+        .and_then(Result::ok)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_default();
+    let language = state.record.language;
+    let (reply_text, model_used) = if state.risk.shows_crisis_support() {
+        (
+            safety_reply(&state.risk.as_assessment(), language, &deps.hotlines),
+            SAFETY_MODEL,
+        )
+    } else if message.is_crisis_detected {
+        let assessment = Assessment {
+            is_crisis: true,
+            severity: Some(Severity::High),
+            ..Assessment::default()
+        };
+        (
+            safety_reply(&assessment, language, &deps.hotlines),
+            SAFETY_MODEL,
+        )
+    } else {
+        let request = ReplyRequest {
+            language,
+            message: text.clone(),
+            history: state.turns.iter().cloned().collect(),
+            variation: message.seq as u64,
+        };
+        (BuiltInResponder::new().reply(&request).text, BUILTIN_MODEL)
+    };
+    let turns = state.turns_with(
+        [
+            Turn {
+                role: Role::User,
+                content: text,
+            },
+            Turn {
+                role: Role::Assistant,
+                content: reply_text.clone(),
+            },
+        ],
+        deps.context_turns,
+    );
+    let reply_id = Uuid::new_v4();
+    let [sealed_reply, sealed_context] = deps
+        .encryptor
+        .ask(SealRecords {
+            key,
+            records: [
+                (
+                    Aad::new(session_id, reply_id, Purpose::MessageContent),
+                    reply_text.into_bytes(),
+                ),
+                (
+                    Aad::new(session_id, session_id, Purpose::ConversationContext),
+                    encode_context(&turns, state.risk),
+                ),
+            ],
+        })
+        .await?;
+    let reply = StoredMessage {
+        id: reply_id,
+        session_id,
+        seq: message.seq + 1,
+        role: Role::Assistant,
+        content: sealed_reply,
+        model_used: Some(model_used.to_string()),
+        processing_time_ms: None,
+        is_crisis_detected: false,
+        created_at: Timestamp::now(),
+    };
+    let committed = deps
+        .persistence
+        .ask(Commit {
+            op: WriteOp::Reply {
+                message: reply,
+                context: StoredContext {
+                    sealed: sealed_context,
+                    turn_count: i32::try_from(turns.len()).unwrap_or(i32::MAX),
+                },
+                answers: message.id,
+                expected_version: Some(state.version),
+            },
+        })
+        .await?;
+    state.version = committed.version;
+    state.turns = turns;
+    deps.metrics.chat_message(Role::Assistant);
+    tracing::info!(session_id = %session_id, "answered a message left awaiting its reply");
+    Ok(())
+}

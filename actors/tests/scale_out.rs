@@ -1,0 +1,567 @@
+//! Two actor systems (two instances) on one database, with no session affinity: the database
+//! serialises a session's writes, so neither instance's cache can collide with or hide the
+//! other's turns; and every stored user message is answered, even when its reply failed or its
+//! instance died before answering. Real PostgreSQL (required) and a real SQLite file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cbln_actors::crisis::parse_hotlines;
+use cbln_actors::crypto::{KeyRing, MasterKey, TokenHash, TokenHasher};
+use cbln_actors::domain::{Language, MessageText, Role};
+use cbln_actors::janitor::JanitorSettings;
+use cbln_actors::persistence::{Store, StoreSettings, StoredMessage, Timestamp, WriteOp};
+use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
+use cbln_actors::session::{
+    ChatMessage, ListHistory, PostMessage, PostMessageStreaming, RECOVERY_GRACE, SAFETY_MODEL,
+    StreamEvent,
+};
+use cbln_actors::session_registry::{CreateSession, OpenSession, RegistrySettings, SessionHandle};
+use cbln_actors::supervision::RestartPolicy;
+use cbln_actors::system::{ActorSystem, ActorSystemSettings};
+use cbln_actors::telemetry::Metrics;
+use sqlx::Connection;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+const CONTEXT_TURNS: usize = 10;
+
+fn settings() -> ActorSystemSettings {
+    ActorSystemSettings {
+        registry: RegistrySettings {
+            max_live: 100,
+            idle_timeout: Duration::from_secs(60),
+            session_mailbox_capacity: 16,
+            request_timeout: Duration::from_secs(10),
+            session_ttl: Duration::from_secs(24 * 3600),
+        },
+        janitor: JanitorSettings {
+            sweep_interval: Duration::from_secs(3600),
+            sweep_at_start: false,
+            batch_size: 100,
+            batch_pause: Duration::from_millis(1),
+            health_retention: Duration::from_secs(30 * 24 * 3600),
+            snapshot_interval: Duration::from_secs(3600),
+            rules_poll_interval: Duration::from_secs(3600),
+        },
+        stage_timeout: Duration::from_secs(10),
+        mailbox_capacity: 1024,
+        encryptor_threads: 1,
+        detector_threads: 1,
+        group_commit_max: 64,
+        commit_writers: 0,
+        context_turns: CONTEXT_TURNS,
+        restart_policy: RestartPolicy::default(),
+        risk_model: Arc::new(
+            cbln_actors::crisis::RiskModel::embedded().expect("the embedded crisis model loads"),
+        ),
+        crisis_quiet_period: Duration::from_secs(12 * 3600),
+        notices: cbln_actors::session::NoticeSettings::default(),
+        crisis_judge: None,
+    }
+}
+
+/// A fresh database: a PostgreSQL database of its own (the server must run) or a SQLite file.
+struct Database {
+    url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+impl Database {
+    async fn postgres() -> Self {
+        let admin = admin_url();
+        let name = format!("cbln_scale_{}", Uuid::new_v4().simple());
+        let mut connection = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut connection)
+            .await
+            .expect("create database");
+        let (base, _) = admin.rsplit_once('/').expect("URL ends with a database");
+        Database {
+            url: format!("{base}/{name}"),
+            pg_name: Some(name),
+            _dir: None,
+        }
+    }
+
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Database {
+            url: format!("sqlite://{}/cbln.db", dir.path().display()),
+            pg_name: None,
+            _dir: Some(dir),
+        }
+    }
+
+    async fn drop(self) {
+        if let Some(name) = self.pg_name {
+            let mut connection = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// One instance: its own pool and actor system, sharing keys with the others.
+struct Instance {
+    system: ActorSystem,
+    store: Store,
+}
+
+async fn instance(url: &str, master: &MasterKey, responder: Responder) -> Instance {
+    instance_with(url, master, responder, |_| {}).await
+}
+
+async fn instance_with(
+    url: &str,
+    master: &MasterKey,
+    responder: Responder,
+    tweak: impl FnOnce(&mut ActorSystemSettings),
+) -> Instance {
+    let store = Store::connect(&StoreSettings {
+        url: url.to_string(),
+        max_connections: 5,
+        min_connections: 0,
+        acquire_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("connect");
+    store.migrate_up().await.expect("migrate");
+    let mut settings = settings();
+    tweak(&mut settings);
+    let system = ActorSystem::start(
+        store.clone(),
+        settings,
+        Arc::new(KeyRing::new(master.clone(), vec![])),
+        Arc::new(TokenHasher::new(&[7u8; 32]).expect("hasher")),
+        responder,
+        parse_hotlines(include_str!("../../config/hotlines.toml")).expect("hotlines"),
+        Metrics::new("test"),
+    )
+    .await
+    .expect("actor system starts");
+    Instance { system, store }
+}
+
+impl Instance {
+    async fn create(&self) -> (TokenHash, Uuid) {
+        let created = self
+            .system
+            .registry
+            .ask(CreateSession {
+                language: Language::Vi,
+            })
+            .await
+            .expect("create session");
+        (
+            self.system.token_hasher.hash(&created.token),
+            created.record.id,
+        )
+    }
+
+    async fn open(&self, token_hash: TokenHash) -> SessionHandle {
+        self.system
+            .registry
+            .ask(OpenSession { token_hash })
+            .await
+            .expect("open session")
+    }
+
+    async fn history(&self, token_hash: TokenHash) -> Vec<ChatMessage> {
+        self.open(token_hash)
+            .await
+            .mailbox
+            .ask(ListHistory {
+                limit: 500,
+                offset: 0,
+            })
+            .await
+            .expect("history")
+            .messages
+    }
+}
+
+fn text(raw: &str) -> MessageText {
+    MessageText::parse(raw).expect("a valid message")
+}
+
+/// (role, content) of a history, for exact comparison.
+fn roles_and_texts(history: &[ChatMessage]) -> Vec<(Role, Option<String>)> {
+    history
+        .iter()
+        .map(|m| (m.role, m.content.clone()))
+        .collect()
+}
+
+async fn alternate_between_two_instances(database: Database) {
+    let master = MasterKey::generate();
+    let a = instance(
+        &database.url,
+        &master,
+        Responder::BuiltIn(BuiltInResponder::new()),
+    )
+    .await;
+    let b = instance(
+        &database.url,
+        &master,
+        Responder::BuiltIn(BuiltInResponder::new()),
+    )
+    .await;
+    let (token, session_id) = a.create().await;
+    let mut sent = Vec::new();
+    for i in 0..12 {
+        let (this, name) = if i % 2 == 0 { (&a, "a") } else { (&b, "b") };
+        let content = format!("lượt {i} qua {name}");
+        // Both instances keep their session actor alive between turns: each must notice the
+        // other's writes rather than trust its copy.
+        let posted = this
+            .open(token)
+            .await
+            .mailbox
+            .ask(PostMessage {
+                content: text(&content),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("turn {i} on {name} failed: {e}"));
+        assert_eq!(
+            posted.user_message.content.as_deref(),
+            Some(content.as_str())
+        );
+        sent.push((content, posted.ai_message.content.clone()));
+        let context = a
+            .store
+            .load_context(session_id)
+            .await
+            .expect("context")
+            .expect("a context after a reply");
+        assert_eq!(
+            context.turn_count as usize,
+            (2 * (i + 1)).min(CONTEXT_TURNS),
+            "turn {i} on {name}: the context holds the other instance's turns too"
+        );
+    }
+    let expected: Vec<(Role, Option<String>)> = sent
+        .into_iter()
+        .flat_map(|(user, reply)| [(Role::User, Some(user)), (Role::Assistant, reply)])
+        .collect();
+    for (who, instance) in [("a", &a), ("b", &b)] {
+        assert_eq!(
+            roles_and_texts(&instance.history(token).await),
+            expected,
+            "history read through {who} is exact and in order"
+        );
+    }
+    let seqs: Vec<i64> = a
+        .store
+        .list_messages(session_id, 500, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=24).collect::<Vec<i64>>(),
+        "no sequence number collides or is lost"
+    );
+
+    // A crisis told to one instance is the conversation's state on the other.
+    let crisis = a
+        .open(token)
+        .await
+        .mailbox
+        .ask(PostMessage {
+            content: text("mình không muốn sống nữa, mình định tự tử tối nay"),
+        })
+        .await
+        .expect("crisis turn");
+    assert_eq!(crisis.ai_message.model_used.as_deref(), Some(SAFETY_MODEL));
+    let next = b
+        .open(token)
+        .await
+        .mailbox
+        .ask(PostMessage {
+            content: text("ừ")
+        })
+        .await
+        .expect("turn after the crisis");
+    assert_eq!(
+        next.ai_message.model_used.as_deref(),
+        Some(SAFETY_MODEL),
+        "the other instance sees the crisis and keeps to the safety protocol"
+    );
+    assert!(next.crisis_info.is_some());
+    a.system.shutdown().await;
+    b.system.shutdown().await;
+    database.drop().await;
+}
+
+#[actix::test]
+async fn two_instances_alternating_on_postgres_share_one_exact_history() {
+    alternate_between_two_instances(Database::postgres().await).await;
+}
+
+#[actix::test]
+async fn two_instances_alternating_on_sqlite_share_one_exact_history() {
+    alternate_between_two_instances(Database::sqlite()).await;
+}
+
+/// Concurrent posts to one session from two instances at once: each either commits or is
+/// prepared again; none is answered with an error, none is lost or duplicated.
+#[actix::test]
+async fn concurrent_posts_from_two_instances_to_one_session_all_commit() {
+    let database = Database::postgres().await;
+    let master = MasterKey::generate();
+    let a = instance(
+        &database.url,
+        &master,
+        Responder::BuiltIn(BuiltInResponder::new()),
+    )
+    .await;
+    let b = instance(
+        &database.url,
+        &master,
+        Responder::BuiltIn(BuiltInResponder::new()),
+    )
+    .await;
+    let (token, session_id) = a.create().await;
+    let (ha, hb) = (a.open(token).await, b.open(token).await);
+    let mut asks = Vec::new();
+    for i in 0..8 {
+        for (handle, name) in [(&ha, "a"), (&hb, "b")] {
+            let mailbox = handle.mailbox.clone();
+            let content = format!("cùng lúc {i} {name}");
+            asks.push(async move {
+                mailbox
+                    .ask(PostMessage {
+                        content: text(&content),
+                    })
+                    .await
+                    .map_err(|e| format!("{content}: {e}"))
+            });
+        }
+    }
+    let results = futures_util::future::join_all(asks).await;
+    let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    let stored = a.store.list_messages(session_id, 500, 0).await.unwrap();
+    assert_eq!(stored.len(), 32);
+    for pair in stored.chunks(2) {
+        assert_eq!(pair[0].role, Role::User);
+        assert_eq!(pair[1].role, Role::Assistant);
+        assert_eq!(
+            pair[1].seq,
+            pair[0].seq + 1,
+            "each reply follows its message"
+        );
+    }
+    let context = a.store.load_context(session_id).await.unwrap().unwrap();
+    assert_eq!(context.turn_count as usize, CONTEXT_TURNS);
+    a.system.shutdown().await;
+    b.system.shutdown().await;
+    database.drop().await;
+}
+
+/// An instance that died after committing a user message and before its reply (the half a
+/// streamed reply commits first): another instance answers it exactly once, when it loads the
+/// session, with the built-in listener.
+async fn a_message_left_by_a_dead_instance_is_answered_once(database: Database) {
+    let master = MasterKey::generate();
+    let a = instance(
+        &database.url,
+        &master,
+        Responder::BuiltIn(BuiltInResponder::new()),
+    )
+    .await;
+    let (token, session_id) = a.create().await;
+    let first = a
+        .open(token)
+        .await
+        .mailbox
+        .ask(PostMessage {
+            content: text("trước khi mất điện"),
+        })
+        .await
+        .expect("first turn");
+    // What the dead instance left: its user message, sealed under the session key by the
+    // pipeline of a live instance would look the same, committed long enough ago.
+    let orphan_text = "tin nhắn không ai trả lời";
+    let sealed = {
+        let posted = a
+            .open(token)
+            .await
+            .mailbox
+            .ask(PostMessage {
+                content: text(orphan_text),
+            })
+            .await
+            .expect("second turn");
+        // Keep the sealed user message, drop the pair, and put the message back alone.
+        let stored = a
+            .store
+            .get_message(session_id, posted.user_message.id)
+            .await
+            .unwrap()
+            .unwrap();
+        a.store
+            .apply_writes(&[WriteOp::Retract {
+                session_id,
+                ids: vec![posted.user_message.id, posted.ai_message.id],
+            }])
+            .await
+            .unwrap();
+        stored
+    };
+    let (_, outcomes) = a
+        .store
+        .apply_writes(&[WriteOp::UserMessage {
+            message: StoredMessage {
+                created_at: Timestamp::now().minus(RECOVERY_GRACE + Duration::from_secs(5)),
+                ..sealed
+            },
+            risk_change: None,
+            expected_version: None,
+        }])
+        .await
+        .unwrap();
+    assert!(outcomes[0].is_ok());
+    a.system.shutdown().await;
+
+    let b = instance(
+        &database.url,
+        &master,
+        Responder::BuiltIn(BuiltInResponder::new()),
+    )
+    .await;
+    let c = instance(
+        &database.url,
+        &master,
+        Responder::BuiltIn(BuiltInResponder::new()),
+    )
+    .await;
+    let history = b.history(token).await;
+    let roles: Vec<Role> = history.iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        vec![Role::User, Role::Assistant, Role::User, Role::Assistant],
+        "the orphan got its answer"
+    );
+    assert_eq!(history[0].id, first.user_message.id);
+    assert_eq!(history[2].content.as_deref(), Some(orphan_text));
+    assert_eq!(
+        history[3].model_used.as_deref(),
+        Some(cbln_actors::responder::BUILTIN_MODEL)
+    );
+    // A third instance loading the session later does not answer it again.
+    let later = c.history(token).await;
+    assert_eq!(roles_and_texts(&later), roles_and_texts(&history));
+    let next = c
+        .open(token)
+        .await
+        .mailbox
+        .ask(PostMessage {
+            content: text("sau đó"),
+        })
+        .await
+        .expect("the session goes on");
+    assert!(next.ai_message.content.is_some());
+    assert_eq!(c.history(token).await.len(), 6);
+    b.system.shutdown().await;
+    c.system.shutdown().await;
+    database.drop().await;
+}
+
+#[actix::test]
+async fn a_message_left_by_a_dead_instance_is_answered_once_on_postgres() {
+    a_message_left_by_a_dead_instance_is_answered_once(Database::postgres().await).await;
+}
+
+#[actix::test]
+async fn a_message_left_by_a_dead_instance_is_answered_once_on_sqlite() {
+    a_message_left_by_a_dead_instance_is_answered_once(Database::sqlite()).await;
+}
+
+/// A streamed reply that fails after its user message was committed (the provider takes longer
+/// than the stage allows): the session's next use answers that message first, exactly once, and
+/// the next message follows it.
+#[actix::test]
+async fn a_streamed_reply_that_fails_is_answered_at_the_next_use() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let responder = Responder::OpenAi(
+        OpenAiResponder::new(OpenAiSettings {
+            base_url: format!("{}/v1", server.uri()),
+            model: "test-model".to_owned(),
+            api_key: None,
+            timeout: Duration::from_secs(10),
+            max_tokens: 180,
+            temperature: 0.6,
+            context_turns: 3,
+            hotlines: parse_hotlines(include_str!("../../config/hotlines.toml")).unwrap(),
+        })
+        .expect("valid settings"),
+    );
+    let database = Database::postgres().await;
+    let master = MasterKey::generate();
+    let a = instance_with(&database.url, &master, responder, |s| {
+        s.stage_timeout = Duration::from_millis(800);
+    })
+    .await;
+    let (token, session_id) = a.create().await;
+    let handle = a.open(token).await;
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let _ = handle
+        .mailbox
+        .ask(PostMessageStreaming {
+            content: "lần này trả lời chậm".to_string(),
+            events,
+        })
+        .await;
+    let mut accepted = false;
+    let mut failed = false;
+    while let Some(event) = received.recv().await {
+        match event {
+            StreamEvent::Accepted { .. } => accepted = true,
+            StreamEvent::Failed(_) => failed = true,
+            _ => {}
+        }
+    }
+    assert!(accepted && failed, "accepted {accepted}, failed {failed}");
+    let stored = a.store.list_messages(session_id, 50, 0).await.unwrap();
+    assert_eq!(
+        stored.len(),
+        1,
+        "the user's message stays, awaiting its answer"
+    );
+
+    let history = a.history(token).await;
+    let roles: Vec<Role> = history.iter().map(|m| m.role).collect();
+    assert_eq!(roles, vec![Role::User, Role::Assistant]);
+    assert_eq!(
+        history[1].model_used.as_deref(),
+        Some(cbln_actors::responder::BUILTIN_MODEL),
+        "answered by the built-in listener"
+    );
+    let stored = a.store.list_messages(session_id, 50, 0).await.unwrap();
+    assert_eq!(stored[1].seq, stored[0].seq + 1);
+    assert_eq!(a.history(token).await.len(), 2, "answered exactly once");
+    a.system.shutdown().await;
+    database.drop().await;
+}
