@@ -45,7 +45,9 @@ pub async fn send(
                 StreamEvent::Failed(_) => Some(Err(ApiError::Internal)),
                 _ => None,
             };
-            if let (Some(answer), Some((state, pending))) = (answer, keep.take()) {
+            if let Some(answer) = answer
+                && let Some((state, pending)) = keep.take()
+            {
                 let _ = pending.finish(&state, answer, None).await;
             }
             let _ = to_client.send(event);

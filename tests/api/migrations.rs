@@ -170,7 +170,7 @@ fn the_cli_migrates_down_and_up() {
     assert!(!status.contains("schema_version"), "{status}");
 
     let up = run(&["migrate", "up"]);
-    assert!(up.contains("applied 3 migration"), "{up}");
+    assert!(up.contains("applied 4 migration"), "{up}");
     let status = run(&["migrate", "status"]);
     assert!(
         status.contains("applied") && !status.contains("pending"),
@@ -201,7 +201,7 @@ fn the_cli_migrates_down_and_up() {
     assert!(down.contains("reverted 0 migration"), "{down}");
 
     let up = run(&["migrate", "up"]);
-    assert!(up.contains("applied 3 migration"), "{up}");
+    assert!(up.contains("applied 4 migration"), "{up}");
     let status = run(&["migrate", "status"]);
     assert!(status.contains("schema_version: 4"), "{status}");
 
