@@ -2,17 +2,15 @@
 //! commits and status changes announced by this instance's session actors, deletions seen here,
 //! and — through Redis, when configured — the same news from other instances.
 //!
-//! A change made elsewhere also stops this instance's actor of that session, whose cached state it
-//! made stale.
+//! A change made elsewhere needs nothing from this instance's actor of that session: the database
+//! hands out sequence numbers and refuses a write prepared against a stale copy, which the actor
+//! then reloads (stopping the actor here instead killed requests it was serving).
 //!
 //! Only kinds and ids cross Redis (`instance|kind|session|message|seq`), never what anyone wrote:
 //! each instance reads a new message itself, through the session's actor and key.
 
 use crate::redis::RedisHandle;
-use cbln_actors::error::PipelineError;
-use cbln_actors::mailbox::Mailbox;
 use cbln_actors::session_events::SessionChange;
-use cbln_actors::session_registry::{EvictSessions, SessionRegistry};
 use cbln_actors::system::ActorSystem;
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -70,7 +68,6 @@ impl SessionEventHub {
         });
         if let Some(redis) = redis {
             let remote = hub.clone();
-            let registry = system.registry.clone();
             actix_web::rt::spawn(async move {
                 loop {
                     match redis.messages_on(EVENTS_CHANNEL).await {
@@ -80,7 +77,6 @@ impl SessionEventHub {
                                     continue;
                                 };
                                 if let Some(change) = decode(redis.instance(), &payload) {
-                                    forget_local_copy(&registry, change).await;
                                     let _ = remote.fanout.send(change);
                                 }
                             }
@@ -100,25 +96,6 @@ impl SessionEventHub {
     /// Every change from now on, for every session: a stream keeps those of its own.
     pub fn subscribe(&self) -> broadcast::Receiver<SessionChange> {
         self.fanout.subscribe()
-    }
-}
-
-/// Another instance changed the session: this instance's actor of it (if any) holds a stale
-/// record — risk, crisis mode, next sequence number — so it is stopped, and the next request
-/// (the streams' reads among them) starts a fresh one from the database.
-async fn forget_local_copy(registry: &Mailbox<SessionRegistry>, change: SessionChange) {
-    if matches!(change, SessionChange::Ended { .. }) {
-        // The deletion channel already stops it.
-        return;
-    }
-    let evicted: Result<(), PipelineError> = registry
-        .ask(EvictSessions {
-            ids: vec![change.session_id()],
-            announce: false,
-        })
-        .await;
-    if let Err(error) = evicted {
-        tracing::warn!(error = %error, "could not stop a session actor changed elsewhere");
     }
 }
 

@@ -57,6 +57,8 @@ fn the_embedded_model_was_trained_on_the_current_corpus() {
         "the corpus changed since models/crisis-risk.bin was trained: run `cbln crisis train`"
     );
     assert!(model.meta().examples > 7_000, "{:?}", model.meta());
+    // The learned step head ships switched off (BENCHMARKS.md, round 4).
+    assert!(model.step_threshold() > 1.0, "{}", model.step_threshold());
 }
 
 #[test]

@@ -36,13 +36,25 @@ pub async fn send(
     });
     actix_web::rt::spawn(async move {
         let mut keep = keep;
+        let mut accepted = false;
         while let Some(event) = from_pipeline.recv().await {
             let answer = match &event {
+                StreamEvent::Accepted { .. } => {
+                    accepted = true;
+                    None
+                }
                 StreamEvent::Completed(posted) | StreamEvent::Replaced(posted) => Some(Ok(
                     HttpResponse::Created().json(PostedMessage::from(posted.clone())),
                 )),
-                // Released, so that a retry runs afresh.
-                StreamEvent::Failed(_) => Some(Err(ApiError::Internal)),
+                // Before its message was taken, released so that a retry runs afresh.
+                StreamEvent::Failed(_) if !accepted => Some(Err(ApiError::Internal)),
+                // After it, the message is stored and recovery answers it: the claim stays in
+                // flight until its lease ends, so a retry meanwhile gets 409 instead of posting
+                // the message twice.
+                StreamEvent::Failed(_) => {
+                    keep = None;
+                    None
+                }
                 _ => None,
             };
             if let Some(answer) = answer

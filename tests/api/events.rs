@@ -3,7 +3,7 @@
 //! before a stream, and a second instance relaying through Redis (which must run at
 //! 127.0.0.1:6379; the test fails, never skips, when it does not).
 
-use crate::helpers::{Backend, TestApp, TestDatabase, captured_logs, spawn_app_on, spawn_app_with};
+use crate::helpers::{Backend, TestApp, captured_logs, spawn_app_with, spawn_two_instances};
 use crate::on_both_backends;
 use crate::streaming::{Event, parse_events};
 use crate::support::{Fetch, assert_error, status_and_json};
@@ -388,25 +388,8 @@ async fn a_second_instance_streams_messages_posted_on_the_first() {
         .expect("subscribe");
     let mut overheard = eavesdropper.into_on_message();
 
-    let database = TestDatabase::create(Backend::Postgres).await;
-    let shared_url = database.url.clone();
-    let a = spawn_app_on(database, |s| {
-        s.redis.url = SecretString::from(REDIS_URL.to_string());
-    })
-    .await;
-    let security = a.settings.security.clone();
-    let b = spawn_app_on(
-        TestDatabase {
-            url: shared_url,
-            dir: None,
-            pg_name: None,
-        },
-        move |s| {
-            s.redis.url = SecretString::from(REDIS_URL.to_string());
-            s.security = security;
-        },
-    )
-    .await;
+    let (a, b) =
+        spawn_two_instances(|s| s.redis.url = SecretString::from(REDIS_URL.to_string())).await;
     await_relay(&a, &b).await;
     await_relay(&b, &a).await;
 

@@ -229,6 +229,30 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     spawn_app_on(database, adjust).await
 }
 
+/// Two instances on one new PostgreSQL database with the same keys, each adjusted by `adjust`; the
+/// first owns the database (it is dropped with it), the second only connects to it.
+pub async fn spawn_two_instances(
+    adjust: impl Fn(&mut Settings) + Clone + 'static,
+) -> (TestApp, TestApp) {
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let shared_url = database.url.clone();
+    let first = spawn_app_on(database, adjust.clone()).await;
+    let security = first.settings.security.clone();
+    let second = spawn_app_on(
+        TestDatabase {
+            url: shared_url,
+            dir: None,
+            pg_name: None,
+        },
+        move |s| {
+            adjust(s);
+            s.security = security;
+        },
+    )
+    .await;
+    (first, second)
+}
+
 /// Starts an app over an existing test database.
 pub async fn spawn_app_on(database: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     init_once();

@@ -2,7 +2,7 @@
 //! replayed byte for byte (by any instance) and creates nothing; the key with another body is
 //! refused; a retry while the first runs gets 409 with Retry-After; answers expire.
 
-use crate::helpers::{Backend, TestApp, TestDatabase, spawn_app_on, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_app_on, spawn_app_with, spawn_two_instances};
 use crate::on_both_backends;
 use crate::support::{Fetch, assert_error, assert_field_error, contains_bytes};
 use cbln::config::ResponderProvider;
@@ -368,19 +368,7 @@ on_both_backends!(a_retry_while_the_first_runs_gets_409);
 
 #[actix_web::test]
 async fn a_second_instance_replays_the_first_answer() {
-    let database = TestDatabase::create(Backend::Postgres).await;
-    let shared_url = database.url.clone();
-    let a = spawn_app_on(database, |_| {}).await;
-    let security = a.settings.security.clone();
-    let b = spawn_app_on(
-        TestDatabase {
-            url: shared_url,
-            dir: None,
-            pg_name: None,
-        },
-        move |s| s.security = security,
-    )
-    .await;
+    let (a, b) = spawn_two_instances(|_| {}).await;
 
     let token = a.create_session().await;
     let body = json!({"content": CRISIS_TEXT});

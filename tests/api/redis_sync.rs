@@ -2,7 +2,7 @@
 //! deleted on one instance stops being served from the other's memory. Redis must be running at
 //! 127.0.0.1:6379; this test fails (never skips) when it is not.
 
-use crate::helpers::{Backend, TestApp, TestDatabase, spawn_app_on, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_app_with, spawn_two_instances};
 use crate::support::Fetch;
 use bb8_redis::redis;
 use secrecy::SecretString;
@@ -61,26 +61,8 @@ async fn a_deletion_on_one_instance_evicts_the_session_on_the_other() {
     let mut redis = redis_connection().await;
     let baseline = subscribers(&mut redis).await;
 
-    let database = TestDatabase::create(Backend::Postgres).await;
-    let shared_url = database.url.clone();
-    let a = spawn_app_on(database, |s| {
-        s.redis.url = SecretString::from(REDIS_URL.to_string());
-    })
-    .await;
-    let security = a.settings.security.clone();
-    // The second instance shares the database (and the keys) but does not own the database.
-    let b = spawn_app_on(
-        TestDatabase {
-            url: shared_url,
-            dir: None,
-            pg_name: None,
-        },
-        move |s| {
-            s.redis.url = SecretString::from(REDIS_URL.to_string());
-            s.security = security;
-        },
-    )
-    .await;
+    let (a, b) =
+        spawn_two_instances(|s| s.redis.url = SecretString::from(REDIS_URL.to_string())).await;
 
     for app in [&a, &b] {
         let (status, body) = health(app).await;

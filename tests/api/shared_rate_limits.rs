@@ -3,7 +3,7 @@
 //! refused for Redis being down. Redis must be running at 127.0.0.1:6379 (the test fails, never
 //! skips, when it is not).
 
-use crate::helpers::{Backend, TestApp, TestDatabase, spawn_app_on, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_app_with, spawn_two_instances};
 use crate::support::Fetch;
 use bb8_redis::redis;
 use cbln::config::Settings;
@@ -57,26 +57,10 @@ async fn create_session(app: &TestApp) -> (u16, Value) {
 #[actix_web::test]
 async fn two_instances_on_one_redis_share_the_limits() {
     require_redis().await;
-    let database = TestDatabase::create(Backend::Postgres).await;
-    let shared_url = database.url.clone();
-    let a = spawn_app_on(database, |s| {
+    let (a, b) = spawn_two_instances(|s| {
         small_limits(s);
         s.redis.url = SecretString::from(REDIS_URL.to_string());
     })
-    .await;
-    let security = a.settings.security.clone();
-    let b = spawn_app_on(
-        TestDatabase {
-            url: shared_url,
-            dir: None,
-            pg_name: None,
-        },
-        move |s| {
-            small_limits(s);
-            s.redis.url = SecretString::from(REDIS_URL.to_string());
-            s.security = security;
-        },
-    )
     .await;
 
     // Per address: three creations in all, wherever they land.

@@ -155,7 +155,8 @@ async fn run_once(
         content: sealed_content,
         model_used: None,
         processing_time_ms: None,
-        is_crisis_detected: assessment.is_crisis,
+        // A fail-safe turn is answered as a crisis but was not found to be one.
+        is_crisis_detected: detector_answered && assessment.is_crisis,
         created_at: Timestamp::now(),
     };
     let risk_change = (risk.level != state.record.risk_level).then_some(risk.level);
@@ -165,11 +166,13 @@ async fn run_once(
     // While the conversation is in crisis every turn gets the safety protocol, whatever the
     // provider: the full safety reply for a new crisis statement, a check-in on later turns. Someone
     // worried about a friend gets guidance (how to help, who to call) too.
-    let card_assessment = if assessment.is_crisis {
-        assessment.clone()
-    } else {
-        risk.as_assessment()
-    };
+    // A fail-safe turn of a conversation already in crisis shows that crisis's card.
+    let card_assessment =
+        if assessment.is_crisis && (detector_answered || !risk.shows_crisis_support()) {
+            assessment.clone()
+        } else {
+            risk.as_assessment()
+        };
     let crisis_now = risk.shows_crisis_support() || assessment.is_crisis;
     let crisis_info = crisis_card(&card_assessment, language, &deps.hotlines);
 
@@ -190,7 +193,9 @@ async fn run_once(
         state.record.risk_level = risk.level;
         state.record.is_crisis_mode = risk.shows_crisis_support();
         state.risk = risk;
-        report_crisis(deps, session_id, assessment);
+        if detector_answered {
+            report_crisis(deps, session_id, assessment);
+        }
         deps.metrics.chat_message(Role::User);
         *accepted = true;
         sink.accepted(
@@ -321,7 +326,9 @@ async fn run_once(
         state.record.risk_level = risk.level;
         state.record.is_crisis_mode = risk.shows_crisis_support();
         state.risk = risk;
-        report_crisis(deps, session_id, assessment);
+        if detector_answered {
+            report_crisis(deps, session_id, assessment);
+        }
         deps.metrics.chat_message(Role::User);
     }
     state.version = committed.version;

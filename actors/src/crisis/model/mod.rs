@@ -85,8 +85,9 @@ impl Layers<'_> {
         } else {
             0.0
         };
-        let rules_saw_step = judgement.safety_step && !step_is_doubtful(&views, &explanation);
-        judgement.safety_step = rules_saw_step || step_probability >= self.model.step_threshold();
+        // "Nobody is with me", or intent beside the step, voids it whoever saw it.
+        let step_seen = judgement.safety_step || step_probability >= self.model.step_threshold();
+        judgement.safety_step = step_seen && !step_is_doubtful(&views, &explanation);
         (judgement, explanation, features)
     }
 

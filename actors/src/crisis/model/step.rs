@@ -139,7 +139,8 @@ pub fn train_step_head(
     candidates.sort_by(|a, b| b.total_cmp(a));
     candidates.dedup();
     let mut threshold = NEVER;
-    for candidate in candidates {
+    // A budget of 0 means no head, whatever the rule phrases alone would allow.
+    for candidate in candidates.into_iter().filter(|_| options.step_budget > 0.0) {
         if measure(candidate).1 <= options.step_budget {
             threshold = candidate;
         } else {
@@ -211,3 +212,41 @@ fn fit_step(examples: &[&StepExample], options: &TrainingOptions) -> StepHead {
 
 /// Keeps the step head's shuffles apart from the categories' under the same seed.
 const STEP_SEED: u64 = 0x5afe_57e9;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(index: u32, is_step: bool, group: &str) -> StepExample {
+        StepExample {
+            features: Features {
+                indices: vec![index],
+                values: vec![1.0],
+            },
+            rules_step: false,
+            is_step,
+            group: group.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_budget_of_zero_means_no_head_even_where_the_rules_never_misfire() {
+        let examples: Vec<StepExample> = ["a", "b", "c"]
+            .iter()
+            .flat_map(|group| [example(1, true, group), example(2, false, group)])
+            .collect();
+        let options = TrainingOptions {
+            bits: 8,
+            step_budget: 0.0,
+            ..TrainingOptions::default()
+        };
+        let (head, report) = train_step_head(&examples, &options);
+        assert!(head.threshold > 1.0, "{report:?}");
+        let options = TrainingOptions {
+            step_budget: 0.5,
+            ..options
+        };
+        let (head, _) = train_step_head(&examples, &options);
+        assert!(head.threshold <= 1.0, "a budget lets the head fire");
+    }
+}
