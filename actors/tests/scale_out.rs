@@ -5,18 +5,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use cbln_actors::crisis::parse_hotlines;
 use cbln_actors::crypto::{KeyRing, MasterKey, TokenHash, TokenHasher};
 use cbln_actors::domain::{Language, MessageText, Role};
-use cbln_actors::janitor::JanitorSettings;
 use cbln_actors::persistence::{Store, StoreSettings, StoredMessage, Timestamp, WriteOp};
 use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
 use cbln_actors::session::{
     ChatMessage, ListHistory, PostMessage, PostMessageStreaming, RECOVERY_GRACE, SAFETY_MODEL,
     StreamEvent,
 };
-use cbln_actors::session_registry::{CreateSession, OpenSession, RegistrySettings, SessionHandle};
-use cbln_actors::supervision::RestartPolicy;
+use cbln_actors::session_registry::{CreateSession, OpenSession, SessionHandle};
 use cbln_actors::system::{ActorSystem, ActorSystemSettings};
 use cbln_actors::telemetry::Metrics;
 use sqlx::Connection;
@@ -28,36 +28,9 @@ const CONTEXT_TURNS: usize = 10;
 
 fn settings() -> ActorSystemSettings {
     ActorSystemSettings {
-        registry: RegistrySettings {
-            max_live: 100,
-            idle_timeout: Duration::from_secs(60),
-            session_mailbox_capacity: 16,
-            request_timeout: Duration::from_secs(10),
-            session_ttl: Duration::from_secs(24 * 3600),
-        },
-        janitor: JanitorSettings {
-            sweep_interval: Duration::from_secs(3600),
-            sweep_at_start: false,
-            batch_size: 100,
-            batch_pause: Duration::from_millis(1),
-            health_retention: Duration::from_secs(30 * 24 * 3600),
-            snapshot_interval: Duration::from_secs(3600),
-            rules_poll_interval: Duration::from_secs(3600),
-        },
-        stage_timeout: Duration::from_secs(10),
-        mailbox_capacity: 1024,
         encryptor_threads: 1,
-        detector_threads: 1,
-        group_commit_max: 64,
-        commit_writers: 0,
         context_turns: CONTEXT_TURNS,
-        restart_policy: RestartPolicy::default(),
-        risk_model: Arc::new(
-            cbln_actors::crisis::RiskModel::embedded().expect("the embedded crisis model loads"),
-        ),
-        crisis_quiet_period: Duration::from_secs(12 * 3600),
-        notices: cbln_actors::session::NoticeSettings::default(),
-        crisis_judge: None,
+        ..support::test_settings()
     }
 }
 

@@ -165,10 +165,22 @@ impl OpenAiResponder {
     /// Answers one message with the remote model, or with the built-in listener (and the reason in
     /// `fallback`) when the call fails, times out, returns garbage, an empty or an unsafe answer.
     pub async fn reply(&self, req: &ReplyRequest) -> ReplyOutcome {
+        self.settle(req, self.call(req))
+            .await
+            .unwrap_or_else(|fallback| fallback)
+    }
+
+    /// Awaits `call` within the configured budget: its answer as the outcome, or (`Err`) the
+    /// built-in listener's, logged with the reason — shared by the plain and the streamed reply.
+    pub(super) async fn settle(
+        &self,
+        req: &ReplyRequest,
+        call: impl std::future::Future<Output = Result<Answer, Failure>>,
+    ) -> Result<ReplyOutcome, ReplyOutcome> {
         let started = Instant::now();
         // reqwest's own timeout covers the same ground; this outer one also bounds everything
         // around it, so the caller's wait is the configured budget whatever the server does.
-        let result = match tokio::time::timeout(self.settings.timeout, self.call(req)).await {
+        let result = match tokio::time::timeout(self.settings.timeout, call).await {
             Ok(result) => result,
             Err(_elapsed) => Err(FallbackReason::Timeout.into()),
         };
@@ -176,12 +188,12 @@ impl OpenAiResponder {
         match result {
             Ok(answer) => {
                 tracing::debug!(elapsed_ms, "responder answered");
-                ReplyOutcome {
+                Ok(ReplyOutcome {
                     text: answer.text,
                     model_used: answer.model,
                     provider: OPENAI_PROVIDER,
                     fallback: None,
-                }
+                })
             }
             Err(failure) => {
                 tracing::warn!(
@@ -190,7 +202,7 @@ impl OpenAiResponder {
                     reason = failure.reason.as_str(),
                     "responder fell back to the built-in listener"
                 );
-                self.fallback.fallback(req, failure.reason)
+                Err(self.fallback.fallback(req, failure.reason))
             }
         }
     }

@@ -5,8 +5,6 @@
 //! [`MAX_RESPONSE_BYTES`], every failure ends in the built-in listener's reply, and logs carry
 //! reasons and durations only.
 
-use std::time::Instant;
-
 use serde::Deserialize;
 
 use super::openai::{Answer, ChatRequest, Failure, OpenAiResponder, model_name};
@@ -16,7 +14,6 @@ use super::{FallbackReason, ReplyOutcome, ReplyRequest};
 use crate::chat_completions::{
     self, CallError, CallErrorKind, ChatResponse, MAX_RESPONSE_BYTES, next_chunk,
 };
-use crate::responder::OPENAI_PROVIDER;
 
 /// One `data:` event of a streamed chat completion.
 #[derive(Deserialize)]
@@ -44,38 +41,16 @@ impl OpenAiResponder {
     /// once the guard passed it; on any failure the built-in listener answers (and, if nothing
     /// was shown yet, is streamed in its place).
     pub async fn reply_streaming(&self, req: &ReplyRequest, sink: &PieceSink) -> ReplyOutcome {
-        let started = Instant::now();
         let mut guarded = GuardedStream::new(sink);
-        let call = self.call_streaming(req, &mut guarded);
-        let result = match tokio::time::timeout(self.settings.timeout, call).await {
-            Ok(result) => result,
-            Err(_elapsed) => Err(FallbackReason::Timeout.into()),
-        };
-        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        match result {
-            Ok(answer) => {
-                tracing::debug!(elapsed_ms, "responder streamed its answer");
-                ReplyOutcome {
-                    text: answer.text,
-                    model_used: answer.model,
-                    provider: OPENAI_PROVIDER,
-                    fallback: None,
-                }
+        let settled = self
+            .settle(req, self.call_streaming(req, &mut guarded))
+            .await;
+        settled.unwrap_or_else(|fallback| {
+            if !guarded.has_shown() {
+                send_whole(&fallback.text, sink);
             }
-            Err(failure) => {
-                tracing::warn!(
-                    elapsed_ms,
-                    status = failure.status.map(|status| status.as_u16()),
-                    reason = failure.reason.as_str(),
-                    "streamed responder fell back to the built-in listener"
-                );
-                let outcome = self.fallback.fallback(req, failure.reason);
-                if !guarded.has_shown() {
-                    send_whole(&outcome.text, sink);
-                }
-                outcome
-            }
-        }
+            fallback
+        })
     }
 
     async fn call_streaming(

@@ -79,14 +79,13 @@ impl Layers<'_> {
         let features = extract(&views, &explanation, &context, self.model.bits(), names);
         let judgement = self.combine(&explanation, &features);
         let mut judgement = self.confirm_on_its_own(judgement, &views, &explanation, earlier);
-        // The step head learned only from turns of conversations in crisis, where a step matters.
-        let step_probability = if prior == RiskLevel::Crisis {
-            self.model.step_probability(&features)
-        } else {
-            0.0
-        };
+        // The step head learned only from turns of conversations in crisis, where a step matters;
+        // switched off (a threshold above any probability) it costs nothing on the hot path.
+        let head_saw_step = prior == RiskLevel::Crisis
+            && self.model.step_threshold() <= 1.0
+            && self.model.step_probability(&features) >= self.model.step_threshold();
         // "Nobody is with me", or intent beside the step, voids it whoever saw it.
-        let step_seen = judgement.safety_step || step_probability >= self.model.step_threshold();
+        let step_seen = judgement.safety_step || head_saw_step;
         judgement.safety_step = step_seen && !step_is_doubtful(&views, &explanation);
         (judgement, explanation, features)
     }
