@@ -9,7 +9,9 @@ use cbln_actors::crisis::corpus::Corpus;
 use cbln_actors::crisis::evaluation::{MessageReport, TurnReport};
 use cbln_actors::crisis::model::Combination;
 use cbln_actors::crisis::model::training::{TrainingOptions, train};
-use cbln_actors::crisis::{CrisisDetector, Layers, RiskLevel, RiskModel, default_rules};
+use cbln_actors::crisis::{
+    CrisisDetector, Layers, RiskLevel, RiskModel, default_rules, parse_seed_rules,
+};
 use cbln_actors::crisis_detector::compile_records;
 use clap::Subcommand;
 
@@ -29,6 +31,9 @@ pub enum CrisisAction {
         /// Read the lines as one conversation: each is judged after the ones before it.
         #[arg(long)]
         conversation: bool,
+        /// A rules file in the format of content/crisis-rules.toml instead of the database's.
+        #[arg(long, conflicts_with = "defaults")]
+        rules: Option<PathBuf>,
     },
     /// Recall and false-positive rate on labelled files (taxonomy format), per category, per hard
     /// negative kind, per typing style and turn by turn over conversations.
@@ -39,6 +44,10 @@ pub enum CrisisAction {
         /// A model file to evaluate instead of the configured one.
         #[arg(long)]
         model: Option<PathBuf>,
+        /// A rules file in the format of content/crisis-rules.toml instead of the built-in rules
+        /// (the rules the model was trained with).
+        #[arg(long)]
+        rules: Option<PathBuf>,
     },
     /// Train the learned layer on the corpus with the built-in rules (deterministic).
     Train {
@@ -48,6 +57,9 @@ pub enum CrisisAction {
         /// Where to write the model.
         #[arg(long, default_value = "models/crisis-risk.bin")]
         out: PathBuf,
+        /// A rules file in the format of content/crisis-rules.toml instead of the built-in rules.
+        #[arg(long)]
+        rules: Option<PathBuf>,
         /// How to train.
         #[command(flatten)]
         options: TrainArgs,
@@ -108,8 +120,12 @@ pub async fn run(config: &LoadedConfig, action: CrisisAction) -> anyhow::Result<
             explain,
             defaults,
             conversation,
+            rules,
         } => {
-            let rules = load_rules(config, defaults).await?;
+            let rules = match rules {
+                Some(path) => rules_file(&path)?,
+                None => load_rules(config, defaults).await?,
+            };
             let model = load_risk_model(&config.settings)?;
             scan(
                 Layers {
@@ -120,8 +136,12 @@ pub async fn run(config: &LoadedConfig, action: CrisisAction) -> anyhow::Result<
                 conversation,
             )
         }
-        CrisisAction::Eval { paths, model } => {
-            let rules = CrisisDetector::compile(&default_rules())?;
+        CrisisAction::Eval {
+            paths,
+            model,
+            rules,
+        } => {
+            let rules = built_in_or_file(rules.as_deref())?;
             let model = match model {
                 Some(path) => read_model(&path)?,
                 None => load_risk_model(&config.settings)?,
@@ -160,10 +180,12 @@ pub async fn run(config: &LoadedConfig, action: CrisisAction) -> anyhow::Result<
         CrisisAction::Train {
             corpus,
             out,
+            rules,
             options,
         } => {
             let options = options.options()?;
-            train_to(&corpus, &out, &options)
+            let rules = built_in_or_file(rules.as_deref())?;
+            train_to(&corpus, &rules, &out, &options)
         }
     }
 }
@@ -179,6 +201,21 @@ async fn load_rules(config: &LoadedConfig, defaults: bool) -> anyhow::Result<Cri
         anyhow::bail!("no crisis rules in the database: run `cbln seed` (or pass --defaults)");
     }
     compile_records(&records).map_err(anyhow::Error::msg)
+}
+
+/// The built-in rules, or an operator's rules file.
+fn built_in_or_file(path: Option<&Path>) -> anyhow::Result<CrisisDetector> {
+    match path {
+        Some(path) => rules_file(path),
+        None => Ok(CrisisDetector::compile(&default_rules())?),
+    }
+}
+
+fn rules_file(path: &Path) -> anyhow::Result<CrisisDetector> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let specs = parse_seed_rules(&text).with_context(|| format!("{}", path.display()))?;
+    CrisisDetector::compile(&specs).with_context(|| format!("{}", path.display()))
 }
 
 fn read_model(path: &Path) -> anyhow::Result<RiskModel> {
@@ -231,11 +268,15 @@ fn scan(layers: Layers<'_>, explain: bool, conversation: bool) -> anyhow::Result
     Ok(())
 }
 
-fn train_to(corpus_dir: &Path, out: &Path, options: &TrainingOptions) -> anyhow::Result<()> {
+fn train_to(
+    corpus_dir: &Path,
+    rules: &CrisisDetector,
+    out: &Path,
+    options: &TrainingOptions,
+) -> anyhow::Result<()> {
     let corpus = Corpus::load(corpus_dir)?;
-    let rules = CrisisDetector::compile(&default_rules())?;
     let started = std::time::Instant::now();
-    let (model, report) = train(&corpus, &rules, options);
+    let (model, report) = train(&corpus, rules, options);
     std::fs::write(out, model.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
     let mut stdout = std::io::stdout().lock();
     writeln!(

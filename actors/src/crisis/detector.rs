@@ -454,6 +454,7 @@ impl CrisisDetector {
                     | SignalKind::Assault
                     | SignalKind::Death
                     | SignalKind::SafetyStep
+                    | SignalKind::StepCue
             );
             if softenable && let Some(by) = self.negated_directly(views, h, &exceptions) {
                 signal_outcomes.push((i, HitOutcome::Negated, by));

@@ -21,7 +21,7 @@ pub use conversation::{ConversationRisk, Transition};
 pub use detector::{Assessment, CrisisDetector, ExplainHit, Explanation, HitOutcome, ViewName};
 pub use hotlines::{Hotline, HotlineError, HotlineRole, line_for, parse_hotlines};
 pub use model::{Judgement, Layers, RiskModel};
-pub use rules::{ORIGINAL_KEYWORDS, default_rules};
+pub use rules::{ORIGINAL_KEYWORDS, default_rules, parse_seed_rules};
 pub use types::{
     Category, ExceptionKind, RiskLevel, RuleError, RuleKind, RuleSpec, Severity, SignalKind,
 };

@@ -41,7 +41,9 @@ struct SeedRule {
     language: Option<String>,
 }
 
-fn parse_seed_rules(text: &str) -> Result<Vec<RuleSpec>, toml::de::Error> {
+/// Parses a rules file in the format of `content/crisis-rules.toml` (an operator's edited copy is
+/// what `cbln crisis train --rules` learns with).
+pub fn parse_seed_rules(text: &str) -> Result<Vec<RuleSpec>, toml::de::Error> {
     let file: SeedFile = toml::from_str(text)?;
     Ok(file
         .group

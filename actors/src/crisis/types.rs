@@ -229,11 +229,19 @@ pub enum SignalKind {
     /// A concrete safety step ("mẹ đang ngồi cạnh mình", "gọi 115 rồi", "đưa thuốc cho mẹ rồi"): it
     /// ends a conversation's crisis mode; it never makes or cancels a crisis by itself.
     SafetyStep,
+    /// Words a concrete step is told in ("ngồi cạnh", "gọi", "bệnh viện", "vứt", "with me"):
+    /// alone they prove nothing, but the learned step head may end a crisis only where one is seen.
+    StepCue,
+    /// The step is for later ("mai", "lát nữa", "để mình thử", "tomorrow"): the learned head may
+    /// not end a crisis on a promise.
+    StepLater,
+    /// "Nobody", "no answer": said around a would-be safety step, they mean there is none.
+    StepDoubt,
 }
 
 impl SignalKind {
     /// Every signal kind.
-    pub const ALL: [SignalKind; 13] = [
+    pub const ALL: [SignalKind; 16] = [
         SignalKind::Intent,
         SignalKind::Plan,
         SignalKind::Time,
@@ -247,6 +255,9 @@ impl SignalKind {
         SignalKind::Assault,
         SignalKind::Death,
         SignalKind::SafetyStep,
+        SignalKind::StepCue,
+        SignalKind::StepLater,
+        SignalKind::StepDoubt,
     ];
 
     /// The stored form (the `category` column of a signal rule).
@@ -265,6 +276,9 @@ impl SignalKind {
             SignalKind::Assault => "assault",
             SignalKind::Death => "death",
             SignalKind::SafetyStep => "safety_step",
+            SignalKind::StepCue => "step_cue",
+            SignalKind::StepLater => "step_later",
+            SignalKind::StepDoubt => "step_doubt",
         }
     }
 

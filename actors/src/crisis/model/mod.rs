@@ -83,10 +83,11 @@ impl Layers<'_> {
         // switched off (a threshold above any probability) it costs nothing on the hot path.
         let head_saw_step = prior == RiskLevel::Crisis
             && self.model.step_threshold() <= 1.0
+            && head_may_see_step(&explanation)
             && self.model.step_probability(&features) >= self.model.step_threshold();
         // "Nobody is with me", or intent beside the step, voids it whoever saw it.
         let step_seen = judgement.safety_step || head_saw_step;
-        judgement.safety_step = step_seen && !step_is_doubtful(&views, &explanation);
+        judgement.safety_step = step_seen && !step_is_doubtful(&explanation);
         (judgement, explanation, features)
     }
 
@@ -181,47 +182,37 @@ impl Layers<'_> {
     }
 }
 
-/// "Nobody", "no answer": said around a would-be safety step, they mean there is none.
-const NOBODY: &[&str] = &[
-    " khong ai ",
-    " khong co ai ",
-    " chang ai ",
-    " chang co ai ",
-    " cha ai ",
-    " chua ai ",
-    " chua co ai ",
-    " khong nghe may ",
-    " khong bat may ",
-    " nobody ",
-    " no one ",
-    " noone ",
-    " didnt answer ",
-    " didnt pick up ",
-    " no answer ",
-];
-
 /// Ending crisis mode on a misread step is the costly mistake, so a safety step does not count when
-/// the message also negates something ("không có ai ngồi cạnh mình", "nobody is with me", "chưa ai
-/// gọi cấp cứu") or speaks of intent, a plan, a time, distress or an assault ("bố về rồi, mình sợ
-/// lắm"). Means and family words alone do not void it: handing the pills to mum names both.
-pub(crate) fn step_is_doubtful(views: &Views, explanation: &Explanation) -> bool {
-    // Folded, so "không có ai", "khong co ai" and "ko có ai" read alike.
-    let folded = views.folded();
-    let negated = NOBODY.iter().any(|phrase| folded.contains(phrase));
-    let alarming = explanation.hits.iter().any(|h| {
+/// the message also says nobody is there ("không có ai ngồi cạnh mình", "nobody is with me", the
+/// `step_doubt` signals) or speaks of intent, a plan, a time, distress or an assault ("bố về rồi,
+/// mình sợ lắm"). Means and family words alone do not void it: handing the pills to mum names both.
+pub(crate) fn step_is_doubtful(explanation: &Explanation) -> bool {
+    saw_signal(
+        explanation,
+        &[
+            SignalKind::StepDoubt,
+            SignalKind::Time,
+            SignalKind::Intent,
+            SignalKind::Plan,
+            SignalKind::Assault,
+            SignalKind::Distress,
+        ],
+    )
+}
+
+/// The learned head may end a crisis only on a turn told in the words of a concrete step and not
+/// put off for later: a joke retraction or "mai em gọi" has nothing for it to read as a step.
+pub(crate) fn head_may_see_step(explanation: &Explanation) -> bool {
+    saw_signal(explanation, &[SignalKind::StepCue])
+        && !saw_signal(explanation, &[SignalKind::StepLater])
+}
+
+fn saw_signal(explanation: &Explanation, kinds: &[SignalKind]) -> bool {
+    explanation.hits.iter().any(|h| {
         h.kind == RuleKind::Signal
             && h.outcome == HitOutcome::Seen
-            && [
-                SignalKind::Time,
-                SignalKind::Intent,
-                SignalKind::Plan,
-                SignalKind::Assault,
-                SignalKind::Distress,
-            ]
-            .iter()
-            .any(|k| h.category == k.as_str())
-    });
-    negated || alarming
+            && kinds.iter().any(|k| h.category == k.as_str())
+    })
 }
 
 /// The rule phrases name a safety step (doubt is judged separately).

@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use super::features::{Features, TurnContext, extract};
 use super::training::{SplitMix, TrainingOptions};
 use super::weights::{StepHead, sigmoid};
-use super::{context_views, rules_saw_step, step_is_doubtful};
+use super::{context_views, head_may_see_step, rules_saw_step, step_is_doubtful};
 use crate::crisis::corpus::Corpus;
 use crate::crisis::detector::CrisisDetector;
 use crate::crisis::types::RiskLevel;
@@ -33,6 +33,8 @@ pub struct StepExample {
     features: Features,
     /// The rule phrases name a step and nothing in the message casts doubt on it.
     rules_step: bool,
+    /// The head may read this turn as a step (words of a step, none of doubt or of later).
+    head_may_see: bool,
     /// The writer labelled the turn out of crisis.
     is_step: bool,
     group: String,
@@ -78,8 +80,9 @@ pub fn step_examples(corpus: &Corpus, rules: &CrisisDetector, bits: u32) -> Vec<
                 };
                 out.push(StepExample {
                     features: extract(&views, &explanation, &context, bits, None),
-                    rules_step: rules_saw_step(&explanation)
-                        && !step_is_doubtful(&views, &explanation),
+                    rules_step: rules_saw_step(&explanation) && !step_is_doubtful(&explanation),
+                    head_may_see: head_may_see_step(&explanation)
+                        && !step_is_doubtful(&explanation),
                     is_step: turn.risk != RiskLevel::Crisis,
                     group: conversation.source.clone(),
                 });
@@ -111,7 +114,7 @@ pub fn train_step_head(
     let measure = |threshold: f32| {
         let (mut steps, mut found, mut continuations, mut ended) = (0usize, 0usize, 0usize, 0usize);
         for (e, p) in examples.iter().zip(&oof) {
-            let said = e.rules_step || *p >= threshold;
+            let said = e.rules_step || (e.head_may_see && *p >= threshold);
             if e.is_step {
                 steps += 1;
                 found += usize::from(said);
@@ -131,7 +134,7 @@ pub fn train_step_head(
     let mut candidates: Vec<f32> = examples
         .iter()
         .zip(&oof)
-        .filter(|(e, _)| !e.is_step)
+        .filter(|(e, _)| !e.is_step && e.head_may_see)
         .map(|(_, p)| p.next_up())
         .chain([STEP_THRESHOLD_CEILING])
         .filter(|t| *t >= STEP_THRESHOLD_FLOOR && *t <= STEP_THRESHOLD_CEILING)
@@ -224,6 +227,7 @@ mod tests {
                 values: vec![1.0],
             },
             rules_step: false,
+            head_may_see: true,
             is_step,
             group: group.to_owned(),
         }
