@@ -306,12 +306,9 @@ fn run_case(
     })
 }
 
-async fn drive(
-    url: &str,
-    sessions: usize,
-    metrics_on: bool,
-    config: &Config,
-) -> Result<CaseResult, BoxError> {
+/// A migrated pool on `url` and the measured actor system over it, answering with the
+/// built-in listener.
+async fn start_system(url: &str, metrics: Metrics) -> Result<(Store, ActorSystem), BoxError> {
     let store = Store::connect(&StoreSettings {
         url: url.to_owned(),
         max_connections: 16,
@@ -320,11 +317,6 @@ async fn drive(
     })
     .await?;
     store.migrate_up().await?;
-    let metrics = if metrics_on {
-        Metrics::new("bench")
-    } else {
-        Metrics::disabled()
-    };
     let system = ActorSystem::start(
         store.clone(),
         system_settings(),
@@ -335,6 +327,21 @@ async fn drive(
         metrics,
     )
     .await?;
+    Ok((store, system))
+}
+
+async fn drive(
+    url: &str,
+    sessions: usize,
+    metrics_on: bool,
+    config: &Config,
+) -> Result<CaseResult, BoxError> {
+    let metrics = if metrics_on {
+        Metrics::new("bench")
+    } else {
+        Metrics::disabled()
+    };
+    let (store, system) = start_system(url, metrics).await?;
 
     let mut hashes = Vec::with_capacity(sessions);
     for _ in 0..sessions {
@@ -643,24 +650,7 @@ async fn commit_profile(
 ) -> Result<(), BoxError> {
     use cbln_actors::domain::Role;
     use cbln_actors::persistence::{StoredContext, StoredMessage, Timestamp, WriteOp};
-    let store = Store::connect(&StoreSettings {
-        url: url.to_owned(),
-        max_connections: 16,
-        min_connections: 0,
-        acquire_timeout: Duration::from_secs(10),
-    })
-    .await?;
-    store.migrate_up().await?;
-    let system = ActorSystem::start(
-        store.clone(),
-        system_settings(),
-        Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
-        Arc::new(TokenHasher::new(&[7u8; 32])?),
-        Responder::BuiltIn(BuiltInResponder::new()),
-        shipped_hotlines()?,
-        Metrics::disabled(),
-    )
-    .await?;
+    let (store, system) = start_system(url, Metrics::disabled()).await?;
     let max = sizes.iter().copied().max().unwrap_or(1);
     let mut ids = Vec::with_capacity(max);
     for _ in 0..max {

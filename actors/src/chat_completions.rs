@@ -98,31 +98,16 @@ pub(crate) struct RawAnswer {
     pub(crate) body: Vec<u8>,
 }
 
-/// POSTs `body` as JSON (with the key as Bearer when there is one) and reads at most
-/// [`MAX_RESPONSE_BYTES`] of a successful answer.
+/// POSTs `body` like [`open_stream`] and reads at most [`MAX_RESPONSE_BYTES`] of a successful
+/// answer.
 pub(crate) async fn post_json<B: Serialize + ?Sized>(
     client: &reqwest::Client,
     endpoint: &Url,
     api_key: Option<&SecretString>,
     body: &B,
 ) -> Result<RawAnswer, CallError> {
-    let mut request = client.post(endpoint.clone()).json(body);
-    if let Some(key) = api_key {
-        request = request.bearer_auth(key.expose_secret());
-    }
-    let mut response = request
-        .send()
-        .await
-        .map_err(|error| CallError::from_reqwest(&error, None))?;
-
+    let mut response = open_stream(client, endpoint, api_key, body).await?;
     let status = response.status();
-    if !status.is_success() {
-        return Err(CallError {
-            kind: CallErrorKind::HttpStatus,
-            status: Some(status),
-        });
-    }
-
     let mut bytes = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -143,8 +128,9 @@ pub(crate) async fn post_json<B: Serialize + ?Sized>(
     })
 }
 
-/// POSTs `body` as JSON like [`post_json`] and hands back a successful answer unread, for a
-/// caller that reads it as a stream (bounded by its own count and the client's timeout).
+/// POSTs `body` as JSON (with the key as Bearer when there is one) and hands back a successful
+/// answer unread, for a caller that reads it as a stream (bounded by its own count and the
+/// client's timeout).
 pub(crate) async fn open_stream<B: Serialize + ?Sized>(
     client: &reqwest::Client,
     endpoint: &Url,

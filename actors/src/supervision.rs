@@ -153,39 +153,40 @@ impl SystemHealth {
 mod tests {
     use super::*;
 
-    #[test]
-    fn escalates_after_k_restarts_within_t() {
+    /// The verdict on each restart, `seconds` after the first one, under the policy.
+    fn verdicts(max_restarts: u32, within: Duration, seconds: &[u64]) -> Vec<RestartVerdict> {
         let mut tracker = RestartTracker::new(RestartPolicy {
-            max_restarts: 2,
-            within: Duration::from_secs(10),
+            max_restarts,
+            within,
         });
         let start = Instant::now();
-        assert_eq!(tracker.record_at(start), RestartVerdict::Restart);
+        seconds
+            .iter()
+            .map(|&s| tracker.record_at(start + Duration::from_secs(s)))
+            .collect()
+    }
+
+    #[test]
+    fn escalates_after_k_restarts_within_t() {
         assert_eq!(
-            tracker.record_at(start + Duration::from_secs(1)),
-            RestartVerdict::Restart
-        );
-        assert_eq!(
-            tracker.record_at(start + Duration::from_secs(2)),
-            RestartVerdict::Escalate
+            verdicts(2, Duration::from_secs(10), &[0, 1, 2]),
+            [
+                RestartVerdict::Restart,
+                RestartVerdict::Restart,
+                RestartVerdict::Escalate
+            ]
         );
     }
 
     #[test]
     fn old_restarts_leave_the_window() {
-        let mut tracker = RestartTracker::new(RestartPolicy {
-            max_restarts: 1,
-            within: Duration::from_secs(5),
-        });
-        let start = Instant::now();
-        assert_eq!(tracker.record_at(start), RestartVerdict::Restart);
         assert_eq!(
-            tracker.record_at(start + Duration::from_secs(6)),
-            RestartVerdict::Restart
-        );
-        assert_eq!(
-            tracker.record_at(start + Duration::from_secs(7)),
-            RestartVerdict::Escalate
+            verdicts(1, Duration::from_secs(5), &[0, 6, 7]),
+            [
+                RestartVerdict::Restart,
+                RestartVerdict::Restart,
+                RestartVerdict::Escalate
+            ]
         );
     }
 
@@ -210,6 +211,83 @@ pub struct PoolRestarts {
     tracker: Arc<Mutex<RestartTracker>>,
     health: SystemHealth,
 }
+
+/// What a supervised actor on an arbiter keeps for its supervisor and the operator: it is
+/// counted live while it runs and its restarts are recorded against the policy.
+pub struct Supervision {
+    actor: ActorKind,
+    metrics: Metrics,
+    health: SystemHealth,
+    restarts: RestartTracker,
+}
+
+impl Supervision {
+    /// The record of one `actor`, reporting to `metrics` and `health`.
+    pub fn new(actor: ActorKind, metrics: Metrics, health: SystemHealth) -> Self {
+        let restarts = RestartTracker::new(health.policy());
+        Supervision {
+            actor,
+            metrics,
+            health,
+            restarts,
+        }
+    }
+
+    /// On each start: counted live, and given a deep mailbox. The `Mailbox` gate bounds requests
+    /// in flight; actix's own small default would make callers park before the gate can answer
+    /// `overloaded`.
+    pub fn started<A>(&self, ctx: &mut actix::Context<A>)
+    where
+        A: actix::Actor<Context = actix::Context<A>>,
+    {
+        self.metrics.add_actors_live(self.actor, 1);
+        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
+    }
+
+    /// On each stop: no longer counted live.
+    pub fn stopped(&self) {
+        self.metrics.add_actors_live(self.actor, -1);
+    }
+
+    /// On each restart: counted, and escalated past the policy's budget.
+    pub fn restarting(&mut self) {
+        self.health.restarted(self.actor, &mut self.restarts);
+    }
+}
+
+/// Implements `Supervised` for an actor holding `supervision: Supervision`: a restart is
+/// counted and escalated past the policy's budget; the actor's own state survives it.
+macro_rules! supervised_actor {
+    ($actor:ty) => {
+        impl actix::Supervised for $actor {
+            fn restarting(&mut self, _ctx: &mut Self::Context) {
+                self.supervision.restarting();
+            }
+        }
+    };
+}
+pub(crate) use supervised_actor;
+
+/// Implements `Actor` for a worker of a `SyncArbiter` pool holding `metrics: Metrics` and
+/// `restarts: PoolRestarts`: counted live while it runs, each start told to the pool's restart
+/// accounting. Every pool worker does exactly this, so it is written once.
+macro_rules! pool_worker_actor {
+    ($worker:ty, $kind:expr) => {
+        impl actix::Actor for $worker {
+            type Context = actix::SyncContext<Self>;
+
+            fn started(&mut self, _ctx: &mut Self::Context) {
+                self.metrics.add_actors_live($kind, 1);
+                self.restarts.worker_started();
+            }
+
+            fn stopped(&mut self, _ctx: &mut Self::Context) {
+                self.metrics.add_actors_live($kind, -1);
+            }
+        }
+    };
+}
+pub(crate) use pool_worker_actor;
 
 impl PoolRestarts {
     /// Accounting for a pool of `pool_size` workers of `actor`.

@@ -2,7 +2,9 @@
 //! that every failure is "no opinion" with the right reason, and that nothing the person wrote
 //! reaches a log line.
 
-use std::sync::{Arc, Mutex, OnceLock};
+mod support;
+
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use cbln_actors::crisis::{Category, Severity};
@@ -11,8 +13,9 @@ use cbln_actors::crisis_judge::{
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use support::log_buffer::LogBuffer;
+use support::mock_llm::{answer, authorization, provider_answering, sent_messages};
+use wiremock::{MockServer, ResponseTemplate};
 
 const MESSAGE: &str = "tối nay mình sẽ làm thật, marker-msg-7d2e";
 const KEY: &str = "sk-judge-key-93af";
@@ -35,28 +38,8 @@ fn settings(base_url: String, api_key: Option<&str>) -> CrisisJudgeSettings {
     }
 }
 
-fn completion(content: Value) -> Value {
-    json!({
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "served-judge",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
-    })
-}
-
 fn verdict_body(verdict: Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(completion(json!(verdict.to_string())))
-}
-
-async fn server_answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(template)
-        .mount(&server)
-        .await;
-    server
+    answer(verdict.to_string())
 }
 
 fn judge_for(server: &MockServer, api_key: Option<&str>) -> CrisisJudge {
@@ -67,7 +50,7 @@ fn judge_for(server: &MockServer, api_key: Option<&str>) -> CrisisJudge {
 }
 
 async fn outcome(template: ResponseTemplate) -> Result<JudgeVerdict, JudgeFailure> {
-    let server = server_answering(template).await;
+    let server = provider_answering(template).await;
     let judge = judge_for(&server, Some(KEY));
     let try_outcome = judge.try_judge(&turns(), MESSAGE).await;
     assert_eq!(
@@ -114,7 +97,7 @@ async fn valid_none_verdict_is_returned() {
 async fn verdict_after_a_reasoning_block_is_returned() {
     let content =
         "<think>cân nhắc</think>\n{\"risk\": \"elevated\", \"category\": null, \"severity\": null}";
-    let got = outcome(ResponseTemplate::new(200).set_body_json(completion(json!(content)))).await;
+    let got = outcome(answer(content)).await;
     assert_eq!(got.map(|v| v.risk), Ok(JudgeRisk::Elevated));
 }
 
@@ -134,8 +117,7 @@ async fn answer_outside_the_schema_is_no_opinion() {
         json!("<think>never finished"),
         Value::Null,
     ] {
-        let got =
-            outcome(ResponseTemplate::new(200).set_body_json(completion(content.clone()))).await;
+        let got = outcome(answer(content.clone())).await;
         assert_eq!(got, Err(JudgeFailure::InvalidVerdict), "{content}");
     }
     let got = outcome(ResponseTemplate::new(200).set_body_json(json!({"choices": []}))).await;
@@ -156,7 +138,7 @@ async fn http_401_is_no_opinion() {
 
 #[tokio::test]
 async fn slow_server_past_the_timeout_is_no_opinion() {
-    let server = server_answering(
+    let server = provider_answering(
         verdict_body(json!({"risk": "crisis", "category": "suicide", "severity": "high"}))
             .set_delay(Duration::from_secs(10)),
     )
@@ -188,7 +170,7 @@ async fn refused_connection_is_no_opinion() {
 
 #[tokio::test]
 async fn request_carries_model_key_temperature_json_mode_and_recent_turns() {
-    let server = server_answering(verdict_body(
+    let server = provider_answering(verdict_body(
         json!({"risk": "none", "category": null, "severity": null}),
     ))
     .await;
@@ -198,10 +180,7 @@ async fn request_carries_model_key_temperature_json_mode_and_recent_turns() {
     let requests = server.received_requests().await.expect("recording on");
     assert_eq!(requests.len(), 1);
     let sent = &requests[0];
-    let auth = sent
-        .headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok());
+    let auth = authorization(sent);
     assert_eq!(auth, Some(format!("Bearer {KEY}").as_str()));
 
     let body: Value = sent.body_json().expect("json body");
@@ -212,16 +191,7 @@ async fn request_carries_model_key_temperature_json_mode_and_recent_turns() {
     let max_tokens = body["max_tokens"].as_u64().expect("max_tokens");
     assert!((1..=128).contains(&max_tokens), "{max_tokens}");
 
-    let messages = body["messages"].as_array().expect("messages array");
-    let pairs: Vec<(&str, &str)> = messages
-        .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap_or_default(),
-                m["content"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let pairs = sent_messages(&body);
     assert_eq!(pairs[0], ("system", JUDGE_PROMPT.trim_end()));
     let all_turns = turns();
     // The last four user turns, oldest first, then the message once and last.
@@ -246,7 +216,7 @@ async fn request_carries_model_key_temperature_json_mode_and_recent_turns() {
 
 #[tokio::test]
 async fn no_authorization_header_without_a_key() {
-    let server = server_answering(verdict_body(
+    let server = provider_answering(verdict_body(
         json!({"risk": "none", "category": null, "severity": null}),
     ))
     .await;
@@ -254,39 +224,7 @@ async fn no_authorization_header_without_a_key() {
     assert!(judge.judge(&[], MESSAGE).await.is_some());
     let requests = server.received_requests().await.expect("recording on");
     assert_eq!(requests.len(), 1);
-    assert!(requests[0].headers.get("authorization").is_none());
-}
-
-/// Every formatted log line, in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut buffer) = self.0.lock() {
-            buffer.extend_from_slice(bytes);
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
+    assert!(authorization(&requests[0]).is_none());
 }
 
 /// The process-wide capturing subscriber, installed before the first judge is built. A scoped
@@ -294,10 +232,10 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 /// interested, and a test running on another thread can register a call site while only the
 /// no-op global subscriber exists. So every test's log lines land here, which only widens the
 /// privacy check.
-fn captured_logs() -> &'static Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+fn captured_logs() -> &'static LogBuffer {
+    static CAPTURED: OnceLock<LogBuffer> = OnceLock::new();
     CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
+        let captured = LogBuffer::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(captured.clone())
             .with_max_level(tracing::Level::TRACE)
@@ -316,17 +254,17 @@ async fn no_message_turn_or_key_in_any_log_line() {
     let verdict_text = json!({"risk": "crisis", "category": "abuse", "severity": "high"});
     let answers = [
         verdict_body(verdict_text.clone()),
-        ResponseTemplate::new(200).set_body_json(completion(json!(format!("echo: {MESSAGE}")))),
+        answer(format!("echo: {MESSAGE}")),
         ResponseTemplate::new(200).set_body_string(format!("<html>{MESSAGE}</html>")),
         ResponseTemplate::new(500).set_body_string(format!("failed on {MESSAGE}")),
     ];
-    for answer in answers {
-        let server = server_answering(answer).await;
+    for response in answers {
+        let server = provider_answering(response).await;
         let judge = judge_for(&server, Some(KEY));
         let _ = judge.try_judge(&turns(), MESSAGE).await;
     }
     let slow =
-        server_answering(verdict_body(verdict_text).set_delay(Duration::from_secs(10))).await;
+        provider_answering(verdict_body(verdict_text).set_delay(Duration::from_secs(10))).await;
     let mut settings = settings(format!("{}/v1", slow.uri()), Some(KEY));
     settings.timeout = Duration::from_millis(200);
     let judge = CrisisJudge::from_settings(&settings).expect("valid settings");

@@ -6,33 +6,29 @@
 
 mod support;
 
-use support::test_settings;
+use support::{start_system, test_settings};
 
-use cbln_actors::crisis::parse_hotlines;
-use cbln_actors::crypto::{KeyRing, MasterKey, TokenHash, TokenHasher};
-use cbln_actors::domain::{Language, MessageText, Role};
+use cbln_actors::crypto::{MasterKey, TokenHash};
+use cbln_actors::domain::{MessageText, Role};
 use cbln_actors::error::PipelineError;
 use cbln_actors::janitor::{ReloadRules, RunSweep, TakeSnapshot};
 use cbln_actors::mailbox::AskError;
 use cbln_actors::persistence::messages::Recycle;
-use cbln_actors::persistence::{RuleRecord, Store, StoreSettings};
+use cbln_actors::persistence::{RuleRecord, Store};
 use cbln_actors::responder::{BuiltInResponder, Responder};
 use cbln_actors::session::{
     self, GetStatus, History, ListHistory, PostMessage, PostedMessage, StopSession,
 };
-use cbln_actors::session_registry::{
-    CloseSession, CountLiveSessions, CreateSession, OpenSession, SessionHandle,
-};
+use cbln_actors::session_registry::{CloseSession, CountLiveSessions, OpenSession, SessionHandle};
 use cbln_actors::supervision::RestartPolicy;
 use cbln_actors::system::{ActorSystem, ActorSystemSettings};
-use cbln_actors::telemetry::{ActorKind, Metrics};
+use cbln_actors::telemetry::ActorKind;
 use futures_util::future::join_all;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -59,28 +55,15 @@ impl Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("t.db");
         let url = format!("sqlite://{}", db_path.display());
-        let store = Store::connect(&StoreSettings {
-            url: url.clone(),
-            max_connections: 5,
-            min_connections: 0,
-            acquire_timeout: Duration::from_secs(5),
-        })
-        .await
-        .expect("connect");
-        store.migrate_up().await.expect("migrate");
         let mut settings = test_settings();
         tweak(&mut settings);
-        let system = ActorSystem::start(
-            store.clone(),
-            settings,
-            Arc::new(KeyRing::new(MasterKey::generate(), vec![])),
-            Arc::new(TokenHasher::new(&[7u8; 32]).expect("hasher")),
+        let (system, store) = start_system(
+            &url,
+            MasterKey::generate(),
             Responder::BuiltIn(BuiltInResponder::new()),
-            parse_hotlines(include_str!("../../config/hotlines.toml")).expect("hotlines parse"),
-            Metrics::new("test"),
+            settings,
         )
-        .await
-        .expect("actor system starts");
+        .await;
         Harness {
             system,
             store,
@@ -105,17 +88,9 @@ impl Harness {
 
     /// Creates a session and opens its actor: (token hash, handle).
     async fn new_session(&self) -> (TokenHash, SessionHandle) {
-        let created = self
-            .system
-            .registry
-            .ask(CreateSession {
-                language: Language::Vi,
-            })
-            .await
-            .expect("create session");
-        let token_hash = self.system.token_hasher.hash(&created.token);
+        let (token_hash, session_id) = support::create_session(&self.system).await;
         let handle = self.open(token_hash).await.expect("open session");
-        assert_eq!(handle.session_id, created.record.id);
+        assert_eq!(handle.session_id, session_id);
         (token_hash, handle)
     }
 
@@ -207,6 +182,37 @@ async fn count(pool: &SqlitePool, sql: &'static str, id: Uuid) -> i64 {
         .fetch_one(pool)
         .await
         .expect("count query")
+}
+
+/// Each table holding a session's data, with the query counting the session's rows in it.
+const SESSION_TABLES: [(&str, &str); 4] = [
+    ("sessions", "SELECT COUNT(*) FROM sessions WHERE id = $1"),
+    (
+        "session_keys",
+        "SELECT COUNT(*) FROM session_keys WHERE session_id = $1",
+    ),
+    (
+        "messages",
+        "SELECT COUNT(*) FROM messages WHERE session_id = $1",
+    ),
+    (
+        "conversation_context",
+        "SELECT COUNT(*) FROM conversation_context WHERE session_id = $1",
+    ),
+];
+
+/// How many rows of session `id` each of [`SESSION_TABLES`] holds.
+async fn session_rows(pool: &SqlitePool, id: Uuid) -> BTreeMap<&'static str, i64> {
+    let mut rows = BTreeMap::new();
+    for (table, sql) in SESSION_TABLES {
+        rows.insert(table, count(pool, sql, id).await);
+    }
+    rows
+}
+
+async fn assert_session_gone(pool: &SqlitePool, id: Uuid) {
+    let rows = session_rows(pool, id).await;
+    assert!(rows.values().all(|&n| n == 0), "rows left: {rows:?}");
 }
 
 fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
@@ -703,56 +709,13 @@ async fn nothing_readable_at_rest_tampering_is_reported_and_deletion_shreds() {
 
     // Deleting the session removes its wrapped key (crypto-shredding) and its data.
     let session_id = handle.session_id;
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT COUNT(*) FROM session_keys WHERE session_id = $1",
-            session_id
-        )
-        .await,
-        1
-    );
+    assert_eq!(session_rows(&pool, session_id).await["session_keys"], 1);
     h.system
         .registry
         .ask(CloseSession { token_hash })
         .await
         .expect("close session");
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT COUNT(*) FROM session_keys WHERE session_id = $1",
-            session_id
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT COUNT(*) FROM messages WHERE session_id = $1",
-            session_id
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT COUNT(*) FROM conversation_context WHERE session_id = $1",
-            session_id
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT COUNT(*) FROM sessions WHERE id = $1",
-            session_id
-        )
-        .await,
-        0
-    );
+    assert_session_gone(&pool, session_id).await;
     assert!(matches!(
         h.open(token_hash).await,
         Err(PipelineError::SessionNotFound)
@@ -789,29 +752,7 @@ async fn janitor_sweeps_expired_sessions_and_records_snapshots() {
 
     let report = h.system.janitor.ask(RunSweep).await.expect("sweep");
     assert_eq!(report.sessions_deleted, 1);
-    let id = expired.session_id;
-    assert_eq!(
-        count(&pool, "SELECT COUNT(*) FROM sessions WHERE id = $1", id).await,
-        0
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT COUNT(*) FROM session_keys WHERE session_id = $1",
-            id
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT COUNT(*) FROM messages WHERE session_id = $1",
-            id
-        )
-        .await,
-        0
-    );
+    assert_session_gone(&pool, expired.session_id).await;
     // The live actor of the deleted session was told to stop.
     eventually(
         "expired session's actor stopped",

@@ -1,6 +1,8 @@
 //! The OpenAI-compatible responder against a local mock server: what it sends, and how each kind of
 //! failure turns into a built-in reply with the right reason.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use cbln_actors::domain::{Language, Role, Turn};
@@ -10,8 +12,8 @@ use cbln_actors::responder::{
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use support::mock_llm::{answer, authorization, provider_answering, sent_messages};
+use wiremock::{MockServer, ResponseTemplate};
 
 const MESSAGE: &str = "Mình lo cho kỳ thi tuần sau, marker-4f1c";
 
@@ -55,26 +57,6 @@ fn request() -> ReplyRequest {
     }
 }
 
-fn completion(content: Value) -> Value {
-    json!({
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "served-model-2025",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
-    })
-}
-
-async fn server_answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(template)
-        .mount(&server)
-        .await;
-    server
-}
-
 async fn reply_from(server: &MockServer, api_key: Option<&str>) -> ReplyOutcome {
     match OpenAiResponder::new(settings(format!("{}/v1", server.uri()), api_key)) {
         Ok(responder) => responder.reply(&request()).await,
@@ -92,39 +74,26 @@ fn assert_fallback(outcome: &ReplyOutcome, reason: FallbackReason) {
 
 #[tokio::test]
 async fn success_sends_prompt_history_and_message_once() {
-    let answer = "  Nghe như bạn đang lo cho kỳ thi. Điều gì làm bạn lo nhất?\n";
-    let server =
-        server_answering(ResponseTemplate::new(200).set_body_json(completion(json!(answer)))).await;
+    let text = "  Nghe như bạn đang lo cho kỳ thi. Điều gì làm bạn lo nhất?\n";
+    let server = provider_answering(answer(text)).await;
 
     let outcome = reply_from(&server, Some("sk-test-key")).await;
     assert_eq!(outcome.fallback, None);
     assert_eq!(outcome.provider, "openai");
     assert_eq!(outcome.model_used, "served-model-2025");
-    assert_eq!(outcome.text, answer.trim());
+    assert_eq!(outcome.text, text.trim());
 
     let requests = server.received_requests().await.expect("recording on");
     assert_eq!(requests.len(), 1);
     let sent = &requests[0];
-    let auth = sent
-        .headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok());
+    let auth = authorization(sent);
     assert_eq!(auth, Some("Bearer sk-test-key"));
 
     let body: Value = sent.body_json().expect("json body");
     assert_eq!(body["model"], "test-model");
     assert_eq!(body["max_tokens"], 180);
     assert_eq!(body["stream"], false);
-    let messages = body["messages"].as_array().expect("messages array");
-    let pairs: Vec<(&str, &str)> = messages
-        .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap_or_default(),
-                m["content"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let pairs = sent_messages(&body);
     assert_eq!(pairs[0].0, "system");
     assert!(pairs[0].1.starts_with(&system_prompt(&hotlines())));
     assert!(pairs[0].1.contains("115 (cấp cứu)"));
@@ -144,23 +113,19 @@ async fn success_sends_prompt_history_and_message_once() {
 
 #[tokio::test]
 async fn no_authorization_header_without_a_key() {
-    let server = server_answering(
-        ResponseTemplate::new(200)
-            .set_body_json(completion(json!("Chào bạn, hôm nay bạn thấy thế nào?"))),
-    )
-    .await;
+    let server = provider_answering(answer("Chào bạn, hôm nay bạn thấy thế nào?")).await;
     let outcome = reply_from(&server, None).await;
     assert_eq!(outcome.fallback, None);
     let requests = server.received_requests().await.expect("recording on");
     assert_eq!(requests.len(), 1);
-    assert!(requests[0].headers.get("authorization").is_none());
+    assert!(authorization(&requests[0]).is_none());
 }
 
 #[tokio::test]
 async fn missing_model_field_reports_the_configured_model() {
     let body =
         json!({"choices": [{"message": {"content": "Mình đang nghe đây. Bạn muốn kể gì?"}}]});
-    let server = server_answering(ResponseTemplate::new(200).set_body_json(body)).await;
+    let server = provider_answering(ResponseTemplate::new(200).set_body_json(body)).await;
     let outcome = reply_from(&server, None).await;
     assert_eq!(outcome.fallback, None);
     assert_eq!(outcome.model_used, "test-model");
@@ -168,12 +133,7 @@ async fn missing_model_field_reports_the_configured_model() {
 
 #[tokio::test]
 async fn slow_server_times_out_within_the_budget() {
-    let server = server_answering(
-        ResponseTemplate::new(200)
-            .set_body_json(completion(json!("too late")))
-            .set_delay(Duration::from_secs(10)),
-    )
-    .await;
+    let server = provider_answering(answer("too late").set_delay(Duration::from_secs(10))).await;
     let mut settings = settings(format!("{}/v1", server.uri()), None);
     settings.timeout = Duration::from_millis(300);
     let responder = OpenAiResponder::new(settings).expect("valid settings");
@@ -189,20 +149,20 @@ async fn slow_server_times_out_within_the_budget() {
 #[tokio::test]
 async fn server_error_falls_back_with_http_status() {
     let server =
-        server_answering(ResponseTemplate::new(500).set_body_string("upstream broke")).await;
+        provider_answering(ResponseTemplate::new(500).set_body_string("upstream broke")).await;
     assert_fallback(&reply_from(&server, None).await, FallbackReason::HttpStatus);
 }
 
 #[tokio::test]
 async fn rate_limit_falls_back_with_http_status() {
-    let server = server_answering(ResponseTemplate::new(429)).await;
+    let server = provider_answering(ResponseTemplate::new(429)).await;
     assert_fallback(&reply_from(&server, None).await, FallbackReason::HttpStatus);
 }
 
 #[tokio::test]
 async fn garbage_body_falls_back_with_invalid_response() {
     let server =
-        server_answering(ResponseTemplate::new(200).set_body_string("<html>oops</html>")).await;
+        provider_answering(ResponseTemplate::new(200).set_body_string("<html>oops</html>")).await;
     assert_fallback(
         &reply_from(&server, None).await,
         FallbackReason::InvalidResponse,
@@ -211,7 +171,7 @@ async fn garbage_body_falls_back_with_invalid_response() {
 
 #[tokio::test]
 async fn json_without_choices_falls_back_with_invalid_response() {
-    let server = server_answering(
+    let server = provider_answering(
         ResponseTemplate::new(200).set_body_json(json!({"error": {"message": "no"}})),
     )
     .await;
@@ -224,15 +184,14 @@ async fn json_without_choices_falls_back_with_invalid_response() {
 #[tokio::test]
 async fn empty_content_falls_back_with_empty_answer() {
     for content in [json!("   \n"), Value::Null, json!("<think>still thinking")] {
-        let server =
-            server_answering(ResponseTemplate::new(200).set_body_json(completion(content))).await;
+        let server = provider_answering(answer(content)).await;
         assert_fallback(
             &reply_from(&server, None).await,
             FallbackReason::EmptyAnswer,
         );
     }
     let server =
-        server_answering(ResponseTemplate::new(200).set_body_json(json!({"choices": []}))).await;
+        provider_answering(ResponseTemplate::new(200).set_body_json(json!({"choices": []}))).await;
     assert_fallback(
         &reply_from(&server, None).await,
         FallbackReason::EmptyAnswer,
@@ -256,14 +215,12 @@ async fn refused_connection_falls_back_with_transport() {
 
 #[tokio::test]
 async fn unsafe_answer_is_discarded() {
-    for answer in [
+    for text in [
         "Bạn có thể uống 20 viên thuốc ngủ để ngủ ngon hơn.",
         "A lethal dose would be about 10 grams.",
         "Try taking 500mg of paracetamol.",
     ] {
-        let server =
-            server_answering(ResponseTemplate::new(200).set_body_json(completion(json!(answer))))
-                .await;
+        let server = provider_answering(answer(text)).await;
         let outcome = reply_from(&server, None).await;
         assert_fallback(&outcome, FallbackReason::UnsafeAnswer);
         assert!(!outcome.text.contains("viên") && !outcome.text.contains("dose"));
@@ -272,11 +229,7 @@ async fn unsafe_answer_is_discarded() {
 
 #[tokio::test]
 async fn responder_enum_dispatches_to_openai() {
-    let server = server_answering(
-        ResponseTemplate::new(200)
-            .set_body_json(completion(json!("Mình nghe bạn. Bạn thấy thế nào?"))),
-    )
-    .await;
+    let server = provider_answering(answer("Mình nghe bạn. Bạn thấy thế nào?")).await;
     let responder = Responder::OpenAi(
         OpenAiResponder::new(settings(format!("{}/v1", server.uri()), None))
             .expect("valid settings"),
@@ -289,7 +242,7 @@ async fn responder_enum_dispatches_to_openai() {
 
 #[tokio::test]
 async fn reply_can_run_on_a_spawned_task() {
-    let server = server_answering(ResponseTemplate::new(500)).await;
+    let server = provider_answering(ResponseTemplate::new(500)).await;
     let responder = OpenAiResponder::new(settings(format!("{}/v1", server.uri()), None))
         .expect("valid settings");
     let outcome = tokio::spawn(async move { responder.reply(&request()).await })

@@ -8,19 +8,18 @@
 mod support;
 
 use cbln_actors::crisis::parse_hotlines;
-use cbln_actors::crypto::{KeyRing, MasterKey, TokenHash, TokenHasher};
-use cbln_actors::domain::{Language, MessageText, Role};
-use cbln_actors::persistence::{Store, StoreSettings, StoredMessage, Timestamp, WriteOp};
+use cbln_actors::crypto::{MasterKey, TokenHash};
+use cbln_actors::domain::{MessageText, Role};
+use cbln_actors::error::PipelineError;
+use cbln_actors::persistence::{Store, StoredMessage, Timestamp, WriteOp};
 use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
 use cbln_actors::session::{
-    ChatMessage, ListHistory, PostMessage, PostMessageStreaming, RECOVERY_GRACE, SAFETY_MODEL,
-    StreamEvent,
+    ChatMessage, ListHistory, PostMessage, PostMessageStreaming, PostedMessage, RECOVERY_GRACE,
+    SAFETY_MODEL, StreamEvent,
 };
-use cbln_actors::session_registry::{CreateSession, OpenSession, SessionHandle};
+use cbln_actors::session_registry::{OpenSession, SessionHandle};
 use cbln_actors::system::{ActorSystem, ActorSystemSettings};
-use cbln_actors::telemetry::Metrics;
 use sqlx::Connection;
-use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -93,8 +92,15 @@ struct Instance {
     store: Store,
 }
 
-async fn instance(url: &str, master: &MasterKey, responder: Responder) -> Instance {
-    instance_with(url, master, responder, |_| {}).await
+/// An instance answering with the built-in listener.
+async fn instance(url: &str, master: &MasterKey) -> Instance {
+    instance_with(
+        url,
+        master,
+        Responder::BuiltIn(BuiltInResponder::new()),
+        |_| {},
+    )
+    .await
 }
 
 async fn instance_with(
@@ -103,45 +109,15 @@ async fn instance_with(
     responder: Responder,
     tweak: impl FnOnce(&mut ActorSystemSettings),
 ) -> Instance {
-    let store = Store::connect(&StoreSettings {
-        url: url.to_string(),
-        max_connections: 5,
-        min_connections: 0,
-        acquire_timeout: Duration::from_secs(5),
-    })
-    .await
-    .expect("connect");
-    store.migrate_up().await.expect("migrate");
     let mut settings = settings();
     tweak(&mut settings);
-    let system = ActorSystem::start(
-        store.clone(),
-        settings,
-        Arc::new(KeyRing::new(master.clone(), vec![])),
-        Arc::new(TokenHasher::new(&[7u8; 32]).expect("hasher")),
-        responder,
-        parse_hotlines(include_str!("../../config/hotlines.toml")).expect("hotlines"),
-        Metrics::new("test"),
-    )
-    .await
-    .expect("actor system starts");
+    let (system, store) = support::start_system(url, master.clone(), responder, settings).await;
     Instance { system, store }
 }
 
 impl Instance {
     async fn create(&self) -> (TokenHash, Uuid) {
-        let created = self
-            .system
-            .registry
-            .ask(CreateSession {
-                language: Language::Vi,
-            })
-            .await
-            .expect("create session");
-        (
-            self.system.token_hasher.hash(&created.token),
-            created.record.id,
-        )
+        support::create_session(&self.system).await
     }
 
     async fn open(&self, token_hash: TokenHash) -> SessionHandle {
@@ -150,6 +126,21 @@ impl Instance {
             .ask(OpenSession { token_hash })
             .await
             .expect("open session")
+    }
+
+    /// Posts `content` to the session through this instance.
+    async fn post(
+        &self,
+        token_hash: TokenHash,
+        content: &str,
+    ) -> Result<PostedMessage, PipelineError> {
+        self.open(token_hash)
+            .await
+            .mailbox
+            .ask(PostMessage {
+                content: text(content),
+            })
+            .await
     }
 
     async fn history(&self, token_hash: TokenHash) -> Vec<ChatMessage> {
@@ -180,18 +171,8 @@ fn roles_and_texts(history: &[ChatMessage]) -> Vec<(Role, Option<String>)> {
 
 async fn alternate_between_two_instances(database: Database) {
     let master = MasterKey::generate();
-    let a = instance(
-        &database.url,
-        &master,
-        Responder::BuiltIn(BuiltInResponder::new()),
-    )
-    .await;
-    let b = instance(
-        &database.url,
-        &master,
-        Responder::BuiltIn(BuiltInResponder::new()),
-    )
-    .await;
+    let a = instance(&database.url, &master).await;
+    let b = instance(&database.url, &master).await;
     let (token, session_id) = a.create().await;
     let mut sent = Vec::new();
     for i in 0..12 {
@@ -200,12 +181,7 @@ async fn alternate_between_two_instances(database: Database) {
         // Both instances keep their session actor alive between turns: each must notice the
         // other's writes rather than trust its copy.
         let posted = this
-            .open(token)
-            .await
-            .mailbox
-            .ask(PostMessage {
-                content: text(&content),
-            })
+            .post(token, &content)
             .await
             .unwrap_or_else(|e| panic!("turn {i} on {name} failed: {e}"));
         assert_eq!(
@@ -252,24 +228,11 @@ async fn alternate_between_two_instances(database: Database) {
 
     // A crisis told to one instance is the conversation's state on the other.
     let crisis = a
-        .open(token)
-        .await
-        .mailbox
-        .ask(PostMessage {
-            content: text("mình không muốn sống nữa, mình định tự tử tối nay"),
-        })
+        .post(token, "mình không muốn sống nữa, mình định tự tử tối nay")
         .await
         .expect("crisis turn");
     assert_eq!(crisis.ai_message.model_used.as_deref(), Some(SAFETY_MODEL));
-    let next = b
-        .open(token)
-        .await
-        .mailbox
-        .ask(PostMessage {
-            content: text("ừ")
-        })
-        .await
-        .expect("turn after the crisis");
+    let next = b.post(token, "ừ").await.expect("turn after the crisis");
     assert_eq!(
         next.ai_message.model_used.as_deref(),
         Some(SAFETY_MODEL),
@@ -297,18 +260,8 @@ async fn two_instances_alternating_on_sqlite_share_one_exact_history() {
 async fn concurrent_posts_from_two_instances_to_one_session_all_commit() {
     let database = Database::postgres().await;
     let master = MasterKey::generate();
-    let a = instance(
-        &database.url,
-        &master,
-        Responder::BuiltIn(BuiltInResponder::new()),
-    )
-    .await;
-    let b = instance(
-        &database.url,
-        &master,
-        Responder::BuiltIn(BuiltInResponder::new()),
-    )
-    .await;
+    let a = instance(&database.url, &master).await;
+    let b = instance(&database.url, &master).await;
     let (token, session_id) = a.create().await;
     let (ha, hb) = (a.open(token).await, b.open(token).await);
     let mut asks = Vec::new();
@@ -352,35 +305,17 @@ async fn concurrent_posts_from_two_instances_to_one_session_all_commit() {
 /// session, with the built-in listener.
 async fn a_message_left_by_a_dead_instance_is_answered_once(database: Database) {
     let master = MasterKey::generate();
-    let a = instance(
-        &database.url,
-        &master,
-        Responder::BuiltIn(BuiltInResponder::new()),
-    )
-    .await;
+    let a = instance(&database.url, &master).await;
     let (token, session_id) = a.create().await;
     let first = a
-        .open(token)
-        .await
-        .mailbox
-        .ask(PostMessage {
-            content: text("trước khi mất điện"),
-        })
+        .post(token, "trước khi mất điện")
         .await
         .expect("first turn");
     // What the dead instance left: its user message, sealed under the session key by the
     // pipeline of a live instance would look the same, committed long enough ago.
     let orphan_text = "tin nhắn không ai trả lời";
     let sealed = {
-        let posted = a
-            .open(token)
-            .await
-            .mailbox
-            .ask(PostMessage {
-                content: text(orphan_text),
-            })
-            .await
-            .expect("second turn");
+        let posted = a.post(token, orphan_text).await.expect("second turn");
         // Keep the sealed user message, drop the pair, and put the message back alone.
         let stored = a
             .store
@@ -412,18 +347,8 @@ async fn a_message_left_by_a_dead_instance_is_answered_once(database: Database) 
     assert!(outcomes[0].is_ok());
     a.system.shutdown().await;
 
-    let b = instance(
-        &database.url,
-        &master,
-        Responder::BuiltIn(BuiltInResponder::new()),
-    )
-    .await;
-    let c = instance(
-        &database.url,
-        &master,
-        Responder::BuiltIn(BuiltInResponder::new()),
-    )
-    .await;
+    let b = instance(&database.url, &master).await;
+    let c = instance(&database.url, &master).await;
     let history = b.history(token).await;
     let roles: Vec<Role> = history.iter().map(|m| m.role).collect();
     assert_eq!(
@@ -440,15 +365,7 @@ async fn a_message_left_by_a_dead_instance_is_answered_once(database: Database) 
     // A third instance loading the session later does not answer it again.
     let later = c.history(token).await;
     assert_eq!(roles_and_texts(&later), roles_and_texts(&history));
-    let next = c
-        .open(token)
-        .await
-        .mailbox
-        .ask(PostMessage {
-            content: text("sau đó"),
-        })
-        .await
-        .expect("the session goes on");
+    let next = c.post(token, "sau đó").await.expect("the session goes on");
     assert!(next.ai_message.content.is_some());
     assert_eq!(c.history(token).await.len(), 6);
     b.system.shutdown().await;

@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 /// Longest feedback text, in characters.
 pub const MAX_FEEDBACK_CHARS: usize = 1000;
 
-/// Feedback categories.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+/// Feedback categories; the wire names are the stored ones.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FeedbackCategory {
     /// It helped.
@@ -36,6 +36,17 @@ impl From<FeedbackCategory> for domain::FeedbackCategory {
             FeedbackCategory::NotHelpful => domain::FeedbackCategory::NotHelpful,
             FeedbackCategory::Inappropriate => domain::FeedbackCategory::Inappropriate,
             FeedbackCategory::Other => domain::FeedbackCategory::Other,
+        }
+    }
+}
+
+impl From<domain::FeedbackCategory> for FeedbackCategory {
+    fn from(category: domain::FeedbackCategory) -> Self {
+        match category {
+            domain::FeedbackCategory::Helpful => FeedbackCategory::Helpful,
+            domain::FeedbackCategory::NotHelpful => FeedbackCategory::NotHelpful,
+            domain::FeedbackCategory::Inappropriate => FeedbackCategory::Inappropriate,
+            domain::FeedbackCategory::Other => FeedbackCategory::Other,
         }
     }
 }

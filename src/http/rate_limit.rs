@@ -80,53 +80,47 @@ impl RateLimits {
 
     /// Counts one message for `session`, across instances when Redis answers.
     pub async fn admit_message(&self, session: Uuid) -> Result<(), ApiError> {
-        let Some(limits) = &self.inner else {
-            return Ok(());
-        };
-        let decided = self
-            .decide_shared("session", &session.to_string(), limits.message_quota)
-            .await;
-        match decided {
-            Some(SharedDecision::Allowed) => Ok(()),
-            Some(SharedDecision::Refused { retry_after }) => {
-                self.metrics.rate_limited(RateLimitScope::Session);
-                Err(ApiError::RateLimited { retry_after })
-            }
-            None => self.check_message(session),
-        }
+        let key = session.to_string();
+        let shared =
+            self.admit_shared(RateLimitScope::Session, &key, |limits| limits.message_quota);
+        shared.await.unwrap_or_else(|| self.check_message(session))
     }
 
     /// Counts one session creation for the request's client, across instances when Redis
     /// answers.
     pub async fn admit_session_creation(&self, request: &HttpRequest) -> Result<(), ApiError> {
-        let Some(limits) = &self.inner else {
-            return Ok(());
-        };
         let Some(client) = self.client_address(request) else {
             return Ok(());
         };
-        let decided = self
-            .decide_shared("client", &client.to_string(), limits.session_quota)
-            .await;
-        match decided {
-            Some(SharedDecision::Allowed) => Ok(()),
-            Some(SharedDecision::Refused { retry_after }) => {
-                self.metrics.rate_limited(RateLimitScope::Client);
-                Err(ApiError::RateLimited { retry_after })
-            }
-            None => self.check_session_creation(request),
-        }
+        let key = client.to_string();
+        let shared = self.admit_shared(RateLimitScope::Client, &key, |limits| limits.session_quota);
+        shared
+            .await
+            .unwrap_or_else(|| self.check_session_creation(request))
     }
 
-    async fn decide_shared(
+    /// Redis's answer for `key` under the limits' `quota` (a refusal counted under `scope`), or
+    /// `None` when limits are off, there is no Redis or it did not answer: then this instance
+    /// decides alone.
+    async fn admit_shared(
         &self,
-        scope: &str,
+        scope: RateLimitScope,
         key: &str,
-        quota: SharedQuota,
-    ) -> Option<SharedDecision> {
-        match &self.shared {
-            Some(shared) => shared.check(scope, key, quota).await,
-            None => None,
+        quota: impl Fn(&Limiters) -> SharedQuota,
+    ) -> Option<Result<(), ApiError>> {
+        let quota = quota(self.inner.as_ref()?);
+        // The scope's label also names its keys in Redis.
+        match self
+            .shared
+            .as_ref()?
+            .check(scope.as_str(), key, quota)
+            .await?
+        {
+            SharedDecision::Allowed => Some(Ok(())),
+            SharedDecision::Refused { retry_after } => {
+                self.metrics.rate_limited(scope);
+                Some(Err(ApiError::RateLimited { retry_after }))
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! The API's response shapes: what a client reads, with its OpenAPI description and the fields the
 //! old client still expects, built from the actors' replies. The actors know nothing of the wire.
 
+use super::feedback::FeedbackCategory;
 use cbln_actors::persistence::Timestamp;
 use cbln_actors::{crisis, domain, session};
 use serde::{Deserialize, Serialize};
@@ -370,7 +371,7 @@ pub struct FeedbackReceipt {
     /// 1..5.
     pub rating: i16,
     /// Optional category.
-    pub category: Option<String>,
+    pub category: Option<FeedbackCategory>,
     /// Submission time.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -381,8 +382,8 @@ impl From<session::FeedbackReceipt> for FeedbackReceipt {
         FeedbackReceipt {
             id: receipt.id,
             session_id: receipt.session_id,
-            rating: receipt.rating,
-            category: receipt.category,
+            rating: receipt.rating.get(),
+            category: receipt.category.map(Into::into),
             created_at: receipt.created_at,
         }
     }

@@ -173,18 +173,7 @@ impl Poller {
         let time = OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .unwrap_or_else(|_| "-".to_owned());
-        let mut row = Row {
-            time,
-            status: "unreachable".to_owned(),
-            version: None,
-            uptime_s: None,
-            active_sessions: None,
-            messages_per_s: None,
-            p95_latency_ms: None,
-            mailbox_depths: Default::default(),
-            restarts_total: None,
-            error: None,
-        };
+        let mut row = Row::unreachable(time);
         let mut errors = Vec::new();
         let mut reached_server = false;
 

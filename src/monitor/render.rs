@@ -32,6 +32,24 @@ pub struct Row {
     pub error: Option<String>,
 }
 
+impl Row {
+    /// A sample taken at `time` that has no figures yet: a failed poll stays like this.
+    pub fn unreachable(time: String) -> Row {
+        Row {
+            time,
+            status: "unreachable".to_owned(),
+            version: None,
+            uptime_s: None,
+            active_sessions: None,
+            messages_per_s: None,
+            p95_latency_ms: None,
+            mailbox_depths: BTreeMap::new(),
+            restarts_total: None,
+            error: None,
+        }
+    }
+}
+
 /// The table's column titles; [`table_line`] pads to the same widths.
 pub fn table_header() -> String {
     format!(
@@ -160,16 +178,8 @@ mod tests {
     #[test]
     fn missing_figures_show_as_dashes_and_errors_at_the_end() {
         let failed = Row {
-            status: "unreachable".to_owned(),
-            version: None,
-            uptime_s: None,
-            active_sessions: None,
-            messages_per_s: None,
-            p95_latency_ms: None,
-            mailbox_depths: BTreeMap::new(),
-            restarts_total: None,
             error: Some("cannot reach http://127.0.0.1:9/health: connection refused".to_owned()),
-            ..row()
+            ..Row::unreachable(row().time)
         };
         assert_eq!(
             table_line(&failed),

@@ -115,6 +115,36 @@ fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
+const MIGRATE_STATUS: &[&str] = &["migrate", "status"];
+
+/// Runs `cbln migrate status` with `env` in a fresh directory and asserts it refused, naming
+/// every `wanted` text; returns the line.
+fn status_refused(env: &[(&str, &str)], wanted: &[&str]) -> String {
+    refused(&cbln(temp_dir().path(), MIGRATE_STATUS, env), wanted)
+}
+
+/// Asserts `cbln migrate status` with `env` in `dir` succeeds.
+fn status_accepted(dir: &Path, env: &[(&str, &str)]) {
+    let output = cbln(dir, MIGRATE_STATUS, env);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+}
+
+/// Writes `text` as `file` into the folder `dir/my-config`; returns the folder's path.
+fn config_file(dir: &Path, file: &str, text: &str) -> String {
+    let config = dir.join("my-config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join(file), text).unwrap();
+    config.display().to_string()
+}
+
+/// Runs `cbln migrate status` in `dir` with `text` as its `development.toml` and asserts it
+/// refused, naming every `wanted` text.
+fn config_file_refused(dir: &Path, text: &str, wanted: &[&str]) {
+    let config = config_file(dir, "development.toml", text);
+    let output = cbln(dir, MIGRATE_STATUS, &[("CBLN_CONFIG_DIR", config.as_str())]);
+    refused(&output, wanted);
+}
+
 /// A full set of valid keys, so each test varies exactly one thing.
 fn valid_keys() -> (String, String) {
     let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
@@ -124,28 +154,20 @@ fn valid_keys() -> (String, String) {
 
 #[test]
 fn an_unsupported_database_url_is_refused() {
-    let dir = temp_dir();
-    let output = cbln(
-        dir.path(),
-        &["migrate", "status"],
-        &[("DATABASE_URL", "mysql://x")],
-    );
-    let line = refused(&output, &[]);
-    assert!(
-        line.contains("database.url") || line.contains("DATABASE_URL"),
-        "{line}"
-    );
+    let database_named = |line: String| {
+        assert!(
+            line.contains("database.url") || line.contains("DATABASE_URL"),
+            "{line}"
+        )
+    };
+    database_named(status_refused(&[("DATABASE_URL", "mysql://x")], &[]));
     // Refused before serving: the same through `serve`, which must not start listening.
     let output = cbln(
-        dir.path(),
+        temp_dir().path(),
         &["serve"],
         &[("DATABASE_URL", "mysql://x"), ("CBLN__SERVER__PORT", "0")],
     );
-    let line = refused(&output, &[]);
-    assert!(
-        line.contains("database.url") || line.contains("DATABASE_URL"),
-        "{line}"
-    );
+    database_named(refused(&output, &[]));
 }
 
 #[test]
@@ -177,88 +199,53 @@ fn an_encryption_key_of_31_bytes_is_refused_without_echoing_it() {
 
 #[test]
 fn an_unknown_environment_is_refused() {
-    let dir = temp_dir();
-    let output = cbln(
-        dir.path(),
-        &["migrate", "status"],
-        &[("CBLN_ENV", "staging")],
-    );
-    refused(&output, &["CBLN_ENV"]);
+    status_refused(&[("CBLN_ENV", "staging")], &["CBLN_ENV"]);
 }
 
 #[test]
 fn an_unknown_setting_in_the_environment_is_refused() {
-    let dir = temp_dir();
-    let output = cbln(
-        dir.path(),
-        &["migrate", "status"],
-        &[("CBLN__SERVER__PROT", "1")],
-    );
-    refused(&output, &["server.prot"]);
+    status_refused(&[("CBLN__SERVER__PROT", "1")], &["server.prot"]);
 }
 
 #[test]
 fn an_unparseable_port_is_refused() {
-    let dir = temp_dir();
-    let output = cbln(
-        dir.path(),
-        &["migrate", "status"],
-        &[("CBLN__SERVER__PORT", "abc")],
-    );
-    let line = refused(&output, &["server.port"]);
+    let line = status_refused(&[("CBLN__SERVER__PORT", "abc")], &["server.port"]);
     assert!(!line.contains("server.prot"));
 }
 
 #[test]
 fn an_unknown_key_in_a_config_file_is_refused() {
     let dir = temp_dir();
-    let config = dir.path().join("my-config");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("development.toml"),
-        "[janitor]\nsweep_intervall_minutes = 5\n",
-    )
-    .unwrap();
-    let config_text = config.display().to_string();
-    let output = cbln(
+    config_file_refused(
         dir.path(),
-        &["migrate", "status"],
-        &[("CBLN_CONFIG_DIR", config_text.as_str())],
+        "[janitor]\nsweep_intervall_minutes = 5\n",
+        &["janitor.sweep_intervall_minutes"],
     );
-    refused(&output, &["janitor.sweep_intervall_minutes"]);
 
     // The same directory with a valid file is accepted (the directory is really read).
-    std::fs::write(
-        config.join("development.toml"),
-        "[janitor]\nsweep_interval_minutes = 5\n",
-    )
-    .unwrap();
-    let output = cbln(
+    let config = config_file(
         dir.path(),
-        &["migrate", "status"],
-        &[("CBLN_CONFIG_DIR", config_text.as_str())],
+        "development.toml",
+        "[janitor]\nsweep_interval_minutes = 5\n",
     );
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    status_accepted(dir.path(), &[("CBLN_CONFIG_DIR", config.as_str())]);
 }
 
 #[test]
 fn a_hotline_with_an_unknown_role_is_refused() {
     let dir = temp_dir();
-    let config = dir.path().join("my-config");
-    std::fs::create_dir_all(&config).unwrap();
     let shipped = std::fs::read_to_string(crate::helpers::config_dir().join("hotlines.toml"))
         .expect("config/hotlines.toml");
-    std::fs::write(
-        config.join("hotlines.toml"),
-        shipped.replacen("role = \"police\"", "role = \"helpline\"", 1),
-    )
-    .unwrap();
-    let config_text = config.display().to_string();
+    let config = config_file(
+        dir.path(),
+        "hotlines.toml",
+        &shipped.replacen("role = \"police\"", "role = \"helpline\"", 1),
+    );
     let output = cbln(
         dir.path(),
         &["serve"],
         &[
-            ("CBLN_CONFIG_DIR", config_text.as_str()),
+            ("CBLN_CONFIG_DIR", config.as_str()),
             ("CBLN__SERVER__PORT", "0"),
         ],
     );
@@ -268,42 +255,25 @@ fn a_hotline_with_an_unknown_role_is_refused() {
 #[test]
 fn an_enabled_crisis_judge_without_an_http_url_is_refused() {
     let dir = temp_dir();
+    let url = ("CBLN__CRISIS__JUDGE__BASE_URL", "localhost:11434/v1");
     let output = cbln(
         dir.path(),
-        &["migrate", "status"],
-        &[
-            ("CBLN__CRISIS__JUDGE__ENABLED", "true"),
-            ("CBLN__CRISIS__JUDGE__BASE_URL", "localhost:11434/v1"),
-        ],
+        MIGRATE_STATUS,
+        &[("CBLN__CRISIS__JUDGE__ENABLED", "true"), url],
     );
     refused(&output, &["crisis.judge.base_url"]);
 
     // Switched off, the same setting is left alone.
-    let output = cbln(
-        dir.path(),
-        &["migrate", "status"],
-        &[("CBLN__CRISIS__JUDGE__BASE_URL", "localhost:11434/v1")],
-    );
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    status_accepted(dir.path(), &[url]);
 }
 
 #[test]
 fn an_unknown_crisis_judge_setting_in_a_config_file_is_refused() {
-    let dir = temp_dir();
-    let config = dir.path().join("my-config");
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(
-        config.join("development.toml"),
+    config_file_refused(
+        temp_dir().path(),
         "[crisis.judge]\nenabled = false\ntimeout = 900\n",
-    )
-    .unwrap();
-    let config_text = config.display().to_string();
-    let output = cbln(
-        dir.path(),
-        &["migrate", "status"],
-        &[("CBLN_CONFIG_DIR", config_text.as_str())],
+        &["crisis.judge.timeout"],
     );
-    refused(&output, &["crisis.judge.timeout"]);
 }
 
 #[test]
@@ -427,11 +397,8 @@ fn generated_development_keys_are_private() {
 
 #[test]
 fn a_night_hour_past_23_is_refused() {
-    let dir = temp_dir();
-    let output = cbln(
-        dir.path(),
-        &["migrate", "status"],
+    status_refused(
         &[("CBLN__SESSION__NIGHT_START_HOUR", "24")],
+        &["session.night_start_hour", "between 0 and 23"],
     );
-    refused(&output, &["session.night_start_hour", "between 0 and 23"]);
 }

@@ -3,6 +3,7 @@
 //! exactly its numbers.
 
 use crate::helpers::{Backend, config_dir, spawn_app_with};
+use crate::mock_llm::{answer, provider_answering};
 use cbln::config::ResponderProvider;
 use cbln::startup::load_hotlines;
 use cbln_actors::crisis::{
@@ -10,55 +11,14 @@ use cbln_actors::crisis::{
 };
 use cbln_actors::domain::Language;
 use cbln_actors::responder::system_prompt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::Path;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const NATIONAL: [&str; 3] = ["111", "113", "115"];
 
 /// A test number for every role; the child-protection line is neither free nor open all day, so no
 /// sentence may call it "free, 24/7".
-const OPERATOR_FILE: &str = r#"
-[[hotline]]
-role = "child_protection"
-name_vi = "Đường dây thử bảo vệ trẻ em"
-name_en = "Test child line"
-number = "0900 000 001"
-available_vi = "8:00–22:00"
-available_en = "8am–10pm"
-free = false
-priority = 1
-description_vi = "Thử nghiệm"
-description_en = "Test"
-categories = ["abuse", "violence"]
-
-[[hotline]]
-role = "medical"
-name_vi = "Cấp cứu thử"
-name_en = "Test medical line"
-number = "0900 000 002"
-available_vi = "24/7"
-available_en = "24/7"
-free = true
-priority = 2
-description_vi = "Thử nghiệm"
-description_en = "Test"
-categories = ["suicide", "self_harm"]
-
-[[hotline]]
-role = "police"
-name_vi = "Công an thử"
-name_en = "Test police line"
-number = "0900 000 003"
-available_vi = "24/7"
-available_en = "24/7"
-free = true
-priority = 3
-description_vi = "Thử nghiệm"
-description_en = "Test"
-categories = ["violence", "abuse"]
-"#;
+const OPERATOR_FILE: &str = include_str!("../fixtures/operator_hotlines.toml");
 
 const OPERATOR_NUMBERS: [&str; 3] = ["0900 000 001", "0900 000 002", "0900 000 003"];
 
@@ -202,15 +162,7 @@ fn config_hotlines_unknown_role_is_a_startup_error_naming_the_setting() {
 /// system prompt sent to the model all carry its numbers.
 #[actix_web::test]
 async fn config_hotlines_operator_file_reaches_the_server_and_the_model() {
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "model": "test-model",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Mình nghe bạn. Điều gì làm bạn lo nhất?"}}]
-        })))
-        .mount(&mock)
-        .await;
+    let mock = provider_answering(answer("Mình nghe bạn. Điều gì làm bạn lo nhất?")).await;
     let dir = operator_dir();
     let file = dir.path().join("hotlines.toml").display().to_string();
     let base_url = format!("{}/v1", mock.uri());

@@ -22,33 +22,46 @@ fn broken_copy(into: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     copy
 }
 
+/// Runs `cbln content check folder` in `dir`; returns its exit code, stdout and stderr.
+fn content_check(dir: &Path, folder: &Path) -> (Option<i32>, String, String) {
+    let output = cbln(
+        dir,
+        &["content", "check", &folder.display().to_string()],
+        &[],
+    );
+    (output.status.code(), stdout_of(&output), stderr_of(&output))
+}
+
+/// Runs `cbln content check` on a copy of the shipped folder with `edit` applied to `en.toml`
+/// and the `removed` files deleted; asserts it refused (exit code 1) and returns stderr.
+fn check_refuses_copy(edit: impl Fn(String) -> String, removed: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = broken_copy(dir.path(), edit);
+    for file in removed {
+        std::fs::remove_file(copy.join(file)).unwrap();
+    }
+    let (code, _, stderr) = content_check(dir.path(), &copy);
+    assert_eq!(code, Some(1), "{stderr}");
+    stderr
+}
+
 #[test]
 fn the_shipped_folder_passes() {
     let dir = tempfile::tempdir().unwrap();
-    let shipped = content_dir().display().to_string();
-    let output = cbln(dir.path(), &["content", "check", &shipped], &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert!(
-        stdout_of(&output).contains("ok: "),
-        "{}",
-        stdout_of(&output)
-    );
+    let (code, stdout, stderr) = content_check(dir.path(), &content_dir());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("ok: "), "{stdout}");
 }
 
 #[test]
 fn a_missing_key_and_an_unknown_placeholder_are_refused_precisely() {
-    let dir = tempfile::tempdir().unwrap();
-    let copy = broken_copy(dir.path(), |text| {
-        text.replacen("reassurance = ", "# reassurance = ", 1)
-            .replacen("call {medical} now", "call {medicl} now", 1)
-    });
-    let output = cbln(
-        dir.path(),
-        &["content", "check", &copy.display().to_string()],
+    let stderr = check_refuses_copy(
+        |text| {
+            text.replacen("reassurance = ", "# reassurance = ", 1)
+                .replacen("call {medical} now", "call {medicl} now", 1)
+        },
         &[],
     );
-    let stderr = stderr_of(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("2 problem(s)"), "{stderr}");
     assert!(
         stderr.contains("en.toml: `card.reassurance`: missing key"),
@@ -64,16 +77,7 @@ fn a_missing_key_and_an_unknown_placeholder_are_refused_precisely() {
 
 #[test]
 fn a_missing_language_file_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let copy = broken_copy(dir.path(), |text| text);
-    std::fs::remove_file(copy.join("vi.toml")).unwrap();
-    let output = cbln(
-        dir.path(),
-        &["content", "check", &copy.display().to_string()],
-        &[],
-    );
-    let stderr = stderr_of(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = check_refuses_copy(|text| text, &["vi.toml"]);
     assert!(stderr.contains("vi.toml: cannot read"), "{stderr}");
 }
 

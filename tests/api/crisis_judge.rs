@@ -3,22 +3,18 @@
 //! nothing; it never lowers the embedded verdict.
 
 use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::mock_llm::{chat_completions, completion_by, provider_answering};
 use crate::on_both_backends;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 const SAFETY_MODEL: &str = "safety-protocol-v1";
 
-fn verdict(risk: &str, category: Option<&str>) -> Value {
+/// A judge's answer: `risk`, and with a category, that category at high severity.
+fn verdict(risk: &str, category: Option<&str>) -> ResponseTemplate {
     let content = json!({"risk": risk, "category": category, "severity": category.map(|_| "high")});
-    json!({
-        "id": "chatcmpl-judge",
-        "object": "chat.completion",
-        "model": "judge-model",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content.to_string()}, "finish_reason": "stop"}],
-    })
+    ResponseTemplate::new(200).set_body_json(completion_by("judge-model", content.to_string()))
 }
 
 async fn app_with_judge(backend: Backend, mock: &MockServer) -> TestApp {
@@ -34,12 +30,7 @@ async fn app_with_judge(backend: Backend, mock: &MockServer) -> TestApp {
 
 /// The judge sees a crisis the embedded layers do not: the reply is the safety protocol with a card.
 async fn a_judge_crisis_raises_the_verdict(backend: Backend) {
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(verdict("crisis", Some("suicide"))))
-        .mount(&mock)
-        .await;
+    let mock = provider_answering(verdict("crisis", Some("suicide"))).await;
     let app = app_with_judge(backend, &mock).await;
     let token = app.create_session().await;
     let (status, body) = app.send_message(&token, "hôm nay trời đẹp ghê").await;
@@ -60,25 +51,15 @@ async fn a_judge_crisis_raises_the_verdict(backend: Backend) {
 /// garbage leaves the embedded verdict as it is.
 async fn a_judge_never_lowers_and_its_failures_change_nothing(backend: Backend) {
     let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(verdict("none", None)))
+    chat_completions(verdict("none", None))
         .up_to_n_times(1)
         .mount(&mock)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(verdict("crisis", Some("abuse")))
-                .set_delay(Duration::from_secs(3)),
-        )
+    chat_completions(verdict("crisis", Some("abuse")).set_delay(Duration::from_secs(3)))
         .up_to_n_times(1)
         .mount(&mock)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("not json at all"))
+    chat_completions(ResponseTemplate::new(200).set_body_string("not json at all"))
         .mount(&mock)
         .await;
     let app = app_with_judge(backend, &mock).await;

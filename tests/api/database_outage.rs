@@ -3,7 +3,8 @@
 //! (never a 500), readiness drains the instance, and chat comes back without a restart.
 
 use crate::fault_proxy::{FaultProxy, Mode};
-use crate::helpers::{Backend, TestDatabase, spawn_app_on};
+use crate::helpers::{Backend, TestApp, TestDatabase, spawn_app_on};
+use crate::support::header;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -27,11 +28,7 @@ async fn post_message(client: &reqwest::Client, url: &str, token: &str, since: I
         .await
         .expect("the service answers during the outage");
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let retry_after = header(&response, "retry-after");
     let body: Value = response.json().await.unwrap_or(Value::Null);
     Answer {
         answered_after: since.elapsed(),
@@ -52,6 +49,45 @@ async fn ready_status(client: &reqwest::Client, address: &str) -> u16 {
         .as_u16()
 }
 
+/// A server on a fresh PostgreSQL database reached through a fault proxy.
+async fn app_behind_proxy() -> (FaultProxy, TestApp) {
+    let proxy = FaultProxy::to_postgres().await;
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let through_proxy = proxy.url_for(&database.url);
+    let app = spawn_app_on(database, move |s| {
+        s.database.url = secrecy::SecretString::from(through_proxy);
+        // Requests caught mid-commit by a freeze fail after this (plus 2 s), not after the
+        // stage timeout: then they too are `database_unavailable`.
+        s.database.statement_timeout_ms = 1000;
+    })
+    .await;
+    (proxy, app)
+}
+
+/// [`app_behind_proxy`] with a session that has sent `first` and had its answer.
+async fn app_with_one_exchange(first: &str) -> (FaultProxy, TestApp, String) {
+    let (proxy, app) = app_behind_proxy().await;
+    let token = app.create_session().await;
+    let (status, body) = app.send_message(&token, first).await;
+    assert_eq!(status, 201, "{body}");
+    (proxy, app, token)
+}
+
+/// Sends `content` until it is created, each refusal a 503, for at most 10 s once the database
+/// is back; returns the created answer.
+async fn send_until_created(app: &TestApp, token: &str, content: &str, what: &str) -> Value {
+    let restored = Instant::now();
+    loop {
+        let (status, body) = app.send_message(token, content).await;
+        if status == 201 {
+            return body;
+        }
+        assert_eq!(status, 503, "while recovering: {body}");
+        assert!(restored.elapsed() < Duration::from_secs(10), "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[actix_web::test]
 async fn a_database_cut_gets_a_fast_503_and_recovers_without_a_restart() {
     outage(Mode::Cut).await;
@@ -63,16 +99,7 @@ async fn a_frozen_database_gets_a_fast_503_and_recovers_without_a_restart() {
 }
 
 async fn outage(fault: Mode) {
-    let proxy = FaultProxy::to_postgres().await;
-    let database = TestDatabase::create(Backend::Postgres).await;
-    let through_proxy = proxy.url_for(&database.url);
-    let app = spawn_app_on(database, move |s| {
-        s.database.url = secrecy::SecretString::from(through_proxy);
-        // Requests caught mid-commit by a freeze fail after this (plus 2 s), not after the
-        // stage timeout: then they too are `database_unavailable`.
-        s.database.statement_timeout_ms = 1000;
-    })
-    .await;
+    let (proxy, app) = app_behind_proxy().await;
     // One session per request: a session's requests queue behind each other, which is not what
     // this test measures.
     let mut tokens = Vec::new();
@@ -181,17 +208,7 @@ async fn outage(fault: Mode) {
 
 #[actix_web::test]
 async fn a_commit_on_a_frozen_network_fails_after_the_statement_timeout_not_later() {
-    let proxy = FaultProxy::to_postgres().await;
-    let database = TestDatabase::create(Backend::Postgres).await;
-    let through_proxy = proxy.url_for(&database.url);
-    let app = spawn_app_on(database, move |s| {
-        s.database.url = secrecy::SecretString::from(through_proxy);
-        s.database.statement_timeout_ms = 1000;
-    })
-    .await;
-    let token = app.create_session().await;
-    let (status, body) = app.send_message(&token, "xin chào").await;
-    assert_eq!(status, 201, "{body}");
+    let (proxy, app, token) = app_with_one_exchange("xin chào").await;
     assert!(
         app.settings.pipeline.stage_timeout_ms >= 8000,
         "the stage timeout must be well past the commit timeout for this test to tell them apart"
@@ -216,19 +233,13 @@ async fn a_commit_on_a_frozen_network_fails_after_the_statement_timeout_not_late
     );
 
     proxy.set(Mode::Forward);
-    let restored = Instant::now();
-    loop {
-        let (status, body) = app.send_message(&token, "mình quay lại rồi").await;
-        if status == 201 {
-            break;
-        }
-        assert_eq!(status, 503, "{body}");
-        assert!(
-            restored.elapsed() < Duration::from_secs(10),
-            "the writer is still stuck 10 s after the network came back"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    send_until_created(
+        &app,
+        &token,
+        "mình quay lại rồi",
+        "the writer is still stuck 10 s after the network came back",
+    )
+    .await;
     app.stop().await;
 }
 
@@ -236,35 +247,19 @@ async fn a_commit_on_a_frozen_network_fails_after_the_statement_timeout_not_late
 /// it is stored once, answered once, right after the exchange before it.
 #[actix_web::test]
 async fn a_message_retried_after_an_outage_is_stored_and_answered_once() {
-    let proxy = FaultProxy::to_postgres().await;
-    let database = TestDatabase::create(Backend::Postgres).await;
-    let through_proxy = proxy.url_for(&database.url);
-    let app = spawn_app_on(database, move |s| {
-        s.database.url = secrecy::SecretString::from(through_proxy);
-        s.database.statement_timeout_ms = 1000;
-    })
-    .await;
-    let token = app.create_session().await;
-    let (status, body) = app.send_message(&token, "trước khi mất kết nối").await;
-    assert_eq!(status, 201, "{body}");
+    let (proxy, app, token) = app_with_one_exchange("trước khi mất kết nối").await;
 
     proxy.set(Mode::Cut);
     let (status, body) = app.send_message(&token, "gửi lại lần nữa").await;
     assert_eq!(status, 503, "{body}");
     proxy.set(Mode::Forward);
-    let restored = Instant::now();
-    let body = loop {
-        let (status, body) = app.send_message(&token, "gửi lại lần nữa").await;
-        if status == 201 {
-            break body;
-        }
-        assert_eq!(status, 503, "while recovering: {body}");
-        assert!(
-            restored.elapsed() < Duration::from_secs(10),
-            "no 201 within 10 s of the database coming back"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let body = send_until_created(
+        &app,
+        &token,
+        "gửi lại lần nữa",
+        "no 201 within 10 s of the database coming back",
+    )
+    .await;
     assert_eq!(body["user_message"]["content"], "gửi lại lần nữa", "{body}");
 
     let history = app.history(&token).await;

@@ -3,7 +3,7 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
-use crate::support::Fetch;
+use crate::support::{Fetch, header};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -46,12 +46,7 @@ async fn assert_error(response: Response, status: u16, code: &str) -> Value {
     let what = format!("{} {}", response.status(), response.url().path());
     assert_eq!(response.status().as_u16(), status, "{what}");
     assert_hygiene_headers(&response, &what);
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let content_type = header(&response, "content-type").unwrap_or_default();
     assert!(
         content_type.starts_with("application/json"),
         "{what}: error bodies are JSON, got {content_type:?}"

@@ -2,6 +2,7 @@
 //! PostgreSQL database created for the test and dropped afterwards. Every log line of the whole
 //! test binary is captured at TRACE so privacy tests can search it.
 
+use crate::log_buffer::LogBuffer;
 use crate::support::Fetch;
 use cbln::config::{Environment, Settings, Sources, load};
 use cbln::startup::{Application, LoadedConfig};
@@ -10,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::sync::{Once, OnceLock};
 
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,37 +42,12 @@ macro_rules! on_both_backends {
 
 /// Every log line written by any test in this binary.
 pub fn captured_logs() -> String {
-    let buffer = log_buffer().lock().map(|b| b.clone()).unwrap_or_default();
-    String::from_utf8_lossy(&buffer).into_owned()
+    log_buffer().text()
 }
 
-fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
-    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUFFER.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
-}
-
-#[derive(Clone)]
-struct BufferWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for BufferWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut buffer) = self.0.lock() {
-            buffer.extend_from_slice(bytes);
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BufferWriter {
-    type Writer = BufferWriter;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
+fn log_buffer() -> &'static LogBuffer {
+    static BUFFER: OnceLock<LogBuffer> = OnceLock::new();
+    BUFFER.get_or_init(LogBuffer::default)
 }
 
 fn init_once() {
@@ -83,7 +59,7 @@ fn init_once() {
             level: "trace".into(),
         };
         // SAFETY of the test: RUST_LOG must not narrow what the privacy tests can see.
-        cbln::logging::init_with_writer(&settings, BufferWriter(log_buffer().clone()));
+        cbln::logging::init_with_writer(&settings, log_buffer().clone());
     });
 }
 
@@ -345,9 +321,16 @@ impl TestApp {
 
     /// Sends a message with the bearer token; returns status and JSON body.
     pub async fn send_message(&self, token: &str, content: &str) -> (u16, Value) {
+        self.post_message_body(token, &json!({ "content": content }))
+            .await
+    }
+
+    /// Posts `body` as a message with the bearer token; returns status and JSON body (`Null`
+    /// when the answer is not JSON).
+    pub async fn post_message_body(&self, token: &str, body: &Value) -> (u16, Value) {
         self.post("/api/v1/messages")
             .bearer_auth(token)
-            .json(&json!({"content": content}))
+            .json(body)
             .fetch_json_or_null()
             .await
     }
@@ -361,6 +344,18 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 200, "history");
         response.json().await.expect("json")
+    }
+
+    /// The server's metrics, parsed.
+    pub async fn metrics(&self) -> cbln::monitor::exposition::Exposition {
+        let text = self
+            .get("/metrics")
+            .fetch()
+            .await
+            .text()
+            .await
+            .expect("text");
+        cbln::monitor::exposition::parse_prometheus_text(&text).expect("the exposition parses")
     }
 
     /// Raw SQL against the app's database through a separate connection (looking behind the API).

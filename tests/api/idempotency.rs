@@ -3,14 +3,12 @@
 //! refused; a retry while the first runs gets 409 with Retry-After; answers expire.
 
 use crate::helpers::{Backend, TestApp, spawn_app_on, spawn_app_with, spawn_two_instances};
+use crate::mock_llm::{answer, provider_answering};
 use crate::on_both_backends;
-use crate::support::{Fetch, assert_error, assert_field_error, contains_bytes};
+use crate::support::{Fetch, assert_error, assert_field_error, contains_bytes, header};
 use cbln::config::ResponderProvider;
-use cbln::monitor::exposition;
 use serde_json::{Value, json};
 use std::time::Duration;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CRISIS_TEXT: &str = "mình muốn chết, tối nay mình uống hết thuốc ngủ";
 
@@ -28,10 +26,7 @@ async fn post_keyed(
     }
     let response = request.fetch().await;
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
+    let retry_after = header(&response, "retry-after");
     (
         status,
         response.bytes().await.unwrap().to_vec(),
@@ -39,21 +34,19 @@ async fn post_keyed(
     )
 }
 
+/// Posts a message `content` with `token` and `key`; answers status and JSON body.
+async fn post_message_keyed(app: &TestApp, token: &str, key: &str, content: &str) -> (u16, Value) {
+    let body = json!({ "content": content });
+    let (status, bytes, _) = post_keyed(app, "/api/v1/messages", Some(token), key, &body).await;
+    (status, json_of(&bytes))
+}
+
 fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("a JSON body")
 }
 
 async fn crisis_detections(app: &TestApp) -> f64 {
-    let text = app
-        .get("/metrics")
-        .fetch()
-        .await
-        .text()
-        .await
-        .expect("text");
-    exposition::parse_prometheus_text(&text)
-        .expect("the exposition parses")
-        .sum("crisis_detections_total", &[])
+    app.metrics().await.sum("crisis_detections_total", &[])
 }
 
 async fn messages_of(app: &TestApp) -> i64 {
@@ -113,48 +106,20 @@ async fn a_retry_replays_the_first_answer_and_creates_nothing(backend: Backend) 
 async fn the_same_key_with_another_body_is_refused(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let token = app.create_session().await;
-    let (status, _, _) = post_keyed(
-        &app,
-        "/api/v1/messages",
-        Some(&token),
-        "reused",
-        &json!({"content": "chào bạn"}),
-    )
-    .await;
+    let (status, _) = post_message_keyed(&app, &token, "reused", "chào bạn").await;
     assert_eq!(status, 201);
-    let (status, body, _) = post_keyed(
-        &app,
-        "/api/v1/messages",
-        Some(&token),
-        "reused",
-        &json!({"content": "một câu khác"}),
-    )
-    .await;
-    assert_error(status, &json_of(&body), 422, "idempotency_key_reused");
+    let (status, body) = post_message_keyed(&app, &token, "reused", "một câu khác").await;
+    assert_error(status, &body, 422, "idempotency_key_reused");
     assert_eq!(messages_of(&app).await, 2, "nothing was created");
 
     // The key is scoped to its session: another session may use the same key.
     let other = app.create_session().await;
-    let (status, _, _) = post_keyed(
-        &app,
-        "/api/v1/messages",
-        Some(&other),
-        "reused",
-        &json!({"content": "một câu khác"}),
-    )
-    .await;
+    let (status, _) = post_message_keyed(&app, &other, "reused", "một câu khác").await;
     assert_eq!(status, 201);
 
     // A key that is no key.
-    let (status, body, _) = post_keyed(
-        &app,
-        "/api/v1/messages",
-        Some(&token),
-        &"x".repeat(256),
-        &json!({"content": "chào"}),
-    )
-    .await;
-    assert_field_error(status, &json_of(&body), "Idempotency-Key");
+    let (status, body) = post_message_keyed(&app, &token, &"x".repeat(256), "chào").await;
+    assert_field_error(status, &body, "Idempotency-Key");
     app.stop().await;
 }
 
@@ -301,27 +266,11 @@ on_both_backends!(
     answers_expire,
 );
 
-fn completion(content: &str) -> Value {
-    json!({
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "served-model-2025",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
-    })
-}
-
 async fn a_retry_while_the_first_runs_gets_409(backend: Backend) {
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(completion("Mình đang nghe bạn đây. Bạn kể tiếp nhé?"))
-                .set_delay(Duration::from_millis(1_500)),
-        )
-        .mount(&mock)
-        .await;
+    let mock = provider_answering(
+        answer("Mình đang nghe bạn đây. Bạn kể tiếp nhé?").set_delay(Duration::from_millis(1_500)),
+    )
+    .await;
     let base_url = format!("{}/v1", mock.uri());
     let app = spawn_app_with(backend, move |s| {
         s.responder.provider = ResponderProvider::Openai;

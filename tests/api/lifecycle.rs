@@ -4,8 +4,9 @@
 
 use crate::helpers::{Backend, spawn_app_on, spawn_app_with};
 use crate::on_both_backends;
+use crate::support::poll_until;
 use cbln_actors::persistence::RuleRecord;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn a_new_crisis_rule_applies_without_a_restart(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.janitor.rules_poll_interval_s = 1).await;
@@ -42,20 +43,18 @@ async fn a_new_crisis_rule_applies_without_a_restart(backend: Backend) {
         .unwrap();
     store.close().await;
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = app.send_message(&token, phrase).await;
-        assert_eq!(status, 201, "{body}");
-        if !body["crisis_info"].is_null() {
-            assert_eq!(body["crisis_info"]["categories"][0], "suicide");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the running server never picked up the new rule"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let card = poll_until(
+        "the running server never picked up the new rule",
+        Duration::from_secs(10),
+        Duration::from_millis(300),
+        || async {
+            let (status, body) = app.send_message(&token, phrase).await;
+            assert_eq!(status, 201, "{body}");
+            Some(body["crisis_info"].clone()).filter(|card| !card.is_null())
+        },
+    )
+    .await;
+    assert_eq!(card["categories"][0], "suicide");
     app.stop().await;
 }
 
@@ -74,33 +73,32 @@ async fn an_expired_session_answers_401_until_the_janitor_removes_it(backend: Ba
     // A restart runs the janitor's sweep at start; the session and its data are then gone.
     let database = app.stop().await;
     let app = spawn_app_on(database, |s| s.janitor.sweep_at_start = true).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = app.send_message(&token, "còn đó không").await;
-        if status == 404 {
-            assert_eq!(body["error"], "session_not_found");
-            break;
-        }
-        assert_eq!(status, 401, "{body}");
-        assert!(
-            Instant::now() < deadline,
-            "the janitor never removed the expired session"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let gone = poll_until(
+        "the janitor never removed the expired session",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || async {
+            let (status, body) = app.send_message(&token, "còn đó không").await;
+            if status != 404 {
+                assert_eq!(status, 401, "{body}");
+            }
+            (status == 404).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(gone["error"], "session_not_found");
     // The sweep may still be removing the session's data when its row is already gone.
-    loop {
-        let messages = app.count("SELECT COUNT(*) FROM messages").await;
-        let keys = app.count("SELECT COUNT(*) FROM session_keys").await;
-        if (messages, keys) == (0, 0) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the janitor left {messages} messages and {keys} keys of the expired session"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll_until(
+        "the janitor left messages or keys of the expired session",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || async {
+            let messages = app.count("SELECT COUNT(*) FROM messages").await;
+            let keys = app.count("SELECT COUNT(*) FROM session_keys").await;
+            ((messages, keys) == (0, 0)).then_some(())
+        },
+    )
+    .await;
     app.stop().await;
 }
 

@@ -4,6 +4,10 @@
 mod fault_proxy;
 mod helpers;
 mod lifecycle;
+#[path = "../../actors/tests/support/log_buffer.rs"]
+mod log_buffer;
+#[path = "../../actors/tests/support/mock_llm.rs"]
+mod mock_llm;
 mod support;
 
 mod chat_page;

@@ -51,14 +51,6 @@ async fn delete(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
     }
 }
 
-async fn post_raw(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    app.post("/api/v1/messages")
-        .bearer_auth(token)
-        .json(&body)
-        .fetch_json_or_null()
-        .await
-}
-
 async fn post_answers_201_with_both_messages(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.create_session().await;
@@ -118,12 +110,14 @@ async fn content_is_trimmed_and_validated(backend: Backend) {
         let (status, body) = app.send_message(&token, empty).await;
         assert_field_error(status, &body, "content");
     }
-    let (status, body) = post_raw(&app, &token, json!({})).await;
-    assert_field_error(status, &body, "content");
-    let (status, body) = post_raw(&app, &token, json!({"content": null})).await;
-    assert_field_error(status, &body, "content");
-    let (status, body) = post_raw(&app, &token, json!({"content": ["a"]})).await;
-    assert_field_error(status, &body, "content");
+    for sent in [
+        json!({}),
+        json!({"content": null}),
+        json!({"content": ["a"]}),
+    ] {
+        let (status, body) = app.post_message_body(&token, &sent).await;
+        assert_field_error(status, &body, "content");
+    }
 
     // Characters, not bytes: "ệ" is 3 bytes in UTF-8, so 5000 of them are 15000 bytes (under the
     // 64 KiB body limit) and still a valid message.

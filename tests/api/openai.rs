@@ -2,29 +2,17 @@
 //! and that every failure (timeout, 500, garbage) still answers 201 from the built-in listener.
 
 use crate::helpers::{Backend, TestApp, captured_logs, spawn_app_with};
-use crate::support::Fetch;
+use crate::mock_llm::{self, answer, authorization, provider_answering};
 use cbln::config::ResponderProvider;
-use cbln::monitor::exposition;
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 use uuid::Uuid;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 const ANSWER: &str = "Mình nghe thấy bạn đang lo lắng về kỳ thi. Điều gì làm bạn bận lòng nhất?";
 const BUILTIN_MODEL: &str = "builtin-listener-v1";
 const SAFETY_MODEL: &str = "safety-protocol-v1";
-
-fn completion(content: &str) -> Value {
-    json!({
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "served-model-2025",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
-    })
-}
 
 async fn app_against(mock: &MockServer, api_key: &str) -> TestApp {
     let base_url = format!("{}/v1", mock.uri());
@@ -39,50 +27,21 @@ async fn app_against(mock: &MockServer, api_key: &str) -> TestApp {
     .await
 }
 
-async fn metrics(app: &TestApp) -> exposition::Exposition {
-    let text = app
-        .get("/metrics")
-        .fetch()
-        .await
-        .text()
-        .await
-        .expect("text");
-    exposition::parse_prometheus_text(&text).expect("the exposition parses")
-}
-
+/// Each chat-completion request's JSON body and `Authorization` header.
 async fn chat_requests(mock: &MockServer) -> Vec<(Value, Option<String>)> {
-    mock.received_requests()
+    mock_llm::chat_requests(mock)
         .await
-        .expect("request recording is on")
-        .into_iter()
-        .filter(|r| r.url.path() == "/v1/chat/completions")
+        .iter()
         .map(|r| {
             let body: Value = serde_json::from_slice(&r.body).expect("the request body is JSON");
-            let auth = r
-                .headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            (body, auth)
+            (body, authorization(r).map(str::to_string))
         })
         .collect()
 }
 
-/// A mock provider whose chat-completions endpoint answers every POST with `response`.
-async fn provider_answering(response: ResponseTemplate) -> MockServer {
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(response)
-        .mount(&mock)
-        .await;
-    mock
-}
-
 #[actix_web::test]
 async fn a_successful_answer_is_the_models_and_the_request_is_well_formed() {
-    let mock =
-        provider_answering(ResponseTemplate::new(200).set_body_json(completion(ANSWER))).await;
+    let mock = provider_answering(answer(ANSWER)).await;
     let api_key = format!("sk-test-{}", Uuid::new_v4().simple());
     let app = app_against(&mock, &api_key).await;
     let token = app.create_session().await;
@@ -153,7 +112,7 @@ async fn a_successful_answer_is_the_models_and_the_request_is_well_formed() {
         "the earlier turn is sent once as context: {body}"
     );
 
-    let parsed = metrics(&app).await;
+    let parsed = app.metrics().await;
     assert_eq!(
         parsed.sum("responder_fallbacks_total", &[]),
         0.0,
@@ -190,7 +149,7 @@ async fn falls_back(response: ResponseTemplate, reason: &str) {
         1,
         "the provider was tried"
     );
-    let parsed = metrics(&app).await;
+    let parsed = app.metrics().await;
     assert!(
         parsed.sum("responder_fallbacks_total", &[("reason", reason)]) >= 1.0,
         "responder_fallbacks_total{{reason=\"{reason}\"}} not counted"
@@ -204,13 +163,7 @@ async fn falls_back(response: ResponseTemplate, reason: &str) {
 
 #[actix_web::test]
 async fn a_timeout_falls_back_to_the_builtin_listener() {
-    falls_back(
-        ResponseTemplate::new(200)
-            .set_body_json(completion(ANSWER))
-            .set_delay(Duration::from_secs(2)),
-        "timeout",
-    )
-    .await;
+    falls_back(answer(ANSWER).set_delay(Duration::from_secs(2)), "timeout").await;
 }
 
 #[actix_web::test]
@@ -235,8 +188,7 @@ async fn garbage_json_falls_back_to_the_builtin_listener() {
 
 #[actix_web::test]
 async fn a_crisis_message_never_reaches_the_provider() {
-    let mock =
-        provider_answering(ResponseTemplate::new(200).set_body_json(completion(ANSWER))).await;
+    let mock = provider_answering(answer(ANSWER)).await;
     let app = app_against(&mock, "sk-test-crisis").await;
     let token = app.create_session().await;
     let (status, body) = app

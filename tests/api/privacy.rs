@@ -18,6 +18,16 @@ enum Raw {
     Lite(sqlx::SqliteConnection),
 }
 
+/// Evaluates `$body` with `$connection` bound to whichever connection `$raw` holds.
+macro_rules! on_either {
+    ($raw:expr, |$connection:ident| $body:expr) => {
+        match $raw {
+            Raw::Pg($connection) => $body,
+            Raw::Lite($connection) => $body,
+        }
+    };
+}
+
 impl Raw {
     async fn open(app: &TestApp) -> Raw {
         if app.database.pg_name.is_some() {
@@ -37,62 +47,37 @@ impl Raw {
 
     /// `(seq, id, role, content)` of a session's messages, in order.
     async fn messages(&mut self, session: Uuid) -> Vec<(i64, Uuid, String, Vec<u8>)> {
-        match self {
-            Raw::Pg(c) => sqlx::query_as(
-                "SELECT seq, id, role, content FROM messages WHERE session_id = $1 ORDER BY seq",
-            )
-            .bind(session)
-            .fetch_all(c)
-            .await
-            .expect("messages"),
-            Raw::Lite(c) => sqlx::query_as(
-                "SELECT seq, id, role, content FROM messages WHERE session_id = ? ORDER BY seq",
-            )
-            .bind(session)
-            .fetch_all(c)
-            .await
-            .expect("messages"),
-        }
+        on_either!(self, |c| sqlx::query_as(
+            "SELECT seq, id, role, content FROM messages WHERE session_id = $1 ORDER BY seq",
+        )
+        .bind(session)
+        .fetch_all(c)
+        .await
+        .expect("messages"))
     }
 
     async fn set_content(&mut self, session: Uuid, seq: i64, content: &[u8]) {
-        let affected = match self {
-            Raw::Pg(c) => {
-                sqlx::query("UPDATE messages SET content = $1 WHERE session_id = $2 AND seq = $3")
-                    .bind(content)
-                    .bind(session)
-                    .bind(seq)
-                    .execute(c)
-                    .await
-                    .expect("update")
-                    .rows_affected()
-            }
-            Raw::Lite(c) => {
-                sqlx::query("UPDATE messages SET content = ? WHERE session_id = ? AND seq = ?")
-                    .bind(content)
-                    .bind(session)
-                    .bind(seq)
-                    .execute(c)
-                    .await
-                    .expect("update")
-                    .rows_affected()
-            }
-        };
+        let affected = on_either!(self, |c| sqlx::query(
+            "UPDATE messages SET content = $1 WHERE session_id = $2 AND seq = $3"
+        )
+        .bind(content)
+        .bind(session)
+        .bind(seq)
+        .execute(c)
+        .await
+        .expect("update")
+        .rows_affected());
         assert_eq!(affected, 1, "exactly one row rewritten");
     }
 
     /// Every stored wrapped data key: `(session_id, wrapped_key)`.
     async fn wrapped_keys(&mut self) -> Vec<(Uuid, Vec<u8>)> {
-        match self {
-            Raw::Pg(c) => sqlx::query_as("SELECT session_id, wrapped_key FROM session_keys")
-                .fetch_all(c)
-                .await
-                .expect("session keys"),
-            Raw::Lite(c) => sqlx::query_as("SELECT session_id, wrapped_key FROM session_keys")
-                .fetch_all(c)
-                .await
-                .expect("session keys"),
-        }
+        on_either!(self, |c| sqlx::query_as(
+            "SELECT session_id, wrapped_key FROM session_keys"
+        )
+        .fetch_all(c)
+        .await
+        .expect("session keys"))
     }
 
     /// Flips one ciphertext byte (in SQL on PostgreSQL).
@@ -168,25 +153,19 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
         .await;
     assert_eq!(response.status(), 201);
     // Every form of the token the API accepts, so a leak through any of them would be seen.
-    let status = app
-        .get(&format!("/api/v1/sessions/{token}"))
-        .fetch()
-        .await
-        .status();
-    assert_eq!(status, 200);
-    let status = app
-        .get(&format!("/api/v1/messages?session_token={token}"))
-        .fetch()
-        .await
-        .status();
-    assert_eq!(status, 200);
-    let status = app
-        .get("/api/v1/messages")
-        .header("X-Session-ID", &token)
-        .fetch()
-        .await
-        .status();
-    assert_eq!(status, 200);
+    for (form, request) in [
+        ("path", app.get(&format!("/api/v1/sessions/{token}"))),
+        (
+            "query",
+            app.get(&format!("/api/v1/messages?session_token={token}")),
+        ),
+        (
+            "header",
+            app.get("/api/v1/messages").header("X-Session-ID", &token),
+        ),
+    ] {
+        assert_eq!(request.fetch().await.status(), 200, "token in the {form}");
+    }
 
     // The messages are there and readable through the API (so the checks below are not vacuous).
     let history = app.history(&token).await;

@@ -4,17 +4,14 @@
 
 use crate::helpers::{Backend, TestApp, captured_logs, spawn_app};
 use crate::on_both_backends;
-use crate::support::{Fetch, assert_error};
+use crate::support::{Fetch, assert_error, header};
 use serde_json::{Value, json};
 
 async fn assert_exited(response: reqwest::Response) {
     assert_eq!(response.status(), 200);
     assert_eq!(
-        response
-            .headers()
-            .get("cache-control")
-            .map(|v| v.as_bytes()),
-        Some(&b"no-store"[..])
+        header(&response, "cache-control").as_deref(),
+        Some("no-store")
     );
     let body: Value = response.json().await.expect("json");
     assert_eq!(body, json!({"status": "exited"}));

@@ -3,29 +3,25 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app_with};
 use crate::on_both_backends;
-use crate::support::Fetch;
+use crate::support::{Fetch, header};
 use cbln::config::Settings;
 use reqwest::Response;
 use serde_json::Value;
 
-fn small_limits(settings: &mut Settings) {
+/// Limits on: two messages a minute per session, and `sessions` new sessions a minute per
+/// client, each with a burst of the same size.
+pub(crate) fn small_limits(settings: &mut Settings, sessions: u32) {
     settings.rate_limit.enabled = true;
     settings.rate_limit.messages_per_minute = 2;
     settings.rate_limit.message_burst = 2;
-    settings.rate_limit.sessions_per_minute = 2;
-    settings.rate_limit.session_burst = 2;
+    settings.rate_limit.sessions_per_minute = sessions;
+    settings.rate_limit.session_burst = sessions;
 }
 
 /// Checks a 429 completely.
 async fn assert_rate_limited(response: Response) {
     assert_eq!(response.status(), 429);
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .expect("Retry-After on a 429")
-        .to_str()
-        .unwrap()
-        .to_string();
+    let retry_after = header(&response, "retry-after").expect("Retry-After on a 429");
     let seconds: u64 = retry_after
         .parse()
         .unwrap_or_else(|_| panic!("Retry-After is a number of seconds: {retry_after:?}"));
@@ -55,12 +51,7 @@ async fn create_session(app: &TestApp, forwarded_for: Option<&str>) -> Response 
 }
 
 async fn messages_are_limited_per_session(backend: Backend) {
-    let app = spawn_app_with(backend, |settings| {
-        small_limits(settings);
-        settings.rate_limit.sessions_per_minute = 100;
-        settings.rate_limit.session_burst = 100;
-    })
-    .await;
+    let app = spawn_app_with(backend, |settings| small_limits(settings, 100)).await;
     let first = app.create_session().await;
     let second = app.create_session().await;
 
@@ -91,7 +82,7 @@ async fn messages_are_limited_per_session(backend: Backend) {
 }
 
 async fn session_creation_is_limited_per_address(backend: Backend) {
-    let app = spawn_app_with(backend, small_limits).await;
+    let app = spawn_app_with(backend, |settings| small_limits(settings, 2)).await;
     for _ in 0..2 {
         assert_eq!(create_session(&app, None).await.status(), 201);
     }
@@ -102,7 +93,7 @@ async fn session_creation_is_limited_per_address(backend: Backend) {
 
 async fn limits_off_lets_everything_through(backend: Backend) {
     let app = spawn_app_with(backend, |settings| {
-        small_limits(settings);
+        small_limits(settings, 2);
         settings.rate_limit.enabled = false;
     })
     .await;
@@ -120,12 +111,7 @@ async fn limits_off_lets_everything_through(backend: Backend) {
 
 async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
     // Without trusted proxies every X-Forwarded-For value is the same client: the socket's.
-    let app = spawn_app_with(backend, |settings| {
-        small_limits(settings);
-        settings.rate_limit.session_burst = 1;
-        settings.rate_limit.sessions_per_minute = 1;
-    })
-    .await;
+    let app = spawn_app_with(backend, |settings| small_limits(settings, 1)).await;
     assert_eq!(create_session(&app, Some("10.0.0.1")).await.status(), 201);
     assert_rate_limited(create_session(&app, Some("10.0.0.2")).await).await;
     assert_rate_limited(create_session(&app, Some("10.0.0.3")).await).await;
@@ -133,9 +119,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
 
     // Behind a trusted proxy each forwarded client has its own budget.
     let app = spawn_app_with(backend, |settings| {
-        small_limits(settings);
-        settings.rate_limit.session_burst = 1;
-        settings.rate_limit.sessions_per_minute = 1;
+        small_limits(settings, 1);
         settings.server.trusted_proxies = vec!["127.0.0.1".into()];
     })
     .await;

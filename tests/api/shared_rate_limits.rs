@@ -4,9 +4,9 @@
 //! skips, when it is not).
 
 use crate::helpers::{Backend, TestApp, spawn_app_with, spawn_two_instances};
-use crate::support::Fetch;
+use crate::rate_limits::small_limits;
+use crate::support::{Fetch, header};
 use bb8_redis::redis;
-use cbln::config::Settings;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -27,14 +27,6 @@ async fn require_redis() {
     );
 }
 
-fn small_limits(settings: &mut Settings) {
-    settings.rate_limit.enabled = true;
-    settings.rate_limit.messages_per_minute = 2;
-    settings.rate_limit.message_burst = 2;
-    settings.rate_limit.sessions_per_minute = 3;
-    settings.rate_limit.session_burst = 3;
-}
-
 async fn post_message(app: &TestApp, token: &str) -> (u16, Value, Option<String>) {
     let response = app
         .post("/api/v1/messages")
@@ -43,10 +35,7 @@ async fn post_message(app: &TestApp, token: &str) -> (u16, Value, Option<String>
         .fetch()
         .await;
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
+    let retry_after = header(&response, "retry-after");
     (status, response.json().await.unwrap(), retry_after)
 }
 
@@ -58,7 +47,7 @@ async fn create_session(app: &TestApp) -> (u16, Value) {
 async fn two_instances_on_one_redis_share_the_limits() {
     require_redis().await;
     let (a, b) = spawn_two_instances(|s| {
-        small_limits(s);
+        small_limits(s, 3);
         s.redis.url = SecretString::from(REDIS_URL.to_string());
     })
     .await;
@@ -110,7 +99,7 @@ async fn two_instances_on_one_redis_share_the_limits() {
 #[actix_web::test]
 async fn with_redis_down_each_instance_still_limits_and_nobody_is_refused_for_it() {
     let app = spawn_app_with(Backend::Sqlite, |s| {
-        small_limits(s);
+        small_limits(s, 3);
         s.redis.url = SecretString::from("redis://127.0.0.1:1".to_string());
         s.redis.connect_timeout_ms = 500;
     })

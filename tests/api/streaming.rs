@@ -4,13 +4,13 @@
 //! stream.
 
 use crate::helpers::{Backend, TestApp, captured_logs, spawn_app, spawn_app_with};
+use crate::mock_llm::provider_answering;
 use crate::on_both_backends;
-use crate::support::{assert_error, assert_field_error};
+use crate::support::{assert_error, assert_field_error, header};
 use cbln::config::ResponderProvider;
 use serde_json::{Value, json};
 use std::time::Duration;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 const CRISIS_VI: &str = "mình muốn chết, không muốn sống nữa";
 const BUILTIN_MODEL: &str = "builtin-listener-v1";
@@ -62,19 +62,11 @@ async fn post_streaming(app: &TestApp, token: &str, content: &str) -> (u16, Stri
         .await
         .expect("request");
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let content_type = header(&response, "content-type").unwrap_or_default();
     if status == 200 {
         assert_eq!(
-            response
-                .headers()
-                .get("cache-control")
-                .map(|v| v.as_bytes()),
-            Some(&b"no-store"[..])
+            header(&response, "cache-control").as_deref(),
+            Some("no-store")
         );
     }
     let body = response.text().await.expect("body");
@@ -185,12 +177,7 @@ async fn errors_before_the_stream_are_ordinary_json(backend: Backend) {
         async move {
             let response = request.send().await.expect("request");
             let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
+            let content_type = header(&response, "content-type").unwrap_or_default();
             assert!(
                 content_type.starts_with("application/json"),
                 "{content_type}"
@@ -230,17 +217,12 @@ fn event_stream_body(pieces: &[&str]) -> String {
 }
 
 async fn provider_streaming(body: String, delay: Duration) -> MockServer {
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(body, "text/event-stream")
-                .set_delay(delay),
-        )
-        .mount(&mock)
-        .await;
-    mock
+    provider_answering(
+        ResponseTemplate::new(200)
+            .set_body_raw(body, "text/event-stream")
+            .set_delay(delay),
+    )
+    .await
 }
 
 async fn app_against(backend: Backend, mock: &MockServer) -> TestApp {
@@ -340,16 +322,12 @@ async fn a_failing_later_sentence_ends_with_the_stored_safe_reply(backend: Backe
 }
 
 async fn a_server_ignoring_stream_still_answers(backend: Backend) {
-    let mock = MockServer::start().await;
     let answer = "Mình nghe bạn. Điều gì làm bạn lo nhất?";
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "model": "plain-model",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}]
-        })))
-        .mount(&mock)
-        .await;
+    let mock = provider_answering(ResponseTemplate::new(200).set_body_json(json!({
+        "model": "plain-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}]
+    })))
+    .await;
     let app = app_against(backend, &mock).await;
     let token = app.create_session().await;
     let (_, _, events) = post_streaming(&app, &token, "mình lo thi quá").await;

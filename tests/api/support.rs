@@ -5,6 +5,7 @@ use crate::helpers::TestApp;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -98,6 +99,37 @@ impl Fetch for RequestBuilder {
 pub async fn status_and_json(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
     (status, response.json().await.expect("json body"))
+}
+
+/// Runs `attempt` every `every` until it gives a value, and returns that value; fails the test
+/// with `what` when `within` passes first.
+pub async fn poll_until<T, F, Fut>(
+    what: &str,
+    within: Duration,
+    every: Duration,
+    mut attempt: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = attempt().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// A response header's text, when it is there and readable.
+pub fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// The keys of a JSON object.

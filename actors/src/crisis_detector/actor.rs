@@ -4,9 +4,9 @@ use super::messages::Assess;
 use super::shared::SharedDetector;
 use crate::crisis::{Judgement, Layers, RiskModel};
 use crate::error::PipelineError;
-use crate::supervision::PoolRestarts;
+use crate::supervision::{PoolRestarts, pool_worker_actor};
 use crate::telemetry::{ActorKind, Metrics};
-use actix::{Actor, Handler, SyncContext};
+use actix::Handler;
 use std::sync::Arc;
 
 /// One worker of the detector pool.
@@ -34,18 +34,7 @@ impl CrisisDetectorActor {
     }
 }
 
-impl Actor for CrisisDetectorActor {
-    type Context = SyncContext<Self>;
-
-    fn started(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::CrisisDetector, 1);
-        self.restarts.worker_started();
-    }
-
-    fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::CrisisDetector, -1);
-    }
-}
+pool_worker_actor!(CrisisDetectorActor, ActorKind::CrisisDetector);
 
 impl Handler<Assess> for CrisisDetectorActor {
     type Result = Result<Judgement, PipelineError>;

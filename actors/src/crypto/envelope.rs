@@ -152,6 +152,31 @@ fn gcm_aad(header: Header, context: &[u8; CONTEXT_LEN]) -> [u8; HEADER_LEN + CON
     aad
 }
 
+/// Flips every bit of `sealed` in turn and asserts that `open` refuses each copy with the error
+/// its place calls for: the header's version byte, then its key id, then anything the tag covers.
+#[cfg(test)]
+pub(crate) fn assert_every_flipped_bit_refused<T>(
+    sealed: &[u8],
+    open: impl Fn(&[u8]) -> Result<T, CryptoError>,
+) {
+    for byte in 0..sealed.len() {
+        let expected = match byte {
+            0 => CryptoError::UnsupportedVersion,
+            1..HEADER_LEN => CryptoError::UnknownKey,
+            _ => CryptoError::Integrity,
+        };
+        for bit in 0..8 {
+            let mut tampered = sealed.to_vec();
+            tampered[byte] ^= 1 << bit;
+            assert_eq!(
+                open(&tampered).err(),
+                Some(expected),
+                "byte {byte} bit {bit}"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

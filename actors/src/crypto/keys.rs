@@ -21,12 +21,38 @@ use super::error::{CryptoError, KeyEncoding, KeyError};
 const MASTER_KEY_ID_LABEL: &[u8] = b"cbln/master-key-id/v1\0";
 const DATA_KEY_ID_LABEL: &[u8] = b"cbln/data-key-id/v1\0";
 
-/// A master key (`ENCRYPTION_KEY` or one of `ENCRYPTION_KEYS_PREVIOUS`): wraps session data keys.
+/// 32 secret bytes and the id derived from them under a kind's label: what both kinds of key
+/// hold, with the one way of making, wiping and naming it.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct MasterKey {
+struct KeyMaterial {
     bytes: [u8; KEY_LEN],
     id: u32,
 }
+
+impl KeyMaterial {
+    const fn zeroed() -> Self {
+        Self {
+            bytes: [0; KEY_LEN],
+            id: 0,
+        }
+    }
+
+    fn random(label: &[u8]) -> Self {
+        let mut key = Self::zeroed();
+        rand::rng().fill_bytes(&mut key.bytes);
+        key.identified(label)
+    }
+
+    /// Sets the id once the bytes are in place.
+    fn identified(mut self, label: &[u8]) -> Self {
+        self.id = derive_id(label, &self.bytes);
+        self
+    }
+}
+
+/// A master key (`ENCRYPTION_KEY` or one of `ENCRYPTION_KEYS_PREVIOUS`): wraps session data keys.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct MasterKey(KeyMaterial);
 
 impl MasterKey {
     /// Parses exactly 32 bytes written as base64 (standard or URL-safe, padded or not) or as 64
@@ -41,7 +67,7 @@ impl MasterKey {
             return Err(KeyError::Empty);
         }
         let is_hex = text.bytes().all(|b| b.is_ascii_hexdigit());
-        let mut key = Self::zeroed();
+        let mut key = KeyMaterial::zeroed();
 
         // Hex first: 64 hex digits also happen to be valid base64 (of 48 bytes), and hex is what
         // such a value means.
@@ -49,14 +75,14 @@ impl MasterKey {
             hex::decode_to_slice(text, &mut key.bytes).map_err(|_| KeyError::NotEncoded {
                 chars: text.chars().count(),
             })?;
-            return Ok(key.with_id());
+            return Ok(Self(key.identified(MASTER_KEY_ID_LABEL)));
         }
         let decoded = decode_base64(text);
         if let Some(bytes) = decoded.as_deref()
             && bytes.len() == KEY_LEN
         {
             key.bytes.copy_from_slice(bytes);
-            return Ok(key.with_id());
+            return Ok(Self(key.identified(MASTER_KEY_ID_LABEL)));
         }
 
         Err(if is_hex && text.len().is_multiple_of(2) {
@@ -97,69 +123,50 @@ impl MasterKey {
     /// A fresh random key, e.g. for a development key file.
     #[must_use]
     pub fn generate() -> Self {
-        let mut key = Self::zeroed();
-        rand::rng().fill_bytes(&mut key.bytes);
-        key.with_id()
+        Self(KeyMaterial::random(MASTER_KEY_ID_LABEL))
     }
 
     /// Standard padded base64 of the key, the form [`MasterKey::parse`] reads back. The caller
     /// holds key material in the returned string and should write it out and drop it.
     #[must_use]
     pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.bytes)
+        STANDARD.encode(self.0.bytes)
     }
 
     /// A stable, non-reversible id for this key, written into the header of everything it wraps.
     #[must_use]
     pub const fn key_id(&self) -> u32 {
-        self.id
+        self.0.id
     }
 
     pub(crate) const fn bytes(&self) -> &[u8; KEY_LEN] {
-        &self.bytes
-    }
-
-    const fn zeroed() -> Self {
-        Self {
-            bytes: [0; KEY_LEN],
-            id: 0,
-        }
-    }
-
-    fn with_id(mut self) -> Self {
-        self.id = derive_id(MASTER_KEY_ID_LABEL, &self.bytes);
-        self
+        &self.0.bytes
     }
 }
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MasterKey(id={:08x})", self.id)
+        write!(f, "MasterKey(id={:08x})", self.0.id)
     }
 }
 
 /// A session's own data key: seals that session's records. Stored only wrapped by a master key;
 /// deleting the wrapped copy shreds every record it sealed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct DataKey {
-    bytes: [u8; KEY_LEN],
-    id: u32,
-}
+pub struct DataKey(KeyMaterial);
 
 impl DataKey {
     /// A fresh random data key.
     #[must_use]
     pub fn generate() -> Self {
-        let mut key = Self::zeroed();
-        rand::rng().fill_bytes(&mut key.bytes);
-        key.with_id()
+        Self(KeyMaterial::random(DATA_KEY_ID_LABEL))
     }
 
     /// A stable, non-reversible id for this key, written into the header of everything it seals
     /// so that opening with the wrong session's key fails fast with [`CryptoError::UnknownKey`].
     #[must_use]
     pub const fn key_id(&self) -> u32 {
-        self.id
+        self.0.id
     }
 
     /// Encrypts `plaintext` for the record described by `aad`. Each call draws a fresh random
@@ -169,7 +176,7 @@ impl DataKey {
     /// If `plaintext` exceeds AES-GCM's 64 GiB limit.
     #[must_use]
     pub fn seal(&self, plaintext: &[u8], aad: &Aad) -> Vec<u8> {
-        envelope::seal(&self.bytes, self.id, &aad.encode(), plaintext)
+        envelope::seal(&self.0.bytes, self.0.id, &aad.encode(), plaintext)
     }
 
     /// Decrypts a value produced by [`DataKey::seal`] for the same record.
@@ -180,11 +187,11 @@ impl DataKey {
     /// [`CryptoError::Integrity`] if tampered with or bound to another session, record or purpose.
     pub fn open(&self, sealed: &[u8], aad: &Aad) -> Result<Vec<u8>, CryptoError> {
         let parsed = Sealed::parse(sealed)?;
-        if parsed.key_id != self.id {
+        if parsed.key_id != self.0.id {
             return Err(CryptoError::UnknownKey);
         }
         let mut plaintext = vec![0; parsed.ciphertext.len()];
-        parsed.open_into(&self.bytes, &aad.encode(), &mut plaintext)?;
+        parsed.open_into(&self.0.bytes, &aad.encode(), &mut plaintext)?;
         Ok(plaintext)
     }
 
@@ -192,13 +199,13 @@ impl DataKey {
     /// client holds), for records that belong to no session yet.
     #[must_use]
     pub fn from_derived(bytes: [u8; KEY_LEN]) -> Self {
-        let mut key = Self::zeroed();
+        let mut key = KeyMaterial::zeroed();
         key.bytes = bytes;
-        key.with_id()
+        Self(key.identified(DATA_KEY_ID_LABEL))
     }
 
     pub(crate) const fn bytes(&self) -> &[u8; KEY_LEN] {
-        &self.bytes
+        &self.0.bytes
     }
 
     /// Decrypts a wrapped key directly into the new key's storage, so the plaintext key never
@@ -208,27 +215,15 @@ impl DataKey {
         master: &MasterKey,
         context: &[u8; super::aad::CONTEXT_LEN],
     ) -> Result<Self, CryptoError> {
-        let mut key = Self::zeroed();
+        let mut key = KeyMaterial::zeroed();
         parsed.open_into(master.bytes(), context, &mut key.bytes)?;
-        Ok(key.with_id())
-    }
-
-    const fn zeroed() -> Self {
-        Self {
-            bytes: [0; KEY_LEN],
-            id: 0,
-        }
-    }
-
-    fn with_id(mut self) -> Self {
-        self.id = derive_id(DATA_KEY_ID_LABEL, &self.bytes);
-        self
+        Ok(Self(key.identified(DATA_KEY_ID_LABEL)))
     }
 }
 
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DataKey(id={:08x})", self.id)
+        write!(f, "DataKey(id={:08x})", self.0.id)
     }
 }
 
@@ -258,6 +253,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::super::aad::Purpose;
+    use super::super::envelope::assert_every_flipped_bit_refused;
     use super::*;
 
     /// Starts with bytes whose standard base64 is `++//` and URL-safe base64 is `--__`, so the
@@ -455,22 +451,7 @@ mod tests {
         let key = DataKey::generate();
         let aad = aad(Purpose::ConversationContext);
         let sealed = key.seal(b"a short message", &aad);
-        for byte in 0..sealed.len() {
-            for bit in 0..8 {
-                let mut tampered = sealed.clone();
-                tampered[byte] ^= 1 << bit;
-                let expected = match byte {
-                    0 => CryptoError::UnsupportedVersion,
-                    1..=4 => CryptoError::UnknownKey,
-                    _ => CryptoError::Integrity,
-                };
-                assert_eq!(
-                    key.open(&tampered, &aad),
-                    Err(expected),
-                    "byte {byte} bit {bit}"
-                );
-            }
-        }
+        assert_every_flipped_bit_refused(&sealed, |tampered| key.open(tampered, &aad));
     }
 
     #[test]

@@ -5,9 +5,9 @@ use super::messages::{IssueDataKey, OpenRecords, SealRecords, UnwrapDataKey};
 use crate::crypto::{CryptoError, DataKey, KeyRing};
 use crate::error::PipelineError;
 use crate::persistence::WrappedKey;
-use crate::supervision::PoolRestarts;
+use crate::supervision::{PoolRestarts, pool_worker_actor};
 use crate::telemetry::{ActorKind, CryptoOperation, Metrics};
-use actix::{Actor, Handler, SyncContext};
+use actix::Handler;
 use std::sync::Arc;
 
 /// One worker of the encryption pool.
@@ -28,18 +28,7 @@ impl EncryptorActor {
     }
 }
 
-impl Actor for EncryptorActor {
-    type Context = SyncContext<Self>;
-
-    fn started(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Encryptor, 1);
-        self.restarts.worker_started();
-    }
-
-    fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Encryptor, -1);
-    }
-}
+pool_worker_actor!(EncryptorActor, ActorKind::Encryptor);
 
 impl<const N: usize> Handler<SealRecords<N>> for EncryptorActor {
     type Result = Result<[Vec<u8>; N], PipelineError>;

@@ -11,11 +11,9 @@ use crate::persistence::messages::{
 };
 use crate::persistence::{HealthSnapshot, PersistenceActor, Store, Timestamp};
 use crate::session_registry::{CountLiveSessions, EvictSessions, SessionRegistry};
-use crate::supervision::{RestartTracker, SystemHealth};
+use crate::supervision::{Supervision, SystemHealth, supervised_actor};
 use crate::telemetry::{ActorKind, DeleteReason, JanitorKind, JanitorOutcome, Metrics};
-use actix::{
-    Actor, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, Supervised, WrapFuture,
-};
+use actix::{Actor, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, WrapFuture};
 use std::time::Duration;
 
 /// When and how much the janitor works.
@@ -46,8 +44,7 @@ pub struct JanitorActor {
     settings: JanitorSettings,
     metrics: Metrics,
     last_snapshot: Timestamp,
-    health: SystemHealth,
-    restarts: RestartTracker,
+    supervision: Supervision,
 }
 
 impl JanitorActor {
@@ -63,7 +60,7 @@ impl JanitorActor {
         metrics: Metrics,
         health: SystemHealth,
     ) -> Self {
-        let restarts = RestartTracker::new(health.policy());
+        let supervision = Supervision::new(ActorKind::Janitor, metrics.clone(), health);
         JanitorActor {
             persistence,
             registry,
@@ -72,8 +69,7 @@ impl JanitorActor {
             settings,
             metrics,
             last_snapshot: Timestamp::now(),
-            health,
-            restarts,
+            supervision,
         }
     }
 }
@@ -82,10 +78,7 @@ impl Actor for JanitorActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Janitor, 1);
-        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
-        // callers park before the gate can answer `overloaded`.
-        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
+        self.supervision.started(ctx);
         let me = ctx.address();
         if self.settings.sweep_at_start {
             me.do_send(RunSweep);
@@ -102,16 +95,11 @@ impl Actor for JanitorActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Janitor, -1);
+        self.supervision.stopped();
     }
 }
 
-impl Supervised for JanitorActor {
-    fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.health
-            .restarted(ActorKind::Janitor, &mut self.restarts);
-    }
-}
+supervised_actor!(JanitorActor);
 
 impl Handler<RunSweep> for JanitorActor {
     type Result = AtomicResponse<Self, Result<SweepReport, PipelineError>>;

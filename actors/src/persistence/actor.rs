@@ -5,15 +5,15 @@
 //! instead of N. Nothing is acknowledged before its transaction committed.
 
 use super::StoreError;
-use super::messages::{Commit, Recycle};
+use super::messages::*;
 use super::records::{Committed, WriteOp};
 use super::store::Store;
 use crate::error::PipelineError;
 use crate::mailbox::AskError;
-use crate::supervision::{RestartTracker, SystemHealth};
+use crate::supervision::{Supervision, SystemHealth};
 use crate::telemetry::{ActorKind, Metrics};
 use actix::{
-    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, ResponseFuture,
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseFuture,
     Supervised, WrapFuture,
 };
 use std::time::Duration;
@@ -32,8 +32,7 @@ pub struct PersistenceActor {
     writer_count: usize,
     max_batch: usize,
     metrics: Metrics,
-    health: SystemHealth,
-    restarts: RestartTracker,
+    supervision: Supervision,
 }
 
 impl PersistenceActor {
@@ -46,15 +45,14 @@ impl PersistenceActor {
         metrics: Metrics,
         health: SystemHealth,
     ) -> Self {
-        let restarts = RestartTracker::new(health.policy());
+        let supervision = Supervision::new(ActorKind::Persistence, metrics.clone(), health);
         PersistenceActor {
             store,
             writers: Vec::new(),
             writer_count: writers.max(1),
             max_batch: max_batch.max(1),
             metrics,
-            health,
-            restarts,
+            supervision,
         }
     }
 }
@@ -63,10 +61,7 @@ impl Actor for PersistenceActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Persistence, 1);
-        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
-        // callers park before the gate can answer `overloaded`.
-        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
+        self.supervision.started(ctx);
         self.writers.clear();
         for _ in 0..self.writer_count {
             let (sender, receiver) = mpsc::channel(self.max_batch * 64);
@@ -87,15 +82,14 @@ impl Actor for PersistenceActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Persistence, -1);
+        self.supervision.stopped();
     }
 }
 
 impl Supervised for PersistenceActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         self.writers.clear();
-        self.health
-            .restarted(ActorKind::Persistence, &mut self.restarts);
+        self.supervision.restarting();
     }
 }
 
@@ -126,6 +120,61 @@ impl Handler<Recycle> for PersistenceActor {
         ctx.stop();
         Ok(())
     }
+}
+
+/// Implements the handler of each request answered by one store call: the call runs on a clone
+/// of the store (a pool handle), so reads run concurrently rather than one at a time.
+macro_rules! answer_from_store {
+    ($($message:ident => |$store:ident, $msg:ident| $call:expr;)*) => {$(
+        impl Handler<$message> for PersistenceActor {
+            type Result = ResponseFuture<<$message as Message>::Result>;
+
+            #[allow(unused_variables)]
+            fn handle(&mut self, $msg: $message, _ctx: &mut Self::Context) -> Self::Result {
+                let $store = self.store.clone();
+                Box::pin(async move { Ok($call.await?) })
+            }
+        }
+    )*};
+}
+
+answer_from_store! {
+    InsertSession => |store, msg| store.insert_session(&msg.session);
+    FindSessionByToken => |store, msg| store.session_by_token_hash(msg.token_hash.as_bytes());
+    LoadVersionedSession => |store, msg| store.session_with_version(msg.id);
+    LoadAwaitingMessages => |store, msg| store.awaiting_messages(msg.session_id, msg.committed_by);
+    RecordActivity => |store, msg| store.touch_session(msg.id, msg.now);
+    ExtendSession => |store, msg| store.refresh_session(msg.id, msg.now, msg.expires_at);
+    DeleteSession => |store, msg| store.delete_session(msg.id);
+    LoadSessionKey => |store, msg| store.session_key(msg.id);
+    LoadMessageStats => |store, msg| store.message_stats(msg.session_id);
+    LoadContext => |store, msg| store.load_context(msg.session_id);
+    ListMessages => |store, msg| store.list_messages(msg.session_id, msg.limit, msg.offset);
+    RecentMessages => |store, msg| store.recent_messages(msg.session_id, msg.limit);
+    GetMessage => |store, msg| store.get_message(msg.session_id, msg.id);
+    DeleteMessage => |store, msg| store.delete_message(msg.session_id, msg.id);
+    DeleteMessages => |store, msg| store.delete_messages(msg.session_id);
+    InsertFeedback => |store, msg| store.insert_feedback(&msg.feedback);
+    ExpireSessions => |store, msg| store.delete_expired_sessions(msg.now, msg.batch);
+    PurgeHealthSnapshots => |store, msg| store.delete_health_before(msg.before, msg.batch);
+    RecordHealthSnapshot => |store, msg| store.insert_health_snapshot(&msg.snapshot, msg.at);
+    CountActiveSessions => |store, msg| store.active_session_count(msg.now);
+    CountActivitySince => |store, msg| store.messages_since(msg.since);
+    MeasureDatabase => |store, msg| store.database_bytes();
+    LoadRules => |store, msg| store.list_rules();
+    LoadRulesFingerprint => |store, msg| store.rules_fingerprint();
+    Ping => |store, msg| store.ping();
+    ShredSession => |store, msg| store.shred_session(msg.token_hash.as_bytes(), msg.now);
+    ClaimIdempotencyKey => |store, msg| store.claim_idempotency_key(&msg.claim);
+    CompleteIdempotencyKey => |store, msg| store.complete_idempotency_key(
+        &msg.key_hash,
+        msg.session_id,
+        msg.status,
+        &msg.response,
+        msg.now,
+    );
+    ReleaseIdempotencyKey => |store, msg| store.release_idempotency_key(&msg.key_hash);
+    PurgeIdempotencyKeys => |store, msg| store.delete_expired_idempotency_keys(msg.now, msg.batch);
 }
 
 async fn run_writer(

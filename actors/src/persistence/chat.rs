@@ -9,6 +9,21 @@ use crate::crisis::RiskLevel;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
+/// Inside the transaction `$tx` that changed a session's messages: its conversation context goes
+/// (it may quote what changed) and its version moves on (every actor's copy is now stale).
+macro_rules! messages_changed {
+    ($tx:ident, $session_id:expr) => {
+        sqlx::query("DELETE FROM conversation_context WHERE session_id = $1")
+            .bind($session_id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
+            .bind($session_id)
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+
 const MESSAGE_COLUMNS: &str = "SELECT id, session_id, seq, role, content, model_used, \
      processing_time_ms, is_crisis_detected, created_at FROM messages";
 
@@ -269,14 +284,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if affected == 1 {
-                sqlx::query("DELETE FROM conversation_context WHERE session_id = $1")
-                    .bind(session_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
-                    .bind(session_id)
-                    .execute(&mut *tx)
-                    .await?;
+                messages_changed!(tx, session_id);
             }
             tx.commit().await?;
             affected
@@ -293,14 +301,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            sqlx::query("DELETE FROM conversation_context WHERE session_id = $1")
-                .bind(session_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
-                .bind(session_id)
-                .execute(&mut *tx)
-                .await?;
+            messages_changed!(tx, session_id);
             tx.commit().await?;
             deleted
         });

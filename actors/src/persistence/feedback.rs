@@ -3,6 +3,7 @@
 use super::StoreError;
 use super::records::NewFeedback;
 use super::store::{Store, on_backend};
+use crate::domain::FeedbackCategory;
 
 impl Store {
     /// Stores a session's feedback; `StoreError::Conflict` when it already gave some.
@@ -14,8 +15,8 @@ impl Store {
             )
             .bind(feedback.id)
             .bind(feedback.session_id)
-            .bind(feedback.rating)
-            .bind(&feedback.category)
+            .bind(feedback.rating.get())
+            .bind(feedback.category.map(FeedbackCategory::as_str))
             .bind(&feedback.text)
             .bind(feedback.created_at)
             .execute(pool)

@@ -202,7 +202,12 @@ impl Store {
         &self,
         limit: i64,
     ) -> Result<Vec<(Timestamp, HealthSnapshot)>, StoreError> {
-        type Row = (Timestamp, i64, i64, i64, i64, i64, i32, i32);
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            created_at: Timestamp,
+            #[sqlx(flatten)]
+            snapshot: HealthSnapshot,
+        }
         let rows: Vec<Row> = on_backend!(self, pool => {
             sqlx::query_as(
                 "SELECT created_at, active_sessions, live_session_actors, messages_interval, \
@@ -215,31 +220,7 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(
-                |(
-                    at,
-                    active_sessions,
-                    live_session_actors,
-                    messages_interval,
-                    crisis_interval,
-                    database_bytes,
-                    pool_size,
-                    pool_idle,
-                )| {
-                    (
-                        at,
-                        HealthSnapshot {
-                            active_sessions,
-                            live_session_actors,
-                            messages_interval,
-                            crisis_interval,
-                            database_bytes,
-                            pool_size,
-                            pool_idle,
-                        },
-                    )
-                },
-            )
+            .map(|row| (row.created_at, row.snapshot))
             .collect())
     }
 

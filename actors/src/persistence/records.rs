@@ -3,7 +3,7 @@
 use super::time::Timestamp;
 use crate::crisis::RiskLevel;
 use crate::crypto::TokenHash;
-use crate::domain::{Language, Role};
+use crate::domain::{FeedbackCategory, Language, Rating, Role};
 use uuid::Uuid;
 
 /// A session as stored (the token is not here: only its keyed hash exists, in the table).
@@ -329,10 +329,10 @@ pub struct NewFeedback {
     pub id: Uuid,
     /// The session giving feedback.
     pub session_id: Uuid,
-    /// 1..=5.
-    pub rating: i16,
-    /// Optional category code.
-    pub category: Option<String>,
+    /// The rating.
+    pub rating: Rating,
+    /// What it is about, when the person said.
+    pub category: Option<FeedbackCategory>,
     /// Sealed free text.
     pub text: Option<Vec<u8>>,
     /// Submission instant.
@@ -359,7 +359,7 @@ pub struct RuleRecord {
 }
 
 /// One row of `system_health_metrics` as recorded by the janitor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]
 pub struct HealthSnapshot {
     /// Sessions not yet expired.
     pub active_sessions: i64,

@@ -3,8 +3,8 @@
 
 use super::error::StoreError;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
@@ -146,6 +146,14 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The pool's size and patience, the same on either backend.
+fn pool_options<DB: sqlx::Database>(settings: &StoreSettings) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(settings.max_connections.max(1))
+        .min_connections(settings.min_connections)
+        .acquire_timeout(settings.acquire_timeout)
+}
+
 impl Store {
     /// Opens a pool for the URL's backend; a SQLite file and its directory are created if missing.
     pub async fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
@@ -171,12 +179,7 @@ impl Store {
                 if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
                     create_private_dir(parent)?;
                 }
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(settings.max_connections.max(1))
-                    .min_connections(settings.min_connections)
-                    .acquire_timeout(settings.acquire_timeout)
-                    .connect_with(options)
-                    .await?;
+                let pool = pool_options(settings).connect_with(options).await?;
                 Backend::Sqlite(pool)
             }
             BackendKind::Postgres => {
@@ -184,12 +187,7 @@ impl Store {
                     .map_err(|_| StoreError::UnsupportedUrl)?
                     .application_name("cbln")
                     .options(postgres_session_options(&limits));
-                let pool = PgPoolOptions::new()
-                    .max_connections(settings.max_connections.max(1))
-                    .min_connections(settings.min_connections)
-                    .acquire_timeout(settings.acquire_timeout)
-                    .connect_with(options)
-                    .await?;
+                let pool = pool_options(settings).connect_with(options).await?;
                 Backend::Postgres(pool)
             }
         };

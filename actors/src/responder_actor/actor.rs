@@ -3,31 +3,29 @@
 use super::messages::GenerateReply;
 use crate::error::PipelineError;
 use crate::responder::{FallbackReason, ReplyOutcome, Responder};
-use crate::supervision::{RestartTracker, SystemHealth};
+use crate::supervision::{Supervision, SystemHealth, supervised_actor};
 use crate::telemetry::{ActorKind, Metrics, ResponderOutcome};
-use actix::{Actor, Context, Handler, ResponseFuture, Supervised};
+use actix::{Actor, Context, Handler, ResponseFuture};
 use std::sync::Arc;
 
 /// Wraps the configured `Responder`.
 pub struct ResponderActor {
     pub(super) responder: Arc<Responder>,
     pub(super) metrics: Metrics,
-    health: SystemHealth,
-    restarts: RestartTracker,
+    supervision: Supervision,
 }
 
 impl ResponderActor {
     /// An actor answering through `responder`.
     pub fn new(responder: Arc<Responder>, metrics: Metrics, health: SystemHealth) -> Self {
-        let restarts = RestartTracker::new(health.policy());
+        let supervision = Supervision::new(ActorKind::Responder, metrics.clone(), health);
         metrics.declare_responder_provider(responder.provider());
         let reasons: Vec<&str> = FallbackReason::ALL.iter().map(|r| r.as_str()).collect();
         metrics.declare_responder_fallbacks(responder.provider(), &reasons);
         ResponderActor {
             responder,
             metrics,
-            health,
-            restarts,
+            supervision,
         }
     }
 }
@@ -36,23 +34,15 @@ impl Actor for ResponderActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Responder, 1);
-        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
-        // callers park before the gate can answer `overloaded`.
-        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
+        self.supervision.started(ctx);
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.add_actors_live(ActorKind::Responder, -1);
+        self.supervision.stopped();
     }
 }
 
-impl Supervised for ResponderActor {
-    fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.health
-            .restarted(ActorKind::Responder, &mut self.restarts);
-    }
-}
+supervised_actor!(ResponderActor);
 
 impl Handler<GenerateReply> for ResponderActor {
     type Result = ResponseFuture<Result<ReplyOutcome, PipelineError>>;

@@ -149,16 +149,16 @@ pub async fn submit_feedback(
     let feedback = NewFeedback {
         id,
         session_id,
-        rating: rating.get(),
-        category: category.map(|c| c.as_str().to_string()),
+        rating,
+        category,
         text,
         created_at: Timestamp::now(),
     };
     let receipt = FeedbackReceipt {
         id,
         session_id,
-        rating: feedback.rating,
-        category: feedback.category.clone(),
+        rating,
+        category,
         created_at: feedback.created_at,
     };
     match deps.persistence.ask(InsertFeedback { feedback }).await {

@@ -9,8 +9,8 @@ use super::view::{ChatMessage, PostedMessage};
 use crate::crisis::model::CONTEXT_TURNS;
 use crate::crisis::model::ModelScores;
 use crate::crisis::{
-    Assessment, Category, Judgement, RiskLevel, Severity, Transition, check_in_reply, crisis_card,
-    safety_reply,
+    Assessment, Category, ConversationRisk, Judgement, RiskLevel, Severity, Transition,
+    check_in_reply, crisis_card, safety_reply,
 };
 use crate::crisis_detector::Assess;
 use crate::crisis_judge::{JudgeVerdict, merge};
@@ -190,13 +190,7 @@ async fn run_once(
         user_message.seq = committed.seq;
         deps.changes.committed(&user_message, status_changed);
         state.version = committed.version;
-        state.record.risk_level = risk.level;
-        state.record.is_crisis_mode = risk.shows_crisis_support();
-        state.risk = risk;
-        if detector_answered {
-            report_crisis(deps, session_id, assessment);
-        }
-        deps.metrics.chat_message(Role::User);
+        user_message_committed(deps, state, risk, detector_answered.then_some(assessment));
         *accepted = true;
         sink.accepted(
             view(&user_message, Some(content.to_string())),
@@ -323,13 +317,7 @@ async fn run_once(
     if !*accepted {
         user_message.seq = committed.seq;
         reply_message.seq = committed.seq + 1;
-        state.record.risk_level = risk.level;
-        state.record.is_crisis_mode = risk.shows_crisis_support();
-        state.risk = risk;
-        if detector_answered {
-            report_crisis(deps, session_id, assessment);
-        }
-        deps.metrics.chat_message(Role::User);
+        user_message_committed(deps, state, risk, detector_answered.then_some(assessment));
     }
     state.version = committed.version;
     state.next_seq = user_message.seq + 2;
@@ -373,6 +361,23 @@ fn orphaned(
 
 /// Counts and logs a crisis once its message is committed (a message prepared again after a
 /// conflict is counted once).
+/// Once the user's message is committed: the session takes the conversation's new risk, a
+/// crisis the detector found in the message is reported, and the message is counted.
+fn user_message_committed(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+    risk: ConversationRisk,
+    detected: Option<&Assessment>,
+) {
+    state.record.risk_level = risk.level;
+    state.record.is_crisis_mode = risk.shows_crisis_support();
+    state.risk = risk;
+    if let Some(assessment) = detected {
+        report_crisis(deps, state.record.id, assessment);
+    }
+    deps.metrics.chat_message(Role::User);
+}
+
 fn report_crisis(deps: &SessionDeps, session_id: Uuid, assessment: &Assessment) {
     if !assessment.is_crisis {
         return;

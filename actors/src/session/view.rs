@@ -2,7 +2,7 @@
 //! these for the wire.
 
 use crate::crisis::CrisisInfo;
-use crate::domain::{Language, Role};
+use crate::domain::{FeedbackCategory, Language, Rating, Role};
 use crate::persistence::Timestamp;
 use uuid::Uuid;
 
@@ -85,10 +85,10 @@ pub struct FeedbackReceipt {
     pub id: Uuid,
     /// The session's id.
     pub session_id: Uuid,
-    /// 1..5.
-    pub rating: i16,
-    /// Optional category.
-    pub category: Option<String>,
+    /// The rating.
+    pub rating: Rating,
+    /// What it is about, when the person said.
+    pub category: Option<FeedbackCategory>,
     /// Submission time.
     pub created_at: Timestamp,
 }

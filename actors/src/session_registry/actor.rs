@@ -13,11 +13,11 @@ use crate::mailbox::{DepthGauge, Mailbox};
 use crate::persistence::messages::{DeleteSession, FindSessionByToken, InsertSession};
 use crate::persistence::{NewSession, SessionRecord, Timestamp};
 use crate::session::{SessionActor, SessionDeps, SessionState, StopSession};
-use crate::supervision::{RestartTracker, SystemHealth};
+use crate::supervision::{Supervision, SystemHealth, supervised_actor};
 use crate::telemetry::{ActorKind, DeleteReason};
 use actix::{
     Actor, ActorFutureExt, AsyncContext, Context, Handler, ResponseActFuture, ResponseFuture,
-    Supervised, WrapFuture,
+    WrapFuture,
 };
 use hashlink::LruCache;
 use std::collections::HashMap;
@@ -57,8 +57,7 @@ pub struct SessionRegistry {
     live: LruCache<Uuid, LiveSession>,
     session_depth: DepthGauge,
     draining: bool,
-    health: SystemHealth,
-    restarts: RestartTracker,
+    supervision: Supervision,
 }
 
 impl SessionRegistry {
@@ -69,7 +68,7 @@ impl SessionRegistry {
         hasher: Arc<TokenHasher>,
         health: SystemHealth,
     ) -> Self {
-        let restarts = RestartTracker::new(health.policy());
+        let supervision = Supervision::new(ActorKind::Registry, deps.metrics.clone(), health);
         SessionRegistry {
             deps,
             settings,
@@ -78,8 +77,7 @@ impl SessionRegistry {
             live: LruCache::new_unbounded(),
             session_depth: DepthGauge::default(),
             draining: false,
-            health,
-            restarts,
+            supervision,
         }
     }
 
@@ -173,27 +171,19 @@ impl Actor for SessionRegistry {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.deps.metrics.add_actors_live(ActorKind::Registry, 1);
-        // The `Mailbox` gate bounds requests in flight; actix's own small default would make
-        // callers park before the gate can answer `overloaded`.
-        ctx.set_mailbox_capacity(crate::mailbox::ACTIX_MAILBOX_CAPACITY);
+        self.supervision.started(ctx);
         let every = (self.settings.idle_timeout / 4)
             .clamp(Duration::from_millis(50), Duration::from_secs(30));
         ctx.run_interval(every, |act, _| act.stop_idle());
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.deps.metrics.add_actors_live(ActorKind::Registry, -1);
+        self.supervision.stopped();
     }
 }
 
-impl Supervised for SessionRegistry {
-    fn restarting(&mut self, _ctx: &mut Self::Context) {
-        // The maps survive a restart (same struct), so live sessions keep their actors.
-        self.health
-            .restarted(ActorKind::Registry, &mut self.restarts);
-    }
-}
+// The maps survive a restart (same struct), so live sessions keep their actors.
+supervised_actor!(SessionRegistry);
 
 impl Handler<OpenSession> for SessionRegistry {
     type Result = ResponseActFuture<Self, Result<SessionHandle, PipelineError>>;

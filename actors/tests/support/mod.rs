@@ -2,10 +2,20 @@
 
 #![allow(clippy::expect_used, dead_code)]
 
+pub mod log_buffer;
+pub mod mock_llm;
+
+use cbln_actors::crisis::parse_hotlines;
+use cbln_actors::crypto::{KeyRing, MasterKey, TokenHash, TokenHasher};
+use cbln_actors::domain::Language;
 use cbln_actors::janitor::JanitorSettings;
-use cbln_actors::session_registry::RegistrySettings;
+use cbln_actors::persistence::{Store, StoreSettings};
+use cbln_actors::responder::Responder;
+use cbln_actors::session_registry::{CreateSession, RegistrySettings};
 use cbln_actors::supervision::RestartPolicy;
-use cbln_actors::system::ActorSystemSettings;
+use cbln_actors::system::{ActorSystem, ActorSystemSettings};
+use cbln_actors::telemetry::Metrics;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings small and fast enough for tests; each test tweaks what it exercises.
@@ -42,4 +52,47 @@ pub fn test_settings() -> ActorSystemSettings {
         notices: cbln_actors::session::NoticeSettings::default(),
         crisis_judge: None,
     }
+}
+
+/// A migrated store on `url` and an actor system over it, with the shipped hotlines and a fixed
+/// token-hashing key: systems started with the same `master` read each other's sessions.
+pub async fn start_system(
+    url: &str,
+    master: MasterKey,
+    responder: Responder,
+    settings: ActorSystemSettings,
+) -> (ActorSystem, Store) {
+    let store = Store::connect(&StoreSettings {
+        url: url.to_string(),
+        max_connections: 5,
+        min_connections: 0,
+        acquire_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("connect");
+    store.migrate_up().await.expect("migrate");
+    let system = ActorSystem::start(
+        store.clone(),
+        settings,
+        Arc::new(KeyRing::new(master, vec![])),
+        Arc::new(TokenHasher::new(&[7u8; 32]).expect("hasher")),
+        responder,
+        parse_hotlines(include_str!("../../../config/hotlines.toml")).expect("hotlines parse"),
+        Metrics::new("test"),
+    )
+    .await
+    .expect("actor system starts");
+    (system, store)
+}
+
+/// Creates a Vietnamese session through the registry: its token's hash and its id.
+pub async fn create_session(system: &ActorSystem) -> (TokenHash, uuid::Uuid) {
+    let created = system
+        .registry
+        .ask(CreateSession {
+            language: Language::Vi,
+        })
+        .await
+        .expect("create session");
+    (system.token_hasher.hash(&created.token), created.record.id)
 }
