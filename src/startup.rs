@@ -372,6 +372,10 @@ impl Application {
             },
             events,
             event_heartbeat: Duration::from_millis(settings.server.event_heartbeat_ms),
+            handoff: crate::http::handoff::HandoffPolicy {
+                retention: Duration::from_secs(settings.handoff.retention_minutes * 60),
+                default_wait_s: i64::try_from(settings.handoff.default_wait_s).unwrap_or(i64::MAX),
+            },
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|error| {

@@ -23,6 +23,7 @@ pub mod crypto;
 pub mod domain;
 pub mod encryptor;
 pub mod error;
+pub mod handoff;
 pub mod janitor;
 pub mod mailbox;
 pub mod persistence;

@@ -26,6 +26,8 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// Idempotent retries.
     pub idempotency: IdempotencySettings,
+    /// Handoff to a counsellor.
+    pub handoff: HandoffSettings,
     /// Reply generation.
     pub responder: ResponderSettings,
     /// Crisis cards.
@@ -198,6 +200,17 @@ pub struct IdempotencySettings {
     /// Seconds an unfinished first request holds its key before a retry may take it over (its
     /// instance is presumed dead); longer than any request may take.
     pub in_flight_lease_s: u64,
+}
+
+/// `[handoff]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffSettings {
+    /// Minutes a closed handoff's key and sealed material are kept before the janitor destroys
+    /// them (a handoff the person cancels while still queued is destroyed at once).
+    pub retention_minutes: u64,
+    /// Seconds of wait per handoff ahead in the queue, estimated before any claim was measured.
+    pub default_wait_s: u64,
 }
 
 /// Which responder answers.

@@ -2,6 +2,7 @@
 //! compiled into the binary (nothing is fetched from the internet).
 
 use super::error::ApiError;
+use super::handoff::person as handoff;
 use super::{events, exit, feedback, messages, operations, sessions};
 use actix_web::{HttpResponse, web};
 use std::sync::{Arc, OnceLock};
@@ -17,9 +18,10 @@ use utoipa::OpenApi;
         messages::send, messages::history, messages::get_one, messages::delete_one, messages::delete_all,
         events::stream,
         feedback::submit,
+        handoff::create, handoff::current, handoff::leave, handoff::summary_draft,
         operations::root, operations::health, operations::live, operations::ready, operations::metrics,
     ),
-    tags((name = "sessions"), (name = "messages"), (name = "feedback"), (name = "operations"))
+    tags((name = "sessions"), (name = "messages"), (name = "feedback"), (name = "handoff"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

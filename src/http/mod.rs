@@ -12,6 +12,7 @@ pub mod event_stream;
 pub mod events;
 pub mod exit;
 pub mod feedback;
+pub mod handoff;
 pub mod idempotency;
 pub mod messages;
 pub mod messages_stream;
@@ -126,5 +127,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .service(resource("/api/v1/events").route(web::get().to(events::stream)))
         .service(resource("/api/v1/feedback").route(web::post().to(feedback::submit)))
+        .service(
+            resource("/api/v1/handoff")
+                .route(web::post().to(handoff::person::create))
+                .route(web::get().to(handoff::person::current))
+                .route(web::delete().to(handoff::person::leave)),
+        )
+        .service(
+            resource("/api/v1/handoff/summary-draft")
+                .route(web::get().to(handoff::person::summary_draft)),
+        )
         .default_service(web::to(not_found));
 }

@@ -43,6 +43,8 @@ pub enum Role {
     User,
     /// The automated listener.
     Assistant,
+    /// A counsellor the person asked for.
+    Counsellor,
 }
 
 impl From<domain::Role> for Role {
@@ -50,6 +52,7 @@ impl From<domain::Role> for Role {
         match role {
             domain::Role::User => Role::User,
             domain::Role::Assistant => Role::Assistant,
+            domain::Role::Counsellor => Role::Counsellor,
         }
     }
 }
@@ -236,8 +239,9 @@ impl From<session::ChatMessage> for ChatMessage {
 pub struct PostedMessage {
     /// The user's message as committed.
     pub user_message: ChatMessage,
-    /// The reply as committed.
-    pub ai_message: ChatMessage,
+    /// The reply as committed; `null` while a counsellor has the conversation (they answer, and
+    /// their messages come with `"role": "counsellor"` in the history and on the event stream).
+    pub ai_message: Option<ChatMessage>,
     /// The crisis card when the message was a crisis.
     pub crisis_info: Option<CrisisInfo>,
     /// Shown with the reply: `ai_disclosure` on the session's first, `break_reminder` after a long
@@ -249,7 +253,7 @@ impl From<session::PostedMessage> for PostedMessage {
     fn from(posted: session::PostedMessage) -> Self {
         PostedMessage {
             user_message: posted.user_message.into(),
-            ai_message: posted.ai_message.into(),
+            ai_message: posted.ai_message.map(Into::into),
             crisis_info: posted.crisis_info.map(CrisisInfo::from),
             notice: posted.notice.map(Notice::from),
         }

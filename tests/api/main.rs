@@ -18,6 +18,7 @@ mod database_outage;
 mod errors;
 mod events;
 mod feedback;
+mod handoff;
 mod idempotency;
 mod messages;
 mod metrics;

@@ -48,6 +48,15 @@ impl TestApp {
         assert!(changed >= 1, "a session row was updated");
     }
 
+    /// `id` as an SQL literal matching how this backend stores a UUID (a blob in SQLite).
+    pub fn id_literal(&self, id: &str) -> String {
+        if self.database.pg_name.is_some() {
+            format!("'{id}'")
+        } else {
+            format!("X'{}'", id.replace('-', ""))
+        }
+    }
+
     pub async fn session_id_of(&self, token: &str) -> String {
         self.history(token).await["session_id"]
             .as_str()

@@ -7,7 +7,11 @@ use super::time::Timestamp;
 use uuid::Uuid;
 
 /// Every table of the schema, children first (the order `reset` deletes in).
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 14] = [
+    "handoff_access_log",
+    "handoff_entries",
+    "handoff_keys",
+    "handoffs",
     "idempotency_keys",
     "training_data",
     "feedback",

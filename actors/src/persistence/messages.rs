@@ -181,6 +181,102 @@ store_request!(
     |store, msg| store.shred_session(msg.token_hash.as_bytes(), msg.now)
 );
 store_request!(
+    /// Store a new handoff with its wrapped key and shared material (`Store(Conflict)` when the
+    /// session already has one open).
+    InsertHandoff { /** The handoff. */ handoff: crate::handoff::NewHandoff } -> (),
+    |store, msg| store.insert_handoff(&msg.handoff)
+);
+store_request!(
+    /// The session's open handoff, else its latest.
+    LoadSessionHandoff { /** Session. */ session_id: Uuid } -> Option<crate::handoff::HandoffRecord>,
+    |store, msg| store.session_handoff(msg.session_id)
+);
+store_request!(
+    /// One handoff by id.
+    LoadHandoff { /** Handoff. */ id: Uuid } -> Option<crate::handoff::HandoffRecord>,
+    |store, msg| store.handoff_by_id(msg.id)
+);
+store_request!(
+    /// The waiting handoffs, highest risk first, then longest wait.
+    ListQueuedHandoffs { /** Most rows. */ limit: i64 } -> Vec<crate::handoff::HandoffRecord>,
+    |store, msg| store.queued_handoffs(msg.limit)
+);
+store_request!(
+    /// Where a queued handoff stands (1 = next).
+    LoadQueuePosition { /** Handoff. */ id: Uuid } -> Option<i64>,
+    |store, msg| store.queue_position(msg.id)
+);
+store_request!(
+    /// Queue length, handoffs assigned and the recent mean wait.
+    LoadQueueFigures {} -> crate::handoff::QueueFigures,
+    |store, msg| store.queue_figures()
+);
+store_request!(
+    /// End the session's open handoff on the person's word.
+    WithdrawHandoff {
+        /** Session. */ session_id: Uuid,
+        /** Now. */ now: Timestamp,
+        /** How long a counsellor who had it may still read it. */ retention: std::time::Duration
+    } -> Option<(crate::handoff::HandoffRecord, super::Withdrawal)>,
+    |store, msg| store.withdraw_handoff(msg.session_id, msg.now, msg.retention)
+);
+store_request!(
+    /// A counsellor takes a queued handoff; false when it was not queued.
+    ClaimHandoff { /** Handoff. */ id: Uuid, /** Counsellor. */ staff_id: Uuid, /** Now. */ now: Timestamp } -> bool,
+    |store, msg| store.claim_handoff(msg.id, msg.staff_id, msg.now)
+);
+store_request!(
+    /// The counsellor who has it closes a handoff; false when it was not theirs and assigned.
+    CloseHandoff {
+        /** Handoff. */ id: Uuid,
+        /** Counsellor. */ staff_id: Uuid,
+        /** How it ended. */ outcome: crate::handoff::Outcome,
+        /** Now. */ now: Timestamp,
+        /** When its key is destroyed. */ shred_after: Timestamp
+    } -> bool,
+    |store, msg| store.close_handoff(msg.id, msg.staff_id, msg.outcome, msg.now, msg.shred_after)
+);
+store_request!(
+    /// Raise the risk of the session's open handoff (never lower it).
+    RaiseHandoffRisk { /** Session. */ session_id: Uuid, /** New level. */ risk: crate::crisis::RiskLevel } -> bool,
+    |store, msg| store.raise_handoff_risk(msg.session_id, msg.risk)
+);
+store_request!(
+    /// A handoff's wrapped key, until it is destroyed.
+    LoadHandoffKey { /** Handoff. */ id: Uuid } -> Option<WrappedKey>,
+    |store, msg| store.handoff_key(msg.id)
+);
+store_request!(
+    /// Everything a counsellor may read of a handoff, sealed, in order.
+    LoadHandoffEntries { /** Handoff. */ id: Uuid } -> Vec<crate::handoff::SealedEntry>,
+    |store, msg| store.handoff_entries(msg.id)
+);
+store_request!(
+    /// Add one sealed entry at the end of a handoff.
+    AppendHandoffEntry { /** Handoff. */ handoff_id: Uuid, /** The entry. */ entry: crate::handoff::SealedEntry } -> (),
+    |store, msg| store.append_handoff_entry(msg.handoff_id, &msg.entry)
+);
+store_request!(
+    /// Destroy the keys and entries of ended handoffs past their retention, in a batch.
+    ShredEndedHandoffs { /** Now. */ now: Timestamp, /** Batch size. */ batch: i64 } -> u64,
+    |store, msg| store.shred_ended_handoffs(msg.now, msg.batch)
+);
+store_request!(
+    /// Ended handoffs counted by risk and outcome.
+    CountHandoffOutcomes {} -> Vec<(String, String, i64)>,
+    |store, msg| store.handoff_outcomes()
+);
+store_request!(
+    /// Record who did what to which handoff: ids and an action only.
+    LogHandoffAccess {
+        /** Staff member, when one acted. */ staff_id: Option<Uuid>,
+        /** Handoff. */ handoff_id: Uuid,
+        /** What was done. */ action: &'static str,
+        /** When. */ at: Timestamp
+    } -> (),
+    |store, msg| store.log_handoff_access(msg.staff_id, msg.handoff_id, msg.action, msg.at)
+);
+store_request!(
     /// Claim an idempotency key, or find the row already under it.
     ClaimIdempotencyKey { /** The claim. */ claim: super::IdempotencyClaim } -> super::ClaimOutcome,
     |store, msg| store.claim_idempotency_key(&msg.claim)

@@ -6,6 +6,7 @@ mod claim;
 mod error;
 mod exit;
 mod feedback;
+mod handoffs;
 mod idempotency;
 mod maintenance;
 pub mod messages;
@@ -18,6 +19,7 @@ mod time;
 
 pub use actor::PersistenceActor;
 pub use error::StoreError;
+pub use handoffs::Withdrawal;
 pub use idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyRecord};
 pub use maintenance::{MigrationState, StorageReport, TABLES};
 pub use probe::DatabaseProbe;

@@ -36,8 +36,8 @@ pub struct ChatMessage {
 pub struct PostedMessage {
     /// The user's message as committed.
     pub user_message: ChatMessage,
-    /// The reply as committed.
-    pub ai_message: ChatMessage,
+    /// The reply as committed; `None` while a counsellor has the conversation (they answer).
+    pub ai_message: Option<ChatMessage>,
     /// The crisis card when the message was a crisis.
     pub crisis_info: Option<CrisisInfo>,
     /// Shown with the reply: `ai_disclosure` on the session's first, `break_reminder` after a long

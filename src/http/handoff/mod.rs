@@ -1,0 +1,16 @@
+//! Handoff to a counsellor: the young person's routes (`/api/v1/handoff`), the shapes both sides
+//! read, and the sealing of what a counsellor may read under the handoff's own key.
+
+pub mod availability;
+pub mod person;
+pub mod sealing;
+pub mod views;
+
+/// How handoffs are kept and estimated, from `[handoff]`.
+#[derive(Debug, Clone, Copy)]
+pub struct HandoffPolicy {
+    /// How long a closed handoff's key and material are kept before the janitor destroys them.
+    pub retention: std::time::Duration,
+    /// Seconds of wait per handoff ahead, before any claim was measured.
+    pub default_wait_s: i64,
+}
