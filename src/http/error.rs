@@ -82,6 +82,19 @@ pub enum ApiError {
         /// Seconds until a retry may get the first request's answer.
         retry_after: u64,
     },
+    /// 401 `staff_token_required`: a staff route was called without `Authorization: Bearer`.
+    #[error("staff token required")]
+    StaffTokenRequired,
+    /// 401 `staff_token_invalid`: the staff token is unknown, expired, ended or its account
+    /// disabled.
+    #[error("staff token invalid")]
+    StaffTokenInvalid,
+    /// 401 `invalid_credentials`: the same answer for an unknown name and a wrong password.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// 403 `forbidden`: signed in, but this role may not do this.
+    #[error("forbidden")]
+    Forbidden,
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -127,6 +140,10 @@ impl ApiError {
             ApiError::TooManyConnections { .. } => "too_many_connections",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::IdempotencyKeyInFlight { .. } => "idempotency_key_in_flight",
+            ApiError::StaffTokenRequired => "staff_token_required",
+            ApiError::StaffTokenInvalid => "staff_token_invalid",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Internal => "internal",
@@ -172,6 +189,14 @@ impl ApiError {
                 "The first request with this Idempotency-Key is still being processed; retry shortly."
                     .into()
             }
+            ApiError::StaffTokenRequired => {
+                "Sign in first and send the token as Authorization: Bearer.".into()
+            }
+            ApiError::StaffTokenInvalid => {
+                "This sign-in has ended or is not valid; please sign in again.".into()
+            }
+            ApiError::InvalidCredentials => "The user name or password is not right.".into(),
+            ApiError::Forbidden => "Your role may not do this.".into(),
             ApiError::NotFound => "No such resource.".into(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
             ApiError::Internal => "Something went wrong on our side.".into(),
@@ -197,7 +222,11 @@ impl ResponseError for ApiError {
             ApiError::SessionNotFound | ApiError::MessageNotFound | ApiError::NotFound => {
                 StatusCode::NOT_FOUND
             }
-            ApiError::SessionExpired => StatusCode::UNAUTHORIZED,
+            ApiError::SessionExpired
+            | ApiError::StaffTokenRequired
+            | ApiError::StaffTokenInvalid
+            | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::FeedbackExists => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

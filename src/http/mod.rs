@@ -23,6 +23,7 @@ pub mod rate_limit;
 pub mod request_limits;
 pub mod sessions;
 pub mod shared_rate_limit;
+pub mod staff;
 pub mod state;
 pub mod token;
 pub mod views;
@@ -126,5 +127,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .service(resource("/api/v1/events").route(web::get().to(events::stream)))
         .service(resource("/api/v1/feedback").route(web::post().to(feedback::submit)))
+        .service(resource("/api/v1/staff/login").route(web::post().to(staff::login)))
+        .service(resource("/api/v1/staff/logout").route(web::post().to(staff::logout)))
+        .service(
+            resource("/api/v1/staff/opening-hours")
+                .route(web::get().to(staff::get_opening_hours))
+                .route(web::put().to(staff::put_opening_hours)),
+        )
         .default_service(web::to(not_found));
 }

@@ -31,6 +31,8 @@ pub struct AppState {
     pub events: SessionEventHub,
     /// How often an idle event stream sends a heartbeat comment.
     pub event_heartbeat: Duration,
+    /// Staff sign-in and opening hours.
+    pub staff: super::staff::StaffAuth,
 }
 
 impl AppState {

@@ -4,6 +4,7 @@
 mod fault_proxy;
 mod helpers;
 mod lifecycle;
+mod staff_support;
 mod support;
 
 mod chat_page;
@@ -36,4 +37,5 @@ mod shutdown_faults;
 mod simulate;
 mod slow_clients;
 mod smoke;
+mod staff;
 mod streaming;

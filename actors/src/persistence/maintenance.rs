@@ -7,7 +7,10 @@ use super::time::Timestamp;
 use uuid::Uuid;
 
 /// Every table of the schema, children first (the order `reset` deletes in).
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 13] = [
+    "opening_hours",
+    "staff_tokens",
+    "staff",
     "idempotency_keys",
     "training_data",
     "feedback",
