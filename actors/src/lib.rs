@@ -32,6 +32,7 @@ pub mod responder_actor;
 pub mod session;
 pub mod session_events;
 pub mod session_registry;
+pub mod staff;
 pub mod supervision;
 pub mod system;
 pub mod telemetry;

@@ -94,6 +94,19 @@ pub enum ApiError {
     /// 409 `handoff_ended`: the handoff was closed or left; nothing more can be done to it.
     #[error("handoff ended")]
     HandoffEnded,
+    /// 401 `staff_token_required`: a staff route was called without `Authorization: Bearer`.
+    #[error("staff token required")]
+    StaffTokenRequired,
+    /// 401 `staff_token_invalid`: the staff token is unknown, expired, ended or its account
+    /// disabled.
+    #[error("staff token invalid")]
+    StaffTokenInvalid,
+    /// 401 `invalid_credentials`: the same answer for an unknown name and a wrong password.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// 403 `forbidden`: signed in, but this role may not do this.
+    #[error("forbidden")]
+    Forbidden,
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -143,6 +156,10 @@ impl ApiError {
             ApiError::HandoffNotFound => "handoff_not_found",
             ApiError::HandoffTaken => "handoff_taken",
             ApiError::HandoffEnded => "handoff_ended",
+            ApiError::StaffTokenRequired => "staff_token_required",
+            ApiError::StaffTokenInvalid => "staff_token_invalid",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Internal => "internal",
@@ -194,6 +211,14 @@ impl ApiError {
             ApiError::HandoffNotFound => "No such handoff.".into(),
             ApiError::HandoffTaken => "Another counsellor has already taken this handoff.".into(),
             ApiError::HandoffEnded => "This handoff has ended.".into(),
+            ApiError::StaffTokenRequired => {
+                "Sign in first and send the token as Authorization: Bearer.".into()
+            }
+            ApiError::StaffTokenInvalid => {
+                "This sign-in has ended or is not valid; please sign in again.".into()
+            }
+            ApiError::InvalidCredentials => "The user name or password is not right.".into(),
+            ApiError::Forbidden => "Your role may not do this.".into(),
             ApiError::NotFound => "No such resource.".into(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
             ApiError::Internal => "Something went wrong on our side.".into(),
@@ -219,7 +244,11 @@ impl ResponseError for ApiError {
             ApiError::SessionNotFound | ApiError::MessageNotFound | ApiError::NotFound => {
                 StatusCode::NOT_FOUND
             }
-            ApiError::SessionExpired => StatusCode::UNAUTHORIZED,
+            ApiError::SessionExpired
+            | ApiError::StaffTokenRequired
+            | ApiError::StaffTokenInvalid
+            | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::FeedbackExists
             | ApiError::HandoffExists
             | ApiError::HandoffTaken

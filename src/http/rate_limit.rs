@@ -1,4 +1,5 @@
-//! Rate limits: messages per session, session creation per client address. With Redis they are
+//! Rate limits: messages per session, session creation per client address, staff sign-in attempts
+//! per client address and per user name. With Redis they are
 //! shared by every instance ([`SharedLimiter`]); without it, or while it does not answer, each
 //! instance limits on its own with governor — nobody is refused because Redis is down.
 //! Keyed limiters forget idle keys periodically, so their memory cannot grow without bound.
@@ -27,8 +28,11 @@ pub struct RateLimits {
 struct Limiters {
     messages: DefaultKeyedRateLimiter<Uuid>,
     sessions: DefaultKeyedRateLimiter<IpAddr>,
+    staff_login_addresses: DefaultKeyedRateLimiter<IpAddr>,
+    staff_login_names: DefaultKeyedRateLimiter<String>,
     message_quota: SharedQuota,
     session_quota: SharedQuota,
+    staff_login_quota: SharedQuota,
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -61,6 +65,18 @@ impl RateLimits {
                 session_quota: SharedQuota::per_minute(
                     settings.sessions_per_minute,
                     settings.session_burst,
+                ),
+                staff_login_addresses: DefaultKeyedRateLimiter::keyed(quota(
+                    settings.staff_logins_per_minute,
+                    settings.staff_login_burst,
+                )),
+                staff_login_names: DefaultKeyedRateLimiter::keyed(quota(
+                    settings.staff_logins_per_minute,
+                    settings.staff_login_burst,
+                )),
+                staff_login_quota: SharedQuota::per_minute(
+                    settings.staff_logins_per_minute,
+                    settings.staff_login_burst,
                 ),
             })
         });
@@ -115,6 +131,52 @@ impl RateLimits {
                 Err(ApiError::RateLimited { retry_after })
             }
             None => self.check_session_creation(request),
+        }
+    }
+
+    /// Counts one staff sign-in attempt against the request's client address and, separately,
+    /// against the user name tried (so neither many names from one place nor one name from many
+    /// places gets unlimited guesses), across instances when Redis answers.
+    pub async fn admit_staff_login(
+        &self,
+        request: &HttpRequest,
+        username: &str,
+    ) -> Result<(), ApiError> {
+        let Some(limits) = &self.inner else {
+            return Ok(());
+        };
+        let refuse = |retry_after| {
+            self.metrics.rate_limited(RateLimitScope::StaffLogin);
+            Err(ApiError::RateLimited { retry_after })
+        };
+        if let Some(client) = self.client_address(request) {
+            let decided = self
+                .decide_shared(
+                    "staff-login-client",
+                    &client.to_string(),
+                    limits.staff_login_quota,
+                )
+                .await;
+            match decided {
+                Some(SharedDecision::Allowed) => {}
+                Some(SharedDecision::Refused { retry_after }) => return refuse(retry_after),
+                None => {
+                    if let Err(not_until) = limits.staff_login_addresses.check_key(&client) {
+                        return refuse(retry_after(&not_until));
+                    }
+                }
+            }
+        }
+        let decided = self
+            .decide_shared("staff-login-name", username, limits.staff_login_quota)
+            .await;
+        match decided {
+            Some(SharedDecision::Allowed) => Ok(()),
+            Some(SharedDecision::Refused { retry_after }) => refuse(retry_after),
+            None => match limits.staff_login_names.check_key(&username.to_string()) {
+                Ok(()) => Ok(()),
+                Err(not_until) => refuse(retry_after(&not_until)),
+            },
         }
     }
 
@@ -186,6 +248,10 @@ impl RateLimits {
             limits.messages.shrink_to_fit();
             limits.sessions.retain_recent();
             limits.sessions.shrink_to_fit();
+            limits.staff_login_addresses.retain_recent();
+            limits.staff_login_addresses.shrink_to_fit();
+            limits.staff_login_names.retain_recent();
+            limits.staff_login_names.shrink_to_fit();
         }
     }
 
@@ -193,7 +259,12 @@ impl RateLimits {
     pub fn tracked_keys(&self) -> usize {
         self.inner
             .as_ref()
-            .map(|l| l.messages.len() + l.sessions.len())
+            .map(|l| {
+                l.messages.len()
+                    + l.sessions.len()
+                    + l.staff_login_addresses.len()
+                    + l.staff_login_names.len()
+            })
             .unwrap_or(0)
     }
 }
@@ -214,6 +285,8 @@ mod tests {
             message_burst: 1,
             sessions_per_minute: per_minute,
             session_burst: 1,
+            staff_logins_per_minute: per_minute,
+            staff_login_burst: 1,
         };
         RateLimits::new(&settings, Vec::new(), Metrics::disabled())
     }

@@ -33,6 +33,8 @@ pub struct AppState {
     pub event_heartbeat: Duration,
     /// How handoffs to counsellors are kept and estimated.
     pub handoff: super::handoff::HandoffPolicy,
+    /// Staff sign-in and opening hours.
+    pub staff: super::staff::StaffAuth,
 }
 
 impl AppState {

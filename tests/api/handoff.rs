@@ -5,6 +5,7 @@
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
 use crate::support::{Fetch, assert_error, assert_field_error, assert_none_in, keys, set};
+use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
 
 pub async fn ask(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
@@ -27,6 +28,13 @@ pub async fn leave(app: &TestApp, token: &str) -> (u16, Value) {
         .bearer_auth(token)
         .fetch_json_or_null()
         .await
+}
+
+/// An app with a counsellor signed in (otherwise no handoff can be asked for).
+pub async fn staffed(backend: Backend) -> TestApp {
+    let app = spawn_app(backend).await;
+    app.signed_in_staff("on-duty", StaffRole::Counsellor).await;
+    app
 }
 
 /// The ids of the user message and the reply of one posted message.
@@ -54,7 +62,7 @@ pub async fn rows_of(app: &TestApp, table: &str, id: &str) -> i64 {
 }
 
 async fn a_request_is_queued_seen_and_left(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = staffed(backend).await;
     let first = app.create_session().await;
     let second = app.create_session().await;
     post(&app, &first, "Mình thấy mệt mỏi với việc học").await;
@@ -142,7 +150,7 @@ async fn a_request_is_queued_seen_and_left(backend: Backend) {
 }
 
 async fn every_bad_request_is_refused_precisely(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = staffed(backend).await;
     let token = app.create_session().await;
     let other = app.create_session().await;
     let (own, _) = post(&app, &token, "Hôm nay ở lớp có chuyện buồn").await;
@@ -238,7 +246,7 @@ async fn every_bad_request_is_refused_precisely(backend: Backend) {
 }
 
 async fn only_the_chosen_messages_are_shared_and_sealed(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = staffed(backend).await;
     let token = app.create_session().await;
     let kept_secret = "Marker-giữ-riêng: chuyện này mình không chia sẻ";
     let shared = "Marker-chia-sẻ: mình bị bắt nạt ở trường";
@@ -291,7 +299,7 @@ async fn only_the_chosen_messages_are_shared_and_sealed(backend: Backend) {
 }
 
 async fn a_summary_is_drafted_then_shared_only_as_accepted(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = staffed(backend).await;
     let token = app.create_session_in("en").await;
     post(&app, &token, "I am so stressed about my exams next week").await;
     post(&app, &token, "and my parents keep arguing at home").await;
@@ -329,7 +337,7 @@ async fn a_summary_is_drafted_then_shared_only_as_accepted(backend: Backend) {
 }
 
 async fn ending_the_session_ends_the_handoff_and_shreds_it(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = staffed(backend).await;
     let exiting = app.create_session().await;
     let (message, _) = post(&app, &exiting, "Mình cần một người nghe").await;
     let (status, body) = ask(
@@ -401,7 +409,7 @@ async fn assign(app: &TestApp, id: &str) {
 }
 
 async fn while_assigned_the_counsellor_answers_not_the_ai(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = staffed(backend).await;
     let token = app.create_session().await;
     post(&app, &token, "Marker-before-claim: chuyện cũ").await;
     let (status, body) = ask(&app, &token, json!({"share": "none"})).await;
@@ -476,7 +484,7 @@ async fn while_assigned_the_counsellor_answers_not_the_ai(backend: Backend) {
 }
 
 async fn a_crisis_moves_a_queued_handoff_to_the_head(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = staffed(backend).await;
     let calm = app.create_session().await;
     let worried = app.create_session().await;
     let (status, body) = ask(&app, &calm, json!({"share": "none"})).await;

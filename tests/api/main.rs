@@ -4,6 +4,7 @@
 mod fault_proxy;
 mod helpers;
 mod lifecycle;
+mod staff_support;
 mod support;
 
 mod chat_page;
@@ -19,6 +20,7 @@ mod errors;
 mod events;
 mod feedback;
 mod handoff;
+mod handoff_staff;
 mod idempotency;
 mod messages;
 mod metrics;
@@ -37,4 +39,5 @@ mod shutdown_faults;
 mod simulate;
 mod slow_clients;
 mod smoke;
+mod staff;
 mod streaming;

@@ -76,9 +76,10 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
     assert_eq!(store.schema_version().await.unwrap(), Some(6));
     assert_eq!(store.migrate_up().await.unwrap(), 0, "up is idempotent");
 
-    // One step down takes back the handoff tables (and the counsellor's role) only.
+    // One step down takes back the handoff tables (and the counsellor's message role) only,
+    // the next the staff tables only, the next the idempotency keys only.
     assert_eq!(store.migrate_down(1).await.expect("down handoff"), 1);
-    assert_eq!(store.schema_version().await.unwrap(), Some(4));
+    assert_eq!(store.schema_version().await.unwrap(), Some(5));
     let mut without_handoff = after_up.clone();
     for table in [
         "handoffs",
@@ -86,14 +87,19 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
         "handoff_entries",
         "handoff_access_log",
     ] {
-        without_handoff.remove(table);
+        assert!(without_handoff.remove(table), "{table} was there");
     }
     assert_eq!(tables(&database).await, without_handoff);
-
-    // The next takes back the idempotency keys only.
     assert_eq!(store.migrate_down(1).await.expect("down one"), 1);
+    assert_eq!(store.schema_version().await.unwrap(), Some(4));
+    let mut without_staff = without_handoff.clone();
+    for table in ["staff", "staff_tokens", "opening_hours"] {
+        assert!(without_staff.remove(table), "{table} was there");
+    }
+    assert_eq!(tables(&database).await, without_staff);
+    assert_eq!(store.migrate_down(1).await.expect("down one more"), 1);
     assert_eq!(store.schema_version().await.unwrap(), Some(3));
-    let mut without_idempotency = without_handoff.clone();
+    let mut without_idempotency = without_staff.clone();
     without_idempotency.remove("idempotency_keys");
     assert_eq!(tables(&database).await, without_idempotency);
 
@@ -104,7 +110,7 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
     let status = store.migration_status().await.unwrap();
     assert_eq!(
         status.iter().map(|m| m.applied).collect::<Vec<_>>(),
-        vec![true, false, false, false, false],
+        vec![true, false, false, false, false, false],
         "{status:?}"
     );
     assert_eq!(
@@ -118,7 +124,7 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
     let status = store.migration_status().await.unwrap();
     assert!(
         status.iter().all(|m| !m.applied),
-        "after down (five migrations exist): {status:?}"
+        "after down (six migrations exist): {status:?}"
     );
     assert!(!store.is_fully_migrated().await.unwrap());
     let after_down = tables(&database).await;
@@ -184,7 +190,7 @@ fn the_cli_migrates_down_and_up() {
     assert!(!status.contains("schema_version"), "{status}");
 
     let up = run(&["migrate", "up"]);
-    assert!(up.contains("applied 5 migration"), "{up}");
+    assert!(up.contains("applied 6 migration"), "{up}");
     let status = run(&["migrate", "status"]);
     assert!(
         status.contains("applied") && !status.contains("pending"),
@@ -202,10 +208,10 @@ fn the_cli_migrates_down_and_up() {
         status.contains("pending") && status.contains("applied"),
         "{status}"
     );
-    assert!(status.contains("schema_version: 4"), "{status}");
+    assert!(status.contains("schema_version: 5"), "{status}");
 
     let down = run(&["migrate", "down", "--steps", "9"]);
-    assert!(down.contains("reverted 4 migration"), "{down}");
+    assert!(down.contains("reverted 5 migration"), "{down}");
     let status = run(&["migrate", "status"]);
     assert!(
         status.contains("pending") && !status.contains("applied"),
@@ -215,7 +221,7 @@ fn the_cli_migrates_down_and_up() {
     assert!(down.contains("reverted 0 migration"), "{down}");
 
     let up = run(&["migrate", "up"]);
-    assert!(up.contains("applied 5 migration"), "{up}");
+    assert!(up.contains("applied 6 migration"), "{up}");
     let status = run(&["migrate", "status"]);
     assert!(status.contains("schema_version: 6"), "{status}");
 

@@ -7,8 +7,8 @@ use crate::error::PipelineError;
 use crate::mailbox::Mailbox;
 use crate::persistence::messages::{
     CountActiveSessions, CountActivitySince, ExpireSessions, LoadRules, LoadRulesFingerprint,
-    MeasureDatabase, PurgeHealthSnapshots, PurgeIdempotencyKeys, RecordHealthSnapshot,
-    ShredEndedHandoffs,
+    MeasureDatabase, PurgeHealthSnapshots, PurgeIdempotencyKeys, PurgeStaffTokens,
+    RecordHealthSnapshot, ShredEndedHandoffs,
 };
 use crate::persistence::{HealthSnapshot, PersistenceActor, Store, Timestamp};
 use crate::session_registry::{CountLiveSessions, EvictSessions, SessionRegistry};
@@ -172,6 +172,19 @@ impl Handler<RunSweep> for JanitorActor {
                     })
                     .await?;
                 report.idempotency_keys_deleted += deleted;
+                if (deleted as i64) < settings.batch_size {
+                    break;
+                }
+                tokio::time::sleep(settings.batch_pause).await;
+            }
+            loop {
+                let deleted = persistence
+                    .ask(PurgeStaffTokens {
+                        now,
+                        batch: settings.batch_size,
+                    })
+                    .await?;
+                report.staff_tokens_deleted += deleted;
                 if (deleted as i64) < settings.batch_size {
                     break;
                 }

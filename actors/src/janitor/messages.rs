@@ -15,6 +15,8 @@ pub struct SweepReport {
     pub idempotency_keys_deleted: u64,
     /// Ended handoffs whose key and sealed material were destroyed after their retention.
     pub handoffs_shredded: u64,
+    /// Staff sign-in tokens past their shift removed (they already no longer worked).
+    pub staff_tokens_deleted: u64,
 }
 
 /// Delete expired sessions and old health snapshots, in batches.

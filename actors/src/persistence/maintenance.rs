@@ -7,11 +7,14 @@ use super::time::Timestamp;
 use uuid::Uuid;
 
 /// Every table of the schema, children first (the order `reset` deletes in).
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 17] = [
     "handoff_access_log",
     "handoff_entries",
     "handoff_keys",
     "handoffs",
+    "opening_hours",
+    "staff_tokens",
+    "staff",
     "idempotency_keys",
     "training_data",
     "feedback",

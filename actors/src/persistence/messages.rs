@@ -302,3 +302,48 @@ store_request!(
     PurgeIdempotencyKeys { /** Cut-off. */ now: Timestamp, /** Batch size. */ batch: i64 } -> u64,
     |store, msg| store.delete_expired_idempotency_keys(msg.now, msg.batch)
 );
+store_request!(
+    /// Create a staff account (`Store(Conflict)` when the user name is taken).
+    InsertStaff { /** The account. */ staff: super::StaffRecord } -> (),
+    |store, msg| store.insert_staff(&msg.staff)
+);
+store_request!(
+    /// The staff account with this lowercase user name.
+    FindStaffByUsername { /** User name. */ username: String } -> Option<super::StaffRecord>,
+    |store, msg| store.staff_by_username(&msg.username)
+);
+store_request!(
+    /// Record a staff sign-in token by its keyed hash.
+    InsertStaffToken { /** Keyed hash of the token. */ token_hash: TokenHash, /** Account. */ staff_id: Uuid, /** End of the shift. */ expires_at: Timestamp, /** Now. */ now: Timestamp } -> (),
+    |store, msg| store.insert_staff_token(&msg.token_hash, msg.staff_id, msg.expires_at, msg.now)
+);
+store_request!(
+    /// Who an unexpired sign-in token of an enabled account names.
+    FindStaffByToken { /** Keyed hash of the token. */ token_hash: TokenHash, /** Now. */ now: Timestamp } -> Option<crate::staff::StaffIdentity>,
+    |store, msg| store.staff_by_token(&msg.token_hash, msg.now)
+);
+store_request!(
+    /// End one staff sign-in.
+    DeleteStaffToken { /** Keyed hash of the token. */ token_hash: TokenHash } -> bool,
+    |store, msg| store.delete_staff_token(&msg.token_hash)
+);
+store_request!(
+    /// How many enabled people who may work the queue are signed in.
+    CountQueueStaffSignedIn { /** Now. */ now: Timestamp } -> i64,
+    |store, msg| store.count_queue_staff_signed_in(msg.now)
+);
+store_request!(
+    /// Delete a batch of expired staff sign-in tokens.
+    PurgeStaffTokens { /** Cut-off. */ now: Timestamp, /** Batch size. */ batch: i64 } -> u64,
+    |store, msg| store.delete_expired_staff_tokens(msg.now, msg.batch)
+);
+store_request!(
+    /// The opening hours an admin stored, if any.
+    LoadOpeningHours {} -> Option<super::StoredOpeningHours>,
+    |store, msg| store.opening_hours()
+);
+store_request!(
+    /// Store opening hours that override the configuration's.
+    SaveOpeningHours { /** The hours. */ hours: super::StoredOpeningHours } -> (),
+    |store, msg| store.set_opening_hours(&msg.hours)
+);

@@ -14,6 +14,7 @@ mod probe;
 mod records;
 mod rules;
 mod sessions;
+mod staff;
 pub(crate) mod store;
 mod time;
 
@@ -27,5 +28,6 @@ pub use records::{
     Committed, HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
     StoredContext, StoredMessage, WrappedKey, WriteOp,
 };
+pub use staff::{StaffRecord, StoredOpeningHours};
 pub use store::{BackendKind, ConnectionLimits, Store, StoreSettings, redact_url};
 pub use time::Timestamp;

@@ -1,9 +1,12 @@
-//! Handoff to a counsellor: the young person's routes (`/api/v1/handoff`), the shapes both sides
-//! read, and the sealing of what a counsellor may read under the handoff's own key.
+//! Handoff to a counsellor: the young person's routes (`/api/v1/handoff`), the counsellor's
+//! (`/api/v1/staff/…`), the shapes each side reads, and the sealing of what a counsellor may read
+//! under the handoff's own key.
 
-pub mod availability;
+pub mod counsellor;
 pub mod person;
 pub mod sealing;
+pub mod staff_events;
+pub mod staff_views;
 pub mod views;
 
 /// How handoffs are kept and estimated, from `[handoff]`.

@@ -2,12 +2,12 @@
 //! leaves it. They decide what the counsellor may read: nothing, a summary they accepted, or
 //! exactly the messages they chose; what they share is sealed under the handoff's own key.
 
-use super::availability::{Availability, availability};
 use super::views::{
     HandoffEnvelope, HandoffView, HotlineCard, ShareChoice, SummaryDraft, Unavailable,
     UnavailableAnswer, UnavailableView,
 };
 use crate::http::error::ApiError;
+use crate::http::staff::availability;
 use crate::http::state::AppState;
 use crate::http::token::resolve_token;
 use crate::http::views::HotlineView;
@@ -142,11 +142,12 @@ pub async fn create(
     let session = session_of(&state, &token).await?;
     let status = session.mailbox.ask(GetStatus).await?;
     let now = Timestamp::now();
-    if let Availability::Closed { next_opening } = availability(&state, now).await? {
+    let available = availability(&state, now).await?;
+    if !available.is_available() {
         return Ok(HttpResponse::Ok().json(UnavailableAnswer {
             handoff: UnavailableView {
                 status: Unavailable::Unavailable,
-                next_opening,
+                next_opening: available.next_opening.filter(|_| !available.within_hours),
             },
             crisis_card: HotlineCard {
                 message: wording(status.language).handoff.unavailable.clone(),
