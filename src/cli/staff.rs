@@ -45,10 +45,14 @@ pub enum StaffAction {
     },
 }
 
-/// Runs a staff action.
+/// Runs a staff action. Pending migrations are applied first, so the first admin can be made
+/// before the server has ever started.
 pub async fn run(config: &LoadedConfig, action: StaffAction) -> anyhow::Result<()> {
     let store = connect_store(&config.settings).await?;
-    let result = run_with(&store, action).await;
+    let result = match store.migrate_up().await {
+        Ok(_) => run_with(&store, action).await,
+        Err(error) => Err(error.into()),
+    };
     store.close().await;
     result
 }
