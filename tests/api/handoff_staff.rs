@@ -192,6 +192,8 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
 
     let (status, body) = staff_post(&app, &lan, &close, json!({"outcome": "resolved"})).await;
     assert_eq!(status, 200, "{body}");
+    let closed_risk = body["handoff"]["risk"].clone();
+    assert!(closed_risk.is_string(), "{body}");
     assert_eq!(body["handoff"]["status"], "closed");
     assert_eq!(body["handoff"]["outcome"], "resolved");
     let (status, body) = staff_post(&app, &lan, &close, json!({"outcome": "resolved"})).await;
@@ -219,9 +221,13 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
             "outcomes"
         ])
     );
+    let outcomes = body["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 1, "{body}");
+    assert_eq!(outcomes[0]["outcome"], "resolved");
+    assert_eq!(outcomes[0]["count"], 1);
     assert_eq!(
-        body["outcomes"],
-        json!([{"risk": "none", "outcome": "resolved", "count": 1}])
+        outcomes[0]["risk"], closed_risk,
+        "counted at the risk it closed with"
     );
     assert!(!body.to_string().contains("Marker"));
     let (status, body) = staff_get(&app, &lan, "/api/v1/staff/stats").await;
