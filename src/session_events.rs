@@ -108,6 +108,7 @@ fn encode(instance: Uuid, change: SessionChange) -> String {
         } => format!("{instance}|message|{session_id}|{message_id}|{seq}"),
         SessionChange::Updated { session_id } => format!("{instance}|updated|{session_id}||"),
         SessionChange::Ended { session_id } => format!("{instance}|ended|{session_id}||"),
+        SessionChange::Handoff { session_id } => format!("{instance}|handoff|{session_id}||"),
     }
 }
 
@@ -129,6 +130,7 @@ fn decode(instance: Uuid, payload: &str) -> Option<SessionChange> {
         }),
         "updated" => Some(SessionChange::Updated { session_id }),
         "ended" => Some(SessionChange::Ended { session_id }),
+        "handoff" => Some(SessionChange::Handoff { session_id }),
         _ => None,
     }
 }
@@ -149,6 +151,7 @@ mod tests {
             },
             SessionChange::Updated { session_id },
             SessionChange::Ended { session_id },
+            SessionChange::Handoff { session_id },
         ] {
             let payload = encode(there, change);
             assert_eq!(decode(here, &payload), Some(change));

@@ -15,6 +15,7 @@ use crate::http::operations::VERSION;
 use crate::http::rate_limit::RateLimits;
 use crate::http::request_limits::{RequestLimits, request_limits};
 use crate::http::shared_rate_limit::SharedLimiter;
+use crate::http::staff::StaffAuth;
 use crate::http::state::AppState;
 use crate::redis::RedisHandle;
 use crate::session_events::SessionEventHub;
@@ -351,6 +352,10 @@ impl Application {
                 }
             });
         }
+        // Checked when the configuration loaded, so this only repeats a parse that succeeded.
+        let configured_hours =
+            cbln_actors::staff::OpeningHours::parse(&settings.handoff.hours_spec())
+                .map_err(|_| anyhow::anyhow!("handoff.opening_hours: invalid"))?;
         let ready = Arc::new(AtomicBool::new(migrated));
         let breaker = DatabaseBreaker::new();
         breaker.spawn_probe(
@@ -372,6 +377,15 @@ impl Application {
             },
             events,
             event_heartbeat: Duration::from_millis(settings.server.event_heartbeat_ms),
+            handoff: crate::http::handoff::HandoffPolicy {
+                retention: Duration::from_secs(settings.handoff.retention_minutes * 60),
+                default_wait_s: i64::try_from(settings.handoff.default_wait_s).unwrap_or(i64::MAX),
+            },
+            staff: StaffAuth::new(
+                &system.token_hasher,
+                Duration::from_secs(settings.staff.shift_hours.saturating_mul(3600)),
+                configured_hours,
+            ),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|error| {

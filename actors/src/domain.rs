@@ -40,14 +40,17 @@ pub enum Role {
     User,
     /// The automated listener.
     Assistant,
+    /// A counsellor the person asked for (a handoff).
+    Counsellor,
 }
 
 impl Role {
-    /// The stored and wire form (`user` / `assistant`).
+    /// The stored and wire form (`user` / `assistant` / `counsellor`).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Counsellor => "counsellor",
         }
     }
 
@@ -56,6 +59,7 @@ impl Role {
         match value {
             "user" => Some(Role::User),
             "assistant" => Some(Role::Assistant),
+            "counsellor" => Some(Role::Counsellor),
             _ => None,
         }
     }

@@ -29,6 +29,12 @@ pub enum SessionChange {
         /// The session.
         session_id: Uuid,
     },
+    /// The session's handoff to a counsellor changed: asked for, claimed, closed or left, its
+    /// risk raised, or a message added for the counsellor.
+    Handoff {
+        /// The session.
+        session_id: Uuid,
+    },
 }
 
 impl SessionChange {
@@ -37,7 +43,8 @@ impl SessionChange {
         match *self {
             SessionChange::MessageCreated { session_id, .. }
             | SessionChange::Updated { session_id }
-            | SessionChange::Ended { session_id } => session_id,
+            | SessionChange::Ended { session_id }
+            | SessionChange::Handoff { session_id } => session_id,
         }
     }
 }
@@ -69,6 +76,11 @@ impl SessionChanges {
                 session_id: message.session_id,
             });
         }
+    }
+
+    /// Announces that the session's handoff changed.
+    pub fn handoff(&self, session_id: Uuid) {
+        let _ = self.sender.send(SessionChange::Handoff { session_id });
     }
 
     /// Every change announced from now on.

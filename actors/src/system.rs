@@ -77,6 +77,8 @@ pub struct ActorSystem {
     pub deletions: tokio::sync::broadcast::Sender<uuid::Uuid>,
     /// Committed messages and status changes, for the sessions' event streams.
     pub changes: SessionChanges,
+    /// The configured lines, for a card shown outside the pipeline (no counsellor available).
+    pub hotlines: Arc<Vec<Hotline>>,
     store: Store,
     persistence_arbiter: Arbiter,
 }
@@ -192,6 +194,7 @@ impl ActorSystem {
             deletions: deletions.clone(),
             changes: changes.clone(),
         });
+        let hotlines = deps.hotlines.clone();
         let registry_addr = {
             let (deps, registry_settings, hasher, health) = (
                 deps.clone(),
@@ -243,6 +246,7 @@ impl ActorSystem {
             metrics,
             deletions,
             changes,
+            hotlines,
             store,
             persistence_arbiter,
         })

@@ -238,10 +238,12 @@ async fn messages_are_committed_in_order_user_before_reply() {
             Some(content.as_str())
         );
         assert_eq!(reply.user_message.role, Role::User);
-        assert_eq!(reply.ai_message.role, Role::Assistant);
+        assert_eq!(reply.ai_message.as_ref().unwrap().role, Role::Assistant);
         assert!(
             reply
                 .ai_message
+                .as_ref()
+                .unwrap()
                 .content
                 .as_deref()
                 .is_some_and(|c| !c.is_empty())
@@ -265,8 +267,8 @@ async fn messages_are_committed_in_order_user_before_reply() {
         );
         assert_eq!(user.content.as_deref(), Some(contents[i].as_str()));
         assert_eq!(user.id, posted[i].user_message.id);
-        assert_eq!(ai.id, posted[i].ai_message.id);
-        assert_eq!(ai.content, posted[i].ai_message.content);
+        assert_eq!(ai.id, posted[i].ai_message.as_ref().unwrap().id);
+        assert_eq!(ai.content, posted[i].ai_message.as_ref().unwrap().content);
         assert!(!user.integrity_error && !ai.integrity_error);
         // The user's message was committed before its reply was produced.
         assert!(user.created_at <= ai.created_at);
@@ -334,7 +336,11 @@ async fn fifty_concurrent_sends_to_one_session_lose_and_duplicate_nothing() {
             .find(|p| p.user_message.id == user.id)
             .expect("every stored user message was acknowledged");
         assert_eq!(own.user_message.content.as_deref(), Some(content.as_str()));
-        assert_eq!(own.ai_message.id, ai.id, "pairs are contiguous");
+        assert_eq!(
+            own.ai_message.as_ref().unwrap().id,
+            ai.id,
+            "pairs are contiguous"
+        );
     }
     let expected: HashSet<String> = contents.into_iter().collect();
     assert_eq!(seen_contents, expected);
@@ -383,7 +389,7 @@ async fn full_session_mailbox_answers_overloaded() {
     let stored: HashSet<Uuid> = hist.messages.iter().map(|m| m.id).collect();
     for posted in &accepted {
         assert!(stored.contains(&posted.user_message.id));
-        assert!(stored.contains(&posted.ai_message.id));
+        assert!(stored.contains(&posted.ai_message.as_ref().unwrap().id));
     }
 
     let refused = h
@@ -429,7 +435,7 @@ async fn supervisor_restarts_persistence_without_losing_acknowledged_data() {
     let ids: Vec<Uuid> = hist.messages.iter().map(|m| m.id).collect();
     for posted in before.iter().chain(std::iter::once(&after)) {
         assert!(ids.contains(&posted.user_message.id));
-        assert!(ids.contains(&posted.ai_message.id));
+        assert!(ids.contains(&posted.ai_message.as_ref().unwrap().id));
     }
     // A fresh session actor (which reloads its state through the restarted actor) sees it all.
     handle.mailbox.addr().do_send(StopSession);
@@ -504,7 +510,10 @@ async fn idle_session_actor_stops_and_restarts_on_demand() {
     assert_eq!(h.live_sessions().await, 1);
     let hist = history(&reopened).await;
     let ids: Vec<Uuid> = hist.messages.iter().map(|m| m.id).collect();
-    assert_eq!(ids, vec![first.user_message.id, first.ai_message.id]);
+    assert_eq!(
+        ids,
+        vec![first.user_message.id, first.ai_message.as_ref().unwrap().id]
+    );
     // The restarted actor continues the sequence rather than reusing it.
     let second = post(
         &h.open(token_hash).await.expect("open"),
@@ -587,11 +596,11 @@ async fn crisis_message_gets_the_safety_protocol_and_sets_crisis_mode() {
         info.hotlines
     );
     assert_eq!(
-        posted.ai_message.model_used.as_deref(),
+        posted.ai_message.as_ref().unwrap().model_used.as_deref(),
         Some(session::SAFETY_MODEL)
     );
     assert!(posted.user_message.is_crisis_detected);
-    assert!(!posted.ai_message.is_crisis_detected);
+    assert!(!posted.ai_message.as_ref().unwrap().is_crisis_detected);
 
     let status = handle.mailbox.ask(GetStatus).await.expect("status");
     assert!(status.is_crisis_mode);
@@ -602,14 +611,14 @@ async fn crisis_message_gets_the_safety_protocol_and_sets_crisis_mode() {
     assert!(calm.crisis_info.is_some());
     assert!(!calm.user_message.is_crisis_detected);
     assert_eq!(
-        calm.ai_message.model_used.as_deref(),
+        calm.ai_message.as_ref().unwrap().model_used.as_deref(),
         Some(session::SAFETY_MODEL)
     );
     // Someone with them is: crisis mode ends.
     let safe = post(&handle, "mẹ mình về rồi, mẹ đang ngồi cạnh mình").await;
     assert!(safe.crisis_info.is_none());
     assert_ne!(
-        safe.ai_message.model_used.as_deref(),
+        safe.ai_message.as_ref().unwrap().model_used.as_deref(),
         Some(session::SAFETY_MODEL)
     );
     let status = handle.mailbox.ask(GetStatus).await.expect("status");
@@ -829,7 +838,7 @@ async fn reloaded_rules_apply_to_the_next_message() {
     assert!(posted.crisis_info.is_some(), "the new rule is in force");
     assert!(posted.user_message.is_crisis_detected);
     assert_eq!(
-        posted.ai_message.model_used.as_deref(),
+        posted.ai_message.as_ref().unwrap().model_used.as_deref(),
         Some(session::SAFETY_MODEL)
     );
     assert!(

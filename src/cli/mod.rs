@@ -7,6 +7,7 @@ mod keys;
 mod keywords;
 mod maintenance;
 mod migrate;
+mod staff;
 
 use crate::config::{ConfigError, Sources, load};
 use crate::startup::{Application, LoadedConfig};
@@ -45,6 +46,12 @@ pub enum Command {
         /// list | add | disable | enable | reload.
         #[command(subcommand)]
         action: keywords::KeywordsAction,
+    },
+    /// Manage staff accounts for the counsellor handoff.
+    Staff {
+        /// add | list | disable | enable | reset-password.
+        #[command(subcommand)]
+        action: staff::StaffAction,
     },
     /// Crisis detection tools.
     Crisis {
@@ -186,6 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { action } => runtime()?.block_on(migrate::run(&config, action)),
         Command::Keys { action } => runtime()?.block_on(keys::run(&config, action)),
         Command::Keywords { action } => runtime()?.block_on(keywords::run(&config, action)),
+        Command::Staff { action } => runtime()?.block_on(staff::run(&config, action)),
         Command::Crisis { action } => runtime()?.block_on(crisis::run(&config, action)),
         Command::Content { action } => content::run(&config, action),
         Command::Seed => runtime()?.block_on(maintenance::seed(&config)),

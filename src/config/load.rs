@@ -171,6 +171,13 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             format!("{address:?} is not an IP address and port, e.g. 127.0.0.1:9100"),
         ));
     }
+    if let Err(errors) = cbln_actors::staff::OpeningHours::parse(&settings.handoff.hours_spec()) {
+        let first = &errors[0];
+        return Err(invalid(
+            &format!("handoff.{}", first.field),
+            first.problem.clone(),
+        ));
+    }
     for origin in &settings.server.cors_origins {
         if !(origin.starts_with("http://") || origin.starts_with("https://")) {
             return Err(invalid(
@@ -193,6 +200,7 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             settings.database.probe_timeout_ms,
         ),
         ("session.ttl_days", settings.session.ttl_days),
+        ("staff.shift_hours", settings.staff.shift_hours),
         ("session.idle_timeout_s", settings.session.idle_timeout_s),
         (
             "session.max_live_actors",
@@ -226,6 +234,10 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
         (
             "rate_limit.sessions_per_minute",
             u64::from(settings.rate_limit.sessions_per_minute),
+        ),
+        (
+            "rate_limit.staff_logins_per_minute",
+            u64::from(settings.rate_limit.staff_logins_per_minute),
         ),
         ("idempotency.ttl_s", settings.idempotency.ttl_s),
         (
@@ -414,6 +426,40 @@ mod tests {
             "the conventional PORT wins over the generic form"
         );
         assert!(!settings.rate_limit.enabled);
+    }
+
+    #[test]
+    fn handoff_hours_default_to_all_hours_and_are_checked_at_load() {
+        let (_, settings) = load(&sources("production", &[])).unwrap();
+        assert!(settings.handoff.opening_hours.is_empty() && settings.handoff.holidays.is_empty());
+        assert_eq!(settings.staff.shift_hours, 8);
+        let (_, settings) = load(&sources(
+            "production",
+            &[
+                ("CBLN__HANDOFF__OPENING_HOURS", r#"["mon-fri 08:00-22:00"]"#),
+                ("CBLN__HANDOFF__HOLIDAYS", r#"["2027-09-02"]"#),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(settings.handoff.opening_hours, vec!["mon-fri 08:00-22:00"]);
+        let error = load(&sources(
+            "production",
+            &[(
+                "CBLN__HANDOFF__OPENING_HOURS",
+                r#"["mon-fri 08:00-22:00", "mon 22:00-02:00"]"#,
+            )],
+        ))
+        .unwrap_err();
+        assert_eq!(error.setting, "handoff.opening_hours[1]");
+        assert!(error.problem.contains("two spans"), "{}", error.problem);
+        let error = load(&sources(
+            "production",
+            &[("CBLN__HANDOFF__HOLIDAYS", r#"["2027-13-01"]"#)],
+        ))
+        .unwrap_err();
+        assert_eq!(error.setting, "handoff.holidays[0]");
+        let error = load(&sources("production", &[("CBLN__STAFF__SHIFT_HOURS", "0")])).unwrap_err();
+        assert_eq!(error.setting, "staff.shift_hours");
     }
 
     #[test]

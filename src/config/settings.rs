@@ -38,6 +38,10 @@ pub struct Settings {
     pub log: LogSettings,
     /// Metrics.
     pub metrics: MetricsSettings,
+    /// Staff sign-in.
+    pub staff: StaffSettings,
+    /// The handoff to a counsellor.
+    pub handoff: HandoffSettings,
 }
 
 /// `[server]`.
@@ -187,6 +191,10 @@ pub struct RateLimitSettings {
     pub sessions_per_minute: u32,
     /// Extra burst of sessions.
     pub session_burst: u32,
+    /// Staff sign-in attempts per client address, and per user name, per minute.
+    pub staff_logins_per_minute: u32,
+    /// Extra burst of staff sign-in attempts.
+    pub staff_login_burst: u32,
 }
 
 /// `[idempotency]`.
@@ -327,5 +335,39 @@ impl MetricsSettings {
             .as_deref()
             .map(str::trim)
             .filter(|address| !address.is_empty())
+    }
+}
+
+/// `[staff]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSettings {
+    /// Hours a staff sign-in token stays valid (one shift).
+    pub shift_hours: u64,
+}
+
+/// `[handoff]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffSettings {
+    /// Weekly spans in Vietnam time (`mon-fri 08:00-22:00`); empty = all hours. An admin's
+    /// `PUT /api/v1/staff/opening-hours` overrides them.
+    pub opening_hours: Vec<String>,
+    /// Closed dates (`YYYY-MM-DD`, Vietnam time).
+    pub holidays: Vec<String>,
+    /// Minutes a closed handoff's key and sealed material are kept before the janitor destroys
+    /// them (a handoff the person cancels while still queued is destroyed at once).
+    pub retention_minutes: u64,
+    /// Seconds of wait per handoff ahead in the queue, estimated before any claim was measured.
+    pub default_wait_s: u64,
+}
+
+impl HandoffSettings {
+    /// The configured hours as the staff domain reads them.
+    pub fn hours_spec(&self) -> cbln_actors::staff::HoursSpec {
+        cbln_actors::staff::HoursSpec {
+            opening_hours: self.opening_hours.clone(),
+            holidays: self.holidays.clone(),
+        }
     }
 }

@@ -2,7 +2,9 @@
 //! compiled into the binary (nothing is fetched from the internet).
 
 use super::error::ApiError;
-use super::{events, exit, feedback, messages, operations, sessions};
+use super::handoff::person as handoff;
+use super::handoff::{counsellor, staff_events};
+use super::{events, exit, feedback, messages, operations, sessions, staff};
 use actix_web::{HttpResponse, web};
 use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
@@ -17,11 +19,31 @@ use utoipa::OpenApi;
         messages::send, messages::history, messages::get_one, messages::delete_one, messages::delete_all,
         events::stream,
         feedback::submit,
+        handoff::create, handoff::current, handoff::leave, handoff::summary_draft,
+        staff::login::login, staff::login::logout,
+        staff::hours::get_opening_hours, staff::hours::put_opening_hours,
+        counsellor::queue, counsellor::claim, counsellor::messages, counsellor::answer,
+        counsellor::close, counsellor::stats, staff_events::stream,
         operations::root, operations::health, operations::live, operations::ready, operations::metrics,
     ),
-    tags((name = "sessions"), (name = "messages"), (name = "feedback"), (name = "operations"))
+    modifiers(&StaffTokenScheme),
+    tags((name = "sessions"), (name = "messages"), (name = "feedback"), (name = "handoff"), (name = "staff"), (name = "operations"))
 )]
 pub struct ApiDoc;
+
+/// Declares `staff_token`, the bearer token `POST /api/v1/staff/login` answers with.
+struct StaffTokenScheme;
+
+impl utoipa::Modify for StaffTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "staff_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// `GET /docs`: Swagger UI with absolute asset paths, so it works with or without the slash.
 pub async fn page() -> HttpResponse {

@@ -82,6 +82,31 @@ pub enum ApiError {
         /// Seconds until a retry may get the first request's answer.
         retry_after: u64,
     },
+    /// 409 `handoff_exists`: the session already has a handoff queued or assigned.
+    #[error("handoff exists")]
+    HandoffExists,
+    /// 404 `handoff_not_found`: no such handoff (for this session, or at all).
+    #[error("handoff not found")]
+    HandoffNotFound,
+    /// 409 `handoff_taken`: another counsellor claimed it first.
+    #[error("handoff taken")]
+    HandoffTaken,
+    /// 409 `handoff_ended`: the handoff was closed or left; nothing more can be done to it.
+    #[error("handoff ended")]
+    HandoffEnded,
+    /// 401 `staff_token_required`: a staff route was called without `Authorization: Bearer`.
+    #[error("staff token required")]
+    StaffTokenRequired,
+    /// 401 `staff_token_invalid`: the staff token is unknown, expired, ended or its account
+    /// disabled.
+    #[error("staff token invalid")]
+    StaffTokenInvalid,
+    /// 401 `invalid_credentials`: the same answer for an unknown name and a wrong password.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// 403 `forbidden`: signed in, but this role may not do this.
+    #[error("forbidden")]
+    Forbidden,
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
@@ -127,6 +152,14 @@ impl ApiError {
             ApiError::TooManyConnections { .. } => "too_many_connections",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::IdempotencyKeyInFlight { .. } => "idempotency_key_in_flight",
+            ApiError::HandoffExists => "handoff_exists",
+            ApiError::HandoffNotFound => "handoff_not_found",
+            ApiError::HandoffTaken => "handoff_taken",
+            ApiError::HandoffEnded => "handoff_ended",
+            ApiError::StaffTokenRequired => "staff_token_required",
+            ApiError::StaffTokenInvalid => "staff_token_invalid",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Internal => "internal",
@@ -172,6 +205,20 @@ impl ApiError {
                 "The first request with this Idempotency-Key is still being processed; retry shortly."
                     .into()
             }
+            ApiError::HandoffExists => {
+                "A request for a counsellor is already open for this session.".into()
+            }
+            ApiError::HandoffNotFound => "No such handoff.".into(),
+            ApiError::HandoffTaken => "Another counsellor has already taken this handoff.".into(),
+            ApiError::HandoffEnded => "This handoff has ended.".into(),
+            ApiError::StaffTokenRequired => {
+                "Sign in first and send the token as Authorization: Bearer.".into()
+            }
+            ApiError::StaffTokenInvalid => {
+                "This sign-in has ended or is not valid; please sign in again.".into()
+            }
+            ApiError::InvalidCredentials => "The user name or password is not right.".into(),
+            ApiError::Forbidden => "Your role may not do this.".into(),
             ApiError::NotFound => "No such resource.".into(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
             ApiError::Internal => "Something went wrong on our side.".into(),
@@ -197,8 +244,16 @@ impl ResponseError for ApiError {
             ApiError::SessionNotFound | ApiError::MessageNotFound | ApiError::NotFound => {
                 StatusCode::NOT_FOUND
             }
-            ApiError::SessionExpired => StatusCode::UNAUTHORIZED,
-            ApiError::FeedbackExists => StatusCode::CONFLICT,
+            ApiError::SessionExpired
+            | ApiError::StaffTokenRequired
+            | ApiError::StaffTokenInvalid
+            | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::FeedbackExists
+            | ApiError::HandoffExists
+            | ApiError::HandoffTaken
+            | ApiError::HandoffEnded => StatusCode::CONFLICT,
+            ApiError::HandoffNotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

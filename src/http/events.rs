@@ -1,6 +1,7 @@
 //! `GET /api/v1/events`: a session's event stream — `message.created` for every message added to
-//! the session by anyone, `session.updated` when its risk or crisis mode changes, `session.ended`
-//! when it is gone — with a comment heartbeat, resumable with `Last-Event-ID`.
+//! the session by anyone (a counsellor's with `"role": "counsellor"`), `session.updated` when its
+//! risk or crisis mode changes, `handoff.updated` when its handoff to a counsellor changes,
+//! `session.ended` when it is gone — with a comment heartbeat, resumable with `Last-Event-ID`.
 //!
 //! An event's id is `seq × 1000 + n`: the sequence number of the session's latest message shown,
 //! and the count of status events since it (0 for the message itself). The sequence number is
@@ -15,6 +16,7 @@
 
 use super::error::ApiError;
 use super::event_stream::{frame, heartbeat, response};
+use super::handoff::views::HandoffView;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -23,6 +25,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::crypto::TokenHash;
 use cbln_actors::error::PipelineError;
+use cbln_actors::persistence::messages::LoadSessionHandoff;
 use cbln_actors::session::{self, GetStatus, ListHistory};
 use cbln_actors::session_events::SessionChange;
 use cbln_actors::session_registry::{OpenSession, SessionHandle};
@@ -90,7 +93,7 @@ pub async fn stream(
     )))
 }
 
-fn heartbeat_timer(every: Duration) -> Interval {
+pub(super) fn heartbeat_timer(every: Duration) -> Interval {
     let every = every.max(Duration::from_millis(10));
     let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -209,6 +212,7 @@ impl Connection {
                 }
                 Wake::Change(Ok(SessionChange::Updated { .. })) => self.status().await,
                 Wake::Change(Ok(SessionChange::Ended { .. })) => self.end("deleted"),
+                Wake::Change(Ok(SessionChange::Handoff { .. })) => self.handoff().await,
                 // Fell behind: whatever was missed is in the database.
                 Wake::Change(Err(broadcast::error::RecvError::Lagged(_))) => self.catch_up().await,
                 // The service is stopping.
@@ -263,6 +267,26 @@ impl Connection {
                 self.catch_up_pending = false;
                 self.show(messages);
             }
+            Err(error) => self.failed(error),
+        }
+    }
+
+    /// The session's handoff as it now stands (no place in the queue: `GET /handoff` has it).
+    async fn handoff(&mut self) {
+        let read = self.system.persistence.ask(LoadSessionHandoff {
+            session_id: self.session_id,
+        });
+        match read.await {
+            Ok(Some(record)) => {
+                self.status_events = (self.status_events + 1).min(STATUS_EVENTS_PER_MESSAGE);
+                let id = self.event_id();
+                self.queue.push_back(frame(
+                    id,
+                    "handoff.updated",
+                    &HandoffView::new(&record, None),
+                ));
+            }
+            Ok(None) => {}
             Err(error) => self.failed(error),
         }
     }

@@ -116,7 +116,7 @@ impl Relay {
                     id,
                     "reply.completed",
                     &json!({
-                        "ai_message": ChatMessage::from(posted.ai_message),
+                        "ai_message": posted.ai_message.map(ChatMessage::from),
                         "notice": posted.notice.map(Notice::from),
                     }),
                 )
@@ -127,7 +127,7 @@ impl Relay {
                     id,
                     "reply.replaced",
                     &json!({
-                        "ai_message": ChatMessage::from(posted.ai_message),
+                        "ai_message": posted.ai_message.map(ChatMessage::from),
                         "notice": posted.notice.map(Notice::from),
                     }),
                 )

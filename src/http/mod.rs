@@ -12,6 +12,7 @@ pub mod event_stream;
 pub mod events;
 pub mod exit;
 pub mod feedback;
+pub mod handoff;
 pub mod idempotency;
 pub mod messages;
 pub mod messages_stream;
@@ -23,6 +24,7 @@ pub mod rate_limit;
 pub mod request_limits;
 pub mod sessions;
 pub mod shared_rate_limit;
+pub mod staff;
 pub mod state;
 pub mod token;
 pub mod views;
@@ -126,5 +128,40 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .service(resource("/api/v1/events").route(web::get().to(events::stream)))
         .service(resource("/api/v1/feedback").route(web::post().to(feedback::submit)))
+        .service(
+            resource("/api/v1/handoff")
+                .route(web::post().to(handoff::person::create))
+                .route(web::get().to(handoff::person::current))
+                .route(web::delete().to(handoff::person::leave)),
+        )
+        .service(
+            resource("/api/v1/handoff/summary-draft")
+                .route(web::get().to(handoff::person::summary_draft)),
+        )
+        .service(resource("/api/v1/staff/login").route(web::post().to(staff::login)))
+        .service(resource("/api/v1/staff/logout").route(web::post().to(staff::logout)))
+        .service(
+            resource("/api/v1/staff/opening-hours")
+                .route(web::get().to(staff::get_opening_hours))
+                .route(web::put().to(staff::put_opening_hours)),
+        )
+        .service(resource("/api/v1/staff/queue").route(web::get().to(handoff::counsellor::queue)))
+        .service(resource("/api/v1/staff/stats").route(web::get().to(handoff::counsellor::stats)))
+        .service(
+            resource("/api/v1/staff/events").route(web::get().to(handoff::staff_events::stream)),
+        )
+        .service(
+            resource("/api/v1/staff/handoffs/{id}/claim")
+                .route(web::post().to(handoff::counsellor::claim)),
+        )
+        .service(
+            resource("/api/v1/staff/handoffs/{id}/messages")
+                .route(web::get().to(handoff::counsellor::messages))
+                .route(web::post().to(handoff::counsellor::answer)),
+        )
+        .service(
+            resource("/api/v1/staff/handoffs/{id}/close")
+                .route(web::post().to(handoff::counsellor::close)),
+        )
         .default_service(web::to(not_found));
 }

@@ -1,4 +1,5 @@
-//! Rate limits: messages per session, session creation per client address. With Redis they are
+//! Rate limits: messages per session, session creation per client address, staff sign-in attempts
+//! per client address and per user name. With Redis they are
 //! shared by every instance ([`SharedLimiter`]); without it, or while it does not answer, each
 //! instance limits on its own with governor — nobody is refused because Redis is down.
 //! Keyed limiters forget idle keys periodically, so their memory cannot grow without bound.
@@ -27,8 +28,11 @@ pub struct RateLimits {
 struct Limiters {
     messages: DefaultKeyedRateLimiter<Uuid>,
     sessions: DefaultKeyedRateLimiter<IpAddr>,
+    staff_login_addresses: DefaultKeyedRateLimiter<IpAddr>,
+    staff_login_names: DefaultKeyedRateLimiter<String>,
     message_quota: SharedQuota,
     session_quota: SharedQuota,
+    staff_login_quota: SharedQuota,
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -61,6 +65,18 @@ impl RateLimits {
                 session_quota: SharedQuota::per_minute(
                     settings.sessions_per_minute,
                     settings.session_burst,
+                ),
+                staff_login_addresses: DefaultKeyedRateLimiter::keyed(quota(
+                    settings.staff_logins_per_minute,
+                    settings.staff_login_burst,
+                )),
+                staff_login_names: DefaultKeyedRateLimiter::keyed(quota(
+                    settings.staff_logins_per_minute,
+                    settings.staff_login_burst,
+                )),
+                staff_login_quota: SharedQuota::per_minute(
+                    settings.staff_logins_per_minute,
+                    settings.staff_login_burst,
                 ),
             })
         });
@@ -97,6 +113,51 @@ impl RateLimits {
         shared
             .await
             .unwrap_or_else(|| self.check_session_creation(request))
+    }
+
+    /// Counts one staff sign-in attempt against the request's client address and, separately,
+    /// against the user name tried (so neither many names from one place nor one name from many
+    /// places gets unlimited guesses), across instances when Redis answers.
+    pub async fn admit_staff_login(
+        &self,
+        request: &HttpRequest,
+        username: &str,
+    ) -> Result<(), ApiError> {
+        let Some(limits) = &self.inner else {
+            return Ok(());
+        };
+        let scope = RateLimitScope::StaffLogin;
+        if let Some(client) = self.client_address(request) {
+            let key = format!("client:{client}");
+            let shared = self.admit_shared(scope, &key, |limits| limits.staff_login_quota);
+            match shared.await {
+                Some(decided) => decided?,
+                None => limits
+                    .staff_login_addresses
+                    .check_key(&client)
+                    .map_err(|not_until| self.refuse(scope, &not_until))?,
+            }
+        }
+        let key = format!("name:{username}");
+        let shared = self.admit_shared(scope, &key, |limits| limits.staff_login_quota);
+        match shared.await {
+            Some(decided) => decided,
+            None => limits
+                .staff_login_names
+                .check_key(&username.to_string())
+                .map_err(|not_until| self.refuse(scope, &not_until)),
+        }
+    }
+
+    fn refuse(
+        &self,
+        scope: RateLimitScope,
+        not_until: &governor::NotUntil<governor::clock::QuantaInstant>,
+    ) -> ApiError {
+        self.metrics.rate_limited(scope);
+        ApiError::RateLimited {
+            retry_after: retry_after(not_until),
+        }
     }
 
     /// Redis's answer for `key` under the limits' `quota` (a refusal counted under `scope`), or
@@ -180,6 +241,10 @@ impl RateLimits {
             limits.messages.shrink_to_fit();
             limits.sessions.retain_recent();
             limits.sessions.shrink_to_fit();
+            limits.staff_login_addresses.retain_recent();
+            limits.staff_login_addresses.shrink_to_fit();
+            limits.staff_login_names.retain_recent();
+            limits.staff_login_names.shrink_to_fit();
         }
     }
 
@@ -187,7 +252,12 @@ impl RateLimits {
     pub fn tracked_keys(&self) -> usize {
         self.inner
             .as_ref()
-            .map(|l| l.messages.len() + l.sessions.len())
+            .map(|l| {
+                l.messages.len()
+                    + l.sessions.len()
+                    + l.staff_login_addresses.len()
+                    + l.staff_login_names.len()
+            })
             .unwrap_or(0)
     }
 }
@@ -208,6 +278,8 @@ mod tests {
             message_burst: 1,
             sessions_per_minute: per_minute,
             session_burst: 1,
+            staff_logins_per_minute: per_minute,
+            staff_login_burst: 1,
         };
         RateLimits::new(&settings, Vec::new(), Metrics::disabled())
     }

@@ -31,6 +31,10 @@ pub struct AppState {
     pub events: SessionEventHub,
     /// How often an idle event stream sends a heartbeat comment.
     pub event_heartbeat: Duration,
+    /// How handoffs to counsellors are kept and estimated.
+    pub handoff: super::handoff::HandoffPolicy,
+    /// Staff sign-in and opening hours.
+    pub staff: super::staff::StaffAuth,
 }
 
 impl AppState {

@@ -6,14 +6,9 @@ use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use cbln_actors::crypto::looks_like_session_token;
 
-/// The token from the first place that has one. A token that cannot be one of ours answers
-/// `session_not_found` at once, without touching the database.
-pub fn resolve_token(
-    request: &HttpRequest,
-    path: Option<&str>,
-    query_or_body: Option<&str>,
-) -> Result<String, ApiError> {
-    let from_bearer = request
+/// The token of an `Authorization: Bearer` header, if the request has one.
+pub fn bearer_token(request: &HttpRequest) -> Option<String> {
+    request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -22,7 +17,17 @@ pub fn resolve_token(
             scheme
                 .eq_ignore_ascii_case("bearer")
                 .then(|| token.trim().to_string())
-        });
+        })
+}
+
+/// The token from the first place that has one. A token that cannot be one of ours answers
+/// `session_not_found` at once, without touching the database.
+pub fn resolve_token(
+    request: &HttpRequest,
+    path: Option<&str>,
+    query_or_body: Option<&str>,
+) -> Result<String, ApiError> {
+    let from_bearer = bearer_token(request);
     let from_header = || {
         request
             .headers()

@@ -44,6 +44,8 @@ pub enum Role {
     User,
     /// The automated listener.
     Assistant,
+    /// A counsellor the person asked for.
+    Counsellor,
 }
 
 impl From<domain::Role> for Role {
@@ -51,6 +53,7 @@ impl From<domain::Role> for Role {
         match role {
             domain::Role::User => Role::User,
             domain::Role::Assistant => Role::Assistant,
+            domain::Role::Counsellor => Role::Counsellor,
         }
     }
 }
@@ -198,7 +201,7 @@ pub struct ChatMessage {
     pub id: Uuid,
     /// The session's id.
     pub session_id: Uuid,
-    /// `user` or `assistant`.
+    /// `user`, `assistant`, or `counsellor` (a counsellor the person asked for).
     pub role: Role,
     /// The text; `null` when the stored record failed its integrity check.
     pub content: Option<String>,
@@ -237,8 +240,9 @@ impl From<session::ChatMessage> for ChatMessage {
 pub struct PostedMessage {
     /// The user's message as committed.
     pub user_message: ChatMessage,
-    /// The reply as committed.
-    pub ai_message: ChatMessage,
+    /// The reply as committed; `null` while a counsellor has the conversation (they answer, and
+    /// their messages come with `"role": "counsellor"` in the history and on the event stream).
+    pub ai_message: Option<ChatMessage>,
     /// The crisis card when the message was a crisis.
     pub crisis_info: Option<CrisisInfo>,
     /// Shown with the reply: `ai_disclosure` on the session's first, `break_reminder` after a long
@@ -250,7 +254,7 @@ impl From<session::PostedMessage> for PostedMessage {
     fn from(posted: session::PostedMessage) -> Self {
         PostedMessage {
             user_message: posted.user_message.into(),
-            ai_message: posted.ai_message.into(),
+            ai_message: posted.ai_message.map(Into::into),
             crisis_info: posted.crisis_info.map(CrisisInfo::from),
             notice: posted.notice.map(Notice::from),
         }

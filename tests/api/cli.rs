@@ -89,7 +89,8 @@ impl Cli {
         stderr_of(&output)
     }
 
-    fn with_stdin(&self, args: &[&str], input: &str) -> Output {
+    /// Runs with `input` on stdin and returns the output whatever the exit code.
+    fn output_with_stdin(&self, args: &[&str], input: &str) -> Output {
         let mut command = cbln_command(self.path(), args, &self.env());
         command.stdin(Stdio::piped());
         let mut child = command.spawn().expect("cbln starts");
@@ -99,7 +100,11 @@ impl Cli {
             .expect("stdin")
             .write_all(input.as_bytes())
             .expect("writes stdin");
-        let output = child.wait_with_output().expect("output");
+        child.wait_with_output().expect("output")
+    }
+
+    fn with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let output = self.output_with_stdin(args, input);
         assert!(
             output.status.success(),
             "cbln {args:?} failed\nstdout: {}\nstderr: {}",
@@ -603,10 +608,149 @@ fn crisis_train_and_eval_work_on_labelled_files() {
     );
 }
 
+#[actix_web::test]
+async fn staff_accounts_are_managed() {
+    use cbln_actors::persistence::Timestamp;
+    use cbln_actors::staff::verify_password;
+    let cli = Cli::new();
+    let password = "a long enough password\n";
+
+    // A short password, a bad role and a bad name are refused, and nothing is created.
+    let short = cli.output_with_stdin(
+        &[
+            "staff",
+            "add",
+            "lan",
+            "--role",
+            "counsellor",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert_eq!(short.status.code(), Some(2), "{}", stderr_of(&short));
+    assert!(
+        stderr_of(&short).contains("at least 12 characters"),
+        "{}",
+        stderr_of(&short)
+    );
+    let role = cli.usage_error(&["staff", "add", "lan", "--role", "root", "--password-stdin"]);
+    assert!(role.contains("counsellor, supervisor or admin"), "{role}");
+    let name = cli.usage_error(&["staff", "add", "lân", "--role", "admin", "--password-stdin"]);
+    assert!(name.contains("NAME"), "{name}");
+    assert_eq!(cli.count("SELECT COUNT(*) FROM staff").await, 0);
+
+    let added = cli.with_stdin(
+        &[
+            "staff",
+            "add",
+            "Lan",
+            "--role",
+            "counsellor",
+            "--password-stdin",
+        ],
+        password,
+    );
+    assert_eq!(stdout_of(&added).trim(), "added counsellor lan");
+    cli.with_stdin(
+        &["staff", "add", "an", "--role", "admin", "--password-stdin"],
+        password,
+    );
+    let again = cli.output_with_stdin(
+        &["staff", "add", "lan", "--role", "admin", "--password-stdin"],
+        password,
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr_of(&again).contains("exists"),
+        "{}",
+        stderr_of(&again)
+    );
+    let list = cli.ok(&["staff", "list"]);
+    let lines: Vec<Vec<&str>> = list
+        .lines()
+        .map(|line| line.split_whitespace().take(3).collect())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            vec!["an", "admin", "enabled"],
+            vec!["lan", "counsellor", "enabled"]
+        ],
+        "{list}"
+    );
+
+    let store = crate::staff_support::store_at(&cli.url).await;
+    let lan = store.staff_by_username("lan").await.unwrap().unwrap();
+    assert!(lan.password_hash.starts_with("$argon2id$"), "Argon2id");
+    assert!(verify_password(
+        "a long enough password",
+        &lan.password_hash
+    ));
+    let sign_in = |hash: u8| {
+        let store = store.clone();
+        async move {
+            let token_hash = cbln_actors::crypto::TokenHasher::new(&[hash; 32])
+                .unwrap()
+                .hash("token");
+            store
+                .insert_staff_token(
+                    &token_hash,
+                    lan.id,
+                    Timestamp::now().plus(Duration::from_secs(3600)),
+                    Timestamp::now(),
+                )
+                .await
+                .unwrap();
+        }
+    };
+
+    // Disabling ends every sign-in; enabling does not bring them back.
+    sign_in(1).await;
+    assert!(
+        cli.ok(&["staff", "disable", "LAN"])
+            .contains("disabled lan")
+    );
+    assert_eq!(cli.count("SELECT COUNT(*) FROM staff_tokens").await, 0);
+    assert!(lines_with(&cli.ok(&["staff", "list"]), "lan")[0].contains("disabled"));
+    assert!(cli.ok(&["staff", "enable", "lan"]).contains("enabled lan"));
+    assert!(lines_with(&cli.ok(&["staff", "list"]), "lan")[0].contains("enabled"));
+
+    // A new password replaces the old one and ends the sign-ins made with it.
+    sign_in(2).await;
+    cli.with_stdin(
+        &["staff", "reset-password", "lan", "--password-stdin"],
+        "another long password\n",
+    );
+    let lan_after = store.staff_by_username("lan").await.unwrap().unwrap();
+    assert!(verify_password(
+        "another long password",
+        &lan_after.password_hash
+    ));
+    assert!(!verify_password(
+        "a long enough password",
+        &lan_after.password_hash
+    ));
+    assert_eq!(cli.count("SELECT COUNT(*) FROM staff_tokens").await, 0);
+    store.close().await;
+
+    for command in ["disable", "enable"] {
+        let missing = cli.usage_error(&["staff", command, "nobody"]);
+        assert!(missing.contains("no staff account"), "{missing}");
+    }
+    let missing = cli.output_with_stdin(
+        &["staff", "reset-password", "nobody", "--password-stdin"],
+        password,
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    // The password never reaches the output.
+    let everything = format!("{}{}", stdout_of(&added), stderr_of(&added));
+    assert!(!everything.contains("a long enough password"));
+}
+
 #[test]
 fn help_is_available_for_every_command() {
     let dir = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 27] = [
+    let commands: [&[&str]; 34] = [
         &["--help"],
         &["help"],
         &["serve", "--help"],
@@ -625,6 +769,13 @@ fn help_is_available_for_every_command() {
         &["keywords", "reload", "--help"],
         &["crisis", "--help"],
         &["crisis", "scan", "--help"],
+        &["staff", "--help"],
+        &["staff", "add", "--help"],
+        &["staff", "list", "--help"],
+        &["staff", "disable", "--help"],
+        &["staff", "enable", "--help"],
+        &["staff", "reset-password", "--help"],
+        &["staff", "help"],
         &["seed", "--help"],
         &["reset", "--help"],
         &["cleanup", "--help"],
@@ -656,6 +807,7 @@ fn help_is_available_for_every_command() {
         "keys",
         "keywords",
         "crisis",
+        "staff",
         "seed",
         "reset",
         "cleanup",

@@ -246,7 +246,12 @@ fn metrics_with_one_of_everything() -> Metrics {
     metrics.sessions_deleted(DeleteReason::Expired, 3);
     metrics.chat_message(Role::User);
     metrics.chat_message(Role::Assistant);
+    metrics.chat_message(Role::Counsellor);
     metrics.crisis_detected("suicide", "critical");
+    metrics.set_handoff_queue(2);
+    metrics.handoff_requested(cbln_actors::crisis::RiskLevel::Crisis);
+    metrics.handoff_claimed(Duration::from_secs(90));
+    metrics.handoff_ended("resolved", cbln_actors::crisis::RiskLevel::Crisis);
     for operation in CryptoOperation::ALL {
         metrics.encryption_error(operation);
     }

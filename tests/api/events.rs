@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-const REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 const EVENTS_CHANNEL: &str = "cbln:sessions:events";
 const CRISIS_VI: &str = "mình muốn chết, không muốn sống nữa";
 /// Held by each test that runs instances on Redis: the deletion test counts the subscribers of a
@@ -23,14 +23,14 @@ pub static REDIS_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new((
 const WITHIN: Duration = Duration::from_secs(15);
 
 /// An open event stream, read incrementally.
-struct EventStream {
+pub struct EventStream {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl EventStream {
     /// Opens the stream with the token in the `Authorization` header.
-    async fn open(app: &TestApp, token: &str, last_event_id: Option<&str>) -> EventStream {
+    pub async fn open(app: &TestApp, token: &str, last_event_id: Option<&str>) -> EventStream {
         let mut request = app.get("/api/v1/events").bearer_auth(token);
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id);
@@ -38,7 +38,7 @@ impl EventStream {
         EventStream::expect_stream(request.send().await.expect("request")).await
     }
 
-    async fn expect_stream(response: reqwest::Response) -> EventStream {
+    pub async fn expect_stream(response: reqwest::Response) -> EventStream {
         let status = response.status().as_u16();
         if status != 200 {
             let body = response.text().await.unwrap_or_default();
@@ -86,7 +86,7 @@ impl EventStream {
     }
 
     /// The next event, skipping heartbeat comments.
-    async fn next_event(&mut self) -> Event {
+    pub async fn next_event(&mut self) -> Event {
         loop {
             let block = self.next_block(WITHIN).await.expect("the stream went on");
             if let Some(event) = parse_events(&format!("{block}\n\n")).pop() {
@@ -352,7 +352,7 @@ async fn redis_connection() -> redis::aio::MultiplexedConnection {
 
 /// Waits until a message posted on `from` reaches a stream on `to` (both subscribed to Redis),
 /// probing with a session of its own.
-async fn await_relay(from: &TestApp, to: &TestApp) {
+pub async fn await_relay(from: &TestApp, to: &TestApp) {
     let probe = from.create_session().await;
     let mut stream = EventStream::open(to, &probe, None).await;
     let deadline = Instant::now() + Duration::from_secs(10);

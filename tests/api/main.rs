@@ -8,6 +8,7 @@ mod lifecycle;
 mod log_buffer;
 #[path = "../../actors/tests/support/mock_llm.rs"]
 mod mock_llm;
+mod staff_support;
 mod support;
 
 mod chat_page;
@@ -22,6 +23,8 @@ mod database_outage;
 mod errors;
 mod events;
 mod feedback;
+mod handoff;
+mod handoff_staff;
 mod idempotency;
 mod messages;
 mod metrics;
@@ -40,4 +43,5 @@ mod shutdown_faults;
 mod simulate;
 mod slow_clients;
 mod smoke;
+mod staff;
 mod streaming;

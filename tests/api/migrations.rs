@@ -73,13 +73,33 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
         );
     }
     assert!(after_up.contains("_sqlx_migrations"));
-    assert_eq!(store.schema_version().await.unwrap(), Some(4));
+    assert_eq!(store.schema_version().await.unwrap(), Some(6));
     assert_eq!(store.migrate_up().await.unwrap(), 0, "up is idempotent");
 
-    // One step down takes back the idempotency keys only.
+    // One step down takes back the handoff tables (and the counsellor's message role) only,
+    // the next the staff tables only, the next the idempotency keys only.
+    assert_eq!(store.migrate_down(1).await.expect("down handoff"), 1);
+    assert_eq!(store.schema_version().await.unwrap(), Some(5));
+    let mut without_handoff = after_up.clone();
+    for table in [
+        "handoffs",
+        "handoff_keys",
+        "handoff_entries",
+        "handoff_access_log",
+    ] {
+        assert!(without_handoff.remove(table), "{table} was there");
+    }
+    assert_eq!(tables(&database).await, without_handoff);
     assert_eq!(store.migrate_down(1).await.expect("down one"), 1);
+    assert_eq!(store.schema_version().await.unwrap(), Some(4));
+    let mut without_staff = without_handoff.clone();
+    for table in ["staff", "staff_tokens", "opening_hours"] {
+        assert!(without_staff.remove(table), "{table} was there");
+    }
+    assert_eq!(tables(&database).await, without_staff);
+    assert_eq!(store.migrate_down(1).await.expect("down one more"), 1);
     assert_eq!(store.schema_version().await.unwrap(), Some(3));
-    let mut without_idempotency = after_up.clone();
+    let mut without_idempotency = without_staff.clone();
     without_idempotency.remove("idempotency_keys");
     assert_eq!(tables(&database).await, without_idempotency);
 
@@ -90,7 +110,7 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
     let status = store.migration_status().await.unwrap();
     assert_eq!(
         status.iter().map(|m| m.applied).collect::<Vec<_>>(),
-        vec![true, false, false, false],
+        vec![true, false, false, false, false, false],
         "{status:?}"
     );
     assert_eq!(
@@ -104,7 +124,7 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
     let status = store.migration_status().await.unwrap();
     assert!(
         status.iter().all(|m| !m.applied),
-        "after down (four migrations exist): {status:?}"
+        "after down (six migrations exist): {status:?}"
     );
     assert!(!store.is_fully_migrated().await.unwrap());
     let after_down = tables(&database).await;
@@ -124,7 +144,7 @@ async fn migrations_go_down_and_up_again(backend: Backend) {
     assert_eq!(applied, status.len());
     let again = tables(&database).await;
     assert_eq!(again, after_up, "the same tables come back");
-    assert_eq!(store.schema_version().await.unwrap(), Some(4));
+    assert_eq!(store.schema_version().await.unwrap(), Some(6));
     assert!(
         store
             .migration_status()
@@ -170,13 +190,13 @@ fn the_cli_migrates_down_and_up() {
     assert!(!status.contains("schema_version"), "{status}");
 
     let up = run(&["migrate", "up"]);
-    assert!(up.contains("applied 4 migration"), "{up}");
+    assert!(up.contains("applied 6 migration"), "{up}");
     let status = run(&["migrate", "status"]);
     assert!(
         status.contains("applied") && !status.contains("pending"),
         "{status}"
     );
-    assert!(status.contains("schema_version: 4"), "{status}");
+    assert!(status.contains("schema_version: 6"), "{status}");
 
     let again = run(&["migrate", "up"]);
     assert!(again.contains("applied 0 migration"), "{again}");
@@ -188,10 +208,10 @@ fn the_cli_migrates_down_and_up() {
         status.contains("pending") && status.contains("applied"),
         "{status}"
     );
-    assert!(status.contains("schema_version: 3"), "{status}");
+    assert!(status.contains("schema_version: 5"), "{status}");
 
-    let down = run(&["migrate", "down", "--steps", "5"]);
-    assert!(down.contains("reverted 3 migration"), "{down}");
+    let down = run(&["migrate", "down", "--steps", "9"]);
+    assert!(down.contains("reverted 5 migration"), "{down}");
     let status = run(&["migrate", "status"]);
     assert!(
         status.contains("pending") && !status.contains("applied"),
@@ -201,9 +221,9 @@ fn the_cli_migrates_down_and_up() {
     assert!(down.contains("reverted 0 migration"), "{down}");
 
     let up = run(&["migrate", "up"]);
-    assert!(up.contains("applied 4 migration"), "{up}");
+    assert!(up.contains("applied 6 migration"), "{up}");
     let status = run(&["migrate", "status"]);
-    assert!(status.contains("schema_version: 4"), "{status}");
+    assert!(status.contains("schema_version: 6"), "{status}");
 
     // A bad --steps is a usage error.
     let output = cbln(dir.path(), &["migrate", "down", "--steps", "many"], &env);

@@ -180,6 +180,9 @@ async fn openapi_lists_the_paths(backend: Backend) {
         ("/api/v1/messages", &["post", "get", "delete"]),
         ("/api/v1/messages/{id}", &["get", "delete"]),
         ("/api/v1/feedback", &["post"]),
+        ("/api/v1/staff/login", &["post"]),
+        ("/api/v1/staff/logout", &["post"]),
+        ("/api/v1/staff/opening-hours", &["get", "put"]),
         ("/", &["get"]),
         ("/health", &["get"]),
         ("/health/live", &["get"]),
@@ -196,6 +199,16 @@ async fn openapi_lists_the_paths(backend: Backend) {
             );
         }
     }
+    // Staff routes name the bearer scheme they need.
+    assert_eq!(
+        document["components"]["securitySchemes"]["staff_token"]["scheme"],
+        "bearer"
+    );
+    assert!(
+        paths["/api/v1/staff/opening-hours"]["put"]["security"].is_array(),
+        "{}",
+        paths["/api/v1/staff/opening-hours"]
+    );
     app.stop().await;
 }
 

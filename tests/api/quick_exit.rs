@@ -19,11 +19,7 @@ async fn assert_exited(response: reqwest::Response) {
 
 /// The session is unreadable and unreachable: no key, an expired row, the token unknown.
 async fn assert_shredded(app: &TestApp, token: &str, session_id: &str) {
-    let id_match = if app.database.pg_name.is_some() {
-        format!("'{session_id}'")
-    } else {
-        format!("X'{}'", session_id.replace('-', ""))
-    };
+    let id_match = app.id_literal(session_id);
     let keys = app
         .count(&format!(
             "SELECT COUNT(*) FROM session_keys WHERE session_id = {id_match}"

@@ -52,7 +52,11 @@ pub fn parse_events(body: &str) -> Vec<Event> {
 }
 
 /// Posts `content` asking for a stream; the status, the content type and the events.
-async fn post_streaming(app: &TestApp, token: &str, content: &str) -> (u16, String, Vec<Event>) {
+pub async fn post_streaming(
+    app: &TestApp,
+    token: &str,
+    content: &str,
+) -> (u16, String, Vec<Event>) {
     let response = app
         .post("/api/v1/messages")
         .bearer_auth(token)

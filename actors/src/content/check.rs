@@ -214,6 +214,7 @@ fn own_placeholders(path: &str) -> (&'static [&'static str], Option<&'static str
         "hotlines.you_can_call" => (&["line"], Some("line")),
         "prompt.text" => (&["danger_rule"], Some("danger_rule")),
         "prompt.danger_rule" => (&["lines"], Some("lines")),
+        "handoff.summary_topics" => (&["topics"], Some("topics")),
         _ => (&[], None),
     }
 }
@@ -223,6 +224,7 @@ fn said_as_written(path: &str) -> bool {
     path.starts_with("listener.")
         || path.starts_with("hotlines.")
         || path.starts_with("notice.")
+        || path.starts_with("handoff.")
         || matches!(
             path,
             "prompt.session_hint" | "prompt.danger_rule_without_lines" | "check_in.closing"
@@ -493,7 +495,7 @@ mod tests {
             let mut all = Vec::new();
             texts(&toml::from_str(&built_in(language)).unwrap(), &mut all);
             let numbers = Numbers::with_first_line(&lines, language);
-            let own = ["{lines}", "{hours}", "{line}", "{danger_rule}"];
+            let own = ["{lines}", "{hours}", "{line}", "{danger_rule}", "{topics}"];
             for text in all {
                 let stripped = own.iter().fold(text.clone(), |t, p| t.replace(p, ""));
                 let rendered = numbers.render(&stripped);

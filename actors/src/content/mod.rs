@@ -118,6 +118,42 @@ pub struct Wording {
     pub listener: ListenerWording,
     /// Notices shown with replies.
     pub notice: NoticeWording,
+    /// Asking for a counsellor.
+    pub handoff: HandoffWording,
+}
+
+/// What is said about a handoff to a counsellor (said as written, but for `{topics}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffWording {
+    /// The drafted summary when topics were recognised; `{topics}` lists them.
+    pub summary_topics: String,
+    /// The drafted summary when none were.
+    pub summary_general: String,
+    /// Why no counsellor can take the chat now; the hotline card follows.
+    pub unavailable: String,
+    /// How each topic the built-in listener recognises is named in a summary.
+    pub topics: TopicNames,
+}
+
+/// A short name per topic of the built-in listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct TopicNames {
+    pub exams: String,
+    pub family: String,
+    pub loneliness: String,
+    pub love: String,
+    pub stress: String,
+    pub sadness: String,
+    pub anger: String,
+    pub anxiety: String,
+    pub school: String,
+    pub bullying: String,
+    pub friends: String,
+    pub sleep: String,
+    pub self_worth: String,
 }
 
 /// Notices shown with replies (said as written).

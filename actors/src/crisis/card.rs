@@ -88,18 +88,7 @@ pub fn crisis_card(
     let primary = categories.first().copied().unwrap_or(Category::Suicide);
     let severity = assessment.severity.unwrap_or(Severity::High);
 
-    let views = card_order(hotlines, &categories)
-        .into_iter()
-        .enumerate()
-        .map(|(i, h)| HotlineView {
-            name: pick(language, &h.name_vi, &h.name_en).to_owned(),
-            number: h.number.clone(),
-            available: pick(language, &h.available_vi, &h.available_en).to_owned(),
-            free: h.free,
-            priority: u8::try_from(i + 1).unwrap_or(u8::MAX),
-            description: pick(language, &h.description_vi, &h.description_en).to_owned(),
-        })
-        .collect();
+    let views = views(card_order(hotlines, &categories), language);
 
     let numbers = numbers_for(hotlines, &categories, language);
     let mut actions: Vec<String> = Vec::new();
@@ -121,6 +110,27 @@ pub fn crisis_card(
         immediate_actions: actions,
         reassurance: wording.reassurance.clone(),
     })
+}
+
+/// Every line in configured priority, for when no person can answer (a handoff is unavailable)
+/// and no crisis was found: where to call, without a crisis's words.
+pub fn hotline_views(hotlines: &[Hotline], language: Language) -> Vec<HotlineView> {
+    views(card_order(hotlines, &[]), language)
+}
+
+fn views(ordered: Vec<&Hotline>, language: Language) -> Vec<HotlineView> {
+    ordered
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| HotlineView {
+            name: pick(language, &h.name_vi, &h.name_en).to_owned(),
+            number: h.number.clone(),
+            available: pick(language, &h.available_vi, &h.available_en).to_owned(),
+            free: h.free,
+            priority: u8::try_from(i + 1).unwrap_or(u8::MAX),
+            description: pick(language, &h.description_vi, &h.description_en).to_owned(),
+        })
+        .collect()
 }
 
 fn pick<'a>(language: Language, vi: &'a str, en: &'a str) -> &'a str {

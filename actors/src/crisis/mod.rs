@@ -16,7 +16,7 @@ pub mod model;
 mod rules;
 mod types;
 
-pub use card::{CrisisInfo, HotlineView, check_in_reply, crisis_card, safety_reply};
+pub use card::{CrisisInfo, HotlineView, check_in_reply, crisis_card, hotline_views, safety_reply};
 pub use conversation::{ConversationRisk, Transition};
 pub use detector::{Assessment, CrisisDetector, ExplainHit, Explanation, HitOutcome, ViewName};
 pub use hotlines::{Hotline, HotlineError, HotlineRole, line_for, parse_hotlines};

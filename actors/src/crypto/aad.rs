@@ -28,16 +28,19 @@ pub enum Purpose {
     TrainingData,
     /// The answer kept for retries of a request sent with an `Idempotency-Key`.
     IdempotentResponse,
+    /// What a counsellor may read of a handoff, sealed under the handoff's own key.
+    HandoffContent,
 }
 
 impl Purpose {
     /// Every purpose, for exhaustive tests and metrics registration.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::MessageContent,
         Self::ConversationContext,
         Self::FeedbackText,
         Self::TrainingData,
         Self::IdempotentResponse,
+        Self::HandoffContent,
     ];
 
     /// A stable `snake_case` name, for logs and metrics.
@@ -49,6 +52,7 @@ impl Purpose {
             Self::FeedbackText => "feedback_text",
             Self::TrainingData => "training_data",
             Self::IdempotentResponse => "idempotent_response",
+            Self::HandoffContent => "handoff_content",
         }
     }
 
@@ -61,6 +65,7 @@ impl Purpose {
             Self::FeedbackText => 0x12,
             Self::TrainingData => 0x13,
             Self::IdempotentResponse => 0x14,
+            Self::HandoffContent => 0x15,
         }
     }
 }

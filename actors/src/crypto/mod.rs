@@ -21,6 +21,6 @@ pub use error::{CryptoError, KeyEncoding, KeyError};
 pub use keyring::KeyRing;
 pub use keys::{DataKey, MasterKey};
 pub use token::{
-    SESSION_TOKEN_PREFIX, TokenHash, TokenHasher, generate_secret_key, generate_session_token,
-    looks_like_session_token,
+    SESSION_TOKEN_PREFIX, STAFF_TOKEN_PREFIX, TokenHash, TokenHasher, generate_secret_key,
+    generate_session_token, generate_staff_token, looks_like_session_token, looks_like_staff_token,
 };

@@ -16,6 +16,8 @@ use super::error::KeyError;
 
 /// Every session token starts with this, so tokens are recognisable in leaked-secret scanners.
 pub const SESSION_TOKEN_PREFIX: &str = "anon_";
+/// Every staff sign-in token starts with this, so it can never be mistaken for a session's.
+pub const STAFF_TOKEN_PREFIX: &str = "staff_";
 /// Random bytes in a session token: 256 bits, above the 128-bit floor of OWASP ASVS V7.2.3.
 const TOKEN_BYTES: usize = 32;
 /// Shortest body accepted by the shape check: 128 bits of base64url.
@@ -68,6 +70,14 @@ impl TokenHasher {
         Ok(Self { mac })
     }
 
+    /// A hasher under a key of its own for `purpose`, derived from this one's
+    /// (`HMAC-SHA-256(SECRET_KEY, purpose)`), so hashes made for one purpose never match another's.
+    #[must_use]
+    pub fn derive(&self, purpose: &str) -> TokenHasher {
+        // The derived key is 32 bytes, so `new` cannot refuse it.
+        TokenHasher::new(self.hash(purpose).as_bytes()).unwrap_or_else(|_| self.clone())
+    }
+
     /// The value to store and look a session up by.
     #[must_use]
     pub fn hash(&self, token: &str) -> TokenHash {
@@ -86,10 +96,20 @@ impl fmt::Debug for TokenHasher {
 /// A new session token: `anon_` followed by base64url (no padding) of 32 CSPRNG bytes.
 #[must_use]
 pub fn generate_session_token() -> String {
+    random_token(SESSION_TOKEN_PREFIX)
+}
+
+/// A new staff sign-in token: `staff_` followed by base64url (no padding) of 32 CSPRNG bytes.
+#[must_use]
+pub fn generate_staff_token() -> String {
+    random_token(STAFF_TOKEN_PREFIX)
+}
+
+fn random_token(prefix: &str) -> String {
     let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
     rand::rng().fill_bytes(bytes.as_mut());
-    let mut token = String::with_capacity(SESSION_TOKEN_PREFIX.len() + 43);
-    token.push_str(SESSION_TOKEN_PREFIX);
+    let mut token = String::with_capacity(prefix.len() + 43);
+    token.push_str(prefix);
     URL_SAFE_NO_PAD.encode_string(bytes.as_ref(), &mut token);
     token
 }
@@ -98,7 +118,17 @@ pub fn generate_session_token() -> String {
 /// a sane length. Garbage can then be answered with 404 straight away.
 #[must_use]
 pub fn looks_like_session_token(s: &str) -> bool {
-    s.strip_prefix(SESSION_TOKEN_PREFIX).is_some_and(|body| {
+    looks_like_token(SESSION_TOKEN_PREFIX, s)
+}
+
+/// [`looks_like_session_token`] for staff sign-in tokens.
+#[must_use]
+pub fn looks_like_staff_token(s: &str) -> bool {
+    looks_like_token(STAFF_TOKEN_PREFIX, s)
+}
+
+fn looks_like_token(prefix: &str, s: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|body| {
         (MIN_TOKEN_BODY..=MAX_TOKEN_BODY).contains(&body.len())
             && body
                 .bytes()
@@ -204,6 +234,23 @@ mod tests {
         assert_ne!(one, generate_secret_key());
         assert_eq!(STANDARD.decode(&one).unwrap().len(), 32);
         assert!(TokenHasher::new(one.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn staff_tokens_have_their_own_prefix_and_derived_hasher() {
+        let token = generate_staff_token();
+        assert!(looks_like_staff_token(&token), "{token}");
+        assert!(!looks_like_session_token(&token));
+        assert!(!looks_like_staff_token(&generate_session_token()));
+        assert_eq!(token.len(), STAFF_TOKEN_PREFIX.len() + 43);
+        let hasher = TokenHasher::new(SECRET).unwrap();
+        let staff = hasher.derive("staff-token");
+        assert_eq!(
+            staff.hash(&token),
+            hasher.derive("staff-token").hash(&token)
+        );
+        assert_ne!(staff.hash(&token), hasher.hash(&token));
+        assert_ne!(staff.hash(&token), hasher.derive("other").hash(&token));
     }
 
     #[test]

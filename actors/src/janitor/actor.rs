@@ -7,7 +7,8 @@ use crate::error::PipelineError;
 use crate::mailbox::Mailbox;
 use crate::persistence::messages::{
     CountActiveSessions, CountActivitySince, ExpireSessions, LoadRules, LoadRulesFingerprint,
-    MeasureDatabase, PurgeHealthSnapshots, PurgeIdempotencyKeys, RecordHealthSnapshot,
+    MeasureDatabase, PurgeHealthSnapshots, PurgeIdempotencyKeys, PurgeStaffTokens,
+    RecordHealthSnapshot, ShredEndedHandoffs,
 };
 use crate::persistence::{HealthSnapshot, PersistenceActor, Store, Timestamp};
 use crate::session_registry::{CountLiveSessions, EvictSessions, SessionRegistry};
@@ -160,6 +161,34 @@ impl Handler<RunSweep> for JanitorActor {
                     .await?;
                 report.idempotency_keys_deleted += deleted;
                 if (deleted as i64) < settings.batch_size {
+                    break;
+                }
+                tokio::time::sleep(settings.batch_pause).await;
+            }
+            loop {
+                let deleted = persistence
+                    .ask(PurgeStaffTokens {
+                        now,
+                        batch: settings.batch_size,
+                    })
+                    .await?;
+                report.staff_tokens_deleted += deleted;
+                if (deleted as i64) < settings.batch_size {
+                    break;
+                }
+                tokio::time::sleep(settings.batch_pause).await;
+            }
+            // Ended handoffs past their retention: their keys go, and with them all a
+            // counsellor could read.
+            loop {
+                let shredded = persistence
+                    .ask(ShredEndedHandoffs {
+                        now,
+                        batch: settings.batch_size,
+                    })
+                    .await?;
+                report.handoffs_shredded += shredded;
+                if (shredded as i64) < settings.batch_size {
                     break;
                 }
                 tokio::time::sleep(settings.batch_pause).await;

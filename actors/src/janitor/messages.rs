@@ -13,6 +13,10 @@ pub struct SweepReport {
     pub health_snapshots_deleted: u64,
     /// Idempotency keys past their time removed (their answers are no longer replayed).
     pub idempotency_keys_deleted: u64,
+    /// Ended handoffs whose key and sealed material were destroyed after their retention.
+    pub handoffs_shredded: u64,
+    /// Staff sign-in tokens past their shift removed (they already no longer worked).
+    pub staff_tokens_deleted: u64,
 }
 
 /// Delete expired sessions and old health snapshots, in batches.

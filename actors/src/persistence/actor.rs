@@ -175,6 +175,31 @@ answer_from_store! {
     );
     ReleaseIdempotencyKey => |store, msg| store.release_idempotency_key(&msg.key_hash);
     PurgeIdempotencyKeys => |store, msg| store.delete_expired_idempotency_keys(msg.now, msg.batch);
+    InsertHandoff => |store, msg| store.insert_handoff(&msg.handoff);
+    LoadSessionHandoff => |store, msg| store.session_handoff(msg.session_id);
+    LoadHandoff => |store, msg| store.handoff_by_id(msg.id);
+    ListQueuedHandoffs => |store, msg| store.queued_handoffs(msg.limit);
+    LoadQueuePosition => |store, msg| store.queue_position(msg.id);
+    LoadQueueFigures => |store, msg| store.queue_figures();
+    WithdrawHandoff => |store, msg| store.withdraw_handoff(msg.session_id, msg.now, msg.retention);
+    ClaimHandoff => |store, msg| store.claim_handoff(msg.id, msg.staff_id, msg.now);
+    CloseHandoff => |store, msg| store.close_handoff(msg.id, msg.staff_id, msg.outcome, msg.now, msg.shred_after);
+    RaiseHandoffRisk => |store, msg| store.raise_handoff_risk(msg.session_id, msg.risk);
+    LoadHandoffKey => |store, msg| store.handoff_key(msg.id);
+    LoadHandoffEntries => |store, msg| store.handoff_entries(msg.id);
+    AppendHandoffEntry => |store, msg| store.append_handoff_entry(msg.handoff_id, &msg.entry);
+    ShredEndedHandoffs => |store, msg| store.shred_ended_handoffs(msg.now, msg.batch);
+    CountHandoffOutcomes => |store, msg| store.handoff_outcomes();
+    LogHandoffAccess => |store, msg| store.log_handoff_access(msg.staff_id, msg.handoff_id, msg.action, msg.at);
+    InsertStaff => |store, msg| store.insert_staff(&msg.staff);
+    FindStaffByUsername => |store, msg| store.staff_by_username(&msg.username);
+    InsertStaffToken => |store, msg| store.insert_staff_token(&msg.token_hash, msg.staff_id, msg.expires_at, msg.now);
+    FindStaffByToken => |store, msg| store.staff_by_token(&msg.token_hash, msg.now);
+    DeleteStaffToken => |store, msg| store.delete_staff_token(&msg.token_hash);
+    CountQueueStaffSignedIn => |store, msg| store.count_queue_staff_signed_in(msg.now);
+    PurgeStaffTokens => |store, msg| store.delete_expired_staff_tokens(msg.now, msg.batch);
+    LoadOpeningHours => |store, msg| store.opening_hours();
+    SaveOpeningHours => |store, msg| store.set_opening_hours(&msg.hours);
 }
 
 async fn run_writer(

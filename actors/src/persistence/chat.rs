@@ -77,7 +77,9 @@ impl Store {
             .iter()
             .filter_map(|write| write.context().map(|(m, _)| m.created_at))
             .chain(writes.iter().filter_map(|write| match write {
-                WriteOp::UserMessage { message, .. } => Some(message.created_at),
+                WriteOp::UserMessage { message, .. } | WriteOp::Standalone { message, .. } => {
+                    Some(message.created_at)
+                }
                 _ => None,
             }))
             .max()
@@ -156,7 +158,9 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    WriteOp::Exchange { .. } | WriteOp::UserMessage { .. } => {}
+                    WriteOp::Exchange { .. }
+                    | WriteOp::UserMessage { .. }
+                    | WriteOp::Standalone { .. } => {}
                 }
             }
             // The contexts as one multi-row upsert (one row per session).

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 impl Store {
     /// Shreds the data key of the session with `token_hash` (its stored text becomes unreadable at
-    /// once), then revokes the token (the row's hash is replaced by random bytes) and marks the
-    /// session expired, leaving the deletion of the rest to the janitor. Answers the session's id,
+    /// once) and the keys of its handoffs (ending any still open), then revokes the token (the
+    /// row's hash is replaced by random bytes) and marks the session expired, leaving the deletion of the rest to the janitor. Answers the session's id,
     /// or `None` when no session had that token.
     pub async fn shred_session(
         &self,
@@ -32,6 +32,24 @@ impl Store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                // A handoff ends with its session, and what a counsellor could read goes at once.
+                sqlx::query(
+                    "UPDATE handoffs SET status = 'cancelled', outcome = 'left', closed_at = $2, \
+                     shred_after = $2, updated_at = $2 \
+                     WHERE session_id = $1 AND status IN ('queued', 'assigned')",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                for sql in [
+                    "DELETE FROM handoff_keys WHERE handoff_id IN \
+                     (SELECT id FROM handoffs WHERE session_id = $1)",
+                    "DELETE FROM handoff_entries WHERE handoff_id IN \
+                     (SELECT id FROM handoffs WHERE session_id = $1)",
+                ] {
+                    sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+                }
                 sqlx::query(
                     "UPDATE sessions SET token_hash = $2, expires_at = $3, updated_at = $3, \
                      version = version + 1 WHERE id = $1",

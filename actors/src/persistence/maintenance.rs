@@ -7,7 +7,14 @@ use super::time::Timestamp;
 use uuid::Uuid;
 
 /// Every table of the schema, children first (the order `reset` deletes in).
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 17] = [
+    "handoff_access_log",
+    "handoff_entries",
+    "handoff_keys",
+    "handoffs",
+    "opening_hours",
+    "staff_tokens",
+    "staff",
     "idempotency_keys",
     "training_data",
     "feedback",
@@ -149,6 +156,26 @@ impl Store {
             .await?
         });
         Ok(ids)
+    }
+
+    /// Deletes up to `batch` rows of `table` (named by its `key` column) whose `expires_at` is at
+    /// or before `now`; answers how many.
+    pub(crate) async fn delete_expired_rows(
+        &self,
+        table: &'static str,
+        key: &'static str,
+        now: Timestamp,
+        batch: i64,
+    ) -> Result<u64, StoreError> {
+        // Both names are constants of this crate, never input.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE {key} IN \
+             (SELECT {key} FROM {table} WHERE expires_at <= $1 LIMIT $2)"
+        ));
+        let deleted = on_backend!(self, pool => {
+            sqlx::query(sql).bind(now).bind(batch).execute(pool).await?.rows_affected()
+        });
+        Ok(deleted)
     }
 
     /// Deletes up to `batch` health snapshots recorded before `before`.

@@ -288,3 +288,233 @@ pub struct PurgeIdempotencyKeys {
     /// Batch size.
     pub batch: i64,
 }
+
+/// Store a new handoff with its wrapped key and shared material (`Store(Conflict)` when the
+/// session already has one open).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), PipelineError>")]
+pub struct InsertHandoff {
+    /// The handoff.
+    pub handoff: crate::handoff::NewHandoff,
+}
+
+/// The session's open handoff, else its latest.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<crate::handoff::HandoffRecord>, PipelineError>")]
+pub struct LoadSessionHandoff {
+    /// Session.
+    pub session_id: Uuid,
+}
+
+/// One handoff by id.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<crate::handoff::HandoffRecord>, PipelineError>")]
+pub struct LoadHandoff {
+    /// Handoff.
+    pub id: Uuid,
+}
+
+/// The waiting handoffs, highest risk first, then longest wait.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<crate::handoff::HandoffRecord>, PipelineError>")]
+pub struct ListQueuedHandoffs {
+    /// Most rows.
+    pub limit: i64,
+}
+
+/// Where a queued handoff stands (1 = next).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<i64>, PipelineError>")]
+pub struct LoadQueuePosition {
+    /// Handoff.
+    pub id: Uuid,
+}
+
+/// Queue length, handoffs assigned and the recent mean wait.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<crate::handoff::QueueFigures, PipelineError>")]
+pub struct LoadQueueFigures {}
+
+/// End the session's open handoff on the person's word.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<(crate::handoff::HandoffRecord, super::Withdrawal)>, PipelineError>")]
+pub struct WithdrawHandoff {
+    /// Session.
+    pub session_id: Uuid,
+    /// Now.
+    pub now: Timestamp,
+    /// How long a counsellor who had it may still read it.
+    pub retention: std::time::Duration,
+}
+
+/// A counsellor takes a queued handoff; false when it was not queued.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, PipelineError>")]
+pub struct ClaimHandoff {
+    /// Handoff.
+    pub id: Uuid,
+    /// Counsellor.
+    pub staff_id: Uuid,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// The counsellor who has it closes a handoff; false when it was not theirs and assigned.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, PipelineError>")]
+pub struct CloseHandoff {
+    /// Handoff.
+    pub id: Uuid,
+    /// Counsellor.
+    pub staff_id: Uuid,
+    /// How it ended.
+    pub outcome: crate::handoff::Outcome,
+    /// Now.
+    pub now: Timestamp,
+    /// When its key is destroyed.
+    pub shred_after: Timestamp,
+}
+
+/// Raise the risk of the session's open handoff (never lower it).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, PipelineError>")]
+pub struct RaiseHandoffRisk {
+    /// Session.
+    pub session_id: Uuid,
+    /// New level.
+    pub risk: crate::crisis::RiskLevel,
+}
+
+/// A handoff's wrapped key, until it is destroyed.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<WrappedKey>, PipelineError>")]
+pub struct LoadHandoffKey {
+    /// Handoff.
+    pub id: Uuid,
+}
+
+/// Everything a counsellor may read of a handoff, sealed, in order.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<crate::handoff::SealedEntry>, PipelineError>")]
+pub struct LoadHandoffEntries {
+    /// Handoff.
+    pub id: Uuid,
+}
+
+/// Add one sealed entry at the end of a handoff.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), PipelineError>")]
+pub struct AppendHandoffEntry {
+    /// Handoff.
+    pub handoff_id: Uuid,
+    /// The entry.
+    pub entry: crate::handoff::SealedEntry,
+}
+
+/// Destroy the keys and entries of ended handoffs past their retention, in a batch.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<u64, PipelineError>")]
+pub struct ShredEndedHandoffs {
+    /// Now.
+    pub now: Timestamp,
+    /// Batch size.
+    pub batch: i64,
+}
+
+/// Ended handoffs counted by risk and outcome.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<(String, String, i64)>, PipelineError>")]
+pub struct CountHandoffOutcomes {}
+
+/// Record who did what to which handoff: ids and an action only.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), PipelineError>")]
+pub struct LogHandoffAccess {
+    /// Staff member, when one acted.
+    pub staff_id: Option<Uuid>,
+    /// Handoff.
+    pub handoff_id: Uuid,
+    /// What was done.
+    pub action: &'static str,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Create a staff account (`Store(Conflict)` when the user name is taken).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), PipelineError>")]
+pub struct InsertStaff {
+    /// The account.
+    pub staff: super::StaffRecord,
+}
+
+/// The staff account with this lowercase user name.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<super::StaffRecord>, PipelineError>")]
+pub struct FindStaffByUsername {
+    /// User name.
+    pub username: String,
+}
+
+/// Record a staff sign-in token by its keyed hash.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), PipelineError>")]
+pub struct InsertStaffToken {
+    /// Keyed hash of the token.
+    pub token_hash: TokenHash,
+    /// Account.
+    pub staff_id: Uuid,
+    /// End of the shift.
+    pub expires_at: Timestamp,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// Who an unexpired sign-in token of an enabled account names.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<crate::staff::StaffIdentity>, PipelineError>")]
+pub struct FindStaffByToken {
+    /// Keyed hash of the token.
+    pub token_hash: TokenHash,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// End one staff sign-in.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, PipelineError>")]
+pub struct DeleteStaffToken {
+    /// Keyed hash of the token.
+    pub token_hash: TokenHash,
+}
+
+/// How many enabled people who may work the queue are signed in.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<i64, PipelineError>")]
+pub struct CountQueueStaffSignedIn {
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// Delete a batch of expired staff sign-in tokens.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<u64, PipelineError>")]
+pub struct PurgeStaffTokens {
+    /// Cut-off.
+    pub now: Timestamp,
+    /// Batch size.
+    pub batch: i64,
+}
+
+/// The opening hours an admin stored, if any.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<super::StoredOpeningHours>, PipelineError>")]
+pub struct LoadOpeningHours {}
+
+/// Store opening hours that override the configuration's.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), PipelineError>")]
+pub struct SaveOpeningHours {
+    /// The hours.
+    pub hours: super::StoredOpeningHours,
+}

@@ -6,6 +6,7 @@ mod claim;
 mod error;
 mod exit;
 mod feedback;
+mod handoffs;
 mod idempotency;
 mod maintenance;
 pub mod messages;
@@ -13,11 +14,13 @@ mod probe;
 mod records;
 mod rules;
 mod sessions;
+mod staff;
 pub(crate) mod store;
 mod time;
 
 pub use actor::PersistenceActor;
 pub use error::StoreError;
+pub use handoffs::Withdrawal;
 pub use idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyRecord};
 pub use maintenance::{MigrationState, StorageReport, TABLES};
 pub use probe::DatabaseProbe;
@@ -25,5 +28,6 @@ pub use records::{
     Committed, HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
     StoredContext, StoredMessage, WrappedKey, WriteOp,
 };
+pub use staff::{StaffRecord, StoredOpeningHours};
 pub use store::{BackendKind, ConnectionLimits, Store, StoreSettings, redact_url};
 pub use time::Timestamp;

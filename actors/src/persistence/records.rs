@@ -213,6 +213,16 @@ pub enum WriteOp {
         /// The session version the reply was prepared against (`None`: do not check).
         expected_version: Option<i64>,
     },
+    /// A message that answers nothing and awaits no answer: the young person's while a
+    /// counsellor is assigned (the counsellor answers, in their own time), or the counsellor's.
+    Standalone {
+        /// The message.
+        message: StoredMessage,
+        /// The conversation's new risk level, when this message changed it.
+        risk_change: Option<RiskLevel>,
+        /// The session version the message was prepared against (`None`: do not check).
+        expected_version: Option<i64>,
+    },
     /// Take back messages of a request that failed, and the context that may quote them.
     /// Queued behind any write of theirs still in flight, so it also removes a write that
     /// lands after its caller gave up waiting.
@@ -239,6 +249,7 @@ impl WriteOp {
         match self {
             WriteOp::Exchange { user: message, .. }
             | WriteOp::UserMessage { message, .. }
+            | WriteOp::Standalone { message, .. }
             | WriteOp::Reply { message, .. } => message.session_id,
             WriteOp::Retract { session_id, .. } => *session_id,
         }
@@ -253,6 +264,9 @@ impl WriteOp {
             | WriteOp::UserMessage {
                 expected_version, ..
             }
+            | WriteOp::Standalone {
+                expected_version, ..
+            }
             | WriteOp::Reply {
                 expected_version, ..
             } => *expected_version,
@@ -264,6 +278,7 @@ impl WriteOp {
     pub fn sequence_slots(&self) -> i64 {
         match self {
             WriteOp::Exchange { .. } | WriteOp::UserMessage { .. } => 2,
+            WriteOp::Standalone { .. } => 1,
             WriteOp::Reply { .. } | WriteOp::Retract { .. } => 0,
         }
     }
@@ -271,9 +286,9 @@ impl WriteOp {
     /// The new risk level the write records, if any.
     pub fn risk_change(&self) -> Option<RiskLevel> {
         match self {
-            WriteOp::Exchange { risk_change, .. } | WriteOp::UserMessage { risk_change, .. } => {
-                *risk_change
-            }
+            WriteOp::Exchange { risk_change, .. }
+            | WriteOp::UserMessage { risk_change, .. }
+            | WriteOp::Standalone { risk_change, .. } => *risk_change,
             WriteOp::Reply { .. } | WriteOp::Retract { .. } => None,
         }
     }
@@ -285,7 +300,9 @@ impl WriteOp {
             WriteOp::Reply {
                 message, context, ..
             } => Some((message, context)),
-            WriteOp::UserMessage { .. } | WriteOp::Retract { .. } => None,
+            WriteOp::UserMessage { .. } | WriteOp::Standalone { .. } | WriteOp::Retract { .. } => {
+                None
+            }
         }
     }
 
@@ -315,6 +332,13 @@ impl WriteOp {
                     ..message.clone()
                 },
                 true,
+            )],
+            WriteOp::Standalone { message, .. } => vec![(
+                StoredMessage {
+                    seq: last_seq,
+                    ..message.clone()
+                },
+                false,
             )],
             WriteOp::Reply { message, .. } => vec![(message.clone(), false)],
             WriteOp::Retract { .. } => Vec::new(),

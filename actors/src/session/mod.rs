@@ -2,6 +2,7 @@
 
 mod actor;
 mod deps;
+mod handoff;
 mod lifecycle;
 mod messages;
 mod notice;

@@ -18,6 +18,7 @@ use crate::crypto::{Aad, Purpose};
 use crate::domain::{Role, Turn};
 use crate::encryptor::SealRecords;
 use crate::error::PipelineError;
+use crate::handoff::HandoffStatus;
 use crate::mailbox::AskError;
 use crate::persistence::messages::Commit;
 use crate::persistence::{StoreError, StoredContext, StoredMessage, Timestamp, WriteOp};
@@ -175,6 +176,29 @@ async fn run_once(
         };
     let crisis_now = risk.shows_crisis_support() || assessment.is_crisis;
     let crisis_info = crisis_card(&card_assessment, language, &deps.hotlines);
+
+    // Read on every message: a counsellor may have claimed the handoff through any instance.
+    let handoff = super::handoff::open_handoff(deps, session_id).await?;
+    if let Some(handoff) = handoff
+        .as_ref()
+        .filter(|h| h.status == HandoffStatus::Assigned)
+    {
+        let prepared = super::handoff::Prepared {
+            message: user_message,
+            content,
+            risk,
+            risk_change,
+            status_changed,
+            crisis_info,
+        };
+        let posted =
+            super::handoff::post_to_counsellor(deps, state, handoff, prepared, sink, accepted)
+                .await?;
+        if detector_answered {
+            report_crisis(deps, session_id, assessment);
+        }
+        return Ok(posted);
+    }
 
     if let Some(sink) = sink.as_deref_mut() {
         let committed = deps
@@ -335,9 +359,12 @@ async fn run_once(
         user_message.seq == 1,
         model_used_safety(&reply_message),
     );
+    if let Some(handoff) = &handoff {
+        super::handoff::raise_queued(deps, handoff, risk).await;
+    }
     Ok(PostedMessage {
         user_message: view(&user_message, Some(content.to_string())),
-        ai_message: view(&reply_message, Some(reply_text)),
+        ai_message: Some(view(&reply_message, Some(reply_text))),
         crisis_info,
         notice,
     })

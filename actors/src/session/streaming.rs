@@ -78,7 +78,15 @@ impl ReplySink {
     /// Reports how the post ended.
     fn end(self, result: Result<PostedMessage, PipelineError>) {
         let event = match result {
-            Ok(posted) if posted.ai_message.content.as_deref() == Some(self.shown.as_str()) => {
+            // Nothing was streamed, and nothing replaced: the counsellor answers.
+            Ok(posted) if posted.ai_message.is_none() => StreamEvent::Completed(posted),
+            Ok(posted)
+                if posted
+                    .ai_message
+                    .as_ref()
+                    .and_then(|m| m.content.as_deref())
+                    == Some(self.shown.as_str()) =>
+            {
                 StreamEvent::Completed(posted)
             }
             Ok(posted) => StreamEvent::Replaced(posted),

@@ -15,7 +15,7 @@ pub struct ChatMessage {
     pub session_id: Uuid,
     /// Its place in the session's order (not shown in the message body; event ids derive from it).
     pub seq: i64,
-    /// `user` or `assistant`.
+    /// `user`, `assistant`, or `counsellor` (a counsellor the person asked for).
     pub role: Role,
     /// The text; `null` when the stored record failed its integrity check.
     pub content: Option<String>,
@@ -36,8 +36,8 @@ pub struct ChatMessage {
 pub struct PostedMessage {
     /// The user's message as committed.
     pub user_message: ChatMessage,
-    /// The reply as committed.
-    pub ai_message: ChatMessage,
+    /// The reply as committed; `None` while a counsellor has the conversation (they answer).
+    pub ai_message: Option<ChatMessage>,
     /// The crisis card when the message was a crisis.
     pub crisis_info: Option<CrisisInfo>,
     /// Shown with the reply: `ai_disclosure` on the session's first, `break_reminder` after a long

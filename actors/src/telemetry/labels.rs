@@ -228,17 +228,24 @@ pub enum RateLimitScope {
     Session,
     /// The per-client (address) limit.
     Client,
+    /// The staff sign-in limits (per address and per user name).
+    StaffLogin,
 }
 
 impl RateLimitScope {
     /// Every scope.
-    pub const ALL: [RateLimitScope; 2] = [RateLimitScope::Session, RateLimitScope::Client];
+    pub const ALL: [RateLimitScope; 3] = [
+        RateLimitScope::Session,
+        RateLimitScope::Client,
+        RateLimitScope::StaffLogin,
+    ];
 
     /// The exported label value.
     pub fn as_str(self) -> &'static str {
         match self {
             RateLimitScope::Session => "session",
             RateLimitScope::Client => "client",
+            RateLimitScope::StaffLogin => "staff_login",
         }
     }
 }

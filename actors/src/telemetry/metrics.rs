@@ -36,6 +36,11 @@ pub const DB_ACQUIRE_BUCKETS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 5.0,
 ];
 
+/// Upper bounds (seconds) of `handoff_wait_seconds`: from a counsellor at hand to a long night.
+pub const HANDOFF_WAIT_BUCKETS: [f64; 10] = [
+    10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+];
+
 /// The `route` label for requests that matched no route, so probes of random paths cannot
 /// create series.
 pub const UNMATCHED_ROUTE: &str = "<unmatched>";
@@ -148,6 +153,17 @@ struct ScopeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandoffRiskLabels {
+    risk: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandoffOutcomeLabels {
+    outcome: &'static str,
+    risk: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabels {
     version: String,
 }
@@ -207,6 +223,10 @@ struct Inner {
     db_pool_connections: Family<PoolLabels, Gauge>,
     db_pool_acquire: Histogram,
     rate_limited: Family<ScopeLabels, Counter>,
+    handoff_queue: Gauge,
+    handoff_wait: Histogram,
+    handoffs_requested: Family<HandoffRiskLabels, Counter>,
+    handoffs_ended: Family<HandoffOutcomeLabels, Counter>,
 }
 
 /// Every metric the service exports, cheap to clone and shared by all actors and HTTP workers.
@@ -370,6 +390,30 @@ impl Metrics {
             "Requests refused by a rate limit, by scope",
             rate_limited.clone(),
         );
+        let handoff_queue = Gauge::default();
+        registry.register(
+            "handoff_queue",
+            "Handoffs waiting for a counsellor, as last counted by this instance",
+            handoff_queue.clone(),
+        );
+        let handoff_wait = Histogram::new(HANDOFF_WAIT_BUCKETS);
+        registry.register(
+            "handoff_wait_seconds",
+            "Time from asking for a counsellor to a counsellor's claim",
+            handoff_wait.clone(),
+        );
+        let handoffs_requested = Family::<HandoffRiskLabels, Counter>::default();
+        registry.register(
+            "handoffs_requested",
+            "Handoffs to a counsellor asked for, by the conversation's risk",
+            handoffs_requested.clone(),
+        );
+        let handoffs_ended = Family::<HandoffOutcomeLabels, Counter>::default();
+        registry.register(
+            "handoffs_ended",
+            "Handoffs ended, by outcome and the conversation's risk",
+            handoffs_ended.clone(),
+        );
 
         let process_start = Gauge::<f64, AtomicU64>::default();
         // The registry is built at startup, so "now" is the start time to within milliseconds
@@ -430,6 +474,15 @@ impl Metrics {
         for scope in RateLimitScope::ALL {
             ensure_series(&rate_limited, &ScopeLabels { scope });
         }
+        // Every outcome at every risk from the start: few series, and a dashboard with no gaps.
+        for risk in crate::crisis::RiskLevel::ALL {
+            let risk = risk.as_str();
+            ensure_series(&handoffs_requested, &HandoffRiskLabels { risk });
+            for outcome in crate::handoff::Outcome::ALL {
+                let outcome = outcome.as_str();
+                ensure_series(&handoffs_ended, &HandoffOutcomeLabels { outcome, risk });
+            }
+        }
 
         Metrics {
             inner: Arc::new(Inner {
@@ -455,8 +508,55 @@ impl Metrics {
                 db_pool_connections,
                 db_pool_acquire,
                 rate_limited,
+                handoff_queue,
+                handoff_wait,
+                handoffs_requested,
+                handoffs_ended,
             }),
         }
+    }
+
+    /// Counts a handoff asked for at the conversation's `risk`.
+    pub fn handoff_requested(&self, risk: crate::crisis::RiskLevel) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .handoffs_requested
+            .get_or_create(&HandoffRiskLabels {
+                risk: risk.as_str(),
+            })
+            .inc();
+    }
+
+    /// Records a claim after the handoff waited `waited`.
+    pub fn handoff_claimed(&self, waited: Duration) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner.handoff_wait.observe(waited.as_secs_f64());
+    }
+
+    /// Counts a handoff ended with `outcome` (a closed set: `handoff::Outcome::as_str`).
+    pub fn handoff_ended(&self, outcome: &'static str, risk: crate::crisis::RiskLevel) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner
+            .handoffs_ended
+            .get_or_create(&HandoffOutcomeLabels {
+                outcome,
+                risk: risk.as_str(),
+            })
+            .inc();
+    }
+
+    /// Sets the number of handoffs waiting.
+    pub fn set_handoff_queue(&self, queued: i64) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner.handoff_queue.set(queued);
     }
 
     /// Encodes every family as OpenMetrics text, ending with `# EOF`.

@@ -1,0 +1,497 @@
+//! Handoff rows, their wrapped keys, the sealed entries a counsellor reads, and the access log.
+
+use super::StoreError;
+use super::records::WrappedKey;
+use super::store::{Store, on_backend};
+use super::time::Timestamp;
+use crate::crisis::RiskLevel;
+use crate::domain::Language;
+use crate::handoff::{
+    EntryRole, HandoffRecord, HandoffStatus, NewHandoff, Outcome, QueueFigures, SealedEntry, Share,
+};
+use uuid::Uuid;
+
+/// Shreds one handoff inside a transaction (a macro so one body serves both backends' types):
+/// the key first, which alone makes the entries unreadable, then the entries themselves.
+macro_rules! shred_in {
+    ($tx:expr, $id:expr) => {{
+        for sql in [
+            "DELETE FROM handoff_keys WHERE handoff_id = $1",
+            "DELETE FROM handoff_entries WHERE handoff_id = $1",
+        ] {
+            sqlx::query(sql).bind($id).execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+const HANDOFF_COLUMNS: &str = "SELECT id, session_id, status, share, risk, language, created_at, \
+     claimed_by, claimed_at, closed_at, outcome FROM handoffs";
+
+/// Crisis first, then elevated, then the rest: the queue's first key.
+const RISK_RANK: &str = "CASE risk WHEN 'crisis' THEN 0 WHEN 'elevated' THEN 1 ELSE 2 END";
+
+/// How many recent claims the mean wait is taken over.
+const WAIT_SAMPLE: i64 = 50;
+
+/// Handoffs counted by status: `(status, n)`.
+type StatusCounts = Vec<(String, i64)>;
+
+/// How often an entry is appended again when another writer took its sequence number.
+const APPEND_RETRIES: u32 = 5;
+
+#[derive(sqlx::FromRow)]
+struct HandoffRow {
+    id: Uuid,
+    session_id: Uuid,
+    status: String,
+    share: String,
+    risk: String,
+    language: String,
+    created_at: Timestamp,
+    claimed_by: Option<Uuid>,
+    claimed_at: Option<Timestamp>,
+    closed_at: Option<Timestamp>,
+    outcome: Option<String>,
+}
+
+impl TryFrom<HandoffRow> for HandoffRecord {
+    type Error = StoreError;
+
+    fn try_from(row: HandoffRow) -> Result<Self, Self::Error> {
+        let corrupt = StoreError::Corrupt;
+        Ok(HandoffRecord {
+            id: row.id,
+            session_id: row.session_id,
+            status: HandoffStatus::parse(&row.status).ok_or(corrupt("unknown handoff status"))?,
+            share: Share::parse(&row.share).ok_or(corrupt("unknown handoff share"))?,
+            risk: RiskLevel::parse(&row.risk).ok_or(corrupt("unknown risk level"))?,
+            language: Language::parse(&row.language).ok_or(corrupt("unknown language code"))?,
+            created_at: row.created_at,
+            claimed_by: row.claimed_by,
+            claimed_at: row.claimed_at,
+            closed_at: row.closed_at,
+            outcome: row
+                .outcome
+                .map(|o| Outcome::parse(&o).ok_or(corrupt("unknown handoff outcome")))
+                .transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: Uuid,
+    role: String,
+    message_id: Option<Uuid>,
+    content: Vec<u8>,
+    created_at: Timestamp,
+}
+
+impl TryFrom<EntryRow> for SealedEntry {
+    type Error = StoreError;
+
+    fn try_from(row: EntryRow) -> Result<Self, Self::Error> {
+        Ok(SealedEntry {
+            id: row.id,
+            role: EntryRole::parse(&row.role)
+                .ok_or(StoreError::Corrupt("unknown handoff entry role"))?,
+            message_id: row.message_id,
+            content: row.content,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// How a handoff was ended by the person or their session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// Still waiting: cancelled, and its key destroyed at once (no one read it).
+    Cancelled,
+    /// A counsellor had it: cancelled, its key kept for the retention so the counsellor can see
+    /// the person left.
+    Left,
+}
+
+impl Store {
+    /// Stores a new handoff with its wrapped key and shared material in one transaction.
+    /// [`StoreError::Conflict`] when the session already has an open handoff.
+    pub async fn insert_handoff(&self, new: &NewHandoff) -> Result<(), StoreError> {
+        let record = &new.record;
+        on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO handoffs (id, session_id, status, share, risk, language, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(record.id)
+            .bind(record.session_id)
+            .bind(record.status.as_str())
+            .bind(record.share.as_str())
+            .bind(record.risk.as_str())
+            .bind(record.language.as_str())
+            .bind(record.created_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO handoff_keys (handoff_id, key_id, wrapped_key, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(record.id)
+            .bind(new.key.key_id)
+            .bind(&new.key.wrapped_key)
+            .bind(record.created_at)
+            .execute(&mut *tx)
+            .await?;
+            for (seq, entry) in (1_i64..).zip(&new.entries) {
+                sqlx::query(
+                    "INSERT INTO handoff_entries (id, handoff_id, seq, role, message_id, content, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(entry.id)
+                .bind(record.id)
+                .bind(seq)
+                .bind(entry.role.as_str())
+                .bind(entry.message_id)
+                .bind(&entry.content)
+                .bind(entry.created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The session's handoff: the open one, else the latest.
+    pub async fn session_handoff(
+        &self,
+        session_id: Uuid,
+    ) -> Result<Option<HandoffRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{HANDOFF_COLUMNS} WHERE session_id = $1 ORDER BY \
+             CASE WHEN status IN ('queued', 'assigned') THEN 0 ELSE 1 END, created_at DESC LIMIT 1"
+        ));
+        let row: Option<HandoffRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(session_id).fetch_optional(pool).await?
+        });
+        row.map(HandoffRecord::try_from).transpose()
+    }
+
+    /// One handoff by id.
+    pub async fn handoff_by_id(&self, id: Uuid) -> Result<Option<HandoffRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("{HANDOFF_COLUMNS} WHERE id = $1"));
+        let row: Option<HandoffRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(HandoffRecord::try_from).transpose()
+    }
+
+    /// The waiting handoffs in the order counsellors take them: highest risk first, then longest
+    /// wait.
+    pub async fn queued_handoffs(&self, limit: i64) -> Result<Vec<HandoffRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{HANDOFF_COLUMNS} WHERE status = 'queued' ORDER BY {RISK_RANK}, created_at, id LIMIT $1"
+        ));
+        let rows: Vec<HandoffRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(limit).fetch_all(pool).await?
+        });
+        rows.into_iter().map(HandoffRecord::try_from).collect()
+    }
+
+    /// Where a queued handoff stands: 1 when it is next. `None` when it is not queued.
+    pub async fn queue_position(&self, id: Uuid) -> Result<Option<i64>, StoreError> {
+        let rank_q = RISK_RANK.replace("risk", "q.risk");
+        let rank_h = RISK_RANK.replace("risk", "h.risk");
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM handoffs q, handoffs h WHERE h.id = $1 AND h.status = 'queued' \
+             AND q.status = 'queued' AND ({rank_q} < {rank_h} OR ({rank_q} = {rank_h} AND \
+             (q.created_at < h.created_at OR (q.created_at = h.created_at AND q.id <= h.id))))"
+        ));
+        let ahead: i64 = on_backend!(self, pool => {
+            sqlx::query_scalar(sql).bind(id).fetch_one(pool).await?
+        });
+        Ok((ahead > 0).then_some(ahead))
+    }
+
+    /// Queue length, handoffs assigned, and the mean wait over recent claims.
+    pub async fn queue_figures(&self) -> Result<QueueFigures, StoreError> {
+        let (counts, claims): (StatusCounts, Vec<(Timestamp, Timestamp)>) = on_backend!(self, pool => {
+            let counts = sqlx::query_as(
+                "SELECT status, COUNT(*) FROM handoffs WHERE status IN ('queued', 'assigned') \
+                 GROUP BY status",
+            )
+            .fetch_all(pool)
+            .await?;
+            let claims = sqlx::query_as(
+                "SELECT created_at, claimed_at FROM handoffs WHERE claimed_at IS NOT NULL \
+                 ORDER BY claimed_at DESC LIMIT $1",
+            )
+            .bind(WAIT_SAMPLE)
+            .fetch_all(pool)
+            .await?;
+            (counts, claims)
+        });
+        let count = |status: HandoffStatus| {
+            counts
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |(_, n)| *n)
+        };
+        let waits: Vec<i64> = claims
+            .iter()
+            .map(|(asked, claimed)| (claimed.unix_millis() - asked.unix_millis()).max(0) / 1000)
+            .collect();
+        let mean_wait_s =
+            (!waits.is_empty()).then(|| waits.iter().sum::<i64>() / waits.len() as i64);
+        Ok(QueueFigures {
+            queued: count(HandoffStatus::Queued),
+            assigned: count(HandoffStatus::Assigned),
+            mean_wait_s,
+        })
+    }
+
+    /// Ends the session's open handoff on the person's word (or their session's end). Answers
+    /// the handoff as it was before, or `None` when none was open.
+    pub async fn withdraw_handoff(
+        &self,
+        session_id: Uuid,
+        now: Timestamp,
+        retention: std::time::Duration,
+    ) -> Result<Option<(HandoffRecord, Withdrawal)>, StoreError> {
+        let Some(open) = self
+            .session_handoff(session_id)
+            .await?
+            .filter(|h| h.status.is_open())
+        else {
+            return Ok(None);
+        };
+        let (withdrawal, shred_after) = match open.status {
+            HandoffStatus::Assigned => (Withdrawal::Left, now.plus(retention)),
+            _ => (Withdrawal::Cancelled, now),
+        };
+        let ended = on_backend!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let ended = sqlx::query(
+                "UPDATE handoffs SET status = 'cancelled', outcome = 'left', closed_at = $2, \
+                 shred_after = $3, updated_at = $2 WHERE id = $1 AND status = $4",
+            )
+            .bind(open.id)
+            .bind(now)
+            .bind(shred_after)
+            .bind(open.status.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() == 1;
+            if ended && withdrawal == Withdrawal::Cancelled {
+                shred_in!(tx, open.id);
+            }
+            tx.commit().await?;
+            ended
+        });
+        // Claimed or ended by someone else meanwhile: the person asks again and sees which.
+        Ok(ended.then_some((open, withdrawal)))
+    }
+
+    /// A counsellor takes a queued handoff; false when it was not queued (taken or ended).
+    pub async fn claim_handoff(
+        &self,
+        id: Uuid,
+        staff_id: Uuid,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let affected = on_backend!(self, pool => {
+            sqlx::query(
+                "UPDATE handoffs SET status = 'assigned', claimed_by = $2, claimed_at = $3, \
+                 updated_at = $3 WHERE id = $1 AND status = 'queued'",
+            )
+            .bind(id)
+            .bind(staff_id)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// The counsellor who has it closes an assigned handoff; its key is destroyed after
+    /// `shred_after`. False when it was not assigned to them.
+    pub async fn close_handoff(
+        &self,
+        id: Uuid,
+        staff_id: Uuid,
+        outcome: Outcome,
+        now: Timestamp,
+        shred_after: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let affected = on_backend!(self, pool => {
+            sqlx::query(
+                "UPDATE handoffs SET status = 'closed', outcome = $3, closed_at = $4, \
+                 shred_after = $5, updated_at = $4 \
+                 WHERE id = $1 AND claimed_by = $2 AND status = 'assigned'",
+            )
+            .bind(id)
+            .bind(staff_id)
+            .bind(outcome.as_str())
+            .bind(now)
+            .bind(shred_after)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// Raises the risk of the session's open handoff (never lowers it: the queue keeps a
+    /// person who was in crisis at its head). True when it changed.
+    pub async fn raise_handoff_risk(
+        &self,
+        session_id: Uuid,
+        risk: RiskLevel,
+    ) -> Result<bool, StoreError> {
+        let lower: Vec<&str> = RiskLevel::ALL
+            .iter()
+            .filter(|r| **r < risk)
+            .map(|r| r.as_str())
+            .collect();
+        if lower.is_empty() {
+            return Ok(false);
+        }
+        let placeholders: Vec<String> = (0..lower.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE handoffs SET risk = $2 WHERE session_id = $1 \
+             AND status IN ('queued', 'assigned') AND risk IN ({})",
+            placeholders.join(", ")
+        ));
+        let affected = on_backend!(self, pool => {
+            let mut query = sqlx::query(sql).bind(session_id).bind(risk.as_str());
+            for level in &lower {
+                query = query.bind(*level);
+            }
+            query.execute(pool).await?.rows_affected()
+        });
+        Ok(affected > 0)
+    }
+
+    /// A handoff's wrapped key; `None` once it was destroyed.
+    pub async fn handoff_key(&self, id: Uuid) -> Result<Option<WrappedKey>, StoreError> {
+        let key = on_backend!(self, pool => {
+            sqlx::query_as("SELECT key_id, wrapped_key FROM handoff_keys WHERE handoff_id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(key)
+    }
+
+    /// Everything a counsellor may read of a handoff, in order.
+    pub async fn handoff_entries(&self, id: Uuid) -> Result<Vec<SealedEntry>, StoreError> {
+        let rows: Vec<EntryRow> = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, role, message_id, content, created_at FROM handoff_entries \
+                 WHERE handoff_id = $1 ORDER BY seq",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(SealedEntry::try_from).collect()
+    }
+
+    /// Adds one entry at the end of a handoff (after the next sequence number).
+    pub async fn append_handoff_entry(
+        &self,
+        handoff_id: Uuid,
+        entry: &SealedEntry,
+    ) -> Result<(), StoreError> {
+        let mut attempt = 0;
+        loop {
+            let result = on_backend!(self, pool => {
+                sqlx::query(
+                    "INSERT INTO handoff_entries (id, handoff_id, seq, role, message_id, content, \
+                     created_at) SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6 \
+                     FROM handoff_entries WHERE handoff_id = $2",
+                )
+                .bind(entry.id)
+                .bind(handoff_id)
+                .bind(entry.role.as_str())
+                .bind(entry.message_id)
+                .bind(&entry.content)
+                .bind(entry.created_at)
+                .execute(pool)
+                .await
+                .map(|_| ())
+            });
+            match result.map_err(StoreError::from) {
+                Ok(_) => return Ok(()),
+                // Two writers took the same number: the later one goes after the earlier.
+                Err(StoreError::Conflict) if attempt < APPEND_RETRIES => attempt += 1,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Destroys the keys and sealed entries of ended handoffs whose retention is over, in a
+    /// batch. Answers how many handoffs were shredded.
+    pub async fn shred_ended_handoffs(
+        &self,
+        now: Timestamp,
+        batch: i64,
+    ) -> Result<u64, StoreError> {
+        let ids: Vec<Uuid> = on_backend!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT h.id FROM handoffs h JOIN handoff_keys k ON k.handoff_id = h.id \
+                 WHERE h.shred_after IS NOT NULL AND h.shred_after <= $1 LIMIT $2",
+            )
+            .bind(now)
+            .bind(batch)
+            .fetch_all(pool)
+            .await?
+        });
+        for id in &ids {
+            on_backend!(self, pool => {
+                let mut tx = pool.begin().await?;
+                shred_in!(tx, *id);
+                tx.commit().await?;
+            });
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// Ended handoffs counted by the conversation's risk and the outcome: `(risk, outcome, n)`.
+    pub async fn handoff_outcomes(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = on_backend!(self, pool => {
+            sqlx::query_as(
+                "SELECT risk, outcome, COUNT(*) FROM handoffs WHERE outcome IS NOT NULL \
+                 GROUP BY risk, outcome ORDER BY risk, outcome",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Records that someone did something to a handoff: ids and an action name only.
+    pub async fn log_handoff_access(
+        &self,
+        staff_id: Option<Uuid>,
+        handoff_id: Uuid,
+        action: &'static str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, pool => {
+            sqlx::query(
+                "INSERT INTO handoff_access_log (id, staff_id, handoff_id, action, at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(Uuid::new_v4())
+            .bind(staff_id)
+            .bind(handoff_id)
+            .bind(action)
+            .bind(at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}

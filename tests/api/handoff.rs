@@ -1,0 +1,515 @@
+//! Handoff to a counsellor over HTTP on both backends: the young person asks, sees where the
+//! request stands and leaves it; what they share is exactly what they chose, sealed under the
+//! handoff's own key, and gone at once when their session ends.
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::on_both_backends;
+use crate::support::{Fetch, assert_error, assert_field_error, assert_none_in, keys, set};
+use cbln_actors::staff::StaffRole;
+use serde_json::{Value, json};
+
+pub async fn ask(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    app.post("/api/v1/handoff")
+        .bearer_auth(token)
+        .json(&body)
+        .fetch_json_or_null()
+        .await
+}
+
+pub async fn current(app: &TestApp, token: &str) -> (u16, Value) {
+    app.get("/api/v1/handoff")
+        .bearer_auth(token)
+        .fetch_json_or_null()
+        .await
+}
+
+pub async fn leave(app: &TestApp, token: &str) -> (u16, Value) {
+    app.delete("/api/v1/handoff")
+        .bearer_auth(token)
+        .fetch_json_or_null()
+        .await
+}
+
+/// An app with a counsellor signed in (otherwise no handoff can be asked for).
+pub async fn staffed(backend: Backend) -> TestApp {
+    let app = spawn_app(backend).await;
+    app.signed_in_staff("on-duty", StaffRole::Counsellor).await;
+    app
+}
+
+/// The ids of the user message and the reply of one posted message.
+pub async fn post(app: &TestApp, token: &str, content: &str) -> (String, String) {
+    let (status, body) = app.send_message(token, content).await;
+    assert_eq!(status, 201, "{body}");
+    (
+        body["user_message"]["id"].as_str().unwrap().to_string(),
+        body["ai_message"]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Rows of `table` belonging to the handoff `id`.
+pub async fn rows_of(app: &TestApp, table: &str, id: &str) -> i64 {
+    let column = if table == "handoffs" {
+        "id"
+    } else {
+        "handoff_id"
+    };
+    app.count(&format!(
+        "SELECT COUNT(*) FROM {table} WHERE {column} = {}",
+        app.id_literal(id)
+    ))
+    .await
+}
+
+async fn a_request_is_queued_seen_and_left(backend: Backend) {
+    let app = staffed(backend).await;
+    let first = app.create_session().await;
+    let second = app.create_session().await;
+    post(&app, &first, "Mình thấy mệt mỏi với việc học").await;
+
+    let (status, body) = current(&app, &first).await;
+    assert_error(status, &body, 404, "handoff_not_found");
+
+    let (status, body) = ask(&app, &first, json!({"share": "none"})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(keys(&body), set(&["handoff"]), "{body}");
+    let handoff = &body["handoff"];
+    assert_eq!(
+        keys(handoff),
+        set(&[
+            "id",
+            "status",
+            "share",
+            "position",
+            "estimated_wait_s",
+            "created_at"
+        ]),
+        "{body}"
+    );
+    assert_eq!(handoff["status"], "queued");
+    assert_eq!(handoff["share"], "none");
+    assert_eq!(handoff["position"], 1);
+    assert!(handoff["estimated_wait_s"].as_i64().unwrap() > 0, "{body}");
+    let id = handoff["id"].as_str().unwrap().to_string();
+    uuid::Uuid::parse_str(&id).expect("a UUID id");
+
+    let (status, body) = ask(&app, &first, json!({"share": "none"})).await;
+    assert_error(status, &body, 409, "handoff_exists");
+
+    let (status, body) = ask(
+        &app,
+        &second,
+        json!({"share": "none", "note": "cần nói chuyện"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["handoff"]["position"], 2, "behind the first: {body}");
+    let second_id = body["handoff"]["id"].as_str().unwrap().to_string();
+
+    let (status, body) = current(&app, &first).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handoff"]["id"], id.as_str());
+    assert_eq!(body["handoff"]["status"], "queued");
+    assert_eq!(body["handoff"]["position"], 1);
+
+    let (status, body) = leave(&app, &first).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handoff"]["status"], "cancelled");
+    assert_eq!(body["handoff"]["outcome"], "left");
+    assert!(body["handoff"]["closed_at"].is_string(), "{body}");
+    assert!(body["handoff"].get("position").is_none(), "{body}");
+    // Nobody read it: its key is destroyed at once.
+    assert_eq!(rows_of(&app, "handoff_keys", &id).await, 0);
+
+    let (status, body) = current(&app, &first).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handoff"]["status"], "cancelled");
+    let (status, body) = leave(&app, &first).await;
+    assert_error(status, &body, 404, "handoff_not_found");
+
+    let (status, body) = current(&app, &second).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handoff"]["id"], second_id.as_str());
+    assert_eq!(body["handoff"]["position"], 1, "moved up: {body}");
+    assert_eq!(rows_of(&app, "handoff_keys", &second_id).await, 1);
+    assert_eq!(
+        rows_of(&app, "handoff_entries", &second_id).await,
+        1,
+        "the note"
+    );
+
+    // A new request after leaving is a new handoff.
+    let (status, body) = ask(&app, &first, json!({"share": "none"})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_ne!(body["handoff"]["id"], id.as_str());
+    assert_eq!(body["handoff"]["position"], 2);
+
+    // The access log holds ids and actions only.
+    assert_eq!(rows_of(&app, "handoff_access_log", &id).await, 2);
+    app.stop().await;
+}
+
+async fn every_bad_request_is_refused_precisely(backend: Backend) {
+    let app = staffed(backend).await;
+    let token = app.create_session().await;
+    let other = app.create_session().await;
+    let (own, _) = post(&app, &token, "Hôm nay ở lớp có chuyện buồn").await;
+    let (foreign, _) = post(&app, &other, "Chuyện của người khác").await;
+
+    let cases = [
+        (json!({}), "share"),
+        (json!({"share": "all"}), "share"),
+        (json!({"share": "none", "note": "x".repeat(501)}), "note"),
+        (json!({"share": "summary"}), "note"),
+        (json!({"share": "summary", "note": "   "}), "note"),
+        (json!({"share": "selected"}), "message_ids"),
+        (
+            json!({"share": "selected", "message_ids": []}),
+            "message_ids",
+        ),
+        (
+            json!({"share": "selected", "message_ids": ["not-a-uuid"]}),
+            "message_ids",
+        ),
+        (
+            json!({"share": "selected", "message_ids": [uuid::Uuid::new_v4().to_string()]}),
+            "message_ids",
+        ),
+        (
+            json!({"share": "selected", "message_ids": [own, foreign]}),
+            "message_ids",
+        ),
+        (
+            json!({"share": "none", "message_ids": [own]}),
+            "message_ids",
+        ),
+        (
+            json!({"share": "selected", "message_ids": (0..51).map(|_| own.clone()).collect::<Vec<_>>()}),
+            "message_ids",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = ask(&app, &token, body.clone()).await;
+        assert_field_error(status, &answer, field);
+        assert!(
+            !answer.to_string().contains("Chuyện"),
+            "no content in errors: {answer}"
+        );
+    }
+    let (status, body) = ask(&app, &token, json!({"share": "none", "surprise": 1})).await;
+    assert_error(status, &body, 422, "validation_failed");
+    assert_eq!(app.count("SELECT COUNT(*) FROM handoffs").await, 0);
+
+    let (status, body) = app
+        .post("/api/v1/handoff")
+        .bearer_auth(&token)
+        .fetch_json_or_null()
+        .await;
+    assert_field_error(status, &body, "share");
+    let (status, body) = app
+        .post("/api/v1/handoff")
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body(r#"{"share":"none"}"#)
+        .fetch_json_or_null()
+        .await;
+    assert_error(status, &body, 415, "unsupported_media_type");
+
+    let unknown = format!("anon_{}", uuid::Uuid::new_v4().simple());
+    let (status, body) = ask(&app, &unknown, json!({"share": "none"})).await;
+    assert_error(status, &body, 404, "session_not_found");
+    let (status, body) = current(&app, &unknown).await;
+    assert_error(status, &body, 404, "session_not_found");
+    let (status, body) = leave(&app, &unknown).await;
+    assert_error(status, &body, 404, "session_not_found");
+    let (status, body) = app
+        .get("/api/v1/handoff/summary-draft")
+        .bearer_auth(&unknown)
+        .fetch_json_or_null()
+        .await;
+    assert_error(status, &body, 404, "session_not_found");
+    let (status, body) = app.get("/api/v1/handoff").fetch_json_or_null().await;
+    assert_field_error(status, &body, "session_token");
+
+    let (status, body) = app
+        .put("/api/v1/handoff")
+        .bearer_auth(&token)
+        .fetch_json_or_null()
+        .await;
+    assert_error(status, &body, 405, "method_not_allowed");
+
+    let late = app.create_session().await;
+    app.expire_all_sessions().await;
+    let (status, body) = ask(&app, &late, json!({"share": "none"})).await;
+    assert_error(status, &body, 401, "session_expired");
+    app.stop().await;
+}
+
+async fn only_the_chosen_messages_are_shared_and_sealed(backend: Backend) {
+    let app = staffed(backend).await;
+    let token = app.create_session().await;
+    let kept_secret = "Marker-giữ-riêng: chuyện này mình không chia sẻ";
+    let shared = "Marker-chia-sẻ: mình bị bắt nạt ở trường";
+    let note = "Marker-ghi-chú: mong được nói chuyện sớm";
+    let (_, first_reply) = post(&app, &token, kept_secret).await;
+    let (shared_id, _) = post(&app, &token, shared).await;
+
+    let (status, body) = ask(
+        &app,
+        &token,
+        json!({"share": "selected", "message_ids": [shared_id, first_reply, shared_id], "note": note}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["handoff"]["share"], "selected");
+    let id = body["handoff"]["id"].as_str().unwrap().to_string();
+    // The two chosen (a repeated id once), in the conversation's order, then the note.
+    assert_eq!(rows_of(&app, "handoff_entries", &id).await, 3);
+    let roles = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM handoff_entries WHERE handoff_id = {} AND \
+             ((seq = 1 AND role = 'assistant') OR (seq = 2 AND role = 'user') OR \
+              (seq = 3 AND role = 'note'))",
+            app.id_literal(&id)
+        ))
+        .await;
+    assert_eq!(
+        roles, 3,
+        "reply first (it came first), then the message, then the note"
+    );
+
+    let bytes = app.database_bytes().await;
+    assert_none_in(
+        &bytes,
+        &[
+            b"Marker-chia".to_vec(),
+            b"Marker-ghi".to_vec(),
+            hex::encode(b"Marker-chia").into_bytes(),
+            hex::encode(b"Marker-ghi").into_bytes(),
+        ],
+        "shared text is sealed",
+    );
+    let logs = crate::helpers::captured_logs();
+    assert_none_in(
+        &logs.into_bytes(),
+        &[b"Marker-chia".to_vec(), b"Marker-ghi".to_vec()],
+        "shared text is not logged",
+    );
+    app.stop().await;
+}
+
+async fn a_summary_is_drafted_then_shared_only_as_accepted(backend: Backend) {
+    let app = staffed(backend).await;
+    let token = app.create_session_in("en").await;
+    post(&app, &token, "I am so stressed about my exams next week").await;
+    post(&app, &token, "and my parents keep arguing at home").await;
+
+    let (status, body) = app
+        .get("/api/v1/handoff/summary-draft")
+        .bearer_auth(&token)
+        .fetch_json()
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(keys(&body), set(&["summary"]));
+    let summary = body["summary"].as_str().unwrap().to_string();
+    assert!(summary.contains("exams"), "{summary}");
+    assert!(
+        !summary.contains("next week"),
+        "a summary, not a quote: {summary}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM handoffs").await,
+        0,
+        "drafting shares nothing"
+    );
+
+    let edited = format!("{summary} Marker-edited");
+    let (status, body) = ask(&app, &token, json!({"share": "summary", "note": edited})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["handoff"]["share"], "summary");
+    let id = body["handoff"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        rows_of(&app, "handoff_entries", &id).await,
+        1,
+        "the accepted summary only"
+    );
+    app.stop().await;
+}
+
+async fn ending_the_session_ends_the_handoff_and_shreds_it(backend: Backend) {
+    let app = staffed(backend).await;
+    let exiting = app.create_session().await;
+    let (message, _) = post(&app, &exiting, "Mình cần một người nghe").await;
+    let (status, body) = ask(
+        &app,
+        &exiting,
+        json!({"share": "selected", "message_ids": [message]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let exited = body["handoff"]["id"].as_str().unwrap().to_string();
+    let response = app
+        .post("/api/v1/sessions/exit")
+        .bearer_auth(&exiting)
+        .fetch()
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(rows_of(&app, "handoff_keys", &exited).await, 0);
+    assert_eq!(rows_of(&app, "handoff_entries", &exited).await, 0);
+    let cancelled = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM handoffs WHERE id = {} AND status = 'cancelled'",
+            app.id_literal(&exited)
+        ))
+        .await;
+    assert_eq!(cancelled, 1, "ended, out of the queue");
+
+    let deleting = app.create_session().await;
+    let (status, body) = ask(
+        &app,
+        &deleting,
+        json!({"share": "none", "note": "xin chào"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let deleted = body["handoff"]["id"].as_str().unwrap().to_string();
+    let response = app
+        .delete("/api/v1/sessions")
+        .bearer_auth(&deleting)
+        .fetch()
+        .await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(rows_of(&app, "handoffs", &deleted).await, 0);
+    assert_eq!(rows_of(&app, "handoff_keys", &deleted).await, 0);
+    assert_eq!(rows_of(&app, "handoff_entries", &deleted).await, 0);
+    app.stop().await;
+}
+
+on_both_backends!(
+    a_request_is_queued_seen_and_left,
+    every_bad_request_is_refused_precisely,
+    only_the_chosen_messages_are_shared_and_sealed,
+    a_summary_is_drafted_then_shared_only_as_accepted,
+    ending_the_session_ends_the_handoff_and_shreds_it,
+);
+
+/// Makes the handoff `id` assigned as a claim would (the staff routes come with the staff
+/// accounts); `staff` is any id.
+async fn assign(app: &TestApp, id: &str) {
+    let staff = uuid::Uuid::new_v4().to_string();
+    let changed = app
+        .execute(&format!(
+            "UPDATE handoffs SET status = 'assigned', claimed_by = {}, claimed_at = created_at \
+             WHERE id = {}",
+            app.id_literal(&staff),
+            app.id_literal(id)
+        ))
+        .await;
+    assert_eq!(changed, 1);
+}
+
+async fn while_assigned_the_counsellor_answers_not_the_ai(backend: Backend) {
+    let app = staffed(backend).await;
+    let token = app.create_session().await;
+    post(&app, &token, "Marker-before-claim: chuyện cũ").await;
+    let (status, body) = ask(&app, &token, json!({"share": "none"})).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["handoff"]["id"].as_str().unwrap().to_string();
+    assign(&app, &id).await;
+    let (status, body) = current(&app, &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["handoff"]["status"], "assigned");
+
+    let (status, body) = app
+        .send_message(&token, "Marker-after-claim: hôm nay mệt quá")
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["ai_message"].is_null(), "no AI reply: {body}");
+    assert_eq!(body["user_message"]["role"], "user");
+    assert!(body["crisis_info"].is_null(), "{body}");
+
+    // Crisis detection still runs; the card still comes; the handoff's risk rises.
+    let (status, body) = app
+        .send_message(&token, "mình muốn chết, không muốn sống nữa")
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["ai_message"].is_null(), "{body}");
+    assert!(!body["crisis_info"].is_null(), "the card: {body}");
+    assert_eq!(body["user_message"]["is_crisis_detected"], true);
+    let raised = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM handoffs WHERE id = {} AND risk = 'crisis'",
+            app.id_literal(&id)
+        ))
+        .await;
+    assert_eq!(raised, 1, "the counsellor sees the risk change");
+
+    // A streamed post behaves the same: accepted, then done, with no reply.
+    let (status, _, events) =
+        crate::streaming::post_streaming(&app, &token, "Marker-streamed: vẫn ở đây").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["message.accepted", "reply.completed"], "{events:?}");
+    assert!(events[1].data["ai_message"].is_null(), "{events:?}");
+
+    let history = app.history(&token).await;
+    let roles: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user", "user", "user"]);
+    // The counsellor gets every message after the claim, none from before.
+    assert_eq!(rows_of(&app, "handoff_entries", &id).await, 3);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM handoff_entries WHERE handoff_id = {} AND role = 'user'",
+            app.id_literal(&id)
+        ))
+        .await,
+        3
+    );
+    let bytes = app.database_bytes().await;
+    assert_none_in(
+        &bytes,
+        &[
+            b"Marker-after".to_vec(),
+            b"Marker-streamed".to_vec(),
+            hex::encode(b"Marker-after").into_bytes(),
+        ],
+        "copies for the counsellor are sealed",
+    );
+    app.stop().await;
+}
+
+async fn a_crisis_moves_a_queued_handoff_to_the_head(backend: Backend) {
+    let app = staffed(backend).await;
+    let calm = app.create_session().await;
+    let worried = app.create_session().await;
+    let (status, body) = ask(&app, &calm, json!({"share": "none"})).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = ask(&app, &worried, json!({"share": "none"})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["handoff"]["position"], 2);
+
+    // Queued, not assigned: the AI still answers (with the safety protocol), and the queue moves.
+    let (status, body) = app
+        .send_message(&worried, "mình muốn chết, không muốn sống nữa")
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        !body["ai_message"].is_null(),
+        "the AI answers until a claim: {body}"
+    );
+    let (_, body) = current(&app, &worried).await;
+    assert_eq!(body["handoff"]["position"], 1, "{body}");
+    let (_, body) = current(&app, &calm).await;
+    assert_eq!(body["handoff"]["position"], 2, "{body}");
+    app.stop().await;
+}
+
+on_both_backends!(
+    while_assigned_the_counsellor_answers_not_the_ai,
+    a_crisis_moves_a_queued_handoff_to_the_head,
+);

@@ -1,0 +1,478 @@
+//! The counsellor's side of a handoff over HTTP on both backends: the queue without content, the
+//! claim and its race, exactly the shared subset plus the conversation after the claim, who may
+//! read what, answers in the young person's history, the close, the figures, availability, and a
+//! claim on one instance answered through the other.
+
+use crate::handoff::{ask, post, rows_of};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::on_both_backends;
+use crate::support::{Fetch, assert_error, assert_field_error, assert_none_in, keys, set};
+use cbln_actors::staff::StaffRole;
+use serde_json::{Value, json};
+
+async fn staff_get(app: &TestApp, staff: &str, path: &str) -> (u16, Value) {
+    app.get(path).bearer_auth(staff).fetch_json_or_null().await
+}
+
+async fn staff_post(app: &TestApp, staff: &str, path: &str, body: Value) -> (u16, Value) {
+    app.post(path)
+        .bearer_auth(staff)
+        .json(&body)
+        .fetch_json_or_null()
+        .await
+}
+
+async fn claim(app: &TestApp, staff: &str, id: &str) -> (u16, Value) {
+    app.post(&format!("/api/v1/staff/handoffs/{id}/claim"))
+        .bearer_auth(staff)
+        .fetch_json_or_null()
+        .await
+}
+
+/// A queued handoff of a new session that shared `share`; answers (token, handoff id).
+async fn queued(app: &TestApp, body: Value) -> (String, String) {
+    let token = app.create_session().await;
+    let (status, answer) = ask(app, &token, body).await;
+    assert_eq!(status, 201, "{answer}");
+    (token, answer["handoff"]["id"].as_str().unwrap().to_string())
+}
+
+fn contents(body: &Value) -> Vec<(String, String)> {
+    body["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("messages: {body}"))
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_string(),
+                m["content"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let lan = app.signed_in_staff("lan", StaffRole::Counsellor).await;
+    let minh = app.signed_in_staff("minh", StaffRole::Counsellor).await;
+
+    let token = app.create_session().await;
+    post(&app, &token, "Marker-riêng: không chia sẻ điều này").await;
+    let (shared, _) = post(&app, &token, "Marker-chia: mình bị bắt nạt ở lớp").await;
+    let (status, body) = ask(
+        &app,
+        &token,
+        json!({"share": "selected", "message_ids": [shared], "note": "Marker-note: cần người nghe"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["handoff"]["id"].as_str().unwrap().to_string();
+
+    // The queue: ids, risk, wait, language and share only.
+    let (status, body) = staff_get(&app, &lan, "/api/v1/staff/queue").await;
+    assert_eq!(status, 200, "{body}");
+    let item = &body["handoffs"][0];
+    assert_eq!(
+        keys(item),
+        set(&["id", "risk", "waiting_s", "language", "share"]),
+        "{body}"
+    );
+    assert_eq!(item["id"], id.as_str());
+    assert_eq!(item["share"], "selected");
+    assert!(!body.to_string().contains("Marker"), "no content: {body}");
+
+    // Before a claim nobody reads it.
+    let path = format!("/api/v1/staff/handoffs/{id}/messages");
+    let (status, body) = staff_get(&app, &lan, &path).await;
+    assert_error(status, &body, 403, "forbidden");
+
+    let (status, body) = claim(&app, &lan, &id).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handoff"]["status"], "assigned");
+    let (status, body) = claim(&app, &lan, &id).await;
+    assert_eq!(status, 200, "claiming one's own again: {body}");
+    let (status, body) = claim(&app, &minh, &id).await;
+    assert_error(status, &body, 409, "handoff_taken");
+    let (_, body) = app
+        .get("/api/v1/handoff")
+        .bearer_auth(&token)
+        .fetch_json()
+        .await;
+    assert_eq!(body["handoff"]["status"], "assigned");
+
+    let (status, body) = staff_get(&app, &lan, &path).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        contents(&body),
+        [
+            (
+                "user".to_string(),
+                "Marker-chia: mình bị bắt nạt ở lớp".to_string()
+            ),
+            (
+                "note".to_string(),
+                "Marker-note: cần người nghe".to_string()
+            ),
+        ],
+        "exactly the shared subset"
+    );
+    // A second counsellor, a supervisor and an admin read nothing of it.
+    for other in [
+        minh.clone(),
+        app.signed_in_staff("sup", StaffRole::Supervisor).await,
+        app.signed_in_staff("boss", StaffRole::Admin).await,
+    ] {
+        let (status, body) = staff_get(&app, &other, &path).await;
+        assert_error(status, &body, 403, "forbidden");
+        let (status, body) = staff_post(&app, &other, &path, json!({"content": "xin chào"})).await;
+        assert_error(status, &body, 403, "forbidden");
+    }
+
+    // The person writes; the counsellor answers; each sees the other.
+    let (status, body) = app.send_message(&token, "Marker-sau: cảm ơn bạn").await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["ai_message"].is_null(), "{body}");
+    let (status, body) = staff_post(
+        &app,
+        &lan,
+        &path,
+        json!({"content": "Marker-tư-vấn: mình ở đây với bạn"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["role"], "counsellor");
+    let (_, body) = staff_get(&app, &lan, &path).await;
+    let read = contents(&body);
+    assert_eq!(read.len(), 4, "{read:?}");
+    assert_eq!(read[2], ("user".into(), "Marker-sau: cảm ơn bạn".into()));
+    assert_eq!(
+        read[3],
+        (
+            "counsellor".into(),
+            "Marker-tư-vấn: mình ở đây với bạn".into()
+        )
+    );
+    let history = app.history(&token).await;
+    let last = history["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["role"], "counsellor", "{history}");
+    assert_eq!(last["content"], "Marker-tư-vấn: mình ở đây với bạn");
+
+    // Errors of the counsellor's routes.
+    for (body, field) in [
+        (json!({}), "content"),
+        (json!({"content": "   "}), "content"),
+        (json!({"content": "x".repeat(5001)}), "content"),
+    ] {
+        let (status, answer) = staff_post(&app, &lan, &path, body).await;
+        assert_field_error(status, &answer, field);
+    }
+    let close = format!("/api/v1/staff/handoffs/{id}/close");
+    for body in [
+        json!({}),
+        json!({"outcome": "left"}),
+        json!({"outcome": "done"}),
+    ] {
+        let (status, answer) = staff_post(&app, &lan, &close, body).await;
+        assert_field_error(status, &answer, "outcome");
+    }
+    let (status, body) = staff_post(&app, &minh, &close, json!({"outcome": "resolved"})).await;
+    assert_error(status, &body, 403, "forbidden");
+    let missing = uuid::Uuid::new_v4();
+    let (status, body) = claim(&app, &lan, &missing.to_string()).await;
+    assert_error(status, &body, 404, "handoff_not_found");
+    let (status, body) = claim(&app, &lan, "not-a-uuid").await;
+    assert_error(status, &body, 404, "handoff_not_found");
+    let (status, body) = app.get("/api/v1/staff/queue").fetch_json_or_null().await;
+    assert_error(status, &body, 401, "staff_token_required");
+
+    let (status, body) = staff_post(&app, &lan, &close, json!({"outcome": "resolved"})).await;
+    assert_eq!(status, 200, "{body}");
+    let closed_risk = body["handoff"]["risk"].clone();
+    assert!(closed_risk.is_string(), "{body}");
+    assert_eq!(body["handoff"]["status"], "closed");
+    assert_eq!(body["handoff"]["outcome"], "resolved");
+    let (status, body) = staff_post(&app, &lan, &close, json!({"outcome": "resolved"})).await;
+    assert_error(status, &body, 409, "handoff_ended");
+    let (status, body) = staff_post(&app, &lan, &path, json!({"content": "còn đó không"})).await;
+    assert_error(status, &body, 409, "handoff_ended");
+    let (status, body) = claim(&app, &minh, &id).await;
+    assert_error(status, &body, 409, "handoff_ended");
+    // The chat is the AI's again.
+    let (status, body) = app.send_message(&token, "lại là mình").await;
+    assert_eq!(status, 201, "{body}");
+    assert!(!body["ai_message"].is_null(), "{body}");
+
+    // The figures: counts, never content; supervisors and admins only.
+    let sup = app.signed_in_staff("sup2", StaffRole::Supervisor).await;
+    let (status, body) = staff_get(&app, &sup, "/api/v1/staff/stats").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        keys(&body),
+        set(&[
+            "queue_length",
+            "assigned",
+            "longest_wait_s",
+            "mean_wait_s",
+            "outcomes"
+        ])
+    );
+    let outcomes = body["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 1, "{body}");
+    assert_eq!(outcomes[0]["outcome"], "resolved");
+    assert_eq!(outcomes[0]["count"], 1);
+    assert_eq!(
+        outcomes[0]["risk"], closed_risk,
+        "counted at the risk it closed with"
+    );
+    assert!(!body.to_string().contains("Marker"));
+    let (status, body) = staff_get(&app, &lan, "/api/v1/staff/stats").await;
+    assert_error(status, &body, 403, "forbidden");
+
+    // Nothing anyone wrote is readable in the database or the logs; the access log has ids and
+    // actions only.
+    let markers: Vec<Vec<u8>> = [
+        "Marker-riêng",
+        "Marker-chia",
+        "Marker-note",
+        "Marker-sau",
+        "Marker-tư",
+    ]
+    .iter()
+    .flat_map(|m| {
+        [
+            m.as_bytes().to_vec(),
+            hex::encode(m.as_bytes()).into_bytes(),
+        ]
+    })
+    .collect();
+    assert_none_in(
+        &app.database_bytes().await,
+        &markers,
+        "sealed in the database",
+    );
+    assert_none_in(
+        crate::helpers::captured_logs().as_bytes(),
+        &markers,
+        "never logged",
+    );
+    let actions = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM handoff_access_log WHERE handoff_id = {} AND action IN \
+             ('requested', 'claimed', 'read', 'answered', 'closed', 'refused')",
+            app.id_literal(&id)
+        ))
+        .await;
+    assert!(actions >= 6, "{actions}");
+    app.stop().await;
+}
+
+async fn the_queue_puts_a_crisis_first_then_the_longest_wait(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let lan = app.signed_in_staff("lan", StaffRole::Counsellor).await;
+    let (_, first) = queued(&app, json!({"share": "none"})).await;
+    let (_, second) = queued(&app, json!({"share": "none"})).await;
+    let (worried, third) = queued(&app, json!({"share": "none"})).await;
+    let (status, _) = app
+        .send_message(&worried, "mình muốn chết, không muốn sống nữa")
+        .await;
+    assert_eq!(status, 201);
+    let (status, body) = staff_get(&app, &lan, "/api/v1/staff/queue").await;
+    assert_eq!(status, 200, "{body}");
+    let order: Vec<&str> = body["handoffs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, [third.as_str(), first.as_str(), second.as_str()]);
+    assert_eq!(body["handoffs"][0]["risk"], "crisis");
+    app.stop().await;
+}
+
+async fn without_a_counsellor_or_outside_hours_the_chat_stays_with_the_ai(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session_in("en").await;
+    let (status, body) = ask(&app, &token, json!({"share": "none"})).await;
+    assert_eq!(status, 200, "nobody signed in: {body}");
+    assert_eq!(body["handoff"]["status"], "unavailable");
+    assert!(
+        body["handoff"].get("next_opening").is_none(),
+        "all hours: {body}"
+    );
+    let card = &body["crisis_card"];
+    assert!(
+        card["message"].as_str().unwrap().contains("counsellor"),
+        "{card}"
+    );
+    assert!(!card["hotlines"].as_array().unwrap().is_empty(), "{card}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM handoffs").await, 0);
+    let (status, body) = app.send_message(&token, "ok").await;
+    assert_eq!(status, 201);
+    assert!(!body["ai_message"].is_null());
+    app.stop().await;
+
+    // Signed in, but closed all week but one late slot: unavailable with the next opening.
+    let app = spawn_app_with(backend, |s| {
+        s.handoff.opening_hours = vec!["mon 03:00-03:01".to_string()];
+    })
+    .await;
+    app.signed_in_staff("lan", StaffRole::Counsellor).await;
+    let token = app.create_session().await;
+    let (status, body) = ask(&app, &token, json!({"share": "none"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handoff"]["status"], "unavailable");
+    assert!(body["handoff"]["next_opening"].is_string(), "{body}");
+    app.stop().await;
+}
+
+async fn a_deleted_session_leaves_nothing_to_read(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let lan = app.signed_in_staff("lan", StaffRole::Counsellor).await;
+    let (token, id) = queued(&app, json!({"share": "none", "note": "Marker-xoá"})).await;
+    let (status, _) = claim(&app, &lan, &id).await;
+    assert_eq!(status, 200);
+    let response = app
+        .delete("/api/v1/sessions")
+        .bearer_auth(&token)
+        .fetch()
+        .await;
+    assert_eq!(response.status(), 204);
+    let path = format!("/api/v1/staff/handoffs/{id}/messages");
+    let (status, body) = staff_get(&app, &lan, &path).await;
+    assert_error(status, &body, 404, "handoff_not_found");
+    let (status, body) = staff_post(&app, &lan, &path, json!({"content": "alo"})).await;
+    assert_error(status, &body, 404, "handoff_not_found");
+
+    // The person leaving an assigned handoff: the counsellor still reads it for the retention;
+    // the janitor's next sweep after it destroys the key, and nothing is left to read.
+    let app = {
+        let database = app.stop().await;
+        crate::helpers::spawn_app_on(database, |s| s.handoff.retention_minutes = 0).await
+    };
+    let lan = app.signed_in_staff("lan2", StaffRole::Counsellor).await;
+    let (token, id) = queued(&app, json!({"share": "none", "note": "Marker-rời"})).await;
+    claim(&app, &lan, &id).await;
+    let (status, body) = app
+        .delete("/api/v1/handoff")
+        .bearer_auth(&token)
+        .fetch_json()
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handoff"]["outcome"], "left");
+    let path = format!("/api/v1/staff/handoffs/{id}/messages");
+    let (status, body) = staff_get(&app, &lan, &path).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(contents(&body).len(), 1, "not swept yet: {body}");
+    let app = {
+        let database = app.stop().await;
+        crate::helpers::spawn_app_on(database, |s| s.janitor.sweep_at_start = true).await
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while rows_of(&app, "handoff_keys", &id).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweep never shredded it"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let lan = app.signed_in_staff("lan3", StaffRole::Counsellor).await;
+    let (status, body) = staff_get(&app, &lan, &path).await;
+    assert_error(status, &body, 403, "forbidden");
+    assert_eq!(rows_of(&app, "handoff_entries", &id).await, 0);
+    app.stop().await;
+}
+
+on_both_backends!(
+    a_counsellor_reads_exactly_what_was_shared_then_answers,
+    the_queue_puts_a_crisis_first_then_the_longest_wait,
+    without_a_counsellor_or_outside_hours_the_chat_stays_with_the_ai,
+    a_deleted_session_leaves_nothing_to_read,
+);
+
+/// The next event named `name` (others, like queue changes, are skipped).
+async fn next_named(
+    stream: &mut crate::events::EventStream,
+    name: &str,
+) -> crate::streaming::Event {
+    loop {
+        let event = stream.next_event().await;
+        if event.name == name {
+            return event;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_claim_on_one_instance_is_answered_through_the_other() {
+    let _serial = crate::events::REDIS_TESTS.lock().await;
+    let (a, b) = crate::helpers::spawn_two_instances(|s| {
+        s.redis.url = secrecy::SecretString::from(crate::events::REDIS_URL.to_string())
+    })
+    .await;
+    crate::events::await_relay(&a, &b).await;
+    crate::events::await_relay(&b, &a).await;
+
+    // The young person is on B; the counsellor works on A.
+    let lan = a.signed_in_staff("lan", StaffRole::Counsellor).await;
+    let token = b.create_session().await;
+    let (shared, _) = post(&b, &token, "Marker-shared: mình cần nói chuyện").await;
+    let (status, body) = ask(
+        &b,
+        &token,
+        json!({"share": "selected", "message_ids": [shared]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["handoff"]["id"].as_str().unwrap().to_string();
+    let mut person = crate::events::EventStream::open(&b, &token, None).await;
+    let mut counsellor = crate::events::EventStream::expect_stream(
+        a.get("/api/v1/staff/events")
+            .bearer_auth(&lan)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let first = counsellor.next_event().await;
+    assert_eq!(first.name, "queue.changed");
+    assert_eq!(first.data["queued"], 1, "{first:?}");
+
+    let (status, body) = claim(&a, &lan, &id).await;
+    assert_eq!(status, 200, "{body}");
+    let update = next_named(&mut person, "handoff.updated").await;
+    assert_eq!(update.data["status"], "assigned", "{update:?}");
+
+    // The counsellor answers on A; the person sees it on B's stream and in B's history.
+    let path = format!("/api/v1/staff/handoffs/{id}/messages");
+    let (status, body) = staff_post(
+        &a,
+        &lan,
+        &path,
+        json!({"content": "Marker-answer: mình đây"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let created = next_named(&mut person, "message.created").await;
+    assert_eq!(created.data["role"], "counsellor", "{created:?}");
+    assert_eq!(created.data["content"], "Marker-answer: mình đây");
+
+    // The person writes on B; the counsellor's stream on A carries it, and no AI answers.
+    let (status, body) = b.send_message(&token, "Marker-reply: cảm ơn").await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["ai_message"].is_null(), "{body}");
+    loop {
+        let event = next_named(&mut counsellor, "handoff.message").await;
+        if event.data["message"]["role"] == "user" {
+            assert_eq!(event.data["handoff_id"], id.as_str());
+            assert_eq!(event.data["message"]["content"], "Marker-reply: cảm ơn");
+            break;
+        }
+    }
+    b.stop().await;
+    a.stop().await;
+}
