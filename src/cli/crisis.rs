@@ -49,7 +49,7 @@ pub enum CrisisAction {
         #[arg(long)]
         rules: Option<PathBuf>,
     },
-    /// Train the learned layer on the corpus with the built-in rules (deterministic).
+    /// Train the learned layer on the corpus with the built-in rules or a rules file (deterministic).
     Train {
         /// The training corpus.
         #[arg(long, default_value = "corpus/crisis/train")]

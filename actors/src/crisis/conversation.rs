@@ -70,7 +70,7 @@ impl ConversationRisk {
         // brother is here with me now" after "I'm on the bridge"); the rules' own finding of a
         // new crisis in the same message still counts.
         let step_ends_crisis =
-            self.level == RiskLevel::Crisis && judgement.safety_step && judgement.by_model;
+            self.level == RiskLevel::Crisis && judgement.step_from_rules && judgement.by_model;
         if judgement.assessment.is_crisis && !step_ends_crisis {
             let category = judgement.assessment.categories.first().copied();
             return (
@@ -122,6 +122,7 @@ mod tests {
             },
             level,
             safety_step,
+            step_from_rules: safety_step,
             scores: ModelScores {
                 probabilities: vec![],
                 ratios: vec![],
@@ -166,6 +167,22 @@ mod tests {
         let (risk, t) = crisis.advance(&by_model, false);
         assert_eq!(t, Transition::SafetyStep);
         assert!(!risk.shows_crisis_support());
+    }
+
+    #[test]
+    fn a_step_only_the_step_head_reads_never_outranks_a_crisis_in_the_same_message() {
+        let crisis = ConversationRisk {
+            level: RiskLevel::Crisis,
+            category: Some(Category::Suicide),
+            severity: Some(Severity::High),
+            elevated_turns_left: 0,
+        };
+        let mut head_only = judged(RiskLevel::Crisis, Some(Category::Suicide), true);
+        head_only.by_model = true;
+        head_only.step_from_rules = false;
+        let (risk, t) = crisis.advance(&head_only, false);
+        assert_eq!(t, Transition::NewCrisis);
+        assert!(risk.shows_crisis_support());
     }
 
     #[test]

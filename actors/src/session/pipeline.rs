@@ -437,6 +437,7 @@ fn or_fail_safe(judgement: Result<Judgement, PipelineError>) -> Judgement {
                 },
                 level: RiskLevel::Crisis,
                 safety_step: false,
+                step_from_rules: false,
                 scores: ModelScores {
                     probabilities: Vec::new(),
                     ratios: Vec::new(),

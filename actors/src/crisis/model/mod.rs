@@ -18,7 +18,7 @@ pub use weights::{ModelError, ModelMeta, ModelScores, RiskModel};
 
 use super::detector::{Assessment, CrisisDetector, Explanation, HitOutcome};
 use super::types::{Category, RiskLevel, RuleKind, Severity, SignalKind};
-use crate::text::{Views, normalize_views};
+use crate::text::{Views, is_folded_negator, normalize_views};
 
 /// What both layers concluded about one message, in the light of the turns before it.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,9 @@ pub struct Judgement {
     pub level: RiskLevel,
     /// The message names a concrete safety step (someone with them, help called, means gone).
     pub safety_step: bool,
+    /// The step was named in the rule phrases' words, not only read by the learned step head: only
+    /// such a step outranks a crisis the model reads into the same message.
+    pub step_from_rules: bool,
     /// The model's reading.
     pub scores: ModelScores,
     /// True when the model, not the rules, made it a crisis.
@@ -83,11 +86,13 @@ impl Layers<'_> {
         // switched off (a threshold above any probability) it costs nothing on the hot path.
         let head_saw_step = prior == RiskLevel::Crisis
             && self.model.step_threshold() <= 1.0
-            && head_may_see_step(&explanation)
+            && head_may_see_step(&views, &explanation)
             && self.model.step_probability(&features) >= self.model.step_threshold();
         // "Nobody is with me", or intent beside the step, voids it whoever saw it.
+        let doubtful = step_is_doubtful(&explanation);
         let step_seen = judgement.safety_step || head_saw_step;
-        judgement.safety_step = step_seen && !step_is_doubtful(&explanation);
+        judgement.safety_step = step_seen && !doubtful;
+        judgement.step_from_rules = judgement.step_from_rules && !doubtful;
         (judgement, explanation, features)
     }
 
@@ -184,13 +189,15 @@ impl Layers<'_> {
 
 /// Ending crisis mode on a misread step is the costly mistake, so a safety step does not count when
 /// the message also says nobody is there ("không có ai ngồi cạnh mình", "nobody is with me", the
-/// `step_doubt` signals) or speaks of intent, a plan, a time, distress or an assault ("bố về rồi,
+/// `step_doubt` signals, jokes among them) or speaks of intent, a plan, a time, a farewell, distress
+/// or an assault ("bố về rồi,
 /// mình sợ lắm"). Means and family words alone do not void it: handing the pills to mum names both.
 pub(crate) fn step_is_doubtful(explanation: &Explanation) -> bool {
     saw_signal(
         explanation,
         &[
             SignalKind::StepDoubt,
+            SignalKind::Farewell,
             SignalKind::Time,
             SignalKind::Intent,
             SignalKind::Plan,
@@ -200,11 +207,14 @@ pub(crate) fn step_is_doubtful(explanation: &Explanation) -> bool {
     )
 }
 
-/// The learned head may end a crisis only on a turn told in the words of a concrete step and not
-/// put off for later: a joke retraction or "mai em gọi" has nothing for it to read as a step.
-pub(crate) fn head_may_see_step(explanation: &Explanation) -> bool {
+/// The learned head may end a crisis only on a turn told in the words of a concrete step, not put
+/// off for later, and with no negator anywhere in it: "mai em gọi", "mình không đi bệnh viện" or
+/// "I didn't call the hotline" leave it nothing to read as a step. (The rule phrases judge their
+/// own negation; the head, reading words, cannot.)
+pub(crate) fn head_may_see_step(views: &Views, explanation: &Explanation) -> bool {
     saw_signal(explanation, &[SignalKind::StepCue])
         && !saw_signal(explanation, &[SignalKind::StepLater])
+        && !views.folded_tokens().any(is_folded_negator)
 }
 
 fn saw_signal(explanation: &Explanation, kinds: &[SignalKind]) -> bool {
@@ -325,7 +335,51 @@ pub fn combine(
         assessment,
         level,
         safety_step,
+        step_from_rules: safety_step,
         scores,
         by_model,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crisis::default_rules;
+
+    fn gate(text: &str) -> bool {
+        let rules = match CrisisDetector::compile(&default_rules()) {
+            Ok(rules) => rules,
+            Err(e) => panic!("default rules compile: {e:?}"),
+        };
+        let views = normalize_views(text);
+        let explanation = rules.explain_views(&views);
+        head_may_see_step(&views, &explanation) && !step_is_doubtful(&explanation)
+    }
+
+    #[test]
+    fn the_step_head_may_read_only_an_unnegated_step_that_is_not_for_later_or_a_joke() {
+        for step in [
+            "mẹ đang ngồi cạnh mình rồi",
+            "t gọi 115 r, xe cứu thương đang tới",
+            "my sister came over, she's sitting with me",
+        ] {
+            assert!(gate(step), "{step:?} should reach the head");
+        }
+        for not_a_step in [
+            "mình không đi bệnh viện đâu",
+            "không dám gọi cho mẹ",
+            "mẹ không ở bên cạnh mình",
+            "I didn't call the hotline",
+            "I couldn't reach the hotline",
+            "đùa thôi, mình đang ngồi xem phim",
+            "jk I'm safe now",
+            "mai em sẽ gọi cho mẹ",
+            "mẹ sắp về nhà rồi",
+            "ok i'll call the hotline tomorrow",
+            "I took the pills",
+            "vĩnh biệt mọi người, mẹ đang ngồi cạnh mình",
+        ] {
+            assert!(!gate(not_a_step), "{not_a_step:?} reached the head");
+        }
     }
 }

@@ -81,7 +81,7 @@ pub fn step_examples(corpus: &Corpus, rules: &CrisisDetector, bits: u32) -> Vec<
                 out.push(StepExample {
                     features: extract(&views, &explanation, &context, bits, None),
                     rules_step: rules_saw_step(&explanation) && !step_is_doubtful(&explanation),
-                    head_may_see: head_may_see_step(&explanation)
+                    head_may_see: head_may_see_step(&views, &explanation)
                         && !step_is_doubtful(&explanation),
                     is_step: turn.risk != RiskLevel::Crisis,
                     group: conversation.source.clone(),
