@@ -610,7 +610,7 @@ fn crisis_train_and_eval_work_on_labelled_files() {
 
 #[actix_web::test]
 async fn staff_accounts_are_managed() {
-    use cbln_actors::persistence::{Store, StoreSettings, Timestamp};
+    use cbln_actors::persistence::Timestamp;
     use cbln_actors::staff::verify_password;
     let cli = Cli::new();
     let password = "a long enough password\n";
@@ -679,14 +679,7 @@ async fn staff_accounts_are_managed() {
         "{list}"
     );
 
-    let store = Store::connect(&StoreSettings {
-        url: cli.url.clone(),
-        max_connections: 1,
-        min_connections: 0,
-        acquire_timeout: Duration::from_secs(5),
-    })
-    .await
-    .unwrap();
+    let store = crate::staff_support::store_at(&cli.url).await;
     let lan = store.staff_by_username("lan").await.unwrap().unwrap();
     assert!(lan.password_hash.starts_with("$argon2id$"), "Argon2id");
     assert!(verify_password(

@@ -11,17 +11,22 @@ use std::time::Duration;
 /// The password every test account gets (long enough for the policy).
 pub const STAFF_PASSWORD: &str = "correct horse battery staple";
 
+/// A store over the database at `url`, for what has no HTTP route (staff accounts).
+pub async fn store_at(url: &str) -> Store {
+    Store::connect(&StoreSettings {
+        url: url.to_string(),
+        max_connections: 1,
+        min_connections: 0,
+        acquire_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("store connects")
+}
+
 impl TestApp {
-    /// The app's database through the store, for what has no HTTP route (staff accounts).
+    /// The app's database through the store.
     pub async fn store(&self) -> Store {
-        Store::connect(&StoreSettings {
-            url: self.database.url.clone(),
-            max_connections: 1,
-            min_connections: 0,
-            acquire_timeout: Duration::from_secs(5),
-        })
-        .await
-        .expect("store connects")
+        store_at(&self.database.url).await
     }
 
     /// Creates an enabled account `username` with `role` and [`STAFF_PASSWORD`]; returns its id.

@@ -37,15 +37,21 @@ impl TestApp {
     /// The session id the server uses for `token` (from the history answer).
     /// Moves every session's expiry into the past (written in each backend's own time form).
     pub async fn expire_all_sessions(&self) {
+        self.expire_all("sessions").await;
+    }
+
+    /// Moves the `expires_at` of every row of `table` into the past (in each backend's own time
+    /// form); at least one row must change.
+    pub async fn expire_all(&self, table: &str) {
         let past = if self.database.pg_name.is_some() {
             "'2000-01-01T00:00:00Z'"
         } else {
             "'2000-01-01T00:00:00.000Z'"
         };
         let changed = self
-            .execute(&format!("UPDATE sessions SET expires_at = {past}"))
+            .execute(&format!("UPDATE {table} SET expires_at = {past}"))
             .await;
-        assert!(changed >= 1, "a session row was updated");
+        assert!(changed >= 1, "a row of {table} was updated");
     }
 
     /// `id` as an SQL literal matching how this backend stores a UUID (a blob in SQLite).

@@ -134,17 +134,7 @@ impl Store {
         now: Timestamp,
         batch: i64,
     ) -> Result<u64, StoreError> {
-        let deleted = on_backend!(self, pool => {
-            sqlx::query(
-                "DELETE FROM idempotency_keys WHERE key_hash IN \
-                 (SELECT key_hash FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2)",
-            )
-            .bind(now)
-            .bind(batch)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(deleted)
+        self.delete_expired_rows("idempotency_keys", "key_hash", now, batch)
+            .await
     }
 }

@@ -158,6 +158,26 @@ impl Store {
         Ok(ids)
     }
 
+    /// Deletes up to `batch` rows of `table` (named by its `key` column) whose `expires_at` is at
+    /// or before `now`; answers how many.
+    pub(crate) async fn delete_expired_rows(
+        &self,
+        table: &'static str,
+        key: &'static str,
+        now: Timestamp,
+        batch: i64,
+    ) -> Result<u64, StoreError> {
+        // Both names are constants of this crate, never input.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE {key} IN \
+             (SELECT {key} FROM {table} WHERE expires_at <= $1 LIMIT $2)"
+        ));
+        let deleted = on_backend!(self, pool => {
+            sqlx::query(sql).bind(now).bind(batch).execute(pool).await?.rows_affected()
+        });
+        Ok(deleted)
+    }
+
     /// Deletes up to `batch` health snapshots recorded before `before`.
     pub async fn delete_health_before(
         &self,

@@ -124,26 +124,8 @@ impl Store {
         disabled: bool,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let found = on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let id: Option<Uuid> = sqlx::query_scalar(
-                "UPDATE staff SET disabled = $2, updated_at = $3 WHERE username = $1 RETURNING id",
-            )
-            .bind(username)
-            .bind(disabled)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let (Some(id), true) = (id, disabled) {
-                sqlx::query("DELETE FROM staff_tokens WHERE staff_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            id.is_some()
-        });
-        Ok(found)
+        self.change_staff(username, Some(disabled), None, disabled, now)
+            .await
     }
 
     /// Sets a new password hash and ends every sign-in made with the old password, in the same
@@ -154,17 +136,34 @@ impl Store {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        self.change_staff(username, None, Some(password_hash), true, now)
+            .await
+    }
+
+    /// Changes what is given of an account and, when `end_sign_ins`, deletes its tokens in the
+    /// same transaction. `false` when there is no such account.
+    async fn change_staff(
+        &self,
+        username: &str,
+        disabled: Option<bool>,
+        password_hash: Option<&str>,
+        end_sign_ins: bool,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let found = on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
             let id: Option<Uuid> = sqlx::query_scalar(
-                "UPDATE staff SET password_hash = $2, updated_at = $3 WHERE username = $1 RETURNING id",
+                "UPDATE staff SET disabled = COALESCE($2, disabled), \
+                 password_hash = COALESCE($3, password_hash), updated_at = $4 \
+                 WHERE username = $1 RETURNING id",
             )
             .bind(username)
+            .bind(disabled)
             .bind(password_hash)
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some(id) = id {
+            if let (Some(id), true) = (id, end_sign_ins) {
                 sqlx::query("DELETE FROM staff_tokens WHERE staff_id = $1")
                     .bind(id)
                     .execute(&mut *tx)
@@ -265,18 +264,8 @@ impl Store {
         now: Timestamp,
         batch: i64,
     ) -> Result<u64, StoreError> {
-        let deleted = on_backend!(self, pool => {
-            sqlx::query(
-                "DELETE FROM staff_tokens WHERE token_hash IN \
-                 (SELECT token_hash FROM staff_tokens WHERE expires_at <= $1 LIMIT $2)",
-            )
-            .bind(now)
-            .bind(batch)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(deleted)
+        self.delete_expired_rows("staff_tokens", "token_hash", now, batch)
+            .await
     }
 
     /// The opening hours an admin stored, if any.

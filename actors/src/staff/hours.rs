@@ -175,6 +175,16 @@ impl OpeningHours {
             .any(|span| span.days[weekday] && span.open <= minute && minute < span.close)
     }
 
+    /// [`OpeningHours::next_opening`] when the hours are restricted at all: with every hour open
+    /// there is no opening to announce.
+    pub fn opening_to_announce(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        if self.is_restricted() {
+            self.next_opening(now)
+        } else {
+            None
+        }
+    }
+
     /// The first instant at or after `now` at which the handoff is open (`now` itself when it is
     /// open), in UTC; `None` when it does not open within the next few years.
     pub fn next_opening(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
@@ -323,6 +333,7 @@ mod tests {
         let now = datetime!(2026-11-29 03:17 UTC);
         assert!(always.is_open(now));
         assert_eq!(always.next_opening(now), Some(now));
+        assert_eq!(always.opening_to_announce(now), None);
     }
 
     #[test]
@@ -364,6 +375,7 @@ mod tests {
         // Open now: now.
         let now = datetime!(2026-11-30 05:00 UTC);
         assert_eq!(weekdays.next_opening(now), Some(now));
+        assert_eq!(weekdays.opening_to_announce(now), Some(now));
         // All hours but today is a holiday: tomorrow at midnight, Vietnam time.
         let holiday = hours(&[], &["2026-09-02"]);
         assert!(!holiday.is_open(datetime!(2026-09-02 05:00 UTC)));

@@ -89,9 +89,7 @@ pub async fn availability(state: &AppState, now: Timestamp) -> Result<Availabili
         staff_signed_in,
         within_hours: hours.is_open(instant),
         next_opening: hours
-            .is_restricted()
-            .then(|| hours.next_opening(instant))
-            .flatten()
+            .opening_to_announce(instant)
             .map(Timestamp::from_datetime),
     })
 }

@@ -52,9 +52,7 @@ fn view(hours: &OpeningHours, source: HoursSource, now: Timestamp) -> OpeningHou
         source: source.as_str(),
         open_now: hours.is_open(now.datetime()),
         next_opening: hours
-            .is_restricted()
-            .then(|| hours.next_opening(now.datetime()))
-            .flatten()
+            .opening_to_announce(now.datetime())
             .map(Timestamp::from_datetime),
     }
 }
