@@ -200,7 +200,7 @@ pub struct ChatMessage {
     pub id: Uuid,
     /// The session's id.
     pub session_id: Uuid,
-    /// `user` or `assistant`.
+    /// `user`, `assistant`, or `counsellor` (a counsellor the person asked for).
     pub role: Role,
     /// The text; `null` when the stored record failed its integrity check.
     pub content: Option<String>,

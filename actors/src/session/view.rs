@@ -15,7 +15,7 @@ pub struct ChatMessage {
     pub session_id: Uuid,
     /// Its place in the session's order (not shown in the message body; event ids derive from it).
     pub seq: i64,
-    /// `user` or `assistant`.
+    /// `user`, `assistant`, or `counsellor` (a counsellor the person asked for).
     pub role: Role,
     /// The text; `null` when the stored record failed its integrity check.
     pub content: Option<String>,

@@ -474,6 +474,15 @@ impl Metrics {
         for scope in RateLimitScope::ALL {
             ensure_series(&rate_limited, &ScopeLabels { scope });
         }
+        // Every outcome at every risk from the start: few series, and a dashboard with no gaps.
+        for risk in crate::crisis::RiskLevel::ALL {
+            let risk = risk.as_str();
+            ensure_series(&handoffs_requested, &HandoffRiskLabels { risk });
+            for outcome in crate::handoff::Outcome::ALL {
+                let outcome = outcome.as_str();
+                ensure_series(&handoffs_ended, &HandoffOutcomeLabels { outcome, risk });
+            }
+        }
 
         Metrics {
             inner: Arc::new(Inner {
