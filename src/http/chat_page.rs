@@ -35,6 +35,11 @@ const ASSETS: &[Asset] = &[
         "text/javascript; charset=utf-8",
         include_str!("chat_page/chat-text.js"),
     ),
+    (
+        "server-events.js",
+        "text/javascript; charset=utf-8",
+        include_str!("chat_page/server-events.js"),
+    ),
 ];
 
 /// `GET /chat`.

@@ -23,7 +23,12 @@ const EXIT_URL_PREFIX: &str = "https://www.google.com/";
 #[actix_web::test]
 async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
     let app = spawn_app(Backend::Sqlite).await;
-    assert_strict_page(&app, "/chat", &["chat.css", "chat.js", "chat-text.js"]).await;
+    assert_strict_page(
+        &app,
+        "/chat",
+        &["chat.css", "chat.js", "chat-text.js", "server-events.js"],
+    )
+    .await;
     let (status, body) = app.get("/chat/other.js").fetch_json().await;
     assert_error(status, &body, 404, "not_found");
 }

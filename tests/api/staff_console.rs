@@ -10,7 +10,7 @@ use crate::browser::{
     CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, script, session_token,
     wait_for_script,
 };
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::staff_support::STAFF_PASSWORD;
 use crate::support::{Fetch, assert_error};
 use cbln_actors::staff::StaffRole;
@@ -75,13 +75,8 @@ async fn a_counsellor_answers_from_the_console_and_the_young_person_reads_it_on_
         "Đã báo cho tư vấn viên. Bạn chờ một chút nhé, người ấy sẽ trả lời ngay ở đây."
     );
     let person = session_token(&chat).await;
-    let (status, handoff) = app
-        .get("/api/v1/handoff")
-        .bearer_auth(&person)
-        .fetch_json()
-        .await;
-    assert_eq!(status, 200, "{handoff}");
-    assert_eq!(handoff["handoff"]["status"], "queued");
+    let handoff = handoff_of(&app, &person).await;
+    assert_eq!(handoff["status"], "queued");
 
     // The live queue shows them without a reload; the counsellor takes the conversation.
     let claim = wait_for_script(
@@ -90,7 +85,7 @@ async fn a_counsellor_answers_from_the_console_and_the_young_person_reads_it_on_
          return button && button.dataset.handoff;",
     )
     .await;
-    assert_eq!(claim, handoff["handoff"]["id"]);
+    assert_eq!(claim, handoff["id"]);
     console
         .find(Locator::Css("#queue .claim"))
         .await
@@ -138,13 +133,7 @@ async fn a_counsellor_answers_from_the_console_and_the_young_person_reads_it_on_
         "return document.getElementById('conversation').hidden;",
     )
     .await;
-    let (status, handoff) = app
-        .get("/api/v1/handoff")
-        .bearer_auth(&person)
-        .fetch_json()
-        .await;
-    assert_eq!(status, 200, "{handoff}");
-    assert_eq!(handoff["handoff"]["status"], "closed");
+    assert_eq!(handoff_of(&app, &person).await["status"], "closed");
 
     // Signing out ends the token on the server, not only in the tab.
     let token = script(
@@ -165,6 +154,17 @@ async fn a_counsellor_answers_from_the_console_and_the_young_person_reads_it_on_
     assert_error(status, &body, 401, "staff_token_invalid");
     console.close().await.expect("close the console");
     chat.close().await.expect("close the chat page");
+}
+
+/// The young person's handoff, as `GET /api/v1/handoff` shows it to them.
+async fn handoff_of(app: &TestApp, person: &str) -> Value {
+    let (status, body) = app
+        .get("/api/v1/handoff")
+        .bearer_auth(person)
+        .fetch_json()
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["handoff"].clone()
 }
 
 async fn fill(browser: &Client, id: &str, text: &str) {

@@ -5,6 +5,7 @@
 'use strict';
 (() => {
   const TEXT = window.STAFF_TEXT;
+  const { serverEvents } = window;
   const store = window.sessionStorage;
   const TOKEN = 'cbln.staff_token';
   const CURRENT = 'cbln.staff_handoff';
@@ -250,36 +251,6 @@
       loadQueue();
     } catch (error) {
       report(error);
-    }
-  }
-
-  // Server-sent events from a fetch body. Events are separated by a blank line; `data:` lines
-  // join with a newline; comment lines (heartbeats) start with `:`.
-  async function* serverEvents(body) {
-    const reader = body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let boundary;
-      while ((boundary = /\r?\n\r?\n/.exec(buffer))) {
-        const block = buffer.slice(0, boundary.index);
-        buffer = buffer.slice(boundary.index + boundary[0].length);
-        let name = 'message';
-        const data = [];
-        for (const line of block.split(/\r?\n/)) {
-          if (line === '' || line.startsWith(':')) continue;
-          const colon = line.indexOf(':');
-          const field = colon < 0 ? line : line.slice(0, colon);
-          let text = colon < 0 ? '' : line.slice(colon + 1);
-          if (text.startsWith(' ')) text = text.slice(1);
-          if (field === 'event') name = text;
-          else if (field === 'data') data.push(text);
-        }
-        if (data.length) yield { name, data: JSON.parse(data.join('\n')) };
-      }
     }
   }
 
