@@ -14,6 +14,7 @@ use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::staff_support::STAFF_PASSWORD;
 use crate::support::{Fetch, assert_error};
 use cbln_actors::staff::StaffRole;
+use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
@@ -167,25 +168,27 @@ async fn handoff_of(app: &TestApp, person: &str) -> Value {
     body["handoff"].clone()
 }
 
-async fn fill(browser: &Client, id: &str, text: &str) {
+/// The element `#id`, once it is there.
+async fn element(browser: &Client, id: &str) -> Element {
     browser
         .wait()
         .at_most(WAIT)
         .for_element(Locator::Id(id))
         .await
         .unwrap_or_else(|error| panic!("#{id}: {error}"))
+}
+
+async fn fill(browser: &Client, id: &str, text: &str) {
+    let field = element(browser, id).await;
+    field
         .send_keys(text)
         .await
         .unwrap_or_else(|error| panic!("type into #{id}: {error}"));
 }
 
 async fn click(browser: &Client, id: &str) {
-    browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|error| panic!("#{id}: {error}"))
+    let button = element(browser, id).await;
+    button
         .click()
         .await
         .unwrap_or_else(|error| panic!("press #{id}: {error}"));
