@@ -1,6 +1,8 @@
 //! `GET /chat`: the chat page people open, compiled into the binary. Its HTML, CSS, script and
 //! wording live in `chat_page/` as plain files; nothing is fetched from another host, and the
 //! Content-Security-Policy forbids it, so an injected script or a hostile embed has nowhere to go.
+//! The staff console (`staff_page`) is served the same way, through [`page_response`] and
+//! [`asset_response`].
 
 use super::error::ApiError;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY};
@@ -11,10 +13,13 @@ pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 
      style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// A page's asset: its file name under the page's path, content type, and body.
+pub type Asset = (&'static str, &'static str, &'static str);
+
 const PAGE: &str = include_str!("chat_page/chat.html");
 
-/// Each asset the page loads: its name under `/chat/` and content type.
-const ASSETS: &[(&str, &str, &str)] = &[
+/// Each asset the page loads under `/chat/`.
+const ASSETS: &[Asset] = &[
     (
         "chat.css",
         "text/css; charset=utf-8",
@@ -30,23 +35,39 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("chat_page/chat-text.js"),
     ),
+    (
+        "server-events.js",
+        "text/javascript; charset=utf-8",
+        include_str!("chat_page/server-events.js"),
+    ),
 ];
 
-/// `GET /chat`. Not stored by any cache, so that after a quick exit neither the back button nor a
-/// shared computer's cache brings the page back.
+/// `GET /chat`.
 pub async fn page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE))
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .body(PAGE)
+    page_response(PAGE)
 }
 
 /// `GET /chat/{file}`: the page's stylesheet and scripts.
 pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (_, content_type, body) = ASSETS
+    asset_response(ASSETS, &file)
+}
+
+/// A compiled-in page under the strict policy. Not stored by any cache, so that after a quick
+/// exit (or a counsellor's sign-out) neither the back button nor a shared computer's cache brings
+/// the page back.
+pub fn page_response(html: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE))
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .body(html)
+}
+
+/// The asset named `file` among `assets`, or 404.
+pub fn asset_response(assets: &[Asset], file: &str) -> Result<HttpResponse, ApiError> {
+    let (_, content_type, body) = assets
         .iter()
-        .find(|(name, _, _)| *name == file.as_str())
+        .find(|(name, _, _)| *name == file)
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type(*content_type)

@@ -25,6 +25,7 @@ pub mod request_limits;
 pub mod sessions;
 pub mod shared_rate_limit;
 pub mod staff;
+pub mod staff_page;
 pub mod state;
 pub mod token;
 pub mod views;
@@ -99,6 +100,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/health/ready").route(web::get().to(operations::ready)))
         .service(resource("/chat").route(web::get().to(chat_page::page)))
         .service(resource("/chat/{file}").route(web::get().to(chat_page::asset)))
+        .service(resource("/staff").route(web::get().to(staff_page::page)))
+        .service(resource("/staff/{file}").route(web::get().to(staff_page::asset)))
         .service(resource("/docs").route(web::get().to(docs::page)))
         .service(resource("/openapi.json").route(web::get().to(docs::document)))
         .service(resource("/docs/{file:.*}").route(web::get().to(docs::asset)))

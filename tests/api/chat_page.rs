@@ -6,110 +6,29 @@
 //! The browser tests run on SQLite only: the page speaks HTTP, and the backends' parity is what
 //! the API tests check.
 
+use crate::browser::{
+    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, script, session_token,
+    wait_for_script,
+};
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::support::{Fetch, assert_error};
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const INSTALL: &str = "apt-get install -y chromium chromium-driver";
 const CRISIS_VI: &str = "mình muốn chết, không muốn sống nữa";
 const EXIT_URL_PREFIX: &str = "https://www.google.com/";
-const WAIT: Duration = Duration::from_secs(20);
-
-/// The visible elements whose own text has less than 4.5:1 contrast with the first opaque
-/// background behind it (WCAG 2 relative luminance).
-const CONTRAST_BELOW_AA: &str = r#"
-  const parse = (colour) => {
-    const parts = colour.match(/rgba?\(([^)]+)\)/)[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
-    return { rgb: parts.slice(0, 3), alpha: parts.length > 3 ? parts[3] : 1 };
-  };
-  const luminance = (rgb) => {
-    const [r, g, b] = rgb.map((v) => {
-      const c = v / 255;
-      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-    });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  const background = (element) => {
-    for (let e = element; e; e = e.parentElement) {
-      const colour = parse(getComputedStyle(e).backgroundColor);
-      if (colour.alpha > 0) return colour.rgb;
-    }
-    return [255, 255, 255];
-  };
-  const low = [];
-  for (const element of document.querySelectorAll('body *')) {
-    if (element.closest('.visually-hidden') || element.getClientRects().length === 0) continue;
-    const ownText = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
-    if (!ownText) continue;
-    const [light, dark] = [luminance(parse(getComputedStyle(element).color).rgb),
-                           luminance(background(element))].sort((a, b) => b - a);
-    const ratio = (light + 0.05) / (dark + 0.05);
-    if (ratio < 4.5) low.push({ text: element.textContent.trim().slice(0, 40), ratio });
-  }
-  return low;"#;
 
 #[actix_web::test]
 async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
     let app = spawn_app(Backend::Sqlite).await;
-    let response = app.get("/chat").send().await.expect("request");
-    assert_eq!(response.status(), 200);
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    assert_eq!(header("content-type"), "text/html; charset=utf-8");
-    let policy = header("content-security-policy");
-    assert!(policy.starts_with("default-src 'self'"), "{policy}");
-    assert!(policy.contains("script-src 'self'"), "{policy}");
-    assert!(!policy.contains("unsafe"), "{policy}");
-    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
-    assert_eq!(header("cache-control"), "no-store");
-    assert_eq!(header("referrer-policy"), "no-referrer");
-    let html = response.text().await.expect("body");
-    assert!(html.contains("<html lang=\"vi\">"));
-    // Nothing loaded from another host: every src and href stays on this one.
-    for attribute in ["src=\"", "href=\""] {
-        for value in html.split(attribute).skip(1) {
-            assert!(value.starts_with('/'), "{attribute}{value:.40}");
-        }
-    }
-    assert!(!html.contains("<script>"), "no inline script");
-    assert!(!html.contains("style=\""), "no inline style");
-
-    for (file, content_type) in [
-        ("chat.css", "text/css; charset=utf-8"),
-        ("chat.js", "text/javascript; charset=utf-8"),
-        ("chat-text.js", "text/javascript; charset=utf-8"),
-    ] {
-        let response = app
-            .get(&format!("/chat/{file}"))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 200, "{file}");
-        assert_eq!(
-            response
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok()),
-            Some(content_type),
-            "{file}"
-        );
-        let body = response.text().await.expect("body");
-        assert!(
-            !body.contains("http://") && !body.contains("https://"),
-            "{file} names no host"
-        );
-    }
+    assert_strict_page(
+        &app,
+        "/chat",
+        &["chat.css", "chat.js", "chat-text.js", "server-events.js"],
+    )
+    .await;
     let (status, body) = app.get("/chat/other.js").fetch_json().await;
     assert_error(status, &body, 404, "not_found");
 }
@@ -406,18 +325,6 @@ async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
     browser.close().await.expect("close the browser");
 }
 
-/// The token the page keeps for its tab.
-async fn session_token(browser: &Client) -> String {
-    script(
-        browser,
-        "return sessionStorage.getItem('cbln.session_token');",
-    )
-    .await
-    .as_str()
-    .expect("the page keeps a session token")
-    .to_string()
-}
-
 /// The page left for the neutral site (it may not load here: only the address matters).
 async fn wait_until_left(browser: &Client, chat_url: &str) {
     let deadline = Instant::now() + WAIT;
@@ -453,108 +360,4 @@ async fn assert_session_gone(app: &TestApp, token: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn script(browser: &Client, source: &str) -> Value {
-    browser
-        .execute(source, vec![])
-        .await
-        .unwrap_or_else(|error| panic!("script failed: {error}\n{source}"))
-}
-
-/// Runs `source` until it returns something other than null or false.
-async fn wait_for_script(browser: &Client, source: &str) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let value = script(browser, source).await;
-        if !value.is_null() && value != Value::Bool(false) {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {source}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A chromedriver of our own on a free port, stopped when dropped.
-struct ChromeDriver {
-    process: Child,
-    url: String,
-    chromium: PathBuf,
-}
-
-impl ChromeDriver {
-    fn start() -> ChromeDriver {
-        let chromium = installed("chromium");
-        let chromedriver = installed("chromedriver");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let process = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("{} did not start: {error}", chromedriver.display()));
-        let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver never listened on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        ChromeDriver {
-            process,
-            url: format!("http://127.0.0.1:{port}"),
-            chromium,
-        }
-    }
-
-    /// Headless Chromium the size of a small phone.
-    async fn open_phone_browser(&self) -> Client {
-        let capabilities = json!({
-            "goog:chromeOptions": {
-                "binary": self.chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                         "--disable-gpu", "--lang=vi"],
-            }
-        });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!("a JSON object")
-        };
-        let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&self.url)
-            .await
-            .unwrap_or_else(|error| panic!("chromedriver could not start chromium: {error}"));
-        // The command line's size is the window's, not the page's: set it through WebDriver.
-        browser
-            .set_window_size(360, 740)
-            .await
-            .expect("a phone-sized window");
-        browser
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// The program's path, or a loud failure that says how to install it.
-fn installed(program: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "the chat page's browser test needs `{program}`, which is not installed. \
-                 Install Chromium and its WebDriver with: {INSTALL}"
-            )
-        })
 }

@@ -1,6 +1,7 @@
 //! HTTP-level tests: a real server on port 0 over real SQLite and PostgreSQL databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod fault_proxy;
 mod helpers;
 mod lifecycle;
@@ -44,4 +45,5 @@ mod simulate;
 mod slow_clients;
 mod smoke;
 mod staff;
+mod staff_console;
 mod streaming;

@@ -3,10 +3,13 @@
 'use strict';
 (() => {
   const TEXT = window.CHAT_TEXT;
+  const { serverEvents } = window;
   // sessionStorage, not localStorage: the token dies with the tab, and quick exit clears it.
   const store = window.sessionStorage;
   const TOKEN = 'cbln.session_token';
   const LANGUAGE = 'cbln.language';
+  const ASKED = 'cbln.asked_for_person';
+  const RECONNECT_MS = 3000;
   const EXIT_WITHIN_MS = 1000;
 
   const $ = (id) => document.getElementById(id);
@@ -19,10 +22,13 @@
   const languageButton = $('language');
   const deleteButton = $('delete');
   const deleteConfirm = $('delete-confirm');
+  const askButton = $('ask-person');
 
   let language = store.getItem(LANGUAGE) === 'en' ? 'en' : 'vi';
   let token = store.getItem(TOKEN);
   let busy = false;
+  let listening = null;
+  let lastEventId = null;
 
   const t = (key) => TEXT[language][key] ?? TEXT.vi[key] ?? key;
   const errorText = (code) => TEXT[language].errors[code] ?? TEXT[language].errors.default;
@@ -55,6 +61,9 @@
   function forgetSession() {
     token = null;
     store.removeItem(TOKEN);
+    store.removeItem(ASKED);
+    stopListening();
+    askButton.disabled = false;
   }
 
   // `follow`: bring the new message into view; false while a crisis card above it must stay
@@ -64,7 +73,8 @@
     item.className = `message ${role}`;
     const who = document.createElement('span');
     who.className = 'visually-hidden';
-    who.textContent = `${t(role === 'user' ? 'you' : 'listener')}: `;
+    const name = { user: 'you', counsellor: 'counsellor' }[role] ?? 'listener';
+    who.textContent = `${t(name)}: `;
     const body = document.createElement('p');
     body.className = 'text';
     body.textContent = text;
@@ -168,43 +178,12 @@
     return token;
   }
 
-  // Server-sent events from a fetch body: EventSource cannot POST. Events are separated by a
-  // blank line; `data:` lines join with a newline; comment lines (heartbeats) start with `:`.
-  async function* serverEvents(body) {
-    const reader = body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let boundary;
-      while ((boundary = /\r?\n\r?\n/.exec(buffer))) {
-        const block = buffer.slice(0, boundary.index);
-        buffer = buffer.slice(boundary.index + boundary[0].length);
-        const event = parseEvent(block);
-        if (event) yield event;
-      }
-    }
-  }
-
-  function parseEvent(block) {
-    let name = 'message';
-    const data = [];
-    for (const line of block.split(/\r?\n/)) {
-      if (line === '' || line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      let value = colon < 0 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'event') name = value;
-      else if (field === 'data') data.push(value);
-    }
-    if (!data.length) return null;
-    return { name, data: JSON.parse(data.join('\n')) };
-  }
-
   function finishReply(item, answer, replaced) {
+    // A counsellor is answering: the listener stays quiet.
+    if (answer.ai_message === null) {
+      item.remove();
+      return;
+    }
     const content = answer.ai_message && answer.ai_message.content;
     item.querySelector('.text').textContent = content ?? t('unreadable');
     item.removeAttribute('aria-busy');
@@ -297,6 +276,79 @@
     deliver(pending);
   }
 
+  // A counsellor's answers arrive on the session's event stream (read from a fetch body, so the
+  // token stays out of the address); the page's own posts already show their messages, so only
+  // the counsellor's are added from it. Reopened after a drop, resuming from the last event seen.
+  async function listenForCounsellor() {
+    if (listening || !token) return;
+    const controller = new AbortController();
+    listening = controller;
+    let retry = false;
+    try {
+      const headers = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' };
+      if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+      const response = await fetch('/api/v1/events', { headers, signal: controller.signal });
+      if (response.ok) {
+        retry = true;
+        for await (const event of serverEvents(response.body)) {
+          if (event.id) lastEventId = event.id;
+          if (event.name === 'message.created' && event.data.role === 'counsellor') {
+            addMessage('counsellor', event.data.content ?? t('unreadable'));
+          } else if (event.name === 'session.ended') {
+            retry = false;
+          }
+        }
+      }
+    } catch {
+      // Offline or stopped: retried below unless stopped.
+      retry = retry || !controller.signal.aborted;
+    }
+    if (listening !== controller) return;
+    listening = null;
+    if (retry && !controller.signal.aborted) setTimeout(listenForCounsellor, RECONNECT_MS);
+  }
+
+  function stopListening() {
+    listening?.abort();
+    listening = null;
+    lastEventId = null;
+  }
+
+  // "Talk to a person": shares nothing of the conversation; the counsellor answers here.
+  async function askForPerson() {
+    askButton.disabled = true;
+    try {
+      const session = await ensureSession();
+      listenForCounsellor();
+      const response = await fetch('/api/v1/handoff', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${session}` },
+        body: JSON.stringify({ share: 'none' }),
+      });
+      if (!response.ok) throw await failureOf(response);
+      const answer = await response.json();
+      if (answer.handoff.status === 'unavailable') {
+        stopListening();
+        setStatus(t('personUnavailable'));
+        const card = answer.crisis_card;
+        if (card) showCrisisCard({ priority_message: card.message, hotlines: card.hotlines });
+        askButton.disabled = false;
+        return;
+      }
+      store.setItem(ASKED, '1');
+      setStatus(t('personWaiting'));
+    } catch (error) {
+      const code = error instanceof Failure ? error.code : 'default';
+      if (code === 'handoff_exists') {
+        setStatus(t('personWaiting'));
+        return;
+      }
+      stopListening();
+      setStatus(errorText(code));
+      askButton.disabled = false;
+    }
+  }
+
   // A page reloaded in the same tab shows its conversation again.
   async function restore() {
     if (!token) return;
@@ -312,6 +364,7 @@
       for (const message of history.messages) {
         addMessage(message.role, message.content ?? t('unreadable'));
       }
+      if (store.getItem(ASKED)) listenForCounsellor();
     } catch {
       // Offline: the next send says so.
     }
@@ -372,13 +425,17 @@
     input.focus();
   }
 
+  // While a deletion is being confirmed nothing else is offered, and the footer keeps to the
+  // height a small phone has room for.
   function openDeleteConfirm() {
+    askButton.hidden = true;
     deleteConfirm.hidden = false;
     deleteButton.setAttribute('aria-expanded', 'true');
     $('delete-yes').focus();
   }
 
   function closeDeleteConfirm() {
+    askButton.hidden = false;
     deleteConfirm.hidden = true;
     deleteButton.setAttribute('aria-expanded', 'false');
   }
@@ -415,6 +472,7 @@
     applyLanguage();
   });
   deleteButton.addEventListener('click', openDeleteConfirm);
+  askButton.addEventListener('click', askForPerson);
   $('delete-yes').addEventListener('click', deleteConversation);
   $('delete-no').addEventListener('click', () => {
     closeDeleteConfirm();
