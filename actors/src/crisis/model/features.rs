@@ -6,8 +6,8 @@
 //! Hashing keeps the model a fixed size whatever the vocabulary; a second hash bit gives each
 //! feature a sign so that collisions cancel out on average instead of adding up.
 
-use crate::crisis::detector::{Explanation, HitOutcome};
-use crate::crisis::types::RiskLevel;
+use crate::crisis::detector::{ExplainHit, Explanation, HitOutcome};
+use crate::crisis::types::{RiskLevel, RuleKind, SignalKind};
 use crate::text::{Views, is_folded_negator};
 
 /// What the previous turns of the conversation contribute to the judgement of this one.
@@ -191,9 +191,16 @@ fn negation_scope(b: &mut Builder<'_>, views: &Views) {
 }
 
 /// What the rules saw, by kind, category and outcome — never by rule id, so the model learns
-/// from families of rules and an operator's new rule still feeds it.
+/// from families of rules and an operator's new rule still feeds it. The words that only gate
+/// the step head (`step_cue`, `step_later`, `step_doubt`) are left out: they are everyday words
+/// ("chờ", "mai", "gọi") that the corpus meets mostly inside crises, and as features they made
+/// "mình chờ câu trả lời nhé" a crisis.
 fn rule_features(b: &mut Builder<'_>, explanation: &Explanation) {
-    for hit in &explanation.hits {
+    for hit in explanation
+        .hits
+        .iter()
+        .filter(|h| !only_gates_the_step_head(h))
+    {
         let outcome = outcome_name(hit.outcome);
         b.add("rule", &[hit.kind.as_str(), &hit.category, outcome], 1.0);
         b.add("rule", &[hit.kind.as_str(), &hit.category], 1.0);
@@ -211,6 +218,17 @@ fn rule_features(b: &mut Builder<'_>, explanation: &Explanation) {
     if assessment.third_party {
         b.add("rules_third_party", &[], 1.0);
     }
+}
+
+fn only_gates_the_step_head(hit: &ExplainHit) -> bool {
+    hit.kind == RuleKind::Signal
+        && [
+            SignalKind::StepCue,
+            SignalKind::StepLater,
+            SignalKind::StepDoubt,
+        ]
+        .iter()
+        .any(|k| hit.category == k.as_str())
 }
 
 fn outcome_name(outcome: HitOutcome) -> &'static str {
