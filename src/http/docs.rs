@@ -2,12 +2,14 @@
 //! compiled into the binary (nothing is fetched from the internet).
 
 use super::error::ApiError;
+use super::openapi::Contract;
 use super::{events, exit, feedback, messages, operations, sessions};
 use actix_web::{HttpResponse, web};
 use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
 
-/// The API description.
+/// The API description. A new route is listed in `paths(...)` and annotated as
+/// [`openapi`](super::openapi) says; [`Contract`] adds the rest.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Cùng Bạn Lắng Nghe", description = "Anonymous, encrypted support chat for young Vietnamese people."),
@@ -19,6 +21,7 @@ use utoipa::OpenApi;
         feedback::submit,
         operations::root, operations::health, operations::live, operations::ready, operations::metrics,
     ),
+    modifiers(&Contract),
     tags((name = "sessions"), (name = "messages"), (name = "feedback"), (name = "operations"))
 )]
 pub struct ApiDoc;
