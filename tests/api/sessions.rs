@@ -399,7 +399,7 @@ async fn token_places_have_a_precedence_order(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["session_id"], id_a);
     let (status, body) = history_of(Some("abc"), Some(&b), Some(&c)).await;
-    assert_error(status, &body, 404, "session_not_found");
+    assert_error(status, &body, 401, "session_required");
     let (status, body) = history_of(None, Some(&unknown_token()), Some(&c)).await;
     assert_error(status, &body, 404, "session_not_found");
 
