@@ -2,7 +2,10 @@
 # Runs schemathesis (`--checks all`) against a fresh server on SQLite: once without a token, then
 # with a session's token. Usage, from the repository root after `cargo build`:
 #
-#   ops/schemathesis.sh [MAX_EXAMPLES]        # default 100 examples per operation and pass
+#   ops/schemathesis.sh [MAX_EXAMPLES [MAX_TIME]]
+#
+# MAX_EXAMPLES: examples per operation and pass (default 100). MAX_TIME: seconds each pass may
+# run; with it, schemathesis keeps fuzzing until the time is spent (default: until done).
 #
 # Needs `schemathesis` on PATH (or SCHEMATHESIS=/path/to/schemathesis); the binary is taken from
 # CARGO_TARGET_DIR (default ./target), debug build unless PROFILE=release. The rate limits stay
@@ -13,6 +16,8 @@
 set -euo pipefail
 
 examples="${1:-100}"
+time_budget=()
+if [ -n "${2:-}" ]; then time_budget=(--max-time "$2"); fi
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 binary="${CARGO_TARGET_DIR:-$repo/target}/${PROFILE:-debug}/cbln"
 schemathesis="${SCHEMATHESIS:-schemathesis}"
@@ -47,7 +52,7 @@ run() {
     PYTHONPATH="$repo/ops${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemathesis_hooks \
         "$schemathesis" run "$base/openapi.json" --checks all --max-examples "$examples" \
         --workers 2 --no-color --generation-database :memory: \
-        --report junit --report-dir "$work/$name" "$@"
+        --report junit --report-dir "$work/$name" "${time_budget[@]}" "$@"
 }
 
 new_token() {
@@ -70,6 +75,7 @@ run token -H "Authorization: Bearer $(new_token)" \
 run token-delete -H "Authorization: Bearer $(new_token)" --include-method DELETE || status=1
 run token-exit -H "Authorization: Bearer $(new_token)" \
     --include-path /api/v1/sessions/exit || status=1
+echo "requests served: $(grep -c 'request completed\|request failed' "$work/server.log")"
 if grep -q 'panicked' "$work/server.log"; then
     echo "the server panicked: see $work/server.log"
     status=1

@@ -394,6 +394,15 @@ async fn every_405_carries_allow(backend: Backend) {
     app.stop().await;
 }
 
+/// `POST path` with `body` sent as JSON, as it is.
+async fn post_json(app: &TestApp, path: &str, body: &'static str) -> (u16, Value) {
+    app.post(path)
+        .header("content-type", "application/json")
+        .body(body)
+        .fetch_json()
+        .await
+}
+
 /// The bodies the document calls valid for a new session are all taken.
 async fn bodies_declared_valid_are_accepted(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -405,12 +414,7 @@ async fn bodies_declared_valid_are_accepted(backend: Backend) {
         (r#"{"language_preference": null}"#, "vi"),
         (r#"{"language_preference": "en", "extra": 1}"#, "en"),
     ] {
-        let (status, answer) = app
-            .post("/api/v1/sessions")
-            .header("content-type", "application/json")
-            .body(body)
-            .fetch_json()
-            .await;
+        let (status, answer) = post_json(&app, "/api/v1/sessions", body).await;
         assert_eq!(status, 201, "{body:?}: {answer}");
         assert_eq!(
             answer["session"]["language_preference"], language,
@@ -425,20 +429,10 @@ async fn bodies_declared_valid_are_accepted(backend: Backend) {
         r#""vi""#,
         r#"{"language_preference": "fr"}"#,
     ] {
-        let (status, answer) = app
-            .post("/api/v1/sessions")
-            .header("content-type", "application/json")
-            .body(body)
-            .fetch_json()
-            .await;
+        let (status, answer) = post_json(&app, "/api/v1/sessions", body).await;
         assert_error(status, &answer, 422, "validation_failed");
     }
-    let (status, answer) = app
-        .post("/api/v1/sessions/exit")
-        .header("content-type", "application/json")
-        .body("null")
-        .fetch_json()
-        .await;
+    let (status, answer) = post_json(&app, "/api/v1/sessions/exit", "null").await;
     assert_eq!((status, &answer["status"]), (200, &json!("exited")));
     app.stop().await;
 }
