@@ -16,6 +16,7 @@ mod cli;
 mod config_errors;
 mod config_hotlines;
 mod content_check;
+mod contract;
 mod conversation_risk;
 mod crisis_judge;
 mod dashboard;

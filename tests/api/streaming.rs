@@ -194,7 +194,7 @@ async fn errors_before_the_stream_are_ordinary_json(backend: Backend) {
     let (status, body) = ask(json!({"content": "x".repeat(5001)}), Some(token.clone())).await;
     assert_field_error(status, &body, "content");
     let (status, body) = ask(json!({"content": "chào"}), None).await;
-    assert_field_error(status, &body, "session_token");
+    assert_error(status, &body, 401, "session_required");
     let (status, body) = ask(
         json!({"content": "chào"}),
         Some(format!("anon_{}", "A".repeat(43))),

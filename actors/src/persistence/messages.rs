@@ -337,7 +337,9 @@ pub struct LoadQueueFigures {}
 
 /// End the session's open handoff on the person's word.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Option<(crate::handoff::HandoffRecord, super::Withdrawal)>, PipelineError>")]
+#[rtype(
+    result = "Result<Option<(crate::handoff::HandoffRecord, super::Withdrawal)>, PipelineError>"
+)]
 pub struct WithdrawHandoff {
     /// Session.
     pub session_id: Uuid,
