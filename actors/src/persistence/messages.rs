@@ -71,6 +71,12 @@ store_request!(
     |store, msg| store.awaiting_messages(msg.session_id, msg.committed_by)
 );
 store_request!(
+    /// Unexpired sessions with a user message awaiting its reply since a given instant, and
+    /// their token hashes.
+    FindOrphanedSessions { /** Awaiting since at least. */ committed_by: Timestamp, /** Expiry cut-off. */ now: Timestamp, /** At most. */ limit: i64 } -> Vec<(SessionRecord, [u8; 32])>,
+    |store, msg| store.sessions_with_orphans(msg.committed_by, msg.now, msg.limit)
+);
+store_request!(
     /// Record activity on a session.
     RecordActivity { /** Session. */ id: Uuid, /** Activity time. */ now: Timestamp } -> bool,
     |store, msg| store.touch_session(msg.id, msg.now)
