@@ -69,7 +69,7 @@ async fn chat_requests(mock: &MockServer) -> Vec<(Value, Option<String>)> {
 }
 
 /// A mock provider whose chat-completions endpoint answers every POST with `response`.
-async fn provider_answering(response: ResponseTemplate) -> MockServer {
+pub(crate) async fn provider_answering(response: ResponseTemplate) -> MockServer {
     let mock = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 impl Store {
     /// Shreds the data key of the session with `token_hash` (its stored text becomes unreadable at
-    /// once), then revokes the token (the row's hash is replaced by random bytes) and marks the
+    /// once) and its kept idempotent answers (a new session's is sealed under a key derived from
+    /// the client's idempotency key, not the session's), then revokes the token (the row's hash is replaced by random bytes) and marks the
     /// session expired, leaving the deletion of the rest to the janitor. Answers the session's id,
     /// or `None` when no session had that token.
     pub async fn shred_session(
@@ -29,6 +30,10 @@ impl Store {
                 .await?;
             if let Some(id) = id {
                 sqlx::query("DELETE FROM session_keys WHERE session_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM idempotency_keys WHERE session_id = $1")
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
