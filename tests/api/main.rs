@@ -4,6 +4,7 @@
 mod fault_proxy;
 mod helpers;
 mod lifecycle;
+mod processes;
 mod support;
 
 mod chat_page;
@@ -18,6 +19,7 @@ mod database_outage;
 mod errors;
 mod events;
 mod feedback;
+mod haproxy;
 mod idempotency;
 mod messages;
 mod metrics;
