@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Messages/s and latency through HAProxy (ops/haproxy/haproxy.cfg as shipped) with one or two
 # instances of the release binary on one PostgreSQL and one Redis, the load simulator as the
-# client (BENCHMARKS.md). With one instance both of HAProxy's servers name it.
+# client (BENCHMARKS.md). With one instance both of HAProxy's servers name it; `direct` runs one
+# instance with no balancer, for the balancer's cost.
 #
 # Needs PostgreSQL at 127.0.0.1:5432 (trust auth, user postgres), Redis at 127.0.0.1:6379,
 # haproxy, curl, and `cargo build --release`.
-# Usage: ops/bench/haproxy.sh INSTANCES(1|2) [cbln simulate options…]
+# Usage: ops/bench/haproxy.sh 1|2|direct [cbln simulate options…]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${CBLN_BIN:-${CARGO_TARGET_DIR:-target}/release/cbln}
-INSTANCES=${1:?usage: ops/bench/haproxy.sh 1|2 [simulate options]}
+MODE=${1:?usage: ops/bench/haproxy.sh 1|2|direct [simulate options]}
 shift
+case "$MODE" in 1|2) INSTANCES=$MODE ;; direct) INSTANCES=1 ;; *) echo "1, 2 or direct" >&2; exit 2 ;; esac
 BASE_PORT=${BASE_PORT:-18100}
 [ -x "$BIN" ] || { echo "build the release binary first: cargo build --release" >&2; exit 1; }
 command -v haproxy >/dev/null || { echo "install haproxy: apt-get install -y haproxy" >&2; exit 1; }
@@ -37,6 +39,10 @@ for n in $(seq 1 "$INSTANCES"); do
   pids+=($!)
   until curl -sf "http://127.0.0.1:$((BASE_PORT + n))/health/ready" >/dev/null; do sleep 0.1; done
 done
+if [ "$MODE" = direct ]; then
+  "$BIN" simulate --url "http://127.0.0.1:$((BASE_PORT + 1))" "$@"
+  exit
+fi
 second=$((BASE_PORT + INSTANCES))
 CBLN_HAPROXY_BIND=127.0.0.1:$BASE_PORT CBLN_HAPROXY_STATS=127.0.0.1:$((BASE_PORT + 50)) \
   CBLN_INSTANCE_1=127.0.0.1:$((BASE_PORT + 1)) CBLN_INSTANCE_2=127.0.0.1:$second \
