@@ -8,6 +8,7 @@ mod lifecycle;
 mod log_buffer;
 #[path = "../../actors/tests/support/mock_llm.rs"]
 mod mock_llm;
+mod processes;
 mod staff_support;
 mod support;
 
@@ -26,6 +27,7 @@ mod events;
 mod feedback;
 mod handoff;
 mod handoff_staff;
+mod haproxy;
 mod idempotency;
 mod messages;
 mod metrics;
