@@ -115,6 +115,17 @@ error_responses! {
     ServiceUnavailable => "`overloaded`: the service is busy or shutting down; `database_unavailable`: the database cannot be reached right now.", retry_after = "always sent";
 }
 
+/// An `Authorization: Bearer` scheme for tokens that look like `format`.
+fn bearer(format: &str, description: &str) -> SecurityScheme {
+    SecurityScheme::Http(
+        HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format(format)
+            .description(Some(description))
+            .build(),
+    )
+}
+
 /// A reference to the registered response `T`.
 fn reference<T: for<'r> ToResponse<'r>>() -> RefOr<Response> {
     RefOr::Ref(Ref::from_response_name(T::response().0))
@@ -140,13 +151,7 @@ impl Modify for Contract {
         }
         components.add_security_scheme(
             BEARER,
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("anon_…")
-                    .description(Some("The session token from `POST /api/v1/sessions`."))
-                    .build(),
-            ),
+            bearer("anon_…", "The session token from `POST /api/v1/sessions`."),
         );
         components.add_security_scheme(
             SESSION_HEADER,
@@ -157,13 +162,7 @@ impl Modify for Contract {
         );
         components.add_security_scheme(
             STAFF_TOKEN,
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("staff_…")
-                    .description(Some("A staff token from `POST /api/v1/staff/login`."))
-                    .build(),
-            ),
+            bearer("staff_…", "A staff token from `POST /api/v1/staff/login`."),
         );
         components.add_security_scheme(
             SESSION_QUERY,
