@@ -201,6 +201,8 @@ pub fn actor_settings(
             health_retention: Duration::from_secs(s.janitor.health_retention_days * 86_400),
             snapshot_interval: Duration::from_secs(s.janitor.snapshot_interval_minutes * 60),
             rules_poll_interval: Duration::from_secs(s.janitor.rules_poll_interval_s),
+            orphan_sweep_interval: Duration::from_secs(s.janitor.orphan_sweep_interval_s),
+            orphan_grace: Duration::from_secs(s.janitor.orphan_grace_s),
         },
         stage_timeout: Duration::from_millis(s.pipeline.stage_timeout_ms),
         mailbox_capacity: s.pipeline.mailbox_capacity,

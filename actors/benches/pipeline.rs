@@ -272,6 +272,8 @@ fn system_settings() -> ActorSystemSettings {
             health_retention: long,
             snapshot_interval: long,
             rules_poll_interval: long,
+            orphan_sweep_interval: long,
+            orphan_grace: cbln_actors::session::RECOVERY_GRACE,
         },
         stage_timeout: Duration::from_secs(10),
         mailbox_capacity: 8192,

@@ -85,22 +85,24 @@ pub enum MessageTextError {
     /// Nothing but whitespace.
     #[error("the message is empty")]
     Empty,
-    /// Longer than [`MessageText::MAX_CHARS`] after trimming.
+    /// Longer than [`MessageText::MAX_CHARS`] as sent.
     #[error("the message is longer than {} characters", MessageText::MAX_CHARS)]
     TooLong,
 }
 
 impl MessageText {
-    /// Longest message, in characters after trimming.
+    /// Longest message, in characters as sent (before trimming).
     pub const MAX_CHARS: usize = 5000;
 
-    /// Trims `raw` and checks its length.
+    /// Checks the length of `raw` as sent — the bound the API publishes (`maxLength`), so that a
+    /// client can check it before sending — and trims it.
     pub fn parse(raw: &str) -> Result<Self, MessageTextError> {
-        let text = raw.trim();
-        match text.chars().count() {
-            0 => Err(MessageTextError::Empty),
-            n if n > Self::MAX_CHARS => Err(MessageTextError::TooLong),
-            _ => Ok(MessageText(text.to_string())),
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(MessageTextError::TooLong);
+        }
+        match raw.trim() {
+            "" => Err(MessageTextError::Empty),
+            text => Ok(MessageText(text.to_string())),
         }
     }
 
@@ -176,11 +178,17 @@ mod tests {
         );
         assert_eq!(MessageText::parse(" \n\t "), Err(MessageTextError::Empty));
         let longest = "ă".repeat(MessageText::MAX_CHARS);
-        assert!(MessageText::parse(&format!(" {longest} ")).is_ok());
+        assert!(MessageText::parse(&longest).is_ok());
         assert_eq!(
             MessageText::parse(&format!("{longest}a")),
             Err(MessageTextError::TooLong)
         );
+        // The bound is on what was sent: whitespace around counts.
+        assert_eq!(
+            MessageText::parse(&format!(" {longest}")),
+            Err(MessageTextError::TooLong)
+        );
+        assert!(MessageText::parse(&format!(" {} ", &longest[..longest.len() - 4])).is_ok());
     }
 
     #[test]

@@ -191,6 +191,7 @@ impl ActorSystem {
             notices: settings.notices,
             crisis_judge: settings.crisis_judge.clone(),
             session_ttl: settings.registry.session_ttl,
+            recovery_grace: settings.janitor.orphan_grace,
             deletions: deletions.clone(),
             changes: changes.clone(),
         });

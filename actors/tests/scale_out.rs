@@ -11,6 +11,7 @@ use cbln_actors::crisis::parse_hotlines;
 use cbln_actors::crypto::{MasterKey, TokenHash};
 use cbln_actors::domain::{MessageText, Role};
 use cbln_actors::error::PipelineError;
+use cbln_actors::janitor::AnswerOrphans;
 use cbln_actors::persistence::{Store, StoredMessage, Timestamp, WriteOp};
 use cbln_actors::responder::{BuiltInResponder, OpenAiResponder, OpenAiSettings, Responder};
 use cbln_actors::session::{
@@ -303,6 +304,52 @@ async fn concurrent_posts_from_two_instances_to_one_session_all_commit() {
     database.drop().await;
 }
 
+/// Leaves `orphan_text` in the session as an instance that died mid-reply would: its user
+/// message, sealed as the pipeline seals it, committed `age` ago, with no reply.
+async fn leave_orphan(
+    instance: &Instance,
+    token: TokenHash,
+    session_id: Uuid,
+    orphan_text: &str,
+    age: Duration,
+) {
+    let posted = instance
+        .post(token, orphan_text)
+        .await
+        .expect("a turn to take the sealed message from");
+    // Keep the sealed user message, drop the pair, and put the message back alone.
+    let sealed = instance
+        .store
+        .get_message(session_id, posted.user_message.id)
+        .await
+        .unwrap()
+        .unwrap();
+    instance
+        .store
+        .apply_writes(&[WriteOp::Retract {
+            session_id,
+            ids: vec![
+                posted.user_message.id,
+                posted.ai_message.as_ref().unwrap().id,
+            ],
+        }])
+        .await
+        .unwrap();
+    let (_, outcomes) = instance
+        .store
+        .apply_writes(&[WriteOp::UserMessage {
+            message: StoredMessage {
+                created_at: Timestamp::now().minus(age),
+                ..sealed
+            },
+            risk_change: None,
+            expected_version: None,
+        }])
+        .await
+        .unwrap();
+    assert!(outcomes[0].is_ok());
+}
+
 /// An instance that died after committing a user message and before its reply (the half a
 /// streamed reply commits first): another instance answers it exactly once, when it loads the
 /// session, with the built-in listener.
@@ -314,43 +361,15 @@ async fn a_message_left_by_a_dead_instance_is_answered_once(database: Database) 
         .post(token, "trước khi mất điện")
         .await
         .expect("first turn");
-    // What the dead instance left: its user message, sealed under the session key by the
-    // pipeline of a live instance would look the same, committed long enough ago.
     let orphan_text = "tin nhắn không ai trả lời";
-    let sealed = {
-        let posted = a.post(token, orphan_text).await.expect("second turn");
-        // Keep the sealed user message, drop the pair, and put the message back alone.
-        let stored = a
-            .store
-            .get_message(session_id, posted.user_message.id)
-            .await
-            .unwrap()
-            .unwrap();
-        a.store
-            .apply_writes(&[WriteOp::Retract {
-                session_id,
-                ids: vec![
-                    posted.user_message.id,
-                    posted.ai_message.as_ref().unwrap().id,
-                ],
-            }])
-            .await
-            .unwrap();
-        stored
-    };
-    let (_, outcomes) = a
-        .store
-        .apply_writes(&[WriteOp::UserMessage {
-            message: StoredMessage {
-                created_at: Timestamp::now().minus(RECOVERY_GRACE + Duration::from_secs(5)),
-                ..sealed
-            },
-            risk_change: None,
-            expected_version: None,
-        }])
-        .await
-        .unwrap();
-    assert!(outcomes[0].is_ok());
+    leave_orphan(
+        &a,
+        token,
+        session_id,
+        orphan_text,
+        RECOVERY_GRACE + Duration::from_secs(5),
+    )
+    .await;
     a.system.shutdown().await;
 
     let b = instance(&database.url, &master).await;
@@ -387,6 +406,83 @@ async fn a_message_left_by_a_dead_instance_is_answered_once_on_postgres() {
 #[actix::test]
 async fn a_message_left_by_a_dead_instance_is_answered_once_on_sqlite() {
     a_message_left_by_a_dead_instance_is_answered_once(Database::sqlite()).await;
+}
+
+/// The janitor answers a message left without a reply once it is past the grace period, though
+/// nobody reopens its session and no actor of it is live; a newer one it leaves to its own
+/// instance for now.
+async fn the_janitor_answers_an_orphan_nobody_reopens(database: Database) {
+    let master = MasterKey::generate();
+    let a = instance(&database.url, &master).await;
+    let (token, session_id) = a.create().await;
+    a.post(token, "trước khi mất điện")
+        .await
+        .expect("first turn");
+    leave_orphan(
+        &a,
+        token,
+        session_id,
+        "không ai mở lại phiên này",
+        RECOVERY_GRACE + Duration::from_secs(5),
+    )
+    .await;
+    let (recent_token, recent_id) = a.create().await;
+    leave_orphan(
+        &a,
+        recent_token,
+        recent_id,
+        "vừa mới gửi xong",
+        Duration::ZERO,
+    )
+    .await;
+    a.system.shutdown().await;
+
+    let b = instance(&database.url, &master).await;
+    let handed_over = b.system.janitor.ask(AnswerOrphans).await.expect("sweep");
+    assert_eq!(handed_over, 1, "only the orphan past the grace period");
+    let stored = b.store.list_messages(session_id, 10, 0).await.unwrap();
+    let roles: Vec<Role> = stored.iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        vec![Role::User, Role::Assistant, Role::User, Role::Assistant],
+        "the orphan got its answer without anyone opening the session"
+    );
+    assert_eq!(stored[3].seq, stored[2].seq + 1);
+    assert_eq!(
+        stored[3].model_used.as_deref(),
+        Some(cbln_actors::responder::BUILTIN_MODEL)
+    );
+    assert!(
+        b.store
+            .awaiting_messages(session_id, Timestamp::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        b.store
+            .awaiting_messages(recent_id, Timestamp::now())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "a message within the grace period may still be answered by its own instance"
+    );
+    // Answered once: a second sweep finds nothing, and the history shows one answer.
+    assert_eq!(b.system.janitor.ask(AnswerOrphans).await.expect("sweep"), 0);
+    assert_eq!(b.history(token).await.len(), 4);
+    b.system.shutdown().await;
+    database.drop().await;
+}
+
+#[actix::test]
+async fn the_janitor_answers_an_orphan_nobody_reopens_on_postgres() {
+    the_janitor_answers_an_orphan_nobody_reopens(Database::postgres().await).await;
+}
+
+#[actix::test]
+async fn the_janitor_answers_an_orphan_nobody_reopens_on_sqlite() {
+    the_janitor_answers_an_orphan_nobody_reopens(Database::sqlite()).await;
 }
 
 /// A streamed reply that fails after its user message was committed (the provider takes longer

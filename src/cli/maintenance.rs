@@ -107,7 +107,7 @@ pub async fn check_storage(config: &LoadedConfig) -> anyhow::Result<()> {
 /// Runs the load simulator.
 pub fn simulate(options: &SimulateCli) -> anyhow::Result<()> {
     let args = crate::simulate::SimulateArgs {
-        url: options.url.clone(),
+        urls: options.urls.clone(),
         sessions: options.sessions,
         messages_per_session: options.messages,
         concurrency: options.concurrency,

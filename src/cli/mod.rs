@@ -101,9 +101,11 @@ pub enum Command {
 /// `cbln simulate` options.
 #[derive(Debug, clap::Args)]
 pub struct SimulateCli {
-    /// Base URL of the server (loopback only).
-    #[arg(long, default_value = "http://127.0.0.1:8000")]
-    pub url: String,
+    /// Base URL of the server (loopback only). Give it several times to spread the load over
+    /// several instances: requests go to each in turn (round-robin), and the report is per
+    /// instance as well as in total.
+    #[arg(long = "url", default_value = "http://127.0.0.1:8000")]
+    pub urls: Vec<String>,
     /// Sessions to open.
     #[arg(long, default_value_t = 20)]
     pub sessions: usize,

@@ -265,6 +265,11 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             "janitor.rules_poll_interval_s",
             settings.janitor.rules_poll_interval_s,
         ),
+        (
+            "janitor.orphan_sweep_interval_s",
+            settings.janitor.orphan_sweep_interval_s,
+        ),
+        ("janitor.orphan_grace_s", settings.janitor.orphan_grace_s),
     ];
     if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
         return Err(invalid(name, "must be greater than 0"));

@@ -294,6 +294,10 @@ pub struct JanitorSettings {
     pub snapshot_interval_minutes: u64,
     /// Seconds between rule-change checks.
     pub rules_poll_interval_s: u64,
+    /// Seconds between sweeps for user messages left without a reply.
+    pub orphan_sweep_interval_s: u64,
+    /// Seconds a user message awaits its reply before anyone but its own actor answers it.
+    pub orphan_grace_s: u64,
 }
 
 /// Log line format.

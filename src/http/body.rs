@@ -78,6 +78,11 @@ pub async fn json_body_and_bytes<T: DeserializeOwned>(
 /// and a syntax error names no field, since no field is at fault.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let not_json = || ApiError::body("the request body is not valid JSON");
+    // serde builds a struct from an array of its fields in order too (`["en"]`), which no
+    // client means and the document does not allow: the bodies are objects.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::body("the request body must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let inner = error.inner();
@@ -201,6 +206,13 @@ mod tests {
                 other => panic!("expected a validation error, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn arrays_are_not_bodies() {
+        assert_eq!(field_of(r#"["x", 1]"#), None);
+        assert_eq!(field_of(r#"  [{"content": "x", "rating": 1}]"#), None);
+        assert!(parse_json::<Probe>(br#"{"content": "x", "rating": 1}"#).is_ok());
     }
 
     #[test]

@@ -4,12 +4,14 @@
 use super::error::ApiError;
 use super::handoff::person as handoff;
 use super::handoff::{counsellor, staff_events};
+use super::openapi::Contract;
 use super::{events, exit, feedback, messages, operations, sessions, staff};
 use actix_web::{HttpResponse, web};
 use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
 
-/// The API description.
+/// The API description. A new route is listed in `paths(...)` and annotated as
+/// [`openapi`](super::openapi) says; [`Contract`] adds the rest.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Cùng Bạn Lắng Nghe", description = "Anonymous, encrypted support chat for young Vietnamese people."),
@@ -26,24 +28,10 @@ use utoipa::OpenApi;
         counsellor::close, counsellor::stats, staff_events::stream,
         operations::root, operations::health, operations::live, operations::ready, operations::metrics,
     ),
-    modifiers(&StaffTokenScheme),
+    modifiers(&Contract),
     tags((name = "sessions"), (name = "messages"), (name = "feedback"), (name = "handoff"), (name = "staff"), (name = "operations"))
 )]
 pub struct ApiDoc;
-
-/// Declares `staff_token`, the bearer token `POST /api/v1/staff/login` answers with.
-struct StaffTokenScheme;
-
-impl utoipa::Modify for StaffTokenScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "staff_token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 /// `GET /docs`: Swagger UI with absolute asset paths, so it works with or without the slash.
 pub async fn page() -> HttpResponse {

@@ -2,11 +2,12 @@
 //! The cause goes to the log; the client gets the code and a sentence, never internals.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
 use cbln_actors::error::PipelineError;
 use cbln_actors::mailbox::AskError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error answered to a client.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +20,10 @@ pub enum ApiError {
         /// What is wrong.
         detail: String,
     },
+    /// 401 `session_required`: no session token came with the request, or what came cannot be
+    /// one (a token in the path that cannot be one is a resource that does not exist: 404).
+    #[error("session required")]
+    SessionRequired,
     /// 404 `session_not_found`.
     #[error("session not found")]
     SessionNotFound,
@@ -110,9 +115,12 @@ pub enum ApiError {
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
-    /// 405 `method_not_allowed`.
+    /// 405 `method_not_allowed`, with the `Allow` header naming the methods the resource answers.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed {
+        /// The `Allow` header's value, e.g. `GET, DELETE`.
+        allow: String,
+    },
     /// 500 `internal`: the cause was logged where it happened.
     #[error("internal error")]
     Internal,
@@ -135,40 +143,44 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            ApiError::Validation { .. } => "validation_failed",
-            ApiError::SessionNotFound => "session_not_found",
-            ApiError::SessionExpired => "session_expired",
-            ApiError::MessageNotFound => "message_not_found",
-            ApiError::FeedbackExists => "feedback_exists",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Overloaded { .. } => "overloaded",
-            ApiError::DatabaseUnavailable { .. } => "database_unavailable",
-            ApiError::RequestTimeout => "request_timeout",
-            ApiError::UriTooLong { .. } => "uri_too_long",
-            ApiError::TooManyConnections { .. } => "too_many_connections",
-            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
-            ApiError::IdempotencyKeyInFlight { .. } => "idempotency_key_in_flight",
-            ApiError::HandoffExists => "handoff_exists",
-            ApiError::HandoffNotFound => "handoff_not_found",
-            ApiError::HandoffTaken => "handoff_taken",
-            ApiError::HandoffEnded => "handoff_ended",
-            ApiError::StaffTokenRequired => "staff_token_required",
-            ApiError::StaffTokenInvalid => "staff_token_invalid",
-            ApiError::InvalidCredentials => "invalid_credentials",
-            ApiError::Forbidden => "forbidden",
-            ApiError::NotFound => "not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::Internal => "internal",
+            ApiError::Validation { .. } => ErrorCode::ValidationFailed,
+            ApiError::SessionRequired => ErrorCode::SessionRequired,
+            ApiError::SessionNotFound => ErrorCode::SessionNotFound,
+            ApiError::SessionExpired => ErrorCode::SessionExpired,
+            ApiError::MessageNotFound => ErrorCode::MessageNotFound,
+            ApiError::FeedbackExists => ErrorCode::FeedbackExists,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Overloaded { .. } => ErrorCode::Overloaded,
+            ApiError::DatabaseUnavailable { .. } => ErrorCode::DatabaseUnavailable,
+            ApiError::RequestTimeout => ErrorCode::RequestTimeout,
+            ApiError::UriTooLong { .. } => ErrorCode::UriTooLong,
+            ApiError::TooManyConnections { .. } => ErrorCode::TooManyConnections,
+            ApiError::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            ApiError::IdempotencyKeyInFlight { .. } => ErrorCode::IdempotencyKeyInFlight,
+            ApiError::HandoffExists => ErrorCode::HandoffExists,
+            ApiError::HandoffNotFound => ErrorCode::HandoffNotFound,
+            ApiError::HandoffTaken => ErrorCode::HandoffTaken,
+            ApiError::HandoffEnded => ErrorCode::HandoffEnded,
+            ApiError::StaffTokenRequired => ErrorCode::StaffTokenRequired,
+            ApiError::StaffTokenInvalid => ErrorCode::StaffTokenInvalid,
+            ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            ApiError::Internal => ErrorCode::Internal,
         }
     }
 
     fn detail(&self) -> String {
         match self {
             ApiError::Validation { detail, .. } => detail.clone(),
+            ApiError::SessionRequired => {
+                "A session token is required (Authorization: Bearer, or X-Session-ID).".into()
+            }
             ApiError::SessionNotFound => "No session exists for this token.".into(),
             ApiError::SessionExpired => {
                 "This session has expired. Please start a new session.".into()
@@ -220,18 +232,84 @@ impl ApiError {
             ApiError::InvalidCredentials => "The user name or password is not right.".into(),
             ApiError::Forbidden => "Your role may not do this.".into(),
             ApiError::NotFound => "No such resource.".into(),
-            ApiError::MethodNotAllowed => "This method is not allowed on this resource.".into(),
+            ApiError::MethodNotAllowed { .. } => "This method is not allowed on this resource.".into(),
             ApiError::Internal => "Something went wrong on our side.".into(),
         }
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    detail: String,
+/// What every error answer says, whatever the status: the OpenAPI document refers to this one
+/// schema from every 4xx and 5xx response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable, machine-readable code.
+    pub error: ErrorCode,
+    /// A sentence for people; never repeats what the client sent.
+    pub detail: String,
+    /// The field at fault, on some `validation_failed` answers.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    #[schema(nullable = false)]
+    pub field: Option<String>,
+}
+
+/// The error codes, one per kind of error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 422: the request is not what the operation takes.
+    ValidationFailed,
+    /// 401: no session token, or something that cannot be one.
+    SessionRequired,
+    /// 404: no session has this token.
+    SessionNotFound,
+    /// 401: the session has expired; start a new one.
+    SessionExpired,
+    /// 404: no such message in this session.
+    MessageNotFound,
+    /// 409: feedback was already submitted for this session.
+    FeedbackExists,
+    /// 413: the body is over the limit.
+    PayloadTooLarge,
+    /// 415: the body is not JSON.
+    UnsupportedMediaType,
+    /// 429: too many requests; see `Retry-After`.
+    RateLimited,
+    /// 503: busy; see `Retry-After`.
+    Overloaded,
+    /// 503: the database cannot be reached; see `Retry-After`.
+    DatabaseUnavailable,
+    /// 408: the body did not arrive in time.
+    RequestTimeout,
+    /// 414: the URL is over the limit.
+    UriTooLong,
+    /// 429: too many connections from this address; see `Retry-After`.
+    TooManyConnections,
+    /// 422: this `Idempotency-Key` came with a different request.
+    IdempotencyKeyReused,
+    /// 409: the first request with this `Idempotency-Key` is still running; see `Retry-After`.
+    IdempotencyKeyInFlight,
+    /// 409: a request for a counsellor is already open for this session.
+    HandoffExists,
+    /// 404: no such handoff.
+    HandoffNotFound,
+    /// 409: another counsellor has already taken this handoff.
+    HandoffTaken,
+    /// 409: this handoff has ended.
+    HandoffEnded,
+    /// 401: a staff route was called without a staff token.
+    StaffTokenRequired,
+    /// 401: the staff token has ended or is not valid; sign in again.
+    StaffTokenInvalid,
+    /// 401: the user name or password is not right.
+    InvalidCredentials,
+    /// 403: the signed-in role may not do this.
+    Forbidden,
+    /// 404: no such resource.
+    NotFound,
+    /// 405: see `Allow`.
+    MethodNotAllowed,
+    /// 500: something went wrong on the server.
+    Internal,
 }
 
 impl ResponseError for ApiError {
@@ -244,7 +322,8 @@ impl ResponseError for ApiError {
             ApiError::SessionNotFound | ApiError::MessageNotFound | ApiError::NotFound => {
                 StatusCode::NOT_FOUND
             }
-            ApiError::SessionExpired
+            ApiError::SessionRequired
+            | ApiError::SessionExpired
             | ApiError::StaffTokenRequired
             | ApiError::StaffTokenInvalid
             | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
@@ -260,7 +339,7 @@ impl ResponseError for ApiError {
             ApiError::Overloaded { .. } | ApiError::DatabaseUnavailable { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -270,7 +349,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let field = match self {
-            ApiError::Validation { field, .. } => field.as_deref(),
+            ApiError::Validation { field, .. } => field.clone(),
             _ => None,
         };
         let mut response = HttpResponse::build(self.status_code()).json(ErrorBody {
@@ -287,6 +366,11 @@ impl ResponseError for ApiError {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        if let ApiError::MethodNotAllowed { allow } = self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.headers_mut().insert(ALLOW, value);
         }
         response
     }

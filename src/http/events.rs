@@ -17,6 +17,7 @@
 use super::error::ApiError;
 use super::event_stream::{frame, heartbeat, response};
 use super::handoff::views::HandoffView;
+use super::openapi;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -51,10 +52,13 @@ const PAGE: i64 = 200;
 /// A `: heartbeat` comment comes every 15 s. Ids increase (`seq × 1000 + n`); with
 /// `Last-Event-ID` every message after that event is sent first.
 #[utoipa::path(get, path = "/api/v1/events",
-    params(("session_token" = Option<String>, Query, description = "The token, for clients that cannot set a header (EventSource)"),
-           ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event")),
-    responses((status = 200, description = "Server-sent events: `message.created`, `session.updated`, `session.ended`", content_type = "text/event-stream", body = String),
-              (status = 401), (status = 404), (status = 422)), tag = "messages")]
+    params(("Last-Event-ID" = Option<u64>, Header, minimum = 0, maximum = 18_446_744_073_709_551_615_u64, description = "Resume after this event (an `id:` this stream gave)")),
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 200, description = "Server-sent events, each with an increasing `id:` — `message.created` (data: Message), `session.updated` (data: SessionStatus), `handoff.updated` (data: HandoffView, when the session's handoff to a counsellor changes), `session.ended` (data: `{\"reason\": \"deleted\"|\"expired\"}`; the stream then ends) — and a `: heartbeat` comment every 15 s. The stream does not end by itself.",
+                  content_type = "text/event-stream", body = String),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
 pub async fn stream(
     state: web::Data<AppState>,
     request: HttpRequest,

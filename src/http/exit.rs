@@ -23,8 +23,8 @@ use utoipa::ToSchema;
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 
 /// Optional body of `POST /sessions/exit` (JSON, whatever the declared content type, so that
-/// `navigator.sendBeacon` can send it).
-#[derive(Debug, Deserialize, ToSchema)]
+/// `navigator.sendBeacon` can send it). The document declares any body: none is refused.
+#[derive(Debug, Deserialize)]
 pub struct ExitRequest {
     /// The token, when not sent in a header or the query.
     pub session_token: Option<String>,
@@ -39,9 +39,9 @@ pub struct ExitReceipt {
 
 /// Quick exit: always 200, whatever the token.
 #[utoipa::path(post, path = "/api/v1/sessions/exit",
-    params(("session_token" = Option<String>, Query, description = "The token, when not in a header or the body")),
-    request_body(content = Option<ExitRequest>),
-    responses((status = 200, description = "Always, for any token or none: the session, if there was one, is unreadable and its token revoked", body = ExitReceipt)),
+    security((), ("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    request_body(content = Option<serde_json::Value>, description = "Optional: `{\"session_token\": \"anon_…\"}` when the token is not in a header or the query, read as JSON whatever the `Content-Type` (for `navigator.sendBeacon`). Any other body is ignored, never refused: quick exit does not fail."),
+    responses((status = 200, description = "For any token or none: the session, if there was one, is unreadable and its token revoked", body = ExitReceipt)),
     tag = "sessions")]
 pub async fn exit(
     state: web::Data<AppState>,

@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::idempotency::Endpoint;
+use super::openapi;
 use super::session_of;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -54,11 +55,13 @@ impl From<domain::FeedbackCategory> for FeedbackCategory {
 /// Body of `POST /feedback`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FeedbackRequest {
-    /// The token, when not sent in a header.
+    /// The token, when not sent in a header (compatibility; a header wins).
     pub session_token: Option<String>,
-    /// 1..5.
-    pub rating: i64,
-    /// Up to 1000 characters.
+    /// 1..5. A number without a fraction (`4.0`) is an integer, as JSON Schema counts them.
+    #[schema(value_type = i64, minimum = 1, maximum = 5)]
+    pub rating: serde_json::Number,
+    /// Up to 1000 characters as sent; stored trimmed, and only whitespace counts as none.
+    #[schema(max_length = 1000)]
     pub feedback_text: Option<String>,
     /// Optional category.
     pub category: Option<FeedbackCategory>,
@@ -73,12 +76,27 @@ pub struct FeedbackCreated {
     pub message: &'static str,
 }
 
+/// `n` as an integer when it has no fraction (`4` and `4.0`, not `4.5`).
+fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        let value = n.as_f64()?;
+        // Within ±2^53 an f64 holds every integer exactly, so the cast cannot round.
+        (value.fract() == 0.0 && value.abs() <= 9_007_199_254_740_992.0).then_some(value as i64)
+    })
+}
+
 /// Rate the conversation.
 #[utoipa::path(post, path = "/api/v1/feedback", request_body = FeedbackRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 hours to requests with the same key and body.")),
-    responses((status = 201, body = FeedbackCreated), (status = 404),
-              (status = 409, description = "`feedback_exists`, or `idempotency_key_in_flight`: the first request with this `Idempotency-Key` is still running (see `Retry-After`)"),
-              (status = 422, description = "`validation_failed`, or `idempotency_key_reused`: this `Idempotency-Key` came with a different body")), tag = "feedback")]
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "Makes retries safe: the first answer is replayed for 24 hours to requests with the same key and body.")),
+    security((), ("bearer" = []), ("session_id" = [])),
+    responses((status = 201, body = FeedbackCreated),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 409, response = openapi::Conflict),
+              (status = 413, response = openapi::PayloadTooLarge),
+              (status = 415, response = openapi::UnsupportedMediaType),
+              (status = 422, response = openapi::ValidationFailed)), tag = "feedback")]
 pub async fn submit(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -88,13 +106,11 @@ pub async fn submit(
         super::body::json_body_and_bytes::<FeedbackRequest>(&request, payload, state.body_limit)
             .await?;
     let body = body.ok_or_else(|| ApiError::field("rating", "a rating is required"))?;
-    let rating =
-        Rating::parse(body.rating).map_err(|error| ApiError::field("rating", error.to_string()))?;
-    let text = body
+    let rating = Rating::parse(whole_number(&body.rating).unwrap_or(i64::MIN))
+        .map_err(|error| ApiError::field("rating", error.to_string()))?;
+    // The bound is on the text as sent, so that it is exactly the one the document declares.
+    if body
         .feedback_text
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty());
-    if text
         .as_ref()
         .is_some_and(|t| t.chars().count() > MAX_FEEDBACK_CHARS)
     {
@@ -103,6 +119,10 @@ pub async fn submit(
             format!("feedback is longer than {MAX_FEEDBACK_CHARS} characters"),
         ));
     }
+    let text = body
+        .feedback_text
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
     let idempotency_key = super::idempotency::key_of(&request)?;
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let session = session_of(&state, &token).await?;

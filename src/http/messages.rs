@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::idempotency::{Begun, Endpoint};
+use super::openapi;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -15,15 +16,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Longest message, in characters after trimming.
+/// Longest message, in characters as sent.
 pub const MAX_MESSAGE_CHARS: usize = MessageText::MAX_CHARS;
 
 /// Body of `POST /messages`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
-    /// 1..5000 characters after trimming.
+    /// At most 5000 characters, not all of them whitespace (the message is stored trimmed).
+    // The pattern asks for one character outside Unicode's White_Space, which is what `str::trim`
+    // removes: exactly the texts that are not empty once trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub content: String,
-    /// The token, when not sent in a header (compatibility).
+    /// The token, when not sent in a header (compatibility; a header wins).
     pub session_token: Option<String>,
 }
 
@@ -49,13 +57,18 @@ pub struct MessageDeleted {
 /// stored instead) or `error` (the usual error body). A post refused before its message was
 /// committed answers with the ordinary JSON error.
 #[utoipa::path(post, path = "/api/v1/messages", request_body = SendMessageRequest,
+    security((), ("bearer" = []), ("session_id" = [])),
     responses((status = 201, body = PostedMessage),
-              (status = 200, description = "Server-sent events (with `Accept: text/event-stream`)", content_type = "text/event-stream", body = String),
-              (status = 401), (status = 404), (status = 413),
-              (status = 409, description = "`idempotency_key_in_flight`: the first request with this `Idempotency-Key` is still running (see `Retry-After`)"),
-              (status = 415), (status = 422, description = "`validation_failed`, or `idempotency_key_reused`: this `Idempotency-Key` came with a different body"),
-              (status = 429), (status = 503)),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer (status and body) is replayed for 24 hours to requests with the same key and body, and nothing is created twice. With `Accept: text/event-stream` the final answer is kept as the JSON a plain post gives, and a retry gets that JSON.")),
+              (status = 200, description = "With `Accept: text/event-stream`: server-sent events, each with an increasing `id:` — `message.accepted` (data: `{\"user_message\": Message, \"crisis_info\": CrisisInfo|null}`), `reply.delta` (data: `{\"text\"}`), then one of `reply.completed` or `reply.replaced` (data: `{\"ai_message\": Message, \"notice\": Notice|null}`) or `error` (data: ErrorBody).",
+                  content_type = "text/event-stream", body = String),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 409, response = openapi::Conflict),
+              (status = 413, response = openapi::PayloadTooLarge),
+              (status = 415, response = openapi::UnsupportedMediaType),
+              (status = 422, response = openapi::ValidationFailed)),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "Makes retries safe: the first answer (status and body) is replayed for 24 hours to requests with the same key and body, and nothing is created twice. With `Accept: text/event-stream` the final answer is kept as the JSON a plain post gives, and a retry gets that JSON.")),
     tag = "messages")]
 pub async fn send(
     state: web::Data<AppState>,
@@ -119,8 +132,13 @@ pub async fn send(
 
 /// A page of history, oldest first.
 #[utoipa::path(get, path = "/api/v1/messages",
-    params(("session_token" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = History), (status = 401), (status = 404), (status = 422)), tag = "messages")]
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Messages per page (default 100)"),
+           ("offset" = Option<i64>, Query, minimum = 0, maximum = 9_223_372_036_854_775_807_i64, description = "Messages to skip from the oldest (default 0)")),
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 200, body = History),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
 pub async fn history(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -138,8 +156,12 @@ fn message_id(raw: &str) -> Result<Uuid, ApiError> {
 }
 
 /// One message.
-#[utoipa::path(get, path = "/api/v1/messages/{id}", params(("id" = Uuid, Path), ("session_token" = Option<String>, Query)),
-    responses((status = 200, body = ChatMessage), (status = 404), (status = 422)), tag = "messages")]
+#[utoipa::path(get, path = "/api/v1/messages/{id}", params(("id" = Uuid, Path)),
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 200, body = ChatMessage),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
 pub async fn get_one(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -152,8 +174,12 @@ pub async fn get_one(
 }
 
 /// Delete one message.
-#[utoipa::path(delete, path = "/api/v1/messages/{id}", params(("id" = Uuid, Path), ("session_token" = Option<String>, Query)),
-    responses((status = 200, body = MessageDeleted), (status = 404), (status = 422)), tag = "messages")]
+#[utoipa::path(delete, path = "/api/v1/messages/{id}", params(("id" = Uuid, Path)),
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 200, body = MessageDeleted),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
 pub async fn delete_one(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -170,8 +196,12 @@ pub async fn delete_one(
 }
 
 /// Delete the whole history.
-#[utoipa::path(delete, path = "/api/v1/messages", params(("session_token" = Option<String>, Query)),
-    responses((status = 204), (status = 404)), tag = "messages")]
+#[utoipa::path(delete, path = "/api/v1/messages",
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 204, description = "Deleted"),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
 pub async fn delete_all(
     state: web::Data<AppState>,
     request: HttpRequest,

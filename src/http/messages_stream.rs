@@ -2,8 +2,9 @@
 //! events — `message.accepted`, `reply.delta`…, then `reply.completed`, `reply.replaced` or `error`.
 //!
 //! The post runs in its own task, so a client that disconnects stops nothing: the reply is still
-//! completed, guarded and stored. A post refused before its message was committed answers with the
-//! ordinary JSON error instead of a stream.
+//! completed, guarded and stored. A stream that ends before its final event (the pipeline stopped
+//! without one) ends with an `error` event, never cut short. A post refused before its message was
+//! committed answers with the ordinary JSON error instead of a stream.
 
 use super::error::ApiError;
 use super::event_stream::{error_body, frame, response};
@@ -12,7 +13,7 @@ use super::state::AppState;
 use super::views::{ChatMessage, CrisisInfo, Notice, PostedMessage};
 use actix_web::HttpResponse;
 use actix_web::web::{Bytes, Data};
-use cbln_actors::session::{PostMessageStreaming, StreamEvent};
+use cbln_actors::session::{AnswerAwaiting, PostMessageStreaming, StreamEvent};
 use cbln_actors::session_registry::SessionHandle;
 use serde_json::json;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -29,6 +30,7 @@ pub async fn send(
     let (to_client, mut received) = unbounded_channel();
     let reporter = events.clone();
     let mailbox = session.mailbox;
+    let recovery = mailbox.clone();
     actix_web::rt::spawn(async move {
         if let Err(error) = mailbox.ask(PostMessageStreaming { content, events }).await {
             let _ = reporter.send(StreamEvent::Failed(error));
@@ -36,25 +38,24 @@ pub async fn send(
     });
     actix_web::rt::spawn(async move {
         let mut keep = keep;
-        let mut accepted = false;
+        let mut accepted = None;
         while let Some(event) = from_pipeline.recv().await {
             let answer = match &event {
-                StreamEvent::Accepted { .. } => {
-                    accepted = true;
+                StreamEvent::Accepted {
+                    user_message,
+                    crisis_info,
+                } => {
+                    accepted = Some((user_message.clone(), crisis_info.clone()));
                     None
                 }
                 StreamEvent::Completed(posted) | StreamEvent::Replaced(posted) => Some(Ok(
                     HttpResponse::Created().json(PostedMessage::from(posted.clone())),
                 )),
                 // Before its message was taken, released so that a retry runs afresh.
-                StreamEvent::Failed(_) if !accepted => Some(Err(ApiError::Internal)),
-                // After it, the message is stored and recovery answers it: the claim stays in
-                // flight until its lease ends, so a retry meanwhile gets 409 instead of posting
-                // the message twice.
-                StreamEvent::Failed(_) => {
-                    keep = None;
-                    None
-                }
+                StreamEvent::Failed(_) if accepted.is_none() => Some(Err(ApiError::Internal)),
+                // After it, the message is stored: the claim is kept until the message has an
+                // answer (below, or a late final event if only the wait for it ran out), so a
+                // retry meanwhile gets 409 instead of posting the message twice.
                 _ => None,
             };
             if let Some(answer) = answer
@@ -63,6 +64,26 @@ pub async fn send(
                 let _ = pending.finish(&state, answer, None).await;
             }
             let _ = to_client.send(event);
+        }
+        // The pipeline is done and the stored message has no reply: the session's actor answers
+        // its own failure at once when asked, and that answer settles the claim, so a retry gets
+        // it instead of waiting out the lease. If it cannot be answered now, the lease frees the
+        // key later and recovery answers the message at the session's next use.
+        if let (Some((state, pending)), Some((user_message, crisis_info))) = (keep, accepted) {
+            let answered = recovery.ask(AnswerAwaiting).await.unwrap_or_default();
+            if let Some(reply) = answered
+                .into_iter()
+                .find(|answered| answered.message_id == user_message.id)
+            {
+                let posted = cbln_actors::session::PostedMessage {
+                    user_message,
+                    ai_message: Some(reply.reply),
+                    crisis_info,
+                    notice: None,
+                };
+                let answer = Ok(HttpResponse::Created().json(PostedMessage::from(posted)));
+                let _ = pending.finish(&state, answer, None).await;
+            }
         }
     });
     let first = received.recv().await.ok_or(ApiError::Internal)?;
@@ -92,11 +113,17 @@ impl Relay {
             return None;
         }
         let event = match self.first.take() {
-            Some(event) => event,
-            None => self.received.recv().await?,
+            Some(event) => Some(event),
+            None => self.received.recv().await,
         };
         let id = self.next_id;
         self.next_id += 1;
+        let Some(event) = event else {
+            // The pipeline ended without a final event: say so rather than cut the stream.
+            self.ended = true;
+            let frame = frame(id, "error", &error_body(&ApiError::Internal).await);
+            return Some((Ok(frame), self));
+        };
         let bytes = match event {
             StreamEvent::Accepted {
                 user_message,

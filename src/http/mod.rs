@@ -18,6 +18,7 @@ pub mod messages;
 pub mod messages_stream;
 pub mod middleware;
 pub mod no_store;
+pub mod openapi;
 pub mod operations;
 pub mod query;
 pub mod rate_limit;
@@ -30,7 +31,8 @@ pub mod state;
 pub mod token;
 pub mod views;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::Method;
+use actix_web::{HttpResponse, Route, web};
 use cbln_actors::session_registry::{OpenSession, SessionHandle};
 use error::ApiError;
 use state::AppState;
@@ -70,17 +72,30 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
-}
-
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource answering `routes`, each under its method; any other method is answered 405 with
+/// an `Allow` header naming these.
+fn resource(path: &str, routes: Vec<(Method, Route)>) -> actix_web::Resource {
+    let allow = routes
+        .iter()
+        .map(|(method, _)| method.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut resource = web::resource(path);
+    for (method, route) in routes {
+        resource = resource.route(route.method(method));
+    }
+    resource.default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+    }))
 }
 
 /// `/metrics`: on the main listener, or alone on its own when `metrics.listen` is set.
 pub fn configure_metrics(config: &mut web::ServiceConfig) {
-    config.service(resource("/metrics").route(web::get().to(operations::metrics)));
+    config.service(resource(
+        "/metrics",
+        vec![(Method::GET, web::to(operations::metrics))],
+    ));
 }
 
 /// The separate metrics listener: `/metrics` and nothing else.
@@ -92,79 +107,116 @@ pub fn configure_metrics_only(config: &mut web::ServiceConfig) {
 /// Every route but `/metrics` ([`configure_metrics`]). Paths are matched after trailing slashes
 /// are trimmed.
 pub fn configure(config: &mut web::ServiceConfig) {
+    let get = |handler| vec![(Method::GET, handler)];
     config
-        .service(resource("/").route(web::get().to(operations::root)))
-        .service(resource("/health").route(web::get().to(operations::health)))
-        .service(resource("/api/v1/health").route(web::get().to(operations::health)))
-        .service(resource("/health/live").route(web::get().to(operations::live)))
-        .service(resource("/health/ready").route(web::get().to(operations::ready)))
-        .service(resource("/chat").route(web::get().to(chat_page::page)))
-        .service(resource("/chat/{file}").route(web::get().to(chat_page::asset)))
-        .service(resource("/staff").route(web::get().to(staff_page::page)))
-        .service(resource("/staff/{file}").route(web::get().to(staff_page::asset)))
-        .service(resource("/docs").route(web::get().to(docs::page)))
-        .service(resource("/openapi.json").route(web::get().to(docs::document)))
-        .service(resource("/docs/{file:.*}").route(web::get().to(docs::asset)))
-        .service(
-            resource("/api/v1/sessions")
-                .route(web::post().to(sessions::create))
-                .route(web::delete().to(sessions::delete_by_query)),
-        )
-        .service(resource("/api/v1/sessions/refresh").route(web::post().to(sessions::refresh)))
-        .service(resource("/api/v1/sessions/exit").route(web::post().to(exit::exit)))
-        .service(
-            resource("/api/v1/sessions/{token}")
-                .route(web::get().to(sessions::status))
-                .route(web::put().to(sessions::touch))
-                .route(web::delete().to(sessions::delete)),
-        )
-        .service(
-            resource("/api/v1/messages")
-                .route(web::post().to(messages::send))
-                .route(web::get().to(messages::history))
-                .route(web::delete().to(messages::delete_all)),
-        )
-        .service(
-            resource("/api/v1/messages/{id}")
-                .route(web::get().to(messages::get_one))
-                .route(web::delete().to(messages::delete_one)),
-        )
-        .service(resource("/api/v1/events").route(web::get().to(events::stream)))
-        .service(resource("/api/v1/feedback").route(web::post().to(feedback::submit)))
-        .service(
-            resource("/api/v1/handoff")
-                .route(web::post().to(handoff::person::create))
-                .route(web::get().to(handoff::person::current))
-                .route(web::delete().to(handoff::person::leave)),
-        )
-        .service(
-            resource("/api/v1/handoff/summary-draft")
-                .route(web::get().to(handoff::person::summary_draft)),
-        )
-        .service(resource("/api/v1/staff/login").route(web::post().to(staff::login)))
-        .service(resource("/api/v1/staff/logout").route(web::post().to(staff::logout)))
-        .service(
-            resource("/api/v1/staff/opening-hours")
-                .route(web::get().to(staff::get_opening_hours))
-                .route(web::put().to(staff::put_opening_hours)),
-        )
-        .service(resource("/api/v1/staff/queue").route(web::get().to(handoff::counsellor::queue)))
-        .service(resource("/api/v1/staff/stats").route(web::get().to(handoff::counsellor::stats)))
-        .service(
-            resource("/api/v1/staff/events").route(web::get().to(handoff::staff_events::stream)),
-        )
-        .service(
-            resource("/api/v1/staff/handoffs/{id}/claim")
-                .route(web::post().to(handoff::counsellor::claim)),
-        )
-        .service(
-            resource("/api/v1/staff/handoffs/{id}/messages")
-                .route(web::get().to(handoff::counsellor::messages))
-                .route(web::post().to(handoff::counsellor::answer)),
-        )
-        .service(
-            resource("/api/v1/staff/handoffs/{id}/close")
-                .route(web::post().to(handoff::counsellor::close)),
-        )
+        .service(resource("/", get(web::to(operations::root))))
+        .service(resource("/health", get(web::to(operations::health))))
+        .service(resource("/api/v1/health", get(web::to(operations::health))))
+        .service(resource("/health/live", get(web::to(operations::live))))
+        .service(resource("/health/ready", get(web::to(operations::ready))))
+        .service(resource("/chat", get(web::to(chat_page::page))))
+        .service(resource("/chat/{file}", get(web::to(chat_page::asset))))
+        .service(resource("/staff", get(web::to(staff_page::page))))
+        .service(resource("/staff/{file}", get(web::to(staff_page::asset))))
+        .service(resource("/docs", get(web::to(docs::page))))
+        .service(resource("/openapi.json", get(web::to(docs::document))))
+        .service(resource("/docs/{file:.*}", get(web::to(docs::asset))))
+        .service(resource(
+            "/api/v1/sessions",
+            vec![
+                (Method::POST, web::to(sessions::create)),
+                (Method::DELETE, web::to(sessions::delete_by_query)),
+            ],
+        ))
+        .service(resource(
+            "/api/v1/sessions/refresh",
+            vec![(Method::POST, web::to(sessions::refresh))],
+        ))
+        .service(resource(
+            "/api/v1/sessions/exit",
+            vec![(Method::POST, web::to(exit::exit))],
+        ))
+        .service(resource(
+            "/api/v1/sessions/{token}",
+            vec![
+                (Method::GET, web::to(sessions::status)),
+                (Method::PUT, web::to(sessions::touch)),
+                (Method::DELETE, web::to(sessions::delete)),
+            ],
+        ))
+        .service(resource(
+            "/api/v1/messages",
+            vec![
+                (Method::POST, web::to(messages::send)),
+                (Method::GET, web::to(messages::history)),
+                (Method::DELETE, web::to(messages::delete_all)),
+            ],
+        ))
+        .service(resource(
+            "/api/v1/messages/{id}",
+            vec![
+                (Method::GET, web::to(messages::get_one)),
+                (Method::DELETE, web::to(messages::delete_one)),
+            ],
+        ))
+        .service(resource("/api/v1/events", get(web::to(events::stream))))
+        .service(resource(
+            "/api/v1/feedback",
+            vec![(Method::POST, web::to(feedback::submit))],
+        ))
+        .service(resource(
+            "/api/v1/handoff",
+            vec![
+                (Method::POST, web::to(handoff::person::create)),
+                (Method::GET, web::to(handoff::person::current)),
+                (Method::DELETE, web::to(handoff::person::leave)),
+            ],
+        ))
+        .service(resource(
+            "/api/v1/handoff/summary-draft",
+            get(web::to(handoff::person::summary_draft)),
+        ))
+        .service(resource(
+            "/api/v1/staff/login",
+            vec![(Method::POST, web::to(staff::login))],
+        ))
+        .service(resource(
+            "/api/v1/staff/logout",
+            vec![(Method::POST, web::to(staff::logout))],
+        ))
+        .service(resource(
+            "/api/v1/staff/opening-hours",
+            vec![
+                (Method::GET, web::to(staff::get_opening_hours)),
+                (Method::PUT, web::to(staff::put_opening_hours)),
+            ],
+        ))
+        .service(resource(
+            "/api/v1/staff/queue",
+            get(web::to(handoff::counsellor::queue)),
+        ))
+        .service(resource(
+            "/api/v1/staff/stats",
+            get(web::to(handoff::counsellor::stats)),
+        ))
+        .service(resource(
+            "/api/v1/staff/events",
+            get(web::to(handoff::staff_events::stream)),
+        ))
+        .service(resource(
+            "/api/v1/staff/handoffs/{id}/claim",
+            vec![(Method::POST, web::to(handoff::counsellor::claim))],
+        ))
+        .service(resource(
+            "/api/v1/staff/handoffs/{id}/messages",
+            vec![
+                (Method::GET, web::to(handoff::counsellor::messages)),
+                (Method::POST, web::to(handoff::counsellor::answer)),
+            ],
+        ))
+        .service(resource(
+            "/api/v1/staff/handoffs/{id}/close",
+            vec![(Method::POST, web::to(handoff::counsellor::close))],
+        ))
         .default_service(web::to(not_found));
 }

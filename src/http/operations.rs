@@ -60,8 +60,11 @@ pub struct Health {
 }
 
 /// Health of the service and its dependencies; 503 when the database or an actor is down
-/// (`degraded` with 200 when only Redis is).
-#[utoipa::path(get, path = "/health", responses((status = 200, body = Health), (status = 503, body = Health)), tag = "operations")]
+/// (`degraded` with 200 when only Redis is). A 503 here is the probe's answer (a [`Health`]), not
+/// an error body.
+#[utoipa::path(get, path = "/health",
+    responses((status = 200, body = Health), (status = 503, description = "Degraded (the probe's answer, not an error)", body = Health)),
+    tag = "operations")]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let probe = Duration::from_secs(3);
     // While the breaker is open the probe already knows; a fresh ping would only wait it out.
@@ -104,34 +107,64 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// `GET /health/live`.
+#[derive(Serialize, ToSchema)]
+pub struct Liveness {
+    /// Always `alive`.
+    pub status: &'static str,
+}
+
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/health/live", responses((status = 200)), tag = "operations")]
+#[utoipa::path(get, path = "/health/live", responses((status = 200, body = Liveness)), tag = "operations")]
 pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "alive"}))
+    HttpResponse::Ok().json(Liveness { status: "alive" })
+}
+
+/// `GET /health/ready`.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    pub status: &'static str,
+    /// Why not, when not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub reason: Option<&'static str>,
+}
+
+fn not_ready(reason: &'static str) -> HttpResponse {
+    HttpResponse::ServiceUnavailable().json(Readiness {
+        status: "not_ready",
+        reason: Some(reason),
+    })
 }
 
 /// Readiness: migrations ran, the supervisors started and the last probe reached the database.
-#[utoipa::path(get, path = "/health/ready", responses((status = 200), (status = 503)), tag = "operations")]
+/// A 503 here is the probe's answer (a [`Readiness`]), not an error body.
+#[utoipa::path(get, path = "/health/ready",
+    responses((status = 200, body = Readiness), (status = 503, description = "Not ready (the probe's answer, not an error)", body = Readiness)),
+    tag = "operations")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     if !state.is_ready() {
-        return HttpResponse::ServiceUnavailable().json(
-            serde_json::json!({"status": "not_ready", "reason": "starting up or shutting down"}),
-        );
+        return not_ready("starting up or shutting down");
     }
     if state.breaker.is_open() {
-        return HttpResponse::ServiceUnavailable().json(
-            serde_json::json!({"status": "not_ready", "reason": "the database is unreachable"}),
-        );
+        return not_ready("the database is unreachable");
     }
     if !state.system.actors_healthy() {
-        return HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"status": "not_ready", "reason": "an actor exceeded its restart budget"}));
+        return not_ready("an actor exceeded its restart budget");
     }
-    HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
+    HttpResponse::Ok().json(Readiness {
+        status: "ready",
+        reason: None,
+    })
 }
 
 /// Prometheus metrics: OpenMetrics when the scraper asks for it, classic text otherwise.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain")), tag = "operations")]
+#[utoipa::path(get, path = "/metrics",
+    responses((status = 200, description = "The Prometheus text format, or OpenMetrics when `Accept` asks for it",
+        content((String = "text/plain"),
+                (String = "application/openmetrics-text")))),
+    tag = "operations")]
 pub async fn metrics(
     state: web::Data<AppState>,
     request: HttpRequest,

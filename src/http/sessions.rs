@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::idempotency::Endpoint;
+use super::openapi;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -14,7 +15,7 @@ use cbln_actors::session_registry::{CloseSession, CreateSession};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Optional body of `POST /sessions`.
+/// Optional body of `POST /sessions`: no body, `null` and `{}` all open a Vietnamese session.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateSessionRequest {
     /// `vi` (default) or `en`.
@@ -43,18 +44,23 @@ pub struct SessionEnvelope {
 }
 
 /// Open an anonymous session.
-#[utoipa::path(post, path = "/api/v1/sessions", request_body(content = Option<CreateSessionRequest>),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 hours to requests with the same key and body, and no second session is created. The kept answer holds the token sealed under a key derived from this one.")),
+#[utoipa::path(post, path = "/api/v1/sessions",
+    request_body(content = Option<CreateSessionRequest>, description = "Optional: no body, `null` and `{}` all open a session in Vietnamese."),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "Makes retries safe: the first answer is replayed for 24 hours to requests with the same key and body, and no second session is created. The kept answer holds the token sealed under a key derived from this one.")),
     responses((status = 201, body = SessionEnvelope),
-              (status = 409, description = "`idempotency_key_in_flight`: the first request with this `Idempotency-Key` is still running (see `Retry-After`)"),
-              (status = 422, description = "`validation_failed`, or `idempotency_key_reused`: this `Idempotency-Key` came with a different body"),
-              (status = 429)), tag = "sessions")]
+              (status = 409, response = openapi::Conflict),
+              (status = 413, response = openapi::PayloadTooLarge),
+              (status = 415, response = openapi::UnsupportedMediaType),
+              (status = 422, response = openapi::ValidationFailed)),
+    tag = "sessions")]
 pub async fn create(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (body, raw) = super::body::json_body_and_bytes::<CreateSessionRequest>(
+    // `null` is a valid body (the document declares it), as is no body at all.
+    let (body, raw) = super::body::json_body_and_bytes::<Option<CreateSessionRequest>>(
         &request,
         payload,
         state.body_limit,
@@ -62,6 +68,7 @@ pub async fn create(
     .await?;
     let idempotency_key = super::idempotency::key_of(&request)?;
     let language: cbln_actors::domain::Language = body
+        .flatten()
         .and_then(|b| b.language_preference)
         .map(Into::into)
         .unwrap_or_default();
@@ -93,9 +100,16 @@ pub async fn create(
     .await
 }
 
+/// The token in the path; a token in `Authorization` or `X-Session-ID` takes precedence.
+const TOKEN_IN_PATH: &str =
+    "The session token; a token in `Authorization` or `X-Session-ID` takes precedence over it.";
+
 /// A session's status.
-#[utoipa::path(get, path = "/api/v1/sessions/{token}", params(("token" = String, Path)),
-    responses((status = 200, body = SessionStatus), (status = 401), (status = 404)), tag = "sessions")]
+#[utoipa::path(get, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
+    security((), ("bearer" = []), ("session_id" = [])),
+    responses((status = 200, body = SessionStatus),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound)), tag = "sessions")]
 pub async fn status(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -107,8 +121,11 @@ pub async fn status(
 }
 
 /// Record activity on a session.
-#[utoipa::path(put, path = "/api/v1/sessions/{token}", params(("token" = String, Path)),
-    responses((status = 200, body = SessionStatus), (status = 401), (status = 404)), tag = "sessions")]
+#[utoipa::path(put, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
+    security((), ("bearer" = []), ("session_id" = [])),
+    responses((status = 200, body = SessionStatus),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound)), tag = "sessions")]
 pub async fn touch(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -120,8 +137,11 @@ pub async fn touch(
 }
 
 /// Delete a session and everything of it, at once.
-#[utoipa::path(delete, path = "/api/v1/sessions/{token}", params(("token" = String, Path)),
-    responses((status = 204), (status = 404)), tag = "sessions")]
+#[utoipa::path(delete, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
+    security((), ("bearer" = []), ("session_id" = [])),
+    responses((status = 204, description = "Deleted"),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound)), tag = "sessions")]
 pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -132,8 +152,12 @@ pub async fn delete(
 }
 
 /// Delete a session (compatibility form: token in the query).
-#[utoipa::path(delete, path = "/api/v1/sessions", params(("session_token" = Option<String>, Query)),
-    responses((status = 204), (status = 404)), tag = "sessions")]
+#[utoipa::path(delete, path = "/api/v1/sessions",
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 204, description = "Deleted"),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)), tag = "sessions")]
 pub async fn delete_by_query(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -153,9 +177,13 @@ async fn close(state: &AppState, token: &str) -> Result<HttpResponse, ApiError> 
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Extend a session by the session lifetime (compatibility form: token in the query).
-#[utoipa::path(post, path = "/api/v1/sessions/refresh", params(("session_token" = Option<String>, Query)),
-    responses((status = 200, body = SessionEnvelope), (status = 401), (status = 404)), tag = "sessions")]
+/// Extend a session by the session lifetime.
+#[utoipa::path(post, path = "/api/v1/sessions/refresh",
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 200, body = SessionEnvelope),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)), tag = "sessions")]
 pub async fn refresh(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -5,6 +5,15 @@
 //! its reply were stored, and deletes the sessions again so that a run leaves nothing behind.
 //! Sessions chat concurrently; `concurrency` bounds the requests in flight across all of them.
 //!
+//! Given several base URLs (instances of the service behind no balancer), it sends each request
+//! to the next URL in turn, round-robin across all requests of all sessions, so consecutive
+//! messages of one session land on different instances; it reports per instance and in total.
+//!
+//! The history check is exact: each session's history must hold the messages answered 201, in
+//! the order they were sent, each followed by its reply, and nothing else — except that a message
+//! whose request got no answer or a 5xx (an instance killed mid-request) may be stored or not,
+//! since the client cannot know; if stored, it must be in its place and answered too.
+//!
 //! Every run is bounded: only loopback targets, capped session and message counts, a time limit
 //! (given, or [`DEFAULT_DURATION_LIMIT`]), and a timeout on every request.
 
@@ -16,7 +25,7 @@ pub use stats::{Latency, loopback_base_url, percentile, summarise};
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -41,12 +50,14 @@ pub const DEFAULT_DURATION_LIMIT: Duration = Duration::from_secs(30 * 60);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Messages the history check reads in one page (the API's maximum).
 const HISTORY_PAGE: usize = 200;
+/// Most base URLs one run may spread its requests over.
+pub const MAX_URLS: usize = 16;
 
 /// What `cbln simulate` was asked to do.
 #[derive(Debug, Clone)]
 pub struct SimulateArgs {
-    /// The server's base URL; must be a loopback address.
-    pub url: String,
+    /// The servers' base URLs (at least one, all loopback); requests go to each in turn.
+    pub urls: Vec<String>,
     /// Sessions to create.
     pub sessions: usize,
     /// Messages each session sends.
@@ -64,8 +75,10 @@ pub struct SimulateArgs {
 /// What a run measured. Latencies are those of the message requests (`POST /api/v1/messages`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SimulationReport {
-    /// The server's base URL.
-    pub url: String,
+    /// The servers' base URLs.
+    pub urls: Vec<String>,
+    /// What each URL answered, in the order of `urls`.
+    pub per_instance: Vec<InstanceReport>,
     /// Sessions asked for.
     pub sessions_requested: usize,
     /// Sessions the server created.
@@ -95,12 +108,30 @@ pub struct SimulationReport {
     pub total_seconds: f64,
     /// Sessions whose history was read back.
     pub histories_checked: usize,
-    /// Sessions whose stored message count differs from 2 × their messages answered 201.
+    /// Sessions whose history is not exactly their messages answered 201, in order, each
+    /// followed by a reply.
     pub history_mismatches: Vec<HistoryMismatch>,
     /// Sessions deleted at the end.
     pub sessions_deleted: usize,
     /// Whether the time limit cut the run short.
     pub hit_duration_limit: bool,
+}
+
+/// What one of the URLs answered.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InstanceReport {
+    /// The base URL.
+    pub url: String,
+    /// HTTP requests sent to it, all phases.
+    pub requests: u64,
+    /// Its responses by status code; transport failures as `timeout`, `connect` or `error`.
+    pub status_counts: BTreeMap<String, u64>,
+    /// Its 5xx answers.
+    pub server_errors: u64,
+    /// Message requests it answered 201.
+    pub messages_ok: u64,
+    /// Latency of its message requests answered 201.
+    pub latency: Latency,
 }
 
 /// A session whose stored history does not match what the server acknowledged.
@@ -110,13 +141,15 @@ pub struct HistoryMismatch {
     pub session: usize,
     /// 2 × messages answered 201.
     pub expected: u64,
-    /// `total_count` of the history, or `None` when it could not be read.
+    /// Messages stored, or `None` when the history could not be read.
     pub stored: Option<u64>,
+    /// What is wrong, when the count is right but the content or order is not.
+    pub problem: Option<&'static str>,
 }
 
 /// Runs the simulation, writing a progress line per second and the final table to `out`.
 pub async fn run(args: SimulateArgs, out: &mut impl Write) -> anyhow::Result<SimulationReport> {
-    let base = validate(&args)?;
+    let bases = validate(&args)?;
     cbln_actors::responder::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
@@ -130,10 +163,16 @@ pub async fn run(args: SimulateArgs, out: &mut impl Write) -> anyhow::Result<Sim
         .context("building the HTTP client")?;
     let sim = Arc::new(Sim {
         client,
-        base: base.clone(),
+        instances: bases
+            .iter()
+            .map(|base| Instance {
+                base: base.clone(),
+                ..Instance::default()
+            })
+            .collect(),
+        next: AtomicUsize::new(0),
         gate: Semaphore::new(args.concurrency),
         progress: Progress::default(),
-        statuses: Mutex::new(BTreeMap::new()),
     });
     let limit = args.duration_limit.unwrap_or(DEFAULT_DURATION_LIMIT);
     let started = Instant::now();
@@ -141,9 +180,10 @@ pub async fn run(args: SimulateArgs, out: &mut impl Write) -> anyhow::Result<Sim
 
     writeln!(
         out,
-        "simulating {} sessions × {} messages against {base} (concurrency {}, think time {} ms, crisis ratio {:.3}, limit {} s)",
+        "simulating {} sessions × {} messages against {} (concurrency {}, think time {} ms, crisis ratio {:.3}, limit {} s)",
         args.sessions,
         args.messages_per_session,
+        bases.join(", "),
         args.concurrency,
         args.think_time.as_millis(),
         args.crisis_ratio,
@@ -166,22 +206,30 @@ pub async fn run(args: SimulateArgs, out: &mut impl Write) -> anyhow::Result<Sim
     };
 
     let mut report = outcome;
-    report.url = base;
+    report.urls = bases;
     report.sessions_requested = args.sessions;
     report.requests = sim.progress.requests.load(Ordering::Relaxed);
-    report.status_counts = sim
-        .statuses
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    report.per_instance = sim.instances.iter().map(Instance::report).collect();
+    for instance in &report.per_instance {
+        for (status, count) in &instance.status_counts {
+            *report.status_counts.entry(status.clone()).or_default() += count;
+        }
+    }
     report.total_seconds = started.elapsed().as_secs_f64();
     write_report(out, &report).context("writing the simulator output")?;
     Ok(report)
 }
 
-/// Checks the arguments and answers the base URL.
-fn validate(args: &SimulateArgs) -> anyhow::Result<String> {
-    let base = loopback_base_url(&args.url)?;
+/// Checks the arguments and answers the base URLs.
+fn validate(args: &SimulateArgs) -> anyhow::Result<Vec<String>> {
+    if args.urls.is_empty() || args.urls.len() > MAX_URLS {
+        bail!("give between 1 and {MAX_URLS} --url");
+    }
+    let bases = args
+        .urls
+        .iter()
+        .map(|url| loopback_base_url(url))
+        .collect::<anyhow::Result<Vec<String>>>()?;
     if args.sessions == 0 || args.sessions > MAX_SESSIONS {
         bail!("--sessions must be between 1 and {MAX_SESSIONS}");
     }
@@ -203,16 +251,55 @@ fn validate(args: &SimulateArgs) -> anyhow::Result<String> {
     if args.duration_limit.is_some_and(|d| d.is_zero()) {
         bail!("--duration-limit must be greater than zero");
     }
-    Ok(base)
+    Ok(bases)
 }
 
 /// Shared by every request of a run.
 struct Sim {
     client: reqwest::Client,
-    base: String,
+    instances: Vec<Instance>,
+    /// The round-robin cursor over `instances`.
+    next: AtomicUsize,
     gate: Semaphore,
     progress: Progress,
+}
+
+/// One base URL and what it answered.
+#[derive(Default)]
+struct Instance {
+    base: String,
+    requests: AtomicU64,
+    messages_ok: AtomicU64,
     statuses: Mutex<BTreeMap<String, u64>>,
+    latencies_ms: Mutex<Vec<f64>>,
+}
+
+impl Instance {
+    fn report(&self) -> InstanceReport {
+        let status_counts = self
+            .statuses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let server_errors = status_counts
+            .iter()
+            .filter(|(status, _)| status.starts_with('5'))
+            .map(|(_, count)| count)
+            .sum();
+        let latencies = self
+            .latencies_ms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        InstanceReport {
+            url: self.base.clone(),
+            requests: self.requests.load(Ordering::Relaxed),
+            status_counts,
+            server_errors,
+            messages_ok: self.messages_ok.load(Ordering::Relaxed),
+            latency: summarise(latencies),
+        }
+    }
 }
 
 /// Live counters for the progress line.
@@ -250,12 +337,23 @@ enum Answer {
 }
 
 impl Sim {
-    /// Sends one request under the concurrency gate and counts its outcome.
-    async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+    /// The instance the next request goes to, and the URL of `path` there.
+    fn target(&self, path: &str) -> (usize, String) {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.instances.len().max(1);
+        let base = self.instances.get(index).map_or("", |i| i.base.as_str());
+        (index, format!("{base}{path}"))
+    }
+
+    /// Sends one request to instance `index` under the concurrency gate and counts its outcome.
+    async fn send(&self, index: usize, request: reqwest::RequestBuilder) -> Answer {
         let Ok(_permit) = self.gate.acquire().await else {
             return Answer::Failed("error");
         };
         self.progress.requests.fetch_add(1, Ordering::Relaxed);
+        let Some(instance) = self.instances.get(index) else {
+            return Answer::Failed("error");
+        };
+        instance.requests.fetch_add(1, Ordering::Relaxed);
         let answer = match request.send().await {
             Ok(response) => Answer::Status(response.status(), response),
             Err(error) if error.is_timeout() => Answer::Failed("timeout"),
@@ -269,7 +367,7 @@ impl Sim {
         if !matches!(&answer, Answer::Status(s, _) if s.is_success()) {
             self.progress.failures.fetch_add(1, Ordering::Relaxed);
         }
-        *self
+        *instance
             .statuses
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -278,8 +376,17 @@ impl Sim {
         answer
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// Counts a message answered 201 by instance `index` after `latency_ms`.
+    fn acknowledged(&self, index: usize, latency_ms: f64) {
+        self.progress.messages_ok.fetch_add(1, Ordering::Relaxed);
+        if let Some(instance) = self.instances.get(index) {
+            instance.messages_ok.fetch_add(1, Ordering::Relaxed);
+            instance
+                .latencies_ms
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(latency_ms);
+        }
     }
 }
 
@@ -303,7 +410,15 @@ struct PostedBody {
 struct HistoryBody {
     total_count: u64,
     #[serde(default)]
-    messages: Vec<serde_json::Value>,
+    messages: Vec<HistoryMessage>,
+}
+
+#[derive(Deserialize)]
+struct HistoryMessage {
+    role: String,
+    /// `null` when the stored text could not be opened.
+    #[serde(default)]
+    content: Option<String>,
 }
 
 /// What one session's chat produced.
@@ -311,6 +426,8 @@ struct HistoryBody {
 struct SessionChat {
     sent: u64,
     ok: u64,
+    /// The messages that may be stored, in the order sent.
+    sent_log: Vec<Sent>,
     crisis_sent: u64,
     crisis_cards: u64,
     crisis_without_card: u64,
@@ -364,26 +481,25 @@ async fn simulate(sim: Arc<Sim>, args: SimulateArgs, deadline: Instant) -> Simul
         report.throughput_per_s = report.messages_ok as f64 / report.chat_seconds;
     }
 
-    // Verify: the history holds both halves of every acknowledged exchange.
+    // Verify: the history is exactly the acknowledged exchanges, in order.
     sim.progress.phase.store(2, Ordering::Relaxed);
-    let checks: Vec<(usize, Option<u64>)> = futures_util::stream::iter(tokens.iter().enumerate())
-        .map(|(index, token)| {
-            let sim = &sim;
-            async move { (index, stored_count(sim, token).await) }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let checks: Vec<(usize, Option<Vec<HistoryMessage>>)> =
+        futures_util::stream::iter(tokens.iter().enumerate())
+            .map(|(index, token)| {
+                let sim = &sim;
+                async move { (index, read_history(sim, token).await) }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
     report.histories_checked = checks.iter().filter(|(_, stored)| stored.is_some()).count();
     let mut mismatches: Vec<HistoryMismatch> = checks
         .into_iter()
         .filter_map(|(session, stored)| {
-            let expected = 2 * per_session.get(session).map_or(0, |c| c.ok);
-            (stored != Some(expected)).then_some(HistoryMismatch {
-                session,
-                expected,
-                stored,
-            })
+            let sent = per_session
+                .get(session)
+                .map_or(&[][..], |c| c.sent_log.as_slice());
+            compare_history(session, sent, stored.as_deref())
         })
         .collect();
     mismatches.sort_by_key(|m| m.session);
@@ -404,11 +520,12 @@ async fn create_session(sim: &Sim, deadline: Instant) -> Option<String> {
     if Instant::now() >= deadline {
         return None;
     }
+    let (index, url) = sim.target("/api/v1/sessions");
     let request = sim
         .client
-        .post(sim.url("/api/v1/sessions"))
+        .post(url)
         .json(&serde_json::json!({ "language_preference": "vi" }));
-    let Answer::Status(status, response) = sim.send(request).await else {
+    let Answer::Status(status, response) = sim.send(index, request).await else {
         return None;
     };
     if status != reqwest::StatusCode::CREATED {
@@ -430,56 +547,146 @@ async fn chat(sim: &Sim, token: &str, args: &SimulateArgs, deadline: Instant) ->
         }
         // The thread-local generator is not `Send`: draw before any await.
         let Pick { content, crisis } = pick(&mut rand::rng(), args.crisis_ratio);
+        let (index, url) = sim.target("/api/v1/messages");
         let request = sim
             .client
-            .post(sim.url("/api/v1/messages"))
+            .post(url)
             .bearer_auth(token)
             .json(&serde_json::json!({ "content": content }));
         outcome.sent += 1;
         outcome.crisis_sent += u64::from(crisis);
         let sent = Instant::now();
-        let answer = sim.send(request).await;
+        let answer = sim.send(index, request).await;
         if let Answer::Status(reqwest::StatusCode::CREATED, response) = answer {
             // The latency is the user's wait: until the whole answer has arrived.
             let body = response.json::<PostedBody>().await;
-            outcome
-                .latencies_ms
-                .push(sent.elapsed().as_secs_f64() * 1000.0);
+            let latency_ms = sent.elapsed().as_secs_f64() * 1000.0;
+            outcome.latencies_ms.push(latency_ms);
             outcome.ok += 1;
-            sim.progress.messages_ok.fetch_add(1, Ordering::Relaxed);
+            outcome.sent_log.push(Sent {
+                content,
+                acknowledged: true,
+            });
+            sim.acknowledged(index, latency_ms);
             let card = body.is_ok_and(|b| b.crisis_info.is_some_and(|c| !c.is_null()));
             outcome.crisis_cards += u64::from(card);
             outcome.crisis_without_card += u64::from(crisis && !card);
+        } else if !matches!(answer, Answer::Status(status, _) if status.is_client_error()) {
+            // No answer or a 5xx: stored or not, the client cannot tell. A 4xx stored nothing.
+            outcome.sent_log.push(Sent {
+                content,
+                acknowledged: false,
+            });
         }
     }
     outcome
 }
 
-/// The session's stored message count, or `None` when the history could not be read.
-async fn stored_count(sim: &Sim, token: &str) -> Option<u64> {
-    let request = sim
-        .client
-        .get(sim.url("/api/v1/messages"))
-        .query(&[("limit", HISTORY_PAGE)])
-        .bearer_auth(token);
-    let Answer::Status(reqwest::StatusCode::OK, response) = sim.send(request).await else {
-        return None;
-    };
-    let body: HistoryBody = response.json().await.ok()?;
-    // A short first page would mean the count and the listing disagree.
-    let listed = body.messages.len() as u64;
-    if listed != body.total_count.min(HISTORY_PAGE as u64) {
-        return Some(listed);
+/// The session's whole history, page by page, or `None` when it could not be read.
+async fn read_history(sim: &Sim, token: &str) -> Option<Vec<HistoryMessage>> {
+    let mut messages: Vec<HistoryMessage> = Vec::new();
+    loop {
+        let (index, url) = sim.target("/api/v1/messages");
+        let request = sim
+            .client
+            .get(url)
+            .query(&[("limit", HISTORY_PAGE), ("offset", messages.len())])
+            .bearer_auth(token);
+        let Answer::Status(reqwest::StatusCode::OK, response) = sim.send(index, request).await
+        else {
+            return None;
+        };
+        let mut page: HistoryBody = response.json().await.ok()?;
+        let got = page.messages.len();
+        messages.append(&mut page.messages);
+        if got < HISTORY_PAGE || messages.len() as u64 >= page.total_count {
+            return Some(messages);
+        }
     }
-    Some(body.total_count)
+}
+
+/// A message a session sent that may be in its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sent {
+    content: &'static str,
+    /// Answered 201: it must be stored. Otherwise it may be.
+    acknowledged: bool,
+}
+
+/// `None` when `stored` is the `sent` messages in order, each followed by one reply, with every
+/// acknowledged one present and nothing else.
+fn compare_history(
+    session: usize,
+    sent: &[Sent],
+    stored: Option<&[HistoryMessage]>,
+) -> Option<HistoryMismatch> {
+    let expected = 2 * sent.iter().filter(|s| s.acknowledged).count() as u64;
+    let mismatch = |stored: Option<u64>, problem: Option<&'static str>| {
+        Some(HistoryMismatch {
+            session,
+            expected,
+            stored,
+            problem,
+        })
+    };
+    let Some(stored) = stored else {
+        return mismatch(None, None);
+    };
+    let count = stored.len() as u64;
+    let certain = sent.iter().all(|s| s.acknowledged);
+    if (certain && count != expected) || count < expected || count > 2 * sent.len() as u64 {
+        return mismatch(Some(count), None);
+    }
+    let mut users = Vec::with_capacity(stored.len() / 2);
+    for pair in stored.chunks(2) {
+        let [user, reply] = pair else {
+            return mismatch(Some(count), Some("a message without its reply"));
+        };
+        if user.role != "user" || reply.role != "assistant" {
+            return mismatch(Some(count), Some("messages out of turn"));
+        }
+        users.push(user.content.as_deref().unwrap_or_default());
+    }
+    if !is_sent_in_order(sent, &users) {
+        return mismatch(
+            Some(count),
+            Some("a message differs from what was sent, or out of order"),
+        );
+    }
+    None
+}
+
+/// Whether `stored` is `sent` with some unacknowledged messages left out. Equal texts make a
+/// greedy match ambiguous, so this tracks every reachable position in `stored`.
+fn is_sent_in_order(sent: &[Sent], stored: &[&str]) -> bool {
+    if sent.iter().all(|s| s.acknowledged) {
+        return sent.len() == stored.len() && sent.iter().zip(stored).all(|(s, t)| s.content == *t);
+    }
+    // reachable[i]: the first i stored messages can be explained by the sent ones so far.
+    let mut reachable = vec![false; stored.len() + 1];
+    reachable[0] = true;
+    for message in sent {
+        let mut next = vec![false; stored.len() + 1];
+        for (i, &here) in reachable.iter().enumerate() {
+            if !here {
+                continue;
+            }
+            if !message.acknowledged {
+                next[i] = true;
+            }
+            if stored.get(i).is_some_and(|text| *text == message.content) {
+                next[i + 1] = true;
+            }
+        }
+        reachable = next;
+    }
+    reachable[stored.len()]
 }
 
 async fn delete_session(sim: &Sim, token: &str) -> bool {
-    let request = sim
-        .client
-        .delete(sim.url(&format!("/api/v1/sessions/{token}")))
-        .bearer_auth(token);
-    matches!(sim.send(request).await, Answer::Status(status, _) if status.is_success())
+    let (index, url) = sim.target(&format!("/api/v1/sessions/{token}"));
+    let request = sim.client.delete(url).bearer_auth(token);
+    matches!(sim.send(index, request).await, Answer::Status(status, _) if status.is_success())
 }
 
 /// The human-readable report.
@@ -521,6 +728,21 @@ pub fn write_report(out: &mut impl Write, r: &SimulationReport) -> std::io::Resu
         "throughput      {:.1} messages/s over {:.1} s of chat ({:.1} s in all)",
         r.throughput_per_s, r.chat_seconds, r.total_seconds
     )?;
+    if r.per_instance.len() > 1 {
+        for (n, i) in r.per_instance.iter().enumerate() {
+            writeln!(
+                out,
+                "instance {n}      {}: {} requests, {} 5xx, {} messages ok, latency (ms) p50 {:.1}  p95 {:.1}  p99 {:.1}",
+                i.url,
+                i.requests,
+                i.server_errors,
+                i.messages_ok,
+                i.latency.p50_ms,
+                i.latency.p95_ms,
+                i.latency.p99_ms
+            )?;
+        }
+    }
     writeln!(
         out,
         "history check   {} sessions read, {} mismatched",
@@ -533,8 +755,10 @@ pub fn write_report(out: &mut impl Write, r: &SimulationReport) -> std::io::Resu
             .map_or_else(|| "unreadable".to_owned(), |n| n.to_string());
         writeln!(
             out,
-            "  session #{}: expected {} stored messages, found {stored}",
-            m.session, m.expected
+            "  session #{}: expected {} stored messages, found {stored}{}",
+            m.session,
+            m.expected,
+            m.problem.map(|p| format!(": {p}")).unwrap_or_default()
         )?;
     }
     if r.history_mismatches.len() > 10 {

@@ -131,6 +131,7 @@ async fn wrong_methods_are_json_405(backend: Backend) {
     for (method, path) in cases {
         let response = app.request(method.clone(), &path).fetch().await;
         assert_eq!(response.status(), 405, "{method} {path}");
+        assert!(response.headers().contains_key("allow"), "{method} {path}");
         assert_error(response, 405, "method_not_allowed").await;
     }
     // The session was not touched by any of that.
@@ -149,6 +150,11 @@ async fn documentation_routes_answer_405_to_wrong_methods(backend: Backend) {
     ] {
         let response = app.request(method.clone(), path).fetch().await;
         assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(
+            response.headers().get("allow").map(|v| v.as_bytes()),
+            Some(&b"GET"[..]),
+            "{method} {path}"
+        );
         assert_error(response, 405, "method_not_allowed").await;
     }
     app.stop().await;
@@ -678,6 +684,7 @@ async fn nothing_a_client_sends_is_a_500(backend: Backend) {
 
 fn response_code(status: u16) -> &'static str {
     match status {
+        401 => "session_required",
         404 => "session_not_found",
         422 => "validation_failed",
         _ => "unexpected",

@@ -229,7 +229,7 @@ async fn every_bad_request_is_refused_precisely(backend: Backend) {
         .await;
     assert_error(status, &body, 404, "session_not_found");
     let (status, body) = app.get("/api/v1/handoff").fetch_json_or_null().await;
-    assert_field_error(status, &body, "session_token");
+    assert_error(status, &body, 401, "session_required");
 
     let (status, body) = app
         .put("/api/v1/handoff")

@@ -175,6 +175,14 @@ pub fn test_settings(database_url: &str, data_dir: &std::path::Path) -> Settings
     settings
 }
 
+/// Points the responder at an OpenAI-compatible mock at `mock_uri`, giving it `timeout_ms`.
+pub fn use_provider(settings: &mut Settings, mock_uri: &str, timeout_ms: u64) {
+    settings.responder.provider = cbln::config::ResponderProvider::Openai;
+    settings.responder.base_url = format!("{mock_uri}/v1");
+    settings.responder.timeout_ms = timeout_ms;
+    settings.responder.model = "test-model".into();
+}
+
 /// A running server and what a test needs to talk to it and look behind it.
 pub struct TestApp {
     /// `http://127.0.0.1:port`.

@@ -2,13 +2,16 @@
 //! replayed byte for byte (by any instance) and creates nothing; the key with another body is
 //! refused; a retry while the first runs gets 409 with Retry-After; answers expire.
 
-use crate::helpers::{Backend, TestApp, spawn_app_on, spawn_app_with, spawn_two_instances};
+use crate::helpers::{
+    Backend, TestApp, spawn_app_on, spawn_app_with, spawn_two_instances, use_provider,
+};
 use crate::mock_llm::{answer, provider_answering};
 use crate::on_both_backends;
 use crate::support::{Fetch, assert_error, assert_field_error, contains_bytes, header};
 use cbln::config::ResponderProvider;
 use serde_json::{Value, json};
 use std::time::Duration;
+use wiremock::ResponseTemplate;
 
 const CRISIS_TEXT: &str = "mình muốn chết, tối nay mình uống hết thuốc ngủ";
 
@@ -221,6 +224,58 @@ async fn a_streamed_post_keeps_its_final_answer_for_retries(backend: Backend) {
     app.stop().await;
 }
 
+/// A streamed post whose reply fails after its message was stored: the message is answered by the
+/// built-in listener at once and that answer is kept for the key, so a retry gets it instead of a
+/// 409 for the whole in-flight lease, and the message is not posted twice.
+async fn a_streamed_post_that_fails_after_its_message_settles_its_key(backend: Backend) {
+    let provider =
+        provider_answering(ResponseTemplate::new(500).set_delay(Duration::from_secs(3))).await;
+    let uri = provider.uri();
+    let app = spawn_app_with(backend, move |s| {
+        use_provider(s, &uri, 10_000);
+        // The reply stage gives up before the provider answers: after the message was stored.
+        s.pipeline.stage_timeout_ms = 800;
+    })
+    .await;
+    let token = app.create_session().await;
+    let body = json!({"content": "lần này trả lời chậm"});
+    let events = app
+        .post("/api/v1/messages")
+        .bearer_auth(&token)
+        .header("Accept", "text/event-stream")
+        .header("Idempotency-Key", "fails-late")
+        .json(&body)
+        .fetch()
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(events.contains("event: message.accepted"), "{events}");
+    assert!(events.contains("event: error"), "{events}");
+
+    // Well before the 120 s lease ends, the retry gets the message and its answer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let (status, replay) = loop {
+        let (status, replay, _) =
+            post_keyed(&app, "/api/v1/messages", Some(&token), "fails-late", &body).await;
+        if status != 409 {
+            break (status, json_of(&replay));
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the key stayed in flight"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 201, "{replay}");
+    assert_eq!(replay["user_message"]["content"], "lần này trả lời chậm");
+    assert_eq!(replay["ai_message"]["role"], "assistant", "{replay}");
+    let history = app.history(&token).await;
+    assert_eq!(history["messages"][1], replay["ai_message"], "{history}");
+    assert_eq!(messages_of(&app).await, 2, "one message and one answer");
+    app.stop().await;
+}
+
 async fn answers_expire(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
         s.idempotency.ttl_s = 1;
@@ -257,12 +312,65 @@ async fn answers_expire(backend: Backend) {
     app.stop().await;
 }
 
+/// No kept answer outlives its session: deleted with it, and shredded with its key by a quick
+/// exit (the creation's answer, sealed under a key the client holds, too).
+async fn kept_answers_go_with_their_session(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    for ending in ["delete", "quick exit"] {
+        let (status, created, _) = post_keyed(
+            &app,
+            "/api/v1/sessions",
+            None,
+            &format!("create-{}", ending.replace(' ', "-")),
+            &json!({}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let token = json_of(&created)["session"]["session_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, _, _) = post_keyed(
+            &app,
+            "/api/v1/messages",
+            Some(&token),
+            &format!("message-{}", ending.replace(' ', "-")),
+            &json!({"content": "mình kể bạn nghe chuyện này"}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let kept = "SELECT COUNT(*) FROM idempotency_keys";
+        assert_eq!(app.count(kept).await, 2, "{ending}: both answers kept");
+        let status = if ending == "delete" {
+            app.delete(&format!("/api/v1/sessions/{token}"))
+                .fetch()
+                .await
+                .status()
+        } else {
+            app.post("/api/v1/sessions/exit")
+                .bearer_auth(&token)
+                .fetch()
+                .await
+                .status()
+        };
+        assert!(status.is_success(), "{ending}: {status}");
+        assert_eq!(
+            app.count(kept).await,
+            0,
+            "{ending}: no kept answer outlives the session"
+        );
+    }
+    app.stop().await;
+}
+
 on_both_backends!(
+    kept_answers_go_with_their_session,
     a_retry_replays_the_first_answer_and_creates_nothing,
     the_same_key_with_another_body_is_refused,
     sessions_are_created_once_and_the_token_is_not_stored,
     feedback_is_stored_once,
     a_streamed_post_keeps_its_final_answer_for_retries,
+    a_streamed_post_that_fails_after_its_message_settles_its_key,
     answers_expire,
 );
 

@@ -9,6 +9,7 @@ mod lifecycle;
 mod log_buffer;
 #[path = "../../actors/tests/support/mock_llm.rs"]
 mod mock_llm;
+mod processes;
 mod staff_support;
 mod support;
 
@@ -17,6 +18,7 @@ mod cli;
 mod config_errors;
 mod config_hotlines;
 mod content_check;
+mod contract;
 mod conversation_risk;
 mod crisis_judge;
 mod dashboard;
@@ -26,6 +28,7 @@ mod events;
 mod feedback;
 mod handoff;
 mod handoff_staff;
+mod haproxy;
 mod idempotency;
 mod messages;
 mod metrics;

@@ -132,13 +132,17 @@ async fn content_is_trimmed_and_validated(backend: Backend) {
             .count(),
         5000
     );
-    let padded = format!("   {exactly}   ");
+    // The limit is on the text as sent (the document's `maxLength`); it is stored trimmed.
+    let padded = format!("  {}  ", "ệ".repeat(4996));
     let (status, body) = app.send_message(&token, &padded).await;
     assert_eq!(
         status, 201,
-        "the limit applies after trimming: {}",
+        "5000 characters with the padding: {}",
         body["error"]
     );
+    assert_eq!(body["user_message"]["content"], "ệ".repeat(4996));
+    let (status, body) = app.send_message(&token, &format!(" {exactly}")).await;
+    assert_field_error(status, &body, "content");
 
     let over = "ệ".repeat(5001);
     let (status, body) = app.send_message(&token, &over).await;

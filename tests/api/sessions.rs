@@ -348,10 +348,9 @@ async fn token_is_read_from_each_place(backend: Backend) {
         id
     );
 
-    // Nowhere: a 422 naming the field, not a 500.
+    // Nowhere: 401 `session_required`, not a 500.
     let (status, body) = app.get("/api/v1/messages").fetch_json().await;
-    assert_error(status, &body, 422, "validation_failed");
-    assert_eq!(body["field"], "session_token");
+    assert_error(status, &body, 401, "session_required");
     app.stop().await;
 }
 
@@ -400,7 +399,7 @@ async fn token_places_have_a_precedence_order(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["session_id"], id_a);
     let (status, body) = history_of(Some("abc"), Some(&b), Some(&c)).await;
-    assert_error(status, &body, 404, "session_not_found");
+    assert_error(status, &body, 401, "session_required");
     let (status, body) = history_of(None, Some(&unknown_token()), Some(&c)).await;
     assert_error(status, &body, 404, "session_not_found");
 
@@ -453,23 +452,24 @@ async fn token_places_have_a_precedence_order(backend: Backend) {
     app.stop().await;
 }
 
-async fn unknown_and_garbage_tokens_are_not_found(backend: Backend) {
+/// A well-formed token that names no session is 404 wherever it comes from; garbage in the path
+/// names no resource (404), and garbage where a credential goes is no credential (401).
+async fn unknown_and_garbage_tokens_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let long_garbage = "x".repeat(2000);
-    for token in [
-        unknown_token(),
+    let unknown = unknown_token();
+    let garbage = [
         "abc".to_string(),
         "anon_".to_string(),
         "anon_short".to_string(),
         long_garbage.clone(),
         format!("anon_{}", "a".repeat(300)),
         "anon_%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87".to_string(),
-    ] {
-        let (status, body) = get_status(&app, &token).await;
+    ];
+    for token in std::iter::once(&unknown).chain(&garbage) {
+        let (status, body) = get_status(&app, token).await;
         assert_error(status, &body, 404, "session_not_found");
-        let (status, body) = put_touch(&app, &token).await;
-        assert_error(status, &body, 404, "session_not_found");
-        let (status, body) = app.send_message(&token, "xin chào").await;
+        let (status, body) = put_touch(&app, token).await;
         assert_error(status, &body, 404, "session_not_found");
         let (status, body) = app
             .delete(&format!("/api/v1/sessions/{token}"))
@@ -477,18 +477,30 @@ async fn unknown_and_garbage_tokens_are_not_found(backend: Backend) {
             .await;
         assert_error(status, &body, 404, "session_not_found");
     }
-    let response = app
+    let (status, body) = app.send_message(&unknown, "xin chào").await;
+    assert_error(status, &body, 404, "session_not_found");
+    for token in &garbage {
+        let (status, body) = app.send_message(token, "xin chào").await;
+        assert_error(status, &body, 401, "session_required");
+    }
+    let (status, body) = app
         .get("/api/v1/messages")
         .query(&[("session_token", "abc")])
-        .fetch()
+        .fetch_json()
         .await;
-    assert_eq!(response.status(), 404);
-    let response = app
+    assert_error(status, &body, 401, "session_required");
+    let (status, body) = app
         .get("/api/v1/messages")
         .header("X-Session-ID", "abc")
-        .fetch()
+        .fetch_json()
         .await;
-    assert_eq!(response.status(), 404);
+    assert_error(status, &body, 401, "session_required");
+    let (status, body) = app
+        .get("/api/v1/messages")
+        .header("X-Session-ID", &unknown)
+        .fetch_json()
+        .await;
+    assert_error(status, &body, 404, "session_not_found");
     let (status, _) = get_status(&app, &app.create_session().await).await;
     assert_eq!(status, 200, "the server is still well");
     app.stop().await;
@@ -633,7 +645,7 @@ on_both_backends!(
     refresh_extends_expiry,
     token_is_read_from_each_place,
     token_places_have_a_precedence_order,
-    unknown_and_garbage_tokens_are_not_found,
+    unknown_and_garbage_tokens_are_refused,
     expired_session_answers_401,
     delete_cascades_to_everything_of_the_session,
     the_database_never_stores_the_token,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
-async fn require_redis() {
+pub(crate) async fn require_redis() {
     let client = redis::Client::open(REDIS_URL).expect("redis url");
     let reachable = tokio::time::timeout(
         Duration::from_secs(3),

@@ -3,38 +3,11 @@
 
 use crate::fault_proxy::{FaultProxy, Mode};
 use crate::helpers::{Backend, TestDatabase};
-use serde_json::{Value, json};
-use std::process::Stdio;
+use crate::processes::{ServeProcess, open_session};
+use serde_json::json;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncReadExt;
 
 const DEADLINE_S: u64 = 5;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-async fn wait_until_ready(client: &reqwest::Client, address: &str) {
-    let started = Instant::now();
-    loop {
-        let ready = client
-            .get(format!("{address}/health/ready"))
-            .send()
-            .await
-            .is_ok_and(|response| response.status() == 200);
-        if ready {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "cbln did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_while_the_database_is_frozen_mid_request_exits_0_in_time() {
@@ -51,52 +24,25 @@ async fn sigterm_mid_request(fault: Mode) {
     let proxy = FaultProxy::to_postgres().await;
     let database = TestDatabase::create(Backend::Postgres).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
     let (key, secret) = (
         cbln_actors::crypto::MasterKey::generate().to_base64(),
         cbln_actors::crypto::generate_secret_key(),
     );
-    let mut child = tokio::process::Command::new(crate::config_errors::cbln_binary())
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CBLN_ENV", "test")
-        .env("DATABASE_URL", proxy.url_for(&database.url))
-        .env("ENCRYPTION_KEY", key)
-        .env("SECRET_KEY", secret)
-        .env("PORT", port.to_string())
-        .env("CBLN__SERVER__SHUTDOWN_TIMEOUT_S", DEADLINE_S.to_string())
-        .env("CBLN__RATE_LIMIT__ENABLED", "false")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cbln starts");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let stderr = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text).await;
-        text
-    });
+    let mut server = ServeProcess::start(
+        dir.path(),
+        &[
+            ("DATABASE_URL", proxy.url_for(&database.url)),
+            ("ENCRYPTION_KEY", key),
+            ("SECRET_KEY", secret),
+            ("CBLN__SERVER__SHUTDOWN_TIMEOUT_S", DEADLINE_S.to_string()),
+            ("CBLN__RATE_LIMIT__ENABLED", "false".to_string()),
+        ],
+    )
+    .await;
     let client = reqwest::Client::new();
-    let address = format!("http://127.0.0.1:{port}");
-    wait_until_ready(&client, &address).await;
+    let address = server.address.clone();
 
-    let created: Value = client
-        .post(format!("{address}/api/v1/sessions"))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("create session")
-        .json()
-        .await
-        .expect("session json");
-    let token = created["session"]["session_token"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let token = open_session(&client, &address).await;
     let send = |text: &'static str| {
         let (client, url, token) = (
             client.clone(),
@@ -132,19 +78,14 @@ async fn sigterm_mid_request(fault: Mode) {
         in_flight
     };
 
-    let pid = child.id().expect("pid");
-    let signalled = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(signalled.success());
+    server.signal("TERM");
     let sent = Instant::now();
-    let status = tokio::time::timeout(Duration::from_secs(DEADLINE_S + 20), child.wait())
+    let status = tokio::time::timeout(Duration::from_secs(DEADLINE_S + 20), server.child.wait())
         .await
         .unwrap_or_else(|_| panic!("cbln still running {}s after SIGTERM", DEADLINE_S + 20))
         .expect("wait");
     let took = sent.elapsed();
-    let stderr = stderr.await.expect("stderr reader");
+    let stderr = server.stderr.await.expect("stderr reader");
     println!("SIGTERM with the database {fault:?}: exited {status} after {took:?}");
     assert!(
         !stderr.contains("panicked"),

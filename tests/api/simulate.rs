@@ -9,7 +9,7 @@ use std::time::Duration;
 async fn simulator_drives_the_real_service(backend: Backend) {
     let app = spawn_app(backend).await;
     let args = SimulateArgs {
-        url: app.address.clone(),
+        urls: vec![app.address.clone()],
         sessions: 8,
         messages_per_session: 5,
         concurrency: 8,

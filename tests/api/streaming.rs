@@ -3,7 +3,7 @@
 //! order, the guard on every sentence, a client that leaves, and the errors that come before a
 //! stream.
 
-use crate::helpers::{Backend, TestApp, captured_logs, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, TestApp, captured_logs, spawn_app, spawn_app_with, use_provider};
 use crate::mock_llm::provider_answering;
 use crate::on_both_backends;
 use crate::support::{assert_error, assert_field_error, header};
@@ -194,7 +194,7 @@ async fn errors_before_the_stream_are_ordinary_json(backend: Backend) {
     let (status, body) = ask(json!({"content": "x".repeat(5001)}), Some(token.clone())).await;
     assert_field_error(status, &body, "content");
     let (status, body) = ask(json!({"content": "chào"}), None).await;
-    assert_field_error(status, &body, "session_token");
+    assert_error(status, &body, 401, "session_required");
     let (status, body) = ask(
         json!({"content": "chào"}),
         Some(format!("anon_{}", "A".repeat(43))),
@@ -393,7 +393,56 @@ async fn a_client_that_leaves_does_not_stop_the_reply(backend: Backend) {
     );
 }
 
+/// The front door stops waiting for the session actor (`pipeline.request_timeout_ms`) while the
+/// reply is still coming: the stream ends with an `error` event after `message.accepted`, never cut
+/// short, and the message is still answered.
+async fn a_request_timeout_mid_stream_ends_with_an_error_event(backend: Backend) {
+    let provider =
+        provider_answering(ResponseTemplate::new(500).set_delay(Duration::from_millis(1_500)))
+            .await;
+    let uri = provider.uri();
+    let app = spawn_app_with(backend, move |s| {
+        use_provider(s, &uri, 5_000);
+        s.pipeline.request_timeout_ms = 500;
+    })
+    .await;
+    let token = app.create_session().await;
+    let (status, _, events) = post_streaming(&app, &token, "mình lo thi quá").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        events.first().map(|e| e.name.as_str()),
+        Some("message.accepted"),
+        "{events:?}"
+    );
+    let last = events.last().expect("an end");
+    assert_eq!(last.name, "error", "{events:?}");
+    assert!(last.data["error"].is_string(), "{events:?}");
+    // The pipeline went on: the message gets its answer (a read may wait behind it meanwhile).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let response = app
+            .get("/api/v1/messages")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("history");
+        let status = response.status().as_u16();
+        let history: Value = response.json().await.unwrap_or(Value::Null);
+        if status == 200 && history["messages"].as_array().map_or(0, Vec::len) == 2 {
+            assert_eq!(history["messages"][1]["role"], "assistant", "{history}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never answered: {status} {history}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.stop().await;
+}
+
 on_both_backends!(
+    a_request_timeout_mid_stream_ends_with_an_error_event,
     builtin_reply_streams_and_adds_up,
     a_crisis_streams_the_safety_reply_with_the_card,
     errors_before_the_stream_are_ordinary_json,

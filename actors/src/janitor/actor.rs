@@ -1,17 +1,20 @@
 //! The janitor: the 30-day retention promise (expired sessions and all their data, in batches
-//! small enough not to block chat traffic), health snapshots, and picking up crisis-rule changes.
+//! small enough not to block chat traffic), health snapshots, picking up crisis-rule changes, and
+//! answering user messages left without a reply that nobody else will answer (their session is
+//! not reopened).
 
-use super::messages::{ReloadRules, RunSweep, SweepReport, TakeSnapshot};
+use super::messages::{AnswerOrphans, ReloadRules, RunSweep, SweepReport, TakeSnapshot};
 use crate::crisis_detector::{SharedDetector, compile_records};
 use crate::error::PipelineError;
 use crate::mailbox::Mailbox;
 use crate::persistence::messages::{
-    CountActiveSessions, CountActivitySince, ExpireSessions, LoadRules, LoadRulesFingerprint,
-    MeasureDatabase, PurgeHealthSnapshots, PurgeIdempotencyKeys, PurgeStaffTokens,
-    RecordHealthSnapshot, ShredEndedHandoffs,
+    CountActiveSessions, CountActivitySince, ExpireSessions, FindOrphanedSessions, LoadRules,
+    LoadRulesFingerprint, MeasureDatabase, PurgeHealthSnapshots, PurgeIdempotencyKeys,
+    PurgeStaffTokens, RecordHealthSnapshot, ShredEndedHandoffs,
 };
 use crate::persistence::{HealthSnapshot, PersistenceActor, Store, Timestamp};
-use crate::session_registry::{CountLiveSessions, EvictSessions, SessionRegistry};
+use crate::session::AnswerAwaiting;
+use crate::session_registry::{CountLiveSessions, EvictSessions, SessionRegistry, WakeSessions};
 use crate::supervision::{Supervision, SystemHealth, supervised_actor};
 use crate::telemetry::{ActorKind, DeleteReason, JanitorKind, JanitorOutcome, Metrics};
 use actix::{Actor, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, WrapFuture};
@@ -34,6 +37,11 @@ pub struct JanitorSettings {
     pub snapshot_interval: Duration,
     /// Time between checks for changed crisis rules.
     pub rules_poll_interval: Duration,
+    /// Time between sweeps for orphaned messages.
+    pub orphan_sweep_interval: Duration,
+    /// How long a user message awaits its reply before it counts as orphaned: longer than a
+    /// streamed reply still running on some instance takes.
+    pub orphan_grace: Duration,
 }
 
 /// Housekeeping actor.
@@ -92,6 +100,9 @@ impl Actor for JanitorActor {
         });
         ctx.run_interval(self.settings.rules_poll_interval, |_, ctx| {
             ctx.address().do_send(ReloadRules)
+        });
+        ctx.run_interval(self.settings.orphan_sweep_interval, |_, ctx| {
+            ctx.address().do_send(AnswerOrphans)
         });
     }
 
@@ -217,6 +228,48 @@ impl Handler<RunSweep> for JanitorActor {
                 result
             },
         )))
+    }
+}
+
+impl Handler<AnswerOrphans> for JanitorActor {
+    type Result = AtomicResponse<Self, Result<u64, PipelineError>>;
+
+    fn handle(&mut self, _msg: AnswerOrphans, _ctx: &mut Self::Context) -> Self::Result {
+        let persistence = self.persistence.clone();
+        let registry = self.registry.clone();
+        let settings = self.settings.clone();
+        let work = async move {
+            let now = Timestamp::now();
+            let sessions = persistence
+                .ask(FindOrphanedSessions {
+                    committed_by: now.minus(settings.orphan_grace),
+                    now,
+                    limit: settings.batch_size,
+                })
+                .await?;
+            if sessions.is_empty() {
+                return Ok(0);
+            }
+            let handles = registry.ask(WakeSessions { sessions }).await?;
+            let mut handed_over = 0;
+            // One at a time: each answer is a small commit, and chat traffic goes first.
+            for handle in handles {
+                match handle.mailbox.ask(AnswerAwaiting).await {
+                    Ok(_) => handed_over += 1,
+                    // Deleted or expired meanwhile, or busy: the next sweep looks again.
+                    Err(error) => tracing::warn!(
+                        session_id = %handle.session_id,
+                        %error,
+                        "could not answer an orphaned message yet"
+                    ),
+                }
+            }
+            if handed_over > 0 {
+                tracing::info!(sessions = handed_over, "janitor answered orphaned messages");
+            }
+            Ok(handed_over)
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self)))
     }
 }
 

@@ -24,6 +24,13 @@ pub struct SweepReport {
 #[rtype(result = "Result<SweepReport, PipelineError>")]
 pub struct RunSweep;
 
+/// Answer the messages left awaiting their reply past the grace period (their instance died,
+/// or the reply failed and nobody used the session since), with the built-in listener or the
+/// safety protocol, through each session's actor. Answers how many sessions were handed over.
+#[derive(Message)]
+#[rtype(result = "Result<u64, PipelineError>")]
+pub struct AnswerOrphans;
+
 /// Record a health snapshot now.
 #[derive(Message)]
 #[rtype(result = "Result<HealthSnapshot, PipelineError>")]

@@ -1,10 +1,10 @@
-//! The janitor: retention, health snapshots, crisis-rule reloads.
+//! The janitor: retention, health snapshots, crisis-rule reloads, answers for orphaned messages.
 
 mod actor;
 mod messages;
 
 pub use actor::{JanitorActor, JanitorSettings};
-pub use messages::{ReloadRules, RunSweep, SweepReport, TakeSnapshot};
+pub use messages::{AnswerOrphans, ReloadRules, RunSweep, SweepReport, TakeSnapshot};
 
 /// Message type names, declared to the metrics at startup.
-pub const MESSAGE_TYPES: [&str; 3] = ["RunSweep", "TakeSnapshot", "ReloadRules"];
+pub const MESSAGE_TYPES: [&str; 4] = ["RunSweep", "TakeSnapshot", "ReloadRules", "AnswerOrphans"];

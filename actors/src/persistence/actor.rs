@@ -143,6 +143,7 @@ answer_from_store! {
     FindSessionByToken => |store, msg| store.session_by_token_hash(msg.token_hash.as_bytes());
     LoadVersionedSession => |store, msg| store.session_with_version(msg.id);
     LoadAwaitingMessages => |store, msg| store.awaiting_messages(msg.session_id, msg.committed_by);
+    FindOrphanedSessions => |store, msg| store.sessions_with_orphans(msg.committed_by, msg.now, msg.limit);
     RecordActivity => |store, msg| store.touch_session(msg.id, msg.now);
     ExtendSession => |store, msg| store.refresh_session(msg.id, msg.now, msg.expires_at);
     DeleteSession => |store, msg| store.delete_session(msg.id);

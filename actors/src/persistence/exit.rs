@@ -7,9 +7,11 @@ use uuid::Uuid;
 
 impl Store {
     /// Shreds the data key of the session with `token_hash` (its stored text becomes unreadable at
-    /// once) and the keys of its handoffs (ending any still open), then revokes the token (the
-    /// row's hash is replaced by random bytes) and marks the session expired, leaving the deletion of the rest to the janitor. Answers the session's id,
-    /// or `None` when no session had that token.
+    /// once), the keys of its handoffs (ending any still open) and its kept idempotent answers (a
+    /// new session's is sealed under a key derived from the client's idempotency key, not the
+    /// session's), then revokes the token (the row's hash is replaced by random bytes) and marks
+    /// the session expired, leaving the deletion of the rest to the janitor. Answers the session's
+    /// id, or `None` when no session had that token.
     pub async fn shred_session(
         &self,
         token_hash: &[u8; 32],
@@ -50,6 +52,10 @@ impl Store {
                 ] {
                     sqlx::query(sql).bind(id).execute(&mut *tx).await?;
                 }
+                sqlx::query("DELETE FROM idempotency_keys WHERE session_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(
                     "UPDATE sessions SET token_hash = $2, expires_at = $3, updated_at = $3, \
                      version = version + 1 WHERE id = $1",

@@ -59,6 +59,19 @@ pub struct LoadAwaitingMessages {
     pub committed_by: Timestamp,
 }
 
+/// Unexpired sessions with a user message awaiting its reply since a given instant, and their
+/// token hashes.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<(SessionRecord, [u8; 32])>, PipelineError>")]
+pub struct FindOrphanedSessions {
+    /// Awaiting since at least.
+    pub committed_by: Timestamp,
+    /// Expiry cut-off.
+    pub now: Timestamp,
+    /// At most.
+    pub limit: i64,
+}
+
 /// Record activity on a session.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<bool, PipelineError>")]

@@ -44,6 +44,13 @@ pub(crate) struct SessionRow {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct OrphanedSessionRow {
+    #[sqlx(flatten)]
+    pub session: SessionRow,
+    pub token_hash: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct VersionedSessionRow {
     #[sqlx(flatten)]
     pub session: SessionRow,

@@ -1,7 +1,9 @@
 //! Session rows and their wrapped data keys.
 
 use super::StoreError;
-use super::records::{NewSession, SessionRecord, SessionRow, VersionedSessionRow, WrappedKey};
+use super::records::{
+    NewSession, OrphanedSessionRow, SessionRecord, SessionRow, VersionedSessionRow, WrappedKey,
+};
 use super::store::{Store, on_backend};
 use super::time::Timestamp;
 use uuid::Uuid;
@@ -59,6 +61,34 @@ impl Store {
             sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
         });
         row.map(SessionRecord::try_from).transpose()
+    }
+
+    /// Up to `limit` unexpired sessions holding a user message that has awaited its reply since
+    /// `committed_by` or longer, with their token hashes (how the registry keys live actors).
+    pub async fn sessions_with_orphans(
+        &self,
+        committed_by: Timestamp,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(SessionRecord, [u8; 32])>, StoreError> {
+        // Driven by the partial index on awaiting messages, which is small.
+        let sql = "SELECT id, language, is_crisis_mode, risk_level, last_activity, expires_at, \
+                   created_at, token_hash FROM sessions WHERE expires_at > $2 AND id IN \
+                   (SELECT session_id FROM messages WHERE awaiting_reply = TRUE \
+                   AND created_at <= $1) ORDER BY id LIMIT $3";
+        let rows: Vec<OrphanedSessionRow> = on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(committed_by).bind(now).bind(limit).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|row| {
+                let token_hash: [u8; 32] = row
+                    .token_hash
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("a token hash is not 32 bytes"))?;
+                Ok((SessionRecord::try_from(row.session)?, token_hash))
+            })
+            .collect()
     }
 
     /// A session with its version, for a session actor checking or reloading its copy.

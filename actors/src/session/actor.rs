@@ -4,8 +4,8 @@
 
 use super::deps::SessionDeps;
 use super::messages::{
-    ClearHistory, FetchMessage, GetStatus, ListHistory, PostMessage, RefreshSession, RemoveMessage,
-    StopSession, SubmitFeedback, TouchSession,
+    AnswerAwaiting, ClearHistory, FetchMessage, GetStatus, ListHistory, PostMessage,
+    RefreshSession, RemoveMessage, StopSession, SubmitFeedback, TouchSession,
 };
 use super::state::SessionState;
 use super::view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
@@ -169,6 +169,16 @@ impl Handler<SubmitFeedback> for SessionActor {
             let mut state = state.lock().await;
             lifecycle::submit_feedback(&deps, &mut state, msg.rating, msg.category, msg.text).await
         })
+    }
+}
+
+impl Handler<AnswerAwaiting> for SessionActor {
+    type Result = AtomicResponse<Self, Result<Vec<super::recovery::Answered>, PipelineError>>;
+
+    fn handle(&mut self, _msg: AnswerAwaiting, _ctx: &mut Self::Context) -> Self::Result {
+        self.serialised(
+            move |deps, state| async move { state.lock().await.answer_orphans(&deps).await },
+        )
     }
 }
 

@@ -36,6 +36,8 @@ pub struct SessionDeps {
     pub notices: super::notice::NoticeSettings,
     /// Announces deleted sessions so other instances can stop their copies (via Redis).
     pub deletions: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// How long a message may await its reply before an actor that did not take it answers it.
+    pub recovery_grace: Duration,
     /// Announces commits to the session's event streams.
     pub changes: crate::session_events::SessionChanges,
 }

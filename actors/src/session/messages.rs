@@ -73,6 +73,13 @@ pub struct SubmitFeedback {
     pub text: Option<String>,
 }
 
+/// Answer the session's messages left awaiting their reply past the grace period, and this
+/// actor's own failed ones at once (the janitor's orphan sweep; a streamed post that failed after
+/// its message was stored). Answers what was answered.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<super::recovery::Answered>, PipelineError>")]
+pub struct AnswerAwaiting;
+
 /// Stop this session actor (deleted, expired, evicted or idle).
 #[derive(Message)]
 #[rtype(result = "()")]

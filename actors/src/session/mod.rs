@@ -18,13 +18,13 @@ pub use deps::SessionDeps;
 pub use messages::*;
 pub use notice::{Notice, NoticeKind, NoticeSettings, vietnam_hour};
 pub use pipeline::SAFETY_MODEL;
-pub use recovery::RECOVERY_GRACE;
+pub use recovery::{Answered, RECOVERY_GRACE};
 pub(crate) use state::SessionState;
 pub use streaming::{PostMessageStreaming, ReplySink, StreamEvent};
 pub use view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
 
 /// Session-actor message type names, declared to the metrics at startup.
-pub const MESSAGE_TYPES: [&str; 10] = [
+pub const MESSAGE_TYPES: [&str; 11] = [
     "PostMessage",
     "PostMessageStreaming",
     "ListHistory",
@@ -35,4 +35,5 @@ pub const MESSAGE_TYPES: [&str; 10] = [
     "TouchSession",
     "RefreshSession",
     "SubmitFeedback",
+    "AnswerAwaiting",
 ];

@@ -5,8 +5,9 @@
 //! kept for it. The version check makes that exactly once across instances.
 
 use super::deps::SessionDeps;
-use super::pipeline::SAFETY_MODEL;
+use super::pipeline::{SAFETY_MODEL, view};
 use super::state::{SessionState, encode_context};
+use super::view::ChatMessage;
 use crate::crisis::{Assessment, Severity, safety_reply};
 use crate::crypto::{Aad, Purpose};
 use crate::domain::{Role, Turn};
@@ -18,14 +19,17 @@ use crate::responder::{BUILTIN_MODEL, BuiltInResponder, ReplyRequest};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// How long a message may await its reply before someone else answers it: longer than any
-/// streamed reply still running on another instance takes.
+/// How long a message may await its reply before someone else answers it, unless configured
+/// (`janitor.orphan_grace_s`): longer than any streamed reply still running on another instance
+/// takes.
 pub const RECOVERY_GRACE: Duration = Duration::from_secs(120);
 
 /// Answers the session's awaiting messages that are this actor's own failures or older than
-/// [`RECOVERY_GRACE`]. Best effort: what is not answered now is answered at a later load.
-pub async fn answer_awaiting(deps: &SessionDeps, state: &mut SessionState) {
-    if let Err(error) = try_answer_awaiting(deps, state).await {
+/// the grace period (`SessionDeps::recovery_grace`), and returns each one answered now with its
+/// reply. Best effort: what is not answered now is answered at a later load.
+pub async fn answer_awaiting(deps: &SessionDeps, state: &mut SessionState) -> Vec<Answered> {
+    let mut answered = Vec::new();
+    if let Err(error) = try_answer_awaiting(deps, state, &mut answered).await {
         if matches!(error, PipelineError::Store(StoreError::VersionConflict)) {
             state.mark_stale();
         } else {
@@ -34,11 +38,22 @@ pub async fn answer_awaiting(deps: &SessionDeps, state: &mut SessionState) {
         }
         tracing::warn!(session_id = %state.record.id, %error, "could not answer awaiting messages yet");
     }
+    answered
+}
+
+/// A message answered by recovery: its id, and the reply as the API shows it.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The user message's id.
+    pub message_id: Uuid,
+    /// The committed reply.
+    pub reply: ChatMessage,
 }
 
 async fn try_answer_awaiting(
     deps: &SessionDeps,
     state: &mut SessionState,
+    answered: &mut Vec<Answered>,
 ) -> Result<(), PipelineError> {
     let session_id = state.record.id;
     let awaiting = deps
@@ -48,17 +63,19 @@ async fn try_answer_awaiting(
             committed_by: Timestamp::now(),
         })
         .await?;
-    let cutoff = Timestamp::now().minus(RECOVERY_GRACE);
+    let grace = deps.recovery_grace;
+    let cutoff = Timestamp::now().minus(grace);
     let (due, later): (Vec<StoredMessage>, Vec<StoredMessage>) = awaiting
         .into_iter()
         .partition(|m| m.created_at <= cutoff || state.orphans.contains(&m.id));
-    state.recovery_due = later
-        .iter()
-        .map(|m| m.created_at.plus(RECOVERY_GRACE))
-        .min();
+    state.recovery_due = later.iter().map(|m| m.created_at.plus(grace)).min();
     for message in due {
-        answer(deps, state, &message).await?;
+        let reply = answer(deps, state, &message).await?;
         state.orphans.retain(|id| *id != message.id);
+        answered.push(Answered {
+            message_id: message.id,
+            reply,
+        });
     }
     Ok(())
 }
@@ -67,7 +84,7 @@ async fn answer(
     deps: &SessionDeps,
     state: &mut SessionState,
     message: &StoredMessage,
-) -> Result<(), PipelineError> {
+) -> Result<ChatMessage, PipelineError> {
     let session_id = state.record.id;
     let key = state.key()?.clone();
     let opened = deps
@@ -133,7 +150,7 @@ async fn answer(
             records: [
                 (
                     Aad::new(session_id, reply_id, Purpose::MessageContent),
-                    reply_text.into_bytes(),
+                    reply_text.clone().into_bytes(),
                 ),
                 (
                     Aad::new(session_id, session_id, Purpose::ConversationContext),
@@ -153,6 +170,7 @@ async fn answer(
         is_crisis_detected: false,
         created_at: Timestamp::now(),
     };
+    let shown = view(&reply, Some(reply_text));
     let committed = deps
         .persistence
         .ask(Commit {
@@ -171,5 +189,5 @@ async fn answer(
     state.turns = turns;
     deps.metrics.chat_message(Role::Assistant);
     tracing::info!(session_id = %session_id, "answered a message left awaiting its reply");
-    Ok(())
+    Ok(shown)
 }

@@ -106,6 +106,13 @@ impl SessionState {
             }
             return Ok(());
         }
+        self.load(deps).await?;
+        super::recovery::answer_awaiting(deps, self).await;
+        Ok(())
+    }
+
+    /// Loads the data key once, and the session row, the next sequence number and the context.
+    async fn load(&mut self, deps: &SessionDeps) -> Result<(), PipelineError> {
         let session_id = self.record.id;
         let key = match &self.key {
             Some(key) => key.clone(),
@@ -167,8 +174,23 @@ impl SessionState {
             self.risk.severity = None;
         }
         self.loaded = true;
-        super::recovery::answer_awaiting(deps, self).await;
         Ok(())
+    }
+
+    /// Answers the session's messages left awaiting their reply past the grace period, and
+    /// this actor's own failures at once (the janitor's sweep, a streamed post that failed):
+    /// a copy that is not current is reloaded first. Answers what was answered now.
+    pub async fn answer_orphans(
+        &mut self,
+        deps: &SessionDeps,
+    ) -> Result<Vec<super::recovery::Answered>, PipelineError> {
+        if self.loaded {
+            self.revalidate(deps).await?;
+        }
+        if !self.loaded {
+            self.load(deps).await?;
+        }
+        Ok(super::recovery::answer_awaiting(deps, self).await)
     }
 
     /// Forgets everything but the key: the next use reloads from the database.

@@ -4,7 +4,7 @@
 
 use super::messages::{
     CloseSession, CountLiveSessions, CreateSession, CreatedSession, DrainSessions, EvictSessions,
-    OpenSession, SessionHandle,
+    OpenSession, SessionHandle, WakeSessions,
 };
 use crate::crypto::{TokenHasher, generate_session_token};
 use crate::encryptor::IssueDataKey;
@@ -314,6 +314,26 @@ impl Handler<EvictSessions> for SessionRegistry {
             }
         }
         Ok(())
+    }
+}
+
+impl Handler<WakeSessions> for SessionRegistry {
+    type Result = Result<Vec<SessionHandle>, PipelineError>;
+
+    fn handle(&mut self, msg: WakeSessions, _ctx: &mut Self::Context) -> Self::Result {
+        if self.draining {
+            return Ok(Vec::new());
+        }
+        let now = Timestamp::now();
+        Ok(msg
+            .sessions
+            .into_iter()
+            .filter(|(record, _)| !record.is_expired_at(now))
+            .map(|(record, token_hash)| match self.lookup(&token_hash) {
+                Some(handle) => handle,
+                None => self.start_session(record, token_hash),
+            })
+            .collect())
     }
 }
 

@@ -61,6 +61,15 @@ pub struct EvictSessions {
     pub announce: bool,
 }
 
+/// The live actors of these sessions, starting those not live (the janitor's orphan sweep);
+/// none while draining.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<SessionHandle>, PipelineError>")]
+pub struct WakeSessions {
+    /// The sessions with their token hashes.
+    pub sessions: Vec<(SessionRecord, [u8; 32])>,
+}
+
 /// How many session actors are alive.
 #[derive(Message)]
 #[rtype(result = "Result<usize, PipelineError>")]

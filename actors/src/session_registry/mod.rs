@@ -7,15 +7,16 @@ mod messages;
 pub use actor::{RegistrySettings, SessionRegistry};
 pub use messages::{
     CloseSession, CountLiveSessions, CreateSession, CreatedSession, DrainSessions, EvictSessions,
-    OpenSession, SessionHandle,
+    OpenSession, SessionHandle, WakeSessions,
 };
 
 /// Registry message type names, declared to the metrics at startup.
-pub const MESSAGE_TYPES: [&str; 6] = [
+pub const MESSAGE_TYPES: [&str; 7] = [
     "OpenSession",
     "CreateSession",
     "CloseSession",
     "EvictSessions",
     "CountLiveSessions",
     "DrainSessions",
+    "WakeSessions",
 ];

@@ -36,6 +36,8 @@ pub fn test_settings() -> ActorSystemSettings {
             health_retention: Duration::from_secs(30 * 24 * 3600),
             snapshot_interval: Duration::from_secs(3600),
             rules_poll_interval: Duration::from_secs(3600),
+            orphan_sweep_interval: Duration::from_secs(3600),
+            orphan_grace: cbln_actors::session::RECOVERY_GRACE,
         },
         stage_timeout: Duration::from_secs(10),
         mailbox_capacity: 1024,

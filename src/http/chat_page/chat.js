@@ -242,7 +242,9 @@
       if (status.textContent === t('replying')) setStatus('');
     } catch (error) {
       const code = error instanceof Failure ? error.code : 'interrupted';
-      if (code === 'session_not_found' || code === 'session_expired') forgetSession();
+      if (code === 'session_not_found' || code === 'session_expired' || code === 'session_required') {
+        forgetSession();
+      }
       reply?.remove();
       offerRetry(pending, code);
     } finally {

@@ -11,6 +11,7 @@ use super::staff_views::{
 };
 use super::views::HandoffOutcome;
 use crate::http::error::ApiError;
+use crate::http::openapi;
 use crate::http::staff::{StaffPrincipal, StaffRole};
 use crate::http::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -28,9 +29,10 @@ use uuid::Uuid;
 /// Most handoffs the queue lists.
 const QUEUE_LIMIT: i64 = 200;
 
-/// The waiting handoffs, highest risk first, then longest wait. No content.
+/// The waiting handoffs, highest risk first, then longest wait. No content. Counsellors and up.
 #[utoipa::path(get, path = "/api/v1/staff/queue",
-    responses((status = 200, body = Queue), (status = 401, description = "`staff_token_required` or `staff_token_invalid`")),
+    responses((status = 200, body = Queue), (status = 401, response = openapi::StaffUnauthorized),
+              (status = 403, response = openapi::Forbidden)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn queue(
     state: web::Data<AppState>,
@@ -48,12 +50,14 @@ pub async fn queue(
     }))
 }
 
-/// Take a waiting handoff. Claiming one already yours answers it again.
+/// Take a waiting handoff. Claiming one already yours answers it again. 409 `handoff_taken`
+/// when another counsellor has it, `handoff_ended` when it was closed or left.
 #[utoipa::path(post, path = "/api/v1/staff/handoffs/{id}/claim",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = StaffHandoffEnvelope), (status = 401),
-              (status = 404, description = "`handoff_not_found`"),
-              (status = 409, description = "`handoff_taken`: another counsellor has it; `handoff_ended`: it was closed or left")),
+    responses((status = 200, body = StaffHandoffEnvelope), (status = 401, response = openapi::StaffUnauthorized),
+              (status = 403, response = openapi::Forbidden),
+              (status = 404, response = openapi::NotFound),
+              (status = 409, response = openapi::Conflict)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn claim(
     state: web::Data<AppState>,
@@ -92,12 +96,13 @@ pub async fn claim(
 }
 
 /// Exactly what the person shared, then every message since the claim. Only the counsellor who
-/// claimed the handoff reads it; after its retention nothing is left to read.
+/// claimed the handoff reads it (403 `forbidden` for anyone else); after its retention nothing is
+/// left to read.
 #[utoipa::path(get, path = "/api/v1/staff/handoffs/{id}/messages",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = EntryList), (status = 401),
-              (status = 403, description = "`forbidden`: the handoff is not yours"),
-              (status = 404, description = "`handoff_not_found`")),
+    responses((status = 200, body = EntryList), (status = 401, response = openapi::StaffUnauthorized),
+              (status = 403, response = openapi::Forbidden),
+              (status = 404, response = openapi::NotFound)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn messages(
     state: web::Data<AppState>,
@@ -121,14 +126,18 @@ pub async fn messages(
 }
 
 /// Answer the person: the message joins their history (`"role": "counsellor"`, sealed under
-/// their session's key like every message) and the handoff (under its own key).
+/// their session's key like every message) and the handoff (under its own key). 403 `forbidden`
+/// when the handoff is not yours, 409 `handoff_ended` once it ended, 422 `validation_failed` for
+/// `content` empty or over 5000 characters.
 #[utoipa::path(post, path = "/api/v1/staff/handoffs/{id}/messages",
     params(("id" = Uuid, Path)), request_body = CounsellorMessageRequest,
-    responses((status = 201, body = CounsellorMessageCreated), (status = 401),
-              (status = 403, description = "`forbidden`: the handoff is not yours"),
-              (status = 404, description = "`handoff_not_found`"),
-              (status = 409, description = "`handoff_ended`"),
-              (status = 422, description = "`validation_failed`: `content` empty or over 5000 characters")),
+    responses((status = 201, body = CounsellorMessageCreated), (status = 401, response = openapi::StaffUnauthorized),
+              (status = 403, response = openapi::Forbidden),
+              (status = 404, response = openapi::NotFound),
+              (status = 409, response = openapi::Conflict),
+              (status = 413, response = openapi::PayloadTooLarge),
+              (status = 415, response = openapi::UnsupportedMediaType),
+              (status = 422, response = openapi::ValidationFailed)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn answer(
     state: web::Data<AppState>,
@@ -172,14 +181,18 @@ pub async fn answer(
 }
 
 /// End the handoff with its outcome; the chat goes back to the AI, and what the counsellor could
-/// read is destroyed after `[handoff] retention_minutes`.
+/// read is destroyed after `[handoff] retention_minutes`. 403 `forbidden` when the handoff is not
+/// yours, 409 `handoff_ended` once it ended, 422 `validation_failed` for an `outcome` missing or not
+/// one of resolved, referred, emergency, no_response, other.
 #[utoipa::path(post, path = "/api/v1/staff/handoffs/{id}/close",
     params(("id" = Uuid, Path)), request_body = CloseRequest,
-    responses((status = 200, body = StaffHandoffEnvelope), (status = 401),
-              (status = 403, description = "`forbidden`: the handoff is not yours"),
-              (status = 404, description = "`handoff_not_found`"),
-              (status = 409, description = "`handoff_ended`"),
-              (status = 422, description = "`validation_failed`: `outcome` missing or not one of resolved, referred, emergency, no_response, other")),
+    responses((status = 200, body = StaffHandoffEnvelope), (status = 401, response = openapi::StaffUnauthorized),
+              (status = 403, response = openapi::Forbidden),
+              (status = 404, response = openapi::NotFound),
+              (status = 409, response = openapi::Conflict),
+              (status = 413, response = openapi::PayloadTooLarge),
+              (status = 415, response = openapi::UnsupportedMediaType),
+              (status = 422, response = openapi::ValidationFailed)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn close(
     state: web::Data<AppState>,
@@ -348,10 +361,11 @@ async fn commit_to_history(
     Ok(message)
 }
 
-/// Queue and outcome figures for supervisors and admins: counts and times, never content.
+/// Queue and outcome figures for supervisors and admins (403 `forbidden` for counsellors): counts
+/// and times, never content.
 #[utoipa::path(get, path = "/api/v1/staff/stats",
-    responses((status = 200, body = HandoffStats), (status = 401),
-              (status = 403, description = "`forbidden`: counsellors do not see the figures")),
+    responses((status = 200, body = HandoffStats), (status = 401, response = openapi::StaffUnauthorized),
+              (status = 403, response = openapi::Forbidden)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn stats(
     state: web::Data<AppState>,

@@ -7,6 +7,7 @@ use super::views::{
     UnavailableAnswer, UnavailableView,
 };
 use crate::http::error::ApiError;
+use crate::http::openapi;
 use crate::http::staff::availability;
 use crate::http::state::AppState;
 use crate::http::token::resolve_token;
@@ -121,13 +122,20 @@ fn validate(body: HandoffRequest) -> Result<Ask, ApiError> {
 }
 
 /// Ask for a counsellor.
+///
+/// 409 `handoff_exists` when a handoff is already queued or assigned; 422 `validation_failed` for
+/// a bad `share`, a `note` over 500 characters, `summary` without `note`, or `message_ids`
+/// missing, empty, over 50, not UUIDs, not this session's, or sent with another share.
 #[utoipa::path(post, path = "/api/v1/handoff", request_body = HandoffRequest,
+    security((), ("bearer" = []), ("session_id" = [])),
     responses((status = 201, body = HandoffEnvelope, description = "Queued; `position` 1 is next"),
               (status = 200, body = UnavailableAnswer, description = "No counsellor can take the chat now (none signed in, or outside opening hours): the chat stays with the AI"),
-              (status = 401), (status = 404),
-              (status = 409, description = "`handoff_exists`: a handoff is already queued or assigned"),
-              (status = 413), (status = 415),
-              (status = 422, description = "`validation_failed`: bad `share`, a `note` over 500 characters, `summary` without `note`, `message_ids` missing, empty, over 50, not UUIDs, not this session's, or sent with another share")),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 409, response = openapi::Conflict),
+              (status = 413, response = openapi::PayloadTooLarge),
+              (status = 415, response = openapi::UnsupportedMediaType),
+              (status = 422, response = openapi::ValidationFailed)),
     tag = "handoff")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -209,11 +217,14 @@ pub async fn create(
     Ok(HttpResponse::Created().json(HandoffEnvelope { handoff: view }))
 }
 
-/// The session's handoff: the open one, else the latest.
+/// The session's handoff: the open one, else the latest. 404 `handoff_not_found` when this
+/// session never asked for a counsellor.
 #[utoipa::path(get, path = "/api/v1/handoff",
-    params(("session_token" = Option<String>, Query, description = "The token, when not in a header")),
-    responses((status = 200, body = HandoffEnvelope), (status = 401),
-              (status = 404, description = "`session_not_found`, or `handoff_not_found`: this session never asked for a counsellor")),
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 200, body = HandoffEnvelope),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)),
     tag = "handoff")]
 pub async fn current(
     state: web::Data<AppState>,
@@ -238,11 +249,14 @@ pub async fn current(
 }
 
 /// Leave the open handoff: a queued one is cancelled and what it shared destroyed at once; an
-/// assigned one ends, and the counsellor sees that the person left.
+/// assigned one ends, and the counsellor sees that the person left. 404 `handoff_not_found` when
+/// no handoff is queued or assigned.
 #[utoipa::path(delete, path = "/api/v1/handoff",
-    params(("session_token" = Option<String>, Query, description = "The token, when not in a header")),
-    responses((status = 200, body = HandoffEnvelope, description = "The handoff, now `cancelled`"), (status = 401),
-              (status = 404, description = "`session_not_found`, or `handoff_not_found`: no handoff is queued or assigned")),
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 200, body = HandoffEnvelope, description = "The handoff, now `cancelled`"),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)),
     tag = "handoff")]
 pub async fn leave(
     state: web::Data<AppState>,
@@ -280,8 +294,11 @@ pub async fn leave(
 /// A summary of the conversation drafted by the built-in listener, for the person to read, edit
 /// and, if they accept it, send as the note of a `summary` handoff. Nothing is shared by drafting.
 #[utoipa::path(get, path = "/api/v1/handoff/summary-draft",
-    params(("session_token" = Option<String>, Query, description = "The token, when not in a header")),
-    responses((status = 200, body = SummaryDraft), (status = 401), (status = 404)),
+    security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
+    responses((status = 200, body = SummaryDraft),
+              (status = 401, response = openapi::Unauthorized),
+              (status = 404, response = openapi::NotFound),
+              (status = 422, response = openapi::ValidationFailed)),
     tag = "handoff")]
 pub async fn summary_draft(
     state: web::Data<AppState>,

@@ -11,6 +11,7 @@ use super::staff_views::{EntryView, StaffHandoffView};
 use crate::http::error::ApiError;
 use crate::http::event_stream::{frame, heartbeat, response};
 use crate::http::events::heartbeat_timer;
+use crate::http::openapi;
 use crate::http::staff::{StaffPrincipal, StaffRole};
 use crate::http::state::AppState;
 use actix_web::web::{Bytes, Data};
@@ -28,7 +29,8 @@ use uuid::Uuid;
 /// Stream queue changes and the messages of the caller's handoffs.
 #[utoipa::path(get, path = "/api/v1/staff/events",
     responses((status = 200, description = "Server-sent events: `queue.changed`, `handoff.updated`, `handoff.message`", content_type = "text/event-stream", body = String),
-              (status = 401, description = "`staff_token_required` or `staff_token_invalid`")),
+              (status = 401, response = openapi::StaffUnauthorized),
+              (status = 403, response = openapi::Forbidden)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn stream(
     state: web::Data<AppState>,

@@ -4,6 +4,7 @@
 
 use super::super::body::json_body;
 use super::super::error::ApiError;
+use super::super::openapi;
 use super::super::state::AppState;
 use super::availability::{HoursSource, current_hours};
 use super::{StaffPrincipal, StaffRole};
@@ -57,12 +58,12 @@ fn view(hours: &OpeningHours, source: HoursSource, now: Timestamp) -> OpeningHou
     }
 }
 
-/// The opening hours in force.
+/// The opening hours in force. Admins only (403 `forbidden` for other roles).
 #[utoipa::path(get, path = "/api/v1/staff/opening-hours",
     security(("staff_token" = [])),
     responses((status = 200, body = OpeningHoursView),
-              (status = 401, description = "`staff_token_required` or `staff_token_invalid`"),
-              (status = 403, description = "`forbidden`: admins only")),
+              (status = 401, response = openapi::StaffUnauthorized),
+              (status = 403, response = openapi::Forbidden)),
     tag = "staff")]
 pub async fn get_opening_hours(
     state: web::Data<AppState>,
@@ -73,13 +74,17 @@ pub async fn get_opening_hours(
     Ok(HttpResponse::Ok().json(view(&hours, source, Timestamp::now())))
 }
 
-/// Replace the opening hours (they then override the configuration's).
+/// Replace the opening hours (they then override the configuration's). Admins only. 422
+/// `validation_failed` names the first entry at fault (`opening_hours[1]`, `holidays[0]`); the
+/// detail lists every problem.
 #[utoipa::path(put, path = "/api/v1/staff/opening-hours", request_body = OpeningHoursRequest,
     security(("staff_token" = [])),
     responses((status = 200, body = OpeningHoursView),
-              (status = 401, description = "`staff_token_required` or `staff_token_invalid`"),
-              (status = 403, description = "`forbidden`: admins only"),
-              (status = 422, description = "`validation_failed`, naming the first entry at fault (`opening_hours[1]`, `holidays[0]`); the detail lists every problem")),
+              (status = 401, response = openapi::StaffUnauthorized),
+              (status = 403, response = openapi::Forbidden),
+              (status = 413, response = openapi::PayloadTooLarge),
+              (status = 415, response = openapi::UnsupportedMediaType),
+              (status = 422, response = openapi::ValidationFailed)),
     tag = "staff")]
 pub async fn put_opening_hours(
     state: web::Data<AppState>,

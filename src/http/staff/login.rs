@@ -7,6 +7,7 @@
 
 use super::super::body::json_body;
 use super::super::error::ApiError;
+use super::super::openapi;
 use super::super::state::AppState;
 use super::StaffPrincipal;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -41,12 +42,14 @@ pub struct LoginResponse {
     pub role: &'static str,
 }
 
-/// Sign in as a member of staff.
+/// Sign in as a member of staff. 422 `validation_failed` when `username` or `password` is
+/// missing; 429 `rate_limited` after too many attempts from this address or for this name.
 #[utoipa::path(post, path = "/api/v1/staff/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse),
-              (status = 401, description = "`invalid_credentials`: the same answer for an unknown name, a wrong password and a disabled account"),
-              (status = 422, description = "`validation_failed`: `username` or `password` missing"),
-              (status = 429, description = "`rate_limited`: too many attempts from this address or for this name (see `Retry-After`)")),
+              (status = 401, response = openapi::InvalidCredentials),
+              (status = 413, response = openapi::PayloadTooLarge),
+              (status = 415, response = openapi::UnsupportedMediaType),
+              (status = 422, response = openapi::ValidationFailed)),
     tag = "staff")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -119,7 +122,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/staff/logout",
     security(("staff_token" = [])),
     responses((status = 204, description = "Signed out"),
-              (status = 401, description = "`staff_token_required` or `staff_token_invalid`")),
+              (status = 401, response = openapi::StaffUnauthorized)),
     tag = "staff")]
 pub async fn logout(
     state: web::Data<AppState>,
