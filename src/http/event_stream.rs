@@ -5,8 +5,12 @@ use super::error::ApiError;
 use actix_web::http::header::{ACCEPT, CACHE_CONTROL};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use cbln_actors::session_events::SessionChange;
 use futures_util::Stream;
 use serde::Serialize;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio::time::{Interval, MissedTickBehavior};
 
 /// The media type of an event stream.
 pub const EVENT_STREAM: &str = "text/event-stream";
@@ -56,4 +60,32 @@ where
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(events)
+}
+
+/// The heartbeat of a long-lived stream: its first beat one period from now, late beats not
+/// bunched up after a stall.
+pub fn heartbeat_timer(every: Duration) -> Interval {
+    let every = every.max(Duration::from_millis(10));
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    timer
+}
+
+/// What woke a stream waiting on its heartbeat and the relay of session changes.
+pub enum Wake {
+    /// Time for a heartbeat.
+    Heartbeat,
+    /// A change (or the relay's lag or close).
+    Change(Result<SessionChange, broadcast::error::RecvError>),
+}
+
+/// Waits for the next heartbeat or session change, whichever comes first.
+pub async fn next_wake(
+    heartbeat: &mut Interval,
+    changes: &mut broadcast::Receiver<SessionChange>,
+) -> Wake {
+    tokio::select! {
+        _ = heartbeat.tick() => Wake::Heartbeat,
+        change = changes.recv() => Wake::Change(change),
+    }
 }

@@ -15,7 +15,7 @@
 //! the same catch-up, and nothing is shown twice.
 
 use super::error::ApiError;
-use super::event_stream::{frame, heartbeat, response};
+use super::event_stream::{Wake, frame, heartbeat, heartbeat_timer, next_wake, response};
 use super::handoff::views::HandoffView;
 use super::openapi;
 use super::query::QueryParams;
@@ -34,9 +34,8 @@ use cbln_actors::system::ActorSystem;
 use serde_json::json;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::broadcast;
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::time::Interval;
 use uuid::Uuid;
 
 /// Status events that may follow one message before their ids would reach the next message's.
@@ -95,13 +94,6 @@ pub async fn stream(
         connection,
         Connection::next,
     )))
-}
-
-pub(super) fn heartbeat_timer(every: Duration) -> Interval {
-    let every = every.max(Duration::from_millis(10));
-    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    timer
 }
 
 /// The `Last-Event-ID` header: absent, or an id this endpoint gave.
@@ -183,11 +175,6 @@ struct Connection {
     heartbeat: Interval,
 }
 
-enum Wake {
-    Heartbeat,
-    Change(Result<SessionChange, broadcast::error::RecvError>),
-}
-
 impl Connection {
     async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Self)> {
         loop {
@@ -197,10 +184,7 @@ impl Connection {
             if self.ended {
                 return None;
             }
-            let wake = tokio::select! {
-                _ = self.heartbeat.tick() => Wake::Heartbeat,
-                change = self.changes.recv() => Wake::Change(change),
-            };
+            let wake = next_wake(&mut self.heartbeat, &mut self.changes).await;
             match wake {
                 Wake::Heartbeat => {
                     if self.catch_up_pending {

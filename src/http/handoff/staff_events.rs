@@ -9,8 +9,7 @@
 use super::sealing::read_entries;
 use super::staff_views::{EntryView, StaffHandoffView};
 use crate::http::error::ApiError;
-use crate::http::event_stream::{frame, heartbeat, response};
-use crate::http::events::heartbeat_timer;
+use crate::http::event_stream::{Wake, frame, heartbeat, heartbeat_timer, next_wake, response};
 use crate::http::openapi;
 use crate::http::staff::{StaffPrincipal, StaffRole};
 use crate::http::state::AppState;
@@ -72,11 +71,6 @@ struct StaffConnection {
     heartbeat: Interval,
 }
 
-enum Wake {
-    Heartbeat,
-    Change(Result<SessionChange, broadcast::error::RecvError>),
-}
-
 impl StaffConnection {
     async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Self)> {
         loop {
@@ -86,10 +80,7 @@ impl StaffConnection {
             if self.ended {
                 return None;
             }
-            let wake = tokio::select! {
-                _ = self.heartbeat.tick() => Wake::Heartbeat,
-                change = self.changes.recv() => Wake::Change(change),
-            };
+            let wake = next_wake(&mut self.heartbeat, &mut self.changes).await;
             match wake {
                 Wake::Heartbeat => self.queue.push_back(heartbeat()),
                 Wake::Change(Ok(SessionChange::Handoff { session_id })) => {
