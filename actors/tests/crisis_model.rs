@@ -2,8 +2,8 @@
 //! the blind evaluation sets, with floors a little under the figures measured when the model was
 //! trained (BENCHMARKS.md). The blind sets were written by helpers who saw only
 //! docs/crisis/taxonomy.md and were frozen before they were evaluated; nothing here tunes on them.
-//! Spent blind sets 1-3 live in the training corpus as `w8-spent-blind-*`; sets 4 and 5 are spent
-//! (regression guards); sets 6 and 7 were evaluated, unread. The next round needs a blind-8.
+//! Spent blind sets 1-7 live in the training corpus as `w8-spent-blind-*`; sets 8 and 9 were
+//! evaluated once, unread. The next round needs a fresh blind-10.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -57,8 +57,8 @@ fn the_embedded_model_was_trained_on_the_current_corpus() {
         "the corpus changed since models/crisis-risk.bin was trained: run `cbln crisis train`"
     );
     assert!(model.meta().examples > 7_000, "{:?}", model.meta());
-    // The learned step head ships switched off (BENCHMARKS.md, rounds 4 and 6).
-    assert!(model.step_threshold() > 1.0, "{}", model.step_threshold());
+    // The learned step head ships switched on behind its gate (BENCHMARKS.md, round 7).
+    assert!(model.step_threshold() <= 1.0, "{}", model.step_threshold());
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn the_corpus_is_as_large_and_varied_as_promised() {
     let writers: std::collections::BTreeSet<&str> =
         train.messages.iter().map(|m| m.source.as_str()).collect();
     assert!(writers.len() >= 6, "{writers:?}");
-    let blind = corpus("eval/blind-4");
+    let blind = corpus("eval/blind-8");
     assert!(blind.messages.len() >= 600, "{}", blind.messages.len());
     assert!(
         blind.conversations.len() >= 40,
@@ -119,96 +119,49 @@ fn assert_blind_set(relative: &str, floors: &Floors) {
     });
 }
 
-/// Blind set 7: written blind (the writer saw only docs/crisis/taxonomy.md) and committed before
-/// round 6's model was trained; evaluated three times — with the model first chosen, after a
-/// review, and with the shipped one (changed for a false alarm found while merging), never chosen
-/// on; nobody has read its misses. With blind set 6 it gives the figures in BENCHMARKS.md
-/// (messages 0.915 at 0.033, turns 0.903 at 0.144).
+/// Blind set 8: written blind (the writer, voicing Mekong Delta, Central and industrial-suburb
+/// youth, saw only docs/crisis/taxonomy.md) and committed before round 7 tuned anything; evaluated
+/// once, with the shipped model; nobody has read its misses (messages 0.946 at 0.049, turns 0.948
+/// at 0.216).
 #[test]
-fn blind_set_7_single_messages_and_turns() {
+fn blind_set_8_single_messages_and_turns() {
     assert_blind_set(
-        "eval/blind-7",
+        "eval/blind-8",
         &Floors {
-            messages: (0.89, 0.043),
+            messages: (0.93, 0.055),
             categories: [
-                ("suicide", 0.85),
-                ("self_harm", 0.93),
-                ("abuse", 0.88),
-                ("violence", 0.90),
-                ("third_party", 0.87),
+                ("suicide", 0.90),
+                ("self_harm", 0.98),
+                ("abuse", 0.84),
+                ("violence", 0.98),
+                ("third_party", 0.94),
             ],
-            style_recall: 0.80,
-            style_fpr: 0.09,
-            turns: (0.88, 0.164),
+            style_recall: 0.81,
+            style_fpr: 0.12,
+            turns: (0.93, 0.23),
             patterns: [("joke_retraction", 0.97), ("direct_crisis", 0.97)],
         },
     );
 }
 
-/// Blind set 6: written blind and frozen a round before it was first evaluated; evaluated as set 7
-/// was; nobody has read its misses (messages 0.893 at 0.028, turns 0.896 at 0.186).
+/// Blind set 9: written blind (Northern, Đà Nẵng and overseas students) and frozen with set 8;
+/// evaluated once, as set 8 was (messages 0.941 at 0.040, turns 0.962 at 0.059).
 #[test]
-fn blind_set_6_single_messages_and_turns() {
+fn blind_set_9_single_messages_and_turns() {
     assert_blind_set(
-        "eval/blind-6",
+        "eval/blind-9",
         &Floors {
-            messages: (0.87, 0.038),
+            messages: (0.92, 0.047),
             categories: [
-                ("suicide", 0.79),
-                ("self_harm", 0.93),
-                ("abuse", 0.83),
-                ("violence", 0.91),
-                ("third_party", 0.86),
+                ("suicide", 0.88),
+                ("self_harm", 0.95),
+                ("abuse", 0.93),
+                ("violence", 0.89),
+                ("third_party", 0.96),
             ],
-            style_recall: 0.77,
-            style_fpr: 0.09,
-            turns: (0.87, 0.206),
-            patterns: [("joke_retraction", 0.67), ("direct_crisis", 0.97)],
-        },
-    );
-}
-
-/// Blind set 5: round 6 read its safety-step turns and chose the step head's budget on it and on
-/// set 4, so it is spent: a regression guard only (messages 0.917 at 0.038, turns 0.908 at 0.211).
-#[test]
-fn blind_set_5_single_messages_and_turns() {
-    assert_blind_set(
-        "eval/blind-5",
-        &Floors {
-            messages: (0.89, 0.048),
-            categories: [
-                ("suicide", 0.89),
-                ("self_harm", 0.90),
-                ("abuse", 0.91),
-                ("violence", 0.87),
-                ("third_party", 0.84),
-            ],
-            style_recall: 0.80,
-            style_fpr: 0.15,
-            turns: (0.88, 0.231),
-            patterns: [("joke_retraction", 0.97), ("direct_crisis", 0.91)],
-        },
-    );
-}
-
-/// Blind set 4: spent in round 4 (the step head's ablation) and used again, with set 5, in round 6:
-/// a regression guard only (messages 0.923 at 0.036, turns 0.920 at 0.257).
-#[test]
-fn blind_set_4_single_messages_and_turns() {
-    assert_blind_set(
-        "eval/blind-4",
-        &Floors {
-            messages: (0.90, 0.046),
-            categories: [
-                ("suicide", 0.85),
-                ("self_harm", 0.97),
-                ("abuse", 0.85),
-                ("violence", 0.91),
-                ("third_party", 0.88),
-            ],
-            style_recall: 0.78,
-            style_fpr: 0.09,
-            turns: (0.90, 0.277),
+            style_recall: 0.71,
+            style_fpr: 0.10,
+            turns: (0.94, 0.075),
             patterns: [("joke_retraction", 0.97), ("direct_crisis", 0.97)],
         },
     );
@@ -229,15 +182,17 @@ fn the_training_corpus_in_sample() {
             &messages.render(),
         );
         let turns = TurnReport::judge(&set.conversations, layers);
-        // In-sample turn false positives (0.175) are the safety steps the rule phrases do not know
-        // yet (most of them in the step-rich conversations w6 and w7): crises that stay open.
-        assert_at_least("turns", &turns.overall, 0.99, 0.19, &turns.render());
+        // In-sample turn false positives are mostly safety steps neither the rule phrases nor the
+        // cautious step head take (most of them in the step-rich conversations): crises that stay
+        // open.
+        assert_at_least("turns", &turns.overall, 0.99, 0.12, &turns.render());
     });
 }
 
 /// What only sounds like a safety step never ends a crisis: nobody is there, the means are at
 /// hand, the abuser is back, the call went unanswered, a joke, a promise for later. A real step
-/// in the rule phrases' words does end it (the step head is off in the shipped model).
+/// in the rule phrases' words does end it, and so does one only the step head reads, told in the
+/// words of a step ("chị mình vừa tới, đang ngồi ôm mình").
 #[test]
 fn only_a_real_safety_step_ends_a_crisis() {
     use cbln_actors::crisis::{ConversationRisk, RiskLevel};
@@ -271,6 +226,10 @@ fn only_a_real_safety_step_ends_a_crisis() {
             (pills, "đùa thôi, mình đang ngồi xem phim"),
             (pills, "jk lol I'm safe now"),
             (pills, "I took the pills"),
+            (pills, "chủ nhật cả nhà đi lễ, em ở nhà một mình"),
+            (pills, "mẹ ở nhà nhưng mẹ đang ngủ rồi"),
+            (pills, "my roommate is home but asleep"),
+            (pills, "Em đang ngồi ngoài ban công tầng 11."),
         ] {
             let after = run(opening, next);
             assert!(after.shows_crisis_support(), "{next:?} ended the crisis");
@@ -283,6 +242,11 @@ fn only_a_real_safety_step_ends_a_crisis() {
             (
                 beaten,
                 "mình chạy sang nhà hàng xóm rồi, cô đã gọi công an rồi",
+            ),
+            (pills, "chị mình vừa tới, đang ngồi ôm mình"),
+            (
+                pills,
+                "my roommate just got home, she is sitting with me now",
             ),
         ] {
             let after = run(opening, step);

@@ -338,6 +338,21 @@ fn train_to(
     )?;
     writeln!(
         stdout,
+        "  the head's gate alone (step words, nothing for later, no doubt, no negator): recall \
+         {:.3}, end {:.3}",
+        step.gate_recall, step.gate_false_rate
+    )?;
+    writeln!(
+        stdout,
+        "  of the {} steps written after a crisis turn: rule phrases find {:.3}, the gate {:.3}, \
+         the whole decision {:.3}",
+        step.written_steps,
+        step.rules_written_recall,
+        step.gate_written_recall,
+        step.written_recall
+    )?;
+    writeln!(
+        stdout,
         "wrote {} ({} bytes)",
         out.display(),
         model.to_bytes().len()

@@ -87,7 +87,8 @@ impl Layers<'_> {
         let head_saw_step = prior == RiskLevel::Crisis
             && self.model.step_threshold() <= 1.0
             && head_may_see_step(&views, &explanation)
-            && self.model.step_probability(&features) >= self.model.step_threshold();
+            && self.model.step_probability(&features) >= self.model.step_threshold()
+            && self.calm_on_its_own(&views, &explanation);
         // "Nobody is with me", or intent beside the step, voids it whoever saw it.
         let doubtful = step_is_doubtful(&explanation);
         let step_seen = judgement.safety_step || head_saw_step;
@@ -145,6 +146,20 @@ impl Layers<'_> {
             by_model: false,
             ..judgement
         }
+    }
+
+    /// A step only the head reads must come from a message that, read without the turns before
+    /// it, worries the model less than an elevated message would: "thầy ôm em từ phía sau" has a
+    /// step's word ("ôm em") and is a disclosure, not a step.
+    fn calm_on_its_own(&self, views: &Views, explanation: &Explanation) -> bool {
+        let alone = extract(
+            views,
+            explanation,
+            &TurnContext::default(),
+            self.model.bits(),
+            None,
+        );
+        self.combine(explanation, &alone).level == RiskLevel::None
     }
 
     /// [`Layers::judge`] with the rules and the strongest features behind it.
@@ -378,6 +393,11 @@ mod tests {
             "ok i'll call the hotline tomorrow",
             "I took the pills",
             "vĩnh biệt mọi người, mẹ đang ngồi cạnh mình",
+            "chủ nhật cả nhà đi lễ, em ở nhà một mình",
+            "thầy bảo vệ ở dưới nhưng ổng đang ngủ",
+            "my roommate is home but asleep",
+            "Em đang ngồi ngoài ban công tầng 11.",
+            "t khóa cửa phòng r, mà ổng có chìa",
         ] {
             assert!(!gate(not_a_step), "{not_a_step:?} reached the head");
         }

@@ -37,6 +37,8 @@ pub struct StepExample {
     head_may_see: bool,
     /// The writer labelled the turn out of crisis.
     is_step: bool,
+    /// The turn follows a turn labelled crisis (not a turn of a conversation that never was one).
+    after_crisis: bool,
     group: String,
 }
 
@@ -51,6 +53,18 @@ pub struct StepReport {
     pub rules_recall: f64,
     /// Continuations the rule phrases alone would end.
     pub rules_false_rate: f64,
+    /// Steps the rule phrases or the head's gate alone (words of a step, none of later, doubt or
+    /// negation) recognise: the most the head could ever add.
+    pub gate_recall: f64,
+    /// Continuations the rule phrases or the gate alone would end.
+    pub gate_false_rate: f64,
+    /// Turns after a crisis turn that the writer labelled out of crisis (the steps written as
+    /// steps, without the turns of conversations that never were a crisis).
+    pub written_steps: usize,
+    /// Of those, the share the rule phrases, the gate, and the whole decision recognise.
+    pub rules_written_recall: f64,
+    pub gate_written_recall: f64,
+    pub written_recall: f64,
     /// Steps the rules and the head together recognise (out of fold).
     pub recall: f64,
     /// Continuations they would end (out of fold).
@@ -84,6 +98,7 @@ pub fn step_examples(corpus: &Corpus, rules: &CrisisDetector, bits: u32) -> Vec<
                     head_may_see: head_may_see_step(&views, &explanation)
                         && !step_is_doubtful(&explanation),
                     is_step: turn.risk != RiskLevel::Crisis,
+                    after_crisis: previous_label == RiskLevel::Crisis,
                     group: conversation.source.clone(),
                 });
             }
@@ -128,7 +143,18 @@ pub fn train_step_head(
             ended as f64 / continuations.max(1) as f64,
         )
     };
+    let real_steps = |threshold: f32| {
+        let (mut steps, mut found) = (0usize, 0usize);
+        for (e, p) in examples.iter().zip(&oof) {
+            if e.is_step && e.after_crisis {
+                steps += 1;
+                found += usize::from(e.rules_step || (e.head_may_see && *p >= threshold));
+            }
+        }
+        (steps, found as f64 / steps.max(1) as f64)
+    };
     let (rules_recall, rules_false_rate) = measure(f32::INFINITY);
+    let (gate_recall, gate_false_rate) = measure(f32::NEG_INFINITY);
     // Candidate thresholds: just above each continuation's out-of-fold score, lowest last kept
     // within the budget (a lower threshold finds more steps and ends more crises).
     let mut candidates: Vec<f32> = examples
@@ -151,6 +177,9 @@ pub fn train_step_head(
         }
     }
     let (recall, false_rate) = measure(threshold);
+    let (written_steps, rules_written_recall) = real_steps(f32::INFINITY);
+    let (_, gate_written_recall) = real_steps(f32::NEG_INFINITY);
+    let (_, written_recall) = real_steps(threshold);
     let mut head = fit_step(&examples.iter().collect::<Vec<_>>(), options);
     head.threshold = threshold;
     let report = StepReport {
@@ -158,6 +187,12 @@ pub fn train_step_head(
         continuations: examples.iter().filter(|e| !e.is_step).count(),
         rules_recall,
         rules_false_rate,
+        gate_recall,
+        gate_false_rate,
+        written_steps,
+        rules_written_recall,
+        gate_written_recall,
+        written_recall,
         recall,
         false_rate,
         threshold,
@@ -229,6 +264,7 @@ mod tests {
             rules_step: false,
             head_may_see: true,
             is_step,
+            after_crisis: true,
             group: group.to_owned(),
         }
     }

@@ -54,9 +54,9 @@ impl Default for TrainingOptions {
             epochs: 20,
             learning_rate: 0.3,
             l2: 1e-4,
-            fpr_budget: 0.05,
+            fpr_budget: 0.06,
             elevated_ratio: 0.5,
-            step_budget: 0.0,
+            step_budget: 0.005,
         }
     }
 }
