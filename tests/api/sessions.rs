@@ -1,11 +1,23 @@
 //! Sessions API: create, status, touch, refresh, delete; where the token is read from and in
 //! which order; unknown, garbage and expired tokens; cascade on delete; the token never stored.
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, TestDatabase, build_application, spawn_app, test_settings};
 use crate::on_both_backends;
 use crate::support::{
     Fetch, assert_error, assert_none_in, contains_bytes, keys, parse_utc_time, set,
 };
+use actix_web::ResponseError;
+use cbln::http::error::ApiError;
+use cbln::http::live_session::LiveSession;
+use cbln_actors::crypto::TokenHash;
+use cbln_actors::domain::Language;
+use cbln_actors::error::PipelineError;
+use cbln_actors::mailbox::AskError;
+use cbln_actors::session::GetStatus;
+use cbln_actors::session_registry::{
+    CloseSession, CreateSession, EvictSessions, OpenSession, SessionHandle,
+};
+use cbln_actors::system::ActorSystem;
 use serde_json::{Value, json};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -636,7 +648,117 @@ async fn the_database_never_stores_the_token(backend: Backend) {
     app.stop().await;
 }
 
+/// A new session made through the registry, as `POST /sessions` makes it; its token's hash.
+async fn create_session_in(system: &ActorSystem) -> TokenHash {
+    let created = system
+        .registry
+        .ask(CreateSession {
+            language: Language::Vi,
+        })
+        .await
+        .expect("session created");
+    system.token_hasher.hash(&created.token)
+}
+
+/// The session's actor as the registry hands it out, and the front door's hold on it.
+async fn raw_and_live(system: &ActorSystem, token_hash: TokenHash) -> (SessionHandle, LiveSession) {
+    let raw = system
+        .registry
+        .ask(OpenSession { token_hash })
+        .await
+        .expect("actor started");
+    let live = LiveSession::open(&system.registry, token_hash)
+        .await
+        .expect("session opened");
+    (raw, live)
+}
+
+/// A request holds its session's actor from before the session was deleted (a `GET` racing a
+/// `DELETE`): it is told the session is gone. One holding an actor the registry evicted (idle,
+/// least recently used, deleted on another instance) is answered by a new actor.
+async fn a_request_that_finds_its_actor_stopped_looks_the_session_up_again(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let application = build_application(test_settings(&database.url, data_dir.path())).await;
+    let system = application.system();
+    let server = application.handle();
+    let run = actix_web::rt::spawn(application.run_until_stopped());
+    let deleted = create_session_in(&system).await;
+    let (raw, stale) = raw_and_live(&system, deleted).await;
+    system
+        .registry
+        .ask(CloseSession {
+            token_hash: deleted,
+        })
+        .await
+        .expect("session deleted");
+    let raw_answer = raw.mailbox.ask(GetStatus).await;
+    assert!(
+        matches!(raw_answer, Err(PipelineError::Ask(AskError::Stopped(_)))),
+        "the race this covers: the held actor has stopped ({:?})",
+        raw_answer.map(|_| ())
+    );
+    let error = stale
+        .ask(GetStatus)
+        .await
+        .expect_err("a deleted session has no status");
+    assert!(matches!(error, PipelineError::SessionNotFound), "{error:?}");
+    let answer = ApiError::from(error);
+    assert!(matches!(answer, ApiError::SessionNotFound), "{answer:?}");
+    assert_eq!(answer.status_code().as_u16(), 404);
+
+    let evicted = create_session_in(&system).await;
+    let (raw, held) = raw_and_live(&system, evicted).await;
+    system
+        .registry
+        .ask(EvictSessions {
+            ids: vec![held.session_id],
+            announce: false,
+        })
+        .await
+        .expect("evicted");
+    let raw_answer = raw.mailbox.ask(GetStatus).await;
+    assert!(
+        matches!(raw_answer, Err(PipelineError::Ask(AskError::Stopped(_)))),
+        "the evicted actor has stopped ({:?})",
+        raw_answer.map(|_| ())
+    );
+    let status = held
+        .ask(GetStatus)
+        .await
+        .expect("a new actor answers for the evicted session");
+    assert_eq!(status.message_count, 0);
+
+    server.stop(true).await;
+    let _ = run.await;
+}
+
+/// Many `GET`s of a session's status racing its `DELETE`: each is answered 200 (before) or 404
+/// `session_not_found` (after), never 503.
+async fn status_racing_delete_answers_200_or_404(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for _ in 0..25 {
+        let token = app.create_session().await;
+        let (status, body) = get_status(&app, &token).await;
+        assert_eq!(status, 200, "the actor is live before the race: {body}");
+        let path = format!("/api/v1/sessions/{token}");
+        let gets = futures_util::future::join_all((0..6).map(|_| get_status(&app, &token)));
+        let delete = app.delete(&path).fetch();
+        let (answers, deleted) = futures_util::join!(gets, delete);
+        assert_eq!(deleted.status(), 204);
+        for (status, body) in answers {
+            if status != 200 {
+                assert_error(status, &body, 404, "session_not_found");
+            }
+        }
+        let (status, body) = get_status(&app, &token).await;
+        assert_error(status, &body, 404, "session_not_found");
+    }
+}
+
 on_both_backends!(
+    a_request_that_finds_its_actor_stopped_looks_the_session_up_again,
+    status_racing_delete_answers_200_or_404,
     create_answers_201_with_the_session_shape,
     status_reports_every_field,
     put_touches_last_activity,
