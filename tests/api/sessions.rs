@@ -10,13 +10,10 @@ use actix_web::ResponseError;
 use cbln::http::error::ApiError;
 use cbln::http::live_session::LiveSession;
 use cbln_actors::crypto::TokenHash;
-use cbln_actors::domain::Language;
 use cbln_actors::error::PipelineError;
 use cbln_actors::mailbox::AskError;
 use cbln_actors::session::GetStatus;
-use cbln_actors::session_registry::{
-    CloseSession, CreateSession, EvictSessions, OpenSession, SessionHandle,
-};
+use cbln_actors::session_registry::{CloseSession, EvictSessions, OpenSession};
 use cbln_actors::system::ActorSystem;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -648,29 +645,44 @@ async fn the_database_never_stores_the_token(backend: Backend) {
     app.stop().await;
 }
 
-/// A new session made through the registry, as `POST /sessions` makes it; its token's hash.
-async fn create_session_in(system: &ActorSystem) -> TokenHash {
-    let created = system
-        .registry
-        .ask(CreateSession {
-            language: Language::Vi,
-        })
+/// A new session (`POST /sessions` on the app at `address`), held by the front
+/// door's handle, then stopped by `stop` (given its token's hash and id): the handle's actor is
+/// checked to have stopped, which is the race the retry covers.
+async fn held_then_stopped<F, Fut>(system: &ActorSystem, address: &str, stop: F) -> LiveSession
+where
+    F: FnOnce(TokenHash, uuid::Uuid) -> Fut,
+    Fut: std::future::Future<Output = Result<(), PipelineError>>,
+{
+    let created: Value = reqwest::Client::new()
+        .post(format!("{address}/api/v1/sessions"))
+        .send()
         .await
-        .expect("session created");
-    system.token_hasher.hash(&created.token)
-}
-
-/// The session's actor as the registry hands it out, and the front door's hold on it.
-async fn raw_and_live(system: &ActorSystem, token_hash: TokenHash) -> (SessionHandle, LiveSession) {
+        .expect("session created")
+        .json()
+        .await
+        .expect("session json");
+    let token = created["session"]["session_token"]
+        .as_str()
+        .expect("a token");
+    let token_hash = system.token_hasher.hash(token);
     let raw = system
         .registry
         .ask(OpenSession { token_hash })
         .await
         .expect("actor started");
-    let live = LiveSession::open(&system.registry, token_hash)
+    let held = LiveSession::open(&system.registry, token_hash)
         .await
         .expect("session opened");
-    (raw, live)
+    stop(token_hash, held.session_id)
+        .await
+        .expect("the session's actor is stopped");
+    let answer = raw.mailbox.ask(GetStatus).await;
+    assert!(
+        matches!(answer, Err(PipelineError::Ask(AskError::Stopped(_)))),
+        "the held actor should have stopped ({:?})",
+        answer.map(|_| ())
+    );
+    held
 }
 
 /// A request holds its session's actor from before the session was deleted (a `GET` racing a
@@ -682,22 +694,12 @@ async fn a_request_that_finds_its_actor_stopped_looks_the_session_up_again(backe
     let application = build_application(test_settings(&database.url, data_dir.path())).await;
     let system = application.system();
     let server = application.handle();
+    let address = format!("http://127.0.0.1:{}", application.port());
     let run = actix_web::rt::spawn(application.run_until_stopped());
-    let deleted = create_session_in(&system).await;
-    let (raw, stale) = raw_and_live(&system, deleted).await;
-    system
-        .registry
-        .ask(CloseSession {
-            token_hash: deleted,
-        })
-        .await
-        .expect("session deleted");
-    let raw_answer = raw.mailbox.ask(GetStatus).await;
-    assert!(
-        matches!(raw_answer, Err(PipelineError::Ask(AskError::Stopped(_)))),
-        "the race this covers: the held actor has stopped ({:?})",
-        raw_answer.map(|_| ())
-    );
+    let stale = held_then_stopped(&system, &address, |token_hash, _| {
+        system.registry.ask(CloseSession { token_hash })
+    })
+    .await;
     let error = stale
         .ask(GetStatus)
         .await
@@ -707,22 +709,13 @@ async fn a_request_that_finds_its_actor_stopped_looks_the_session_up_again(backe
     assert!(matches!(answer, ApiError::SessionNotFound), "{answer:?}");
     assert_eq!(answer.status_code().as_u16(), 404);
 
-    let evicted = create_session_in(&system).await;
-    let (raw, held) = raw_and_live(&system, evicted).await;
-    system
-        .registry
-        .ask(EvictSessions {
-            ids: vec![held.session_id],
+    let held = held_then_stopped(&system, &address, |_, id| {
+        system.registry.ask(EvictSessions {
+            ids: vec![id],
             announce: false,
         })
-        .await
-        .expect("evicted");
-    let raw_answer = raw.mailbox.ask(GetStatus).await;
-    assert!(
-        matches!(raw_answer, Err(PipelineError::Ask(AskError::Stopped(_)))),
-        "the evicted actor has stopped ({:?})",
-        raw_answer.map(|_| ())
-    );
+    })
+    .await;
     let status = held
         .ask(GetStatus)
         .await
