@@ -359,7 +359,7 @@ impl Application {
             cbln_actors::staff::OpeningHours::parse(&settings.handoff.hours_spec())
                 .map_err(|_| anyhow::anyhow!("handoff.opening_hours: invalid"))?;
         let ready = Arc::new(AtomicBool::new(migrated));
-        let breaker = DatabaseBreaker::new();
+        let breaker = DatabaseBreaker::new(store.reachability().clone());
         breaker.spawn_probe(
             store.clone(),
             Duration::from_millis(settings.database.probe_interval_ms),

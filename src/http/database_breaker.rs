@@ -1,11 +1,11 @@
 //! Whether the database can be reached, known ahead of any request: while it cannot, API requests
 //! are refused at once with 503 `database_unavailable` instead of each waiting out the pool's
-//! acquire timeout. It opens on a failed probe or on a request whose database call failed for
-//! want of a connection, and closes only when a probe gets a round trip through again.
+//! acquire timeout, and the store's calls already waiting give up. It opens on a failed probe or
+//! on a request whose database call failed for want of a connection, and closes only when a probe
+//! gets a round trip through again. Its state is the store's [`Reachability`].
 
-use cbln_actors::persistence::{DatabaseProbe, Store};
+use cbln_actors::persistence::{DatabaseProbe, Reachability, Store};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -15,39 +15,33 @@ pub const RETRY_AFTER_S: u64 = 1;
 /// The shared open/closed state and the probe's stop signal; cheap to clone.
 #[derive(Clone)]
 pub struct DatabaseBreaker {
-    open: Arc<AtomicBool>,
+    reachability: Reachability,
     stop: Arc<watch::Sender<bool>>,
 }
 
-impl Default for DatabaseBreaker {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl DatabaseBreaker {
-    /// A closed breaker (the database answered at startup) with no probe yet.
-    pub fn new() -> Self {
+    /// A breaker on `reachability` (the store's), with no probe yet.
+    pub fn new(reachability: Reachability) -> Self {
         DatabaseBreaker {
-            open: Arc::new(AtomicBool::new(false)),
+            reachability,
             stop: Arc::new(watch::channel(false).0),
         }
     }
 
     /// Whether requests that need the database are being refused.
     pub fn is_open(&self) -> bool {
-        self.open.load(Ordering::Acquire)
+        self.reachability.is_unreachable()
     }
 
     /// A database call failed because the database could not be reached.
     pub fn record_failure(&self) {
-        if !self.open.swap(true, Ordering::AcqRel) {
+        if self.reachability.mark_unreachable() {
             tracing::warn!("database unreachable: refusing API requests with 503 until it answers");
         }
     }
 
     fn record_success(&self) {
-        if self.open.swap(false, Ordering::AcqRel) {
+        if self.reachability.mark_reachable() {
             tracing::info!("database reachable again: serving API requests");
         }
     }

@@ -17,6 +17,7 @@
 use super::error::ApiError;
 use super::event_stream::{Wake, frame, heartbeat, heartbeat_timer, next_wake, response};
 use super::handoff::views::HandoffView;
+use super::live_session::LiveSession;
 use super::openapi;
 use super::query::QueryParams;
 use super::state::AppState;
@@ -29,7 +30,6 @@ use cbln_actors::error::PipelineError;
 use cbln_actors::persistence::messages::LoadSessionHandoff;
 use cbln_actors::session::{self, GetStatus, ListHistory};
 use cbln_actors::session_events::SessionChange;
-use cbln_actors::session_registry::{OpenSession, SessionHandle};
 use cbln_actors::system::ActorSystem;
 use serde_json::json;
 use std::collections::VecDeque;
@@ -68,7 +68,7 @@ pub async fn stream(
     let token_hash = state.system.token_hasher.hash(&token);
     // Listening starts before the first read, so nothing committed in between is missed.
     let changes = state.events.subscribe();
-    let session = open(&state.system, token_hash).await?;
+    let session = LiveSession::open(&state.system.registry, token_hash).await?;
     let mut connection = Connection {
         system: state.system.clone(),
         token_hash,
@@ -113,20 +113,16 @@ fn last_event_id(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
     })
 }
 
-async fn open(system: &ActorSystem, token_hash: TokenHash) -> Result<SessionHandle, ApiError> {
-    Ok(system.registry.ask(OpenSession { token_hash }).await?)
-}
-
 async fn page(
-    session: &SessionHandle,
+    session: &LiveSession,
     limit: i64,
     offset: i64,
 ) -> Result<session::History, PipelineError> {
-    session.mailbox.ask(ListHistory { limit, offset }).await
+    session.ask(ListHistory { limit, offset }).await
 }
 
 /// The sequence number of the session's latest message (0 when it has none).
-async fn latest_seq(session: &SessionHandle) -> Result<i64, ApiError> {
+async fn latest_seq(session: &LiveSession) -> Result<i64, ApiError> {
     let total = page(session, 1, 0).await?.total_count;
     if total == 0 {
         return Ok(0);
@@ -138,7 +134,7 @@ async fn latest_seq(session: &SessionHandle) -> Result<i64, ApiError> {
 /// The session's messages after sequence number `after`, oldest first, read from the end of the
 /// history backwards (usually one page).
 async fn messages_after(
-    session: &SessionHandle,
+    session: &LiveSession,
     after: i64,
 ) -> Result<Vec<session::ChatMessage>, PipelineError> {
     let total = page(session, 1, 0).await?.total_count;
@@ -245,10 +241,8 @@ impl Connection {
 
     async fn catch_up(&mut self) {
         let read = async {
-            let session = self.system.registry.ask(OpenSession {
-                token_hash: self.token_hash,
-            });
-            messages_after(&session.await?, self.last_seq).await
+            let session = LiveSession::open(&self.system.registry, self.token_hash).await?;
+            messages_after(&session, self.last_seq).await
         };
         match read.await {
             Ok(messages) => {
@@ -281,14 +275,8 @@ impl Connection {
 
     async fn status(&mut self) {
         let read = async {
-            let session = self
-                .system
-                .registry
-                .ask(OpenSession {
-                    token_hash: self.token_hash,
-                })
-                .await?;
-            session.mailbox.ask(GetStatus).await
+            let session = LiveSession::open(&self.system.registry, self.token_hash).await?;
+            session.ask(GetStatus).await
         };
         match read.await {
             Ok(status) => {

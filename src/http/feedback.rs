@@ -135,7 +135,6 @@ pub async fn submit(
         &raw,
         || async {
             let receipt = session
-                .mailbox
                 .ask(SubmitFeedback {
                     rating,
                     category,

@@ -120,7 +120,7 @@ pub async fn send(
         &raw,
         || async {
             state.limits.admit_message(session_id).await?;
-            let posted = session.mailbox.ask(PostMessage { content }).await?;
+            let posted = session.ask(PostMessage { content }).await?;
             Ok((
                 HttpResponse::Created().json(PostedMessage::from(posted)),
                 None,
@@ -147,7 +147,7 @@ pub async fn history(
     let limit = query.integer("limit", 100, 1..=200)?;
     let offset = query.integer("offset", 0, 0..=i64::MAX)?;
     let (session, _) = session_from_query(&state, &request).await?;
-    let history = session.mailbox.ask(ListHistory { limit, offset }).await?;
+    let history = session.ask(ListHistory { limit, offset }).await?;
     Ok(HttpResponse::Ok().json(History::from(history)))
 }
 
@@ -169,7 +169,7 @@ pub async fn get_one(
 ) -> Result<HttpResponse, ApiError> {
     let id = message_id(&path)?;
     let (session, _) = session_from_query(&state, &request).await?;
-    let message = session.mailbox.ask(FetchMessage { id }).await?;
+    let message = session.ask(FetchMessage { id }).await?;
     Ok(HttpResponse::Ok().json(ChatMessage::from(message)))
 }
 
@@ -187,7 +187,7 @@ pub async fn delete_one(
 ) -> Result<HttpResponse, ApiError> {
     let id = message_id(&path)?;
     let (session, _) = session_from_query(&state, &request).await?;
-    let deleted_at = session.mailbox.ask(RemoveMessage { id }).await?;
+    let deleted_at = session.ask(RemoveMessage { id }).await?;
     Ok(HttpResponse::Ok().json(MessageDeleted {
         message: "Message deleted successfully",
         deleted_at,
@@ -207,6 +207,6 @@ pub async fn delete_all(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (session, _) = session_from_query(&state, &request).await?;
-    session.mailbox.ask(ClearHistory).await?;
+    session.ask(ClearHistory).await?;
     Ok(HttpResponse::NoContent().finish())
 }

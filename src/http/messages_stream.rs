@@ -9,12 +9,12 @@
 use super::error::ApiError;
 use super::event_stream::{error_body, frame, response};
 use super::idempotency::Pending;
+use super::live_session::LiveSession;
 use super::state::AppState;
 use super::views::{ChatMessage, CrisisInfo, Notice, PostedMessage};
 use actix_web::HttpResponse;
 use actix_web::web::{Bytes, Data};
 use cbln_actors::session::{AnswerAwaiting, PostMessageStreaming, StreamEvent};
-use cbln_actors::session_registry::SessionHandle;
 use serde_json::json;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -22,17 +22,16 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 /// With `keep`, the final answer is kept for `Idempotency-Key` retries as the JSON a plain post
 /// gives — whether or not the client is still reading.
 pub async fn send(
-    session: SessionHandle,
+    session: LiveSession,
     content: String,
     keep: Option<(Data<AppState>, Pending)>,
 ) -> Result<HttpResponse, ApiError> {
     let (events, mut from_pipeline) = unbounded_channel();
     let (to_client, mut received) = unbounded_channel();
     let reporter = events.clone();
-    let mailbox = session.mailbox;
-    let recovery = mailbox.clone();
+    let recovery = session.clone();
     actix_web::rt::spawn(async move {
-        if let Err(error) = mailbox.ask(PostMessageStreaming { content, events }).await {
+        if let Err(error) = session.ask(PostMessageStreaming { content, events }).await {
             let _ = reporter.send(StreamEvent::Failed(error));
         }
     });

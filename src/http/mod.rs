@@ -14,6 +14,7 @@ pub mod exit;
 pub mod feedback;
 pub mod handoff;
 pub mod idempotency;
+pub mod live_session;
 pub mod messages;
 pub mod messages_stream;
 pub mod middleware;
@@ -33,18 +34,14 @@ pub mod views;
 
 use actix_web::http::Method;
 use actix_web::{HttpResponse, Route, web};
-use cbln_actors::session_registry::{OpenSession, SessionHandle};
 use error::ApiError;
+use live_session::LiveSession;
 use state::AppState;
 
 /// The live session a token names.
-pub async fn session_of(state: &AppState, token: &str) -> Result<SessionHandle, ApiError> {
+pub async fn session_of(state: &AppState, token: &str) -> Result<LiveSession, ApiError> {
     let token_hash = state.system.token_hasher.hash(token);
-    Ok(state
-        .system
-        .registry
-        .ask(OpenSession { token_hash })
-        .await?)
+    Ok(LiveSession::open(&state.system.registry, token_hash).await?)
 }
 
 /// The live session named by the request's headers or its `session_token` query parameter,
@@ -52,7 +49,7 @@ pub async fn session_of(state: &AppState, token: &str) -> Result<SessionHandle, 
 pub async fn session_from_query(
     state: &AppState,
     request: &actix_web::HttpRequest,
-) -> Result<(SessionHandle, query::QueryParams), ApiError> {
+) -> Result<(LiveSession, query::QueryParams), ApiError> {
     let query = query::QueryParams::parse(request.query_string())?;
     let token = token::resolve_token(request, None, query.text("session_token"))?;
     Ok((session_of(state, &token).await?, query))
@@ -63,7 +60,7 @@ pub async fn session_from_path(
     state: &AppState,
     request: &actix_web::HttpRequest,
     path: &str,
-) -> Result<SessionHandle, ApiError> {
+) -> Result<LiveSession, ApiError> {
     let token = token::resolve_token(request, Some(path), None)?;
     session_of(state, &token).await
 }

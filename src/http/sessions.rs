@@ -116,7 +116,7 @@ pub async fn status(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let session = session_from_path(&state, &request, &path).await?;
-    let status = session.mailbox.ask(GetStatus).await?;
+    let status = session.ask(GetStatus).await?;
     Ok(HttpResponse::Ok().json(SessionStatus::from(status)))
 }
 
@@ -132,7 +132,7 @@ pub async fn touch(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let session = session_from_path(&state, &request, &path).await?;
-    let status = session.mailbox.ask(TouchSession).await?;
+    let status = session.ask(TouchSession).await?;
     Ok(HttpResponse::Ok().json(SessionStatus::from(status)))
 }
 
@@ -191,7 +191,7 @@ pub async fn refresh(
     let query = QueryParams::parse(request.query_string())?;
     let token = resolve_token(&request, None, query.text("session_token"))?;
     let session = session_of(&state, &token).await?;
-    let status = session.mailbox.ask(RefreshSession).await?;
+    let status = session.ask(RefreshSession).await?;
     Ok(HttpResponse::Ok().json(SessionEnvelope {
         session: SessionInfo {
             session_token: token,

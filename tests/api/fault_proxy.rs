@@ -1,6 +1,8 @@
 //! A TCP proxy of the tests' own between the service and PostgreSQL, so a test can take the
-//! database away under a running service: cut (every connection closed, new ones refused at
-//! once) or frozen (connections stay open and nothing is forwarded, as on a partitioned network).
+//! database away under a running service: cut (every connection closed, new ones closed as soon
+//! as accepted), refused (every connection closed and the port closed, so a connect is refused:
+//! a database server that is down) or frozen (connections stay open and nothing is forwarded, as
+//! on a partitioned network).
 
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,8 +15,10 @@ use tokio::sync::watch;
 pub enum Mode {
     /// Pass everything through.
     Forward,
-    /// Close every connection and refuse new ones.
+    /// Close every connection, and each new one once accepted.
     Cut,
+    /// Close every connection and the listening port: connecting is refused.
+    Refuse,
     /// Keep connections open but pass nothing (new ones are accepted and held too).
     Freeze,
 }
@@ -32,16 +36,7 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
         let port = listener.local_addr().expect("proxy address").port();
         let (mode, _) = watch::channel(Mode::Forward);
-        let modes = mode.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                if *modes.borrow() == Mode::Cut {
-                    drop(client);
-                    continue;
-                }
-                tokio::spawn(relay(client, target, modes.subscribe()));
-            }
-        });
+        tokio::spawn(accept(listener, port, target, mode.subscribe()));
         FaultProxy { port, mode }
     }
 
@@ -72,6 +67,63 @@ impl FaultProxy {
     pub fn set(&self, mode: Mode) {
         self.mode.send_replace(mode);
     }
+}
+
+enum Accepted {
+    Client(TcpStream),
+    Refusing,
+    Ended,
+}
+
+/// Accepts connections and relays them; while refusing, the port is closed and bound again after.
+async fn accept(
+    listener: TcpListener,
+    port: u16,
+    target: SocketAddr,
+    mut modes: watch::Receiver<Mode>,
+) {
+    let mut listener = Some(listener);
+    loop {
+        let Some(open) = &listener else {
+            if modes.wait_for(|mode| *mode != Mode::Refuse).await.is_err() {
+                return;
+            }
+            listener = bind_again(port).await;
+            if listener.is_none() {
+                return;
+            }
+            continue;
+        };
+        let accepted = tokio::select! {
+            accepted = open.accept() => match accepted {
+                Ok((client, _)) => Accepted::Client(client),
+                Err(_) => Accepted::Ended,
+            },
+            refusing = modes.wait_for(|mode| *mode == Mode::Refuse) => match refusing {
+                Ok(_) => Accepted::Refusing,
+                Err(_) => Accepted::Ended,
+            },
+        };
+        match accepted {
+            Accepted::Client(client) if *modes.borrow() == Mode::Cut => drop(client),
+            Accepted::Client(client) => {
+                tokio::spawn(relay(client, target, modes.clone()));
+            }
+            Accepted::Refusing => listener = None,
+            Accepted::Ended => return,
+        }
+    }
+}
+
+/// The proxy's port again, once the kernel lets it go (a few tries).
+async fn bind_again(port: u16) -> Option<TcpListener> {
+    for _ in 0..50 {
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
+            return Some(listener);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
 }
 
 async fn relay(client: TcpStream, target: SocketAddr, modes: watch::Receiver<Mode>) {

@@ -1,11 +1,20 @@
 //! Sessions API: create, status, touch, refresh, delete; where the token is read from and in
 //! which order; unknown, garbage and expired tokens; cascade on delete; the token never stored.
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, TestDatabase, build_application, spawn_app, test_settings};
 use crate::on_both_backends;
 use crate::support::{
     Fetch, assert_error, assert_none_in, contains_bytes, keys, parse_utc_time, set,
 };
+use actix_web::ResponseError;
+use cbln::http::error::ApiError;
+use cbln::http::live_session::LiveSession;
+use cbln_actors::crypto::TokenHash;
+use cbln_actors::error::PipelineError;
+use cbln_actors::mailbox::AskError;
+use cbln_actors::session::GetStatus;
+use cbln_actors::session_registry::{CloseSession, EvictSessions, OpenSession};
+use cbln_actors::system::ActorSystem;
 use serde_json::{Value, json};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -636,7 +645,113 @@ async fn the_database_never_stores_the_token(backend: Backend) {
     app.stop().await;
 }
 
+/// A new session (`POST /sessions` on the app at `address`), held by the front
+/// door's handle, then stopped by `stop` (given its token's hash and id): the handle's actor is
+/// checked to have stopped, which is the race the retry covers.
+async fn held_then_stopped<F, Fut>(system: &ActorSystem, address: &str, stop: F) -> LiveSession
+where
+    F: FnOnce(TokenHash, uuid::Uuid) -> Fut,
+    Fut: std::future::Future<Output = Result<(), PipelineError>>,
+{
+    let created: Value = reqwest::Client::new()
+        .post(format!("{address}/api/v1/sessions"))
+        .send()
+        .await
+        .expect("session created")
+        .json()
+        .await
+        .expect("session json");
+    let token = created["session"]["session_token"]
+        .as_str()
+        .expect("a token");
+    let token_hash = system.token_hasher.hash(token);
+    let raw = system
+        .registry
+        .ask(OpenSession { token_hash })
+        .await
+        .expect("actor started");
+    let held = LiveSession::open(&system.registry, token_hash)
+        .await
+        .expect("session opened");
+    stop(token_hash, held.session_id)
+        .await
+        .expect("the session's actor is stopped");
+    let answer = raw.mailbox.ask(GetStatus).await;
+    assert!(
+        matches!(answer, Err(PipelineError::Ask(AskError::Stopped(_)))),
+        "the held actor should have stopped ({:?})",
+        answer.map(|_| ())
+    );
+    held
+}
+
+/// A request holds its session's actor from before the session was deleted (a `GET` racing a
+/// `DELETE`): it is told the session is gone. One holding an actor the registry evicted (idle,
+/// least recently used, deleted on another instance) is answered by a new actor.
+async fn a_request_that_finds_its_actor_stopped_looks_the_session_up_again(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let application = build_application(test_settings(&database.url, data_dir.path())).await;
+    let system = application.system();
+    let server = application.handle();
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let run = actix_web::rt::spawn(application.run_until_stopped());
+    let stale = held_then_stopped(&system, &address, |token_hash, _| {
+        system.registry.ask(CloseSession { token_hash })
+    })
+    .await;
+    let error = stale
+        .ask(GetStatus)
+        .await
+        .expect_err("a deleted session has no status");
+    assert!(matches!(error, PipelineError::SessionNotFound), "{error:?}");
+    let answer = ApiError::from(error);
+    assert!(matches!(answer, ApiError::SessionNotFound), "{answer:?}");
+    assert_eq!(answer.status_code().as_u16(), 404);
+
+    let held = held_then_stopped(&system, &address, |_, id| {
+        system.registry.ask(EvictSessions {
+            ids: vec![id],
+            announce: false,
+        })
+    })
+    .await;
+    let status = held
+        .ask(GetStatus)
+        .await
+        .expect("a new actor answers for the evicted session");
+    assert_eq!(status.message_count, 0);
+
+    server.stop(true).await;
+    let _ = run.await;
+}
+
+/// Many `GET`s of a session's status racing its `DELETE`: each is answered 200 (before) or 404
+/// `session_not_found` (after), never 503.
+async fn status_racing_delete_answers_200_or_404(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for _ in 0..25 {
+        let token = app.create_session().await;
+        let (status, body) = get_status(&app, &token).await;
+        assert_eq!(status, 200, "the actor is live before the race: {body}");
+        let path = format!("/api/v1/sessions/{token}");
+        let gets = futures_util::future::join_all((0..6).map(|_| get_status(&app, &token)));
+        let delete = app.delete(&path).fetch();
+        let (answers, deleted) = futures_util::join!(gets, delete);
+        assert_eq!(deleted.status(), 204);
+        for (status, body) in answers {
+            if status != 200 {
+                assert_error(status, &body, 404, "session_not_found");
+            }
+        }
+        let (status, body) = get_status(&app, &token).await;
+        assert_error(status, &body, 404, "session_not_found");
+    }
+}
+
 on_both_backends!(
+    a_request_that_finds_its_actor_stopped_looks_the_session_up_again,
+    status_racing_delete_answers_200_or_404,
     create_answers_201_with_the_session_shape,
     status_reports_every_field,
     put_touches_last_activity,

@@ -85,7 +85,9 @@ impl Store {
             .max()
             .unwrap_or_else(Timestamp::now);
         on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+            // Only the wait for a connection gives way to a known outage: a commit under way is
+            // bounded by the commit timeout, and abandoning it would leave its outcome unknown.
+            let mut tx = self.reachability().unless_unreachable(pool.begin()).await?;
             let acquired = started.elapsed();
             let claimed = tx.claim_sessions(&claims, activity).await?;
             let mut outcomes = Vec::with_capacity(writes.len());

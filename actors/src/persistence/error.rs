@@ -21,6 +21,9 @@ pub enum StoreError {
     /// A group commit got no answer within its timeout; whether it committed is unknown.
     #[error("the database did not answer the commit in time")]
     CommitTimedOut,
+    /// The database became known to be unreachable while the call waited (see `Reachability`).
+    #[error("the database is unreachable")]
+    Unreachable,
     /// The session changed (on this instance or another) since the write was prepared, or is
     /// gone: reload it and prepare the write again.
     #[error("the session changed since the write was prepared")]
@@ -45,7 +48,7 @@ impl StoreError {
     /// a statement cancelled by its timeout), rather than that this request was wrong.
     pub fn is_unavailable(&self) -> bool {
         let error = match self {
-            StoreError::CommitTimedOut => return true,
+            StoreError::CommitTimedOut | StoreError::Unreachable => return true,
             StoreError::Database(error) => error,
             _ => return false,
         };

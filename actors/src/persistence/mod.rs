@@ -11,6 +11,7 @@ mod idempotency;
 mod maintenance;
 pub mod messages;
 mod probe;
+mod reachability;
 mod records;
 mod rules;
 mod sessions;
@@ -24,6 +25,7 @@ pub use handoffs::Withdrawal;
 pub use idempotency::{ClaimOutcome, IdempotencyClaim, IdempotencyRecord};
 pub use maintenance::{MigrationState, StorageReport, TABLES};
 pub use probe::DatabaseProbe;
+pub use reachability::Reachability;
 pub use records::{
     Committed, HealthSnapshot, MessageStats, NewFeedback, NewSession, RuleRecord, SessionRecord,
     StoredContext, StoredMessage, WrappedKey, WriteOp,

@@ -2,6 +2,7 @@
 //! PostgreSQL. Each body is compiled once per backend by `on_backend!`, so the two cannot drift.
 
 use super::error::StoreError;
+use super::reachability::Reachability;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -138,6 +139,7 @@ pub fn redact_url(url: &str) -> String {
 pub struct Store {
     pub(crate) backend: Backend,
     pub(crate) limits: ConnectionLimits,
+    reachability: Reachability,
 }
 
 impl std::fmt::Debug for Store {
@@ -191,7 +193,16 @@ impl Store {
                 Backend::Postgres(pool)
             }
         };
-        Ok(Store { backend, limits })
+        Ok(Store {
+            backend,
+            limits,
+            reachability: Reachability::default(),
+        })
+    }
+
+    /// Whether the database is known to be unreachable, shared by every clone of this store.
+    pub fn reachability(&self) -> &Reachability {
+        &self.reachability
     }
 
     /// The bounds its connections were opened with.

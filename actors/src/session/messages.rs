@@ -8,7 +8,7 @@ use actix::Message;
 use uuid::Uuid;
 
 /// Run one chat message through the pipeline and answer with both committed messages.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<PostedMessage, PipelineError>")]
 pub struct PostMessage {
     /// What the person wrote.
@@ -16,7 +16,7 @@ pub struct PostMessage {
 }
 
 /// A page of the session's history.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<History, PipelineError>")]
 pub struct ListHistory {
     /// Page size (1..=200).
@@ -26,7 +26,7 @@ pub struct ListHistory {
 }
 
 /// One message of the session.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<ChatMessage, PipelineError>")]
 pub struct FetchMessage {
     /// The message id.
@@ -34,7 +34,7 @@ pub struct FetchMessage {
 }
 
 /// Delete one message of the session; answers the deletion time.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<Timestamp, PipelineError>")]
 pub struct RemoveMessage {
     /// The message id.
@@ -42,27 +42,27 @@ pub struct RemoveMessage {
 }
 
 /// Delete every message of the session and the context built from them.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<(), PipelineError>")]
 pub struct ClearHistory;
 
 /// The session's status.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<SessionStatus, PipelineError>")]
 pub struct GetStatus;
 
 /// Record activity and answer the status.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<SessionStatus, PipelineError>")]
 pub struct TouchSession;
 
 /// Extend the session's life by the configured lifetime and answer the status.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<SessionStatus, PipelineError>")]
 pub struct RefreshSession;
 
 /// Store the session's one feedback.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<FeedbackReceipt, PipelineError>")]
 pub struct SubmitFeedback {
     /// The rating.
@@ -76,7 +76,7 @@ pub struct SubmitFeedback {
 /// Answer the session's messages left awaiting their reply past the grace period, and this
 /// actor's own failed ones at once (the janitor's orphan sweep; a streamed post that failed after
 /// its message was stored). Answers what was answered.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<Vec<super::recovery::Answered>, PipelineError>")]
 pub struct AnswerAwaiting;
 

@@ -99,7 +99,7 @@ impl ReplySink {
 /// Run one chat message through the pipeline, reporting to `events` as it goes. Once the work
 /// started the reply is `Ok` and the events say how it ended; an `Err` means it never started
 /// (expired session, full mailbox), and the caller reports that itself.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<(), PipelineError>")]
 pub struct PostMessageStreaming {
     /// Trimmed, validated text.

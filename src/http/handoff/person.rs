@@ -7,6 +7,7 @@ use super::views::{
     UnavailableAnswer, UnavailableView,
 };
 use crate::http::error::ApiError;
+use crate::http::live_session::LiveSession;
 use crate::http::openapi;
 use crate::http::staff::availability;
 use crate::http::state::AppState;
@@ -28,7 +29,6 @@ use cbln_actors::persistence::messages::{
 };
 use cbln_actors::persistence::{StoreError, Timestamp};
 use cbln_actors::session::{FetchMessage, GetStatus, ListHistory};
-use cbln_actors::session_registry::SessionHandle;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -148,7 +148,7 @@ pub async fn create(
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let ask = validate(body)?;
     let session = session_of(&state, &token).await?;
-    let status = session.mailbox.ask(GetStatus).await?;
+    let status = session.ask(GetStatus).await?;
     let now = Timestamp::now();
     let available = availability(&state, now).await?;
     if !available.is_available() {
@@ -305,9 +305,8 @@ pub async fn summary_draft(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (session, _) = session_from_query(&state, &request).await?;
-    let status = session.mailbox.ask(GetStatus).await?;
+    let status = session.ask(GetStatus).await?;
     let history = session
-        .mailbox
         .ask(ListHistory {
             limit: SUMMARY_SOURCE,
             offset: (status.message_count - SUMMARY_SOURCE).max(0),
@@ -338,12 +337,12 @@ pub async fn open_handoff(
 
 /// The chosen messages in the conversation's order; an id that is not this session's is a 422.
 async fn shared_messages(
-    session: &SessionHandle,
+    session: &LiveSession,
     ids: &[Uuid],
 ) -> Result<Vec<HandoffEntry>, ApiError> {
     let mut chosen = Vec::with_capacity(ids.len());
     for id in ids {
-        let message = match session.mailbox.ask(FetchMessage { id: *id }).await {
+        let message = match session.ask(FetchMessage { id: *id }).await {
             Ok(message) => message,
             Err(PipelineError::MessageNotFound) => {
                 return Err(ApiError::field(
