@@ -143,8 +143,7 @@ async fn two_clients_see_each_others_messages(backend: Backend) {
     let mut elsewhere = EventStream::open(&app, &other, None).await;
 
     let text = "hôm nay mình thấy hơi mệt";
-    let (status, body) = app.send_message(&token, text).await;
-    assert_eq!(status, 201, "{body}");
+    app.sent(&token, text).await;
     let history = history_messages(&app, &token).await;
     assert_eq!(history[0]["content"], text);
     for stream in [&mut by_header, &mut by_query] {
@@ -155,10 +154,7 @@ async fn two_clients_see_each_others_messages(backend: Backend) {
 
     // The second device posts (streamed, this time); the first sees it.
     let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
-        .header("Accept", "text/event-stream")
-        .json(&serde_json::json!({"content": "còn bạn thì sao"}))
+        .stream_message(&token, &serde_json::json!({"content": "còn bạn thì sao"}))
         .send()
         .await
         .expect("request");
@@ -192,8 +188,7 @@ async fn a_crisis_updates_the_session(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let token = app.create_session().await;
     let mut stream = EventStream::open(&app, &token, None).await;
-    let (status, body) = app.send_message(&token, CRISIS_VI).await;
-    assert_eq!(status, 201, "{body}");
+    app.sent(&token, CRISIS_VI).await;
     let events = stream.events(3).await;
     assert_increasing(&events);
     let updated: Vec<&Event> = events
@@ -265,12 +260,12 @@ async fn the_stream_ends_on_quick_exit_and_on_delete(backend: Backend) {
     let bystander = app.create_session().await;
     let mut stream = EventStream::open(&app, &exiting, None).await;
     let mut unaffected = EventStream::open(&app, &bystander, None).await;
-    let response = app
+    let status = app
         .post("/api/v1/sessions/exit")
         .bearer_auth(&exiting)
-        .fetch()
+        .fetch_status()
         .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(status, 200);
     let ended = stream.next_event().await;
     assert_eq!(ended.name, "session.ended", "{ended:?}");
     assert_eq!(ended.data, serde_json::json!({"reason": "deleted"}));
@@ -284,11 +279,11 @@ async fn the_stream_ends_on_quick_exit_and_on_delete(backend: Backend) {
     let (status, _) = app.send_message(&deleted, "xin chào").await;
     assert_eq!(status, 201);
     let mut stream = EventStream::open(&app, &deleted, None).await;
-    let response = app
+    let status = app
         .delete(&format!("/api/v1/sessions/{deleted}"))
-        .fetch()
+        .fetch_status()
         .await;
-    assert_eq!(response.status(), 204);
+    assert_eq!(status, 204);
     let ended = stream.next_event().await;
     assert_eq!(ended.name, "session.ended", "{ended:?}");
     assert!(ended.id > 0, "after the session's messages: {ended:?}");
@@ -327,8 +322,12 @@ async fn bad_tokens_get_the_usual_errors(backend: Backend) {
     let (status, body) =
         status_and_json(app.get("/api/v1/events").bearer_auth(&token).fetch().await).await;
     assert_error(status, &body, 401, "session_expired");
-    let response = app.post("/api/v1/events").bearer_auth(&token).fetch().await;
-    assert_eq!(response.status(), 405);
+    let status = app
+        .post("/api/v1/events")
+        .bearer_auth(&token)
+        .fetch_status()
+        .await;
+    assert_eq!(status, 405);
 }
 
 on_both_backends!(
