@@ -184,13 +184,8 @@ async fn two_clients_see_each_others_messages(backend: Backend) {
     assert!(!captured_logs().contains(text), "no message text in logs");
 }
 
-async fn a_crisis_updates_the_session(backend: Backend) {
-    let app = spawn_app_with(backend, |_| {}).await;
-    let token = app.create_session().await;
-    let mut stream = EventStream::open(&app, &token, None).await;
-    app.sent(&token, CRISIS_VI).await;
-    let events = stream.events(3).await;
-    assert_increasing(&events);
+/// The one `session.updated` among `events`, which must show the session in crisis.
+fn crisis_update(events: &[Event]) -> &Event {
     let updated: Vec<&Event> = events
         .iter()
         .filter(|e| e.name == "session.updated")
@@ -198,7 +193,17 @@ async fn a_crisis_updates_the_session(backend: Backend) {
     assert_eq!(updated.len(), 1, "{events:?}");
     assert_eq!(updated[0].data["risk"], "crisis", "{events:?}");
     assert_eq!(updated[0].data["is_crisis_mode"], true);
-    assert_eq!(updated[0].data["message_count"], 2);
+    updated[0]
+}
+
+async fn a_crisis_updates_the_session(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.create_session().await;
+    let mut stream = EventStream::open(&app, &token, None).await;
+    app.sent(&token, CRISIS_VI).await;
+    let events = stream.events(3).await;
+    assert_increasing(&events);
+    assert_eq!(crisis_update(&events).data["message_count"], 2);
     let created = events
         .iter()
         .filter(|e| e.name == "message.created")
@@ -426,16 +431,9 @@ async fn a_second_instance_streams_messages_posted_on_the_first() {
     }
 
     // A crisis on A: B's status is read fresh, not from its own stale copy of the session.
-    let (status, _) = a.send_message(&token, CRISIS_VI).await;
-    assert_eq!(status, 201);
+    a.sent(&token, CRISIS_VI).await;
     let on_b_crisis = on_b.events(3).await;
-    let updated: Vec<&Event> = on_b_crisis
-        .iter()
-        .filter(|e| e.name == "session.updated")
-        .collect();
-    assert_eq!(updated.len(), 1, "{on_b_crisis:?}");
-    assert_eq!(updated[0].data["risk"], "crisis", "{on_b_crisis:?}");
-    assert_eq!(updated[0].data["is_crisis_mode"], true);
+    crisis_update(&on_b_crisis);
     assert_increasing(&on_b_crisis);
 
     let response = a
