@@ -115,16 +115,7 @@ impl RedisHandle {
 
     async fn publish(&self, id: Uuid) {
         let payload = format!("{}:{id}", self.instance);
-        let published = async {
-            let mut connection = self.pool.get().await.map_err(|e| e.to_string())?;
-            redis::cmd("PUBLISH")
-                .arg(DELETIONS_CHANNEL)
-                .arg(payload)
-                .query_async::<i64>(&mut *connection)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        if let Err(error) = published.await {
+        if let Err(error) = self.publish_on(DELETIONS_CHANNEL, payload).await {
             tracing::warn!(error = %error, "could not announce a session deletion");
         }
     }

@@ -41,29 +41,17 @@ const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_PG_SOCKET_URL: &str =
     "postgres://postgres@localhost/postgres?host=/var/run/postgresql";
 
-/// What students actually write: ~100 characters, with and without diacritics, some teen code.
-/// Hyperbole ("mệt muốn chết") is deliberately present: it must not be flagged, and it exercises
-/// the detector's exception path like real traffic does.
-const ORDINARY: &[&str] = &[
-    "Mai mình thi học kỳ môn Toán rồi mà vẫn chưa ôn xong, cứ mở sách ra là đầu óc trống rỗng, lo quá.",
-    "Dạo này bố mẹ cứ so sánh mình với con nhà hàng xóm, mình cố gắng mấy cũng không thấy đủ, buồn lắm.",
-    "Hôm nay đi học mệt muốn chết, bài tập nhóm thì mỗi mình làm, mấy bạn kia cứ đùn đẩy cho mình hoài.",
-    "minh moi chuyen len thanh pho hoc dai hoc, chua quen ai het, toi nao cung thay co don kinh khung.",
-    "Crush rep tin nhắn của mình có mỗi chữ ừ, mình có nên nhắn tiếp không hay thôi để vậy cho đỡ quê.",
-    "Mình bị mất ngủ cả tuần nay vì lo chuyện điểm số, sáng dậy lên lớp không tập trung nổi cái gì cả.",
-    "ko hiu sao dạo này t hay cáu với mọi ng xung quanh, xong lại thấy có lỗi, mệt mỏi vl luôn á bạn.",
-    "Mình với đứa bạn thân cãi nhau to, giờ nó không nói chuyện với mình nữa, mình không biết làm sao.",
-    "Thầy chủ nhiệm gọi phụ huynh vì mình nghỉ học mấy buổi, giờ về nhà chắc bị mắng, sợ lắm luôn á.",
-    "Năm nay mình thi đại học mà chưa biết chọn ngành gì, bố mẹ muốn mình học y nhưng mình thích vẽ.",
-    "cả lớp đi chơi mà không ai rủ mình, chắc tại mình nhạt quá, nghĩ lại thấy tủi thân ghê mn ạ.",
-    "I have so many deadlines this week and I feel like I am drowning, I cannot focus on anything now.",
-];
+/// What students write, shared with the load simulator: ~100 characters, with and without
+/// diacritics, some teen code. Hyperbole ("mệt muốn chết") is deliberately present: it must not be
+/// flagged, and it exercises the detector's exception path like real traffic does.
+#[path = "../../src/simulate/messages.rs"]
+mod messages;
+
+/// The twelve ordinary messages every figure in BENCHMARKS.md was measured with.
+const ORDINARY: &[&str] = messages::ORDINARY.split_at(12).0;
 
 /// A small share of traffic is a crisis: it takes the safety path and enters crisis mode.
-const CRISIS: &[&str] = &[
-    "Mình thấy mọi thứ vô nghĩa quá, nhiều lúc mình không muốn sống nữa, chẳng ai hiểu mình cả.",
-    "dao nay minh hay nghi den chuyen tu tu, minh met moi lam roi, khong biet noi voi ai ca.",
-];
+const CRISIS: &[&str] = messages::CRISIS.split_at(2).0;
 
 /// One message in `CRISIS_EVERY` is a crisis (≈2 %).
 const CRISIS_EVERY: usize = 50;

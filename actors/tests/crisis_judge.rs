@@ -102,12 +102,6 @@ async fn verdict_after_a_reasoning_block_is_returned() {
 }
 
 #[tokio::test]
-async fn garbage_body_is_no_opinion() {
-    let got = outcome(ResponseTemplate::new(200).set_body_string("<html>oops</html>")).await;
-    assert_eq!(got, Err(JudgeFailure::InvalidResponse));
-}
-
-#[tokio::test]
 async fn answer_outside_the_schema_is_no_opinion() {
     for content in [
         json!("I think this person is at risk."),
@@ -125,15 +119,20 @@ async fn answer_outside_the_schema_is_no_opinion() {
 }
 
 #[tokio::test]
-async fn http_500_is_no_opinion() {
-    let got = outcome(ResponseTemplate::new(500).set_body_string("upstream broke")).await;
-    assert_eq!(got, Err(JudgeFailure::HttpStatus));
-}
-
-#[tokio::test]
-async fn http_401_is_no_opinion() {
-    let got = outcome(ResponseTemplate::new(401)).await;
-    assert_eq!(got, Err(JudgeFailure::HttpStatus));
+async fn an_error_status_or_garbage_body_is_no_opinion() {
+    for (answer, failure) in [
+        (
+            ResponseTemplate::new(200).set_body_string("<html>oops</html>"),
+            JudgeFailure::InvalidResponse,
+        ),
+        (
+            ResponseTemplate::new(500).set_body_string("upstream broke"),
+            JudgeFailure::HttpStatus,
+        ),
+        (ResponseTemplate::new(401), JudgeFailure::HttpStatus),
+    ] {
+        assert_eq!(outcome(answer).await, Err(failure));
+    }
 }
 
 #[tokio::test]

@@ -26,6 +26,25 @@ use uuid::Uuid;
 
 const CONTEXT_TURNS: usize = 10;
 
+/// Runs each named `async fn(Database)` as two tests, `NAME::postgres` and `NAME::sqlite`.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix::test]
+                async fn postgres() {
+                    super::$name(super::Database::postgres().await).await
+                }
+
+                #[actix::test]
+                async fn sqlite() {
+                    super::$name(super::Database::sqlite()).await
+                }
+            }
+        )*
+    };
+}
+
 fn settings() -> ActorSystemSettings {
     ActorSystemSettings {
         encryptor_threads: 1,
@@ -248,16 +267,6 @@ async fn alternate_between_two_instances(database: Database) {
     database.drop().await;
 }
 
-#[actix::test]
-async fn two_instances_alternating_on_postgres_share_one_exact_history() {
-    alternate_between_two_instances(Database::postgres().await).await;
-}
-
-#[actix::test]
-async fn two_instances_alternating_on_sqlite_share_one_exact_history() {
-    alternate_between_two_instances(Database::sqlite()).await;
-}
-
 /// Concurrent posts to one session from two instances at once: each either commits or is
 /// prepared again; none is answered with an error, none is lost or duplicated.
 #[actix::test]
@@ -398,16 +407,6 @@ async fn a_message_left_by_a_dead_instance_is_answered_once(database: Database) 
     database.drop().await;
 }
 
-#[actix::test]
-async fn a_message_left_by_a_dead_instance_is_answered_once_on_postgres() {
-    a_message_left_by_a_dead_instance_is_answered_once(Database::postgres().await).await;
-}
-
-#[actix::test]
-async fn a_message_left_by_a_dead_instance_is_answered_once_on_sqlite() {
-    a_message_left_by_a_dead_instance_is_answered_once(Database::sqlite()).await;
-}
-
 /// The janitor answers a message left without a reply once it is past the grace period, though
 /// nobody reopens its session and no actor of it is live; a newer one it leaves to its own
 /// instance for now.
@@ -473,16 +472,6 @@ async fn the_janitor_answers_an_orphan_nobody_reopens(database: Database) {
     assert_eq!(b.history(token).await.len(), 4);
     b.system.shutdown().await;
     database.drop().await;
-}
-
-#[actix::test]
-async fn the_janitor_answers_an_orphan_nobody_reopens_on_postgres() {
-    the_janitor_answers_an_orphan_nobody_reopens(Database::postgres().await).await;
-}
-
-#[actix::test]
-async fn the_janitor_answers_an_orphan_nobody_reopens_on_sqlite() {
-    the_janitor_answers_an_orphan_nobody_reopens(Database::sqlite()).await;
 }
 
 /// A streamed reply that fails after its user message was committed (the provider takes longer
@@ -557,3 +546,9 @@ async fn a_streamed_reply_that_fails_is_answered_at_the_next_use() {
     a.system.shutdown().await;
     database.drop().await;
 }
+
+on_both_databases!(
+    alternate_between_two_instances,
+    a_message_left_by_a_dead_instance_is_answered_once,
+    the_janitor_answers_an_orphan_nobody_reopens,
+);

@@ -347,29 +347,21 @@ pub fn crisis_judge_settings(settings: &Settings) -> CrisisJudgeSettings {
 fn validate_keys(settings: &Settings) -> Result<(), ConfigError> {
     use cbln_actors::crypto::{MasterKey, TokenHasher};
     let security = &settings.security;
-    let encryption = security.encryption_key.expose_secret().trim();
-    if !encryption.is_empty() {
-        MasterKey::parse(encryption).map_err(|error| {
-            invalid(
-                "security.encryption_key (ENCRYPTION_KEY)",
-                error.to_string(),
-            )
-        })?;
-    }
-    let previous = security.encryption_keys_previous.expose_secret().trim();
-    if !previous.is_empty() {
-        MasterKey::parse_list(previous).map_err(|error| {
-            invalid(
-                "security.encryption_keys_previous (ENCRYPTION_KEYS_PREVIOUS)",
-                error.to_string(),
-            )
-        })?;
-    }
-    let secret = security.secret_key.expose_secret().trim();
-    if !secret.is_empty() {
-        TokenHasher::new(secret.as_bytes())
-            .map_err(|error| invalid("security.secret_key (SECRET_KEY)", error.to_string()))?;
-    }
+    let encryption = well_formed(
+        "security.encryption_key (ENCRYPTION_KEY)",
+        security.encryption_key.expose_secret(),
+        MasterKey::parse,
+    )?;
+    well_formed(
+        "security.encryption_keys_previous (ENCRYPTION_KEYS_PREVIOUS)",
+        security.encryption_keys_previous.expose_secret(),
+        MasterKey::parse_list,
+    )?;
+    let secret = well_formed(
+        "security.secret_key (SECRET_KEY)",
+        security.secret_key.expose_secret(),
+        |secret| TokenHasher::new(secret.as_bytes()),
+    )?;
     // One key in both roles would let whoever learns one (say, from a token hash) unlock both.
     if !secret.is_empty() && secret == encryption {
         return Err(invalid(
@@ -378,6 +370,20 @@ fn validate_keys(settings: &Settings) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// `value` trimmed, after `parse` accepted it unless it is empty (not configured); `setting`
+/// names it in the error.
+fn well_formed<'a, T, E: std::fmt::Display>(
+    setting: &str,
+    value: &'a str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<&'a str, ConfigError> {
+    let value = value.trim();
+    if !value.is_empty() {
+        parse(value).map_err(|error| invalid(setting, error.to_string()))?;
+    }
+    Ok(value)
 }
 
 /// The hotline file's path: relative paths are inside the config directory.

@@ -35,10 +35,14 @@ struct Limiters {
     staff_login_quota: SharedQuota,
 }
 
-fn quota(per_minute: u32, burst: u32) -> Quota {
+/// A limiter of its own for each key, allowing `per_minute` with bursts of `burst`.
+fn keyed<K>(per_minute: u32, burst: u32) -> DefaultKeyedRateLimiter<K>
+where
+    K: Clone + std::hash::Hash + Eq,
+{
     let rate = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
-    Quota::per_minute(rate).allow_burst(burst)
+    DefaultKeyedRateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
 }
 
 impl RateLimits {
@@ -50,14 +54,8 @@ impl RateLimits {
     ) -> Self {
         let inner = settings.enabled.then(|| {
             Arc::new(Limiters {
-                messages: DefaultKeyedRateLimiter::keyed(quota(
-                    settings.messages_per_minute,
-                    settings.message_burst,
-                )),
-                sessions: DefaultKeyedRateLimiter::keyed(quota(
-                    settings.sessions_per_minute,
-                    settings.session_burst,
-                )),
+                messages: keyed(settings.messages_per_minute, settings.message_burst),
+                sessions: keyed(settings.sessions_per_minute, settings.session_burst),
                 message_quota: SharedQuota::per_minute(
                     settings.messages_per_minute,
                     settings.message_burst,
@@ -66,14 +64,14 @@ impl RateLimits {
                     settings.sessions_per_minute,
                     settings.session_burst,
                 ),
-                staff_login_addresses: DefaultKeyedRateLimiter::keyed(quota(
+                staff_login_addresses: keyed(
                     settings.staff_logins_per_minute,
                     settings.staff_login_burst,
-                )),
-                staff_login_names: DefaultKeyedRateLimiter::keyed(quota(
+                ),
+                staff_login_names: keyed(
                     settings.staff_logins_per_minute,
                     settings.staff_login_burst,
-                )),
+                ),
                 staff_login_quota: SharedQuota::per_minute(
                     settings.staff_logins_per_minute,
                     settings.staff_login_burst,

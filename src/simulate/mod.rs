@@ -17,10 +17,12 @@
 //! Every run is bounded: only loopback targets, capped session and message counts, a time limit
 //! (given, or [`DEFAULT_DURATION_LIMIT`]), and a timeout on every request.
 
+mod messages;
 mod pool;
 mod stats;
 
-pub use pool::{CRISIS, ORDINARY, Pick, pick};
+pub use messages::{CRISIS, ORDINARY};
+pub use pool::{Pick, pick};
 pub use stats::{Latency, loopback_base_url, percentile, summarise};
 
 use std::collections::BTreeMap;

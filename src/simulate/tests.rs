@@ -131,30 +131,27 @@ impl Respond for History {
 /// A fake instance of the service; `stored` and `tokens` are shared with its siblings.
 async fn fake_instance(stored: &Stored, tokens: &Arc<AtomicUsize>, fault: Fault) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/sessions"))
-        .respond_with(NewSession(tokens.clone()))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/messages"))
-        .and(header_exists("authorization"))
-        .respond_with(Reply(stored.clone()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/messages"))
-        .and(query_param("limit", "200"))
-        .and(query_param("offset", "0"))
-        .and(header_exists("authorization"))
-        .respond_with(History(stored.clone(), fault))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path_regex(r"^/api/v1/sessions/anon_test\d{4}$"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+    let mocks = [
+        Mock::given(method("POST"))
+            .and(path("/api/v1/sessions"))
+            .respond_with(NewSession(tokens.clone())),
+        Mock::given(method("POST"))
+            .and(path("/api/v1/messages"))
+            .and(header_exists("authorization"))
+            .respond_with(Reply(stored.clone())),
+        Mock::given(method("GET"))
+            .and(path("/api/v1/messages"))
+            .and(query_param("limit", "200"))
+            .and(query_param("offset", "0"))
+            .and(header_exists("authorization"))
+            .respond_with(History(stored.clone(), fault)),
+        Mock::given(method("DELETE"))
+            .and(path_regex(r"^/api/v1/sessions/anon_test\d{4}$"))
+            .respond_with(ResponseTemplate::new(204)),
+    ];
+    for mock in mocks {
+        mock.mount(&server).await;
+    }
     server
 }
 
@@ -171,6 +168,15 @@ fn uris(servers: &[MockServer]) -> Vec<String> {
     servers.iter().map(MockServer::uri).collect()
 }
 
+/// Runs the simulation against `servers`: its report and what it printed.
+async fn simulate(servers: &[MockServer]) -> (SimulationReport, String) {
+    let mut out = Vec::new();
+    let report = run(args(&uris(servers)), &mut out)
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e:#}"));
+    (report, String::from_utf8_lossy(&out).into_owned())
+}
+
 async fn received(server: &MockServer) -> usize {
     server.received_requests().await.map_or(0, |r| r.len())
 }
@@ -178,9 +184,7 @@ async fn received(server: &MockServer) -> usize {
 #[tokio::test]
 async fn full_run_against_a_fake_server() {
     let servers = fake_service(1, Fault::None).await;
-    let mut out = Vec::new();
-    let report = run(args(&uris(&servers)), &mut out).await;
-    let report = report.unwrap_or_else(|e| panic!("run failed: {e:#}"));
+    let (report, text) = simulate(&servers).await;
 
     assert_eq!(report.sessions_created, 3);
     assert_eq!(report.messages_sent, 12);
@@ -206,7 +210,6 @@ async fn full_run_against_a_fake_server() {
     assert_eq!(report.per_instance.len(), 1);
     assert_eq!(report.per_instance[0].requests, report.requests);
 
-    let text = String::from_utf8_lossy(&out);
     assert!(text.contains("12 ok of 12 sent"), "{text}");
     assert!(text.contains("0 mismatched"), "{text}");
     assert!(
@@ -219,10 +222,7 @@ async fn full_run_against_a_fake_server() {
 #[tokio::test]
 async fn several_urls_take_turns_and_are_reported_each() {
     let servers = fake_service(2, Fault::None).await;
-    let mut out = Vec::new();
-    let report = run(args(&uris(&servers)), &mut out)
-        .await
-        .unwrap_or_else(|e| panic!("run failed: {e:#}"));
+    let (report, text) = simulate(&servers).await;
     assert_eq!(report.messages_ok, 12);
     assert!(report.history_mismatches.is_empty());
     assert_eq!(report.per_instance.len(), 2);
@@ -245,7 +245,6 @@ async fn several_urls_take_turns_and_are_reported_each() {
             .sum::<u64>(),
         12
     );
-    let text = String::from_utf8_lossy(&out);
     assert!(
         text.contains("instance 0") && text.contains("instance 1"),
         "{text}"
@@ -256,10 +255,7 @@ async fn several_urls_take_turns_and_are_reported_each() {
 async fn a_short_history_is_reported() {
     // Each session sent 4 messages answered 201, so 8 must be stored; the fake holds 7.
     let servers = fake_service(1, Fault::DropLastReply).await;
-    let mut out = Vec::new();
-    let report = run(args(&uris(&servers)), &mut out)
-        .await
-        .unwrap_or_else(|e| panic!("run failed: {e:#}"));
+    let (report, text) = simulate(&servers).await;
     assert_eq!(report.history_mismatches.len(), 3);
     assert!(
         report
@@ -267,16 +263,16 @@ async fn a_short_history_is_reported() {
             .iter()
             .all(|m| m.expected == 8 && m.stored == Some(7))
     );
-    assert!(String::from_utf8_lossy(&out).contains("expected 8 stored messages, found 7"));
+    assert!(
+        text.contains("expected 8 stored messages, found 7"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn a_history_out_of_order_is_reported() {
     let servers = fake_service(1, Fault::SwapFirstTwo).await;
-    let mut out = Vec::new();
-    let report = run(args(&uris(&servers)), &mut out)
-        .await
-        .unwrap_or_else(|e| panic!("run failed: {e:#}"));
+    let (report, _) = simulate(&servers).await;
     assert_eq!(report.history_mismatches.len(), 3, "{report:?}");
     assert!(report.history_mismatches.iter().all(|m| m.stored == Some(8)
         && m.problem == Some("a message differs from what was sent, or out of order")));

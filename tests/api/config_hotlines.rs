@@ -175,10 +175,7 @@ async fn config_hotlines_operator_file_reaches_the_server_and_the_model() {
     .await;
     let token = app.create_session().await;
 
-    let (status, body) = app
-        .send_message(&token, "mình lo cho kỳ thi tuần sau")
-        .await;
-    assert_eq!(status, 201, "{body}");
+    app.sent(&token, "mình lo cho kỳ thi tuần sau").await;
     let requests = mock.received_requests().await.expect("recorded");
     let request: Value = serde_json::from_slice(&requests[0].body).expect("JSON body");
     let prompt = request["messages"][0]["content"].as_str().expect("prompt");
@@ -190,10 +187,9 @@ async fn config_hotlines_operator_file_reaches_the_server_and_the_model() {
     }
     assert!(prompt.contains("0900 000 002 (cấp cứu)"), "{prompt}");
 
-    let (status, body) = app
-        .send_message(&token, "mình muốn chết, không muốn sống nữa")
+    let body = app
+        .sent(&token, "mình muốn chết, không muốn sống nữa")
         .await;
-    assert_eq!(status, 201, "{body}");
     let card = body["crisis_info"].to_string();
     let reply = body["ai_message"]["content"].as_str().expect("reply");
     for national in NATIONAL {

@@ -33,8 +33,7 @@ async fn a_judge_crisis_raises_the_verdict(backend: Backend) {
     let mock = provider_answering(verdict("crisis", Some("suicide"))).await;
     let app = app_with_judge(backend, &mock).await;
     let token = app.create_session().await;
-    let (status, body) = app.send_message(&token, "hôm nay trời đẹp ghê").await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, "hôm nay trời đẹp ghê").await;
     assert_eq!(
         body["crisis_info"]["categories"],
         json!(["suicide"]),
@@ -64,8 +63,7 @@ async fn a_judge_never_lowers_and_its_failures_change_nothing(backend: Backend) 
         .await;
     let app = app_with_judge(backend, &mock).await;
     let token = app.create_session().await;
-    let (status, body) = app.send_message(&token, "tao muốn tự tử").await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, "tao muốn tự tử").await;
     assert_eq!(
         body["user_message"]["is_crisis_detected"], true,
         "never lowered: {body}"
@@ -73,8 +71,7 @@ async fn a_judge_never_lowers_and_its_failures_change_nothing(backend: Backend) 
 
     let calm = app.create_session().await;
     for message in ["mai đi học sớm", "tối nay ăn gì nhỉ"] {
-        let (status, body) = app.send_message(&calm, message).await;
-        assert_eq!(status, 201, "{body}");
+        let body = app.sent(&calm, message).await;
         assert!(
             body["crisis_info"].is_null(),
             "slow or garbage judge: {body}"

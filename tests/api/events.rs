@@ -143,8 +143,7 @@ async fn two_clients_see_each_others_messages(backend: Backend) {
     let mut elsewhere = EventStream::open(&app, &other, None).await;
 
     let text = "hôm nay mình thấy hơi mệt";
-    let (status, body) = app.send_message(&token, text).await;
-    assert_eq!(status, 201, "{body}");
+    app.sent(&token, text).await;
     let history = history_messages(&app, &token).await;
     assert_eq!(history[0]["content"], text);
     for stream in [&mut by_header, &mut by_query] {
@@ -155,10 +154,7 @@ async fn two_clients_see_each_others_messages(backend: Backend) {
 
     // The second device posts (streamed, this time); the first sees it.
     let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
-        .header("Accept", "text/event-stream")
-        .json(&serde_json::json!({"content": "còn bạn thì sao"}))
+        .stream_message(&token, &serde_json::json!({"content": "còn bạn thì sao"}))
         .send()
         .await
         .expect("request");
@@ -188,14 +184,8 @@ async fn two_clients_see_each_others_messages(backend: Backend) {
     assert!(!captured_logs().contains(text), "no message text in logs");
 }
 
-async fn a_crisis_updates_the_session(backend: Backend) {
-    let app = spawn_app_with(backend, |_| {}).await;
-    let token = app.create_session().await;
-    let mut stream = EventStream::open(&app, &token, None).await;
-    let (status, body) = app.send_message(&token, CRISIS_VI).await;
-    assert_eq!(status, 201, "{body}");
-    let events = stream.events(3).await;
-    assert_increasing(&events);
+/// The one `session.updated` among `events`, which must show the session in crisis.
+fn crisis_update(events: &[Event]) -> &Event {
     let updated: Vec<&Event> = events
         .iter()
         .filter(|e| e.name == "session.updated")
@@ -203,7 +193,17 @@ async fn a_crisis_updates_the_session(backend: Backend) {
     assert_eq!(updated.len(), 1, "{events:?}");
     assert_eq!(updated[0].data["risk"], "crisis", "{events:?}");
     assert_eq!(updated[0].data["is_crisis_mode"], true);
-    assert_eq!(updated[0].data["message_count"], 2);
+    updated[0]
+}
+
+async fn a_crisis_updates_the_session(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.create_session().await;
+    let mut stream = EventStream::open(&app, &token, None).await;
+    app.sent(&token, CRISIS_VI).await;
+    let events = stream.events(3).await;
+    assert_increasing(&events);
+    assert_eq!(crisis_update(&events).data["message_count"], 2);
     let created = events
         .iter()
         .filter(|e| e.name == "message.created")
@@ -265,12 +265,12 @@ async fn the_stream_ends_on_quick_exit_and_on_delete(backend: Backend) {
     let bystander = app.create_session().await;
     let mut stream = EventStream::open(&app, &exiting, None).await;
     let mut unaffected = EventStream::open(&app, &bystander, None).await;
-    let response = app
+    let status = app
         .post("/api/v1/sessions/exit")
         .bearer_auth(&exiting)
-        .fetch()
+        .fetch_status()
         .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(status, 200);
     let ended = stream.next_event().await;
     assert_eq!(ended.name, "session.ended", "{ended:?}");
     assert_eq!(ended.data, serde_json::json!({"reason": "deleted"}));
@@ -284,11 +284,11 @@ async fn the_stream_ends_on_quick_exit_and_on_delete(backend: Backend) {
     let (status, _) = app.send_message(&deleted, "xin chào").await;
     assert_eq!(status, 201);
     let mut stream = EventStream::open(&app, &deleted, None).await;
-    let response = app
+    let status = app
         .delete(&format!("/api/v1/sessions/{deleted}"))
-        .fetch()
+        .fetch_status()
         .await;
-    assert_eq!(response.status(), 204);
+    assert_eq!(status, 204);
     let ended = stream.next_event().await;
     assert_eq!(ended.name, "session.ended", "{ended:?}");
     assert!(ended.id > 0, "after the session's messages: {ended:?}");
@@ -427,16 +427,9 @@ async fn a_second_instance_streams_messages_posted_on_the_first() {
     }
 
     // A crisis on A: B's status is read fresh, not from its own stale copy of the session.
-    let (status, _) = a.send_message(&token, CRISIS_VI).await;
-    assert_eq!(status, 201);
+    a.sent(&token, CRISIS_VI).await;
     let on_b_crisis = on_b.events(3).await;
-    let updated: Vec<&Event> = on_b_crisis
-        .iter()
-        .filter(|e| e.name == "session.updated")
-        .collect();
-    assert_eq!(updated.len(), 1, "{on_b_crisis:?}");
-    assert_eq!(updated[0].data["risk"], "crisis", "{on_b_crisis:?}");
-    assert_eq!(updated[0].data["is_crisis_mode"], true);
+    crisis_update(&on_b_crisis);
     assert_increasing(&on_b_crisis);
 
     let response = a

@@ -1,6 +1,6 @@
 //! Feedback API: one rating per session, validation of each field, the text stored encrypted.
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_with_session};
 use crate::on_both_backends;
 use crate::support::{Fetch, assert_field_error, assert_none_in, contains_bytes, keys, set};
 use serde_json::{Value, json};
@@ -13,8 +13,7 @@ async fn submit(app: &TestApp, body: Value) -> (u16, Value) {
 }
 
 async fn feedback_answers_201_then_409(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let session_id = app.history(&token).await["session_id"].clone();
 
     let (status, body) = submit(
@@ -48,14 +47,13 @@ async fn feedback_answers_201_then_409(backend: Backend) {
 
     // Bearer, lowest rating, no text, no category: a minimal feedback of another session.
     let other = app.create_session().await;
-    let response = app
+    let (status, body) = app
         .post("/api/v1/feedback")
         .bearer_auth(&other)
         .json(&json!({"rating": 1}))
-        .fetch()
+        .fetch_json()
         .await;
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
     assert_eq!(body["feedback"]["rating"], 1);
     assert!(body["feedback"]["category"].is_null(), "{body}");
 
@@ -81,8 +79,7 @@ async fn feedback_answers_201_then_409(backend: Backend) {
 }
 
 async fn feedback_fields_are_validated(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
 
     for rating in [
         json!(0),
@@ -136,8 +133,7 @@ async fn feedback_fields_are_validated(backend: Backend) {
 }
 
 async fn feedback_text_is_stored_encrypted(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let marker = format!(
         "Góp ý bí mật {} không được lưu rõ",
         uuid::Uuid::new_v4().simple()

@@ -9,11 +9,10 @@
 //! HAProxy must be installed (`apt-get install -y haproxy`); the test fails, never skips, when it
 //! is not. Redis must run at 127.0.0.1:6379.
 
-use crate::helpers::{Backend, TestDatabase};
+use crate::helpers::{Backend, TestDatabase, count_at};
 use crate::processes::{ServeProcess, free_port, open_session};
-use cbln::simulate::{SimulateArgs, SimulationReport, run};
+use cbln::simulate::{SimulateArgs, SimulationReport};
 use serde_json::json;
-use sqlx::Connection;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -246,11 +245,7 @@ async fn simulate(
         crisis_ratio: 0.1,
         duration_limit: Some(Duration::from_secs(60)),
     };
-    let mut out = Vec::new();
-    let report = run(args, &mut out)
-        .await
-        .unwrap_or_else(|e| panic!("simulation failed: {e:#}"));
-    (report, String::from_utf8_lossy(&out).into_owned())
+    crate::simulate::simulate(args).await
 }
 
 fn server_errors(report: &SimulationReport) -> u64 {
@@ -277,22 +272,12 @@ fn assert_clean(report: &SimulationReport, sessions: usize, messages: usize, out
     assert_eq!(report.sessions_deleted, sessions, "{out}");
 }
 
-async fn scalar(database_url: &str, sql: &'static str) -> i64 {
-    let mut connection = sqlx::PgConnection::connect(database_url)
-        .await
-        .expect("connect");
-    sqlx::query_scalar(sql)
-        .fetch_one(&mut connection)
-        .await
-        .expect("count")
-}
-
 async fn messages_stored(database_url: &str) -> i64 {
-    scalar(database_url, "SELECT COUNT(*) FROM messages").await
+    count_at(database_url, "SELECT COUNT(*) FROM messages").await
 }
 
 async fn awaiting_replies(database_url: &str) -> i64 {
-    scalar(
+    count_at(
         database_url,
         "SELECT COUNT(*) FROM messages WHERE awaiting_reply",
     )

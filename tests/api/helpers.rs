@@ -207,6 +207,13 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
+/// Starts an app on `backend` and opens a session in it: the app and the session's token.
+pub async fn spawn_with_session(backend: Backend) -> (TestApp, String) {
+    let app = spawn_app(backend).await;
+    let token = app.create_session().await;
+    (app, token)
+}
+
 /// Starts an app on `backend`, letting the test adjust the settings first.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database = TestDatabase::create(backend).await;
@@ -283,22 +290,30 @@ async fn start(database: TestDatabase, settings: Settings, data_dir: tempfile::T
     }
 }
 
-/// Evaluates `$body` with `$connection` bound to a new connection to `$app`'s database, a
-/// PostgreSQL or a SQLite one as the app runs on.
+/// Evaluates `$body` with `$connection` bound to a new connection to the database at `$url`, a
+/// PostgreSQL or a SQLite one.
 macro_rules! with_connection {
-    ($app:expr, |$connection:ident| $body:expr) => {
-        if $app.database.pg_name.is_some() {
-            let mut $connection = sqlx::PgConnection::connect(&$app.database.url)
-                .await
-                .expect("connect");
+    ($url:expr, |$connection:ident| $body:expr) => {
+        if $url.starts_with("postgres") {
+            let mut $connection = sqlx::PgConnection::connect($url).await.expect("connect");
             $body
         } else {
-            let mut $connection = sqlx::SqliteConnection::connect(&$app.database.url)
+            let mut $connection = sqlx::SqliteConnection::connect($url)
                 .await
                 .expect("connect");
             $body
         }
     };
+}
+
+/// One integer from a scalar query (e.g. `SELECT COUNT(*) FROM messages`) against the database
+/// at `url`, through a connection of its own (looking behind the API).
+pub async fn count_at(url: &str, sql: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    with_connection!(url, |connection| sqlx::query_scalar(sql)
+        .fetch_one(&mut connection)
+        .await
+        .expect("scalar"))
 }
 
 impl TestApp {
@@ -331,6 +346,21 @@ impl TestApp {
     pub async fn send_message(&self, token: &str, content: &str) -> (u16, Value) {
         self.post_message_body(token, &json!({ "content": content }))
             .await
+    }
+
+    /// Sends a message with the bearer token, which must be answered 201; returns the body.
+    pub async fn sent(&self, token: &str, content: &str) -> Value {
+        let (status, body) = self.send_message(token, content).await;
+        assert_eq!(status, 201, "{content:?}: {body}");
+        body
+    }
+
+    /// A post of `body` as a message with the bearer token, asking for the reply as a stream.
+    pub fn stream_message(&self, token: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.post("/api/v1/messages")
+            .bearer_auth(token)
+            .header("Accept", "text/event-stream")
+            .json(body)
     }
 
     /// Posts `body` as a message with the bearer token; returns status and JSON body (`Null`
@@ -369,7 +399,7 @@ impl TestApp {
     /// Raw SQL against the app's database through a separate connection (looking behind the API).
     pub async fn execute(&self, sql: &str) -> u64 {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
-        with_connection!(self, |connection| sqlx::query(sql)
+        with_connection!(&self.database.url, |connection| sqlx::query(sql)
             .execute(&mut connection)
             .await
             .expect("raw SQL")
@@ -378,11 +408,7 @@ impl TestApp {
 
     /// One integer from a scalar query (e.g. `SELECT COUNT(*) FROM messages`).
     pub async fn count(&self, sql: &str) -> i64 {
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
-        with_connection!(self, |connection| sqlx::query_scalar(sql)
-            .fetch_one(&mut connection)
-            .await
-            .expect("scalar"))
+        count_at(&self.database.url, sql).await
     }
 
     /// Everything the database holds, as bytes: the SQLite file and its WAL, or every row of

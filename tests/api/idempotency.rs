@@ -8,7 +8,6 @@ use crate::helpers::{
 use crate::mock_llm::{answer, provider_answering};
 use crate::on_both_backends;
 use crate::support::{Fetch, assert_error, assert_field_error, contains_bytes, header};
-use cbln::config::ResponderProvider;
 use serde_json::{Value, json};
 use std::time::Duration;
 use wiremock::ResponseTemplate;
@@ -182,11 +181,8 @@ async fn a_streamed_post_keeps_its_final_answer_for_retries(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let token = app.create_session().await;
     let streamed = |key: &'static str| {
-        app.post("/api/v1/messages")
-            .bearer_auth(&token)
-            .header("Accept", "text/event-stream")
+        app.stream_message(&token, &json!({"content": "chào bạn"}))
             .header("Idempotency-Key", key)
-            .json(&json!({"content": "chào bạn"}))
             .fetch()
     };
     let first = streamed("stream-1").await;
@@ -240,11 +236,8 @@ async fn a_streamed_post_that_fails_after_its_message_settles_its_key(backend: B
     let token = app.create_session().await;
     let body = json!({"content": "lần này trả lời chậm"});
     let events = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
-        .header("Accept", "text/event-stream")
+        .stream_message(&token, &body)
         .header("Idempotency-Key", "fails-late")
-        .json(&body)
         .fetch()
         .await
         .text()
@@ -379,14 +372,8 @@ async fn a_retry_while_the_first_runs_gets_409(backend: Backend) {
         answer("Mình đang nghe bạn đây. Bạn kể tiếp nhé?").set_delay(Duration::from_millis(1_500)),
     )
     .await;
-    let base_url = format!("{}/v1", mock.uri());
-    let app = spawn_app_with(backend, move |s| {
-        s.responder.provider = ResponderProvider::Openai;
-        s.responder.base_url = base_url;
-        s.responder.timeout_ms = 5_000;
-        s.responder.model = "test-model".into();
-    })
-    .await;
+    let uri = mock.uri();
+    let app = spawn_app_with(backend, move |s| use_provider(s, &uri, 5_000)).await;
     let token = app.create_session().await;
     let body = json!({"content": "hôm nay mình hơi mệt"});
 

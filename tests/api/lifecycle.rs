@@ -12,8 +12,7 @@ async fn a_new_crisis_rule_applies_without_a_restart(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.janitor.rules_poll_interval_s = 1).await;
     let token = app.create_session().await;
     let phrase = "muốn ăn quả táo độc";
-    let (status, body) = app.send_message(&token, phrase).await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, phrase).await;
     assert!(
         body["crisis_info"].is_null(),
         "not a crisis before the rule exists: {body}"
@@ -48,8 +47,7 @@ async fn a_new_crisis_rule_applies_without_a_restart(backend: Backend) {
         Duration::from_secs(10),
         Duration::from_millis(300),
         || async {
-            let (status, body) = app.send_message(&token, phrase).await;
-            assert_eq!(status, 201, "{body}");
+            let body = app.sent(&token, phrase).await;
             Some(body["crisis_info"].clone()).filter(|card| !card.is_null())
         },
     )

@@ -1,7 +1,7 @@
 //! Messages API: send, history with pagination, get one, delete one, delete all, the crisis card,
 //! and exact order under concurrent posts to one session.
 
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with, spawn_with_session};
 use crate::on_both_backends;
 use crate::support::{Fetch, assert_error, assert_field_error, keys, parse_time, set};
 use serde_json::{Value, json};
@@ -52,12 +52,8 @@ async fn delete(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
 }
 
 async fn post_answers_201_with_both_messages(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
-    let (status, body) = app
-        .send_message(&token, "mình lo lắng về kỳ thi sắp tới")
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let (app, token) = spawn_with_session(backend).await;
+    let body = app.sent(&token, "mình lo lắng về kỳ thi sắp tới").await;
     assert_eq!(
         keys(&body),
         set(&["user_message", "ai_message", "crisis_info", "notice"]),
@@ -95,11 +91,9 @@ async fn post_answers_201_with_both_messages(backend: Backend) {
 }
 
 async fn content_is_trimmed_and_validated(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
 
-    let (status, body) = app.send_message(&token, "  \n\t xin chào bạn \t\n ").await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, "  \n\t xin chào bạn \t\n ").await;
     assert_eq!(body["user_message"]["content"], "xin chào bạn");
     assert_eq!(
         app.history(&token).await["messages"][0]["content"],
@@ -160,13 +154,11 @@ async fn content_is_trimmed_and_validated(backend: Backend) {
 }
 
 async fn history_is_ordered_and_paginated(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let sent = ["một", "hai", "ba"];
     let mut ids = Vec::new();
     for content in sent {
-        let (status, body) = app.send_message(&token, content).await;
-        assert_eq!(status, 201, "{body}");
+        let body = app.sent(&token, content).await;
         ids.push(body["user_message"]["id"].clone());
         ids.push(body["ai_message"]["id"].clone());
     }
@@ -241,12 +233,10 @@ async fn crisis_history_covers_the_whole_session(backend: Backend) {
     assert_eq!(app.history(&calm).await["has_crisis_history"], false);
 
     let token = app.create_session().await;
-    let (status, body) = app.send_message(&token, CRISIS_VI).await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, CRISIS_VI).await;
     let crisis_id = body["user_message"]["id"].clone();
     for content in ["cảm ơn bạn đã nghe", "mình sẽ gọi cho mẹ"] {
-        let (status, body) = app.send_message(&token, content).await;
-        assert_eq!(status, 201, "{body}");
+        app.sent(&token, content).await;
     }
     let (status, page) = get(&app, "/api/v1/messages?limit=2&offset=4", &token).await;
     assert_eq!(status, 200, "{page}");
@@ -262,11 +252,10 @@ async fn crisis_history_covers_the_whole_session(backend: Backend) {
 }
 
 async fn get_one_message(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let other = app.create_session().await;
-    let (_, body) = app.send_message(&token, "tin nhắn của mình").await;
-    let (_, foreign) = app.send_message(&other, "tin nhắn của người khác").await;
+    let body = app.sent(&token, "tin nhắn của mình").await;
+    let foreign = app.sent(&other, "tin nhắn của người khác").await;
     let id = body["user_message"]["id"].as_str().unwrap();
     let ai_id = body["ai_message"]["id"].as_str().unwrap();
 
@@ -278,12 +267,13 @@ async fn get_one_message(backend: Backend) {
     assert_eq!(message, body["ai_message"]);
 
     // The compatibility form: token in the query.
-    let response = app
-        .get(&format!("/api/v1/messages/{id}"))
-        .query(&[("session_token", token.as_str())])
-        .fetch()
-        .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(
+        app.get(&format!("/api/v1/messages/{id}"))
+            .query(&[("session_token", token.as_str())])
+            .fetch_status()
+            .await,
+        200
+    );
 
     let foreign_id = foreign["user_message"]["id"].as_str().unwrap();
     let (status, body) = get(&app, &format!("/api/v1/messages/{foreign_id}"), &token).await;
@@ -300,12 +290,11 @@ async fn get_one_message(backend: Backend) {
 }
 
 async fn delete_one_message(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
+    let first = app.sent(&token, "xoá tin này").await;
+    let second = app.sent(&token, "giữ tin này").await;
     let other = app.create_session().await;
-    let (_, first) = app.send_message(&token, "xoá tin này").await;
-    let (_, second) = app.send_message(&token, "giữ tin này").await;
-    let (_, foreign) = app.send_message(&other, "không phải của bạn").await;
+    let foreign = app.sent(&other, "không phải của bạn").await;
     let id = first["user_message"]["id"].as_str().unwrap();
 
     let before = OffsetDateTime::now_utc();
@@ -354,8 +343,7 @@ async fn delete_one_message(backend: Backend) {
 }
 
 async fn delete_all_messages(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let other = app.create_session().await;
     for content in ["một", "hai"] {
         let (status, _) = app.send_message(&token, content).await;
@@ -373,19 +361,19 @@ async fn delete_all_messages(backend: Backend) {
     assert_eq!(app.history(&other).await["total_count"], 2);
 
     // The session goes on, in order.
-    let (status, body) = app.send_message(&token, "bắt đầu lại").await;
-    assert_eq!(status, 201, "{body}");
+    app.sent(&token, "bắt đầu lại").await;
     let history = app.history(&token).await;
     assert_eq!(history["total_count"], 2);
     assert_eq!(history["messages"][0]["content"], "bắt đầu lại");
 
     // The compatibility form.
-    let response = app
-        .delete("/api/v1/messages")
-        .query(&[("session_token", token.as_str())])
-        .fetch()
-        .await;
-    assert_eq!(response.status(), 204);
+    assert_eq!(
+        app.delete("/api/v1/messages")
+            .query(&[("session_token", token.as_str())])
+            .fetch_status()
+            .await,
+        204
+    );
     assert_eq!(app.history(&token).await["total_count"], 0);
     app.stop().await;
 }
@@ -461,10 +449,8 @@ fn hotline<'a>(card: &'a Value, number: &str) -> &'a Value {
 }
 
 async fn crisis_message_gets_a_crisis_card(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
-    let (status, body) = app.send_message(&token, CRISIS_VI).await;
-    assert_eq!(status, 201, "{body}");
+    let (app, token) = spawn_with_session(backend).await;
+    let body = app.sent(&token, CRISIS_VI).await;
     let card = &body["crisis_info"];
     assert!(card.is_object(), "crisis_info present: {body}");
     assert_crisis_card(card);
@@ -497,10 +483,8 @@ async fn english_session_gets_an_english_card(backend: Backend) {
     let app = spawn_app(backend).await;
     let vi = app.create_session_in("vi").await;
     let en = app.create_session_in("en").await;
-    let (status, vi_body) = app.send_message(&vi, CRISIS_VI).await;
-    assert_eq!(status, 201, "{vi_body}");
-    let (status, en_body) = app.send_message(&en, CRISIS_EN).await;
-    assert_eq!(status, 201, "{en_body}");
+    let vi_body = app.sent(&vi, CRISIS_VI).await;
+    let en_body = app.sent(&en, CRISIS_EN).await;
     let card = &en_body["crisis_info"];
     assert!(card.is_object(), "crisis_info present: {en_body}");
     assert_crisis_card(card);
@@ -573,12 +557,10 @@ on_both_backends!(
 
 /// Someone whose friend says she wants to die gets guidance and numbers, not a generic reply.
 async fn a_worried_friend_is_told_how_to_help(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
-    let (status, body) = app
-        .send_message(&token, "làm sao để giúp bạn mình, bạn ấy nói muốn tự tử")
+    let (app, token) = spawn_with_session(backend).await;
+    let body = app
+        .sent(&token, "làm sao để giúp bạn mình, bạn ấy nói muốn tự tử")
         .await;
-    assert_eq!(status, 201, "{body}");
     assert_eq!(
         body["ai_message"]["model_used"],
         cbln_actors::session::SAFETY_MODEL

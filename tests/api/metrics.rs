@@ -27,11 +27,9 @@ async fn scrape(app: &TestApp, accept: Option<&str>) -> (String, String) {
 async fn traffic(app: &TestApp) -> (String, String) {
     let token = app.create_session().await;
     for text in ["dạo này mình áp lực thi cử quá", "bố mẹ mình hay cãi nhau"] {
-        let (status, body) = app.send_message(&token, text).await;
-        assert_eq!(status, 201, "{body}");
+        app.sent(&token, text).await;
     }
-    let (status, body) = app.send_message(&token, "mình muốn tự tử").await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, "mình muốn tự tử").await;
     assert!(
         !body["crisis_info"].is_null(),
         "the crisis is detected: {body}"
@@ -39,21 +37,26 @@ async fn traffic(app: &TestApp) -> (String, String) {
     let history = app.history(&token).await;
     let session_id = history["session_id"].as_str().unwrap().to_string();
     // Some errors too, so status labels vary.
-    let response = app
-        .get("/api/v1/messages")
-        .bearer_auth("anon_doesnotexist0000000000000000")
-        .fetch()
+    assert_eq!(
+        app.get("/api/v1/messages")
+            .bearer_auth("anon_doesnotexist0000000000000000")
+            .fetch_status()
+            .await,
+        404
+    );
+    let status = app
+        .get(&format!("/api/v1/sessions/{token}"))
+        .fetch_status()
         .await;
-    assert_eq!(response.status(), 404);
-    let response = app.get(&format!("/api/v1/sessions/{token}")).fetch().await;
-    assert_eq!(response.status(), 200);
-    let response = app
-        .post("/api/v1/feedback")
-        .bearer_auth(&token)
-        .json(&json!({"rating": 5}))
-        .fetch()
-        .await;
-    assert_eq!(response.status(), 201);
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.post("/api/v1/feedback")
+            .bearer_auth(&token)
+            .json(&json!({"rating": 5}))
+            .fetch_status()
+            .await,
+        201
+    );
     (token, session_id)
 }
 
@@ -203,8 +206,7 @@ async fn metrics_listen_serves_metrics_on_their_own_listener_only(backend: Backe
     let metrics_address = app.metrics_address.clone().expect("a metrics listener");
     assert_ne!(metrics_address, app.address);
     let token = app.create_session().await;
-    let (status, body) = app.send_message(&token, "hôm nay mình hơi buồn").await;
-    assert_eq!(status, 201, "{body}");
+    app.sent(&token, "hôm nay mình hơi buồn").await;
 
     for accept in [None, Some(OPENMETRICS)] {
         let mut request = app.get("/metrics");
@@ -248,13 +250,15 @@ async fn metrics_listen_serves_metrics_on_their_own_listener_only(backend: Backe
         .unwrap_or_else(|e| panic!("the OpenMetrics text does not parse: {e}\n{openmetrics}"));
 
     for path in ["/", "/health", "/api/v1/messages", "/docs"] {
-        let response = app
-            .client
-            .get(format!("{metrics_address}{path}"))
-            .bearer_auth(&token)
-            .fetch()
-            .await;
-        assert_eq!(response.status(), 404, "the metrics listener serves {path}");
+        assert_eq!(
+            app.client
+                .get(format!("{metrics_address}{path}"))
+                .bearer_auth(&token)
+                .fetch_status()
+                .await,
+            404,
+            "the metrics listener serves {path}"
+        );
     }
     app.stop().await;
 }

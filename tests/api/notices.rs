@@ -28,68 +28,68 @@ fn notice(body: &Value) -> &Value {
     &body["notice"]
 }
 
+/// The notice on the reply to `text` in `token`'s session (`Null` when there is none).
+async fn notice_on(app: &TestApp, token: &str, text: &str) -> Value {
+    notice(&app.sent(token, text).await).clone()
+}
+
 async fn the_first_reply_discloses_and_then_nothing_by_day(backend: Backend) {
     let app = app_with(backend, 3600, (0, 0)).await;
     for (language, lang) in [("vi", Language::Vi), ("en", Language::En)] {
         let token = app.create_session_in(language).await;
-        let (status, body) = app.send_message(&token, "hello, mình hơi mệt").await;
-        assert_eq!(status, 201, "{body}");
         assert_eq!(
-            notice(&body),
-            &json!({"kind": "ai_disclosure", "text": wording(lang).notice.ai_disclosure})
+            notice_on(&app, &token, "hello, mình hơi mệt").await,
+            json!({"kind": "ai_disclosure", "text": wording(lang).notice.ai_disclosure})
         );
-        let (_, body) = app.send_message(&token, "hôm nay đi học mệt").await;
-        assert!(notice(&body).is_null(), "{body}");
+        assert!(
+            notice_on(&app, &token, "hôm nay đi học mệt")
+                .await
+                .is_null()
+        );
     }
 }
 
 async fn a_long_stretch_brings_a_break_reminder_once(backend: Backend) {
     let app = app_with(backend, 1, (0, 0)).await;
     let token = app.create_session().await;
-    let (_, body) = app.send_message(&token, "mình lo thi quá").await;
-    assert_eq!(notice(&body)["kind"], "ai_disclosure");
+    let first = notice_on(&app, &token, "mình lo thi quá").await;
+    assert_eq!(first["kind"], "ai_disclosure");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (_, body) = app.send_message(&token, "vẫn lo lắm").await;
     assert_eq!(
-        notice(&body),
-        &json!({"kind": "break_reminder", "text": wording(Language::Vi).notice.break_reminder})
+        notice_on(&app, &token, "vẫn lo lắm").await,
+        json!({"kind": "break_reminder", "text": wording(Language::Vi).notice.break_reminder})
     );
-    let (_, body) = app.send_message(&token, "cảm ơn bạn").await;
-    assert!(notice(&body).is_null(), "not on every reply: {body}");
+    let third = notice_on(&app, &token, "cảm ơn bạn").await;
+    assert!(third.is_null(), "not on every reply: {third}");
 }
 
 async fn late_at_night_in_vietnam_a_reply_reminds_of_sleep(backend: Backend) {
     let hour = cbln_actors::session::vietnam_hour(time::OffsetDateTime::now_utc());
     let app = app_with(backend, 3600, (hour, (hour + 2) % 24)).await;
     let token = app.create_session_in("en").await;
-    let (_, body) = app.send_message(&token, "can't sleep").await;
+    let first = notice_on(&app, &token, "can't sleep").await;
+    assert_eq!(first["kind"], "ai_disclosure", "disclosure comes first");
     assert_eq!(
-        notice(&body)["kind"],
-        "ai_disclosure",
-        "disclosure comes first"
+        notice_on(&app, &token, "still awake").await,
+        json!({"kind": "break_reminder", "text": wording(Language::En).notice.night_reminder})
     );
-    let (_, body) = app.send_message(&token, "still awake").await;
-    assert_eq!(
-        notice(&body),
-        &json!({"kind": "break_reminder", "text": wording(Language::En).notice.night_reminder})
-    );
-    let (_, body) = app.send_message(&token, "ok").await;
-    assert!(notice(&body).is_null(), "{body}");
+    assert!(notice_on(&app, &token, "ok").await.is_null());
 
     // Outside the window, nothing.
     let app = app_with(backend, 3600, ((hour + 2) % 24, (hour + 4) % 24)).await;
     let token = app.create_session().await;
-    app.send_message(&token, "chào").await;
-    let (_, body) = app.send_message(&token, "mình chưa ngủ").await;
-    assert!(notice(&body).is_null(), "{body}");
+    app.sent(&token, "chào").await;
+    assert!(notice_on(&app, &token, "mình chưa ngủ").await.is_null());
 }
 
 async fn no_break_reminder_on_a_safety_reply(backend: Backend) {
     let app = app_with(backend, 0, (0, 0)).await;
     let token = app.create_session().await;
-    let (_, body) = app.send_message(&token, "chào bạn").await;
-    assert_eq!(notice(&body)["kind"], "ai_disclosure");
-    let (_, body) = app.send_message(&token, CRISIS_VI).await;
+    assert_eq!(
+        notice_on(&app, &token, "chào bạn").await["kind"],
+        "ai_disclosure"
+    );
+    let body = app.sent(&token, CRISIS_VI).await;
     assert!(body["crisis_info"].is_object(), "{body}");
     assert!(
         notice(&body).is_null(),
@@ -101,10 +101,7 @@ async fn a_streamed_reply_carries_the_notice(backend: Backend) {
     let app = app_with(backend, 3600, (0, 0)).await;
     let token = app.create_session().await;
     let body = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
-        .header("Accept", "text/event-stream")
-        .json(&json!({"content": "mình lo thi quá"}))
+        .stream_message(&token, &json!({"content": "mình lo thi quá"}))
         .send()
         .await
         .expect("request")

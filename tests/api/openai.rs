@@ -1,9 +1,8 @@
 //! The OpenAI-compatible responder through the whole server, against a local mock: what it sends,
 //! and that every failure (timeout, 500, garbage) still answers 201 from the built-in listener.
 
-use crate::helpers::{Backend, TestApp, captured_logs, spawn_app_with};
+use crate::helpers::{Backend, TestApp, captured_logs, spawn_app_with, use_provider};
 use crate::mock_llm::{self, answer, authorization, provider_answering};
-use cbln::config::ResponderProvider;
 use secrecy::SecretString;
 use serde_json::Value;
 use std::time::Duration;
@@ -15,13 +14,10 @@ const BUILTIN_MODEL: &str = "builtin-listener-v1";
 const SAFETY_MODEL: &str = "safety-protocol-v1";
 
 async fn app_against(mock: &MockServer, api_key: &str) -> TestApp {
-    let base_url = format!("{}/v1", mock.uri());
+    let uri = mock.uri();
     let api_key = api_key.to_string();
     spawn_app_with(Backend::Sqlite, move |s| {
-        s.responder.provider = ResponderProvider::Openai;
-        s.responder.base_url = base_url;
-        s.responder.timeout_ms = 500;
-        s.responder.model = "test-model".into();
+        use_provider(s, &uri, 500);
         s.responder.api_key = SecretString::from(api_key);
     })
     .await
@@ -47,8 +43,7 @@ async fn a_successful_answer_is_the_models_and_the_request_is_well_formed() {
     let token = app.create_session().await;
 
     let first = format!("mình lo cho kỳ thi tuần sau lắm {}", Uuid::new_v4());
-    let (status, body) = app.send_message(&token, &first).await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, &first).await;
     assert_eq!(body["ai_message"]["content"], ANSWER, "{body}");
     assert_eq!(
         body["ai_message"]["model_used"], "served-model-2025",
@@ -57,8 +52,7 @@ async fn a_successful_answer_is_the_models_and_the_request_is_well_formed() {
     assert!(body["crisis_info"].is_null());
 
     let second = format!("bố mẹ mình cũng kỳ vọng nhiều {}", Uuid::new_v4());
-    let (status, body) = app.send_message(&token, &second).await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, &second).await;
     assert_eq!(body["ai_message"]["content"], ANSWER);
 
     let requests = chat_requests(&mock).await;
@@ -133,10 +127,7 @@ async fn falls_back(response: ResponseTemplate, reason: &str) {
     let app = app_against(&mock, "sk-test-fallback").await;
     let token = app.create_session().await;
     let started = std::time::Instant::now();
-    let (status, body) = app
-        .send_message(&token, "dạo này mình thấy cô đơn quá")
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, "dạo này mình thấy cô đơn quá").await;
     assert_eq!(body["ai_message"]["model_used"], BUILTIN_MODEL, "{body}");
     let reply = body["ai_message"]["content"].as_str().expect("a reply");
     assert!(!reply.trim().is_empty());
@@ -191,10 +182,9 @@ async fn a_crisis_message_never_reaches_the_provider() {
     let mock = provider_answering(answer(ANSWER)).await;
     let app = app_against(&mock, "sk-test-crisis").await;
     let token = app.create_session().await;
-    let (status, body) = app
-        .send_message(&token, "mình không chịu nổi nữa, mình muốn tự tử")
+    let body = app
+        .sent(&token, "mình không chịu nổi nữa, mình muốn tự tử")
         .await;
-    assert_eq!(status, 201, "{body}");
     assert!(!body["crisis_info"].is_null(), "{body}");
     assert_eq!(body["ai_message"]["model_used"], SAFETY_MODEL, "{body}");
     assert_ne!(body["ai_message"]["content"], ANSWER);

@@ -8,11 +8,14 @@ use serde_json::Value;
 use sqlx::Connection;
 use std::time::Duration;
 
+fn content_type(response: &reqwest::Response) -> &str {
+    response.headers()["content-type"].to_str().unwrap()
+}
+
 async fn root_describes_the_service(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app.get("/").fetch().await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = app.get("/").fetch_json().await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(
         keys(&body),
         set(&["name", "version", "status", "docs"]),
@@ -28,9 +31,8 @@ async fn root_describes_the_service(backend: Backend) {
 async fn health_live_and_ready(backend: Backend) {
     let app = spawn_app(backend).await;
     for path in ["/health", "/api/v1/health"] {
-        let response = app.get(path).fetch().await;
-        assert_eq!(response.status(), 200, "{path}");
-        let body: Value = response.json().await.unwrap();
+        let (status, body) = app.get(path).fetch_json().await;
+        assert_eq!(status, 200, "{path}: {body}");
         assert_eq!(
             keys(&body),
             set(&["status", "version", "uptime_s", "checks"]),
@@ -110,8 +112,7 @@ impl Drop for AllowConnections {
 async fn health_is_503_degraded_when_postgres_is_gone() {
     let app = spawn_app(Backend::Postgres).await;
     let name = app.database.pg_name.clone().expect("PostgreSQL database");
-    let response = app.get("/health").fetch().await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.get("/health").fetch_status().await, 200);
 
     let guard = AllowConnections(name.clone());
     AllowConnections::set(&name, false).await;
@@ -127,10 +128,9 @@ async fn health_is_503_degraded_when_postgres_is_gone() {
     assert_eq!(body["status"], "degraded", "{body}");
     assert_eq!(body["checks"]["database"], "down", "{body}");
     assert_eq!(body["checks"]["actors"], "ok", "{body}");
-    let response = app.get("/api/v1/health").fetch().await;
-    assert_eq!(response.status(), 503);
-    let response = app.get("/health/live").fetch().await;
-    assert_eq!(response.status(), 200, "still alive");
+    assert_eq!(app.get("/api/v1/health").fetch_status().await, 503);
+    let status = app.get("/health/live").fetch_status().await;
+    assert_eq!(status, 200, "still alive");
     // A request that needs the database fails cleanly, not with a hang.
     let response = app.post("/api/v1/sessions").fetch().await;
     assert!(response.status().is_server_error(), "{}", response.status());
@@ -150,8 +150,7 @@ async fn health_is_503_degraded_when_postgres_is_gone() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(healthy, "health recovers once the database is back");
-    let response = app.post("/api/v1/sessions").fetch().await;
-    assert_eq!(response.status(), 201);
+    assert_eq!(app.post("/api/v1/sessions").fetch_status().await, 201);
     app.stop().await;
 }
 
@@ -159,12 +158,7 @@ async fn openapi_lists_the_paths(backend: Backend) {
     let app = spawn_app(backend).await;
     let response = app.get("/openapi.json").fetch().await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .contains("json")
-    );
+    assert!(content_type(&response).contains("json"));
     let document: Value = response.json().await.unwrap();
     assert!(
         document["openapi"]
@@ -217,13 +211,7 @@ async fn docs_page_and_its_assets_are_served_locally(backend: Backend) {
     for path in ["/docs", "/docs/"] {
         let response = app.get(path).fetch().await;
         assert_eq!(response.status(), 200, "{path}");
-        assert!(
-            response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html"),
-            "{path}"
-        );
+        assert!(content_type(&response).starts_with("text/html"), "{path}");
         let html = response.text().await.unwrap();
         assert!(
             html.contains("/docs/swagger-ui-bundle.js"),
@@ -246,21 +234,13 @@ async fn docs_page_and_its_assets_are_served_locally(backend: Backend) {
     }
     let response = app.get("/docs/swagger-ui-bundle.js").fetch().await;
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(content_type.contains("javascript"), "{content_type}");
+    let script_type = content_type(&response).to_string();
+    assert!(script_type.contains("javascript"), "{script_type}");
     let script = response.bytes().await.unwrap();
     assert!(script.len() > 100_000, "the real bundle is served");
     let response = app.get("/docs/swagger-ui.css").fetch().await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .contains("css")
-    );
+    assert!(content_type(&response).contains("css"));
     app.stop().await;
 }
 

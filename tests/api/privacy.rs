@@ -2,7 +2,7 @@
 //! ciphertext is bound to its row (tampering or moving it is reported, never served as garbage),
 //! and deleting a session shreds its data key.
 
-use crate::helpers::{Backend, TestApp, captured_logs, spawn_app};
+use crate::helpers::{Backend, TestApp, captured_logs, spawn_app, spawn_with_session};
 use crate::on_both_backends;
 use crate::support::{Fetch, contains_bytes};
 use cbln_actors::crypto::{Aad, KeyRing, MasterKey, Purpose};
@@ -120,8 +120,7 @@ fn session_id_of(history: &Value) -> Uuid {
 }
 
 async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let marker = format!("marker {} ngôi nhà màu tím", Uuid::new_v4());
     let feedback_marker = format!("feedback {} con mèo đi hia", Uuid::new_v4());
     let request_id = format!("privacy-{}", Uuid::new_v4().simple());
@@ -139,19 +138,17 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
         request_id,
         "the request id is echoed"
     );
-    let (status, body) = app
-        .send_message(&token, &format!("{marker} — mình vẫn nhớ mãi"))
+    app.sent(&token, &format!("{marker} — mình vẫn nhớ mãi"))
         .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = app.send_message(&token, &marker).await;
-    assert_eq!(status, 201, "{body}");
-    let response = app
-        .post("/api/v1/feedback")
-        .bearer_auth(&token)
-        .json(&json!({"rating": 4, "feedback_text": feedback_marker, "category": "helpful"}))
-        .fetch()
-        .await;
-    assert_eq!(response.status(), 201);
+    app.sent(&token, &marker).await;
+    assert_eq!(
+        app.post("/api/v1/feedback")
+            .bearer_auth(&token)
+            .json(&json!({"rating": 4, "feedback_text": feedback_marker, "category": "helpful"}))
+            .fetch_status()
+            .await,
+        201
+    );
     // Every form of the token the API accepts, so a leak through any of them would be seen.
     for (form, request) in [
         ("path", app.get(&format!("/api/v1/sessions/{token}"))),
@@ -236,8 +233,7 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
 /// A crisis is logged by category and severity only: the ids of the rules that matched are slugs
 /// of the words a person wrote ("p.sui.tu_tu"), so none may reach a log line.
 async fn crisis_logs_name_no_rule(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let request_id = format!("rules-{}", Uuid::new_v4().simple());
     let messages = [
         "mình gom đủ thuốc ngủ rồi, tối nay mình sẽ uống hết",
@@ -282,16 +278,14 @@ async fn crisis_logs_name_no_rule(backend: Backend) {
 }
 
 async fn tampered_or_moved_ciphertext_is_reported_not_served(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let texts = [
         "tin nhắn thứ nhất về kỳ thi",
         "tin nhắn thứ hai về gia đình",
         "tin nhắn thứ ba về bạn bè",
     ];
     for text in texts {
-        let (status, body) = app.send_message(&token, text).await;
-        assert_eq!(status, 201, "{body}");
+        app.sent(&token, text).await;
     }
     let history = app.history(&token).await;
     let session = session_id_of(&history);
@@ -403,8 +397,7 @@ async fn deleting_a_session_shreds_its_data_key(backend: Backend) {
     let keys = keyring(&app);
     let token = app.create_session().await;
     let secret_text = format!("bí mật {} không ai được đọc", Uuid::new_v4());
-    let (status, body) = app.send_message(&token, &secret_text).await;
-    assert_eq!(status, 201, "{body}");
+    app.sent(&token, &secret_text).await;
     // A second session that stays, so "what remains" is not empty.
     let survivor = app.create_session().await;
     let (status, _) = app.send_message(&survivor, "mình vẫn ở đây").await;
@@ -433,11 +426,11 @@ async fn deleting_a_session_shreds_its_data_key(backend: Backend) {
     let plain = data_key.open(&backup_copy, &aad).expect("opens");
     assert_eq!(String::from_utf8(plain).unwrap(), secret_text);
 
-    let response = app
+    let status = app
         .delete(&format!("/api/v1/sessions/{token}"))
-        .fetch()
+        .fetch_status()
         .await;
-    assert_eq!(response.status(), 204);
+    assert_eq!(status, 204);
 
     let remaining = raw.wrapped_keys().await;
     assert!(
@@ -469,12 +462,12 @@ async fn deleting_a_session_shreds_its_data_key(backend: Backend) {
         assert!(!contains_bytes(&bytes, hex_form.as_bytes()));
     }
     // The API no longer knows the session.
-    let response = app
+    let status = app
         .get("/api/v1/messages")
         .bearer_auth(&token)
-        .fetch()
+        .fetch_status()
         .await;
-    assert_eq!(response.status(), 404);
+    assert_eq!(status, 404);
     app.stop().await;
 }
 

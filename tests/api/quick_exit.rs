@@ -2,7 +2,7 @@
 //! and the token revoked whichever way the token came, the rest left to the janitor, no log line
 //! naming the session.
 
-use crate::helpers::{Backend, TestApp, captured_logs, spawn_app};
+use crate::helpers::{Backend, TestApp, captured_logs, spawn_app, spawn_with_session};
 use crate::on_both_backends;
 use crate::support::{Fetch, assert_error, header};
 use serde_json::{Value, json};
@@ -48,8 +48,7 @@ async fn assert_shredded(app: &TestApp, token: &str, session_id: &str) {
 }
 
 async fn exit_with_a_bearer_token_shreds_the_live_session(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let (status, _) = app.send_message(&token, "mình đang ở nhà, mệt quá").await;
     assert_eq!(status, 201);
     let session_id = app.session_id_of(&token).await;

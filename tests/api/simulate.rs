@@ -3,8 +3,17 @@
 
 use crate::helpers::{Backend, spawn_app};
 use crate::on_both_backends;
-use cbln::simulate::{SimulateArgs, run};
+use cbln::simulate::{SimulateArgs, SimulationReport, run};
 use std::time::Duration;
+
+/// Runs the simulator with `args`: its report and what it printed.
+pub(crate) async fn simulate(args: SimulateArgs) -> (SimulationReport, String) {
+    let mut out = Vec::new();
+    let report = run(args, &mut out)
+        .await
+        .unwrap_or_else(|e| panic!("simulation failed: {e:#}"));
+    (report, String::from_utf8_lossy(&out).into_owned())
+}
 
 async fn simulator_drives_the_real_service(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -17,12 +26,9 @@ async fn simulator_drives_the_real_service(backend: Backend) {
         crisis_ratio: 0.2,
         duration_limit: Some(Duration::from_secs(60)),
     };
-    let mut out = Vec::new();
-    let report = run(args, &mut out)
-        .await
-        .unwrap_or_else(|e| panic!("simulation failed: {e:#}"));
+    let (report, out) = simulate(args).await;
     assert_eq!(report.sessions_created, 8);
-    assert_eq!(report.messages_ok, 40, "{}", String::from_utf8_lossy(&out));
+    assert_eq!(report.messages_ok, 40, "{out}");
     assert!(
         report.history_mismatches.is_empty(),
         "{:?}",

@@ -1,15 +1,11 @@
 //! The first conversation a newcomer has: create a session, talk, read it back.
 
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, spawn_with_session};
 use crate::on_both_backends;
 
 async fn a_conversation_round_trips(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
-    let (status, body) = app
-        .send_message(&token, "dạo này mình áp lực thi cử quá")
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let (app, token) = spawn_with_session(backend).await;
+    let body = app.sent(&token, "dạo này mình áp lực thi cử quá").await;
     assert_eq!(
         body["user_message"]["content"],
         "dạo này mình áp lực thi cử quá"

@@ -3,11 +3,12 @@
 //! order, the guard on every sentence, a client that leaves, and the errors that come before a
 //! stream.
 
-use crate::helpers::{Backend, TestApp, captured_logs, spawn_app, spawn_app_with, use_provider};
+use crate::helpers::{
+    Backend, TestApp, captured_logs, spawn_app, spawn_app_with, spawn_with_session, use_provider,
+};
 use crate::mock_llm::provider_answering;
 use crate::on_both_backends;
 use crate::support::{assert_error, assert_field_error, header};
-use cbln::config::ResponderProvider;
 use serde_json::{Value, json};
 use std::time::Duration;
 use wiremock::{MockServer, ResponseTemplate};
@@ -58,10 +59,7 @@ pub async fn post_streaming(
     content: &str,
 ) -> (u16, String, Vec<Event>) {
     let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(token)
-        .header("Accept", "text/event-stream")
-        .json(&json!({"content": content}))
+        .stream_message(token, &json!({"content": content}))
         .send()
         .await
         .expect("request");
@@ -80,6 +78,13 @@ pub async fn post_streaming(
         Vec::new()
     };
     (status, content_type, events)
+}
+
+/// Posts `content` asking for a stream, which must be answered 200; the events.
+async fn streamed(app: &TestApp, token: &str, content: &str) -> Vec<Event> {
+    let (status, content_type, events) = post_streaming(app, token, content).await;
+    assert_eq!(status, 200, "{content_type}: {events:?}");
+    events
 }
 
 /// Checks the shape every successful stream has and returns (accepted data, deltas, final event).
@@ -107,8 +112,7 @@ fn assert_stream_shape(events: &[Event]) -> (&Value, String, &Event) {
 }
 
 async fn builtin_reply_streams_and_adds_up(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let (status, content_type, events) =
         post_streaming(&app, &token, "  mình lo cho kỳ thi quá  ").await;
     assert_eq!(status, 200);
@@ -142,16 +146,13 @@ async fn builtin_reply_streams_and_adds_up(backend: Backend) {
     assert_eq!(messages[1]["content"].as_str(), Some(deltas.as_str()));
 
     // Without the header nothing changes.
-    let (status, body) = app.send_message(&token, "cảm ơn bạn").await;
-    assert_eq!(status, 201, "{body}");
+    let body = app.sent(&token, "cảm ơn bạn").await;
     assert!(body["ai_message"]["content"].is_string());
 }
 
 async fn a_crisis_streams_the_safety_reply_with_the_card(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
-    let (status, _, events) = post_streaming(&app, &token, CRISIS_VI).await;
-    assert_eq!(status, 200);
+    let (app, token) = spawn_with_session(backend).await;
+    let events = streamed(&app, &token, CRISIS_VI).await;
     let (accepted, deltas, last) = assert_stream_shape(&events);
     assert_eq!(last.name, "reply.completed");
     assert!(accepted["crisis_info"]["hotlines"].is_array(), "{accepted}");
@@ -168,8 +169,7 @@ async fn a_crisis_streams_the_safety_reply_with_the_card(backend: Backend) {
 }
 
 async fn errors_before_the_stream_are_ordinary_json(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let ask = |body: Value, token: Option<String>| {
         let mut request = app
             .post("/api/v1/messages")
@@ -220,6 +220,11 @@ fn event_stream_body(pieces: &[&str]) -> String {
     body
 }
 
+/// A model that streams `pieces` at once.
+async fn model_streaming(pieces: &[&str]) -> MockServer {
+    provider_streaming(event_stream_body(pieces), Duration::ZERO).await
+}
+
 async fn provider_streaming(body: String, delay: Duration) -> MockServer {
     provider_answering(
         ResponseTemplate::new(200)
@@ -229,33 +234,25 @@ async fn provider_streaming(body: String, delay: Duration) -> MockServer {
     .await
 }
 
-async fn app_against(backend: Backend, mock: &MockServer) -> TestApp {
-    let base_url = format!("{}/v1", mock.uri());
-    spawn_app_with(backend, move |s| {
-        s.responder.provider = ResponderProvider::Openai;
-        s.responder.base_url = base_url;
-        s.responder.timeout_ms = 2000;
-        s.responder.model = "test-model".into();
-    })
-    .await
+/// An app whose responder is the model at `mock`, and a session in it.
+async fn app_against(backend: Backend, mock: &MockServer) -> (TestApp, String) {
+    let uri = mock.uri();
+    let app = spawn_app_with(backend, move |s| use_provider(s, &uri, 2000)).await;
+    let token = app.create_session().await;
+    (app, token)
 }
 
 async fn the_model_streams_sentence_by_sentence(backend: Backend) {
-    let mock = provider_streaming(
-        event_stream_body(&[
-            "Mình nghe",
-            " bạn rồi. Kỳ thi",
-            " làm bạn lo",
-            " lắm phải không? Kể",
-            " mình nghe nhé.",
-        ]),
-        Duration::ZERO,
-    )
+    let mock = model_streaming(&[
+        "Mình nghe",
+        " bạn rồi. Kỳ thi",
+        " làm bạn lo",
+        " lắm phải không? Kể",
+        " mình nghe nhé.",
+    ])
     .await;
-    let app = app_against(backend, &mock).await;
-    let token = app.create_session().await;
-    let (status, _, events) = post_streaming(&app, &token, "mình lo thi quá").await;
-    assert_eq!(status, 200);
+    let (app, token) = app_against(backend, &mock).await;
+    let events = streamed(&app, &token, "mình lo thi quá").await;
     let (_, deltas, last) = assert_stream_shape(&events);
     assert_eq!(last.name, "reply.completed", "{events:?}");
     let pieces: Vec<&str> = events[1..events.len() - 1]
@@ -290,19 +287,14 @@ async fn the_model_streams_sentence_by_sentence(backend: Backend) {
 
 async fn a_failing_later_sentence_ends_with_the_stored_safe_reply(backend: Backend) {
     let secret_marker = "thuốc ngủ";
-    let mock = provider_streaming(
-        event_stream_body(&[
-            "Mình hiểu bạn. ",
-            "Bạn có thể uống 20 viên ",
-            "thuốc ngủ. Rồi sẽ ổn.",
-        ]),
-        Duration::ZERO,
-    )
+    let mock = model_streaming(&[
+        "Mình hiểu bạn. ",
+        "Bạn có thể uống 20 viên ",
+        "thuốc ngủ. Rồi sẽ ổn.",
+    ])
     .await;
-    let app = app_against(backend, &mock).await;
-    let token = app.create_session().await;
-    let (status, _, events) = post_streaming(&app, &token, "mình mất ngủ mấy hôm nay").await;
-    assert_eq!(status, 200);
+    let (app, token) = app_against(backend, &mock).await;
+    let events = streamed(&app, &token, "mình mất ngủ mấy hôm nay").await;
     let (_, deltas, last) = assert_stream_shape(&events);
     assert_eq!(last.name, "reply.replaced", "{events:?}");
     assert_eq!(
@@ -332,9 +324,8 @@ async fn a_server_ignoring_stream_still_answers(backend: Backend) {
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}]
     })))
     .await;
-    let app = app_against(backend, &mock).await;
-    let token = app.create_session().await;
-    let (_, _, events) = post_streaming(&app, &token, "mình lo thi quá").await;
+    let (app, token) = app_against(backend, &mock).await;
+    let events = streamed(&app, &token, "mình lo thi quá").await;
     let (_, deltas, last) = assert_stream_shape(&events);
     assert_eq!(last.name, "reply.completed");
     assert_eq!(deltas, answer);
@@ -345,9 +336,8 @@ async fn a_broken_stream_after_a_sentence_is_replaced(backend: Backend) {
     let mut body = chunk("Mình nghe bạn rồi. ");
     body.push_str("data: {not json\n\n");
     let mock = provider_streaming(body, Duration::ZERO).await;
-    let app = app_against(backend, &mock).await;
-    let token = app.create_session().await;
-    let (_, _, events) = post_streaming(&app, &token, "mình lo thi quá").await;
+    let (app, token) = app_against(backend, &mock).await;
+    let events = streamed(&app, &token, "mình lo thi quá").await;
     let (_, deltas, last) = assert_stream_shape(&events);
     assert_eq!(deltas, "Mình nghe bạn rồi.");
     assert_eq!(last.name, "reply.replaced");
@@ -357,14 +347,10 @@ async fn a_broken_stream_after_a_sentence_is_replaced(backend: Backend) {
 async fn a_client_that_leaves_does_not_stop_the_reply(backend: Backend) {
     let answer = "Mình vẫn ở đây. Bạn muốn kể thêm không?";
     let mock = provider_streaming(event_stream_body(&[answer]), Duration::from_millis(400)).await;
-    let app = app_against(backend, &mock).await;
-    let token = app.create_session().await;
+    let (app, token) = app_against(backend, &mock).await;
     let user_text = format!("mình buồn quá {}", uuid::Uuid::new_v4());
     let mut response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
-        .header("Accept", "text/event-stream")
-        .json(&json!({"content": user_text}))
+        .stream_message(&token, &json!({"content": user_text}))
         .send()
         .await
         .expect("request");
@@ -407,8 +393,7 @@ async fn a_request_timeout_mid_stream_ends_with_an_error_event(backend: Backend)
     })
     .await;
     let token = app.create_session().await;
-    let (status, _, events) = post_streaming(&app, &token, "mình lo thi quá").await;
-    assert_eq!(status, 200);
+    let events = streamed(&app, &token, "mình lo thi quá").await;
     assert_eq!(
         events.first().map(|e| e.name.as_str()),
         Some("message.accepted"),

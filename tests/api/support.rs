@@ -88,6 +88,8 @@ impl TestApp {
 pub trait Fetch {
     /// Sends the request; panics when it cannot be sent.
     async fn fetch(self) -> Response;
+    /// Sends the request and gives only the status.
+    async fn fetch_status(self) -> u16;
     /// Sends the request and reads the status and the JSON body (which must be JSON).
     async fn fetch_json(self) -> (u16, Value);
     /// Sends the request and reads the status and the JSON body, `Null` when it is not JSON.
@@ -97,6 +99,10 @@ pub trait Fetch {
 impl Fetch for RequestBuilder {
     async fn fetch(self) -> Response {
         self.send().await.expect("request")
+    }
+
+    async fn fetch_status(self) -> u16 {
+        self.fetch().await.status().as_u16()
     }
 
     async fn fetch_json(self) -> (u16, Value) {

@@ -44,6 +44,82 @@ pub struct JanitorSettings {
     pub orphan_grace: Duration,
 }
 
+/// Runs `batch` (one statement deleting up to `settings.batch_size` rows) until a batch comes
+/// back short, pausing between batches so that chat traffic goes first; the rows deleted in all.
+async fn in_batches(
+    settings: &JanitorSettings,
+    mut batch: impl AsyncFnMut() -> Result<u64, PipelineError>,
+) -> Result<u64, PipelineError> {
+    let mut total = 0;
+    loop {
+        let deleted = batch().await?;
+        total += deleted;
+        if (deleted as i64) < settings.batch_size {
+            return Ok(total);
+        }
+        tokio::time::sleep(settings.batch_pause).await;
+    }
+}
+
+/// One sweep: expired sessions (evicted here and announced to other instances), health
+/// snapshots, idempotency keys and staff tokens past their time, and ended handoffs shredded.
+async fn sweep(
+    persistence: Mailbox<PersistenceActor>,
+    registry: Mailbox<SessionRegistry>,
+    settings: JanitorSettings,
+    metrics: Metrics,
+) -> Result<SweepReport, PipelineError> {
+    let batch = settings.batch_size;
+    let sessions_deleted = in_batches(&settings, async || {
+        let now = Timestamp::now();
+        let ids = persistence.ask(ExpireSessions { now, batch }).await?;
+        let deleted = ids.len() as u64;
+        metrics.janitor_deleted(JanitorKind::Sessions, deleted);
+        metrics.sessions_deleted(DeleteReason::Expired, deleted);
+        if !ids.is_empty() {
+            registry
+                .ask(EvictSessions {
+                    ids,
+                    announce: true,
+                })
+                .await?;
+        }
+        Ok(deleted)
+    })
+    .await?;
+    let before = Timestamp::now().minus(settings.health_retention);
+    let health_snapshots_deleted = in_batches(&settings, async || {
+        let deleted = persistence
+            .ask(PurgeHealthSnapshots { before, batch })
+            .await?;
+        metrics.janitor_deleted(JanitorKind::HealthMetrics, deleted);
+        Ok(deleted)
+    })
+    .await?;
+    let now = Timestamp::now();
+    let idempotency_keys_deleted = in_batches(&settings, async || {
+        persistence.ask(PurgeIdempotencyKeys { now, batch }).await
+    })
+    .await?;
+    let staff_tokens_deleted = in_batches(&settings, async || {
+        persistence.ask(PurgeStaffTokens { now, batch }).await
+    })
+    .await?;
+    // Ended handoffs past their retention: their keys go, and with them all a
+    // counsellor could read.
+    let handoffs_shredded = in_batches(&settings, async || {
+        persistence.ask(ShredEndedHandoffs { now, batch }).await
+    })
+    .await?;
+    Ok(SweepReport {
+        sessions_deleted,
+        health_snapshots_deleted,
+        idempotency_keys_deleted,
+        handoffs_shredded,
+        staff_tokens_deleted,
+    })
+}
+
 /// Housekeeping actor.
 pub struct JanitorActor {
     persistence: Mailbox<PersistenceActor>,
@@ -117,95 +193,12 @@ impl Handler<RunSweep> for JanitorActor {
     type Result = AtomicResponse<Self, Result<SweepReport, PipelineError>>;
 
     fn handle(&mut self, _msg: RunSweep, _ctx: &mut Self::Context) -> Self::Result {
-        let persistence = self.persistence.clone();
-        let registry = self.registry.clone();
-        let settings = self.settings.clone();
-        let metrics = self.metrics.clone();
-        let work = async move {
-            let mut report = SweepReport::default();
-            loop {
-                let ids = persistence
-                    .ask(ExpireSessions {
-                        now: Timestamp::now(),
-                        batch: settings.batch_size,
-                    })
-                    .await?;
-                let deleted = ids.len() as u64;
-                report.sessions_deleted += deleted;
-                metrics.janitor_deleted(JanitorKind::Sessions, deleted);
-                metrics.sessions_deleted(DeleteReason::Expired, deleted);
-                if !ids.is_empty() {
-                    registry
-                        .ask(EvictSessions {
-                            ids,
-                            announce: true,
-                        })
-                        .await?;
-                }
-                if (deleted as i64) < settings.batch_size {
-                    break;
-                }
-                tokio::time::sleep(settings.batch_pause).await;
-            }
-            let cutoff = Timestamp::now().minus(settings.health_retention);
-            loop {
-                let deleted = persistence
-                    .ask(PurgeHealthSnapshots {
-                        before: cutoff,
-                        batch: settings.batch_size,
-                    })
-                    .await?;
-                report.health_snapshots_deleted += deleted;
-                metrics.janitor_deleted(JanitorKind::HealthMetrics, deleted);
-                if (deleted as i64) < settings.batch_size {
-                    break;
-                }
-                tokio::time::sleep(settings.batch_pause).await;
-            }
-            let now = Timestamp::now();
-            loop {
-                let deleted = persistence
-                    .ask(PurgeIdempotencyKeys {
-                        now,
-                        batch: settings.batch_size,
-                    })
-                    .await?;
-                report.idempotency_keys_deleted += deleted;
-                if (deleted as i64) < settings.batch_size {
-                    break;
-                }
-                tokio::time::sleep(settings.batch_pause).await;
-            }
-            loop {
-                let deleted = persistence
-                    .ask(PurgeStaffTokens {
-                        now,
-                        batch: settings.batch_size,
-                    })
-                    .await?;
-                report.staff_tokens_deleted += deleted;
-                if (deleted as i64) < settings.batch_size {
-                    break;
-                }
-                tokio::time::sleep(settings.batch_pause).await;
-            }
-            // Ended handoffs past their retention: their keys go, and with them all a
-            // counsellor could read.
-            loop {
-                let shredded = persistence
-                    .ask(ShredEndedHandoffs {
-                        now,
-                        batch: settings.batch_size,
-                    })
-                    .await?;
-                report.handoffs_shredded += shredded;
-                if (shredded as i64) < settings.batch_size {
-                    break;
-                }
-                tokio::time::sleep(settings.batch_pause).await;
-            }
-            Ok(report)
-        };
+        let work = sweep(
+            self.persistence.clone(),
+            self.registry.clone(),
+            self.settings.clone(),
+            self.metrics.clone(),
+        );
         let metrics = self.metrics.clone();
         AtomicResponse::new(Box::pin(work.into_actor(self).map(
             move |result: Result<SweepReport, PipelineError>, _, _| {

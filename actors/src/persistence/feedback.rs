@@ -30,12 +30,9 @@ impl Store {
         &self,
         session_id: uuid::Uuid,
     ) -> Result<Option<(uuid::Uuid, Option<Vec<u8>>)>, StoreError> {
-        let row = on_backend!(self, pool => {
-            sqlx::query_as("SELECT id, text FROM feedback WHERE session_id = $1")
-                .bind(session_id)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(row)
+        let sql = "SELECT id, text FROM feedback WHERE session_id = $1";
+        Ok(on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(session_id).fetch_optional(pool).await?
+        }))
     }
 }

@@ -253,13 +253,10 @@ impl Store {
 
     /// Sessions not yet past expiry.
     pub async fn active_session_count(&self, now: Timestamp) -> Result<i64, StoreError> {
-        let count = on_backend!(self, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE expires_at > $1")
-                .bind(now)
-                .fetch_one(pool)
-                .await?
-        });
-        Ok(count)
+        let sql = "SELECT COUNT(*) FROM sessions WHERE expires_at > $1";
+        Ok(on_backend!(self, pool => {
+            sqlx::query_scalar(sql).bind(now).fetch_one(pool).await?
+        }))
     }
 
     /// Size of the database in bytes.

@@ -158,13 +158,10 @@ impl Store {
 
     /// The session's wrapped data key.
     pub async fn session_key(&self, id: Uuid) -> Result<Option<WrappedKey>, StoreError> {
-        let key = on_backend!(self, pool => {
-            sqlx::query_as("SELECT key_id, wrapped_key FROM session_keys WHERE session_id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(key)
+        let sql = "SELECT key_id, wrapped_key FROM session_keys WHERE session_id = $1";
+        Ok(on_backend!(self, pool => {
+            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        }))
     }
 
     /// A page of wrapped keys in id order, for key rotation.

@@ -152,6 +152,14 @@ mod tests {
     use crate::responder::lexicon::Feeling;
     use crate::responder::safety::is_unsafe_answer;
 
+    /// Whether `text` opens with one of the reflections for `situation` in `language`.
+    fn reflects(text: &str, situation: Situation, language: Language) -> bool {
+        templates(situation, language)
+            .reflections
+            .iter()
+            .any(|r| text.starts_with(r))
+    }
+
     fn request(language: Language, message: &str, variation: u64) -> ReplyRequest {
         ReplyRequest {
             language,
@@ -268,9 +276,8 @@ mod tests {
                 (english, Language::En),
             ] {
                 let text = reply(language, message);
-                let set = templates(Situation::Feeling(*feeling), language);
                 assert!(
-                    set.reflections.iter().any(|r| text.starts_with(r)),
+                    reflects(&text, Situation::Feeling(*feeling), language),
                     "{message:?} -> {text:?}"
                 );
             }
@@ -280,11 +287,8 @@ mod tests {
     #[test]
     fn english_message_in_a_vietnamese_session_gets_english() {
         let text = reply(Language::Vi, "I feel sad today");
-        let set = templates(Situation::Feeling(Feeling::Sadness), Language::En);
-        assert!(
-            set.reflections.iter().any(|r| text.starts_with(r)),
-            "{text}"
-        );
+        let sadness = Situation::Feeling(Feeling::Sadness);
+        assert!(reflects(&text, sadness, Language::En), "{text}");
     }
 
     #[test]
@@ -409,27 +413,16 @@ mod tests {
         let greeting = reply(Language::Vi, "chào bạn");
         assert!(greeting.starts_with("Chào bạn"), "{greeting}");
         let greeting = reply(Language::En, "hey");
-        assert!(
-            templates(Situation::Greeting, Language::En)
-                .reflections
-                .iter()
-                .any(|r| greeting.starts_with(r))
-        );
+        assert!(reflects(&greeting, Situation::Greeting, Language::En));
         let thanks = reply(Language::Vi, "cam on ban nhieu");
         assert!(
-            templates(Situation::Thanks, Language::Vi)
-                .reflections
-                .iter()
-                .any(|r| thanks.starts_with(r)),
+            reflects(&thanks, Situation::Thanks, Language::Vi),
             "{thanks}"
         );
         for unclear in ["ừ", "...", "?", "ok", "😶"] {
             let text = reply(Language::Vi, unclear);
             assert!(
-                templates(Situation::Unclear, Language::Vi)
-                    .reflections
-                    .iter()
-                    .any(|r| text.starts_with(r)),
+                reflects(&text, Situation::Unclear, Language::Vi),
                 "{unclear:?} -> {text}"
             );
         }

@@ -207,14 +207,23 @@ impl OpenAiResponder {
         }
     }
 
-    async fn call(&self, req: &ReplyRequest) -> Result<Answer, Failure> {
-        let body = ChatRequest {
+    /// The request for `req` under the configured model and limits, streamed or whole.
+    pub(super) fn chat_request<'a>(
+        &'a self,
+        req: &'a ReplyRequest,
+        stream: bool,
+    ) -> ChatRequest<'a> {
+        ChatRequest {
             model: &self.settings.model,
             messages: build_messages(req, self.settings.context_turns, &self.system_prompt),
             max_tokens: self.settings.max_tokens,
             temperature: self.settings.temperature,
-            stream: false,
-        };
+            stream,
+        }
+    }
+
+    async fn call(&self, req: &ReplyRequest) -> Result<Answer, Failure> {
+        let body = self.chat_request(req, false);
         let answer = chat_completions::post_json(
             &self.client,
             &self.endpoint,

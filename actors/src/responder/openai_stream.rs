@@ -7,8 +7,7 @@
 
 use serde::Deserialize;
 
-use super::openai::{Answer, ChatRequest, Failure, OpenAiResponder, model_name};
-use super::prompt::build_messages;
+use super::openai::{Answer, Failure, OpenAiResponder, model_name};
 use super::stream::{GuardedStream, PieceSink, send_whole};
 use super::{FallbackReason, ReplyOutcome, ReplyRequest};
 use crate::chat_completions::{
@@ -58,13 +57,7 @@ impl OpenAiResponder {
         req: &ReplyRequest,
         guarded: &mut GuardedStream<'_>,
     ) -> Result<Answer, Failure> {
-        let body = ChatRequest {
-            model: &self.settings.model,
-            messages: build_messages(req, self.settings.context_turns, &self.system_prompt),
-            max_tokens: self.settings.max_tokens,
-            temperature: self.settings.temperature,
-            stream: true,
-        };
+        let body = self.chat_request(req, true);
         let mut response = chat_completions::open_stream(
             &self.client,
             &self.endpoint,

@@ -176,67 +176,80 @@ mod tests {
         out
     }
 
-    #[test]
-    fn pieces_add_up_to_the_trimmed_answer_after_any_reasoning() {
+    /// What a guarded stream makes of `raw` pieces: each push's answer, the finish, and the
+    /// sentences it let through.
+    struct Streamed {
+        pushed: Vec<Result<(), FallbackReason>>,
+        finished: Result<String, FallbackReason>,
+        shown: Vec<String>,
+    }
+
+    fn guard(raw: &[&str]) -> Streamed {
         let (tx, mut rx) = unbounded_channel();
         let mut stream = GuardedStream::new(&tx);
-        for raw in [
+        let pushed = raw.iter().map(|piece| stream.push(piece)).collect();
+        let finished = stream.finish();
+        Streamed {
+            pushed,
+            finished,
+            shown: drain(&mut rx),
+        }
+    }
+
+    #[test]
+    fn pieces_add_up_to_the_trimmed_answer_after_any_reasoning() {
+        let streamed = guard(&[
             "  <thi",
             "nk>hmm. pondering.</th",
             "ink>\n Mình nghe",
             " bạn. Kể thêm",
             " nhé? ",
-        ] {
-            assert!(stream.push(raw).is_ok());
-        }
-        let text = stream.finish();
-        assert_eq!(text.as_deref(), Ok("Mình nghe bạn. Kể thêm nhé?"));
-        assert_eq!(drain(&mut rx), ["Mình nghe bạn.", " Kể thêm nhé?"]);
+        ]);
+        assert!(streamed.pushed.iter().all(Result::is_ok));
+        assert_eq!(
+            streamed.finished.as_deref(),
+            Ok("Mình nghe bạn. Kể thêm nhé?")
+        );
+        assert_eq!(streamed.shown, ["Mình nghe bạn.", " Kể thêm nhé?"]);
     }
 
     #[test]
     fn a_refused_sentence_and_everything_after_it_stay_unseen() {
-        let (tx, mut rx) = unbounded_channel();
-        let mut stream = GuardedStream::new(&tx);
-        assert!(stream.push("Mình hiểu. Bạn có thể uống 20 ").is_ok());
-        assert_eq!(
-            stream.push("viên thuốc ngủ. Rồi ngủ."),
-            Err(FallbackReason::UnsafeAnswer)
-        );
-        assert_eq!(stream.push("Thêm."), Err(FallbackReason::UnsafeAnswer));
-        assert_eq!(stream.finish(), Err(FallbackReason::UnsafeAnswer));
-        assert_eq!(drain(&mut rx), ["Mình hiểu."]);
+        let streamed = guard(&[
+            "Mình hiểu. Bạn có thể uống 20 ",
+            "viên thuốc ngủ. Rồi ngủ.",
+            "Thêm.",
+        ]);
+        let refused = Err(FallbackReason::UnsafeAnswer);
+        assert_eq!(streamed.pushed, [Ok(()), refused, refused]);
+        assert_eq!(streamed.finished, Err(FallbackReason::UnsafeAnswer));
+        assert_eq!(streamed.shown, ["Mình hiểu."]);
     }
 
     #[test]
     fn a_phrase_across_two_sentences_is_caught() {
-        let (tx, mut rx) = unbounded_channel();
-        let mut stream = GuardedStream::new(&tx);
-        assert!(stream.push("Okay. Don't tell anyone.").is_ok());
-        assert_eq!(stream.finish(), Err(FallbackReason::UnsafeAnswer));
-        assert_eq!(drain(&mut rx), ["Okay."]);
+        let streamed = guard(&["Okay. Don't tell anyone."]);
+        assert_eq!(streamed.pushed, [Ok(())]);
+        assert_eq!(streamed.finished, Err(FallbackReason::UnsafeAnswer));
+        assert_eq!(streamed.shown, ["Okay."]);
     }
 
     #[test]
     fn an_unclosed_reasoning_block_or_silence_is_no_answer() {
-        let (tx, mut rx) = unbounded_channel();
-        let mut stream = GuardedStream::new(&tx);
-        assert!(stream.push("<think>still thinking").is_ok());
-        assert_eq!(stream.finish(), Err(FallbackReason::EmptyAnswer));
-        assert_eq!(
-            GuardedStream::new(&tx).finish(),
-            Err(FallbackReason::EmptyAnswer)
-        );
-        assert!(drain(&mut rx).is_empty());
+        for raw in [&["<think>still thinking"][..], &[]] {
+            let streamed = guard(raw);
+            assert!(streamed.pushed.iter().all(Result::is_ok));
+            assert_eq!(streamed.finished, Err(FallbackReason::EmptyAnswer));
+            assert!(streamed.shown.is_empty());
+        }
     }
 
     #[test]
     fn a_short_answer_that_looks_like_the_start_of_a_tag_is_still_shown() {
-        let (tx, mut rx) = unbounded_channel();
-        let mut stream = GuardedStream::new(&tx);
-        assert!(stream.push("<").is_ok());
-        assert_eq!(stream.finish().as_deref(), Ok("<"));
-        assert_eq!(drain(&mut rx), ["<"]);
+        let streamed = guard(&["<"]);
+        assert_eq!(streamed.pushed, [Ok(())]);
+        assert_eq!(streamed.finished.as_deref(), Ok("<"));
+        assert_eq!(streamed.shown, ["<"]);
     }
 
     #[test]

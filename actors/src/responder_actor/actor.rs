@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 /// Wraps the configured `Responder`.
 pub struct ResponderActor {
-    pub(super) responder: Arc<Responder>,
-    pub(super) metrics: Metrics,
+    responder: Arc<Responder>,
+    metrics: Metrics,
     supervision: Supervision,
 }
 
@@ -27,6 +27,30 @@ impl ResponderActor {
             metrics,
             supervision,
         }
+    }
+}
+
+impl ResponderActor {
+    /// Runs `reply` on the configured provider and counts the call and, when the built-in
+    /// listener answered in its place, the reason.
+    pub(super) fn counted(
+        &self,
+        reply: impl AsyncFnOnce(&Responder) -> ReplyOutcome + 'static,
+    ) -> ResponseFuture<Result<ReplyOutcome, PipelineError>> {
+        let responder = self.responder.clone();
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            let outcome = reply(&responder).await;
+            let configured = responder.provider();
+            match outcome.fallback {
+                Some(reason) => {
+                    metrics.responder_call(configured, ResponderOutcome::Fallback);
+                    metrics.responder_fallback(configured, reason.as_str());
+                }
+                None => metrics.responder_call(configured, ResponderOutcome::Ok),
+            }
+            Ok(outcome)
+        })
     }
 }
 
@@ -48,24 +72,16 @@ impl Handler<GenerateReply> for ResponderActor {
     type Result = ResponseFuture<Result<ReplyOutcome, PipelineError>>;
 
     fn handle(&mut self, msg: GenerateReply, _ctx: &mut Self::Context) -> Self::Result {
-        let responder = self.responder.clone();
-        let metrics = self.metrics.clone();
-        Box::pin(async move {
+        self.counted(async move |responder| {
             let outcome = responder.reply(&msg.request).await;
-            let configured = responder.provider();
-            match outcome.fallback {
-                Some(reason) => {
-                    metrics.responder_call(configured, ResponderOutcome::Fallback);
-                    metrics.responder_fallback(configured, reason.as_str());
-                    tracing::warn!(
-                        provider = configured,
-                        reason = reason.as_str(),
-                        "responder fell back to the built-in listener"
-                    );
-                }
-                None => metrics.responder_call(configured, ResponderOutcome::Ok),
+            if let Some(reason) = outcome.fallback {
+                tracing::warn!(
+                    provider = responder.provider(),
+                    reason = reason.as_str(),
+                    "responder fell back to the built-in listener"
+                );
             }
-            Ok(outcome)
+            outcome
         })
     }
 }

@@ -78,108 +78,38 @@ impl Actor for SessionActor {
     }
 }
 
-impl Handler<PostMessage> for SessionActor {
-    type Result = AtomicResponse<Self, Result<PostedMessage, PipelineError>>;
+/// Implements `Handler<$message>` by running `$work` through [`SessionActor::serialised`], with
+/// `$deps` and `$state` (the locked state) in scope; a trait impl per message, hence a macro.
+macro_rules! serialised_handlers {
+    ($($message:ident($msg:pat) -> $reply:ty = |$deps:ident, $state:ident| $work:expr;)*) => {$(
+        impl Handler<$message> for SessionActor {
+            type Result = AtomicResponse<Self, Result<$reply, PipelineError>>;
 
-    fn handle(&mut self, msg: PostMessage, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |deps, state| async move {
-            let mut state = state.lock().await;
-            pipeline::post_message(&deps, &mut state, msg.content.into_string()).await
-        })
-    }
+            fn handle(&mut self, $msg: $message, _ctx: &mut Self::Context) -> Self::Result {
+                self.serialised(move |$deps, state| async move {
+                    let mut guard = state.lock().await;
+                    let $state = &mut *guard;
+                    $work.await
+                })
+            }
+        }
+    )*};
 }
 
-impl Handler<ListHistory> for SessionActor {
-    type Result = AtomicResponse<Self, Result<History, PipelineError>>;
-
-    fn handle(&mut self, msg: ListHistory, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |deps, state| async move {
-            let mut state = state.lock().await;
-            reads::history(&deps, &mut state, msg.limit, msg.offset).await
-        })
-    }
-}
-
-impl Handler<FetchMessage> for SessionActor {
-    type Result = AtomicResponse<Self, Result<ChatMessage, PipelineError>>;
-
-    fn handle(&mut self, msg: FetchMessage, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |deps, state| async move {
-            let mut state = state.lock().await;
-            reads::one(&deps, &mut state, msg.id).await
-        })
-    }
-}
-
-impl Handler<RemoveMessage> for SessionActor {
-    type Result = AtomicResponse<Self, Result<Timestamp, PipelineError>>;
-
-    fn handle(&mut self, msg: RemoveMessage, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |deps, state| async move {
-            lifecycle::remove_message(&deps, &mut *state.lock().await, msg.id).await
-        })
-    }
-}
-
-impl Handler<ClearHistory> for SessionActor {
-    type Result = AtomicResponse<Self, Result<(), PipelineError>>;
-
-    fn handle(&mut self, _msg: ClearHistory, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |deps, state| async move {
-            lifecycle::clear_history(&deps, &mut *state.lock().await).await
-        })
-    }
-}
-
-impl Handler<GetStatus> for SessionActor {
-    type Result = AtomicResponse<Self, Result<SessionStatus, PipelineError>>;
-
-    fn handle(&mut self, _msg: GetStatus, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |deps, state| async move {
-            lifecycle::status(&deps, &mut *state.lock().await).await
-        })
-    }
-}
-
-impl Handler<TouchSession> for SessionActor {
-    type Result = AtomicResponse<Self, Result<SessionStatus, PipelineError>>;
-
-    fn handle(&mut self, _msg: TouchSession, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |deps, state| async move {
-            lifecycle::touch(&deps, &mut *state.lock().await).await
-        })
-    }
-}
-
-impl Handler<RefreshSession> for SessionActor {
-    type Result = AtomicResponse<Self, Result<SessionStatus, PipelineError>>;
-
-    fn handle(&mut self, _msg: RefreshSession, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |deps, state| async move {
-            lifecycle::refresh(&deps, &mut *state.lock().await).await
-        })
-    }
-}
-
-impl Handler<SubmitFeedback> for SessionActor {
-    type Result = AtomicResponse<Self, Result<FeedbackReceipt, PipelineError>>;
-
-    fn handle(&mut self, msg: SubmitFeedback, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |deps, state| async move {
-            let mut state = state.lock().await;
-            lifecycle::submit_feedback(&deps, &mut state, msg.rating, msg.category, msg.text).await
-        })
-    }
-}
-
-impl Handler<AnswerAwaiting> for SessionActor {
-    type Result = AtomicResponse<Self, Result<Vec<super::recovery::Answered>, PipelineError>>;
-
-    fn handle(&mut self, _msg: AnswerAwaiting, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(
-            move |deps, state| async move { state.lock().await.answer_orphans(&deps).await },
-        )
-    }
+serialised_handlers! {
+    PostMessage(msg) -> PostedMessage =
+        |deps, state| pipeline::post_message(&deps, state, msg.content.into_string());
+    ListHistory(msg) -> History = |deps, state| reads::history(&deps, state, msg.limit, msg.offset);
+    FetchMessage(msg) -> ChatMessage = |deps, state| reads::one(&deps, state, msg.id);
+    RemoveMessage(msg) -> Timestamp = |deps, state| lifecycle::remove_message(&deps, state, msg.id);
+    ClearHistory(_) -> () = |deps, state| lifecycle::clear_history(&deps, state);
+    GetStatus(_) -> SessionStatus = |deps, state| lifecycle::status(&deps, state);
+    TouchSession(_) -> SessionStatus = |deps, state| lifecycle::touch(&deps, state);
+    RefreshSession(_) -> SessionStatus = |deps, state| lifecycle::refresh(&deps, state);
+    SubmitFeedback(msg) -> FeedbackReceipt = |deps, state| {
+        lifecycle::submit_feedback(&deps, state, msg.rating, msg.category, msg.text)
+    };
+    AnswerAwaiting(_) -> Vec<super::recovery::Answered> = |deps, state| state.answer_orphans(&deps);
 }
 
 impl Handler<StopSession> for SessionActor {

@@ -14,7 +14,7 @@ use crate::crisis::{
 };
 use crate::crisis_detector::Assess;
 use crate::crisis_judge::{JudgeVerdict, merge};
-use crate::crypto::{Aad, Purpose};
+use crate::crypto::{Aad, DataKey, Purpose};
 use crate::domain::{Role, Turn};
 use crate::encryptor::SealRecords;
 use crate::error::PipelineError;
@@ -24,6 +24,7 @@ use crate::persistence::messages::Commit;
 use crate::persistence::{StoreError, StoredContext, StoredMessage, Timestamp, WriteOp};
 use crate::responder::{ReplyOutcome, ReplyRequest};
 use crate::responder_actor::{GenerateReply, GenerateReplyStreaming};
+use std::collections::VecDeque;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -260,38 +261,13 @@ async fn run_once(
     let processing_time_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
 
     // The new context only replaces the actor's memory once it is committed.
-    let turns = state.turns_with(
-        [
-            Turn {
-                role: Role::User,
-                content: content.to_string(),
-            },
-            Turn {
-                role: Role::Assistant,
-                content: reply_text.clone(),
-            },
-        ],
-        deps.context_turns,
-    );
-    let context_json = encode_context(&turns, risk);
-    let reply_id = Uuid::new_v4();
-    let sealed = deps
-        .encryptor
-        .ask(SealRecords {
-            key,
-            records: [
-                (
-                    Aad::new(session_id, reply_id, Purpose::MessageContent),
-                    reply_text.clone().into_bytes(),
-                ),
-                (
-                    Aad::new(session_id, session_id, Purpose::ConversationContext),
-                    context_json,
-                ),
-            ],
-        })
-        .await;
-    let [sealed_reply, sealed_context] = match sealed {
+    let sealed = seal_reply(deps, state, key, content.to_string(), &reply_text, risk).await;
+    let SealedReply {
+        id: reply_id,
+        content: sealed_reply,
+        context,
+        turns,
+    } = match sealed {
         Ok(sealed) => sealed,
         Err(error) => return Err(orphaned(state, *accepted, user_id, error)),
     };
@@ -305,10 +281,6 @@ async fn run_once(
         processing_time_ms: Some(processing_time_ms),
         is_crisis_detected: false,
         created_at: Timestamp::now(),
-    };
-    let context = StoredContext {
-        sealed: sealed_context,
-        turn_count: i32::try_from(turns.len()).unwrap_or(i32::MAX),
     };
     let op = if *accepted {
         WriteOp::Reply {
@@ -367,6 +339,67 @@ async fn run_once(
         ai_message: Some(view(&reply_message, Some(reply_text))),
         crisis_info,
         notice,
+    })
+}
+
+/// An assistant reply and the conversation context it leaves, sealed for storing.
+pub(super) struct SealedReply {
+    /// The reply's new id.
+    pub(super) id: Uuid,
+    /// The sealed reply text.
+    pub(super) content: Vec<u8>,
+    /// The sealed context.
+    pub(super) context: StoredContext,
+    /// The turns that context holds: the actor's memory once the reply is committed.
+    pub(super) turns: VecDeque<Turn>,
+}
+
+/// Seals `reply_text`, the answer to `user_text`, under a new id, and the context that exchange
+/// leaves (the last `deps.context_turns` turns, and `risk`), in one call to the encryptor.
+pub(super) async fn seal_reply(
+    deps: &SessionDeps,
+    state: &SessionState,
+    key: DataKey,
+    user_text: String,
+    reply_text: &str,
+    risk: ConversationRisk,
+) -> Result<SealedReply, PipelineError> {
+    let session_id = state.record.id;
+    let user = Turn {
+        role: Role::User,
+        content: user_text,
+    };
+    let reply = Turn {
+        role: Role::Assistant,
+        content: reply_text.to_owned(),
+    };
+    let turns = state.turns_with([user, reply], deps.context_turns);
+    let id = Uuid::new_v4();
+    let [content, sealed] = deps
+        .encryptor
+        .ask(SealRecords {
+            key,
+            records: [
+                (
+                    Aad::new(session_id, id, Purpose::MessageContent),
+                    reply_text.as_bytes().to_vec(),
+                ),
+                (
+                    Aad::new(session_id, session_id, Purpose::ConversationContext),
+                    encode_context(&turns, risk),
+                ),
+            ],
+        })
+        .await?;
+    let context = StoredContext {
+        sealed,
+        turn_count: i32::try_from(turns.len()).unwrap_or(i32::MAX),
+    };
+    Ok(SealedReply {
+        id,
+        content,
+        context,
+        turns,
     })
 }
 

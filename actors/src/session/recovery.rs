@@ -5,16 +5,16 @@
 //! kept for it. The version check makes that exactly once across instances.
 
 use super::deps::SessionDeps;
-use super::pipeline::{SAFETY_MODEL, view};
-use super::state::{SessionState, encode_context};
+use super::pipeline::{SAFETY_MODEL, SealedReply, seal_reply, view};
+use super::state::SessionState;
 use super::view::ChatMessage;
 use crate::crisis::{Assessment, Severity, safety_reply};
 use crate::crypto::{Aad, Purpose};
-use crate::domain::{Role, Turn};
-use crate::encryptor::{OpenRecords, SealRecords};
+use crate::domain::Role;
+use crate::encryptor::OpenRecords;
 use crate::error::PipelineError;
 use crate::persistence::messages::{Commit, LoadAwaitingMessages};
-use crate::persistence::{StoreError, StoredContext, StoredMessage, Timestamp, WriteOp};
+use crate::persistence::{StoreError, StoredMessage, Timestamp, WriteOp};
 use crate::responder::{BUILTIN_MODEL, BuiltInResponder, ReplyRequest};
 use std::time::Duration;
 use uuid::Uuid;
@@ -129,36 +129,13 @@ async fn answer(
         };
         (BuiltInResponder::new().reply(&request).text, BUILTIN_MODEL)
     };
-    let turns = state.turns_with(
-        [
-            Turn {
-                role: Role::User,
-                content: text,
-            },
-            Turn {
-                role: Role::Assistant,
-                content: reply_text.clone(),
-            },
-        ],
-        deps.context_turns,
-    );
-    let reply_id = Uuid::new_v4();
-    let [sealed_reply, sealed_context] = deps
-        .encryptor
-        .ask(SealRecords {
-            key,
-            records: [
-                (
-                    Aad::new(session_id, reply_id, Purpose::MessageContent),
-                    reply_text.clone().into_bytes(),
-                ),
-                (
-                    Aad::new(session_id, session_id, Purpose::ConversationContext),
-                    encode_context(&turns, state.risk),
-                ),
-            ],
-        })
-        .await?;
+    let risk = state.risk;
+    let SealedReply {
+        id: reply_id,
+        content: sealed_reply,
+        context,
+        turns,
+    } = seal_reply(deps, state, key, text, &reply_text, risk).await?;
     let reply = StoredMessage {
         id: reply_id,
         session_id,
@@ -176,10 +153,7 @@ async fn answer(
         .ask(Commit {
             op: WriteOp::Reply {
                 message: reply,
-                context: StoredContext {
-                    sealed: sealed_context,
-                    turn_count: i32::try_from(turns.len()).unwrap_or(i32::MAX),
-                },
+                context,
                 answers: message.id,
                 expected_version: Some(state.version),
             },

@@ -263,6 +263,21 @@ impl Metrics {
         self.inner.enabled
     }
 
+    /// The families to record into, or `None` when recording is off.
+    fn recording(&self) -> Option<&Inner> {
+        self.inner.enabled.then_some(&*self.inner)
+    }
+
+    /// Adds `by` to the counter of `labels` in the family `family` picks, when recording.
+    fn count<L>(&self, family: impl FnOnce(&Inner) -> &Family<L, Counter>, labels: &L, by: u64)
+    where
+        L: Clone + std::hash::Hash + Eq,
+    {
+        if let Some(metrics) = self.recording() {
+            family(metrics).get_or_create(labels).inc_by(by);
+        }
+    }
+
     fn build(version: &str, enabled: bool) -> Self {
         let mut registry = Registry::default();
 
@@ -518,45 +533,39 @@ impl Metrics {
 
     /// Counts a handoff asked for at the conversation's `risk`.
     pub fn handoff_requested(&self, risk: crate::crisis::RiskLevel) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .handoffs_requested
-            .get_or_create(&HandoffRiskLabels {
+        self.count(
+            |m| &m.handoffs_requested,
+            &HandoffRiskLabels {
                 risk: risk.as_str(),
-            })
-            .inc();
+            },
+            1,
+        );
     }
 
     /// Records a claim after the handoff waited `waited`.
     pub fn handoff_claimed(&self, waited: Duration) {
-        if !self.inner.enabled {
-            return;
+        if let Some(metrics) = self.recording() {
+            metrics.handoff_wait.observe(waited.as_secs_f64());
         }
-        self.inner.handoff_wait.observe(waited.as_secs_f64());
     }
 
     /// Counts a handoff ended with `outcome` (a closed set: `handoff::Outcome::as_str`).
     pub fn handoff_ended(&self, outcome: &'static str, risk: crate::crisis::RiskLevel) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .handoffs_ended
-            .get_or_create(&HandoffOutcomeLabels {
+        self.count(
+            |m| &m.handoffs_ended,
+            &HandoffOutcomeLabels {
                 outcome,
                 risk: risk.as_str(),
-            })
-            .inc();
+            },
+            1,
+        );
     }
 
     /// Sets the number of handoffs waiting.
     pub fn set_handoff_queue(&self, queued: i64) {
-        if !self.inner.enabled {
-            return;
+        if let Some(metrics) = self.recording() {
+            metrics.handoff_queue.set(queued);
         }
-        self.inner.handoff_queue.set(queued);
     }
 
     /// Encodes every family as OpenMetrics text, ending with `# EOF`.
@@ -598,25 +607,24 @@ impl Metrics {
     /// Records one HTTP request. `route` must be the route template (e.g.
     /// `/api/v1/sessions/{token}`) or [`UNMATCHED_ROUTE`], never the raw path.
     pub fn record_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        if !self.inner.enabled {
-            return;
+        if let Some(metrics) = self.recording() {
+            let method = method_label(method);
+            metrics
+                .http_requests
+                .get_or_create(&HttpLabels {
+                    method,
+                    route: route.to_owned(),
+                    status,
+                })
+                .inc();
+            metrics
+                .http_duration
+                .get_or_create(&HttpDurationLabels {
+                    method,
+                    route: route.to_owned(),
+                })
+                .observe(elapsed.as_secs_f64());
         }
-        let method = method_label(method);
-        self.inner
-            .http_requests
-            .get_or_create(&HttpLabels {
-                method,
-                route: route.to_owned(),
-                status,
-            })
-            .inc();
-        self.inner
-            .http_duration
-            .get_or_create(&HttpDurationLabels {
-                method,
-                route: route.to_owned(),
-            })
-            .observe(elapsed.as_secs_f64());
     }
 
     /// Creates the series of `actor`'s message types at 0 for every outcome, so that they show on
@@ -649,78 +657,67 @@ impl Metrics {
         outcome: Outcome,
         elapsed: Duration,
     ) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .actor_messages
-            .get_or_create(&ActorMessageLabels {
-                actor,
-                message,
-                outcome,
-            })
-            .inc();
-        // A refused message was never handled: its near-zero time would drag the latency down
-        // exactly when the actor is slowest.
-        if outcome != Outcome::Overloaded {
-            self.inner
-                .actor_duration
-                .get_or_create(&ActorDurationLabels { actor, message })
-                .observe(elapsed.as_secs_f64());
+        if let Some(metrics) = self.recording() {
+            metrics
+                .actor_messages
+                .get_or_create(&ActorMessageLabels {
+                    actor,
+                    message,
+                    outcome,
+                })
+                .inc();
+            // A refused message was never handled: its near-zero time would drag the latency down
+            // exactly when the actor is slowest.
+            if outcome != Outcome::Overloaded {
+                metrics
+                    .actor_duration
+                    .get_or_create(&ActorDurationLabels { actor, message })
+                    .observe(elapsed.as_secs_f64());
+            }
         }
     }
 
     /// Sets the number of messages waiting for all actors of type `actor`.
     pub fn set_mailbox_depth(&self, actor: ActorKind, depth: i64) {
-        if !self.inner.enabled {
-            return;
+        if let Some(metrics) = self.recording() {
+            metrics
+                .actor_mailbox_depth
+                .get_or_create(&ActorLabels { actor })
+                .set(depth);
         }
-        self.inner
-            .actor_mailbox_depth
-            .get_or_create(&ActorLabels { actor })
-            .set(depth);
     }
 
     /// Counts one supervisor restart of an actor of type `actor`.
     pub fn actor_restarted(&self, actor: ActorKind) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .actor_restarts
-            .get_or_create(&ActorLabels { actor })
-            .inc();
+        self.count(|m| &m.actor_restarts, &ActorLabels { actor }, 1);
     }
 
     /// Sets the number of running actors of type `actor`.
     pub fn set_actors_live(&self, actor: ActorKind, live: i64) {
-        if !self.inner.enabled {
-            return;
+        if let Some(metrics) = self.recording() {
+            metrics
+                .actors_live
+                .get_or_create(&ActorLabels { actor })
+                .set(live);
         }
-        self.inner
-            .actors_live
-            .get_or_create(&ActorLabels { actor })
-            .set(live);
     }
 
     /// Adds `delta` (negative to subtract) to the running actors of type `actor`, for actors that
     /// count themselves in `started` and `stopped`.
     pub fn add_actors_live(&self, actor: ActorKind, delta: i64) {
-        if !self.inner.enabled {
-            return;
+        if let Some(metrics) = self.recording() {
+            metrics
+                .actors_live
+                .get_or_create(&ActorLabels { actor })
+                .inc_by(delta);
         }
-        self.inner
-            .actors_live
-            .get_or_create(&ActorLabels { actor })
-            .inc_by(delta);
     }
 
     /// Counts one session created.
     pub fn session_created(&self) {
-        if !self.inner.enabled {
-            return;
+        if let Some(metrics) = self.recording() {
+            metrics.sessions_created.inc();
         }
-        self.inner.sessions_created.inc();
     }
 
     /// Counts one session deleted.
@@ -730,65 +727,47 @@ impl Metrics {
 
     /// Counts `count` sessions deleted at once (a janitor batch).
     pub fn sessions_deleted(&self, reason: DeleteReason, count: u64) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .sessions_deleted
-            .get_or_create(&ReasonLabels { reason })
-            .inc_by(count);
+        self.count(|m| &m.sessions_deleted, &ReasonLabels { reason }, count);
     }
 
     /// Counts one chat message committed.
     pub fn chat_message(&self, role: Role) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .chat_messages
-            .get_or_create(&RoleLabels {
+        self.count(
+            |m| &m.chat_messages,
+            &RoleLabels {
                 role: role.as_str(),
-            })
-            .inc();
+            },
+            1,
+        );
     }
 
     /// Counts one crisis detection. `category` and `severity` must come from the detector's
     /// closed sets (never from user text), since each distinct value is a series.
     pub fn crisis_detected(&self, category: &str, severity: &str) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .crisis_detections
-            .get_or_create(&CrisisLabels {
+        self.count(
+            |m| &m.crisis_detections,
+            &CrisisLabels {
                 category: category.to_owned(),
                 severity: severity.to_owned(),
-            })
-            .inc();
+            },
+            1,
+        );
     }
 
     /// Counts one failed cryptographic operation.
     pub fn encryption_error(&self, operation: CryptoOperation) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .encryption_errors
-            .get_or_create(&OperationLabels { operation })
-            .inc();
+        self.count(|m| &m.encryption_errors, &OperationLabels { operation }, 1);
     }
 
     /// Counts one integrity failure; `purpose` is the AAD purpose (e.g. `"message"`), a closed set.
     pub fn integrity_error(&self, purpose: &str) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .integrity_errors
-            .get_or_create(&PurposeLabels {
+        self.count(
+            |m| &m.integrity_errors,
+            &PurposeLabels {
                 purpose: purpose.to_owned(),
-            })
-            .inc();
+            },
+            1,
+        );
     }
 
     /// Creates `provider`'s responder series at 0; call once at startup with the configured
@@ -808,16 +787,14 @@ impl Metrics {
 
     /// Counts one responder call; `provider` is the configured provider's name (e.g. `"builtin"`).
     pub fn responder_call(&self, provider: &str, outcome: ResponderOutcome) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .responder_calls
-            .get_or_create(&ResponderCallLabels {
+        self.count(
+            |m| &m.responder_calls,
+            &ResponderCallLabels {
                 provider: provider.to_owned(),
                 outcome,
-            })
-            .inc();
+            },
+            1,
+        );
     }
 
     /// Creates the fallback series of `provider` at 0 for each reason, so the family is exported
@@ -850,70 +827,48 @@ impl Metrics {
     /// Counts one fallback; `reason` is a short fixed code such as `"timeout"` or `"http_5xx"`,
     /// never an error message.
     pub fn responder_fallback(&self, provider: &str, reason: &str) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .responder_fallbacks
-            .get_or_create(&ResponderFallbackLabels {
+        self.count(
+            |m| &m.responder_fallbacks,
+            &ResponderFallbackLabels {
                 provider: provider.to_owned(),
                 reason: reason.to_owned(),
-            })
-            .inc();
+            },
+            1,
+        );
     }
 
     /// Counts `count` rows of `kind` deleted by the janitor.
     pub fn janitor_deleted(&self, kind: JanitorKind, count: u64) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .janitor_deleted
-            .get_or_create(&JanitorKindLabels { kind })
-            .inc_by(count);
+        self.count(|m| &m.janitor_deleted, &JanitorKindLabels { kind }, count);
     }
 
     /// Counts one janitor sweep.
     pub fn janitor_run(&self, outcome: JanitorOutcome) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .janitor_runs
-            .get_or_create(&JanitorOutcomeLabels { outcome })
-            .inc();
+        self.count(|m| &m.janitor_runs, &JanitorOutcomeLabels { outcome }, 1);
     }
 
     /// Sets the database pool's open (`size`) and idle connection counts.
     pub fn set_db_pool(&self, size: i64, idle: i64) {
-        if !self.inner.enabled {
-            return;
-        }
-        for (state, value) in [(PoolState::Size, size), (PoolState::Idle, idle)] {
-            self.inner
-                .db_pool_connections
-                .get_or_create(&PoolLabels { state })
-                .set(value);
+        if let Some(metrics) = self.recording() {
+            for (state, value) in [(PoolState::Size, size), (PoolState::Idle, idle)] {
+                metrics
+                    .db_pool_connections
+                    .get_or_create(&PoolLabels { state })
+                    .set(value);
+            }
         }
     }
 
     /// Records how long acquiring a database connection took.
     pub fn observe_db_acquire(&self, elapsed: Duration) {
-        if !self.inner.enabled {
-            return;
+        if let Some(metrics) = self.recording() {
+            metrics.db_pool_acquire.observe(elapsed.as_secs_f64());
         }
-        self.inner.db_pool_acquire.observe(elapsed.as_secs_f64());
     }
 
     /// Counts one request refused by a rate limit.
     pub fn rate_limited(&self, scope: RateLimitScope) {
-        if !self.inner.enabled {
-            return;
-        }
-        self.inner
-            .rate_limited
-            .get_or_create(&ScopeLabels { scope })
-            .inc();
+        self.count(|m| &m.rate_limited, &ScopeLabels { scope }, 1);
     }
 }
 
