@@ -234,11 +234,13 @@ async fn a_person_cancels_then_shares_an_edited_summary_and_sees_the_counsellor_
     // Asked for with nothing shared, then cancelled while queued.
     click(&chat, "ask-person").await;
     click(&chat, "handoff-send").await;
-    wait_for_script(
-        &chat,
-        "return !document.getElementById('handoff-cancel').hidden;",
-    )
-    .await;
+    let queued = wait_for_script(&chat, STATE).await;
+    assert!(
+        queued
+            .as_str()
+            .is_some_and(|text| text.starts_with("Bạn đang ở vị trí số 1")),
+        "{queued}"
+    );
     assert_eq!(handoff_of(&app, &person).await["share"], "none");
     wait_for_script(
         &console,
@@ -251,7 +253,11 @@ async fn a_person_cancels_then_shares_an_edited_summary_and_sees_the_counsellor_
         cancelled,
         "Đã huỷ yêu cầu. Những gì bạn định chia sẻ đã được xoá."
     );
-    assert_eq!(handoff_of(&app, &person).await["status"], "cancelled");
+    let handoff = handoff_of(&app, &person).await;
+    assert_eq!(
+        (&handoff["status"], &handoff.get("claimed_at")),
+        (&json!("cancelled"), &None)
+    );
     wait_for_script(
         &console,
         "return !document.getElementById('queue-empty').hidden;",

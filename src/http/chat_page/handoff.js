@@ -171,6 +171,9 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
     current = open() ? current : null;
     showProblem('');
     panel.hidden = false;
+    // The choice takes the screen below the header (quick exit stays): on a small phone the
+    // conversation, the composer and the panel do not fit together.
+    document.body.classList.add('choosing');
     askButton.setAttribute('aria-expanded', 'true');
     askButton.hidden = true;
     state.hidden = true;
@@ -178,10 +181,15 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
     panel.querySelector('input[name="share"]:checked').focus();
   }
 
+  function hidePanel() {
+    panel.hidden = true;
+    document.body.classList.remove('choosing');
+    askButton.setAttribute('aria-expanded', 'false');
+  }
+
   function closePanel(returnFocus = true) {
     if (panel.hidden) return;
-    panel.hidden = true;
-    askButton.setAttribute('aria-expanded', 'false');
+    hidePanel();
     if (!open() && !hidden) {
       askButton.hidden = false;
       state.hidden = !current;
@@ -307,15 +315,13 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
       }
       showProblem('');
       forgetChoice();
-      panel.hidden = true;
-      askButton.setAttribute('aria-expanded', 'false');
+      hidePanel();
       show(answer.handoff);
     } catch (error) {
       const code = error instanceof Failure ? error.code : 'default';
       if (code === 'handoff_exists') {
         showProblem('');
-        panel.hidden = true;
-        askButton.setAttribute('aria-expanded', 'false');
+        hidePanel();
         await refresh();
         return;
       }
