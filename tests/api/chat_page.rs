@@ -53,36 +53,45 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
     );
 }
 
-/// The pages' scripts and HTML, with the keys they ask for by a computed name.
-const PAGES: [(&str, &str, &str, &[&str], &[&str]); 2] = [
-    (
-        "/chat",
-        "chat-text.js",
-        "CHAT_TEXT",
-        &[
+/// A compiled-in page: where it is served, the script that carries its wording and the global
+/// that script sets, its sources, and the keys it asks for by a computed name.
+struct Page {
+    path: &'static str,
+    script: &'static str,
+    global: &'static str,
+    sources: &'static [&'static str],
+    computed: &'static [&'static str],
+}
+
+const PAGES: [Page; 2] = [
+    Page {
+        path: "/chat",
+        script: "chat-text.js",
+        global: "CHAT_TEXT",
+        sources: &[
             "chat_page/chat.html",
             "chat_page/chat.js",
             "chat_page/handoff.js",
             "chat_page/page.js",
         ],
-        &[
+        computed: &[
             "you",
             "listener",
             "counsellor",
             "summary_label",
             "note_label",
         ],
-    ),
-    (
-        "/staff",
-        "staff-text.js",
-        "STAFF_TEXT",
-        &[
+    },
+    Page {
+        path: "/staff",
+        script: "staff-text.js",
+        global: "STAFF_TEXT",
+        sources: &[
             "staff_page/staff.html",
             "staff_page/staff.js",
             "chat_page/page.js",
         ],
-        &[
+        computed: &[
             "risk_none",
             "risk_elevated",
             "risk_crisis",
@@ -94,7 +103,7 @@ const PAGES: [(&str, &str, &str, &[&str], &[&str]); 2] = [
             "role_counsellor",
             "role_note",
         ],
-    ),
+    },
 ];
 
 /// The keys a page's source names literally: `t('key'` and `data-text="key"`.
@@ -135,7 +144,14 @@ async fn served_texts(app: &TestApp, page: &str, script_name: &str, global: &str
 async fn every_text_the_pages_ask_for_is_served_in_every_language() {
     let app = spawn_app(Backend::Sqlite).await;
     let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
-    for (page, script_name, global, files, computed) in PAGES {
+    for Page {
+        path: page,
+        script: script_name,
+        global,
+        sources: files,
+        computed,
+    } in PAGES
+    {
         let texts = served_texts(&app, page, script_name, global).await;
         let mut asked: BTreeSet<String> = computed.iter().map(|k| (*k).to_owned()).collect();
         for file in files {
