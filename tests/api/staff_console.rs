@@ -28,10 +28,6 @@ const EDITED: &str = "Mình muốn kể về chuyện ở nhà, nhưng từ từ
 const STATE: &str = "const state = document.getElementById('handoff-state');
      return !state.hidden && document.getElementById('handoff-state-text').textContent;";
 
-/// The chat page's line once the handoff has ended and the button is offered again.
-const ENDED: &str = "return !document.getElementById('ask-person').hidden
-            && document.getElementById('handoff-state-text').textContent;";
-
 /// The conversation the console shows: each message's role (its class) and text.
 const CONSOLE_LOG: &str = "const shown = [...document.querySelectorAll('#log .message')]
        .map((m) => ({ role: m.className.replace('message ', ''),
@@ -174,22 +170,14 @@ async fn a_person_shares_chosen_messages_the_counsellor_reads_exactly_those_and_
     // The young person leaves: the page says so and offers the button again, the handoff is
     // over, and the console hears it.
     click(&chat, "handoff-leave").await;
-    let left = wait_for_script(
+    assert_ended(
         &chat,
-        "return !document.getElementById('ask-person').hidden
-                && document.activeElement.id === 'ask-person'
-                && document.getElementById('handoff-state-text').textContent;",
+        &app,
+        &person,
+        "Bạn đã rời cuộc trò chuyện với tư vấn viên. Người lắng nghe (AI) sẽ trả lời bạn như trước.",
+        ("cancelled", "left"),
     )
     .await;
-    assert_eq!(
-        left,
-        "Bạn đã rời cuộc trò chuyện với tư vấn viên. Người lắng nghe (AI) sẽ trả lời bạn như trước."
-    );
-    let handoff = handoff_of(&app, &person).await;
-    assert_eq!(
-        (&handoff["status"], &handoff["outcome"]),
-        (&json!("cancelled"), &json!("left"))
-    );
     let ended = wait_for_script(
         &console,
         "return document.getElementById('status').textContent || null;",
@@ -248,16 +236,14 @@ async fn a_person_cancels_then_shares_an_edited_summary_and_sees_the_counsellor_
     )
     .await;
     click(&chat, "handoff-cancel").await;
-    let cancelled = wait_for_script(&chat, ENDED).await;
-    assert_eq!(
-        cancelled,
-        "Đã huỷ yêu cầu. Những gì bạn định chia sẻ đã được xoá."
-    );
-    let handoff = handoff_of(&app, &person).await;
-    assert_eq!(
-        (&handoff["status"], &handoff.get("claimed_at")),
-        (&json!("cancelled"), &None)
-    );
+    assert_ended(
+        &chat,
+        &app,
+        &person,
+        "Đã huỷ yêu cầu. Những gì bạn định chia sẻ đã được xoá.",
+        ("cancelled", "left"),
+    )
+    .await;
     wait_for_script(
         &console,
         "return !document.getElementById('queue-empty').hidden;",
@@ -343,16 +329,14 @@ async fn a_person_cancels_then_shares_an_edited_summary_and_sees_the_counsellor_
         "return document.getElementById('conversation').hidden;",
     )
     .await;
-    let closed = wait_for_script(&chat, ENDED).await;
-    assert_eq!(
-        closed,
-        "Tư vấn viên đã kết thúc cuộc trò chuyện. Người lắng nghe (AI) sẽ trả lời bạn như trước."
-    );
-    let handoff = handoff_of(&app, &person).await;
-    assert_eq!(
-        (&handoff["status"], &handoff["outcome"]),
-        (&json!("closed"), &json!("resolved"))
-    );
+    assert_ended(
+        &chat,
+        &app,
+        &person,
+        "Tư vấn viên đã kết thúc cuộc trò chuyện. Người lắng nghe (AI) sẽ trả lời bạn như trước.",
+        ("closed", "resolved"),
+    )
+    .await;
     console.close().await.expect("close the console");
     chat.close().await.expect("close the chat page");
 }
@@ -397,6 +381,30 @@ async fn claim_in_console(console: &Client, handoff: &Value) {
         "return !document.getElementById('conversation').hidden;",
     )
     .await;
+}
+
+/// Waits until the chat page says `said` about the handoff's end and offers the button again,
+/// with the keyboard on it; the handoff is then `status` with `outcome` on the server.
+async fn assert_ended(
+    chat: &Client,
+    app: &TestApp,
+    person: &str,
+    said: &str,
+    (status, outcome): (&str, &str),
+) {
+    let shown = wait_for_script(
+        chat,
+        "return !document.getElementById('ask-person').hidden
+                && document.activeElement.id === 'ask-person'
+                && document.getElementById('handoff-state-text').textContent;",
+    )
+    .await;
+    assert_eq!(shown, said);
+    let handoff = handoff_of(app, person).await;
+    assert_eq!(
+        (&handoff["status"], &handoff["outcome"]),
+        (&json!(status), &json!(outcome))
+    );
 }
 
 /// The young person's handoff, as `GET /api/v1/handoff` shows it to them.
