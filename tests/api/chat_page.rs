@@ -10,8 +10,8 @@
 //! the API tests check.
 
 use crate::browser::{
-    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, click, say, script, session_token,
-    wait_for_script,
+    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, click, element, say, script,
+    session_token, wait_for_script,
 };
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::processes::ServeProcess;
@@ -269,6 +269,28 @@ async fn when_no_counsellor_can_come_the_page_shows_the_next_opening_and_the_hot
         .await
         .expect("open the page");
     say(&browser, "mình muốn nói chuyện với ai đó", 1).await;
+    // Escape once closes the panel and gives the keyboard back to the button; the page stays.
+    click(&browser, "ask-person").await;
+    let choice = element(&browser, "share-none").await;
+    choice
+        .send_keys(&char::from(Key::Escape).to_string())
+        .await
+        .expect("Escape");
+    let closed = wait_for_script(
+        &browser,
+        "return document.getElementById('handoff').hidden && document.activeElement.id;",
+    )
+    .await;
+    assert_eq!(closed, "ask-person");
+    assert_eq!(
+        script(
+            &browser,
+            "return document.getElementById('message').offsetParent !== null;"
+        )
+        .await,
+        true,
+        "the composer is back"
+    );
     click(&browser, "ask-person").await;
     click(&browser, "handoff-send").await;
     let card = wait_for_script(
