@@ -4,6 +4,7 @@
 //! for the language toggle and everything the script says later. The pages hold no wording.
 
 use cbln_actors::content::{self, LANGUAGES, PageText, PageWording, Wording};
+use cbln_actors::domain::Language;
 use serde_json::{Map, Value};
 
 /// Which page's wording.
@@ -43,10 +44,10 @@ fn json_of(text: &PageText) -> Value {
 /// content (HTML-escaped). Each such element is empty in the template; a key the wording lacks
 /// stays empty rather than failing the page (the content tests prove every key is there).
 pub fn render(template: &str, pick: Pick) -> String {
-    let texts = pick(content::wording(LANGUAGES[0]));
+    const MARK: &str = "data-text=\"";
+    let texts = pick(content::wording(Language::Vi));
     let mut html = String::with_capacity(template.len() * 2);
     let mut rest = template;
-    const MARK: &str = "data-text=\"";
     while let Some(start) = rest.find(MARK) {
         let after = &rest[start + MARK.len()..];
         let Some(key_end) = after.find('"') else {
