@@ -3,6 +3,7 @@
 //! tests that drive them.
 
 use crate::helpers::TestApp;
+use crate::support::Fetch;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -105,6 +106,14 @@ pub async fn assert_strict_page(app: &TestApp, path: &str, assets: &[&str]) {
             "{file} names no host"
         );
     }
+}
+
+/// `GET /api/v1/handoff` as the young person with `token` asks it: status and body.
+pub async fn handoff_answer(app: &TestApp, token: &str) -> (u16, Value) {
+    app.get("/api/v1/handoff")
+        .bearer_auth(token)
+        .fetch_json()
+        .await
 }
 
 /// The token the page keeps for its tab.

@@ -10,8 +10,8 @@
 //! the API tests check.
 
 use crate::browser::{
-    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, click, element, say, script,
-    session_token, wait_for_script,
+    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, click, element, handoff_answer, say,
+    script, session_token, wait_for_script,
 };
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::processes::ServeProcess;
@@ -332,11 +332,7 @@ async fn when_no_counsellor_can_come_the_page_shows_the_next_opening_and_the_hot
     assert_eq!(script(&browser, CONTRAST_BELOW_AA).await, json!([]));
     // Nothing was queued: the chat stays with the listener.
     let token = session_token(&browser).await;
-    let (status, body) = app
-        .get("/api/v1/handoff")
-        .bearer_auth(&token)
-        .fetch_json()
-        .await;
+    let (status, body) = handoff_answer(&app, &token).await;
     assert_error(status, &body, 404, "handoff_not_found");
     browser.close().await.expect("close the browser");
 }

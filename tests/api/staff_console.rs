@@ -9,8 +9,8 @@
 //! backends' parity is what the handoff API tests check.
 
 use crate::browser::{
-    CONTRAST_BELOW_AA, ChromeDriver, assert_strict_page, click, element, fill, say, script,
-    session_token, wait_for_script,
+    CONTRAST_BELOW_AA, ChromeDriver, assert_strict_page, click, element, fill, handoff_answer, say,
+    script, session_token, wait_for_script,
 };
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::staff_support::STAFF_PASSWORD;
@@ -409,11 +409,7 @@ async fn assert_ended(
 
 /// The young person's handoff, as `GET /api/v1/handoff` shows it to them.
 async fn handoff_of(app: &TestApp, person: &str) -> Value {
-    let (status, body) = app
-        .get("/api/v1/handoff")
-        .bearer_auth(person)
-        .fetch_json()
-        .await;
+    let (status, body) = handoff_answer(app, person).await;
     assert_eq!(status, 200, "{body}");
     body["handoff"].clone()
 }

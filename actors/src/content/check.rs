@@ -569,42 +569,41 @@ mod tests {
         assert!(err.contains("a `{` without its `}`"), "{err}");
     }
 
-    /// The pages fill only the placeholders their keys name; a number is never the page's to say.
+    /// The pages' texts are checked like every other: only the placeholder their key names (the
+    /// page fills it; a number is never the page's to say), and every key, error texts included.
     #[test]
-    fn a_page_text_keeps_its_own_placeholder_and_no_other() {
-        let err = error_after(Language::En, |text| {
-            text.replacen("number {position} in", "next in", 1)
-                .replacen("Stop waiting", "Call {medical} instead", 1)
-        });
-        assert!(
-            err.contains("en.toml: `chat_page.queued_position`: must contain `{position}`"),
-            "{err}"
-        );
-        assert!(
-            err.contains(
-                "en.toml: `chat_page.cancel_wait`: unknown placeholder `{medical}`: this text is \
-                 said as written"
+    fn page_texts_keep_their_placeholder_and_every_key() {
+        let cases = [
+            (
+                Language::En,
+                "number {position} in",
+                "next in",
+                "en.toml: `chat_page.queued_position`: must contain `{position}`",
             ),
-            "{err}"
-        );
-        let err = error_after(Language::Vi, |text| {
-            text.replacen("chờ {minutes} phút", "chờ {minute} phút", 1)
-        });
-        assert!(
-            err.contains("vi.toml: `staff_page.waiting`: unknown placeholder `{minute}`"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_page_error_text_missing_from_a_copy_is_named() {
-        let err = error_after(Language::Vi, |text| {
-            text.replacen("handoff_taken = ", "# handoff_taken = ", 1)
-        });
-        assert_eq!(
-            err,
-            "vi.toml: `staff_page.errors.handoff_taken`: missing key"
-        );
+            (
+                Language::En,
+                "Stop waiting",
+                "Call {medical} instead",
+                "en.toml: `chat_page.cancel_wait`: unknown placeholder `{medical}`: this text is \
+                 said as written",
+            ),
+            (
+                Language::Vi,
+                "chờ {minutes} phút",
+                "chờ {minute} phút",
+                "vi.toml: `staff_page.waiting`: unknown placeholder `{minute}`",
+            ),
+            (
+                Language::Vi,
+                "handoff_taken = ",
+                "# handoff_taken = ",
+                "vi.toml: `staff_page.errors.handoff_taken`: missing key",
+            ),
+        ];
+        for (language, from, to, expected) in cases {
+            let err = error_after(language, |text| text.replacen(from, to, 1));
+            assert!(err.contains(expected), "{expected}\n{err}");
+        }
     }
 
     #[test]
