@@ -21,6 +21,7 @@ pub mod middleware;
 pub mod no_store;
 pub mod openapi;
 pub mod operations;
+pub mod page_text;
 pub mod query;
 pub mod rate_limit;
 pub mod request_limits;

@@ -3,7 +3,9 @@
 //! tests that drive them.
 
 use crate::helpers::TestApp;
-use fantoccini::{Client, ClientBuilder};
+use crate::support::Fetch;
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -106,6 +108,14 @@ pub async fn assert_strict_page(app: &TestApp, path: &str, assets: &[&str]) {
     }
 }
 
+/// `GET /api/v1/handoff` as the young person with `token` asks it: status and body.
+pub async fn handoff_answer(app: &TestApp, token: &str) -> (u16, Value) {
+    app.get("/api/v1/handoff")
+        .bearer_auth(token)
+        .fetch_json()
+        .await
+}
+
 /// The token the page keeps for its tab.
 pub async fn session_token(browser: &Client) -> String {
     script(
@@ -136,6 +146,47 @@ pub async fn wait_for_script(browser: &Client, source: &str) -> Value {
         assert!(Instant::now() < deadline, "timed out waiting for: {source}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The element `#id`, once it is there.
+pub async fn element(browser: &Client, id: &str) -> Element {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|error| panic!("#{id}: {error}"))
+}
+
+pub async fn fill(browser: &Client, id: &str, text: &str) {
+    let field = element(browser, id).await;
+    field
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|error| panic!("type into #{id}: {error}"));
+}
+
+pub async fn click(browser: &Client, id: &str) {
+    let button = element(browser, id).await;
+    button
+        .click()
+        .await
+        .unwrap_or_else(|error| panic!("press #{id}: {error}"));
+}
+
+/// Types `text` into the chat page's message box and sends it with Enter, then waits until the
+/// page shows `replies` finished replies in all.
+pub async fn say(browser: &Client, text: &str, replies: usize) {
+    let enter = char::from(fantoccini::key::Key::Enter);
+    fill(browser, "message", &format!("{text}{enter}")).await;
+    wait_for_script(
+        browser,
+        &format!(
+            "return document.querySelectorAll('.message.assistant:not([aria-busy])').length \
+             >= {replies};"
+        ),
+    )
+    .await;
 }
 
 /// A chromedriver of our own on a free port, stopped when dropped.

@@ -1,20 +1,27 @@
 //! The chat page (`GET /chat`): its headers and assets over plain HTTP, and the page itself in a
 //! real browser — Debian's `chromium` driven through `chromedriver` — against a real server:
 //! a streamed reply, the crisis card with tap-to-call links, a retry that keeps its
-//! Idempotency-Key, quick exit (button and Escape twice), and "delete my conversation".
+//! Idempotency-Key, quick exit (button and Escape twice), "delete my conversation", and asking for
+//! a counsellor when none can come (the next opening and the hotlines). Its wording comes from the
+//! content in use, checked key by key against what the pages ask for. The handoff with a
+//! counsellor on the other side is in `staff_console.rs`.
 //!
 //! The browser tests run on SQLite only: the page speaks HTTP, and the backends' parity is what
 //! the API tests check.
 
 use crate::browser::{
-    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, script, session_token,
-    wait_for_script,
+    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, click, element, handoff_answer, say,
+    script, session_token, wait_for_script,
 };
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::processes::ServeProcess;
 use crate::support::{Fetch, assert_error};
+use cbln_actors::staff::StaffRole;
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const CRISIS_VI: &str = "mình muốn chết, không muốn sống nữa";
@@ -26,11 +33,308 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
     assert_strict_page(
         &app,
         "/chat",
-        &["chat.css", "chat.js", "chat-text.js", "server-events.js"],
+        &[
+            "chat.css",
+            "chat.js",
+            "chat-text.js",
+            "page.js",
+            "handoff.js",
+            "server-events.js",
+        ],
     )
     .await;
     let (status, body) = app.get("/chat/other.js").fetch_json().await;
     assert_error(status, &body, 404, "not_found");
+    let html = app.get("/chat").fetch().await.text().await.expect("page");
+    assert!(
+        html.contains("<title data-text=\"title\">Cùng Bạn Lắng Nghe</title>")
+            && html.contains("data-text=\"quick_exit\">Thoát nhanh</button>"),
+        "the wording is written into the page before any script runs"
+    );
+}
+
+/// A compiled-in page: where it is served, the script that carries its wording and the global
+/// that script sets, its sources, and the keys it asks for by a computed name.
+struct Page {
+    path: &'static str,
+    script: &'static str,
+    global: &'static str,
+    sources: &'static [&'static str],
+    computed: &'static [&'static str],
+}
+
+const PAGES: [Page; 2] = [
+    Page {
+        path: "/chat",
+        script: "chat-text.js",
+        global: "CHAT_TEXT",
+        sources: &[
+            "chat_page/chat.html",
+            "chat_page/chat.js",
+            "chat_page/handoff.js",
+            "chat_page/page.js",
+        ],
+        computed: &[
+            "you",
+            "listener",
+            "counsellor",
+            "summary_label",
+            "note_label",
+        ],
+    },
+    Page {
+        path: "/staff",
+        script: "staff-text.js",
+        global: "STAFF_TEXT",
+        sources: &[
+            "staff_page/staff.html",
+            "staff_page/staff.js",
+            "chat_page/page.js",
+        ],
+        computed: &[
+            "risk_none",
+            "risk_elevated",
+            "risk_crisis",
+            "share_none",
+            "share_summary",
+            "share_selected",
+            "role_user",
+            "role_assistant",
+            "role_counsellor",
+            "role_note",
+        ],
+    },
+];
+
+/// The keys a page's source names literally: `t('key'` and `data-text="key"`.
+fn keys_named_in(source: &str) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for (mark, end) in [("t('", '\''), ("data-text=\"", '"')] {
+        let mut rest = source;
+        while let Some(at) = rest.find(mark) {
+            let is_call = mark != "t('"
+                || at == 0
+                || !rest[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+            let after = &rest[at + mark.len()..];
+            if is_call && let Some(close) = after.find(end) {
+                keys.insert(after[..close].to_owned());
+            }
+            rest = after;
+        }
+    }
+    keys
+}
+
+/// The texts a page's served text script carries.
+async fn served_texts(app: &TestApp, page: &str, script_name: &str, global: &str) -> Value {
+    let response = app.get(&format!("{page}/{script_name}")).fetch().await;
+    assert_eq!(response.status(), 200, "{page}/{script_name}");
+    let script = response.text().await.expect("script");
+    let json = script
+        .strip_prefix(&format!("'use strict';\nwindow.{global} = "))
+        .and_then(|rest| rest.strip_suffix(";\n"))
+        .unwrap_or_else(|| panic!("{script_name} sets window.{global}: {script:.80}"));
+    serde_json::from_str(json).expect("the texts are JSON")
+}
+
+#[actix_web::test]
+async fn every_text_the_pages_ask_for_is_served_in_every_language() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+    for Page {
+        path: page,
+        script: script_name,
+        global,
+        sources: files,
+        computed,
+    } in PAGES
+    {
+        let texts = served_texts(&app, page, script_name, global).await;
+        let mut asked: BTreeSet<String> = computed.iter().map(|k| (*k).to_owned()).collect();
+        for file in files {
+            let source = std::fs::read_to_string(sources.join(file)).expect("page source");
+            asked.extend(keys_named_in(&source));
+        }
+        assert!(asked.len() > 20, "{page}: {asked:?}");
+        for language in ["vi", "en"] {
+            for key in &asked {
+                assert!(
+                    texts[language][key].as_str().is_some_and(|t| !t.is_empty()),
+                    "{page}: `{key}` has no {language} text"
+                );
+            }
+            assert!(
+                texts[language]["errors"]["default"].is_string(),
+                "{page}: {language} has a default error text"
+            );
+            // Every text the page has is one it asks for: the content holds no dead keys.
+            let served: BTreeSet<String> = texts[language]
+                .as_object()
+                .expect("texts by key")
+                .keys()
+                .filter(|key| *key != "errors")
+                .cloned()
+                .collect();
+            let unused: Vec<&String> = served.difference(&asked).collect();
+            assert!(unused.is_empty(), "{page}: {language}: unused {unused:?}");
+        }
+        // The page as served has every marked element filled in.
+        let html = app.get(page).fetch().await.text().await.expect("page");
+        let unfilled: Vec<&str> = html
+            .split("data-text=\"")
+            .skip(1)
+            .filter(|rest| {
+                rest.split_once('>')
+                    .is_some_and(|(_, after)| after.starts_with("</"))
+            })
+            .map(|rest| rest.split('"').next().unwrap_or(rest))
+            .collect();
+        assert!(unfilled.is_empty(), "{page}: empty {unfilled:?}");
+    }
+}
+
+#[actix_web::test]
+async fn an_operators_reviewed_wording_is_what_the_pages_say() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reviewed = dir.path().join("reviewed");
+    std::fs::create_dir_all(&reviewed).expect("folder");
+    let content = Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
+    for (file, from, to) in [
+        (
+            "vi.toml",
+            "Nói chuyện với một người thật",
+            "Gặp tư vấn viên",
+        ),
+        ("en.toml", "Talk to a person", "Meet a counsellor"),
+    ] {
+        let text = std::fs::read_to_string(content.join(file)).expect("shipped wording");
+        let from = format!("ask_person = \"{from}\"");
+        assert!(text.contains(&from), "{file}");
+        let text = text.replacen(&from, &format!("ask_person = \"{to}\""), 1);
+        std::fs::write(reviewed.join(file), text).expect("reviewed copy");
+    }
+    let server = ServeProcess::start(
+        dir.path(),
+        &[
+            ("CBLN__CONTENT__DIR", reviewed.display().to_string()),
+            (
+                "ENCRYPTION_KEY",
+                cbln_actors::crypto::MasterKey::generate().to_base64(),
+            ),
+            ("SECRET_KEY", cbln_actors::crypto::generate_secret_key()),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        let request = client.get(format!("{}{path}", server.address)).send();
+        async move { request.await.expect("request").text().await.expect("body") }
+    };
+    assert!(get("/chat").await.contains(">Gặp tư vấn viên</button>"));
+    let texts = get("/chat/chat-text.js").await;
+    assert!(
+        texts.contains("\"ask_person\":\"Meet a counsellor\""),
+        "{texts:.200}"
+    );
+    assert!(!texts.contains("Talk to a person"));
+}
+
+#[actix_web::test]
+async fn when_no_counsellor_can_come_the_page_shows_the_next_opening_and_the_hotlines() {
+    // Closed from yesterday to tomorrow in Vietnam, so the day cannot turn during the test.
+    let vietnam = time::UtcOffset::from_hms(7, 0, 0).expect("UTC+7");
+    let today = time::OffsetDateTime::now_utc().to_offset(vietnam).date();
+    let day = |d: time::Date| format!("{}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let closed: Vec<String> = [
+        today.previous_day().expect("a yesterday"),
+        today,
+        today.next_day().expect("a tomorrow"),
+    ]
+    .into_iter()
+    .map(day)
+    .collect();
+    let app = spawn_app_with(Backend::Sqlite, move |settings| {
+        settings.handoff.holidays = closed;
+    })
+    .await;
+    // Someone is signed in: only the hours keep the counsellors away.
+    app.signed_in_staff("lan", StaffRole::Counsellor).await;
+    let driver = ChromeDriver::start();
+    let browser = driver.open_phone_browser().await;
+    browser
+        .goto(&app.url("/chat"))
+        .await
+        .expect("open the page");
+    say(&browser, "mình muốn nói chuyện với ai đó", 1).await;
+    // Escape once closes the panel and gives the keyboard back to the button; the page stays.
+    click(&browser, "ask-person").await;
+    let choice = element(&browser, "share-none").await;
+    choice
+        .send_keys(&char::from(Key::Escape).to_string())
+        .await
+        .expect("Escape");
+    let closed = wait_for_script(
+        &browser,
+        "return document.getElementById('handoff').hidden && document.activeElement.id;",
+    )
+    .await;
+    assert_eq!(closed, "ask-person");
+    assert_eq!(
+        script(
+            &browser,
+            "return document.getElementById('message').offsetParent !== null;"
+        )
+        .await,
+        true,
+        "the composer is back"
+    );
+    click(&browser, "ask-person").await;
+    click(&browser, "handoff-send").await;
+    let card = wait_for_script(
+        &browser,
+        r#"const card = [...document.querySelectorAll('.crisis')].at(-1);
+           return card && {
+             role: card.getAttribute('role'),
+             title: card.querySelector('h2').textContent,
+             message: card.querySelector('.priority').textContent,
+             calls: [...card.querySelectorAll('a.call')].map((a) => a.getAttribute('href')),
+             panelHidden: document.getElementById('handoff').hidden,
+             stateHidden: document.getElementById('handoff-state').hidden,
+             askShown: !document.getElementById('ask-person').hidden,
+           };"#,
+    )
+    .await;
+    assert_eq!(card["role"], "alert");
+    assert_eq!(card["title"], "Bạn có thể gọi ngay");
+    let message = card["message"].as_str().expect("the card's message");
+    assert!(
+        message.starts_with("Hiện chưa có tư vấn viên nào trực.")
+            && message.contains("Tư vấn viên sẽ trực lại vào "),
+        "{message}"
+    );
+    assert!(
+        card["calls"]
+            .as_array()
+            .is_some_and(|calls| calls.contains(&json!("tel:111"))),
+        "{card}"
+    );
+    assert_eq!(
+        (
+            &card["panelHidden"],
+            &card["stateHidden"],
+            &card["askShown"]
+        ),
+        (&json!(true), &json!(true), &json!(true))
+    );
+    assert_eq!(script(&browser, CONTRAST_BELOW_AA).await, json!([]));
+    // Nothing was queued: the chat stays with the listener.
+    let token = session_token(&browser).await;
+    let (status, body) = handoff_answer(&app, &token).await;
+    assert_error(status, &body, 404, "handoff_not_found");
+    browser.close().await.expect("close the browser");
 }
 
 #[actix_web::test]

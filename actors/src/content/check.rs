@@ -215,6 +215,9 @@ fn own_placeholders(path: &str) -> (&'static [&'static str], Option<&'static str
         "prompt.text" => (&["danger_rule"], Some("danger_rule")),
         "prompt.danger_rule" => (&["lines"], Some("lines")),
         "handoff.summary_topics" => (&["topics"], Some("topics")),
+        "chat_page.queued_position" => (&["position"], Some("position")),
+        "chat_page.queued_wait" | "staff_page.waiting" => (&["minutes"], Some("minutes")),
+        "chat_page.next_opening" => (&["time"], Some("time")),
         _ => (&[], None),
     }
 }
@@ -225,6 +228,8 @@ fn said_as_written(path: &str) -> bool {
         || path.starts_with("hotlines.")
         || path.starts_with("notice.")
         || path.starts_with("handoff.")
+        || path.starts_with("chat_page.")
+        || path.starts_with("staff_page.")
         || matches!(
             path,
             "prompt.session_hint" | "prompt.danger_rule_without_lines" | "check_in.closing"
@@ -495,7 +500,16 @@ mod tests {
             let mut all = Vec::new();
             texts(&toml::from_str(&built_in(language)).unwrap(), &mut all);
             let numbers = Numbers::with_first_line(&lines, language);
-            let own = ["{lines}", "{hours}", "{line}", "{danger_rule}", "{topics}"];
+            let own = [
+                "{lines}",
+                "{hours}",
+                "{line}",
+                "{danger_rule}",
+                "{topics}",
+                "{position}",
+                "{minutes}",
+                "{time}",
+            ];
             for text in all {
                 let stripped = own.iter().fold(text.clone(), |t, p| t.replace(p, ""));
                 let rendered = numbers.render(&stripped);
@@ -553,6 +567,43 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("a `{` without its `}`"), "{err}");
+    }
+
+    /// The pages' texts are checked like every other: only the placeholder their key names (the
+    /// page fills it; a number is never the page's to say), and every key, error texts included.
+    #[test]
+    fn page_texts_keep_their_placeholder_and_every_key() {
+        let cases = [
+            (
+                Language::En,
+                "number {position} in",
+                "next in",
+                "en.toml: `chat_page.queued_position`: must contain `{position}`",
+            ),
+            (
+                Language::En,
+                "Stop waiting",
+                "Call {medical} instead",
+                "en.toml: `chat_page.cancel_wait`: unknown placeholder `{medical}`: this text is \
+                 said as written",
+            ),
+            (
+                Language::Vi,
+                "chờ {minutes} phút",
+                "chờ {minute} phút",
+                "vi.toml: `staff_page.waiting`: unknown placeholder `{minute}`",
+            ),
+            (
+                Language::Vi,
+                "handoff_taken = ",
+                "# handoff_taken = ",
+                "vi.toml: `staff_page.errors.handoff_taken`: missing key",
+            ),
+        ];
+        for (language, from, to, expected) in cases {
+            let err = error_after(language, |text| text.replacen(from, to, 1));
+            assert!(err.contains(expected), "{expected}\n{err}");
+        }
     }
 
     #[test]

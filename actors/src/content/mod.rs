@@ -6,10 +6,11 @@
 
 pub mod check;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::crisis::{Category, Hotline};
 use crate::domain::Language;
@@ -120,6 +121,24 @@ pub struct Wording {
     pub notice: NoticeWording,
     /// Asking for a counsellor.
     pub handoff: HandoffWording,
+    /// The chat page's own texts (labels, buttons, states), served to the page as they are.
+    pub chat_page: PageWording,
+    /// The counsellors' console's own texts.
+    pub staff_page: PageWording,
+}
+
+/// A compiled-in page's texts by key, served to it as JSON. A map rather than a struct: the page,
+/// not the service, reads each key, and the check still demands every key of the built-in file.
+pub type PageWording = BTreeMap<String, PageText>;
+
+/// One text of a page, or a group of them (its error messages by code).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum PageText {
+    /// Said as written, but for the placeholders its key allows (`check::own_placeholders`).
+    Text(String),
+    /// Texts by a code the page looks up, such as an API error code.
+    Group(BTreeMap<String, String>),
 }
 
 /// What is said about a handoff to a counsellor (said as written, but for `{topics}`).

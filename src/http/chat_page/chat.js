@@ -1,51 +1,26 @@
 // The chat page's behaviour. Plain DOM, no framework: every text from the server goes in through
-// textContent, never as HTML.
+// textContent, never as HTML. Its wording comes from the server (`chat-text.js`, made from the
+// reviewed content); `page.js` sets up what it shares with the console.
 'use strict';
 (() => {
-  const TEXT = window.CHAT_TEXT;
+  const page = window.pageKit(window.CHAT_TEXT, 'cbln.language');
+  const { $, t, errorText, Failure, failureOf, setStatus, store } = page;
   const { serverEvents } = window;
   // sessionStorage, not localStorage: the token dies with the tab, and quick exit clears it.
-  const store = window.sessionStorage;
   const TOKEN = 'cbln.session_token';
-  const LANGUAGE = 'cbln.language';
-  const ASKED = 'cbln.asked_for_person';
-  const RECONNECT_MS = 3000;
   const EXIT_WITHIN_MS = 1000;
+  const HISTORY_LIMIT = 200;
 
-  const $ = (id) => document.getElementById(id);
   const log = $('log');
   const form = $('composer');
   const input = $('message');
   const sendButton = $('send');
-  const status = $('status');
   const welcome = $('welcome');
-  const languageButton = $('language');
   const deleteButton = $('delete');
   const deleteConfirm = $('delete-confirm');
-  const askButton = $('ask-person');
 
-  let language = store.getItem(LANGUAGE) === 'en' ? 'en' : 'vi';
   let token = store.getItem(TOKEN);
   let busy = false;
-  let listening = null;
-  let lastEventId = null;
-
-  const t = (key) => TEXT[language][key] ?? TEXT.vi[key] ?? key;
-  const errorText = (code) => TEXT[language].errors[code] ?? TEXT[language].errors.default;
-
-  function applyLanguage() {
-    document.documentElement.lang = language;
-    document.title = t('title');
-    for (const element of document.querySelectorAll('[data-text]')) {
-      element.textContent = t(element.dataset.text);
-    }
-    languageButton.textContent = t('otherLanguage');
-    languageButton.lang = t('otherLanguageCode');
-  }
-
-  function setStatus(text) {
-    status.textContent = text;
-  }
 
   // An Idempotency-Key: crypto.randomUUID exists only in secure contexts, so plain HTTP builds
   // the same version-4 UUID from getRandomValues.
@@ -61,9 +36,7 @@
   function forgetSession() {
     token = null;
     store.removeItem(TOKEN);
-    store.removeItem(ASKED);
-    stopListening();
-    askButton.disabled = false;
+    handoff.reset();
   }
 
   // `follow`: bring the new message into view; false while a crisis card above it must stay
@@ -98,7 +71,8 @@
     return `tel:${String(number).replace(/[^0-9+]/g, '')}`;
   }
 
-  function showCrisisCard(info) {
+  // The crisis card, or (with another `title`) the hotline card when no counsellor can come.
+  function showCrisisCard(info, title = t('crisis_title')) {
     const card = document.createElement('section');
     card.className = 'crisis';
     card.setAttribute('role', 'alert');
@@ -106,7 +80,7 @@
     card.setAttribute('aria-labelledby', headingId);
     const heading = document.createElement('h2');
     heading.id = headingId;
-    heading.textContent = t('crisisTitle');
+    heading.textContent = title;
     const priority = document.createElement('p');
     priority.className = 'priority';
     priority.textContent = info.priority_message;
@@ -130,7 +104,7 @@
     card.append(heading, priority, lines);
     if (info.immediate_actions && info.immediate_actions.length) {
       const stepsTitle = document.createElement('h3');
-      stepsTitle.textContent = t('crisisSteps');
+      stepsTitle.textContent = t('crisis_steps');
       const steps = document.createElement('ul');
       for (const action of info.immediate_actions) {
         const step = document.createElement('li');
@@ -148,28 +122,12 @@
     card.scrollIntoView({ block: 'start' });
   }
 
-  class Failure extends Error {
-    constructor(code) {
-      super(code);
-      this.code = code;
-    }
-  }
-
-  async function failureOf(response) {
-    try {
-      const body = await response.json();
-      return new Failure(body.error || 'default');
-    } catch {
-      return new Failure('default');
-    }
-  }
-
   async function ensureSession() {
     if (token) return token;
     const response = await fetch('/api/v1/sessions', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ language_preference: language }),
+      body: JSON.stringify({ language_preference: page.language() }),
     });
     if (!response.ok) throw await failureOf(response);
     const created = await response.json();
@@ -239,7 +197,7 @@
         }
       }
       if (!finished) throw new Failure('interrupted');
-      if (status.textContent === t('replying')) setStatus('');
+      if (page.statusText() === t('replying')) setStatus('');
     } catch (error) {
       const code = error instanceof Failure ? error.code : 'interrupted';
       if (code === 'session_not_found' || code === 'session_expired' || code === 'session_required') {
@@ -278,84 +236,11 @@
     deliver(pending);
   }
 
-  // A counsellor's answers arrive on the session's event stream (read from a fetch body, so the
-  // token stays out of the address); the page's own posts already show their messages, so only
-  // the counsellor's are added from it. Reopened after a drop, resuming from the last event seen.
-  async function listenForCounsellor() {
-    if (listening || !token) return;
-    const controller = new AbortController();
-    listening = controller;
-    let retry = false;
-    try {
-      const headers = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' };
-      if (lastEventId) headers['Last-Event-ID'] = lastEventId;
-      const response = await fetch('/api/v1/events', { headers, signal: controller.signal });
-      if (response.ok) {
-        retry = true;
-        for await (const event of serverEvents(response.body)) {
-          if (event.id) lastEventId = event.id;
-          if (event.name === 'message.created' && event.data.role === 'counsellor') {
-            addMessage('counsellor', event.data.content ?? t('unreadable'));
-          } else if (event.name === 'session.ended') {
-            retry = false;
-          }
-        }
-      }
-    } catch {
-      // Offline or stopped: retried below unless stopped.
-      retry = retry || !controller.signal.aborted;
-    }
-    if (listening !== controller) return;
-    listening = null;
-    if (retry && !controller.signal.aborted) setTimeout(listenForCounsellor, RECONNECT_MS);
-  }
-
-  function stopListening() {
-    listening?.abort();
-    listening = null;
-    lastEventId = null;
-  }
-
-  // "Talk to a person": shares nothing of the conversation; the counsellor answers here.
-  async function askForPerson() {
-    askButton.disabled = true;
-    try {
-      const session = await ensureSession();
-      listenForCounsellor();
-      const response = await fetch('/api/v1/handoff', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${session}` },
-        body: JSON.stringify({ share: 'none' }),
-      });
-      if (!response.ok) throw await failureOf(response);
-      const answer = await response.json();
-      if (answer.handoff.status === 'unavailable') {
-        stopListening();
-        setStatus(t('personUnavailable'));
-        const card = answer.crisis_card;
-        if (card) showCrisisCard({ priority_message: card.message, hotlines: card.hotlines });
-        askButton.disabled = false;
-        return;
-      }
-      store.setItem(ASKED, '1');
-      setStatus(t('personWaiting'));
-    } catch (error) {
-      const code = error instanceof Failure ? error.code : 'default';
-      if (code === 'handoff_exists') {
-        setStatus(t('personWaiting'));
-        return;
-      }
-      stopListening();
-      setStatus(errorText(code));
-      askButton.disabled = false;
-    }
-  }
-
   // A page reloaded in the same tab shows its conversation again.
   async function restore() {
     if (!token) return;
     try {
-      const response = await fetch('/api/v1/messages?limit=200', {
+      const response = await fetch(`/api/v1/messages?limit=${HISTORY_LIMIT}`, {
         headers: { Authorization: `Bearer ${token}` },
       });
       if (!response.ok) {
@@ -366,7 +251,7 @@
       for (const message of history.messages) {
         addMessage(message.role, message.content ?? t('unreadable'));
       }
-      if (store.getItem(ASKED)) listenForCounsellor();
+      handoff.restore();
     } catch {
       // Offline: the next send says so.
     }
@@ -411,11 +296,11 @@
           headers: { Authorization: `Bearer ${token}` },
         });
         if (!response.ok && response.status !== 404 && response.status !== 401) {
-          setStatus(t('deleteFailed'));
+          setStatus(t('delete_failed'));
           return;
         }
       } catch {
-        setStatus(t('deleteFailed'));
+        setStatus(t('delete_failed'));
         return;
       }
     }
@@ -430,14 +315,14 @@
   // While a deletion is being confirmed nothing else is offered, and the footer keeps to the
   // height a small phone has room for.
   function openDeleteConfirm() {
-    askButton.hidden = true;
+    handoff.setHidden(true);
     deleteConfirm.hidden = false;
     deleteButton.setAttribute('aria-expanded', 'true');
     $('delete-yes').focus();
   }
 
   function closeDeleteConfirm() {
-    askButton.hidden = false;
+    handoff.setHidden(false);
     deleteConfirm.hidden = true;
     deleteButton.setAttribute('aria-expanded', 'false');
   }
@@ -454,6 +339,8 @@
     if (!deleteConfirm.hidden) {
       closeDeleteConfirm();
       deleteButton.focus();
+    } else {
+      handoff.closePanel();
     }
   });
 
@@ -468,19 +355,23 @@
       submit();
     }
   });
-  languageButton.addEventListener('click', () => {
-    language = language === 'vi' ? 'en' : 'vi';
-    store.setItem(LANGUAGE, language);
-    applyLanguage();
-  });
   deleteButton.addEventListener('click', openDeleteConfirm);
-  askButton.addEventListener('click', askForPerson);
   $('delete-yes').addEventListener('click', deleteConversation);
   $('delete-no').addEventListener('click', () => {
     closeDeleteConfirm();
     deleteButton.focus();
   });
 
-  applyLanguage();
+  // Asking for a counsellor (handoff.js) works through these.
+  const handoff = window.handoffPanel({
+    page,
+    session: () => token,
+    ensureSession,
+    addMessage,
+    showCard: showCrisisCard,
+    historyLimit: HISTORY_LIMIT,
+  });
+
+  page.applyLanguage();
   restore();
 })();

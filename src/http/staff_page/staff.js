@@ -4,16 +4,13 @@
 // cannot send headers).
 'use strict';
 (() => {
-  const TEXT = window.STAFF_TEXT;
+  const page = window.pageKit(window.STAFF_TEXT, 'cbln.staff_language');
+  const { $, t, errorText, Failure, setStatus, store } = page;
   const { serverEvents } = window;
-  const store = window.sessionStorage;
   const TOKEN = 'cbln.staff_token';
   const CURRENT = 'cbln.staff_handoff';
-  const LANGUAGE = 'cbln.staff_language';
   const RECONNECT_MS = 3000;
 
-  const $ = (id) => document.getElementById(id);
-  const status = $('status');
   const loginForm = $('login');
   const consoleView = $('console');
   const queueList = $('queue');
@@ -23,36 +20,10 @@
   const log = $('log');
   const reply = $('reply');
   const signOutButton = $('sign-out');
-  const languageButton = $('language');
 
-  let language = store.getItem(LANGUAGE) === 'en' ? 'en' : 'vi';
   let token = store.getItem(TOKEN);
   let current = store.getItem(CURRENT);
   let stream = null;
-
-  const t = (key) => TEXT[language][key] ?? TEXT.vi[key] ?? key;
-  const errorText = (code) => TEXT[language].errors[code] ?? TEXT[language].errors.default;
-
-  class Failure extends Error {
-    constructor(code) {
-      super(code);
-      this.code = code;
-    }
-  }
-
-  function applyLanguage() {
-    document.documentElement.lang = language;
-    document.title = t('title');
-    for (const element of document.querySelectorAll('[data-text]')) {
-      element.textContent = t(element.dataset.text);
-    }
-    languageButton.textContent = t('otherLanguage');
-    languageButton.lang = t('otherLanguageCode');
-  }
-
-  function setStatus(text) {
-    status.textContent = text;
-  }
 
   // Every staff call: JSON in and out, the bearer token, and a sign-out when it stops working.
   async function api(method, path, body) {
@@ -145,7 +116,7 @@
   function describe(item) {
     const minutes = Math.floor(item.waiting_s / 60);
     return `${t(`risk_${item.risk}`)} · ${item.language} · ${t(`share_${item.share}`)} · ` +
-      `${t('waiting')} ${minutes} ${t('minutes')}`;
+      t('waiting', { minutes });
   }
 
   async function loadQueue() {
@@ -207,6 +178,12 @@
         item.append(who, body);
         return item;
       });
+      if (!entries.length) {
+        const nothing = document.createElement('p');
+        nothing.className = 'nothing';
+        nothing.textContent = t('nothing_shared');
+        entries.push(nothing);
+      }
       log.replaceChildren(...entries);
       conversation.hidden = false;
       entries.at(-1)?.scrollIntoView({ block: 'end' });
@@ -269,7 +246,7 @@
         return;
       }
       if (!response.ok) throw new Failure('default');
-      if (status.textContent === t('reconnecting')) setStatus('');
+      if (page.statusText() === t('reconnecting')) setStatus('');
       for await (const event of serverEvents(response.body)) {
         if (event.name === 'queue.changed') {
           loadQueue();
@@ -304,13 +281,12 @@
     closeHandoff();
   });
   signOutButton.addEventListener('click', signOut);
-  languageButton.addEventListener('click', () => {
-    language = language === 'vi' ? 'en' : 'vi';
-    store.setItem(LANGUAGE, language);
-    applyLanguage();
-    if (token) loadQueue();
+  page.onLanguage(() => {
+    if (!token) return;
+    loadQueue();
+    if (current) openConversation(current);
   });
 
-  applyLanguage();
+  page.applyLanguage();
   if (token) start();
 })();
