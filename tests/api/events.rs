@@ -416,7 +416,7 @@ async fn a_second_instance_streams_messages_posted_on_the_first() {
     assert_eq!(replayed.id, events[1].id);
     assert_eq!(replayed.data, events[1].data);
     let (status, _) = a
-        .send_message(&token, "rồi thêm một tin từ máy chủ A")
+        .send_message(&token, "mình vừa ăn cơm xong, giờ đi học bài")
         .await;
     assert_eq!(status, 201);
     let history = history_messages(&a, &token).await;
