@@ -4,6 +4,7 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
+use crate::staff_support::{claim, close};
 use crate::support::{Fetch, assert_error, assert_field_error, assert_none_in, keys, set};
 use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
@@ -393,19 +394,12 @@ on_both_backends!(
     ending_the_session_ends_the_handoff_and_shreds_it,
 );
 
-/// Makes the handoff `id` assigned as a claim would (the staff routes come with the staff
-/// accounts); `staff` is any id.
-async fn assign(app: &TestApp, id: &str) {
-    let staff = uuid::Uuid::new_v4().to_string();
-    let changed = app
-        .execute(&format!(
-            "UPDATE handoffs SET status = 'assigned', claimed_by = {}, claimed_at = created_at \
-             WHERE id = {}",
-            app.id_literal(&staff),
-            app.id_literal(id)
-        ))
-        .await;
-    assert_eq!(changed, 1);
+/// A counsellor signs in and claims the handoff `id` through the staff route; answers their token.
+async fn assign(app: &TestApp, id: &str) -> String {
+    let staff = app.signed_in_staff("claims", StaffRole::Counsellor).await;
+    let (status, body) = claim(app, &staff, id).await;
+    assert_eq!(status, 200, "{body}");
+    staff
 }
 
 async fn while_assigned_the_counsellor_answers_not_the_ai(backend: Backend) {
@@ -509,7 +503,51 @@ async fn a_crisis_moves_a_queued_handoff_to_the_head(backend: Backend) {
     app.stop().await;
 }
 
+/// Whether the reply to `content` came from the AI.
+async fn ai_answers(app: &TestApp, token: &str, content: &str) -> bool {
+    let (status, body) = app.send_message(token, content).await;
+    assert_eq!(status, 201, "{body}");
+    !body["ai_message"].is_null()
+}
+
+/// The session's actor keeps its handoff in its copy; a claim and a close made through the
+/// staff routes (not through the session) move the session's version on, so the next message
+/// after each sees them.
+async fn a_claim_and_a_close_elsewhere_reach_the_next_message(backend: Backend) {
+    let app = staffed(backend).await;
+    let token = app.create_session().await;
+    let (status, body) = ask(&app, &token, json!({"share": "none"})).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["handoff"]["id"].as_str().unwrap().to_string();
+    assert!(
+        ai_answers(&app, &token, "vẫn đang đợi").await,
+        "queued: the AI answers"
+    );
+    assert!(
+        ai_answers(&app, &token, "đợi thêm chút").await,
+        "the copy is warm"
+    );
+
+    let staff = assign(&app, &id).await;
+    assert!(
+        !ai_answers(&app, &token, "Marker-first-after-claim").await,
+        "the first message after the claim goes to the counsellor"
+    );
+    assert_eq!(rows_of(&app, "handoff_entries", &id).await, 1);
+    assert!(!ai_answers(&app, &token, "vẫn ở đây").await);
+    assert_eq!(rows_of(&app, "handoff_entries", &id).await, 2);
+
+    let (status, body) = close(&app, &staff, &id, "resolved").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        ai_answers(&app, &token, "cảm ơn nhé").await,
+        "the first message after the close is the AI's again"
+    );
+    app.stop().await;
+}
+
 on_both_backends!(
     while_assigned_the_counsellor_answers_not_the_ai,
     a_crisis_moves_a_queued_handoff_to_the_head,
+    a_claim_and_a_close_elsewhere_reach_the_next_message,
 );

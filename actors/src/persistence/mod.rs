@@ -17,6 +17,7 @@ mod sessions;
 mod staff;
 pub(crate) mod store;
 mod time;
+mod wrapped_keys;
 
 pub use actor::PersistenceActor;
 pub use error::StoreError;
@@ -31,3 +32,4 @@ pub use records::{
 pub use staff::{StaffRecord, StoredOpeningHours};
 pub use store::{BackendKind, ConnectionLimits, Store, StoreSettings, redact_url};
 pub use time::Timestamp;
+pub use wrapped_keys::KeyOwner;

@@ -4,8 +4,8 @@
 
 use super::deps::SessionDeps;
 use super::messages::{
-    AnswerAwaiting, ClearHistory, FetchMessage, GetStatus, ListHistory, PostMessage,
-    RefreshSession, RemoveMessage, StopSession, SubmitFeedback, TouchSession,
+    AnswerAwaiting, ClearHistory, FetchMessage, GetStatus, HandoffChanged, ListHistory,
+    PostMessage, RefreshSession, RemoveMessage, StopSession, SubmitFeedback, TouchSession,
 };
 use super::state::SessionState;
 use super::view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
@@ -179,6 +179,17 @@ impl Handler<AnswerAwaiting> for SessionActor {
         self.serialised(
             move |deps, state| async move { state.lock().await.answer_orphans(&deps).await },
         )
+    }
+}
+
+impl Handler<HandoffChanged> for SessionActor {
+    type Result = AtomicResponse<Self, Result<(), PipelineError>>;
+
+    fn handle(&mut self, _msg: HandoffChanged, _ctx: &mut Self::Context) -> Self::Result {
+        self.serialised(move |_deps, state| async move {
+            state.lock().await.mark_stale();
+            Ok(())
+        })
     }
 }
 

@@ -27,7 +27,7 @@ use cbln_actors::persistence::messages::{
     WithdrawHandoff,
 };
 use cbln_actors::persistence::{StoreError, Timestamp};
-use cbln_actors::session::{FetchMessage, GetStatus, ListHistory};
+use cbln_actors::session::{FetchMessage, GetStatus, HandoffChanged, ListHistory};
 use cbln_actors::session_registry::SessionHandle;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -210,6 +210,7 @@ pub async fn create(
         Err(PipelineError::Store(StoreError::Conflict)) => return Err(ApiError::HandoffExists),
         Err(error) => return Err(error.into()),
     }
+    session_copy_stale(&session).await;
     log_access(&state, record.id, "requested", now).await;
     state.system.metrics.handoff_requested(record.risk);
     state.system.changes.handoff(record.session_id);
@@ -274,6 +275,7 @@ pub async fn leave(
         })
         .await?
         .ok_or(ApiError::HandoffNotFound)?;
+    session_copy_stale(&session).await;
     log_access(&state, before.id, "left", now).await;
     state
         .system
@@ -321,6 +323,14 @@ pub async fn summary_draft(
     Ok(HttpResponse::Ok().json(SummaryDraft {
         summary: draft_summary(own, status.language),
     }))
+}
+
+/// Tells the session's actor here that its handoff changed, so its next message reloads at once
+/// rather than after a refused commit. Best effort: the version check catches it either way.
+async fn session_copy_stale(session: &SessionHandle) {
+    if let Err(error) = session.mailbox.ask(HandoffChanged).await {
+        tracing::warn!(error = %error, "a session actor was not told its handoff changed");
+    }
 }
 
 /// The session's handoff if it is queued or assigned.
