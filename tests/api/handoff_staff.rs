@@ -4,7 +4,7 @@
 //! claim on one instance answered through the other.
 
 use crate::config_errors::{cbln, stderr_of, stdout_of};
-use crate::handoff::{ask, post, rows_of};
+use crate::handoff::{ask, asked, current, post, rows_of};
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_on, spawn_app_with};
 use crate::on_both_backends;
 use crate::staff_support::{STAFF_PASSWORD, claim, staff_events, staff_get, staff_post};
@@ -15,9 +15,8 @@ use serde_json::{Value, json};
 /// A queued handoff of a new session that shared `share`; answers (token, handoff id).
 async fn queued(app: &TestApp, body: Value) -> (String, String) {
     let token = app.create_session().await;
-    let (status, answer) = ask(app, &token, body).await;
-    assert_eq!(status, 201, "{answer}");
-    (token, answer["handoff"]["id"].as_str().unwrap().to_string())
+    let id = asked(app, &token, body).await;
+    (token, id)
 }
 
 fn contents(body: &Value) -> Vec<(String, String)> {
@@ -42,14 +41,8 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
     let token = app.create_session().await;
     post(&app, &token, "Marker-riêng: không chia sẻ điều này").await;
     let (shared, _) = post(&app, &token, "Marker-chia: mình bị bắt nạt ở lớp").await;
-    let (status, body) = ask(
-        &app,
-        &token,
-        json!({"share": "selected", "message_ids": [shared], "note": "Marker-note: cần người nghe"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["handoff"]["id"].as_str().unwrap().to_string();
+    let body = json!({"share": "selected", "message_ids": [shared], "note": "Marker-note: cần người nghe"});
+    let id = asked(&app, &token, body).await;
 
     // The queue: ids, risk, wait, language and share only.
     let (status, body) = staff_get(&app, &lan, "/api/v1/staff/queue").await;
@@ -76,11 +69,7 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
     assert_eq!(status, 200, "claiming one's own again: {body}");
     let (status, body) = claim(&app, &minh, &id).await;
     assert_error(status, &body, 409, "handoff_taken");
-    let (_, body) = app
-        .get("/api/v1/handoff")
-        .bearer_auth(&token)
-        .fetch_json()
-        .await;
+    let (_, body) = current(&app, &token).await;
     assert_eq!(body["handoff"]["status"], "assigned");
 
     let (status, body) = staff_get(&app, &lan, &path).await;
@@ -370,6 +359,14 @@ async fn a_deleted_session_leaves_nothing_to_read(backend: Backend) {
     app.stop().await;
 }
 
+/// What `cbln keys rotate` is run with: the database, the new key, the old one, the secret.
+const ROTATION_VARIABLES: [&str; 4] = [
+    "DATABASE_URL",
+    "ENCRYPTION_KEY",
+    "ENCRYPTION_KEYS_PREVIOUS",
+    "SECRET_KEY",
+];
+
 /// `cbln keys rotate` re-wraps the handoffs' keys with the sessions': once the old master key
 /// is dropped, the counsellor still reads what was shared, and the database holds none of it.
 async fn key_rotation_keeps_a_handoff_readable(backend: Backend) {
@@ -390,27 +387,21 @@ async fn key_rotation_keeps_a_handoff_readable(backend: Backend) {
     let lan = app.signed_in_staff("lan", StaffRole::Counsellor).await;
     let token = app.create_session().await;
     let (shared, _) = post(&app, &token, "Marker-before-rotation: chuyện ở trường").await;
-    let (status, body) = ask(
+    let id = asked(
         &app,
         &token,
         json!({"share": "selected", "message_ids": [shared], "note": "Marker-note-rotation"}),
     )
     .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["handoff"]["id"].as_str().unwrap().to_string();
     let (status, body) = claim(&app, &lan, &id).await;
     assert_eq!(status, 200, "{body}");
     let url = app.database.url.clone();
     let database = app.stop().await;
 
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("DATABASE_URL", url.as_str()),
-        ("ENCRYPTION_KEY", new_key.as_str()),
-        ("ENCRYPTION_KEYS_PREVIOUS", old_key.as_str()),
-        ("SECRET_KEY", secret.as_str()),
-    ];
-    let output = cbln(dir.path(), &["keys", "rotate"], &env);
+    let values = [url.as_str(), &new_key, &old_key, &secret];
+    let variables: Vec<(&str, &str)> = ROTATION_VARIABLES.into_iter().zip(values).collect();
+    let output = cbln(dir.path(), &["keys", "rotate"], &variables);
     let report = stdout_of(&output);
     assert!(output.status.success(), "{report}{}", stderr_of(&output));
     assert!(
@@ -567,14 +558,12 @@ async fn a_claim_on_one_instance_is_answered_through_the_other() {
     let lan = a.signed_in_staff("lan", StaffRole::Counsellor).await;
     let token = b.create_session().await;
     let (shared, _) = post(&b, &token, "Marker-shared: mình cần nói chuyện").await;
-    let (status, body) = ask(
+    let id = asked(
         &b,
         &token,
         json!({"share": "selected", "message_ids": [shared]}),
     )
     .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["handoff"]["id"].as_str().unwrap().to_string();
     let mut person = crate::events::EventStream::open(&b, &token, None).await;
     let mut counsellor = crate::events::EventStream::expect_stream(
         a.get("/api/v1/staff/events")

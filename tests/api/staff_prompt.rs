@@ -29,7 +29,14 @@ fn on_terminal(args: &[&str], env: &[(&str, &str)], exchange: &[(&str, &str)]) -
         .collect::<Vec<_>>()
         .join(" ");
     let mut child = Command::new("script")
-        .args(["--quiet", "--return", "--flush", "--command", &command_line, "/dev/null"])
+        .args([
+            "--quiet",
+            "--return",
+            "--flush",
+            "--command",
+            &command_line,
+            "/dev/null",
+        ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("SHELL", "/bin/sh")
@@ -53,17 +60,27 @@ fn on_terminal(args: &[&str], env: &[(&str, &str)], exchange: &[(&str, &str)]) -
             }
         })
     };
-    let text = |shown: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    let text =
+        |shown: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
     let deadline = Instant::now() + GIVE_UP;
     let mut stdin = child.stdin.take().expect("stdin");
     for (count, (prompt, answer)) in exchange.iter().enumerate() {
         // The prompt has appeared once per earlier identical prompt plus this one.
-        let wanted = exchange[..=count].iter().filter(|(p, _)| p == prompt).count();
+        let wanted = exchange[..=count]
+            .iter()
+            .filter(|(p, _)| p == prompt)
+            .count();
         while text(&shown).matches(prompt).count() < wanted {
-            assert!(Instant::now() < deadline, "no {prompt:?}; so far {:?}", text(&shown));
+            assert!(
+                Instant::now() < deadline,
+                "no {prompt:?}; so far {:?}",
+                text(&shown)
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        stdin.write_all(format!("{answer}\n").as_bytes()).expect("typed");
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("typed");
         stdin.flush().expect("typed");
     }
     let status = loop {
@@ -106,8 +123,16 @@ async fn staff_add_asks_for_the_password_twice_without_echo() {
         ],
     );
     assert_eq!(differ.code, Some(2), "{}", differ.text);
-    assert!(differ.text.contains("the two passwords differ"), "{}", differ.text);
-    assert!(!differ.text.contains("Marker-"), "echo is off: {}", differ.text);
+    assert!(
+        differ.text.contains("the two passwords differ"),
+        "{}",
+        differ.text
+    );
+    assert!(
+        !differ.text.contains("Marker-"),
+        "echo is off: {}",
+        differ.text
+    );
     let store = store_at(&url).await;
     assert!(store.staff_by_username("lan").await.unwrap().is_none());
 
@@ -121,7 +146,11 @@ async fn staff_add_asks_for_the_password_twice_without_echo() {
     assert_eq!(same.code, Some(0), "{}", same.text);
     assert!(same.text.contains("added counsellor lan"), "{}", same.text);
     assert!(!same.text.contains("Marker-"), "echo is off: {}", same.text);
-    let lan = store.staff_by_username("lan").await.unwrap().expect("added");
+    let lan = store
+        .staff_by_username("lan")
+        .await
+        .unwrap()
+        .expect("added");
     assert!(verify_password(password, &lan.password_hash));
     store.close().await;
 }

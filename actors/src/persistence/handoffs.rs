@@ -61,6 +61,35 @@ macro_rules! finish_change {
     }};
 }
 
+/// The handoffs `$sql` (a whole query over [`HANDOFF_COLUMNS`]) selects with `$binds`: one row
+/// with `fetch_optional`, every row with `fetch_all`.
+macro_rules! handoffs_where {
+    ($store:expr, $fetch:ident, $sql:expr $(, $bind:expr)*) => {{
+        let sql = sqlx::AssertSqlSafe($sql);
+        on_backend!($store, pool => {
+            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.$fetch(pool).await?
+        })
+    }};
+}
+
+/// One state change of the handoff `$id` (`$sql`, binding `$id` then `$binds`) in a transaction
+/// that moves its session's version on; answers whether it changed the handoff.
+macro_rules! change_handoff {
+    ($store:expr, $id:expr, $sql:expr $(, $bind:expr)*) => {
+        on_backend!($store, pool => {
+            let mut tx = pool.begin().await?;
+            handoff_changing!(tx, handoff $id);
+            let affected = sqlx::query($sql)
+                .bind($id)
+                $(.bind($bind))*
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            finish_change!(tx, affected)
+        })
+    };
+}
+
 const HANDOFF_COLUMNS: &str = "SELECT id, session_id, status, share, risk, language, created_at, \
      claimed_by, claimed_at, closed_at, outcome FROM handoffs";
 
@@ -205,22 +234,26 @@ impl Store {
         &self,
         session_id: Uuid,
     ) -> Result<Option<HandoffRecord>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{HANDOFF_COLUMNS} WHERE session_id = $1 ORDER BY \
-             CASE WHEN status IN ('queued', 'assigned') THEN 0 ELSE 1 END, created_at DESC LIMIT 1"
-        ));
-        let row: Option<HandoffRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(session_id).fetch_optional(pool).await?
-        });
+        let row = handoffs_where!(
+            self,
+            fetch_optional,
+            format!(
+                "{HANDOFF_COLUMNS} WHERE session_id = $1 ORDER BY CASE WHEN status IN \
+                 ('queued', 'assigned') THEN 0 ELSE 1 END, created_at DESC LIMIT 1"
+            ),
+            session_id
+        );
         row.map(HandoffRecord::try_from).transpose()
     }
 
     /// One handoff by id.
     pub async fn handoff_by_id(&self, id: Uuid) -> Result<Option<HandoffRecord>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!("{HANDOFF_COLUMNS} WHERE id = $1"));
-        let row: Option<HandoffRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
-        });
+        let row = handoffs_where!(
+            self,
+            fetch_optional,
+            format!("{HANDOFF_COLUMNS} WHERE id = $1"),
+            id
+        );
         row.map(HandoffRecord::try_from).transpose()
     }
 
@@ -231,25 +264,31 @@ impl Store {
         staff_id: Uuid,
         ended_since: Timestamp,
     ) -> Result<Vec<HandoffRecord>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{HANDOFF_COLUMNS} WHERE claimed_by = $1 AND (status = 'assigned' OR closed_at >= $2) \
-             ORDER BY claimed_at, id"
-        ));
-        let rows: Vec<HandoffRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(staff_id).bind(ended_since).fetch_all(pool).await?
-        });
+        let rows = handoffs_where!(
+            self,
+            fetch_all,
+            format!(
+                "{HANDOFF_COLUMNS} WHERE claimed_by = $1 AND \
+                 (status = 'assigned' OR closed_at >= $2) ORDER BY claimed_at, id"
+            ),
+            staff_id,
+            ended_since
+        );
         rows.into_iter().map(HandoffRecord::try_from).collect()
     }
 
     /// The waiting handoffs in the order counsellors take them: highest risk first, then longest
     /// wait.
     pub async fn queued_handoffs(&self, limit: i64) -> Result<Vec<HandoffRecord>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{HANDOFF_COLUMNS} WHERE status = 'queued' ORDER BY {RISK_RANK}, created_at, id LIMIT $1"
-        ));
-        let rows: Vec<HandoffRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(limit).fetch_all(pool).await?
-        });
+        let rows = handoffs_where!(
+            self,
+            fetch_all,
+            format!(
+                "{HANDOFF_COLUMNS} WHERE status = 'queued' ORDER BY {RISK_RANK}, created_at, id \
+                 LIMIT $1"
+            ),
+            limit
+        );
         rows.into_iter().map(HandoffRecord::try_from).collect()
     }
 
@@ -354,22 +393,14 @@ impl Store {
         staff_id: Uuid,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let claimed = on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
-            handoff_changing!(tx, handoff id);
-            let affected = sqlx::query(
-                "UPDATE handoffs SET status = 'assigned', claimed_by = $2, claimed_at = $3, \
-                 updated_at = $3 WHERE id = $1 AND status = 'queued'",
-            )
-            .bind(id)
-            .bind(staff_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            finish_change!(tx, affected)
-        });
-        Ok(claimed)
+        Ok(change_handoff!(
+            self,
+            id,
+            "UPDATE handoffs SET status = 'assigned', claimed_by = $2, claimed_at = $3, \
+             updated_at = $3 WHERE id = $1 AND status = 'queued'",
+            staff_id,
+            now
+        ))
     }
 
     /// The counsellor who has it closes an assigned handoff; its key is destroyed after
@@ -382,25 +413,17 @@ impl Store {
         now: Timestamp,
         shred_after: Timestamp,
     ) -> Result<bool, StoreError> {
-        let closed = on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
-            handoff_changing!(tx, handoff id);
-            let affected = sqlx::query(
-                "UPDATE handoffs SET status = 'closed', outcome = $3, closed_at = $4, \
-                 shred_after = $5, updated_at = $4 \
-                 WHERE id = $1 AND claimed_by = $2 AND status = 'assigned'",
-            )
-            .bind(id)
-            .bind(staff_id)
-            .bind(outcome.as_str())
-            .bind(now)
-            .bind(shred_after)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            finish_change!(tx, affected)
-        });
-        Ok(closed)
+        Ok(change_handoff!(
+            self,
+            id,
+            "UPDATE handoffs SET status = 'closed', outcome = $3, closed_at = $4, \
+             shred_after = $5, updated_at = $4 \
+             WHERE id = $1 AND claimed_by = $2 AND status = 'assigned'",
+            staff_id,
+            outcome.as_str(),
+            now,
+            shred_after
+        ))
     }
 
     /// Raises the risk of the session's open handoff (never lowers it: the queue keeps a

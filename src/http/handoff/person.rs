@@ -142,9 +142,14 @@ pub async fn create(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = crate::http::body::json_body::<HandoffRequest>(&request, payload, state.body_limit)
-        .await?
-        .ok_or_else(|| ApiError::field("share", "say what to share: none, summary or selected"))?;
+    let body: HandoffRequest = crate::http::body::required_json_body(
+        &request,
+        payload,
+        state.body_limit,
+        "share",
+        "say what to share: none, summary or selected",
+    )
+    .await?;
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let ask = validate(body)?;
     let session = session_of(&state, &token).await?;
@@ -222,10 +227,7 @@ pub async fn create(
 /// session never asked for a counsellor.
 #[utoipa::path(get, path = "/api/v1/handoff",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = HandoffEnvelope),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)),
+    responses((status = 200, body = HandoffEnvelope)),
     tag = "handoff")]
 pub async fn current(
     state: web::Data<AppState>,
@@ -254,10 +256,7 @@ pub async fn current(
 /// no handoff is queued or assigned.
 #[utoipa::path(delete, path = "/api/v1/handoff",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = HandoffEnvelope, description = "The handoff, now `cancelled`"),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)),
+    responses((status = 200, body = HandoffEnvelope, description = "The handoff, now `cancelled`")),
     tag = "handoff")]
 pub async fn leave(
     state: web::Data<AppState>,
@@ -297,10 +296,7 @@ pub async fn leave(
 /// and, if they accept it, send as the note of a `summary` handoff. Nothing is shared by drafting.
 #[utoipa::path(get, path = "/api/v1/handoff/summary-draft",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = SummaryDraft),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)),
+    responses((status = 200, body = SummaryDraft)),
     tag = "handoff")]
 pub async fn summary_draft(
     state: web::Data<AppState>,

@@ -48,7 +48,6 @@ const RESUME_OVERLAP: Duration = Duration::from_secs(5);
 #[utoipa::path(get, path = "/api/v1/staff/events",
     params(("Last-Event-ID" = Option<u64>, Header, minimum = 0, maximum = 18_446_744_073_709_551_615_u64, description = "Resume after this event (an `id:` this stream gave)")),
     responses((status = 200, description = "Server-sent events, each with an increasing `id:` — `queue.changed` (`{\"queued\"}`), `handoff.updated` (`{\"handoff\"}`), `handoff.message` (`{\"handoff_id\", \"index\", \"message\"}`), and `stream.reset` (`{\"reason\"}`) first when a `Last-Event-ID` cannot be resumed — and a `: heartbeat` comment", content_type = "text/event-stream", body = String),
-              (status = 401, response = openapi::StaffUnauthorized),
               (status = 403, response = openapi::Forbidden),
               (status = 422, response = openapi::ValidationFailed)),
     security(("staff_token" = [])), tag = "staff")]
