@@ -19,6 +19,18 @@ async fn queued(app: &TestApp, body: Value) -> (String, String) {
     (token, id)
 }
 
+/// The counsellor signed in with `staff` reads exactly `expected` (role, content) in handoff `id`.
+async fn assert_reads(app: &TestApp, staff: &str, id: &str, expected: &[(&str, &str)]) {
+    let path = format!("/api/v1/staff/handoffs/{id}/messages");
+    let (status, body) = staff_get(app, staff, &path).await;
+    assert_eq!(status, 200, "{body}");
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(role, content)| (role.to_string(), content.to_string()))
+        .collect();
+    assert_eq!(contents(&body), expected, "exactly what was shared");
+}
+
 fn contents(body: &Value) -> Vec<(String, String)> {
     body["messages"]
         .as_array()
@@ -72,22 +84,16 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
     let (_, body) = current(&app, &token).await;
     assert_eq!(body["handoff"]["status"], "assigned");
 
-    let (status, body) = staff_get(&app, &lan, &path).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        contents(&body),
-        [
-            (
-                "user".to_string(),
-                "Marker-chia: mình bị bắt nạt ở lớp".to_string()
-            ),
-            (
-                "note".to_string(),
-                "Marker-note: cần người nghe".to_string()
-            ),
+    assert_reads(
+        &app,
+        &lan,
+        &id,
+        &[
+            ("user", "Marker-chia: mình bị bắt nạt ở lớp"),
+            ("note", "Marker-note: cần người nghe"),
         ],
-        "exactly the shared subset"
-    );
+    )
+    .await;
     // A second counsellor, a supervisor and an admin read nothing of it.
     for other in [
         minh.clone(),
@@ -415,19 +421,16 @@ async fn key_rotation_keeps_a_handoff_readable(backend: Backend) {
     let (status, body) = app.staff_login("lan", STAFF_PASSWORD).await;
     assert_eq!(status, 200, "{body}");
     let lan = body["token"].as_str().unwrap().to_string();
-    let path = format!("/api/v1/staff/handoffs/{id}/messages");
-    let (status, body) = staff_get(&app, &lan, &path).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        contents(&body),
-        [
-            (
-                "user".to_string(),
-                "Marker-before-rotation: chuyện ở trường".to_string()
-            ),
-            ("note".to_string(), "Marker-note-rotation".to_string()),
-        ]
-    );
+    assert_reads(
+        &app,
+        &lan,
+        &id,
+        &[
+            ("user", "Marker-before-rotation: chuyện ở trường"),
+            ("note", "Marker-note-rotation"),
+        ],
+    )
+    .await;
     let bytes = app.database_bytes().await;
     assert_none_in(
         &bytes,

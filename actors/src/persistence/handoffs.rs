@@ -61,14 +61,22 @@ macro_rules! finish_change {
     }};
 }
 
-/// The handoffs `$sql` (a whole query over [`HANDOFF_COLUMNS`]) selects with `$binds`: one row
-/// with `fetch_optional`, every row with `fetch_all`.
+/// The handoffs that `SELECT` [`HANDOFF_COLUMNS`] `$tail` (its `WHERE`, order and limit) finds
+/// with `$binds`, as records: `one` (or none), or `all`.
 macro_rules! handoffs_where {
-    ($store:expr, $fetch:ident, $sql:expr $(, $bind:expr)*) => {{
-        let sql = sqlx::AssertSqlSafe($sql);
-        on_backend!($store, pool => {
-            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.$fetch(pool).await?
-        })
+    ($store:expr, one, $tail:expr $(, $bind:expr)*) => {{
+        let sql = sqlx::AssertSqlSafe(format!("{HANDOFF_COLUMNS} {}", $tail));
+        let row = on_backend!($store, pool => {
+            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.fetch_optional(pool).await?
+        });
+        row.map(HandoffRecord::try_from).transpose()
+    }};
+    ($store:expr, all, $tail:expr $(, $bind:expr)*) => {{
+        let sql = sqlx::AssertSqlSafe(format!("{HANDOFF_COLUMNS} {}", $tail));
+        let rows = on_backend!($store, pool => {
+            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.fetch_all(pool).await?
+        });
+        rows.into_iter().map(HandoffRecord::try_from).collect()
     }};
 }
 
@@ -234,27 +242,18 @@ impl Store {
         &self,
         session_id: Uuid,
     ) -> Result<Option<HandoffRecord>, StoreError> {
-        let row = handoffs_where!(
+        handoffs_where!(
             self,
-            fetch_optional,
-            format!(
-                "{HANDOFF_COLUMNS} WHERE session_id = $1 ORDER BY CASE WHEN status IN \
-                 ('queued', 'assigned') THEN 0 ELSE 1 END, created_at DESC LIMIT 1"
-            ),
+            one,
+            "WHERE session_id = $1 ORDER BY CASE WHEN status IN ('queued', 'assigned') \
+             THEN 0 ELSE 1 END, created_at DESC LIMIT 1",
             session_id
-        );
-        row.map(HandoffRecord::try_from).transpose()
+        )
     }
 
     /// One handoff by id.
     pub async fn handoff_by_id(&self, id: Uuid) -> Result<Option<HandoffRecord>, StoreError> {
-        let row = handoffs_where!(
-            self,
-            fetch_optional,
-            format!("{HANDOFF_COLUMNS} WHERE id = $1"),
-            id
-        );
-        row.map(HandoffRecord::try_from).transpose()
+        handoffs_where!(self, one, "WHERE id = $1", id)
     }
 
     /// The handoffs `staff_id` has now, and those of theirs that ended since `ended_since`, in
@@ -264,32 +263,25 @@ impl Store {
         staff_id: Uuid,
         ended_since: Timestamp,
     ) -> Result<Vec<HandoffRecord>, StoreError> {
-        let rows = handoffs_where!(
+        handoffs_where!(
             self,
-            fetch_all,
-            format!(
-                "{HANDOFF_COLUMNS} WHERE claimed_by = $1 AND \
-                 (status = 'assigned' OR closed_at >= $2) ORDER BY claimed_at, id"
-            ),
+            all,
+            "WHERE claimed_by = $1 AND (status = 'assigned' OR closed_at >= $2) \
+             ORDER BY claimed_at, id",
             staff_id,
             ended_since
-        );
-        rows.into_iter().map(HandoffRecord::try_from).collect()
+        )
     }
 
     /// The waiting handoffs in the order counsellors take them: highest risk first, then longest
     /// wait.
     pub async fn queued_handoffs(&self, limit: i64) -> Result<Vec<HandoffRecord>, StoreError> {
-        let rows = handoffs_where!(
+        handoffs_where!(
             self,
-            fetch_all,
-            format!(
-                "{HANDOFF_COLUMNS} WHERE status = 'queued' ORDER BY {RISK_RANK}, created_at, id \
-                 LIMIT $1"
-            ),
+            all,
+            format!("WHERE status = 'queued' ORDER BY {RISK_RANK}, created_at, id LIMIT $1"),
             limit
-        );
-        rows.into_iter().map(HandoffRecord::try_from).collect()
+        )
     }
 
     /// Where a queued handoff stands: 1 when it is next. `None` when it is not queued.
