@@ -19,6 +19,17 @@ async fn queued(app: &TestApp, body: Value) -> (String, String) {
     (token, id)
 }
 
+/// Posts `content`, then asks for a counsellor sharing that message alone (and `note`); answers
+/// the handoff's id.
+async fn share_one(app: &TestApp, token: &str, content: &str, note: Option<&str>) -> String {
+    let (shared, _) = post(app, token, content).await;
+    let mut body = json!({"share": "selected", "message_ids": [shared]});
+    if let Some(note) = note {
+        body["note"] = json!(note);
+    }
+    asked(app, token, body).await
+}
+
 /// The counsellor signed in with `staff` reads exactly `expected` (role, content) in handoff `id`.
 async fn assert_reads(app: &TestApp, staff: &str, id: &str, expected: &[(&str, &str)]) {
     let path = format!("/api/v1/staff/handoffs/{id}/messages");
@@ -52,9 +63,13 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
 
     let token = app.create_session().await;
     post(&app, &token, "Marker-riêng: không chia sẻ điều này").await;
-    let (shared, _) = post(&app, &token, "Marker-chia: mình bị bắt nạt ở lớp").await;
-    let body = json!({"share": "selected", "message_ids": [shared], "note": "Marker-note: cần người nghe"});
-    let id = asked(&app, &token, body).await;
+    let id = share_one(
+        &app,
+        &token,
+        "Marker-chia: mình bị bắt nạt ở lớp",
+        Some("Marker-note: cần người nghe"),
+    )
+    .await;
 
     // The queue: ids, risk, wait, language and share only.
     let (status, body) = staff_get(&app, &lan, "/api/v1/staff/queue").await;
@@ -392,11 +407,11 @@ async fn key_rotation_keeps_a_handoff_readable(backend: Backend) {
     let app = spawn_app_with(backend, keys(&old_key, "")).await;
     let lan = app.signed_in_staff("lan", StaffRole::Counsellor).await;
     let token = app.create_session().await;
-    let (shared, _) = post(&app, &token, "Marker-before-rotation: chuyện ở trường").await;
-    let id = asked(
+    let id = share_one(
         &app,
         &token,
-        json!({"share": "selected", "message_ids": [shared], "note": "Marker-note-rotation"}),
+        "Marker-before-rotation: chuyện ở trường",
+        Some("Marker-note-rotation"),
     )
     .await;
     let (status, body) = claim(&app, &lan, &id).await;
@@ -560,13 +575,7 @@ async fn a_claim_on_one_instance_is_answered_through_the_other() {
     // The young person is on B; the counsellor works on A.
     let lan = a.signed_in_staff("lan", StaffRole::Counsellor).await;
     let token = b.create_session().await;
-    let (shared, _) = post(&b, &token, "Marker-shared: mình cần nói chuyện").await;
-    let id = asked(
-        &b,
-        &token,
-        json!({"share": "selected", "message_ids": [shared]}),
-    )
-    .await;
+    let id = share_one(&b, &token, "Marker-shared: mình cần nói chuyện", None).await;
     let mut person = crate::events::EventStream::open(&b, &token, None).await;
     let mut counsellor = crate::events::EventStream::expect_stream(
         a.get("/api/v1/staff/events")
