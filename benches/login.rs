@@ -67,6 +67,8 @@ async fn attempt(
 
 #[actix_web::main]
 async fn main() -> Result<(), BoxError> {
+    // reqwest is built without a default TLS provider: the service's own is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rounds = env_count("BENCH_ROUNDS", 200);
     let warmup = env_count("BENCH_WARMUP", 10);
     let dir = tempfile::tempdir()?;
