@@ -105,23 +105,11 @@ async fn run_with(store: &Store, action: StaffAction) -> anyhow::Result<()> {
             }
         }
         StaffAction::Disable { name } => {
-            let username = username(&name)?;
-            found(
-                store
-                    .set_staff_disabled(&username, true, Timestamp::now())
-                    .await?,
-                &username,
-            )?;
+            let username = set_disabled(store, &name, true).await?;
             println!("disabled {username}; every sign-in of it has ended");
         }
         StaffAction::Enable { name } => {
-            let username = username(&name)?;
-            found(
-                store
-                    .set_staff_disabled(&username, false, Timestamp::now())
-                    .await?,
-                &username,
-            )?;
+            let username = set_disabled(store, &name, false).await?;
             println!("enabled {username}");
         }
         StaffAction::ResetPassword {
@@ -143,6 +131,16 @@ async fn run_with(store: &Store, action: StaffAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Disables or enables the account `name`; answers its user name.
+async fn set_disabled(store: &Store, name: &str, disabled: bool) -> anyhow::Result<String> {
+    let username = username(name)?;
+    let changed = store
+        .set_staff_disabled(&username, disabled, Timestamp::now())
+        .await?;
+    found(changed, &username)?;
+    Ok(username)
 }
 
 fn username(name: &str) -> Result<String, UsageError> {

@@ -30,6 +30,19 @@ pub async fn json_body<T: DeserializeOwned>(
     Ok(json_body_and_bytes(request, payload, limit).await?.0)
 }
 
+/// A JSON body that must be there: an empty one is a 422 naming `field`, saying `missing`.
+pub async fn required_json_body<T: DeserializeOwned>(
+    request: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    field: &str,
+    missing: &str,
+) -> Result<T, ApiError> {
+    json_body(request, payload, limit)
+        .await?
+        .ok_or_else(|| ApiError::field(field, missing))
+}
+
 /// [`json_body`] together with the bytes as received (an idempotent retry is recognised by them).
 pub async fn json_body_and_bytes<T: DeserializeOwned>(
     request: &HttpRequest,

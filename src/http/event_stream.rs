@@ -30,6 +30,23 @@ pub fn wants_event_stream(request: &HttpRequest) -> bool {
         })
 }
 
+/// The `Last-Event-ID` header of a stream resuming: absent, or an id a stream gave (a number).
+pub fn last_event_id(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
+    let Some(value) = request.headers().get("last-event-id") else {
+        return Ok(None);
+    };
+    let value = value.to_str().map(str::trim).unwrap_or_default();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value.parse().map(Some).map_err(|_| {
+        ApiError::field(
+            "Last-Event-ID",
+            "Last-Event-ID must be the id of an event of this stream",
+        )
+    })
+}
+
 /// One event as it goes on the wire: `id`, `event` and one `data` line of JSON.
 pub fn frame(id: u64, name: &str, data: &impl Serialize) -> Bytes {
     // serde_json writes no raw newline, so the JSON is always one `data:` line.

@@ -15,7 +15,9 @@
 //! the same catch-up, and nothing is shown twice.
 
 use super::error::ApiError;
-use super::event_stream::{Wake, frame, heartbeat, heartbeat_timer, next_wake, response};
+use super::event_stream::{
+    Wake, frame, heartbeat, heartbeat_timer, last_event_id, next_wake, response,
+};
 use super::handoff::views::HandoffView;
 use super::live_session::LiveSession;
 use super::openapi;
@@ -94,23 +96,6 @@ pub async fn stream(
         connection,
         Connection::next,
     )))
-}
-
-/// The `Last-Event-ID` header: absent, or an id this endpoint gave.
-fn last_event_id(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
-    let Some(value) = request.headers().get("last-event-id") else {
-        return Ok(None);
-    };
-    let value = value.to_str().map(str::trim).unwrap_or_default();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    value.parse().map(Some).map_err(|_| {
-        ApiError::field(
-            "Last-Event-ID",
-            "Last-Event-ID must be the id of an event of this stream",
-        )
-    })
 }
 
 async fn page(

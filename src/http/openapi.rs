@@ -8,8 +8,11 @@
 //!   `("session_token" = [])` when it also reads the `session_token` query parameter, and `()`
 //!   first when no header is needed: the token is optional, in the path, or may come in the body
 //!   (see [`BEARER`], [`SESSION_HEADER`], [`SESSION_QUERY`]);
-//! - a staff operation declares `security(("staff_token" = []))` ([`STAFF_TOKEN`]) and answers
-//!   401 with [`StaffUnauthorized`];
+//! - a staff operation declares `security(("staff_token" = []))` ([`STAFF_TOKEN`]); [`Contract`]
+//!   adds its 401 ([`StaffUnauthorized`]: every staff route takes the token the same way) and,
+//!   with a JSON body (every staff body is read the same way), its 413, 415 and 422;
+//! - an operation that needs a session token, which may come in the query (`session_token`, no
+//!   `()`), gets 401, 404 and 422 from [`Contract`]: every such token is found the same way;
 //! - each status the handler itself can answer is `(status = 404, response = openapi::NotFound)`
 //!   with the response type of that status below;
 //! - 408 (with a request body), 414, 429, 500 and, under `/api/`, 503 are added by [`Contract`].
@@ -190,9 +193,36 @@ impl Modify for Contract {
     }
 }
 
-/// The errors the middleware may answer before or after any handler.
+/// The security alternatives of an operation, as the document writes them (`{}` for none).
+fn security_of(operation: &Operation) -> Vec<serde_json::Value> {
+    serde_json::to_value(&operation.security)
+        .ok()
+        .and_then(|security| security.as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// Whether the operation takes a staff token.
+fn takes_staff_token(security: &[serde_json::Value]) -> bool {
+    security.iter().any(|s| s.get(STAFF_TOKEN).is_some())
+}
+
+/// Whether the operation needs a session token that may also come in the query: it is then
+/// found like every such token ([`super::session_from_query`]), and a missing or expired one is a
+/// 401, an unknown one a 404, a query that does not parse a 422.
+fn needs_session_from_query(security: &[serde_json::Value]) -> bool {
+    let anonymous = security
+        .iter()
+        .any(|s| s.as_object().is_some_and(|o| o.is_empty()));
+    !anonymous && security.iter().any(|s| s.get(SESSION_QUERY).is_some())
+}
+
+/// The errors the middleware may answer before or after any handler, and those every staff
+/// route answers alike.
 fn add_common_errors(operation: &mut Operation, behind_database_gate: bool) {
     let has_body = operation.request_body.is_some();
+    let security = security_of(operation);
+    let staff = takes_staff_token(&security);
+    let session_from_query = needs_session_from_query(&security);
     let mut add = |status: &str, response: RefOr<Response>| {
         operation
             .responses
@@ -208,5 +238,18 @@ fn add_common_errors(operation: &mut Operation, behind_database_gate: bool) {
     }
     if has_body {
         add("408", reference::<RequestTimeout>());
+    }
+    if staff {
+        add("401", reference::<StaffUnauthorized>());
+    }
+    if session_from_query {
+        add("401", reference::<Unauthorized>());
+        add("404", reference::<NotFound>());
+        add("422", reference::<ValidationFailed>());
+    }
+    if staff && has_body {
+        add("413", reference::<PayloadTooLarge>());
+        add("415", reference::<UnsupportedMediaType>());
+        add("422", reference::<ValidationFailed>());
     }
 }

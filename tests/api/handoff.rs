@@ -4,6 +4,7 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
+use crate::staff_support::{claim, close};
 use crate::support::{Fetch, assert_error, assert_field_error, assert_none_in, keys, set};
 use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
@@ -14,6 +15,13 @@ pub async fn ask(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
         .json(&body)
         .fetch_json_or_null()
         .await
+}
+
+/// `POST /api/v1/handoff` that must queue (201); answers the handoff's id.
+pub async fn asked(app: &TestApp, token: &str, body: Value) -> String {
+    let (status, answer) = ask(app, token, body).await;
+    assert_eq!(status, 201, "{answer}");
+    answer["handoff"]["id"].as_str().unwrap().to_string()
 }
 
 pub async fn current(app: &TestApp, token: &str) -> (u16, Value) {
@@ -216,18 +224,15 @@ async fn every_bad_request_is_refused_precisely(backend: Backend) {
     assert_error(status, &body, 415, "unsupported_media_type");
 
     let unknown = format!("anon_{}", uuid::Uuid::new_v4().simple());
-    let (status, body) = ask(&app, &unknown, json!({"share": "none"})).await;
-    assert_error(status, &body, 404, "session_not_found");
-    let (status, body) = current(&app, &unknown).await;
-    assert_error(status, &body, 404, "session_not_found");
-    let (status, body) = leave(&app, &unknown).await;
-    assert_error(status, &body, 404, "session_not_found");
-    let (status, body) = app
-        .get("/api/v1/handoff/summary-draft")
-        .bearer_auth(&unknown)
-        .fetch_json_or_null()
-        .await;
-    assert_error(status, &body, 404, "session_not_found");
+    for request in [
+        app.post("/api/v1/handoff").json(&json!({"share": "none"})),
+        app.get("/api/v1/handoff"),
+        app.delete("/api/v1/handoff"),
+        app.get("/api/v1/handoff/summary-draft"),
+    ] {
+        let (status, body) = request.bearer_auth(&unknown).fetch_json_or_null().await;
+        assert_error(status, &body, 404, "session_not_found");
+    }
     let (status, body) = app.get("/api/v1/handoff").fetch_json_or_null().await;
     assert_error(status, &body, 401, "session_required");
 
@@ -338,50 +343,31 @@ async fn a_summary_is_drafted_then_shared_only_as_accepted(backend: Backend) {
 
 async fn ending_the_session_ends_the_handoff_and_shreds_it(backend: Backend) {
     let app = staffed(backend).await;
-    let exiting = app.create_session().await;
-    let (message, _) = post(&app, &exiting, "Mình cần một người nghe").await;
-    let (status, body) = ask(
-        &app,
-        &exiting,
-        json!({"share": "selected", "message_ids": [message]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let exited = body["handoff"]["id"].as_str().unwrap().to_string();
-    let response = app
-        .post("/api/v1/sessions/exit")
-        .bearer_auth(&exiting)
-        .fetch()
-        .await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(rows_of(&app, "handoff_keys", &exited).await, 0);
-    assert_eq!(rows_of(&app, "handoff_entries", &exited).await, 0);
-    let cancelled = app
-        .count(&format!(
-            "SELECT COUNT(*) FROM handoffs WHERE id = {} AND status = 'cancelled'",
-            app.id_literal(&exited)
-        ))
-        .await;
-    assert_eq!(cancelled, 1, "ended, out of the queue");
-
-    let deleting = app.create_session().await;
-    let (status, body) = ask(
-        &app,
-        &deleting,
-        json!({"share": "none", "note": "xin chào"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let deleted = body["handoff"]["id"].as_str().unwrap().to_string();
-    let response = app
-        .delete("/api/v1/sessions")
-        .bearer_auth(&deleting)
-        .fetch()
-        .await;
-    assert_eq!(response.status(), 204);
-    assert_eq!(rows_of(&app, "handoffs", &deleted).await, 0);
-    assert_eq!(rows_of(&app, "handoff_keys", &deleted).await, 0);
-    assert_eq!(rows_of(&app, "handoff_entries", &deleted).await, 0);
+    // A quick exit leaves the handoff's row, cancelled; deleting the session takes it too.
+    for (quick_exit, status, rows_left) in [(true, 200, 1), (false, 204, 0)] {
+        let token = app.create_session().await;
+        let (message, _) = post(&app, &token, "Mình cần một người nghe").await;
+        let body = json!({"share": "selected", "message_ids": [message], "note": "xin chào"});
+        let id = asked(&app, &token, body).await;
+        let request = if quick_exit {
+            app.post("/api/v1/sessions/exit")
+        } else {
+            app.delete("/api/v1/sessions")
+        };
+        let response = request.bearer_auth(&token).fetch().await;
+        assert_eq!(response.status(), status);
+        for table in ["handoff_keys", "handoff_entries"] {
+            assert_eq!(rows_of(&app, table, &id).await, 0, "{table}");
+        }
+        assert_eq!(rows_of(&app, "handoffs", &id).await, rows_left);
+        let cancelled = app
+            .count(&format!(
+                "SELECT COUNT(*) FROM handoffs WHERE id = {} AND status = 'cancelled'",
+                app.id_literal(&id)
+            ))
+            .await;
+        assert_eq!(cancelled, rows_left, "ended, out of the queue");
+    }
     app.stop().await;
 }
 
@@ -393,28 +379,19 @@ on_both_backends!(
     ending_the_session_ends_the_handoff_and_shreds_it,
 );
 
-/// Makes the handoff `id` assigned as a claim would (the staff routes come with the staff
-/// accounts); `staff` is any id.
-async fn assign(app: &TestApp, id: &str) {
-    let staff = uuid::Uuid::new_v4().to_string();
-    let changed = app
-        .execute(&format!(
-            "UPDATE handoffs SET status = 'assigned', claimed_by = {}, claimed_at = created_at \
-             WHERE id = {}",
-            app.id_literal(&staff),
-            app.id_literal(id)
-        ))
-        .await;
-    assert_eq!(changed, 1);
+/// A counsellor signs in and claims the handoff `id` through the staff route; answers their token.
+async fn assign(app: &TestApp, id: &str) -> String {
+    let staff = app.signed_in_staff("claims", StaffRole::Counsellor).await;
+    let (status, body) = claim(app, &staff, id).await;
+    assert_eq!(status, 200, "{body}");
+    staff
 }
 
 async fn while_assigned_the_counsellor_answers_not_the_ai(backend: Backend) {
     let app = staffed(backend).await;
     let token = app.create_session().await;
     post(&app, &token, "Marker-before-claim: chuyện cũ").await;
-    let (status, body) = ask(&app, &token, json!({"share": "none"})).await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["handoff"]["id"].as_str().unwrap().to_string();
+    let id = asked(&app, &token, json!({"share": "none"})).await;
     assign(&app, &id).await;
     let (status, body) = current(&app, &token).await;
     assert_eq!(status, 200);
@@ -509,7 +486,49 @@ async fn a_crisis_moves_a_queued_handoff_to_the_head(backend: Backend) {
     app.stop().await;
 }
 
+/// Whether the reply to `content` came from the AI.
+async fn ai_answers(app: &TestApp, token: &str, content: &str) -> bool {
+    let (status, body) = app.send_message(token, content).await;
+    assert_eq!(status, 201, "{body}");
+    !body["ai_message"].is_null()
+}
+
+/// The session's actor keeps its handoff in its copy; a claim and a close made through the
+/// staff routes (not through the session) move the session's version on, so the next message
+/// after each sees them.
+async fn a_claim_and_a_close_elsewhere_reach_the_next_message(backend: Backend) {
+    let app = staffed(backend).await;
+    let token = app.create_session().await;
+    let id = asked(&app, &token, json!({"share": "none"})).await;
+    assert!(
+        ai_answers(&app, &token, "vẫn đang đợi").await,
+        "queued: the AI answers"
+    );
+    assert!(
+        ai_answers(&app, &token, "đợi thêm chút").await,
+        "the copy is warm"
+    );
+
+    let staff = assign(&app, &id).await;
+    assert!(
+        !ai_answers(&app, &token, "Marker-first-after-claim").await,
+        "the first message after the claim goes to the counsellor"
+    );
+    assert_eq!(rows_of(&app, "handoff_entries", &id).await, 1);
+    assert!(!ai_answers(&app, &token, "vẫn ở đây").await);
+    assert_eq!(rows_of(&app, "handoff_entries", &id).await, 2);
+
+    let (status, body) = close(&app, &staff, &id, "resolved").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        ai_answers(&app, &token, "cảm ơn nhé").await,
+        "the first message after the close is the AI's again"
+    );
+    app.stop().await;
+}
+
 on_both_backends!(
     while_assigned_the_counsellor_answers_not_the_ai,
     a_crisis_moves_a_queued_handoff_to_the_head,
+    a_claim_and_a_close_elsewhere_reach_the_next_message,
 );

@@ -3,38 +3,43 @@
 //! read what, answers in the young person's history, the close, the figures, availability, and a
 //! claim on one instance answered through the other.
 
-use crate::handoff::{ask, post, rows_of};
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
+use crate::config_errors::{cbln, stderr_of, stdout_of};
+use crate::handoff::{ask, asked, current, post, rows_of};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_on, spawn_app_with};
 use crate::on_both_backends;
+use crate::staff_support::{STAFF_PASSWORD, claim, staff_events, staff_get, staff_post};
 use crate::support::{Fetch, assert_error, assert_field_error, assert_none_in, keys, set};
 use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
 
-async fn staff_get(app: &TestApp, staff: &str, path: &str) -> (u16, Value) {
-    app.get(path).bearer_auth(staff).fetch_json_or_null().await
-}
-
-async fn staff_post(app: &TestApp, staff: &str, path: &str, body: Value) -> (u16, Value) {
-    app.post(path)
-        .bearer_auth(staff)
-        .json(&body)
-        .fetch_json_or_null()
-        .await
-}
-
-async fn claim(app: &TestApp, staff: &str, id: &str) -> (u16, Value) {
-    app.post(&format!("/api/v1/staff/handoffs/{id}/claim"))
-        .bearer_auth(staff)
-        .fetch_json_or_null()
-        .await
-}
-
 /// A queued handoff of a new session that shared `share`; answers (token, handoff id).
 async fn queued(app: &TestApp, body: Value) -> (String, String) {
     let token = app.create_session().await;
-    let (status, answer) = ask(app, &token, body).await;
-    assert_eq!(status, 201, "{answer}");
-    (token, answer["handoff"]["id"].as_str().unwrap().to_string())
+    let id = asked(app, &token, body).await;
+    (token, id)
+}
+
+/// Posts `content`, then asks for a counsellor sharing that message alone (and `note`); answers
+/// the handoff's id.
+async fn share_one(app: &TestApp, token: &str, content: &str, note: Option<&str>) -> String {
+    let (shared, _) = post(app, token, content).await;
+    let mut body = json!({"share": "selected", "message_ids": [shared]});
+    if let Some(note) = note {
+        body["note"] = json!(note);
+    }
+    asked(app, token, body).await
+}
+
+/// The counsellor signed in with `staff` reads exactly `expected` (role, content) in handoff `id`.
+async fn assert_reads(app: &TestApp, staff: &str, id: &str, expected: &[(&str, &str)]) {
+    let path = format!("/api/v1/staff/handoffs/{id}/messages");
+    let (status, body) = staff_get(app, staff, &path).await;
+    assert_eq!(status, 200, "{body}");
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(role, content)| (role.to_string(), content.to_string()))
+        .collect();
+    assert_eq!(contents(&body), expected, "exactly what was shared");
 }
 
 fn contents(body: &Value) -> Vec<(String, String)> {
@@ -58,15 +63,13 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
 
     let token = app.create_session().await;
     post(&app, &token, "Marker-riêng: không chia sẻ điều này").await;
-    let (shared, _) = post(&app, &token, "Marker-chia: mình bị bắt nạt ở lớp").await;
-    let (status, body) = ask(
+    let id = share_one(
         &app,
         &token,
-        json!({"share": "selected", "message_ids": [shared], "note": "Marker-note: cần người nghe"}),
+        "Marker-chia: mình bị bắt nạt ở lớp",
+        Some("Marker-note: cần người nghe"),
     )
     .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["handoff"]["id"].as_str().unwrap().to_string();
 
     // The queue: ids, risk, wait, language and share only.
     let (status, body) = staff_get(&app, &lan, "/api/v1/staff/queue").await;
@@ -93,29 +96,19 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
     assert_eq!(status, 200, "claiming one's own again: {body}");
     let (status, body) = claim(&app, &minh, &id).await;
     assert_error(status, &body, 409, "handoff_taken");
-    let (_, body) = app
-        .get("/api/v1/handoff")
-        .bearer_auth(&token)
-        .fetch_json()
-        .await;
+    let (_, body) = current(&app, &token).await;
     assert_eq!(body["handoff"]["status"], "assigned");
 
-    let (status, body) = staff_get(&app, &lan, &path).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        contents(&body),
-        [
-            (
-                "user".to_string(),
-                "Marker-chia: mình bị bắt nạt ở lớp".to_string()
-            ),
-            (
-                "note".to_string(),
-                "Marker-note: cần người nghe".to_string()
-            ),
+    assert_reads(
+        &app,
+        &lan,
+        &id,
+        &[
+            ("user", "Marker-chia: mình bị bắt nạt ở lớp"),
+            ("note", "Marker-note: cần người nghe"),
         ],
-        "exactly the shared subset"
-    );
+    )
+    .await;
     // A second counsellor, a supervisor and an admin read nothing of it.
     for other in [
         minh.clone(),
@@ -387,7 +380,169 @@ async fn a_deleted_session_leaves_nothing_to_read(backend: Backend) {
     app.stop().await;
 }
 
+/// What `cbln keys rotate` is run with: the database, the new key, the old one, the secret.
+const ROTATION_VARIABLES: [&str; 4] = [
+    "DATABASE_URL",
+    "ENCRYPTION_KEY",
+    "ENCRYPTION_KEYS_PREVIOUS",
+    "SECRET_KEY",
+];
+
+/// `cbln keys rotate` re-wraps the handoffs' keys with the sessions': once the old master key
+/// is dropped, the counsellor still reads what was shared, and the database holds none of it.
+async fn key_rotation_keeps_a_handoff_readable(backend: Backend) {
+    use cbln_actors::crypto::{MasterKey, generate_secret_key};
+    use secrecy::SecretString;
+    let old_key = MasterKey::generate().to_base64();
+    let new_key = MasterKey::generate().to_base64();
+    let secret = generate_secret_key();
+    let keys = |key: &str, previous: &str| {
+        let (key, previous, secret) = (key.to_string(), previous.to_string(), secret.clone());
+        move |settings: &mut cbln::config::Settings| {
+            settings.security.encryption_key = SecretString::from(key);
+            settings.security.encryption_keys_previous = SecretString::from(previous);
+            settings.security.secret_key = SecretString::from(secret);
+        }
+    };
+    let app = spawn_app_with(backend, keys(&old_key, "")).await;
+    let lan = app.signed_in_staff("lan", StaffRole::Counsellor).await;
+    let token = app.create_session().await;
+    let id = share_one(
+        &app,
+        &token,
+        "Marker-before-rotation: chuyện ở trường",
+        Some("Marker-note-rotation"),
+    )
+    .await;
+    let (status, body) = claim(&app, &lan, &id).await;
+    assert_eq!(status, 200, "{body}");
+    let url = app.database.url.clone();
+    let database = app.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let values = [url.as_str(), &new_key, &old_key, &secret];
+    let variables: Vec<(&str, &str)> = ROTATION_VARIABLES.into_iter().zip(values).collect();
+    let output = cbln(dir.path(), &["keys", "rotate"], &variables);
+    let report = stdout_of(&output);
+    assert!(output.status.success(), "{report}{}", stderr_of(&output));
+    assert!(
+        report.contains("handoff keys: re-wrapped 1, already current 0, failed 0"),
+        "{report}"
+    );
+    assert!(report.contains("session keys: re-wrapped 1"), "{report}");
+
+    // A server with only the new key: the counsellor signs in again and reads the shared subset.
+    let app = spawn_app_on(database, keys(&new_key, "")).await;
+    let (status, body) = app.staff_login("lan", STAFF_PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    let lan = body["token"].as_str().unwrap().to_string();
+    assert_reads(
+        &app,
+        &lan,
+        &id,
+        &[
+            ("user", "Marker-before-rotation: chuyện ở trường"),
+            ("note", "Marker-note-rotation"),
+        ],
+    )
+    .await;
+    let bytes = app.database_bytes().await;
+    assert_none_in(
+        &bytes,
+        &[
+            b"Marker-before-rotation".to_vec(),
+            b"Marker-note-rotation".to_vec(),
+        ],
+        "the rotated handoff stays sealed",
+    );
+    app.stop().await;
+}
+
+/// Events up to the `handoff.message` whose content is `content` (the last one), checking on the
+/// way that ids increase past `after`.
+async fn until_message(
+    stream: &mut crate::events::EventStream,
+    after: u64,
+    content: &str,
+) -> Vec<crate::streaming::Event> {
+    let mut seen: Vec<crate::streaming::Event> = Vec::new();
+    loop {
+        let event = stream.next_event().await;
+        let last = seen.last().map_or(after, |e| e.id);
+        assert!(event.id > last, "ids increase: {last} then {event:?}");
+        let found = event.name == "handoff.message" && event.data["message"]["content"] == content;
+        seen.push(event);
+        if found {
+            return seen;
+        }
+    }
+}
+
+/// A counsellor's stream that breaks resumes with `Last-Event-ID` and gets what it missed; an
+/// id it cannot resume from starts with `stream.reset`; an id that is not one is a 422.
+async fn the_staff_stream_resumes_after_a_break(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let lan = app.signed_in_staff("lan", StaffRole::Counsellor).await;
+    let (token, id) = queued(&app, json!({"share": "none"})).await;
+    let (status, body) = claim(&app, &lan, &id).await;
+    assert_eq!(status, 200, "{body}");
+
+    let mut stream = staff_events(&app, &lan, None).await;
+    let first = stream.next_event().await;
+    assert_eq!(first.name, "queue.changed", "{first:?}");
+    post_to_counsellor(&app, &token, "Marker-live").await;
+    let live = until_message(&mut stream, first.id, "Marker-live").await;
+    let live = live.last().unwrap();
+    assert_eq!(live.data["index"], 0, "{live:?}");
+    drop(stream);
+
+    post_to_counsellor(&app, &token, "Marker-missed").await;
+    let resume = live.id.to_string();
+    let mut stream = staff_events(&app, &lan, Some(&resume)).await;
+    let seen = until_message(&mut stream, live.id, "Marker-missed").await;
+    let missed = seen.last().unwrap();
+    assert_eq!(missed.data["handoff_id"], id.as_str());
+    assert_eq!(missed.data["index"], 1, "its place in GET …/messages");
+    assert_eq!(missed.data["message"]["role"], "user");
+    let names: Vec<&str> = seen.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names[..2], ["queue.changed", "handoff.updated"], "{seen:?}");
+    assert_eq!(seen[1].data["handoff"]["status"], "assigned", "{seen:?}");
+    // Only a message from just before the break may come again, and it says where it stands.
+    for repeat in &seen[2..seen.len() - 1] {
+        assert_eq!(repeat.data["index"], 0, "{seen:?}");
+    }
+    drop(stream);
+
+    // An id from long ago (or never given) cannot be resumed: the stream says so, then starts.
+    let mut stream = staff_events(&app, &lan, Some("1000")).await;
+    let reset = stream.next_event().await;
+    assert_eq!(reset.name, "stream.reset", "{reset:?}");
+    assert_eq!(reset.data["reason"], "cannot_resume");
+    let next = stream.next_event().await;
+    assert_eq!(next.name, "queue.changed", "{next:?}");
+    assert!(next.id > reset.id);
+    drop(stream);
+
+    let (status, body) = app
+        .get("/api/v1/staff/events")
+        .bearer_auth(&lan)
+        .header("Last-Event-ID", "soon")
+        .fetch_json_or_null()
+        .await;
+    assert_field_error(status, &body, "Last-Event-ID");
+    app.stop().await;
+}
+
+/// Posts `content` in a session whose counsellor answers (no AI reply).
+async fn post_to_counsellor(app: &TestApp, token: &str, content: &str) {
+    let (status, body) = app.send_message(token, content).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["ai_message"].is_null(), "{body}");
+}
+
 on_both_backends!(
+    the_staff_stream_resumes_after_a_break,
+    key_rotation_keeps_a_handoff_readable,
     a_counsellor_reads_exactly_what_was_shared_then_answers,
     the_queue_puts_a_crisis_first_then_the_longest_wait,
     without_a_counsellor_or_outside_hours_the_chat_stays_with_the_ai,
@@ -420,15 +575,7 @@ async fn a_claim_on_one_instance_is_answered_through_the_other() {
     // The young person is on B; the counsellor works on A.
     let lan = a.signed_in_staff("lan", StaffRole::Counsellor).await;
     let token = b.create_session().await;
-    let (shared, _) = post(&b, &token, "Marker-shared: mình cần nói chuyện").await;
-    let (status, body) = ask(
-        &b,
-        &token,
-        json!({"share": "selected", "message_ids": [shared]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["handoff"]["id"].as_str().unwrap().to_string();
+    let id = share_one(&b, &token, "Marker-shared: mình cần nói chuyện", None).await;
     let mut person = crate::events::EventStream::open(&b, &token, None).await;
     let mut counsellor = crate::events::EventStream::expect_stream(
         a.get("/api/v1/staff/events")

@@ -49,4 +49,5 @@ mod slow_clients;
 mod smoke;
 mod staff;
 mod staff_console;
+mod staff_prompt;
 mod streaming;

@@ -61,3 +61,44 @@ impl TestApp {
         body["token"].as_str().expect("token").to_string()
     }
 }
+
+/// `GET path` as the staff member signed in with `staff`: status and body.
+pub async fn staff_get(app: &TestApp, staff: &str, path: &str) -> (u16, Value) {
+    app.get(path).bearer_auth(staff).fetch_json_or_null().await
+}
+
+/// `POST path` with a JSON `body` as the staff member signed in with `staff`: status and body.
+pub async fn staff_post(app: &TestApp, staff: &str, path: &str, body: Value) -> (u16, Value) {
+    app.post(path)
+        .bearer_auth(staff)
+        .json(&body)
+        .fetch_json_or_null()
+        .await
+}
+
+/// `POST /api/v1/staff/handoffs/{id}/claim` as `staff`: status and body.
+pub async fn claim(app: &TestApp, staff: &str, id: &str) -> (u16, Value) {
+    app.post(&format!("/api/v1/staff/handoffs/{id}/claim"))
+        .bearer_auth(staff)
+        .fetch_json_or_null()
+        .await
+}
+
+/// `POST /api/v1/staff/handoffs/{id}/close` with `outcome` as `staff`: status and body.
+pub async fn close(app: &TestApp, staff: &str, id: &str, outcome: &str) -> (u16, Value) {
+    let path = format!("/api/v1/staff/handoffs/{id}/close");
+    staff_post(app, staff, &path, serde_json::json!({ "outcome": outcome })).await
+}
+
+/// Opens `GET /api/v1/staff/events` as `staff`, resuming after `last_event_id` when given.
+pub async fn staff_events(
+    app: &TestApp,
+    staff: &str,
+    last_event_id: Option<&str>,
+) -> crate::events::EventStream {
+    let mut request = app.get("/api/v1/staff/events").bearer_auth(staff);
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id);
+    }
+    crate::events::EventStream::expect_stream(request.send().await.expect("request")).await
+}

@@ -183,6 +183,7 @@ answer_from_store! {
     InsertHandoff => |store, msg| store.insert_handoff(&msg.handoff);
     LoadSessionHandoff => |store, msg| store.session_handoff(msg.session_id);
     LoadHandoff => |store, msg| store.handoff_by_id(msg.id);
+    ListStaffHandoffs => |store, msg| store.staff_handoffs(msg.staff_id, msg.ended_since);
     ListQueuedHandoffs => |store, msg| store.queued_handoffs(msg.limit);
     LoadQueuePosition => |store, msg| store.queue_position(msg.id);
     LoadQueueFigures => |store, msg| store.queue_figures();

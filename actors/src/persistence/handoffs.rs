@@ -24,6 +24,80 @@ macro_rules! shred_in {
     }};
 }
 
+/// Inside the transaction `$tx` about to change the state of a session's handoff: the session's
+/// version moves on first, so every session actor's copy (which caches the open handoff) is
+/// stale and reloads before its next write. The session row is taken before the handoff row,
+/// in the order a session's deletion (which cascades to its handoffs) takes them.
+macro_rules! handoff_changing {
+    ($tx:expr, session $session_id:expr) => {
+        sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
+            .bind($session_id)
+            .execute(&mut *$tx)
+            .await?;
+    };
+    ($tx:expr, handoff $handoff_id:expr) => {
+        sqlx::query(
+            "UPDATE sessions SET version = version + 1 \
+             WHERE id = (SELECT session_id FROM handoffs WHERE id = $1)",
+        )
+        .bind($handoff_id)
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+
+/// Ends the transaction `$tx` of a handoff change that touched `$affected` handoff rows: kept
+/// when it changed the one handoff, rolled back otherwise (the session's version stays, so no
+/// copy reloads for nothing). Answers whether it changed.
+macro_rules! finish_change {
+    ($tx:expr, $affected:expr) => {{
+        let changed = $affected == 1;
+        if changed {
+            $tx.commit().await?;
+        } else {
+            $tx.rollback().await?;
+        }
+        changed
+    }};
+}
+
+/// The handoffs that `SELECT` [`HANDOFF_COLUMNS`] `$tail` (its `WHERE`, order and limit) finds
+/// with `$binds`, as records: `one` (or none), or `all`.
+macro_rules! handoffs_where {
+    ($store:expr, one, $tail:expr $(, $bind:expr)*) => {{
+        let sql = sqlx::AssertSqlSafe(format!("{HANDOFF_COLUMNS} {}", $tail));
+        let row = on_backend!($store, pool => {
+            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.fetch_optional(pool).await?
+        });
+        row.map(HandoffRecord::try_from).transpose()
+    }};
+    ($store:expr, all, $tail:expr $(, $bind:expr)*) => {{
+        let sql = sqlx::AssertSqlSafe(format!("{HANDOFF_COLUMNS} {}", $tail));
+        let rows = on_backend!($store, pool => {
+            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.fetch_all(pool).await?
+        });
+        rows.into_iter().map(HandoffRecord::try_from).collect()
+    }};
+}
+
+/// One state change of the handoff `$id` (`$sql`, binding `$id` then `$binds`) in a transaction
+/// that moves its session's version on; answers whether it changed the handoff.
+macro_rules! change_handoff {
+    ($store:expr, $id:expr, $sql:expr $(, $bind:expr)*) => {
+        on_backend!($store, pool => {
+            let mut tx = pool.begin().await?;
+            handoff_changing!(tx, handoff $id);
+            let affected = sqlx::query($sql)
+                .bind($id)
+                $(.bind($bind))*
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            finish_change!(tx, affected)
+        })
+    };
+}
+
 const HANDOFF_COLUMNS: &str = "SELECT id, session_id, status, share, risk, language, created_at, \
      claimed_by, claimed_at, closed_at, outcome FROM handoffs";
 
@@ -119,6 +193,7 @@ impl Store {
         let record = &new.record;
         on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
+            handoff_changing!(tx, session record.session_id);
             sqlx::query(
                 "INSERT INTO handoffs (id, session_id, status, share, risk, language, created_at, \
                  updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -167,35 +242,46 @@ impl Store {
         &self,
         session_id: Uuid,
     ) -> Result<Option<HandoffRecord>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{HANDOFF_COLUMNS} WHERE session_id = $1 ORDER BY \
-             CASE WHEN status IN ('queued', 'assigned') THEN 0 ELSE 1 END, created_at DESC LIMIT 1"
-        ));
-        let row: Option<HandoffRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(session_id).fetch_optional(pool).await?
-        });
-        row.map(HandoffRecord::try_from).transpose()
+        handoffs_where!(
+            self,
+            one,
+            "WHERE session_id = $1 ORDER BY CASE WHEN status IN ('queued', 'assigned') \
+             THEN 0 ELSE 1 END, created_at DESC LIMIT 1",
+            session_id
+        )
     }
 
     /// One handoff by id.
     pub async fn handoff_by_id(&self, id: Uuid) -> Result<Option<HandoffRecord>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!("{HANDOFF_COLUMNS} WHERE id = $1"));
-        let row: Option<HandoffRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
-        });
-        row.map(HandoffRecord::try_from).transpose()
+        handoffs_where!(self, one, "WHERE id = $1", id)
+    }
+
+    /// The handoffs `staff_id` has now, and those of theirs that ended since `ended_since`, in
+    /// the order they were claimed.
+    pub async fn staff_handoffs(
+        &self,
+        staff_id: Uuid,
+        ended_since: Timestamp,
+    ) -> Result<Vec<HandoffRecord>, StoreError> {
+        handoffs_where!(
+            self,
+            all,
+            "WHERE claimed_by = $1 AND (status = 'assigned' OR closed_at >= $2) \
+             ORDER BY claimed_at, id",
+            staff_id,
+            ended_since
+        )
     }
 
     /// The waiting handoffs in the order counsellors take them: highest risk first, then longest
     /// wait.
     pub async fn queued_handoffs(&self, limit: i64) -> Result<Vec<HandoffRecord>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{HANDOFF_COLUMNS} WHERE status = 'queued' ORDER BY {RISK_RANK}, created_at, id LIMIT $1"
-        ));
-        let rows: Vec<HandoffRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(limit).fetch_all(pool).await?
-        });
-        rows.into_iter().map(HandoffRecord::try_from).collect()
+        handoffs_where!(
+            self,
+            all,
+            format!("WHERE status = 'queued' ORDER BY {RISK_RANK}, created_at, id LIMIT $1"),
+            limit
+        )
     }
 
     /// Where a queued handoff stands: 1 when it is next. `None` when it is not queued.
@@ -271,7 +357,8 @@ impl Store {
         };
         let ended = on_backend!(self, pool => {
             let mut tx = pool.begin().await?;
-            let ended = sqlx::query(
+            handoff_changing!(tx, session session_id);
+            let affected = sqlx::query(
                 "UPDATE handoffs SET status = 'cancelled', outcome = 'left', closed_at = $2, \
                  shred_after = $3, updated_at = $2 WHERE id = $1 AND status = $4",
             )
@@ -281,12 +368,11 @@ impl Store {
             .bind(open.status.as_str())
             .execute(&mut *tx)
             .await?
-            .rows_affected() == 1;
-            if ended && withdrawal == Withdrawal::Cancelled {
+            .rows_affected();
+            if affected == 1 && withdrawal == Withdrawal::Cancelled {
                 shred_in!(tx, open.id);
             }
-            tx.commit().await?;
-            ended
+            finish_change!(tx, affected)
         });
         // Claimed or ended by someone else meanwhile: the person asks again and sees which.
         Ok(ended.then_some((open, withdrawal)))
@@ -299,19 +385,14 @@ impl Store {
         staff_id: Uuid,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let affected = on_backend!(self, pool => {
-            sqlx::query(
-                "UPDATE handoffs SET status = 'assigned', claimed_by = $2, claimed_at = $3, \
-                 updated_at = $3 WHERE id = $1 AND status = 'queued'",
-            )
-            .bind(id)
-            .bind(staff_id)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(affected == 1)
+        Ok(change_handoff!(
+            self,
+            id,
+            "UPDATE handoffs SET status = 'assigned', claimed_by = $2, claimed_at = $3, \
+             updated_at = $3 WHERE id = $1 AND status = 'queued'",
+            staff_id,
+            now
+        ))
     }
 
     /// The counsellor who has it closes an assigned handoff; its key is destroyed after
@@ -324,22 +405,17 @@ impl Store {
         now: Timestamp,
         shred_after: Timestamp,
     ) -> Result<bool, StoreError> {
-        let affected = on_backend!(self, pool => {
-            sqlx::query(
-                "UPDATE handoffs SET status = 'closed', outcome = $3, closed_at = $4, \
-                 shred_after = $5, updated_at = $4 \
-                 WHERE id = $1 AND claimed_by = $2 AND status = 'assigned'",
-            )
-            .bind(id)
-            .bind(staff_id)
-            .bind(outcome.as_str())
-            .bind(now)
-            .bind(shred_after)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(affected == 1)
+        Ok(change_handoff!(
+            self,
+            id,
+            "UPDATE handoffs SET status = 'closed', outcome = $3, closed_at = $4, \
+             shred_after = $5, updated_at = $4 \
+             WHERE id = $1 AND claimed_by = $2 AND status = 'assigned'",
+            staff_id,
+            outcome.as_str(),
+            now,
+            shred_after
+        ))
     }
 
     /// Raises the risk of the session's open handoff (never lowers it: the queue keeps a

@@ -319,6 +319,16 @@ pub struct LoadSessionHandoff {
     pub session_id: Uuid,
 }
 
+/// A counsellor's handoffs: those they have now, and those that ended since `ended_since`.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<crate::handoff::HandoffRecord>, PipelineError>")]
+pub struct ListStaffHandoffs {
+    /// The counsellor.
+    pub staff_id: Uuid,
+    /// Ended handoffs before this are left out.
+    pub ended_since: Timestamp,
+}
+
 /// One handoff by id.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<Option<crate::handoff::HandoffRecord>, PipelineError>")]

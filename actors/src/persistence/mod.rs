@@ -18,6 +18,7 @@ mod sessions;
 mod staff;
 pub(crate) mod store;
 mod time;
+mod wrapped_keys;
 
 pub use actor::PersistenceActor;
 pub use error::StoreError;
@@ -33,3 +34,4 @@ pub use records::{
 pub use staff::{StaffRecord, StoredOpeningHours};
 pub use store::{BackendKind, ConnectionLimits, Store, StoreSettings, redact_url};
 pub use time::Timestamp;
+pub use wrapped_keys::KeyOwner;

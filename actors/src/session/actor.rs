@@ -4,8 +4,8 @@
 
 use super::deps::SessionDeps;
 use super::messages::{
-    AnswerAwaiting, ClearHistory, FetchMessage, GetStatus, ListHistory, PostMessage,
-    RefreshSession, RemoveMessage, StopSession, SubmitFeedback, TouchSession,
+    AnswerAwaiting, ClearHistory, FetchMessage, GetStatus, HandoffChanged, ListHistory,
+    PostMessage, RefreshSession, RemoveMessage, StopSession, SubmitFeedback, TouchSession,
 };
 use super::state::SessionState;
 use super::view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
@@ -110,6 +110,17 @@ serialised_handlers! {
         lifecycle::submit_feedback(&deps, state, msg.rating, msg.category, msg.text)
     };
     AnswerAwaiting(_) -> Vec<super::recovery::Answered> = |deps, state| state.answer_orphans(&deps);
+}
+
+impl Handler<HandoffChanged> for SessionActor {
+    type Result = AtomicResponse<Self, Result<(), PipelineError>>;
+
+    fn handle(&mut self, _msg: HandoffChanged, _ctx: &mut Self::Context) -> Self::Result {
+        self.serialised(move |_deps, state| async move {
+            state.lock().await.mark_stale();
+            Ok(())
+        })
+    }
 }
 
 impl Handler<StopSession> for SessionActor {

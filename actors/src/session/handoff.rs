@@ -11,24 +11,10 @@ use super::view::PostedMessage;
 use crate::crisis::{ConversationRisk, CrisisInfo};
 use crate::encryptor::{SealRecords, UnwrapDataKey};
 use crate::error::PipelineError;
-use crate::handoff::{EntryRole, HandoffRecord, SealedEntry, entry_aad};
-use crate::persistence::messages::{
-    AppendHandoffEntry, Commit, LoadHandoffKey, LoadSessionHandoff, RaiseHandoffRisk,
-};
+use crate::handoff::{EntryRole, SealedEntry, entry_aad};
+use crate::persistence::messages::{AppendHandoffEntry, Commit, LoadHandoffKey, RaiseHandoffRisk};
 use crate::persistence::{StoredMessage, WriteOp};
 use uuid::Uuid;
-
-/// The session's open handoff (queued or assigned), if any.
-pub async fn open_handoff(
-    deps: &SessionDeps,
-    session_id: Uuid,
-) -> Result<Option<HandoffRecord>, PipelineError> {
-    Ok(deps
-        .persistence
-        .ask(LoadSessionHandoff { session_id })
-        .await?
-        .filter(|h| h.status.is_open()))
-}
 
 /// What the pipeline prepared for a message the counsellor answers.
 pub struct Prepared<'a> {
@@ -46,11 +32,12 @@ pub struct Prepared<'a> {
     pub crisis_info: Option<CrisisInfo>,
 }
 
-/// Commits the message alone (no reply), reports it, and copies it for the counsellor.
+/// Commits the message alone (no reply), reports it, and copies it for the counsellor of
+/// `handoff_id`.
 pub async fn post_to_counsellor(
     deps: &SessionDeps,
     state: &mut SessionState,
-    handoff: &HandoffRecord,
+    handoff_id: Uuid,
     prepared: Prepared<'_>,
     sink: Option<&mut ReplySink>,
     accepted: &mut bool,
@@ -88,23 +75,11 @@ pub async fn post_to_counsellor(
         sink.accepted(shown.clone(), crisis_info.clone());
     }
     // The message is stored and answered either way: a copy that fails is logged, not undone.
-    if let Err(error) = copy_for_counsellor(deps, handoff.id, &message, content).await {
+    if let Err(error) = copy_for_counsellor(deps, handoff_id, &message, content).await {
         tracing::error!(error = %error, "a message could not be copied for the counsellor");
     }
     deps.changes.handoff(message.session_id);
-    if risk.level > handoff.risk {
-        let raised = deps
-            .persistence
-            .ask(RaiseHandoffRisk {
-                session_id: message.session_id,
-                risk: risk.level,
-            })
-            .await;
-        if let Err(error) = raised {
-            tracing::error!(error = %error, "a handoff's risk could not be raised");
-        }
-        deps.changes.handoff(message.session_id);
-    }
+    raise_risk(deps, state, risk).await;
     Ok(PostedMessage {
         user_message: shown,
         ai_message: None,
@@ -113,11 +88,14 @@ pub async fn post_to_counsellor(
     })
 }
 
-/// A queued handoff whose conversation turned worse moves up the queue.
-pub async fn raise_queued(deps: &SessionDeps, handoff: &HandoffRecord, risk: ConversationRisk) {
-    if risk.level <= handoff.risk {
+/// The open handoff of a conversation that turned worse moves up the queue (and its counsellor
+/// sees the change). The cached copy follows: a raise is not a change of state, so it does not
+/// move the session's version, and a raise made elsewhere at most repeats here, changing nothing.
+pub async fn raise_risk(deps: &SessionDeps, state: &mut SessionState, risk: ConversationRisk) {
+    let Some(handoff) = state.handoff.as_mut().filter(|h| risk.level > h.risk) else {
         return;
-    }
+    };
+    handoff.risk = risk.level;
     let raised = deps
         .persistence
         .ask(RaiseHandoffRisk {

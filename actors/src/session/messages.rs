@@ -80,6 +80,12 @@ pub struct SubmitFeedback {
 #[rtype(result = "Result<Vec<super::recovery::Answered>, PipelineError>")]
 pub struct AnswerAwaiting;
 
+/// The session's handoff changed through this instance (asked for, left): the copy is reloaded
+/// before the next message, instead of that message's commit being refused first.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), PipelineError>")]
+pub struct HandoffChanged;
+
 /// Stop this session actor (deleted, expired, evicted or idle).
 #[derive(Message)]
 #[rtype(result = "()")]

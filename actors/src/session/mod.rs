@@ -24,7 +24,7 @@ pub use streaming::{PostMessageStreaming, ReplySink, StreamEvent};
 pub use view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
 
 /// Session-actor message type names, declared to the metrics at startup.
-pub const MESSAGE_TYPES: [&str; 11] = [
+pub const MESSAGE_TYPES: [&str; 12] = [
     "PostMessage",
     "PostMessageStreaming",
     "ListHistory",
@@ -36,4 +36,5 @@ pub const MESSAGE_TYPES: [&str; 11] = [
     "RefreshSession",
     "SubmitFeedback",
     "AnswerAwaiting",
+    "HandoffChanged",
 ];

@@ -178,12 +178,15 @@ async fn run_once(
     let crisis_now = risk.shows_crisis_support() || assessment.is_crisis;
     let crisis_info = crisis_card(&card_assessment, language, &deps.hotlines);
 
-    // Read on every message: a counsellor may have claimed the handoff through any instance.
-    let handoff = super::handoff::open_handoff(deps, session_id).await?;
-    if let Some(handoff) = handoff
+    // The cached handoff is as current as the copy: a claim or close through any instance moved
+    // the session's version on, so this message's commit is refused and prepared again after a
+    // reload. A handoff claimed meanwhile costs at most one unused reply.
+    let assigned = state
+        .handoff
         .as_ref()
         .filter(|h| h.status == HandoffStatus::Assigned)
-    {
+        .map(|h| h.id);
+    if let Some(handoff_id) = assigned {
         let prepared = super::handoff::Prepared {
             message: user_message,
             content,
@@ -193,7 +196,7 @@ async fn run_once(
             crisis_info,
         };
         let posted =
-            super::handoff::post_to_counsellor(deps, state, handoff, prepared, sink, accepted)
+            super::handoff::post_to_counsellor(deps, state, handoff_id, prepared, sink, accepted)
                 .await?;
         if detector_answered {
             report_crisis(deps, session_id, assessment);
@@ -331,9 +334,7 @@ async fn run_once(
         user_message.seq == 1,
         model_used_safety(&reply_message),
     );
-    if let Some(handoff) = &handoff {
-        super::handoff::raise_queued(deps, handoff, risk).await;
-    }
+    super::handoff::raise_risk(deps, state, risk).await;
     Ok(PostedMessage {
         user_message: view(&user_message, Some(content.to_string())),
         ai_message: Some(view(&reply_message, Some(reply_text))),

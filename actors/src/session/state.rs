@@ -6,9 +6,10 @@ use crate::crypto::{Aad, DataKey, Purpose};
 use crate::domain::Turn;
 use crate::encryptor::{OpenRecords, UnwrapDataKey};
 use crate::error::PipelineError;
+use crate::handoff::HandoffRecord;
 use crate::persistence::SessionRecord;
 use crate::persistence::messages::{
-    LoadContext, LoadMessageStats, LoadSessionKey, LoadVersionedSession,
+    LoadContext, LoadMessageStats, LoadSessionHandoff, LoadSessionKey, LoadVersionedSession,
 };
 use std::collections::VecDeque;
 
@@ -36,6 +37,10 @@ pub struct SessionState {
     pub risk: ConversationRisk,
     /// The stretch of use, for notices on replies.
     pub notices: super::notice::NoticeState,
+    /// The session's open (queued or assigned) handoff as of `version`: every change of a
+    /// handoff's state moves the session's version on, so a copy that is current knows it
+    /// without asking on every message.
+    pub handoff: Option<HandoffRecord>,
     loaded: bool,
 }
 
@@ -84,6 +89,7 @@ impl SessionState {
                 ..ConversationRisk::default()
             },
             notices: super::notice::NoticeState::default(),
+            handoff: None,
             loaded: false,
         }
     }
@@ -93,8 +99,8 @@ impl SessionState {
         self.key.as_ref().ok_or(PipelineError::SessionNotFound)
     }
 
-    /// Loads the data key once, and the session row, the next sequence number and the context
-    /// whenever the copy is not known to be current; then answers any of the session's user
+    /// Loads the data key once, and the session row, the next sequence number, the context and
+    /// the open handoff whenever the copy is not known to be current; then answers any of the session's user
     /// messages left without a reply.
     pub async fn ensure_loaded(&mut self, deps: &SessionDeps) -> Result<(), PipelineError> {
         if self.loaded {
@@ -111,7 +117,8 @@ impl SessionState {
         Ok(())
     }
 
-    /// Loads the data key once, and the session row, the next sequence number and the context.
+    /// Loads the data key once, and the session row, the next sequence number, the context and
+    /// the open handoff.
     async fn load(&mut self, deps: &SessionDeps) -> Result<(), PipelineError> {
         let session_id = self.record.id;
         let key = match &self.key {
@@ -141,6 +148,11 @@ impl SessionState {
             .persistence
             .ask(LoadMessageStats { session_id })
             .await?;
+        let handoff = deps
+            .persistence
+            .ask(LoadSessionHandoff { session_id })
+            .await?
+            .filter(|h| h.status.is_open());
         let mut turns = VecDeque::new();
         let mut sealed_risk = ConversationRisk::default();
         if let Some(context) = deps.persistence.ask(LoadContext { session_id }).await? {
@@ -164,6 +176,7 @@ impl SessionState {
         self.version = version;
         self.next_seq = stats.max_seq + 1;
         self.turns = turns;
+        self.handoff = handoff;
         // The row's level is the authority; the context adds what kind of crisis it is.
         self.risk = ConversationRisk {
             level: self.record.risk_level,

@@ -10,6 +10,7 @@ use super::staff_views::{
     HandoffStats, OutcomeCount, Queue, QueueItem, StaffHandoffEnvelope, StaffHandoffView, waited_s,
 };
 use super::views::HandoffOutcome;
+use crate::http::body::required_json_body;
 use crate::http::error::ApiError;
 use crate::http::openapi;
 use crate::http::staff::{StaffPrincipal, StaffRole};
@@ -31,8 +32,7 @@ const QUEUE_LIMIT: i64 = 200;
 
 /// The waiting handoffs, highest risk first, then longest wait. No content. Counsellors and up.
 #[utoipa::path(get, path = "/api/v1/staff/queue",
-    responses((status = 200, body = Queue), (status = 401, response = openapi::StaffUnauthorized),
-              (status = 403, response = openapi::Forbidden)),
+    responses((status = 200, body = Queue), (status = 403, response = openapi::Forbidden)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn queue(
     state: web::Data<AppState>,
@@ -54,8 +54,7 @@ pub async fn queue(
 /// when another counsellor has it, `handoff_ended` when it was closed or left.
 #[utoipa::path(post, path = "/api/v1/staff/handoffs/{id}/claim",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = StaffHandoffEnvelope), (status = 401, response = openapi::StaffUnauthorized),
-              (status = 403, response = openapi::Forbidden),
+    responses((status = 200, body = StaffHandoffEnvelope), (status = 403, response = openapi::Forbidden),
               (status = 404, response = openapi::NotFound),
               (status = 409, response = openapi::Conflict)),
     security(("staff_token" = [])), tag = "staff")]
@@ -100,8 +99,7 @@ pub async fn claim(
 /// left to read.
 #[utoipa::path(get, path = "/api/v1/staff/handoffs/{id}/messages",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = EntryList), (status = 401, response = openapi::StaffUnauthorized),
-              (status = 403, response = openapi::Forbidden),
+    responses((status = 200, body = EntryList), (status = 403, response = openapi::Forbidden),
               (status = 404, response = openapi::NotFound)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn messages(
@@ -131,13 +129,9 @@ pub async fn messages(
 /// `content` empty or over 5000 characters.
 #[utoipa::path(post, path = "/api/v1/staff/handoffs/{id}/messages",
     params(("id" = Uuid, Path)), request_body = CounsellorMessageRequest,
-    responses((status = 201, body = CounsellorMessageCreated), (status = 401, response = openapi::StaffUnauthorized),
-              (status = 403, response = openapi::Forbidden),
+    responses((status = 201, body = CounsellorMessageCreated), (status = 403, response = openapi::Forbidden),
               (status = 404, response = openapi::NotFound),
-              (status = 409, response = openapi::Conflict),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)),
+              (status = 409, response = openapi::Conflict)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn answer(
     state: web::Data<AppState>,
@@ -146,10 +140,10 @@ pub async fn answer(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = handoff_id(&request)?;
-    let body: CounsellorMessageRequest = required_body(
-        &state,
+    let body: CounsellorMessageRequest = required_json_body(
         &request,
         payload,
+        state.body_limit,
         "content",
         "a message is required",
     )
@@ -186,13 +180,9 @@ pub async fn answer(
 /// one of resolved, referred, emergency, no_response, other.
 #[utoipa::path(post, path = "/api/v1/staff/handoffs/{id}/close",
     params(("id" = Uuid, Path)), request_body = CloseRequest,
-    responses((status = 200, body = StaffHandoffEnvelope), (status = 401, response = openapi::StaffUnauthorized),
-              (status = 403, response = openapi::Forbidden),
+    responses((status = 200, body = StaffHandoffEnvelope), (status = 403, response = openapi::Forbidden),
               (status = 404, response = openapi::NotFound),
-              (status = 409, response = openapi::Conflict),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)),
+              (status = 409, response = openapi::Conflict)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn close(
     state: web::Data<AppState>,
@@ -201,10 +191,10 @@ pub async fn close(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = handoff_id(&request)?;
-    let body: CloseRequest = required_body(
-        &state,
+    let body: CloseRequest = required_json_body(
         &request,
         payload,
+        state.body_limit,
         "outcome",
         "an outcome is required",
     )
@@ -247,19 +237,6 @@ pub async fn close(
     Ok(HttpResponse::Ok().json(StaffHandoffEnvelope {
         handoff: StaffHandoffView::from(&record),
     }))
-}
-
-/// A JSON body that must be there; an empty one is a 422 naming `field`.
-async fn required_body<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    request: &HttpRequest,
-    payload: web::Payload,
-    field: &str,
-    missing: &str,
-) -> Result<T, ApiError> {
-    crate::http::body::json_body::<T>(request, payload, state.body_limit)
-        .await?
-        .ok_or_else(|| ApiError::field(field, missing))
 }
 
 /// The `{id}` of the path; one that is not a UUID names no handoff.
@@ -364,8 +341,7 @@ async fn commit_to_history(
 /// Queue and outcome figures for supervisors and admins (403 `forbidden` for counsellors): counts
 /// and times, never content.
 #[utoipa::path(get, path = "/api/v1/staff/stats",
-    responses((status = 200, body = HandoffStats), (status = 401, response = openapi::StaffUnauthorized),
-              (status = 403, response = openapi::Forbidden)),
+    responses((status = 200, body = HandoffStats), (status = 403, response = openapi::Forbidden)),
     security(("staff_token" = [])), tag = "staff")]
 pub async fn stats(
     state: web::Data<AppState>,

@@ -28,7 +28,7 @@ use cbln_actors::persistence::messages::{
     WithdrawHandoff,
 };
 use cbln_actors::persistence::{StoreError, Timestamp};
-use cbln_actors::session::{FetchMessage, GetStatus, ListHistory};
+use cbln_actors::session::{FetchMessage, GetStatus, HandoffChanged, ListHistory};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -142,9 +142,14 @@ pub async fn create(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = crate::http::body::json_body::<HandoffRequest>(&request, payload, state.body_limit)
-        .await?
-        .ok_or_else(|| ApiError::field("share", "say what to share: none, summary or selected"))?;
+    let body: HandoffRequest = crate::http::body::required_json_body(
+        &request,
+        payload,
+        state.body_limit,
+        "share",
+        "say what to share: none, summary or selected",
+    )
+    .await?;
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let ask = validate(body)?;
     let session = session_of(&state, &token).await?;
@@ -210,6 +215,7 @@ pub async fn create(
         Err(PipelineError::Store(StoreError::Conflict)) => return Err(ApiError::HandoffExists),
         Err(error) => return Err(error.into()),
     }
+    session_copy_stale(&session).await;
     log_access(&state, record.id, "requested", now).await;
     state.system.metrics.handoff_requested(record.risk);
     state.system.changes.handoff(record.session_id);
@@ -221,10 +227,7 @@ pub async fn create(
 /// session never asked for a counsellor.
 #[utoipa::path(get, path = "/api/v1/handoff",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = HandoffEnvelope),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)),
+    responses((status = 200, body = HandoffEnvelope)),
     tag = "handoff")]
 pub async fn current(
     state: web::Data<AppState>,
@@ -253,10 +256,7 @@ pub async fn current(
 /// no handoff is queued or assigned.
 #[utoipa::path(delete, path = "/api/v1/handoff",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = HandoffEnvelope, description = "The handoff, now `cancelled`"),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)),
+    responses((status = 200, body = HandoffEnvelope, description = "The handoff, now `cancelled`")),
     tag = "handoff")]
 pub async fn leave(
     state: web::Data<AppState>,
@@ -274,6 +274,7 @@ pub async fn leave(
         })
         .await?
         .ok_or(ApiError::HandoffNotFound)?;
+    session_copy_stale(&session).await;
     log_access(&state, before.id, "left", now).await;
     state
         .system
@@ -295,10 +296,7 @@ pub async fn leave(
 /// and, if they accept it, send as the note of a `summary` handoff. Nothing is shared by drafting.
 #[utoipa::path(get, path = "/api/v1/handoff/summary-draft",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = SummaryDraft),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)),
+    responses((status = 200, body = SummaryDraft)),
     tag = "handoff")]
 pub async fn summary_draft(
     state: web::Data<AppState>,
@@ -320,6 +318,14 @@ pub async fn summary_draft(
     Ok(HttpResponse::Ok().json(SummaryDraft {
         summary: draft_summary(own, status.language),
     }))
+}
+
+/// Tells the session's actor here that its handoff changed, so its next message reloads at once
+/// rather than after a refused commit. Best effort: the version check catches it either way.
+async fn session_copy_stale(session: &LiveSession) {
+    if let Err(error) = session.ask(HandoffChanged).await {
+        tracing::warn!(error = %error, "a session actor was not told its handoff changed");
+    }
 }
 
 /// The session's handoff if it is queued or assigned.

@@ -1,7 +1,7 @@
 //! What counsellors and supervisors read about handoffs. The queue and the figures hold no
 //! content; a handoff's messages are read only by the counsellor who has it.
 
-use super::views::{HandoffOutcome, HandoffState, ShareChoice};
+use super::views::{HandoffOutcome, HandoffState, HandoffTimes, ShareChoice};
 use crate::http::views::{Language, RiskLevel};
 use cbln_actors::handoff::{EntryRole, HandoffEntry, HandoffRecord};
 use cbln_actors::persistence::Timestamp;
@@ -57,20 +57,9 @@ pub struct StaffHandoffView {
     pub language: Language,
     /// What the person shared.
     pub share: ShareChoice,
-    /// When it was asked for.
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    /// When it was claimed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub claimed_at: Option<Timestamp>,
-    /// When it ended.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub closed_at: Option<Timestamp>,
-    /// How it ended.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<HandoffOutcome>,
+    /// When it was asked for, claimed and ended, and how it ended.
+    #[serde(flatten)]
+    pub times: HandoffTimes,
 }
 
 impl From<&HandoffRecord> for StaffHandoffView {
@@ -81,10 +70,7 @@ impl From<&HandoffRecord> for StaffHandoffView {
             risk: record.risk.into(),
             language: record.language.into(),
             share: record.share.into(),
-            created_at: record.created_at,
-            claimed_at: record.claimed_at,
-            closed_at: record.closed_at,
-            outcome: record.outcome.map(Into::into),
+            times: record.into(),
         }
     }
 }

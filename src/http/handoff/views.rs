@@ -123,6 +123,15 @@ pub struct HandoffView {
     /// While queued: the expected wait in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_wait_s: Option<i64>,
+    /// When it was asked for, taken and ended, and how it ended.
+    #[serde(flatten)]
+    pub times: HandoffTimes,
+}
+
+/// When a handoff was asked for, taken by a counsellor and ended, and how it ended: the same in
+/// the person's view and the counsellor's.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HandoffTimes {
     /// When it was asked for.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -139,6 +148,17 @@ pub struct HandoffView {
     pub outcome: Option<HandoffOutcome>,
 }
 
+impl From<&HandoffRecord> for HandoffTimes {
+    fn from(record: &HandoffRecord) -> Self {
+        HandoffTimes {
+            created_at: record.created_at,
+            claimed_at: record.claimed_at,
+            closed_at: record.closed_at,
+            outcome: record.outcome.map(Into::into),
+        }
+    }
+}
+
 impl HandoffView {
     /// The view of `record`, with its place in the queue when it waits.
     pub fn new(record: &HandoffRecord, queue: Option<(i64, i64)>) -> Self {
@@ -148,10 +168,7 @@ impl HandoffView {
             share: record.share.into(),
             position: queue.map(|(position, _)| position),
             estimated_wait_s: queue.map(|(_, wait)| wait),
-            created_at: record.created_at,
-            claimed_at: record.claimed_at,
-            closed_at: record.closed_at,
-            outcome: record.outcome.map(Into::into),
+            times: record.into(),
         }
     }
 }

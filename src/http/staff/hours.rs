@@ -2,7 +2,7 @@
 //! Vietnam's time zone, during which a young person can ask for a counsellor. Stored hours
 //! override `[handoff]` in the configuration.
 
-use super::super::body::json_body;
+use super::super::body::required_json_body;
 use super::super::error::ApiError;
 use super::super::openapi;
 use super::super::state::AppState;
@@ -62,7 +62,6 @@ fn view(hours: &OpeningHours, source: HoursSource, now: Timestamp) -> OpeningHou
 #[utoipa::path(get, path = "/api/v1/staff/opening-hours",
     security(("staff_token" = [])),
     responses((status = 200, body = OpeningHoursView),
-              (status = 401, response = openapi::StaffUnauthorized),
               (status = 403, response = openapi::Forbidden)),
     tag = "staff")]
 pub async fn get_opening_hours(
@@ -80,11 +79,7 @@ pub async fn get_opening_hours(
 #[utoipa::path(put, path = "/api/v1/staff/opening-hours", request_body = OpeningHoursRequest,
     security(("staff_token" = [])),
     responses((status = 200, body = OpeningHoursView),
-              (status = 401, response = openapi::StaffUnauthorized),
-              (status = 403, response = openapi::Forbidden),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)),
+              (status = 403, response = openapi::Forbidden)),
     tag = "staff")]
 pub async fn put_opening_hours(
     state: web::Data<AppState>,
@@ -93,9 +88,14 @@ pub async fn put_opening_hours(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(StaffRole::Admin)?;
-    let body = json_body::<OpeningHoursRequest>(&request, payload, state.body_limit)
-        .await?
-        .ok_or_else(|| ApiError::field("opening_hours", "`opening_hours` is required"))?;
+    let body: OpeningHoursRequest = required_json_body(
+        &request,
+        payload,
+        state.body_limit,
+        "opening_hours",
+        "`opening_hours` is required",
+    )
+    .await?;
     let spec = HoursSpec {
         opening_hours: body.opening_hours,
         holidays: body.holidays,

@@ -5,7 +5,7 @@
 //! the answer does not tell which names exist. Attempts are limited per client address and per
 //! name before any password is checked. Neither the name tried nor the token reaches a log.
 
-use super::super::body::json_body;
+use super::super::body::required_json_body;
 use super::super::error::ApiError;
 use super::super::openapi;
 use super::super::state::AppState;
@@ -56,9 +56,14 @@ pub async fn login(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = json_body::<LoginRequest>(&request, payload, state.body_limit)
-        .await?
-        .ok_or_else(|| ApiError::field("username", "`username` is required"))?;
+    let body: LoginRequest = required_json_body(
+        &request,
+        payload,
+        state.body_limit,
+        "username",
+        "`username` is required",
+    )
+    .await?;
     // The limit keys on the name as a person would type it, so `Lan` and `lan` share one budget;
     // no longer than a valid name, so a huge one cannot pin memory in the limiter.
     let tried: String = body
@@ -121,8 +126,7 @@ pub async fn login(
 /// End this sign-in: the token stops working at once, on every instance.
 #[utoipa::path(post, path = "/api/v1/staff/logout",
     security(("staff_token" = [])),
-    responses((status = 204, description = "Signed out"),
-              (status = 401, response = openapi::StaffUnauthorized)),
+    responses((status = 204, description = "Signed out")),
     tag = "staff")]
 pub async fn logout(
     state: web::Data<AppState>,
