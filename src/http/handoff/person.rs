@@ -48,9 +48,11 @@ pub struct HandoffRequest {
     pub session_token: Option<String>,
     /// What the counsellor may read of the conversation so far.
     pub share: ShareChoice,
-    /// With `selected`: the ids of the messages to share (1..50, this session's own).
+    /// With `selected` (and only then): the ids of the messages to share, this session's own.
+    #[schema(min_items = 1, max_items = 50)]
     pub message_ids: Option<Vec<String>>,
     /// Up to 500 characters for the counsellor; with `summary`, the summary the person accepted.
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 

@@ -246,7 +246,11 @@
         return;
       }
       if (!response.ok) throw new Failure('default');
-      if (page.statusText() === t('reconnecting')) setStatus('');
+      if (page.statusText() === t('reconnecting')) {
+        setStatus('');
+        // Messages sent while the stream was down reach no event: read the conversation again.
+        if (current) openConversation(current);
+      }
       for await (const event of serverEvents(response.body)) {
         if (event.name === 'queue.changed') {
           loadQueue();

@@ -13,8 +13,9 @@
 //! The rule phrases stay as one source of steps; the head adds what they do not know, and its
 //! threshold is chosen by leave-one-writer-out cross-validation so that the whole decision ends at
 //! most `step_budget` of the crises that go on — ending a real crisis is the costly error. The
-//! shipped model trains it with a budget of 0, which switches it off: on a fresh blind set the head
-//! ended real crises far more often than cross-validation promised (docs/crisis/detector.md).
+//! shipped model trains it with a budget of 0.005 behind the gate of `head_may_see_step`. At run
+//! time a head-only step must also be calm on its own (`Layers::calm_on_its_own`), which these
+//! figures leave out: they are an upper bound on what the head recognises and on what it ends.
 
 use std::collections::BTreeSet;
 
@@ -45,9 +46,10 @@ pub struct StepExample {
 /// Cross-validated figures of the step decision.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StepReport {
-    /// Turns after a crisis turn that named a step.
+    /// Turns that end a crisis: those after a crisis turn labelled out of it, and the later turns
+    /// of conversations that never were a crisis (read as if one had been taken for it).
     pub steps: usize,
-    /// Turns after a crisis turn that did not.
+    /// Turns after a crisis turn that did not end it.
     pub continuations: usize,
     /// Steps the rule phrases alone recognise.
     pub rules_recall: f64,
@@ -61,9 +63,11 @@ pub struct StepReport {
     /// Turns after a crisis turn that the writer labelled out of crisis (the steps written as
     /// steps, without the turns of conversations that never were a crisis).
     pub written_steps: usize,
-    /// Of those, the share the rule phrases, the gate, and the whole decision recognise.
+    /// The share of written steps the rule phrases alone recognise.
     pub rules_written_recall: f64,
+    /// The share of written steps the rule phrases or the gate alone recognise.
     pub gate_written_recall: f64,
+    /// The share of written steps the whole decision recognises (out of fold).
     pub written_recall: f64,
     /// Steps the rules and the head together recognise (out of fold).
     pub recall: f64,
@@ -143,7 +147,7 @@ pub fn train_step_head(
             ended as f64 / continuations.max(1) as f64,
         )
     };
-    let real_steps = |threshold: f32| {
+    let written_steps_found = |threshold: f32| {
         let (mut steps, mut found) = (0usize, 0usize);
         for (e, p) in examples.iter().zip(&oof) {
             if e.is_step && e.after_crisis {
@@ -177,9 +181,9 @@ pub fn train_step_head(
         }
     }
     let (recall, false_rate) = measure(threshold);
-    let (written_steps, rules_written_recall) = real_steps(f32::INFINITY);
-    let (_, gate_written_recall) = real_steps(f32::NEG_INFINITY);
-    let (_, written_recall) = real_steps(threshold);
+    let (written_steps, rules_written_recall) = written_steps_found(f32::INFINITY);
+    let (_, gate_written_recall) = written_steps_found(f32::NEG_INFINITY);
+    let (_, written_recall) = written_steps_found(threshold);
     let mut head = fit_step(&examples.iter().collect::<Vec<_>>(), options);
     head.threshold = threshold;
     let report = StepReport {

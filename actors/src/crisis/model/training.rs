@@ -40,9 +40,8 @@ pub struct TrainingOptions {
     /// A message whose strongest ratio reaches this is `elevated`.
     pub elevated_ratio: f32,
     /// The cross-validated share of continuing crises a misread safety step may end; 0 switches
-    /// the step head off, as the shipped model does: ungated it ended real crises on a fresh blind
-    /// set (round 4); gated by the words of a step it still cost a point of turn recall on the
-    /// spent sets once its gate was made safe (round 6, BENCHMARKS.md).
+    /// the step head off. Ungated it ended real crises on a fresh blind set (round 4); the shipped
+    /// model has it at 0.005 behind round 7's gate (BENCHMARKS.md).
     pub step_budget: f64,
 }
 
