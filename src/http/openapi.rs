@@ -23,7 +23,7 @@ use super::error::ErrorBody;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
 use utoipa::{Modify, PartialSchema, ToResponse, ToSchema};
@@ -134,6 +134,23 @@ fn reference<T: for<'r> ToResponse<'r>>() -> RefOr<Response> {
     RefOr::Ref(Ref::from_response_name(T::response().0))
 }
 
+/// Request bodies written as a tagged enum, one shape per choice. utoipa closes a struct that
+/// denies unknown fields but not the variants of such an enum, so the document would let a client
+/// send fields the server refuses.
+const CLOSED_ONE_OF_BODIES: [&str; 1] = ["HandoffRequest"];
+
+/// Marks every object in the named `oneOf` schema `additionalProperties: false`.
+fn close_variants(components: &mut utoipa::openapi::Components, name: &str) {
+    let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(name) else {
+        return;
+    };
+    for variant in &mut one_of.items {
+        if let RefOr::T(Schema::Object(object)) = variant {
+            object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+    }
+}
+
 /// The modifier (`#[openapi(modifiers(&Contract))]`): registers the error body, the error
 /// responses and the security schemes, and adds the errors any route may answer.
 pub struct Contract;
@@ -151,6 +168,9 @@ impl Modify for Contract {
         }
         for (name, response) in error_responses() {
             components.responses.insert(name.to_string(), response);
+        }
+        for name in CLOSED_ONE_OF_BODIES {
+            close_variants(components, name);
         }
         components.add_security_scheme(
             BEARER,

@@ -306,6 +306,44 @@ async fn the_bounds_the_handlers_enforce_are_declared() {
     );
 }
 
+/// `POST /api/v1/handoff` takes one shape per choice, each closed, with the handler's bounds: a
+/// client generator knows `selected` needs 1-50 message ids and `summary` its note.
+#[actix_web::test]
+async fn a_handoff_request_is_one_shape_per_choice() {
+    let document = served_document().await;
+    let create = operation(&document, "/api/v1/handoff", "post");
+    let schema = resolve(
+        &document,
+        &create["requestBody"]["content"]["application/json"]["schema"],
+    );
+    let variants = schema["oneOf"].as_array().expect("oneOf");
+    let by_share = |share: &str| {
+        variants
+            .iter()
+            .map(|v| resolve(&document, v))
+            .find(|v| v["properties"]["share"]["enum"] == json!([share]))
+            .unwrap_or_else(|| panic!("a {share} shape in {schema}"))
+    };
+    for variant in variants {
+        assert_eq!(
+            resolve(&document, variant)["additionalProperties"],
+            false,
+            "{variant}"
+        );
+    }
+    let selected = by_share("selected");
+    assert!(selected["required"].to_string().contains("message_ids"));
+    let ids = &selected["properties"]["message_ids"];
+    assert_eq!(
+        (&ids["minItems"], &ids["maxItems"], &ids["items"]["format"]),
+        (&json!(1), &json!(50), &json!("uuid"))
+    );
+    let summary = by_share("summary");
+    assert!(summary["required"].to_string().contains("note"));
+    assert_eq!(summary["properties"]["note"]["maxLength"], 500);
+    assert!(by_share("none")["properties"]["message_ids"].is_null());
+}
+
 #[actix_web::test]
 async fn event_streams_are_described() {
     let document = served_document().await;

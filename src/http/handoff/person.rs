@@ -40,8 +40,45 @@ pub const MAX_SHARED_MESSAGES: usize = 50;
 /// How many of the person's messages the summary is drafted from.
 const SUMMARY_SOURCE: i64 = 200;
 
-/// Body of `POST /handoff`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// The body of `POST /handoff` as the OpenAPI document states it: one shape per choice, so that a
+/// client generator knows `selected` needs its message ids and `summary` its note. The handler
+/// reads the body as one struct and checks the same rules itself, with a precise message for each.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "share", rename_all = "snake_case", deny_unknown_fields)]
+#[schema(as = HandoffRequest)]
+#[allow(dead_code)] // only describes the document
+enum HandoffRequestShape {
+    /// Share nothing: the counsellor reads only what is written from now on.
+    None {
+        /// The token, when not sent in a header.
+        session_token: Option<String>,
+        /// Up to 500 characters for the counsellor.
+        #[schema(max_length = 500)]
+        note: Option<String>,
+    },
+    /// Share a summary the person has read and accepted, sent as the note.
+    Summary {
+        /// The token, when not sent in a header.
+        session_token: Option<String>,
+        /// The accepted summary.
+        #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+        note: String,
+    },
+    /// Share exactly the chosen messages.
+    Selected {
+        /// The token, when not sent in a header.
+        session_token: Option<String>,
+        /// The ids of the messages to share, this session's own.
+        #[schema(min_items = 1, max_items = 50)]
+        message_ids: Vec<Uuid>,
+        /// Up to 500 characters for the counsellor.
+        #[schema(max_length = 500)]
+        note: Option<String>,
+    },
+}
+
+/// Body of `POST /handoff`, as the handler reads it.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffRequest {
     /// The token, when not sent in a header.
@@ -49,10 +86,8 @@ pub struct HandoffRequest {
     /// What the counsellor may read of the conversation so far.
     pub share: ShareChoice,
     /// With `selected` (and only then): the ids of the messages to share, this session's own.
-    #[schema(min_items = 1, max_items = 50)]
     pub message_ids: Option<Vec<String>>,
     /// Up to 500 characters for the counsellor; with `summary`, the summary the person accepted.
-    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -128,7 +163,7 @@ fn validate(body: HandoffRequest) -> Result<Ask, ApiError> {
 /// 409 `handoff_exists` when a handoff is already queued or assigned; 422 `validation_failed` for
 /// a bad `share`, a `note` over 500 characters, `summary` without `note`, or `message_ids`
 /// missing, empty, over 50, not UUIDs, not this session's, or sent with another share.
-#[utoipa::path(post, path = "/api/v1/handoff", request_body = HandoffRequest,
+#[utoipa::path(post, path = "/api/v1/handoff", request_body = HandoffRequestShape,
     security((), ("bearer" = []), ("session_id" = [])),
     responses((status = 201, body = HandoffEnvelope, description = "Queued; `position` 1 is next"),
               (status = 200, body = UnavailableAnswer, description = "No counsellor can take the chat now (none signed in, or outside opening hours): the chat stays with the AI"),
