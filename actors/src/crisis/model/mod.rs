@@ -116,14 +116,7 @@ impl Layers<'_> {
         if earlier.is_empty() || !(judgement.by_model || context_sank_rules) {
             return judgement;
         }
-        let alone = extract(
-            views,
-            explanation,
-            &TurnContext::default(),
-            self.model.bits(),
-            None,
-        );
-        let on_its_own = self.combine(explanation, &alone);
+        let on_its_own = self.judge_alone(views, explanation);
         if on_its_own.assessment.is_crisis
             && !judgement.assessment.is_crisis
             && explanation.assessment.is_crisis
@@ -152,6 +145,11 @@ impl Layers<'_> {
     /// it, worries the model less than an elevated message would: "thầy ôm em từ phía sau" has a
     /// step's word ("ôm em") and is a disclosure, not a step.
     fn calm_on_its_own(&self, views: &Views, explanation: &Explanation) -> bool {
+        self.judge_alone(views, explanation).level == RiskLevel::None
+    }
+
+    /// The judgement of the message read without the turns before it.
+    fn judge_alone(&self, views: &Views, explanation: &Explanation) -> Judgement {
         let alone = extract(
             views,
             explanation,
@@ -159,7 +157,7 @@ impl Layers<'_> {
             self.model.bits(),
             None,
         );
-        self.combine(explanation, &alone).level == RiskLevel::None
+        self.combine(explanation, &alone)
     }
 
     /// [`Layers::judge`] with the rules and the strongest features behind it.
