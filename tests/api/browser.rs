@@ -3,7 +3,7 @@
 //! tests that drive them.
 
 use crate::helpers::TestApp;
-use crate::support::Fetch;
+use crate::support::{Fetch, header};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -53,22 +53,15 @@ pub const CONTRAST_BELOW_AA: &str = r#"
 pub async fn assert_strict_page(app: &TestApp, path: &str, assets: &[&str]) {
     let response = app.get(path).send().await.expect("request");
     assert_eq!(response.status(), 200);
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    assert_eq!(header("content-type"), "text/html; charset=utf-8");
-    let policy = header("content-security-policy");
+    let text_of = |name: &str| header(&response, name).unwrap_or_default();
+    assert_eq!(text_of("content-type"), "text/html; charset=utf-8");
+    let policy = text_of("content-security-policy");
     assert!(policy.starts_with("default-src 'self'"), "{policy}");
     assert!(policy.contains("script-src 'self'"), "{policy}");
     assert!(!policy.contains("unsafe"), "{policy}");
     assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
-    assert_eq!(header("cache-control"), "no-store");
-    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert_eq!(text_of("cache-control"), "no-store");
+    assert_eq!(text_of("referrer-policy"), "no-referrer");
     let html = response.text().await.expect("body");
     assert!(html.contains("<html lang=\"vi\">"));
     // Nothing loaded from another host: every src and href stays on this one.
@@ -93,10 +86,7 @@ pub async fn assert_strict_page(app: &TestApp, path: &str, assets: &[&str]) {
             .expect("request");
         assert_eq!(response.status(), 200, "{file}");
         assert_eq!(
-            response
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok()),
+            header(&response, "content-type").as_deref(),
             Some(content_type),
             "{file}"
         );

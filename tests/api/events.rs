@@ -6,7 +6,7 @@
 use crate::helpers::{Backend, TestApp, captured_logs, spawn_app_with, spawn_two_instances};
 use crate::on_both_backends;
 use crate::streaming::{Event, parse_events};
-use crate::support::{Fetch, assert_error, status_and_json};
+use crate::support::{Fetch, assert_error, header, status_and_json};
 use bb8_redis::redis;
 use futures_util::StreamExt;
 use secrecy::SecretString;
@@ -44,16 +44,9 @@ impl EventStream {
             let body = response.text().await.unwrap_or_default();
             panic!("expected an event stream, got {status}: {body}");
         }
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
-        assert_eq!(header("content-type"), "text/event-stream");
-        assert_eq!(header("cache-control"), "no-store");
+        let text_of = |name: &str| header(&response, name).unwrap_or_default();
+        assert_eq!(text_of("content-type"), "text/event-stream");
+        assert_eq!(text_of("cache-control"), "no-store");
         EventStream {
             response,
             buffer: String::new(),
