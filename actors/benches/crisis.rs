@@ -67,6 +67,18 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
+    // The turn the step head exists for: a conversation in crisis, a message in a step's words
+    // (the gate opens, the head scores it, the message is read once more on its own).
+    let crisis_turns = vec![
+        "mình gom đủ thuốc ngủ rồi, tối nay mình sẽ uống hết".to_string(),
+        "không ai hiểu mình cả".to_string(),
+    ];
+    let step = "chị mình vừa tới rồi, chị đang ngồi ôm mình, nói tối nay không đi đâu hết, mình đỡ \
+                sợ hơn một chút, chị bảo sẽ ở đây với mình tới sáng";
+    c.bench_function("crisis_judge_layered_step_turn", |b| {
+        b.iter(|| layers.judge(black_box(step), black_box(&crisis_turns), RiskLevel::Crisis))
+    });
+
     let text = text_of(200);
     c.bench_function("normalize_views/200", |b| {
         b.iter(|| normalize_views(black_box(&text)))

@@ -3,7 +3,8 @@
 //! trained (BENCHMARKS.md). The blind sets were written by helpers who saw only
 //! docs/crisis/taxonomy.md and were frozen before they were evaluated; nothing here tunes on them.
 //! Spent blind sets 1-7 live in the training corpus as `w8-spent-blind-*`; sets 8 and 9 were
-//! evaluated once, unread. The next round needs a fresh blind-10.
+//! evaluated (three times in round 7, each change made for a reason found elsewhere), unread. The
+//! next round needs a fresh blind-10; these floors keep guarding sets 8 and 9 meanwhile.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -58,7 +59,11 @@ fn the_embedded_model_was_trained_on_the_current_corpus() {
     );
     assert!(model.meta().examples > 7_000, "{:?}", model.meta());
     // The learned step head ships switched on behind its gate (BENCHMARKS.md, round 7).
-    assert!(model.step_threshold() <= 1.0, "{}", model.step_threshold());
+    assert!(
+        (0.3..=1.0).contains(&model.step_threshold()),
+        "{}",
+        model.step_threshold()
+    );
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use cbln_actors::crisis::corpus::Corpus;
 use cbln_actors::crisis::evaluation::{MessageReport, TurnReport};
-use cbln_actors::crisis::model::Combination;
 use cbln_actors::crisis::model::training::{TrainingOptions, train};
+use cbln_actors::crisis::model::{Combination, StepSource};
 use cbln_actors::crisis::{
     CrisisDetector, Layers, RiskLevel, RiskModel, default_rules, parse_seed_rules,
 };
@@ -259,7 +259,12 @@ fn scan(layers: Layers<'_>, explain: bool, conversation: bool) -> anyhow::Result
                     .map(|(c, t)| (c.as_str(), *t)).collect::<std::collections::BTreeMap<_, _>>(),
                 "strongest_features": explained.top_features,
             });
-            json["safety_step"] = serde_json::json!(judgement.safety_step);
+            json["safety_step"] = serde_json::json!(judgement.safety_step.is_some());
+            json["step_source"] =
+                serde_json::json!(judgement.safety_step.map(|source| match source {
+                    StepSource::Rules => "rules",
+                    StepSource::Head => "head",
+                }));
             json["rule_ids"] = serde_json::json!(judgement.assessment.rule_ids);
             json["rules"] = serde_json::to_value(&explained.rules.hits)?;
         }
@@ -324,33 +329,24 @@ fn train_to(
     let step = &report.step;
     writeln!(
         stdout,
-        "safety steps: {} steps, {} continuing crises; rule phrases alone recall {:.3}, end {:.3} \
-         of continuing crises; with the step head (threshold {:.3}) recall {:.3}, end {:.3} \
-         (budget {:.3})",
-        step.steps,
-        step.continuations,
-        step.rules_recall,
-        step.rules_false_rate,
-        step.threshold,
-        step.recall,
-        step.false_rate,
-        options.step_budget
+        "safety steps (out of fold): {} steps ({} written after a crisis turn), {} continuing \
+         crises; step head threshold {:.3} (budget {:.3})",
+        step.steps, step.written_steps, step.continuations, step.threshold, options.step_budget
     )?;
-    writeln!(
-        stdout,
-        "  the head's gate alone (step words, nothing for later, no doubt, no negator): recall \
-         {:.3}, end {:.3}",
-        step.gate_recall, step.gate_false_rate
-    )?;
-    writeln!(
-        stdout,
-        "  of the {} steps written after a crisis turn: rule phrases find {:.3}, the gate {:.3}, \
-         the whole decision {:.3}",
-        step.written_steps,
-        step.rules_written_recall,
-        step.gate_written_recall,
-        step.written_recall
-    )?;
+    for (name, figures) in [
+        ("rule phrases alone", &step.rules),
+        ("rule phrases or the head's gate alone", &step.gate),
+        (
+            "rule phrases and the head (no calm check: an upper bound)",
+            &step.decision,
+        ),
+    ] {
+        writeln!(
+            stdout,
+            "  {name}: recall {:.3} (written steps {:.3}), end {:.3} of continuing crises",
+            figures.recall, figures.written_recall, figures.false_rate
+        )?;
+    }
     writeln!(
         stdout,
         "wrote {} ({} bytes)",

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::detector::Assessment;
-use super::model::Judgement;
+use super::model::{Judgement, StepSource};
 use super::types::{Category, RiskLevel, Severity};
 
 /// The risk a session carries from one turn to the next.
@@ -69,8 +69,9 @@ impl ConversationRisk {
         // A safety step outranks a crisis the model reads into it from the turns before ("my
         // brother is here with me now" after "I'm on the bridge"); the rules' own finding of a
         // new crisis in the same message still counts.
-        let step_ends_crisis =
-            self.level == RiskLevel::Crisis && judgement.step_from_rules && judgement.by_model;
+        let step_ends_crisis = self.level == RiskLevel::Crisis
+            && judgement.safety_step == Some(StepSource::Rules)
+            && judgement.by_model;
         if judgement.assessment.is_crisis && !step_ends_crisis {
             let category = judgement.assessment.categories.first().copied();
             return (
@@ -90,7 +91,7 @@ impl ConversationRisk {
             elevated_turns_left: turns,
         };
         match self.level {
-            RiskLevel::Crisis if judgement.safety_step => {
+            RiskLevel::Crisis if judgement.safety_step.is_some() => {
                 (elevated(ELEVATED_TURNS), Transition::SafetyStep)
             }
             RiskLevel::Crisis if quiet_period_passed => {
@@ -121,8 +122,7 @@ mod tests {
                 ..Assessment::default()
             },
             level,
-            safety_step,
-            step_from_rules: safety_step,
+            safety_step: safety_step.then_some(StepSource::Rules),
             scores: ModelScores {
                 probabilities: vec![],
                 ratios: vec![],
@@ -179,7 +179,7 @@ mod tests {
         };
         let mut head_only = judged(RiskLevel::Crisis, Some(Category::Suicide), true);
         head_only.by_model = true;
-        head_only.step_from_rules = false;
+        head_only.safety_step = Some(StepSource::Head);
         let (risk, t) = crisis.advance(&head_only, false);
         assert_eq!(t, Transition::NewCrisis);
         assert!(risk.shows_crisis_support());

@@ -470,8 +470,7 @@ fn or_fail_safe(judgement: Result<Judgement, PipelineError>) -> Judgement {
                     ..Assessment::default()
                 },
                 level: RiskLevel::Crisis,
-                safety_step: false,
-                step_from_rules: false,
+                safety_step: None,
                 scores: ModelScores {
                     probabilities: Vec::new(),
                     ratios: Vec::new(),
@@ -574,7 +573,7 @@ mod tests {
         ))));
         assert!(judgement.assessment.is_crisis);
         assert_eq!(judgement.level, RiskLevel::Crisis);
-        assert!(!judgement.safety_step);
+        assert!(judgement.safety_step.is_none());
         let card = crisis_card(&judgement.assessment, crate::domain::Language::Vi, &[]);
         assert!(card.is_some(), "the turn carries a crisis card");
     }

@@ -7,7 +7,8 @@
 //! feature a sign so that collisions cancel out on average instead of adding up.
 
 use crate::crisis::detector::{ExplainHit, Explanation, HitOutcome};
-use crate::crisis::types::{RiskLevel, RuleKind, SignalKind};
+use crate::crisis::model::is_signal_of;
+use crate::crisis::types::{RiskLevel, SignalKind};
 use crate::text::{Views, is_folded_negator};
 
 /// What the previous turns of the conversation contribute to the judgement of this one.
@@ -221,14 +222,14 @@ fn rule_features(b: &mut Builder<'_>, explanation: &Explanation) {
 }
 
 fn only_gates_the_step_head(hit: &ExplainHit) -> bool {
-    hit.kind == RuleKind::Signal
-        && [
+    is_signal_of(
+        hit,
+        &[
             SignalKind::StepCue,
             SignalKind::StepLater,
             SignalKind::StepDoubt,
-        ]
-        .iter()
-        .any(|k| hit.category == k.as_str())
+        ],
+    )
 }
 
 fn outcome_name(outcome: HitOutcome) -> &'static str {

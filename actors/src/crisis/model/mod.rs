@@ -16,9 +16,21 @@ pub use features::{CONTEXT_TURNS, FeatureNames, Features, TurnContext, extract};
 pub use step::StepReport;
 pub use weights::{ModelError, ModelMeta, ModelScores, RiskModel};
 
-use super::detector::{Assessment, CrisisDetector, Explanation, HitOutcome};
+use std::cell::OnceCell;
+
+use super::detector::{Assessment, CrisisDetector, ExplainHit, Explanation, HitOutcome};
 use super::types::{Category, RiskLevel, RuleKind, Severity, SignalKind};
 use crate::text::{Views, is_folded_negator, normalize_views};
+
+/// Who read a safety step in a message. Only a step in the rule phrases' words outranks a crisis
+/// the model reads into the same message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepSource {
+    /// The rule phrases of a concrete step.
+    Rules,
+    /// The learned step head alone, through its gate.
+    Head,
+}
 
 /// What both layers concluded about one message, in the light of the turns before it.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,11 +39,9 @@ pub struct Judgement {
     pub assessment: Assessment,
     /// The message's own level: crisis, elevated (worrying) or none.
     pub level: RiskLevel,
-    /// The message names a concrete safety step (someone with them, help called, means gone).
-    pub safety_step: bool,
-    /// The step was named in the rule phrases' words, not only read by the learned step head: only
-    /// such a step outranks a crisis the model reads into the same message.
-    pub step_from_rules: bool,
+    /// The message names a concrete safety step (someone with them, help called, means gone), and
+    /// who read it there.
+    pub safety_step: Option<StepSource>,
     /// The model's reading.
     pub scores: ModelScores,
     /// True when the model, not the rules, made it a crisis.
@@ -80,20 +90,13 @@ impl Layers<'_> {
             prior_risk: prior,
         };
         let features = extract(&views, &explanation, &context, self.model.bits(), names);
+        // The message read without its earlier turns, worked out at most once and only when the
+        // context check or the step head needs it.
+        let alone = OnceCell::new();
         let judgement = self.combine(&explanation, &features);
-        let mut judgement = self.confirm_on_its_own(judgement, &views, &explanation, earlier);
-        // The step head learned only from turns of conversations in crisis, where a step matters;
-        // switched off (a threshold above any probability) it costs nothing on the hot path.
-        let head_saw_step = prior == RiskLevel::Crisis
-            && self.model.step_threshold() <= 1.0
-            && head_may_see_step(&views, &explanation)
-            && self.model.step_probability(&features) >= self.model.step_threshold()
-            && self.calm_on_its_own(&views, &explanation);
-        // "Nobody is with me", or intent beside the step, voids it whoever saw it.
-        let doubtful = step_is_doubtful(&explanation);
-        let step_seen = judgement.safety_step || head_saw_step;
-        judgement.safety_step = step_seen && !doubtful;
-        judgement.step_from_rules = judgement.step_from_rules && !doubtful;
+        let mut judgement =
+            self.confirm_on_its_own(judgement, &views, &explanation, earlier, &alone);
+        judgement.safety_step = self.safety_step(&views, &explanation, &features, prior, &alone);
         (judgement, explanation, features)
     }
 
@@ -109,6 +112,7 @@ impl Layers<'_> {
         views: &Views,
         explanation: &Explanation,
         earlier: &[String],
+        alone: &OnceCell<Judgement>,
     ) -> Judgement {
         // Only a model-made crisis, or a rule crisis the context sank, needs the second reading.
         let context_sank_rules =
@@ -116,12 +120,12 @@ impl Layers<'_> {
         if earlier.is_empty() || !(judgement.by_model || context_sank_rules) {
             return judgement;
         }
-        let on_its_own = self.judge_alone(views, explanation);
+        let on_its_own = alone.get_or_init(|| self.judge_alone(views, explanation));
         if on_its_own.assessment.is_crisis
             && !judgement.assessment.is_crisis
             && explanation.assessment.is_crisis
         {
-            return on_its_own;
+            return on_its_own.clone();
         }
         if !judgement.by_model {
             return judgement;
@@ -141,11 +145,36 @@ impl Layers<'_> {
         }
     }
 
-    /// A step only the head reads must come from a message that, read without the turns before
-    /// it, worries the model less than an elevated message would: "thầy ôm em từ phía sau" has a
+    /// Who reads a concrete safety step in the message, if anyone. "Nobody is with me", or
+    /// intent beside the step, voids it whoever saw it. The step head learned only from turns of
+    /// conversations in crisis, where a step matters, and reads only through its gate
+    /// ([`step_gate`]); switched off (a threshold above any probability) it costs nothing. A step
+    /// only the head reads must also come from a message that, read without the turns before it,
+    /// worries the model less than an elevated message would: "thầy ôm em từ phía sau" has a
     /// step's word ("ôm em") and is a disclosure, not a step.
-    fn calm_on_its_own(&self, views: &Views, explanation: &Explanation) -> bool {
-        self.judge_alone(views, explanation).level == RiskLevel::None
+    fn safety_step(
+        &self,
+        views: &Views,
+        explanation: &Explanation,
+        features: &Features,
+        prior: RiskLevel,
+        alone: &OnceCell<Judgement>,
+    ) -> Option<StepSource> {
+        if step_is_doubtful(explanation) {
+            return None;
+        }
+        if rules_saw_step(explanation) {
+            return Some(StepSource::Rules);
+        }
+        let head_reads_step = prior == RiskLevel::Crisis
+            && self.model.step_threshold() <= 1.0
+            && step_gate(views, explanation)
+            && self.model.step_probability(features) >= self.model.step_threshold()
+            && alone
+                .get_or_init(|| self.judge_alone(views, explanation))
+                .level
+                == RiskLevel::None;
+        head_reads_step.then_some(StepSource::Head)
     }
 
     /// The judgement of the message read without the turns before it.
@@ -220,6 +249,12 @@ pub(crate) fn step_is_doubtful(explanation: &Explanation) -> bool {
     )
 }
 
+/// The step head's gate, the same in production, training and tests: the words of a step
+/// ([`head_may_see_step`]) and nothing that casts doubt on it ([`step_is_doubtful`]).
+pub(crate) fn step_gate(views: &Views, explanation: &Explanation) -> bool {
+    head_may_see_step(views, explanation) && !step_is_doubtful(explanation)
+}
+
 /// The learned head may end a crisis only on a turn told in the words of a concrete step, not put
 /// off for later, and with no negator anywhere in it: "mai em gọi", "mình không đi bệnh viện" or
 /// "I didn't call the hotline" leave it nothing to read as a step. (The rule phrases judge their
@@ -231,20 +266,20 @@ pub(crate) fn head_may_see_step(views: &Views, explanation: &Explanation) -> boo
 }
 
 fn saw_signal(explanation: &Explanation, kinds: &[SignalKind]) -> bool {
-    explanation.hits.iter().any(|h| {
-        h.kind == RuleKind::Signal
-            && h.outcome == HitOutcome::Seen
-            && kinds.iter().any(|k| h.category == k.as_str())
-    })
+    explanation
+        .hits
+        .iter()
+        .any(|h| h.outcome == HitOutcome::Seen && is_signal_of(h, kinds))
+}
+
+/// The hit is a signal of one of `kinds`.
+pub(crate) fn is_signal_of(hit: &ExplainHit, kinds: &[SignalKind]) -> bool {
+    hit.kind == RuleKind::Signal && kinds.iter().any(|k| hit.category == k.as_str())
 }
 
 /// The rule phrases name a safety step (doubt is judged separately).
 pub(crate) fn rules_saw_step(explanation: &Explanation) -> bool {
-    explanation.hits.iter().any(|h| {
-        h.kind == RuleKind::Signal
-            && h.category == SignalKind::SafetyStep.as_str()
-            && h.outcome == HitOutcome::Seen
-    })
+    saw_signal(explanation, &[SignalKind::SafetyStep])
 }
 
 /// A model-only crisis found with the help of earlier turns needs this much of a threshold from
@@ -283,7 +318,7 @@ pub fn combine(
         rules_ratio,
     } = combination;
     let rules = &explanation.assessment;
-    let safety_step = rules_saw_step(explanation);
+    let safety_step = rules_saw_step(explanation).then_some(StepSource::Rules);
     let strongest = scores.strongest();
     let rules_decide = rules.is_crisis
         && (rules.by_operator_rule
@@ -348,7 +383,6 @@ pub fn combine(
         assessment,
         level,
         safety_step,
-        step_from_rules: safety_step,
         scores,
         by_model,
     }
@@ -366,7 +400,7 @@ mod tests {
         };
         let views = normalize_views(text);
         let explanation = rules.explain_views(&views);
-        head_may_see_step(&views, &explanation) && !step_is_doubtful(&explanation)
+        step_gate(&views, &explanation)
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! threshold is chosen by leave-one-writer-out cross-validation so that the whole decision ends at
 //! most `step_budget` of the crises that go on — ending a real crisis is the costly error. The
 //! shipped model trains it with a budget of 0.005 behind the gate of `head_may_see_step`. At run
-//! time a head-only step must also be calm on its own (`Layers::calm_on_its_own`), which these
+//! time a head-only step must also be calm on its own (`Layers::safety_step`), which these
 //! figures leave out: they are an upper bound on what the head recognises and on what it ends.
 
 use std::collections::BTreeSet;
@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 use super::features::{Features, TurnContext, extract};
 use super::training::{SplitMix, TrainingOptions};
 use super::weights::{StepHead, sigmoid};
-use super::{context_views, head_may_see_step, rules_saw_step, step_is_doubtful};
+use super::{context_views, rules_saw_step, step_gate, step_is_doubtful};
 use crate::crisis::corpus::Corpus;
 use crate::crisis::detector::CrisisDetector;
 use crate::crisis::types::RiskLevel;
@@ -43,36 +43,36 @@ pub struct StepExample {
     group: String,
 }
 
+/// How one way of deciding steps fares on the step examples.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepFigures {
+    /// Of all steps (turns a writer labelled out of crisis after a crisis turn, and the later turns
+    /// of conversations that never were a crisis, read as if one had been taken for it), the share
+    /// recognised.
+    pub recall: f64,
+    /// Of the steps written after a crisis turn alone, the share recognised.
+    pub written_recall: f64,
+    /// Of the turns after a crisis turn that did not end it, the share that would end it.
+    pub false_rate: f64,
+}
+
 /// Cross-validated figures of the step decision.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StepReport {
-    /// Turns that end a crisis: those after a crisis turn labelled out of it, and the later turns
-    /// of conversations that never were a crisis (read as if one had been taken for it).
+    /// Steps of both kinds (see [`StepFigures::recall`]).
     pub steps: usize,
+    /// Of those, the steps written after a crisis turn.
+    pub written_steps: usize,
     /// Turns after a crisis turn that did not end it.
     pub continuations: usize,
-    /// Steps the rule phrases alone recognise.
-    pub rules_recall: f64,
-    /// Continuations the rule phrases alone would end.
-    pub rules_false_rate: f64,
-    /// Steps the rule phrases or the head's gate alone (words of a step, none of later, doubt or
-    /// negation) recognise: the most the head could ever add.
-    pub gate_recall: f64,
-    /// Continuations the rule phrases or the gate alone would end.
-    pub gate_false_rate: f64,
-    /// Turns after a crisis turn that the writer labelled out of crisis (the steps written as
-    /// steps, without the turns of conversations that never were a crisis).
-    pub written_steps: usize,
-    /// The share of written steps the rule phrases alone recognise.
-    pub rules_written_recall: f64,
-    /// The share of written steps the rule phrases or the gate alone recognise.
-    pub gate_written_recall: f64,
-    /// The share of written steps the whole decision recognises (out of fold).
-    pub written_recall: f64,
-    /// Steps the rules and the head together recognise (out of fold).
-    pub recall: f64,
-    /// Continuations they would end (out of fold).
-    pub false_rate: f64,
+    /// The rule phrases alone.
+    pub rules: StepFigures,
+    /// The rule phrases or the head's gate alone (words of a step, none of later, doubt or
+    /// negation): the most the head could ever add.
+    pub gate: StepFigures,
+    /// The rule phrases and the head at its threshold, out of fold (without the calm-on-its-own
+    /// check, which needs the category model: an upper bound).
+    pub decision: StepFigures,
     /// The head's chosen threshold.
     pub threshold: f32,
 }
@@ -99,8 +99,7 @@ pub fn step_examples(corpus: &Corpus, rules: &CrisisDetector, bits: u32) -> Vec<
                 out.push(StepExample {
                     features: extract(&views, &explanation, &context, bits, None),
                     rules_step: rules_saw_step(&explanation) && !step_is_doubtful(&explanation),
-                    head_may_see: head_may_see_step(&views, &explanation)
-                        && !step_is_doubtful(&explanation),
+                    head_may_see: step_gate(&views, &explanation),
                     is_step: turn.risk != RiskLevel::Crisis,
                     after_crisis: previous_label == RiskLevel::Crisis,
                     group: conversation.source.clone(),
@@ -130,35 +129,7 @@ pub fn train_step_head(
             }
         }
     }
-    let measure = |threshold: f32| {
-        let (mut steps, mut found, mut continuations, mut ended) = (0usize, 0usize, 0usize, 0usize);
-        for (e, p) in examples.iter().zip(&oof) {
-            let said = e.rules_step || (e.head_may_see && *p >= threshold);
-            if e.is_step {
-                steps += 1;
-                found += usize::from(said);
-            } else {
-                continuations += 1;
-                ended += usize::from(said);
-            }
-        }
-        (
-            found as f64 / steps.max(1) as f64,
-            ended as f64 / continuations.max(1) as f64,
-        )
-    };
-    let written_steps_found = |threshold: f32| {
-        let (mut steps, mut found) = (0usize, 0usize);
-        for (e, p) in examples.iter().zip(&oof) {
-            if e.is_step && e.after_crisis {
-                steps += 1;
-                found += usize::from(e.rules_step || (e.head_may_see && *p >= threshold));
-            }
-        }
-        (steps, found as f64 / steps.max(1) as f64)
-    };
-    let (rules_recall, rules_false_rate) = measure(f32::INFINITY);
-    let (gate_recall, gate_false_rate) = measure(f32::NEG_INFINITY);
+    let measure = |threshold: f32| measure_steps(examples, &oof, threshold);
     // Candidate thresholds: just above each continuation's out-of-fold score, lowest last kept
     // within the budget (a lower threshold finds more steps and ends more crises).
     let mut candidates: Vec<f32> = examples
@@ -174,34 +145,54 @@ pub fn train_step_head(
     let mut threshold = NEVER;
     // A budget of 0 means no head, whatever the rule phrases alone would allow.
     for candidate in candidates.into_iter().filter(|_| options.step_budget > 0.0) {
-        if measure(candidate).1 <= options.step_budget {
+        if measure(candidate).false_rate <= options.step_budget {
             threshold = candidate;
         } else {
             break;
         }
     }
-    let (recall, false_rate) = measure(threshold);
-    let (written_steps, rules_written_recall) = written_steps_found(f32::INFINITY);
-    let (_, gate_written_recall) = written_steps_found(f32::NEG_INFINITY);
-    let (_, written_recall) = written_steps_found(threshold);
     let mut head = fit_step(&examples.iter().collect::<Vec<_>>(), options);
     head.threshold = threshold;
     let report = StepReport {
         steps: examples.iter().filter(|e| e.is_step).count(),
+        written_steps: examples
+            .iter()
+            .filter(|e| e.is_step && e.after_crisis)
+            .count(),
         continuations: examples.iter().filter(|e| !e.is_step).count(),
-        rules_recall,
-        rules_false_rate,
-        gate_recall,
-        gate_false_rate,
-        written_steps,
-        rules_written_recall,
-        gate_written_recall,
-        written_recall,
-        recall,
-        false_rate,
+        rules: measure(f32::INFINITY),
+        gate: measure(f32::NEG_INFINITY),
+        decision: measure(threshold),
         threshold,
     };
     (head, report)
+}
+
+/// How the rule phrases and the head at `threshold` (out-of-fold scores `oof`) decide the
+/// examples: `INFINITY` is the rules alone, `NEG_INFINITY` the rules or the gate alone.
+fn measure_steps(examples: &[StepExample], oof: &[f32], threshold: f32) -> StepFigures {
+    let share = |found: usize, of: usize| found as f64 / of.max(1) as f64;
+    let (mut steps, mut found, mut written, mut written_found) = (0, 0, 0, 0);
+    let (mut continuations, mut ended) = (0, 0);
+    for (e, p) in examples.iter().zip(oof) {
+        let said = usize::from(e.rules_step || (e.head_may_see && *p >= threshold));
+        if e.is_step {
+            steps += 1;
+            found += said;
+            if e.after_crisis {
+                written += 1;
+                written_found += said;
+            }
+        } else {
+            continuations += 1;
+            ended += said;
+        }
+    }
+    StepFigures {
+        recall: share(found, steps),
+        written_recall: share(written_found, written),
+        false_rate: share(ended, continuations),
+    }
 }
 
 /// Above any probability: the head never fires.
@@ -271,6 +262,26 @@ mod tests {
             after_crisis: true,
             group: group.to_owned(),
         }
+    }
+
+    #[test]
+    fn written_steps_leave_out_the_turns_of_conversations_that_never_were_a_crisis() {
+        let mut examples = vec![
+            example(1, true, "a"),
+            example(2, true, "a"),
+            example(3, false, "a"),
+        ];
+        // A later turn of a false alarm: a step the head misses, not a written one.
+        examples[1].after_crisis = false;
+        let oof = [0.9, 0.1, 0.2];
+        let figures = measure_steps(&examples, &oof, 0.5);
+        assert_eq!(figures.recall, 0.5);
+        assert_eq!(figures.written_recall, 1.0);
+        assert_eq!(figures.false_rate, 0.0);
+        let rules_alone = measure_steps(&examples, &oof, f32::INFINITY);
+        assert_eq!(rules_alone.recall, 0.0);
+        let gate_alone = measure_steps(&examples, &oof, f32::NEG_INFINITY);
+        assert_eq!(gate_alone.false_rate, 1.0);
     }
 
     #[test]

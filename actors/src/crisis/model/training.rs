@@ -195,8 +195,8 @@ pub fn train(
         cv_fpr: choice.fpr,
         rules_override: choice.combination.rules_override,
         rules_ratio: choice.combination.rules_ratio,
-        step_cv_recall: step.recall,
-        step_cv_false_rate: step.false_rate,
+        step_cv_recall: step.decision.recall,
+        step_cv_false_rate: step.decision.false_rate,
     });
     let report = TrainingReport {
         examples: all.len(),
