@@ -3,7 +3,8 @@
 //! tests that drive them.
 
 use crate::helpers::TestApp;
-use crate::support::{Fetch, header};
+use crate::processes::{free_port, installed};
+use crate::support::header;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Chromium and its WebDriver, together.
 const INSTALL: &str = "apt-get install -y chromium chromium-driver";
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -98,24 +100,22 @@ pub async fn assert_strict_page(app: &TestApp, path: &str, assets: &[&str]) {
     }
 }
 
-/// `GET /api/v1/handoff` as the young person with `token` asks it: status and body.
-pub async fn handoff_answer(app: &TestApp, token: &str) -> (u16, Value) {
-    app.get("/api/v1/handoff")
-        .bearer_auth(token)
-        .fetch_json()
-        .await
+/// The token the chat page keeps for its tab.
+pub async fn session_token(browser: &Client) -> String {
+    kept_token(browser, "cbln.session_token").await
 }
 
-/// The token the page keeps for its tab.
-pub async fn session_token(browser: &Client) -> String {
-    script(
-        browser,
-        "return sessionStorage.getItem('cbln.session_token');",
-    )
-    .await
-    .as_str()
-    .expect("the page keeps a session token")
-    .to_string()
+/// The token the console keeps for its tab.
+pub async fn staff_token(console: &Client) -> String {
+    kept_token(console, "cbln.staff_token").await
+}
+
+async fn kept_token(browser: &Client, key: &str) -> String {
+    script(browser, &format!("return sessionStorage.getItem('{key}');"))
+        .await
+        .as_str()
+        .unwrap_or_else(|| panic!("the page keeps `{key}` for its tab"))
+        .to_string()
 }
 
 pub async fn script(browser: &Client, source: &str) -> Value {
@@ -188,12 +188,9 @@ pub struct ChromeDriver {
 
 impl ChromeDriver {
     pub fn start() -> ChromeDriver {
-        let chromium = installed("chromium");
-        let chromedriver = installed("chromedriver");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        let chromium = installed("chromium", INSTALL);
+        let chromedriver = installed("chromedriver", INSTALL);
+        let port = free_port();
         let process = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -246,19 +243,4 @@ impl Drop for ChromeDriver {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
-}
-
-/// The program's path, or a loud failure that says how to install it.
-fn installed(program: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "the browser tests need `{program}`, which is not installed. \
-                 Install Chromium and its WebDriver with: {INSTALL}"
-            )
-        })
 }

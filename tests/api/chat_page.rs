@@ -10,9 +10,10 @@
 //! the API tests check.
 
 use crate::browser::{
-    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, click, element, handoff_answer, say,
-    script, session_token, wait_for_script,
+    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, click, element, say, script,
+    session_token, wait_for_script,
 };
+use crate::handoff::current;
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::processes::ServeProcess;
 use crate::support::{Fetch, assert_error};
@@ -140,9 +141,32 @@ async fn served_texts(app: &TestApp, page: &str, script_name: &str, global: &str
     serde_json::from_str(json).expect("the texts are JSON")
 }
 
+/// The error codes the API answers with: the `ErrorBody`'s `error` enum in `/openapi.json`.
+async fn error_codes(app: &TestApp) -> BTreeSet<String> {
+    let (status, document) = app.get("/openapi.json").fetch_json().await;
+    assert_eq!(status, 200);
+    let schemas = &document["components"]["schemas"];
+    let mut code = &schemas["ErrorBody"]["properties"]["error"];
+    if let Some(name) = code["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+        code = &schemas[name];
+    }
+    let codes: BTreeSet<String> = code["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the error codes: {code}"))
+        .iter()
+        .filter_map(|c| c.as_str().map(str::to_owned))
+        .collect();
+    assert!(codes.contains("rate_limited"), "{codes:?}");
+    codes
+}
+
+/// The pages' own error texts, which name no API code: the fallback, and a stream that broke.
+const PAGE_ERRORS: [&str; 2] = ["default", "interrupted"];
+
 #[actix_web::test]
 async fn every_text_the_pages_ask_for_is_served_in_every_language() {
     let app = spawn_app(Backend::Sqlite).await;
+    let codes = error_codes(&app).await;
     let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
     for Page {
         path: page,
@@ -170,6 +194,18 @@ async fn every_text_the_pages_ask_for_is_served_in_every_language() {
                 texts[language]["errors"]["default"].is_string(),
                 "{page}: {language} has a default error text"
             );
+            // Every other error text is for a code the API really answers with.
+            let errors = texts[language]["errors"].as_object().expect("error texts");
+            for (code, text) in errors {
+                assert!(
+                    text.as_str().is_some_and(|t| !t.is_empty()),
+                    "{page}: {language}: error `{code}` has no text"
+                );
+                assert!(
+                    PAGE_ERRORS.contains(&code.as_str()) || codes.contains(code),
+                    "{page}: {language}: `{code}` is no error code of the API"
+                );
+            }
             // Every text the page has is one it asks for: the content holds no dead keys.
             let served: BTreeSet<String> = texts[language]
                 .as_object()
@@ -332,7 +368,7 @@ async fn when_no_counsellor_can_come_the_page_shows_the_next_opening_and_the_hot
     assert_eq!(script(&browser, CONTRAST_BELOW_AA).await, json!([]));
     // Nothing was queued: the chat stays with the listener.
     let token = session_token(&browser).await;
-    let (status, body) = handoff_answer(&app, &token).await;
+    let (status, body) = current(&app, &token).await;
     assert_error(status, &body, 404, "handoff_not_found");
     browser.close().await.expect("close the browser");
 }
@@ -418,12 +454,7 @@ async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
     )
     .await;
     let token = session_token(&browser).await;
-    let history = app
-        .get("/api/v1/messages")
-        .bearer_auth(&token)
-        .fetch_json()
-        .await
-        .1;
+    let history = app.history(&token).await;
     let stored_reply = history["messages"][1]["content"].as_str().expect("reply");
     assert_eq!(history["messages"][0]["content"], "hôm nay mình hơi buồn");
     assert_eq!(
@@ -434,6 +465,12 @@ async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
         reply["notice"].as_str().is_some_and(|n| !n.is_empty()),
         "the first reply's disclosure is shown: {reply}"
     );
+    // Once the reply is in, nothing is said to be on its way.
+    wait_for_script(
+        &browser,
+        "return document.getElementById('status').textContent === '';",
+    )
+    .await;
     let seen = script(&browser, "return window.seen;").await;
     assert!(
         seen.as_array()
@@ -483,13 +520,7 @@ async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
     assert_ne!(keys[0], keys[1], "each message has its own key");
 
     // Quick exit: the page leaves for the neutral site and the session is gone.
-    browser
-        .find(Locator::Id("quick-exit"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("press quick exit");
+    click(&browser, "quick-exit").await;
     wait_until_left(&browser, &chat_url).await;
     assert_session_gone(&app, &token).await;
     // Back on the page in the same tab: nothing of the conversation was kept.
@@ -513,13 +544,7 @@ async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
     browser.goto(&chat_url).await.expect("open the page");
 
     // English, then a post whose first attempt never reaches the server (the network drops).
-    browser
-        .find(Locator::Id("language"))
-        .await
-        .expect("toggle")
-        .click()
-        .await
-        .expect("switch to English");
+    click(&browser, "language").await;
     let label = script(
         &browser,
         "return [document.documentElement.lang, document.querySelector('label[for=message]').textContent];",
@@ -561,12 +586,7 @@ async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
     assert_eq!(keys.as_array().map(Vec::len), Some(2), "{keys}");
     assert_eq!(keys[0], keys[1], "the retry sends the same Idempotency-Key");
     let token = session_token(&browser).await;
-    let (status, history) = app
-        .get("/api/v1/messages")
-        .bearer_auth(&token)
-        .fetch_json()
-        .await;
-    assert_eq!(status, 200);
+    let history = app.history(&token).await;
     assert_eq!(history["total_count"], 2, "one message and its reply");
     let (_, session) = app
         .get(&format!("/api/v1/sessions/{token}"))
@@ -587,20 +607,8 @@ async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
     let input = browser.find(Locator::Id("message")).await.expect("input");
 
     // "Delete my conversation", confirmed: the session is gone and the page is empty.
-    browser
-        .find(Locator::Id("delete"))
-        .await
-        .expect("delete")
-        .click()
-        .await
-        .expect("ask to delete");
-    browser
-        .find(Locator::Id("delete-yes"))
-        .await
-        .expect("confirm")
-        .click()
-        .await
-        .expect("confirm delete");
+    click(&browser, "delete").await;
+    click(&browser, "delete-yes").await;
     wait_for_script(
         &browser,
         "return document.querySelectorAll('.message').length === 0 \

@@ -1,10 +1,13 @@
 //! Handoff to a counsellor over HTTP on both backends: the young person asks, sees where the
 //! request stands and leaves it; what they share is exactly what they chose, sealed under the
-//! handoff's own key, and gone at once when their session ends.
+//! handoff's own key, and gone at once when their session ends; their event stream carries the
+//! claim, the counsellor's answers and the end, as the chat page follows them.
 
+use crate::events::EventStream;
+use crate::handoff_staff::next_named;
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
-use crate::staff_support::{claim, close};
+use crate::staff_support::{claim, close, staff_post};
 use crate::support::{Fetch, assert_error, assert_field_error, assert_none_in, keys, set};
 use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
@@ -53,6 +56,19 @@ pub async fn post(app: &TestApp, token: &str, content: &str) -> (String, String)
         body["user_message"]["id"].as_str().unwrap().to_string(),
         body["ai_message"]["id"].as_str().unwrap().to_string(),
     )
+}
+
+/// Each text as its bytes and as hex: the two forms in which a database file may show it.
+pub fn plain_and_hex(texts: &[&str]) -> Vec<Vec<u8>> {
+    texts
+        .iter()
+        .flat_map(|text| {
+            [
+                text.as_bytes().to_vec(),
+                hex::encode(text.as_bytes()).into_bytes(),
+            ]
+        })
+        .collect()
 }
 
 /// Rows of `table` belonging to the handoff `id`.
@@ -338,6 +354,14 @@ async fn a_summary_is_drafted_then_shared_only_as_accepted(backend: Backend) {
         1,
         "the accepted summary only"
     );
+    // Neither the draft nor what the person added to it is readable anywhere.
+    let texts = plain_and_hex(&[summary.as_str(), "Marker-edited"]);
+    assert_none_in(&app.database_bytes().await, &texts, "the summary is sealed");
+    assert_none_in(
+        crate::helpers::captured_logs().as_bytes(),
+        &texts,
+        "the summary is not logged",
+    );
     app.stop().await;
 }
 
@@ -527,8 +551,79 @@ async fn a_claim_and_a_close_elsewhere_reach_the_next_message(backend: Backend) 
     app.stop().await;
 }
 
+/// The next `handoff.updated` of the handoff `id` that says it is `status` (an earlier state may
+/// still be on its way); its data.
+async fn updated_to(stream: &mut EventStream, id: &str, status: &str) -> Value {
+    loop {
+        let event = next_named(stream, "handoff.updated").await;
+        if event.data["id"] == id && event.data["status"] == status {
+            return event.data;
+        }
+    }
+}
+
+/// What the chat page follows on the session's event stream: the claim, the counsellor's answer
+/// and the close; and whether a counsellor had taken the handoff (`claimed_at`), from which the
+/// page tells "you left the counsellor" from "your request was cancelled".
+async fn the_session_stream_carries_the_handoff_as_the_page_follows_it(backend: Backend) {
+    let app = staffed(backend).await;
+    let token = app.create_session().await;
+    let id = asked(&app, &token, json!({"share": "none"})).await;
+    let mut stream = EventStream::open(&app, &token, None).await;
+    let staff = assign(&app, &id).await;
+    let assigned = updated_to(&mut stream, &id, "assigned").await;
+    assert!(assigned["claimed_at"].is_string(), "{assigned}");
+    assert!(assigned.get("outcome").is_none(), "{assigned}");
+
+    let answer = "Mình đang nghe đây, bạn kể tiếp nhé.";
+    let path = format!("/api/v1/staff/handoffs/{id}/messages");
+    let (status, body) = staff_post(&app, &staff, &path, json!({"content": answer})).await;
+    assert_eq!(status, 201, "{body}");
+    let created = next_named(&mut stream, "message.created").await;
+    assert_eq!(
+        (&created.data["role"], &created.data["content"]),
+        (&json!("counsellor"), &json!(answer)),
+        "{created:?}"
+    );
+
+    let (status, body) = close(&app, &staff, &id, "referred").await;
+    assert_eq!(status, 200, "{body}");
+    let closed = updated_to(&mut stream, &id, "closed").await;
+    assert_eq!(closed["outcome"], "referred", "{closed}");
+    assert!(
+        closed["claimed_at"].is_string() && closed["closed_at"].is_string(),
+        "{closed}"
+    );
+    drop(stream);
+
+    // Another person leaves after a claim, then asks again and leaves while still queued.
+    let token = app.create_session().await;
+    let taken = asked(&app, &token, json!({"share": "none"})).await;
+    let mut stream = EventStream::open(&app, &token, None).await;
+    let (status, body) = claim(&app, &staff, &taken).await;
+    assert_eq!(status, 200, "{body}");
+    updated_to(&mut stream, &taken, "assigned").await;
+    let (status, body) = leave(&app, &token).await;
+    assert_eq!(status, 200, "{body}");
+    let left = updated_to(&mut stream, &taken, "cancelled").await;
+    assert_eq!(left["outcome"], "left", "{left}");
+    assert!(left["claimed_at"].is_string(), "taken, then left: {left}");
+
+    let waiting = asked(&app, &token, json!({"share": "none"})).await;
+    let (status, body) = leave(&app, &token).await;
+    assert_eq!(status, 200, "{body}");
+    let cancelled = updated_to(&mut stream, &waiting, "cancelled").await;
+    assert_eq!(cancelled["outcome"], "left", "{cancelled}");
+    assert!(
+        cancelled.get("claimed_at").is_none(),
+        "never taken: {cancelled}"
+    );
+    app.stop().await;
+}
+
 on_both_backends!(
     while_assigned_the_counsellor_answers_not_the_ai,
     a_crisis_moves_a_queued_handoff_to_the_head,
     a_claim_and_a_close_elsewhere_reach_the_next_message,
+    the_session_stream_carries_the_handoff_as_the_page_follows_it,
 );

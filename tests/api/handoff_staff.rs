@@ -4,7 +4,7 @@
 //! claim on one instance answered through the other.
 
 use crate::config_errors::{cbln, stderr_of, stdout_of};
-use crate::handoff::{ask, asked, current, post, rows_of};
+use crate::handoff::{ask, asked, current, leave, plain_and_hex, post, rows_of};
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_on, spawn_app_with};
 use crate::on_both_backends;
 use crate::staff_support::{STAFF_PASSWORD, claim, staff_events, staff_get, staff_post};
@@ -31,7 +31,7 @@ async fn share_one(app: &TestApp, token: &str, content: &str, note: Option<&str>
 }
 
 /// The counsellor signed in with `staff` reads exactly `expected` (role, content) in handoff `id`.
-async fn assert_reads(app: &TestApp, staff: &str, id: &str, expected: &[(&str, &str)]) {
+pub(crate) async fn assert_reads(app: &TestApp, staff: &str, id: &str, expected: &[(&str, &str)]) {
     let path = format!("/api/v1/staff/handoffs/{id}/messages");
     let (status, body) = staff_get(app, staff, &path).await;
     assert_eq!(status, 200, "{body}");
@@ -228,21 +228,13 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
 
     // Nothing anyone wrote is readable in the database or the logs; the access log has ids and
     // actions only.
-    let markers: Vec<Vec<u8>> = [
+    let markers = plain_and_hex(&[
         "Marker-riêng",
         "Marker-chia",
         "Marker-note",
         "Marker-sau",
         "Marker-tư",
-    ]
-    .iter()
-    .flat_map(|m| {
-        [
-            m.as_bytes().to_vec(),
-            hex::encode(m.as_bytes()).into_bytes(),
-        ]
-    })
-    .collect();
+    ]);
     assert_none_in(
         &app.database_bytes().await,
         &markers,
@@ -350,11 +342,7 @@ async fn a_deleted_session_leaves_nothing_to_read(backend: Backend) {
     let lan = app.signed_in_staff("lan2", StaffRole::Counsellor).await;
     let (token, id) = queued(&app, json!({"share": "none", "note": "Marker-rời"})).await;
     claim(&app, &lan, &id).await;
-    let (status, body) = app
-        .delete("/api/v1/handoff")
-        .bearer_auth(&token)
-        .fetch_json()
-        .await;
+    let (status, body) = leave(&app, &token).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["handoff"]["outcome"], "left");
     let path = format!("/api/v1/staff/handoffs/{id}/messages");
@@ -534,7 +522,7 @@ async fn the_staff_stream_resumes_after_a_break(backend: Backend) {
 }
 
 /// Posts `content` in a session whose counsellor answers (no AI reply).
-async fn post_to_counsellor(app: &TestApp, token: &str, content: &str) {
+pub(crate) async fn post_to_counsellor(app: &TestApp, token: &str, content: &str) {
     let (status, body) = app.send_message(token, content).await;
     assert_eq!(status, 201, "{body}");
     assert!(body["ai_message"].is_null(), "{body}");
@@ -550,7 +538,7 @@ on_both_backends!(
 );
 
 /// The next event named `name` (others, like queue changes, are skipped).
-async fn next_named(
+pub(crate) async fn next_named(
     stream: &mut crate::events::EventStream,
     name: &str,
 ) -> crate::streaming::Event {
@@ -577,14 +565,7 @@ async fn a_claim_on_one_instance_is_answered_through_the_other() {
     let token = b.create_session().await;
     let id = share_one(&b, &token, "Marker-shared: mình cần nói chuyện", None).await;
     let mut person = crate::events::EventStream::open(&b, &token, None).await;
-    let mut counsellor = crate::events::EventStream::expect_stream(
-        a.get("/api/v1/staff/events")
-            .bearer_auth(&lan)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let mut counsellor = staff_events(&a, &lan, None).await;
     let first = counsellor.next_event().await;
     assert_eq!(first.name, "queue.changed");
     assert_eq!(first.data["queued"], 1, "{first:?}");

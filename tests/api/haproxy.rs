@@ -10,7 +10,7 @@
 //! is not. Redis must run at 127.0.0.1:6379.
 
 use crate::helpers::{Backend, TestDatabase, count_at};
-use crate::processes::{ServeProcess, free_port, open_session};
+use crate::processes::{ServeProcess, free_port, installed, open_session};
 use cbln::simulate::{SimulateArgs, SimulationReport};
 use serde_json::json;
 use std::path::PathBuf;
@@ -22,21 +22,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// Messages a session may send at once; the rate (one a minute) adds none during the test.
 const MESSAGE_BURST: usize = 40;
-
-fn haproxy_binary() -> PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|dir| dir.join("haproxy"))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "HAProxy is required for this test and was not found. \
-                 Install it with: apt-get install -y haproxy"
-            )
-        })
-}
 
 fn shipped_config() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ops/haproxy/haproxy.cfg")
@@ -64,7 +49,8 @@ struct Server {
 impl Balancer {
     async fn start(instances: [&str; 2]) -> Balancer {
         let (port, stats_port) = (free_port(), free_port());
-        let child = tokio::process::Command::new(haproxy_binary())
+        let haproxy = installed("haproxy", "apt-get install -y haproxy");
+        let child = tokio::process::Command::new(haproxy)
             // In the foreground, so the child is HAProxy itself.
             .arg("-db")
             .arg("-f")

@@ -1,7 +1,7 @@
 //! The real `cbln` binary serving on a free port as a child process, for tests that signal or
 //! kill it, or put something of their own (a proxy, a load balancer) in front of it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
@@ -14,6 +14,23 @@ pub fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
         .port()
+}
+
+/// The path of `program` on PATH or in /usr/sbin (where Debian puts daemons such as HAProxy, and
+/// which a user's PATH may lack), or a loud failure saying how to install it: a test that needs
+/// it fails, never skips.
+pub fn installed(program: &str, install: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "this test needs `{program}`, which is not installed. Install it with: {install}"
+            )
+        })
 }
 
 /// Waits until `address` answers `/health/ready` with 200 (60 s at most).

@@ -653,18 +653,8 @@ where
     F: FnOnce(TokenHash, uuid::Uuid) -> Fut,
     Fut: std::future::Future<Output = Result<(), PipelineError>>,
 {
-    let created: Value = reqwest::Client::new()
-        .post(format!("{address}/api/v1/sessions"))
-        .send()
-        .await
-        .expect("session created")
-        .json()
-        .await
-        .expect("session json");
-    let token = created["session"]["session_token"]
-        .as_str()
-        .expect("a token");
-    let token_hash = system.token_hasher.hash(token);
+    let token = crate::processes::open_session(&reqwest::Client::new(), address).await;
+    let token_hash = system.token_hasher.hash(&token);
     let raw = system
         .registry
         .ask(OpenSession { token_hash })

@@ -3,17 +3,20 @@
 //! messages they tick; a counsellor signed in on /staff sees them arrive in the live queue, takes
 //! the conversation, reads exactly those messages and answers; the young person reads the answer
 //! and leaves. Another cancels while queued, then shares a summary they edited, which is all the
-//! counsellor reads, and sees the counsellor close the conversation.
+//! counsellor reads, and sees the counsellor close the conversation. A console whose live stream
+//! drops resumes it where it broke off and shows what the person wrote meanwhile.
 //!
 //! Like the chat page's, the browser test runs on SQLite only: the pages speak HTTP, and the
 //! backends' parity is what the handoff API tests check.
 
 use crate::browser::{
-    CONTRAST_BELOW_AA, ChromeDriver, assert_strict_page, click, element, fill, handoff_answer, say,
-    script, session_token, wait_for_script,
+    CONTRAST_BELOW_AA, ChromeDriver, assert_strict_page, click, element, fill, say, script,
+    session_token, staff_token, wait_for_script,
 };
+use crate::handoff::{asked, current};
+use crate::handoff_staff::{assert_reads, post_to_counsellor};
 use crate::helpers::{Backend, TestApp, spawn_app};
-use crate::staff_support::STAFF_PASSWORD;
+use crate::staff_support::{STAFF_PASSWORD, staff_get};
 use crate::support::{Fetch, assert_error};
 use cbln_actors::staff::StaffRole;
 use fantoccini::{Client, Locator};
@@ -186,21 +189,10 @@ async fn a_person_shares_chosen_messages_the_counsellor_reads_exactly_those_and_
     assert_eq!(ended, "Người dùng đã rời cuộc trò chuyện.");
 
     // Signing out ends the token on the server, not only in the tab.
-    let token = script(
-        &console,
-        "return sessionStorage.getItem('cbln.staff_token');",
-    )
-    .await
-    .as_str()
-    .expect("the console keeps its token for the tab")
-    .to_string();
+    let token = staff_token(&console).await;
     click(&console, "sign-out").await;
     wait_for_script(&console, "return !document.getElementById('login').hidden;").await;
-    let (status, body) = app
-        .get("/api/v1/staff/queue")
-        .bearer_auth(&token)
-        .fetch_json()
-        .await;
+    let (status, body) = staff_get(&app, &token, "/api/v1/staff/queue").await;
     assert_error(status, &body, 401, "staff_token_invalid");
     console.close().await.expect("close the console");
     chat.close().await.expect("close the chat page");
@@ -294,28 +286,8 @@ async fn a_person_cancels_then_shares_an_edited_summary_and_sees_the_counsellor_
     claim_in_console(&console, &handoff).await;
     let shown = wait_for_script(&console, CONSOLE_LOG).await;
     assert_eq!(shown, json!([{"role": "note", "text": EDITED}]));
-    let staff_token = script(
-        &console,
-        "return sessionStorage.getItem('cbln.staff_token');",
-    )
-    .await
-    .as_str()
-    .expect("the console's token")
-    .to_string();
     let id = handoff["id"].as_str().expect("id");
-    let (status, read) = app
-        .get(&format!("/api/v1/staff/handoffs/{id}/messages"))
-        .bearer_auth(&staff_token)
-        .fetch_json()
-        .await;
-    assert_eq!(status, 200, "{read}");
-    let read: Vec<(&Value, &Value)> = read["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| (&m["role"], &m["content"]))
-        .collect();
-    assert_eq!(read, [(&json!("note"), &json!(EDITED))]);
+    assert_reads(&app, &staff_token(&console).await, id, &[("note", EDITED)]).await;
 
     // Closed from the console with an outcome: the young person's page says so at once.
     script(
@@ -341,23 +313,129 @@ async fn a_person_cancels_then_shares_an_edited_summary_and_sees_the_counsellor_
     chat.close().await.expect("close the chat page");
 }
 
+/// Cuts the console's first live stream when the test calls `window.cut()`, as a lost connection
+/// would, and holds the console's next opening until `window.reopen()`; `window.opened` records the
+/// `Last-Event-ID` each opening sends (null for none).
+const CUT_THE_STREAM_ONCE: &str = r#"
+  window.opened = [];
+  const realFetch = window.fetch;
+  window.fetch = async (url, options = {}) => {
+    if (url !== '/api/v1/staff/events') return realFetch(url, options);
+    window.opened.push(options.headers['Last-Event-ID'] ?? null);
+    const first = window.opened.length === 1;
+    if (window.opened.length === 2) await new Promise((resolve) => { window.reopen = resolve; });
+    const response = await realFetch(url, options);
+    if (!first) return response;
+    const reader = response.body.getReader();
+    const body = new ReadableStream({
+      start(controller) {
+        window.cut = () => {
+          controller.error(new TypeError('connection lost'));
+          reader.cancel();
+        };
+      },
+      async pull(controller) {
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+  return null;"#;
+
+#[actix_web::test]
+async fn after_a_dropped_stream_the_console_resumes_and_shows_what_was_written_meanwhile() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.add_staff("lan", StaffRole::Counsellor).await;
+    let driver = ChromeDriver::start();
+    let console = console_page(&driver, &app).await;
+    script(&console, CUT_THE_STREAM_ONCE).await;
+    sign_in(&console, "lan").await;
+
+    // A young person asks (over HTTP: this test is about the console), the counsellor takes the
+    // conversation, and the person's first message arrives live.
+    let person = app.create_session().await;
+    asked(&app, &person, json!({"share": "none"})).await;
+    claim_in_console(&console, &handoff_of(&app, &person).await).await;
+    post_to_counsellor(&app, &person, FIRST).await;
+    let shown = wait_for_script(&console, CONSOLE_LOG).await;
+    assert_eq!(shown, json!([{"role": "user", "text": FIRST}]));
+
+    // The stream drops: the console says so and tries again (held here for a while).
+    script(&console, "window.cut(); return null;").await;
+    let said = wait_for_script(
+        &console,
+        "return window.opened.length === 2 && document.getElementById('status').textContent;",
+    )
+    .await;
+    assert_eq!(said, "Mất kết nối trực tiếp, đang kết nối lại…");
+    // Meanwhile the counsellor switches to English (the line no longer reads as the console's
+    // own words for "reconnecting"), and the person writes.
+    click(&console, "language").await;
+    wait_for_script(
+        &console,
+        "return document.querySelector('#log .message .who').textContent === 'Young person';",
+    )
+    .await;
+    post_to_counsellor(&app, &person, CHOSEN).await;
+
+    // Back: it resumes after the last event it had, is told what it missed, and says nothing
+    // more of being offline.
+    script(&console, "window.reopen(); return null;").await;
+    let shown = wait_for_script(
+        &console,
+        "const shown = [...document.querySelectorAll('#log .message .text')]
+           .map((m) => m.textContent);
+         return shown.length === 2 && shown;",
+    )
+    .await;
+    assert_eq!(shown, json!([FIRST, CHOSEN]));
+    let after: Value = script(
+        &console,
+        "return { status: document.getElementById('status').textContent,
+                  opened: window.opened };",
+    )
+    .await;
+    assert_eq!(after["status"], "", "{after}");
+    assert_eq!(after["opened"][0], Value::Null, "{after}");
+    assert!(
+        after["opened"][1]
+            .as_str()
+            .is_some_and(|id| id.parse::<u64>().is_ok()),
+        "the reopening sends the last event's id: {after}"
+    );
+    console.close().await.expect("close the console");
+}
+
 /// A console in its own window, signed in as `username`, showing the (empty) live queue.
 async fn signed_in_console(driver: &ChromeDriver, app: &TestApp, username: &str) -> Client {
+    let console = console_page(driver, app).await;
+    sign_in(&console, username).await;
+    console
+}
+
+/// The console's page in its own window, before anyone signs in.
+async fn console_page(driver: &ChromeDriver, app: &TestApp) -> Client {
     let console = driver.open_phone_browser().await;
     console
         .goto(&app.url("/staff"))
         .await
         .expect("open the console");
-    fill(&console, "username", username).await;
-    fill(&console, "password", STAFF_PASSWORD).await;
-    click(&console, "sign-in").await;
+    console
+}
+
+/// Signs in as `username` and waits for the (empty) live queue.
+async fn sign_in(console: &Client, username: &str) {
+    fill(console, "username", username).await;
+    fill(console, "password", STAFF_PASSWORD).await;
+    click(console, "sign-in").await;
     wait_for_script(
-        &console,
+        console,
         "return !document.getElementById('console').hidden \
                 && document.getElementById('queue-empty').hidden === false;",
     )
     .await;
-    console
 }
 
 /// Waits for `handoff` in the console's live queue and takes it.
@@ -409,7 +487,7 @@ async fn assert_ended(
 
 /// The young person's handoff, as `GET /api/v1/handoff` shows it to them.
 async fn handoff_of(app: &TestApp, person: &str) -> Value {
-    let (status, body) = handoff_answer(app, person).await;
+    let (status, body) = current(app, person).await;
     assert_eq!(status, 200, "{body}");
     body["handoff"].clone()
 }

@@ -4,7 +4,7 @@
 'use strict';
 (() => {
   const page = window.pageKit(window.CHAT_TEXT, 'cbln.language');
-  const { $, t, errorText, Failure, failureOf, setStatus, store } = page;
+  const { $, t, errorText, speaker, Failure, failureOf, setStatus, store } = page;
   const { serverEvents } = window;
   // sessionStorage, not localStorage: the token dies with the tab, and quick exit clears it.
   const TOKEN = 'cbln.session_token';
@@ -46,8 +46,7 @@
     item.className = `message ${role}`;
     const who = document.createElement('span');
     who.className = 'visually-hidden';
-    const name = { user: 'you', counsellor: 'counsellor' }[role] ?? 'listener';
-    who.textContent = `${t(name)}: `;
+    who.textContent = `${speaker(role)}: `;
     const body = document.createElement('p');
     body.className = 'text';
     body.textContent = text;
@@ -154,7 +153,8 @@
   async function deliver(pending) {
     busy = true;
     sendButton.disabled = true;
-    setStatus(t('sending'));
+    // What the status line says of this post, to clear once it is done (and not what came since).
+    let progress = setStatus(t('sending'));
     pending.retry?.remove();
     let reply = null;
     try {
@@ -185,7 +185,7 @@
           if (card) showCrisisCard(card);
           reply = addMessage('assistant', '', !card);
           reply.setAttribute('aria-busy', 'true');
-          setStatus(t('replying'));
+          progress = setStatus(t('replying'));
         } else if (event.name === 'reply.delta' && reply) {
           reply.querySelector('.text').textContent += event.data.text;
         } else if (event.name === 'reply.completed' || event.name === 'reply.replaced') {
@@ -197,7 +197,7 @@
         }
       }
       if (!finished) throw new Failure('interrupted');
-      if (page.statusText() === t('replying')) setStatus('');
+      page.clearStatus(progress);
     } catch (error) {
       const code = error instanceof Failure ? error.code : 'interrupted';
       if (code === 'session_not_found' || code === 'session_expired' || code === 'session_required') {

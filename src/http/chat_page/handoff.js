@@ -5,8 +5,7 @@
 // the counsellor's messages and the close. Every text from the server goes in as textContent.
 'use strict';
 window.handoffPanel = function handoffPanel({ page, session, ensureSession, addMessage, showCard, historyLimit }) {
-  const { $, t, errorText, Failure, failureOf } = page;
-  const RECONNECT_MS = 3000;
+  const { $, t, errorOf, speaker, Failure, failureOf } = page;
   // While queued, the place in the queue is asked for again this often: someone ahead being
   // taken moves it, and that is no event of this session's.
   const QUEUE_POLL_MS = 15000;
@@ -30,8 +29,7 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
 
   let current = null; // the handoff as last seen, while one is open or just ended
   let hidden = false; // the footer is given over to confirming a deletion
-  let listening = null;
-  let lastEventId = null;
+  let listening = null; // the session's stream, followed while a handoff is asked for or open
   let poll = null;
   // What the person wrote for each kind of text, so that switching choices never sends a
   // summary as a plain note or the other way round.
@@ -126,44 +124,32 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
   }
 
   // The session's event stream, read from a fetch body so the token stays out of the address;
-  // reopened after a drop, resuming after the last event seen. The page's own posts already show
-  // the person's messages, so only the counsellor's are added from it.
-  async function listen() {
+  // after a drop it resumes after the last event seen. The page's own posts already show the
+  // person's messages, so only the counsellor's are added from it.
+  function listen() {
     if (listening || !session()) return;
-    const controller = new AbortController();
-    listening = controller;
-    let retry = false;
-    try {
-      const extra = { Accept: 'text/event-stream' };
-      if (lastEventId) extra['Last-Event-ID'] = lastEventId;
-      const response = await fetch('/api/v1/events', { headers: headers(extra), signal: controller.signal });
-      if (response.ok) {
-        retry = true;
-        // What happened before it opened, or while it was down.
+    listening = window.follow('/api/v1/events', () => headers(), {
+      // What happened to the handoff before it opened, or while it was down.
+      onOpen() {
         if (current) refresh();
-        for await (const event of window.serverEvents(response.body)) {
-          if (event.id) lastEventId = event.id;
-          if (event.name === 'message.created' && event.data.role === 'counsellor') {
-            addMessage('counsellor', event.data.content ?? t('unreadable'));
-          } else if (event.name === 'handoff.updated') {
-            if (event.data.status === 'queued') refresh();
-            else show(event.data);
-          } else if (event.name === 'session.ended') {
-            retry = false;
-          }
+      },
+      onEvent(event) {
+        if (event.name === 'message.created' && event.data.role === 'counsellor') {
+          addMessage('counsellor', event.data.content ?? t('unreadable'));
+        } else if (event.name === 'handoff.updated') {
+          if (event.data.status === 'queued') refresh();
+          else show(event.data);
+        } else if (event.name === 'session.ended') {
+          stopListening();
         }
-      }
-    } catch {
-      // Offline or stopped: retried below unless stopped.
-      retry = retry || !controller.signal.aborted;
-    }
-    if (listening !== controller) return;
-    listening = null;
-    if (retry && !controller.signal.aborted && open()) setTimeout(listen, RECONNECT_MS);
+      },
+      // The session is gone: the next post says so.
+      onRefused: stopListening,
+    });
   }
 
   function stopListening() {
-    listening?.abort();
+    listening?.stop();
     listening = null;
   }
 
@@ -228,7 +214,7 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
       if (choice === 'summary' && note.value === '') note.value = draft;
       summary = choice === 'summary' ? note.value : draft;
     } catch (error) {
-      showProblem(errorText(error instanceof Failure ? error.code : 'default'));
+      showProblem(errorOf(error));
     } finally {
       note.removeAttribute('aria-busy');
       note.placeholder = '';
@@ -245,7 +231,7 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
         if (!response.ok) throw await failureOf(response);
         messages = (await response.json()).messages.filter((message) => message.content);
       } catch (error) {
-        showProblem(errorText(error instanceof Failure ? error.code : 'default'));
+        showProblem(errorOf(error));
         return;
       }
     }
@@ -261,7 +247,7 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
       box.checked = ticked.has(message.id);
       const who = document.createElement('span');
       who.className = 'who';
-      who.textContent = `${t({ user: 'you', counsellor: 'counsellor' }[message.role] ?? 'listener')}: `;
+      who.textContent = `${speaker(message.role)}: `;
       const text = document.createElement('span');
       text.textContent = message.content;
       label.append(box, who, text);
@@ -318,15 +304,14 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
       hidePanel();
       show(answer.handoff);
     } catch (error) {
-      const code = error instanceof Failure ? error.code : 'default';
-      if (code === 'handoff_exists') {
+      if (error instanceof Failure && error.code === 'handoff_exists') {
         showProblem('');
         hidePanel();
         await refresh();
         return;
       }
       if (!open()) stopListening();
-      showProblem(errorText(code));
+      showProblem(errorOf(error));
     } finally {
       sendButton.disabled = false;
     }
@@ -373,7 +358,7 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
       if (!response.ok) throw await failureOf(response);
       show((await response.json()).handoff);
     } catch (error) {
-      page.setStatus(errorText(error instanceof Failure ? error.code : 'default'));
+      page.setStatus(errorOf(error));
     } finally {
       cancelButton.disabled = false;
       leaveButton.disabled = false;
@@ -402,7 +387,6 @@ window.handoffPanel = function handoffPanel({ page, session, ensureSession, addM
     reset() {
       stopPolling();
       stopListening();
-      lastEventId = null;
       current = null;
       forgetChoice();
       closePanel(false);

@@ -1,6 +1,6 @@
 // What both compiled-in pages (/chat and /staff) set up the same way: their wording (served by the
 // server from the reviewed content as `text`), the language toggle, the status line, and how an
-// API error becomes a code the wording can name.
+// API error becomes a code the wording can name and then words.
 'use strict';
 window.pageKit = function pageKit(text, languageKey) {
   const store = window.sessionStorage;
@@ -9,6 +9,8 @@ window.pageKit = function pageKit(text, languageKey) {
   const languageButton = $('language');
   let language = store.getItem(languageKey) === 'en' ? 'en' : 'vi';
   const changed = [];
+  // How many times the status line was set: a mark of what it says now, whatever the language.
+  let said = 0;
 
   // A text of the page; `{name}` placeholders are filled from `values`.
   const t = (key, values = {}) => {
@@ -16,6 +18,15 @@ window.pageKit = function pageKit(text, languageKey) {
     return found.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
   };
   const errorText = (code) => text[language].errors[code] ?? text[language].errors.default;
+  // Who wrote a message of `role` (the chat page's names; the console names roles itself).
+  const SPEAKERS = { user: 'you', counsellor: 'counsellor' };
+  const speaker = (role) => t(SPEAKERS[role] ?? 'listener');
+
+  function setStatus(words) {
+    said += 1;
+    status.textContent = words;
+    return said;
+  }
 
   function applyLanguage() {
     document.documentElement.lang = language;
@@ -45,6 +56,9 @@ window.pageKit = function pageKit(text, languageKey) {
     }
   }
 
+  // The words for what went wrong: the API's code when it gave one.
+  const errorOf = (error) => errorText(error instanceof Failure ? error.code : 'default');
+
   languageButton.addEventListener('click', () => {
     language = language === 'vi' ? 'en' : 'vi';
     store.setItem(languageKey, language);
@@ -55,14 +69,18 @@ window.pageKit = function pageKit(text, languageKey) {
     $,
     t,
     errorText,
+    errorOf,
+    speaker,
     Failure,
     failureOf,
     store,
     language: () => language,
-    setStatus: (words) => {
-      status.textContent = words;
+    // Answers a mark for `clearStatus`.
+    setStatus,
+    // Empties the status line if it still says what was set when `setStatus` gave `mark`.
+    clearStatus: (mark) => {
+      if (mark === said) setStatus('');
     },
-    statusText: () => status.textContent,
     // `listener(language)` runs after every change of language (and not at setup).
     onLanguage: (listener) => changed.push(listener),
     applyLanguage,

@@ -1,15 +1,13 @@
 // The staff console's behaviour. Plain DOM, no framework: every text from the server goes in
 // through textContent, never as HTML. The staff token lives in this tab's sessionStorage only and
-// is sent as `Authorization: Bearer`, so the event stream is read from a fetch body (EventSource
-// cannot send headers).
+// is sent as `Authorization: Bearer`, so the event stream is followed from a fetch body
+// (server-events.js; EventSource cannot send headers).
 'use strict';
 (() => {
   const page = window.pageKit(window.STAFF_TEXT, 'cbln.staff_language');
-  const { $, t, errorText, Failure, setStatus, store } = page;
-  const { serverEvents } = window;
+  const { $, t, errorText, errorOf, Failure, failureOf, setStatus, store } = page;
   const TOKEN = 'cbln.staff_token';
   const CURRENT = 'cbln.staff_handoff';
-  const RECONNECT_MS = 3000;
 
   const loginForm = $('login');
   const consoleView = $('console');
@@ -24,6 +22,9 @@
   let token = store.getItem(TOKEN);
   let current = store.getItem(CURRENT);
   let stream = null;
+  // While the live stream is down: the status line's mark of saying so, to clear it once it is
+  // back (and only if nothing was said since).
+  let reconnecting = null;
 
   // Every staff call: JSON in and out, the bearer token, and a sign-out when it stops working.
   async function api(method, path, body) {
@@ -55,7 +56,7 @@
   }
 
   function report(error) {
-    setStatus(errorText(error instanceof Failure ? error.code : 'default'));
+    setStatus(errorOf(error));
   }
 
   async function signIn() {
@@ -93,8 +94,9 @@
     current = null;
     store.removeItem(TOKEN);
     store.removeItem(CURRENT);
-    stream?.abort();
+    stream?.stop();
     stream = null;
+    reconnecting = null;
     queueList.replaceChildren();
     log.replaceChildren();
     consoleView.hidden = true;
@@ -231,45 +233,40 @@
     }
   }
 
-  // The live stream: reopened after a drop for as long as someone is signed in.
-  async function listen() {
-    const controller = new AbortController();
-    stream = controller;
-    try {
-      const response = await fetch('/api/v1/staff/events', {
-        headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
-        signal: controller.signal,
-      });
-      if (response.status === 401) {
-        const failure = await response.json().catch(() => ({}));
-        signedOut(failure.error || 'staff_token_invalid');
-        return;
-      }
-      if (!response.ok) throw new Failure('default');
-      if (page.statusText() === t('reconnecting')) {
-        setStatus('');
-        // Messages sent while the stream was down reach no event: read the conversation again.
-        if (current) openConversation(current);
-      }
-      for await (const event of serverEvents(response.body)) {
+  // The live stream, for as long as someone is signed in; after a drop it resumes where it broke
+  // off, so the messages written meanwhile come as events.
+  function listen() {
+    let opened = false;
+    stream = window.follow('/api/v1/staff/events', () => ({ Authorization: `Bearer ${token}` }), {
+      onOpen({ resumed }) {
+        if (reconnecting !== null) page.clearStatus(reconnecting);
+        reconnecting = null;
+        // Opened again with no event to go on from: what was missed reaches no event.
+        if (opened && !resumed && current) openConversation(current);
+        opened = true;
+      },
+      onEvent(event) {
         if (event.name === 'queue.changed') {
           loadQueue();
+        } else if (event.name === 'stream.reset') {
+          // Too long away to resume: read the conversation afresh (the queue comes next).
+          if (current) openConversation(current);
         } else if (event.name === 'handoff.message' && event.data.handoff_id === current) {
           openConversation(current);
         } else if (event.name === 'handoff.updated' && event.data.handoff.id === current) {
           showHandoff(event.data.handoff);
           if (event.data.handoff.status === 'cancelled') setStatus(t('ended'));
         }
-      }
-    } catch {
-      if (controller.signal.aborted) return;
-    }
-    if (stream === controller && token) {
-      setStatus(t('reconnecting'));
-      setTimeout(() => {
-        if (stream === controller && token) listen();
-      }, RECONNECT_MS);
-    }
+      },
+      onDrop() {
+        reconnecting = setStatus(t('reconnecting'));
+      },
+      async onRefused(response) {
+        const { code } = await failureOf(response);
+        if (response.status === 401) signedOut(code);
+        else setStatus(errorText(code));
+      },
+    });
   }
 
   loginForm.addEventListener('submit', (event) => {
