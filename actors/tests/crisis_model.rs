@@ -2,9 +2,9 @@
 //! the blind evaluation sets, with floors a little under the figures measured when the model was
 //! trained (BENCHMARKS.md). The blind sets were written by helpers who saw only
 //! docs/crisis/taxonomy.md and were frozen before they were evaluated; nothing here tunes on them.
-//! Spent blind sets 1-7 live in the training corpus as `w8-spent-blind-*`; sets 8 and 9 were
-//! evaluated (three times in round 7, each change made for a reason found elsewhere), unread. The
-//! next round needs a fresh blind-10; these floors keep guarding sets 8 and 9 meanwhile.
+//! Spent blind sets 1-9 live in the training corpus as `w8-spent-blind-*` (sets 8 and 9 were
+//! spent in round 8: their misses were read to choose what to change). Set 10 was evaluated once;
+//! the next round needs a fresh blind-11.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -80,7 +80,7 @@ fn the_corpus_is_as_large_and_varied_as_promised() {
     let writers: std::collections::BTreeSet<&str> =
         train.messages.iter().map(|m| m.source.as_str()).collect();
     assert!(writers.len() >= 6, "{writers:?}");
-    let blind = corpus("eval/blind-8");
+    let blind = corpus("eval/blind-10");
     assert!(blind.messages.len() >= 600, "{}", blind.messages.len());
     assert!(
         blind.conversations.len() >= 40,
@@ -124,49 +124,28 @@ fn assert_blind_set(relative: &str, floors: &Floors) {
     });
 }
 
-/// Blind set 8: written blind (the writer, voicing Mekong Delta, Central and industrial-suburb
-/// youth, saw only docs/crisis/taxonomy.md) and committed before round 7 tuned anything; evaluated
-/// with the first round-7 model and again after a second reader's review tightened the step gate
-/// (never chosen on); nobody has read its misses (messages 0.944 at 0.049, turns 0.948 at 0.216).
+/// Blind set 10: written blind (the writer, voicing Tây Nguyên students, Hồ Chí Minh City
+/// code-switchers, vocational-school girls and young factory workers, LGBTQ+ youth, first-year
+/// students and 12-14 year-olds, saw only docs/crisis/taxonomy.md) and committed before round 8
+/// tuned anything; evaluated once with the shipped round-8 model (and the round-7 model, for
+/// comparison; nothing chosen on either); nobody has read its misses (messages 0.877 at 0.041,
+/// turns 0.912 at 0.237).
 #[test]
-fn blind_set_8_single_messages_and_turns() {
+fn blind_set_10_single_messages_and_turns() {
     assert_blind_set(
-        "eval/blind-8",
+        "eval/blind-10",
         &Floors {
-            messages: (0.93, 0.055),
+            messages: (0.86, 0.05),
             categories: [
-                ("suicide", 0.90),
-                ("self_harm", 0.98),
-                ("abuse", 0.84),
-                ("violence", 0.98),
-                ("third_party", 0.94),
+                ("suicide", 0.78),
+                ("self_harm", 0.96),
+                ("abuse", 0.85),
+                ("violence", 0.94),
+                ("third_party", 0.78),
             ],
-            style_recall: 0.78,
-            style_fpr: 0.12,
-            turns: (0.93, 0.23),
-            patterns: [("joke_retraction", 0.97), ("direct_crisis", 0.97)],
-        },
-    );
-}
-
-/// Blind set 9: written blind (Northern, Đà Nẵng and overseas students) and frozen with set 8;
-/// evaluated as set 8 was (messages 0.938 at 0.040, turns 0.962 at 0.059).
-#[test]
-fn blind_set_9_single_messages_and_turns() {
-    assert_blind_set(
-        "eval/blind-9",
-        &Floors {
-            messages: (0.92, 0.047),
-            categories: [
-                ("suicide", 0.88),
-                ("self_harm", 0.95),
-                ("abuse", 0.93),
-                ("violence", 0.89),
-                ("third_party", 0.96),
-            ],
-            style_recall: 0.71,
+            style_recall: 0.65,
             style_fpr: 0.10,
-            turns: (0.94, 0.075),
+            turns: (0.89, 0.25),
             patterns: [("joke_retraction", 0.97), ("direct_crisis", 0.97)],
         },
     );
@@ -268,6 +247,13 @@ fn only_a_real_safety_step_ends_a_crisis() {
                 pills,
                 "my roommate just got home, she is sitting with me now",
             ),
+            // Round 8: an emergency number called and a step back from the edge; being driven to
+            // the clinic.
+            (
+                "I'm on the bridge railing, i want to jump",
+                "ok i called 115, someone is coming. i stepped back from the railing",
+            ),
+            (pills, "Ba đang chở em lên trạm y tế xã, em ngồi sau xe."),
         ] {
             let after = run(opening, step);
             assert!(

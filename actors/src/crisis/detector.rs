@@ -1091,6 +1091,8 @@ mod tests {
             "mệt chết đi được",
             "thèm trà sữa muốn chết",
             "giết thời gian",
+            "chờ xe buýt cả tiếng, chán muốn chết",
+            "cái đt cũ lag muốn chết",
         ] {
             assert!(!d.assess(text).is_crisis, "{text}");
         }
