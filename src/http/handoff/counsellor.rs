@@ -20,11 +20,12 @@ use cbln_actors::crisis::RiskLevel;
 use cbln_actors::crypto::{Aad, Purpose};
 use cbln_actors::domain::{MessageText, Role};
 use cbln_actors::handoff::{EntryRole, HandoffEntry, HandoffRecord, HandoffStatus, Outcome};
+use cbln_actors::persistence::handoff_copy::InsertCounsellorMessage;
 use cbln_actors::persistence::messages::{
-    ClaimHandoff, CloseHandoff, Commit, CountHandoffOutcomes, ListQueuedHandoffs, LoadHandoff,
+    ClaimHandoff, CloseHandoff, CountHandoffOutcomes, ListQueuedHandoffs, LoadHandoff,
     LoadQueueFigures, LoadSessionKey,
 };
-use cbln_actors::persistence::{StoredMessage, Timestamp, WriteOp};
+use cbln_actors::persistence::{StoredMessage, Timestamp};
 use uuid::Uuid;
 
 /// Most handoffs the queue lists.
@@ -85,9 +86,9 @@ pub async fn claim(
             _ => return Err(ApiError::HandoffEnded),
         }
     } else {
+        super::announce_change(&state, record.session_id);
         log_staff_access(&state, Some(principal.staff_id), id, "claimed", now).await;
         state.system.metrics.handoff_claimed(waited(&record, now));
-        state.system.changes.handoff(record.session_id);
     }
     Ok(HttpResponse::Ok().json(StaffHandoffEnvelope {
         handoff: StaffHandoffView::from(&record),
@@ -222,12 +223,12 @@ pub async fn close(
     if !closed {
         return Err(ApiError::HandoffEnded);
     }
+    super::announce_change(&state, record.session_id);
     log_staff_access(&state, Some(principal.staff_id), id, "closed", now).await;
     state
         .system
         .metrics
         .handoff_ended(outcome.as_str(), record.risk);
-    state.system.changes.handoff(record.session_id);
     let record = HandoffRecord {
         status: HandoffStatus::Closed,
         closed_at: Some(now),
@@ -323,18 +324,16 @@ async fn commit_to_history(
         is_crisis_detected: false,
         created_at: now,
     };
-    let committed = state
+    // Not a chat write: nothing a session actor caches changes, so no copy is made stale.
+    message.seq = state
         .system
         .persistence
-        .ask(Commit {
-            op: WriteOp::Standalone {
-                message: message.clone(),
-                risk_change: None,
-                expected_version: None,
-            },
+        .ask(InsertCounsellorMessage {
+            message: message.clone(),
         })
-        .await?;
-    message.seq = committed.seq;
+        .await?
+        // Deleted meanwhile: the person is gone.
+        .ok_or(ApiError::HandoffEnded)?;
     Ok(message)
 }
 
