@@ -53,8 +53,9 @@ pub async fn send(
 /// Passes the pipeline's events on to the client, keeping the final answer for `keep`. A
 /// pipeline that failed after its message was stored has left that message awaiting its answer:
 /// once the pipeline is done the session's actor is asked to answer it at once, as recovery
-/// would (by the listener, or by handing it to a counsellor who claimed the conversation
-/// meanwhile), and the client and `keep` get that answer instead of the failure.
+/// would, and `keep` gets that answer. When the actor handed it to a counsellor who claimed the
+/// conversation meanwhile, the client is told so (`reply.replaced` without a reply) instead of
+/// the failure.
 async fn relay(
     mut from_pipeline: UnboundedReceiver<StreamEvent>,
     mut from_ask: UnboundedReceiver<PipelineError>,
@@ -125,16 +126,20 @@ async fn relay(
             crisis_info,
             notice: None,
         });
+    if let Some(posted) = &recovered
+        && let Some((state, pending)) = keep.take()
+    {
+        let answer = Ok(HttpResponse::Created().json(PostedMessage::from(posted.clone())));
+        let _ = pending.finish(&state, answer, None).await;
+    }
     let event = match (recovered, unanswered) {
-        (Some(posted), _) => {
-            if let Some((state, pending)) = keep.take() {
-                let answer = Ok(HttpResponse::Created().json(PostedMessage::from(posted.clone())));
-                let _ = pending.finish(&state, answer, None).await;
-            }
-            StreamEvent::Replaced(posted)
-        }
-        (None, Some(error)) => StreamEvent::Failed(error),
-        (None, None) => return,
+        // A counsellor claimed the conversation while the reply was streamed: the pieces shown
+        // are void and the message is theirs.
+        (Some(posted), _) if posted.ai_message.is_none() => StreamEvent::Replaced(posted),
+        // Answered by the listener: the stream still reports the failure it met, and a retry
+        // with the key gets the answer.
+        (_, Some(error)) => StreamEvent::Failed(error),
+        (_, None) => return,
     };
     let _ = to_client.send(event);
 }

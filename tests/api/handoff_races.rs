@@ -63,14 +63,15 @@ async fn a_claim_during_a_streamed_reply_gives_the_message_to_the_counsellor(bac
     .await;
     let uri = mock.uri();
     let app = spawn_app_with(backend, move |s| use_provider(s, &uri, 10_000)).await;
-    let staff = app
-        .signed_in_staff("on-duty", StaffRole::Counsellor)
-        .await;
+    let staff = app.signed_in_staff("on-duty", StaffRole::Counsellor).await;
     let token = app.create_session().await;
     let id = asked(&app, &token, json!({"share": "none"})).await;
 
     let mut response = app
-        .stream_message(&token, &json!({"content": "Marker-awaiting: mình chưa ngủ được"}))
+        .stream_message(
+            &token,
+            &json!({"content": "Marker-awaiting: mình chưa ngủ được"}),
+        )
         .send()
         .await
         .expect("request");
@@ -92,7 +93,10 @@ async fn a_claim_during_a_streamed_reply_gives_the_message_to_the_counsellor(bac
     assert_eq!(events[0].name, "message.accepted", "{events:?}");
     let last = events.last().expect("a final event");
     assert_eq!(last.name, "reply.replaced", "{events:?}");
-    assert!(last.data["ai_message"].is_null(), "no listener reply: {events:?}");
+    assert!(
+        last.data["ai_message"].is_null(),
+        "no listener reply: {events:?}"
+    );
 
     assert_eq!(roles(&app, &token).await, ["user"], "no reply stored");
     assert_eq!(
@@ -101,8 +105,12 @@ async fn a_claim_during_a_streamed_reply_gives_the_message_to_the_counsellor(bac
         0,
         "the message no longer awaits the listener"
     );
-    let (status, entries) =
-        staff_get(&app, &staff, &format!("/api/v1/staff/handoffs/{id}/messages")).await;
+    let (status, entries) = staff_get(
+        &app,
+        &staff,
+        &format!("/api/v1/staff/handoffs/{id}/messages"),
+    )
+    .await;
     assert_eq!(status, 200, "{entries}");
     let entries = entries["messages"].as_array().expect("entries");
     assert_eq!(entries.len(), 1, "{entries:?}");
@@ -147,7 +155,10 @@ async fn a_counsellor_message_does_not_make_the_session_stale(backend: Backend) 
     assert_eq!(refused_commits(&app).await, refused, "nothing was refused");
     let history = app.history(&token).await;
     let messages = history["messages"].as_array().expect("messages");
-    let roles: Vec<&str> = messages.iter().map(|m| m["role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
     // In sequence order: the counsellor's message took the number after the person's.
     assert_eq!(roles, ["user", "counsellor", "user"]);
     assert_eq!(messages[1]["content"], "Chào em, mình ở đây.");
