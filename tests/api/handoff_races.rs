@@ -49,6 +49,18 @@ async fn version_of(app: &TestApp, token: &str) -> i64 {
     .await
 }
 
+/// An app with a counsellor signed in, a session and its queued handoff: the app, the
+/// counsellor's token, the session's token and the handoff's id.
+async fn queued(backend: Backend) -> (TestApp, String, String, String) {
+    let app = staffed(backend).await;
+    let staff = app
+        .signed_in_staff("counsellor", StaffRole::Counsellor)
+        .await;
+    let token = app.create_session().await;
+    let id = asked(&app, &token, json!({"share": "none"})).await;
+    (app, staff, token, id)
+}
+
 /// A streamed post whose model answers only after `MODEL_DELAY`: once the person's message is
 /// accepted, a counsellor claims the conversation. The listener's answer is not stored; the
 /// message is the counsellor's, in the handoff, and it no longer awaits an answer.
@@ -128,10 +140,7 @@ async fn a_claim_during_a_streamed_reply_gives_the_message_to_the_counsellor(bac
 /// A counsellor's answer joins the history after the person's message without moving the
 /// session's version: the person's next message is not refused and prepared again.
 async fn a_counsellor_message_does_not_make_the_session_stale(backend: Backend) {
-    let app = staffed(backend).await;
-    let staff = app.signed_in_staff("answers", StaffRole::Counsellor).await;
-    let token = app.create_session().await;
-    let id = asked(&app, &token, json!({"share": "none"})).await;
+    let (app, staff, token, id) = queued(backend).await;
     let (status, claimed) = claim(&app, &staff, &id).await;
     assert_eq!(status, 200, "{claimed}");
     let (status, posted) = app.send_message(&token, "chào anh chị").await;
@@ -169,10 +178,7 @@ async fn a_counsellor_message_does_not_make_the_session_stale(backend: Backend) 
 /// through the staff routes. Each reaches the actor at once: the next message is prepared
 /// against it and committed without being refused first.
 async fn a_handoff_changed_elsewhere_reaches_the_live_session_at_once(backend: Backend) {
-    let app = staffed(backend).await;
-    let staff = app.signed_in_staff("claims", StaffRole::Counsellor).await;
-    let token = app.create_session().await;
-    let id = asked(&app, &token, json!({"share": "none"})).await;
+    let (app, staff, token, id) = queued(backend).await;
     let answered_by_ai = |posted: &Value| !posted["ai_message"].is_null();
     let (status, posted) = app.send_message(&token, "vẫn đang đợi").await;
     assert_eq!(status, 201, "{posted}");

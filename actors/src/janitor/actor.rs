@@ -126,28 +126,20 @@ async fn sweep(
     .await
 }
 
-/// Logs what a sweep removed (every kind), and how it ended.
+/// Logs what a sweep removed (every kind, also when a later step failed), and its failure.
 fn log_sweep(report: &SweepReport, failed: Option<&PipelineError>) {
-    let removed = *report != SweepReport::default();
-    match failed {
-        Some(error) => tracing::error!(
-            error = %error,
-            sessions = report.sessions_deleted,
-            health_snapshots = report.health_snapshots_deleted,
-            idempotency_keys = report.idempotency_keys_deleted,
-            staff_tokens = report.staff_tokens_deleted,
-            handoffs_shredded = report.handoffs_shredded,
-            "janitor sweep failed after removing these"
-        ),
-        None if removed => tracing::info!(
+    if *report != SweepReport::default() {
+        tracing::info!(
             sessions = report.sessions_deleted,
             health_snapshots = report.health_snapshots_deleted,
             idempotency_keys = report.idempotency_keys_deleted,
             staff_tokens = report.staff_tokens_deleted,
             handoffs_shredded = report.handoffs_shredded,
             "janitor removed expired data"
-        ),
-        None => {}
+        );
+    }
+    if let Some(error) = failed {
+        tracing::error!(error = %error, "janitor sweep failed");
     }
 }
 

@@ -140,11 +140,10 @@ pub async fn answer(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let id = handoff_id(&request)?;
-    let body: CounsellorMessageRequest = required_json_body(
+    let (id, body): (_, CounsellorMessageRequest) = handoff_and_body(
+        &state,
         &request,
         payload,
-        state.body_limit,
         "content",
         "a message is required",
     )
@@ -191,11 +190,10 @@ pub async fn close(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let id = handoff_id(&request)?;
-    let body: CloseRequest = required_json_body(
+    let (id, body): (_, CloseRequest) = handoff_and_body(
+        &state,
         &request,
         payload,
-        state.body_limit,
         "outcome",
         "an outcome is required",
     )
@@ -247,6 +245,20 @@ fn handoff_id(request: &HttpRequest) -> Result<Uuid, ApiError> {
         .get("id")
         .and_then(|id| Uuid::parse_str(id).ok())
         .ok_or(ApiError::HandoffNotFound)
+}
+
+/// The `{id}` of the path and the request's JSON body, which must be there (422 naming `field`
+/// with `missing` when it is not): what a counsellor's action on one handoff starts with.
+async fn handoff_and_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+    field: &str,
+    missing: &str,
+) -> Result<(Uuid, T), ApiError> {
+    let id = handoff_id(request)?;
+    let body = required_json_body(request, payload, state.body_limit, field, missing).await?;
+    Ok((id, body))
 }
 
 async fn load(state: &AppState, id: Uuid) -> Result<HandoffRecord, ApiError> {
