@@ -14,9 +14,10 @@ use super::state::AppState;
 use super::views::{ChatMessage, CrisisInfo, Notice, PostedMessage};
 use actix_web::HttpResponse;
 use actix_web::web::{Bytes, Data};
+use cbln_actors::error::PipelineError;
 use cbln_actors::session::{AnswerAwaiting, PostMessageStreaming, StreamEvent};
 use serde_json::json;
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// Starts the post and answers once its message is committed (or with the error that stopped it).
 /// With `keep`, the final answer is kept for `Idempotency-Key` retries as the JSON a plain post
@@ -26,65 +27,16 @@ pub async fn send(
     content: String,
     keep: Option<(Data<AppState>, Pending)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (events, mut from_pipeline) = unbounded_channel();
+    let (events, from_pipeline) = unbounded_channel();
+    let (gave_up, from_ask) = unbounded_channel();
     let (to_client, mut received) = unbounded_channel();
-    let reporter = events.clone();
     let recovery = session.clone();
     actix_web::rt::spawn(async move {
         if let Err(error) = session.ask(PostMessageStreaming { content, events }).await {
-            let _ = reporter.send(StreamEvent::Failed(error));
+            let _ = gave_up.send(error);
         }
     });
-    actix_web::rt::spawn(async move {
-        let mut keep = keep;
-        let mut accepted = None;
-        while let Some(event) = from_pipeline.recv().await {
-            let answer = match &event {
-                StreamEvent::Accepted {
-                    user_message,
-                    crisis_info,
-                } => {
-                    accepted = Some((user_message.clone(), crisis_info.clone()));
-                    None
-                }
-                StreamEvent::Completed(posted) | StreamEvent::Replaced(posted) => Some(Ok(
-                    HttpResponse::Created().json(PostedMessage::from(posted.clone())),
-                )),
-                // Before its message was taken, released so that a retry runs afresh.
-                StreamEvent::Failed(_) if accepted.is_none() => Some(Err(ApiError::Internal)),
-                // After it, the message is stored: the claim is kept until the message has an
-                // answer (below, or a late final event if only the wait for it ran out), so a
-                // retry meanwhile gets 409 instead of posting the message twice.
-                _ => None,
-            };
-            if let Some(answer) = answer
-                && let Some((state, pending)) = keep.take()
-            {
-                let _ = pending.finish(&state, answer, None).await;
-            }
-            let _ = to_client.send(event);
-        }
-        // The pipeline is done and the stored message has no reply: the session's actor answers
-        // its own failure at once when asked, and that answer settles the claim, so a retry gets
-        // it instead of waiting out the lease. If it cannot be answered now, the lease frees the
-        // key later and recovery answers the message at the session's next use.
-        if let (Some((state, pending)), Some((user_message, crisis_info))) = (keep, accepted) {
-            let answered = recovery.ask(AnswerAwaiting).await.unwrap_or_default();
-            if let Some(reply) = answered
-                .into_iter()
-                .find(|answered| answered.message_id == user_message.id)
-            {
-                let posted = cbln_actors::session::PostedMessage {
-                    user_message,
-                    ai_message: Some(reply.reply),
-                    crisis_info,
-                    notice: None,
-                };
-                let answer = Ok(HttpResponse::Created().json(PostedMessage::from(posted)));
-                let _ = pending.finish(&state, answer, None).await;
-            }
-        }
-    });
+    actix_web::rt::spawn(relay(from_pipeline, from_ask, to_client, recovery, keep));
     let first = received.recv().await.ok_or(ApiError::Internal)?;
     if let StreamEvent::Failed(error) = first {
         return Err(error.into());
@@ -96,6 +48,100 @@ pub async fn send(
         ended: false,
     };
     Ok(response(futures_util::stream::unfold(state, Relay::next)))
+}
+
+/// Passes the pipeline's events on to the client, keeping the final answer for `keep`. A
+/// pipeline that failed after its message was stored has left that message awaiting its answer:
+/// once the pipeline is done the session's actor is asked to answer it at once, as recovery
+/// would, and `keep` gets that answer. When the actor handed it to a counsellor who claimed the
+/// conversation meanwhile, the client is told so (`reply.replaced` without a reply) instead of
+/// the failure.
+async fn relay(
+    mut from_pipeline: UnboundedReceiver<StreamEvent>,
+    mut from_ask: UnboundedReceiver<PipelineError>,
+    to_client: UnboundedSender<StreamEvent>,
+    recovery: LiveSession,
+    mut keep: Option<(Data<AppState>, Pending)>,
+) {
+    let mut accepted = None;
+    let mut unanswered = None;
+    loop {
+        let (event, from_actor) = tokio::select! {
+            Some(event) = from_pipeline.recv() => (event, true),
+            // Waiting for the actor ran out (or it never started): said at once, whatever the
+            // pipeline still does.
+            Some(error) = from_ask.recv() => (StreamEvent::Failed(error), false),
+            else => break,
+        };
+        let event = match event {
+            // The pipeline's own failure after its message was stored, its last event: held
+            // until recovery has had its say.
+            StreamEvent::Failed(error) if from_actor && accepted.is_some() => {
+                unanswered = Some(error);
+                continue;
+            }
+            event => event,
+        };
+        let answer = match &event {
+            StreamEvent::Accepted {
+                user_message,
+                crisis_info,
+            } => {
+                accepted = Some((user_message.clone(), crisis_info.clone()));
+                None
+            }
+            StreamEvent::Completed(posted) | StreamEvent::Replaced(posted) => Some(Ok(
+                HttpResponse::Created().json(PostedMessage::from(posted.clone())),
+            )),
+            // Before its message was taken, released so that a retry runs afresh.
+            StreamEvent::Failed(_) if accepted.is_none() => Some(Err(ApiError::Internal)),
+            // After it, the message is stored: the claim is kept until the message has an
+            // answer (below, or a late final event if only the wait for it ran out), so a
+            // retry meanwhile gets 409 instead of posting the message twice.
+            _ => None,
+        };
+        if let Some(answer) = answer
+            && let Some((state, pending)) = keep.take()
+        {
+            let _ = pending.finish(&state, answer, None).await;
+        }
+        let _ = to_client.send(event);
+    }
+    let Some((user_message, crisis_info)) = accepted else {
+        return;
+    };
+    if unanswered.is_none() && keep.is_none() {
+        return;
+    }
+    // The pipeline is done and the stored message has no answer: the session's actor answers
+    // its own failure at once when asked. If it cannot now, the lease frees the key later and
+    // recovery answers the message at the session's next use.
+    let answered = recovery.ask(AnswerAwaiting).await.unwrap_or_default();
+    let recovered = answered
+        .into_iter()
+        .find(|answered| answered.message_id == user_message.id)
+        .map(|answered| cbln_actors::session::PostedMessage {
+            user_message,
+            ai_message: answered.reply,
+            crisis_info,
+            notice: None,
+        });
+    if let Some(posted) = &recovered
+        && let Some((state, pending)) = keep.take()
+    {
+        let answer = Ok(HttpResponse::Created().json(PostedMessage::from(posted.clone())));
+        let _ = pending.finish(&state, answer, None).await;
+    }
+    let event = match (recovered, unanswered) {
+        // A counsellor claimed the conversation while the reply was streamed: the pieces shown
+        // are void and the message is theirs.
+        (Some(posted), _) if posted.ai_message.is_none() => StreamEvent::Replaced(posted),
+        // Answered by the listener: the stream still reports the failure it met, and a retry
+        // with the key gets the answer.
+        (_, Some(error)) => StreamEvent::Failed(error),
+        (_, None) => return,
+    };
+    let _ = to_client.send(event);
 }
 
 /// Turns pipeline events into frames with increasing ids, ending after the first final event.

@@ -27,6 +27,7 @@ mod errors;
 mod events;
 mod feedback;
 mod handoff;
+mod handoff_races;
 mod handoff_staff;
 mod haproxy;
 mod idempotency;

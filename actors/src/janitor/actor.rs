@@ -45,17 +45,18 @@ pub struct JanitorSettings {
 }
 
 /// Runs `batch` (one statement deleting up to `settings.batch_size` rows) until a batch comes
-/// back short, pausing between batches so that chat traffic goes first; the rows deleted in all.
+/// back short, pausing between batches so that chat traffic goes first. Every row a batch deleted
+/// is added to `total` as it goes, so a later batch that fails does not hide what was removed.
 async fn in_batches(
     settings: &JanitorSettings,
+    total: &mut u64,
     mut batch: impl AsyncFnMut() -> Result<u64, PipelineError>,
-) -> Result<u64, PipelineError> {
-    let mut total = 0;
+) -> Result<(), PipelineError> {
     loop {
         let deleted = batch().await?;
-        total += deleted;
+        *total += deleted;
         if (deleted as i64) < settings.batch_size {
-            return Ok(total);
+            return Ok(());
         }
         tokio::time::sleep(settings.batch_pause).await;
     }
@@ -63,61 +64,83 @@ async fn in_batches(
 
 /// One sweep: expired sessions (evicted here and announced to other instances), health
 /// snapshots, idempotency keys and staff tokens past their time, and ended handoffs shredded.
+/// `report` counts what was removed, also when a later step fails.
 async fn sweep(
     persistence: Mailbox<PersistenceActor>,
     registry: Mailbox<SessionRegistry>,
     settings: JanitorSettings,
     metrics: Metrics,
-) -> Result<SweepReport, PipelineError> {
+    report: &mut SweepReport,
+) -> Result<(), PipelineError> {
     let batch = settings.batch_size;
-    let sessions_deleted = in_batches(&settings, async || {
+    in_batches(&settings, &mut report.sessions_deleted, async || {
         let now = Timestamp::now();
         let ids = persistence.ask(ExpireSessions { now, batch }).await?;
         let deleted = ids.len() as u64;
         metrics.janitor_deleted(JanitorKind::Sessions, deleted);
         metrics.sessions_deleted(DeleteReason::Expired, deleted);
-        if !ids.is_empty() {
-            registry
+        // The rows are gone whatever the registry says: an actor it was not told about finds
+        // its session missing at its next use.
+        if !ids.is_empty()
+            && let Err(error) = registry
                 .ask(EvictSessions {
                     ids,
                     announce: true,
                 })
-                .await?;
+                .await
+        {
+            tracing::warn!(%error, "expired sessions deleted but their actors not stopped");
         }
         Ok(deleted)
     })
     .await?;
     let before = Timestamp::now().minus(settings.health_retention);
-    let health_snapshots_deleted = in_batches(&settings, async || {
-        let deleted = persistence
-            .ask(PurgeHealthSnapshots { before, batch })
-            .await?;
-        metrics.janitor_deleted(JanitorKind::HealthMetrics, deleted);
-        Ok(deleted)
-    })
+    in_batches(
+        &settings,
+        &mut report.health_snapshots_deleted,
+        async || {
+            let deleted = persistence
+                .ask(PurgeHealthSnapshots { before, batch })
+                .await?;
+            metrics.janitor_deleted(JanitorKind::HealthMetrics, deleted);
+            Ok(deleted)
+        },
+    )
     .await?;
     let now = Timestamp::now();
-    let idempotency_keys_deleted = in_batches(&settings, async || {
-        persistence.ask(PurgeIdempotencyKeys { now, batch }).await
-    })
+    in_batches(
+        &settings,
+        &mut report.idempotency_keys_deleted,
+        async || persistence.ask(PurgeIdempotencyKeys { now, batch }).await,
+    )
     .await?;
-    let staff_tokens_deleted = in_batches(&settings, async || {
+    in_batches(&settings, &mut report.staff_tokens_deleted, async || {
         persistence.ask(PurgeStaffTokens { now, batch }).await
     })
     .await?;
     // Ended handoffs past their retention: their keys go, and with them all a
     // counsellor could read.
-    let handoffs_shredded = in_batches(&settings, async || {
+    in_batches(&settings, &mut report.handoffs_shredded, async || {
         persistence.ask(ShredEndedHandoffs { now, batch }).await
     })
-    .await?;
-    Ok(SweepReport {
-        sessions_deleted,
-        health_snapshots_deleted,
-        idempotency_keys_deleted,
-        handoffs_shredded,
-        staff_tokens_deleted,
-    })
+    .await
+}
+
+/// Logs what a sweep removed (every kind, also when a later step failed), and its failure.
+fn log_sweep(report: &SweepReport, failed: Option<&PipelineError>) {
+    if *report != SweepReport::default() {
+        tracing::info!(
+            sessions = report.sessions_deleted,
+            health_snapshots = report.health_snapshots_deleted,
+            idempotency_keys = report.idempotency_keys_deleted,
+            staff_tokens = report.staff_tokens_deleted,
+            handoffs_shredded = report.handoffs_shredded,
+            "janitor removed expired data"
+        );
+    }
+    if let Some(error) = failed {
+        tracing::error!(error = %error, "janitor sweep failed");
+    }
 }
 
 /// Housekeeping actor.
@@ -193,34 +216,33 @@ impl Handler<RunSweep> for JanitorActor {
     type Result = AtomicResponse<Self, Result<SweepReport, PipelineError>>;
 
     fn handle(&mut self, _msg: RunSweep, _ctx: &mut Self::Context) -> Self::Result {
-        let work = sweep(
-            self.persistence.clone(),
-            self.registry.clone(),
-            self.settings.clone(),
-            self.metrics.clone(),
-        );
+        let persistence = self.persistence.clone();
+        let registry = self.registry.clone();
+        let settings = self.settings.clone();
         let metrics = self.metrics.clone();
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(
-            move |result: Result<SweepReport, PipelineError>, _, _| {
-                match &result {
-                    Ok(report) => {
-                        metrics.janitor_run(JanitorOutcome::Ok);
-                        if report.sessions_deleted > 0 || report.health_snapshots_deleted > 0 {
-                            tracing::info!(
-                                sessions = report.sessions_deleted,
-                                health_snapshots = report.health_snapshots_deleted,
-                                "janitor removed expired data"
-                            );
-                        }
-                    }
-                    Err(error) => {
-                        metrics.janitor_run(JanitorOutcome::Error);
-                        tracing::error!(error = %error, "janitor sweep failed");
-                    }
+        let work = async move {
+            let mut report = SweepReport::default();
+            let swept = sweep(
+                persistence,
+                registry,
+                settings,
+                metrics.clone(),
+                &mut report,
+            )
+            .await;
+            log_sweep(&report, swept.as_ref().err());
+            match swept {
+                Ok(()) => {
+                    metrics.janitor_run(JanitorOutcome::Ok);
+                    Ok(report)
                 }
-                result
-            },
-        )))
+                Err(error) => {
+                    metrics.janitor_run(JanitorOutcome::Error);
+                    Err(error)
+                }
+            }
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self)))
     }
 }
 
@@ -244,11 +266,12 @@ impl Handler<AnswerOrphans> for JanitorActor {
                 return Ok(0);
             }
             let handles = registry.ask(WakeSessions { sessions }).await?;
-            let mut handed_over = 0;
+            let mut answered = 0;
             // One at a time: each answer is a small commit, and chat traffic goes first.
             for handle in handles {
                 match handle.mailbox.ask(AnswerAwaiting).await {
-                    Ok(_) => handed_over += 1,
+                    // Recovery is best effort: only what it did answer counts.
+                    Ok(now_answered) => answered += now_answered.len() as u64,
                     // Deleted or expired meanwhile, or busy: the next sweep looks again.
                     Err(error) => tracing::warn!(
                         session_id = %handle.session_id,
@@ -257,10 +280,10 @@ impl Handler<AnswerOrphans> for JanitorActor {
                     ),
                 }
             }
-            if handed_over > 0 {
-                tracing::info!(sessions = handed_over, "janitor answered orphaned messages");
+            if answered > 0 {
+                tracing::info!(messages = answered, "janitor answered orphaned messages");
             }
-            Ok(handed_over)
+            Ok(answered)
         };
         AtomicResponse::new(Box::pin(work.into_actor(self)))
     }

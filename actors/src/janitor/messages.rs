@@ -19,14 +19,16 @@ pub struct SweepReport {
     pub staff_tokens_deleted: u64,
 }
 
-/// Delete expired sessions and old health snapshots, in batches.
+/// Delete what is past its time (sessions, health snapshots, idempotency keys, staff tokens) and
+/// shred ended handoffs, in batches; answers what was removed.
 #[derive(Message)]
 #[rtype(result = "Result<SweepReport, PipelineError>")]
 pub struct RunSweep;
 
 /// Answer the messages left awaiting their reply past the grace period (their instance died,
 /// or the reply failed and nobody used the session since), with the built-in listener or the
-/// safety protocol, through each session's actor. Answers how many sessions were handed over.
+/// safety protocol (or by handing them to the counsellor who has the conversation), through each
+/// session's actor. Answers how many messages were answered now.
 #[derive(Message)]
 #[rtype(result = "Result<u64, PipelineError>")]
 pub struct AnswerOrphans;

@@ -6,6 +6,7 @@ mod claim;
 mod error;
 mod exit;
 mod feedback;
+pub mod handoff_copy;
 mod handoffs;
 mod idempotency;
 mod maintenance;

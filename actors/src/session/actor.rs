@@ -116,8 +116,8 @@ impl Handler<HandoffChanged> for SessionActor {
     type Result = AtomicResponse<Self, Result<(), PipelineError>>;
 
     fn handle(&mut self, _msg: HandoffChanged, _ctx: &mut Self::Context) -> Self::Result {
-        self.serialised(move |_deps, state| async move {
-            state.lock().await.mark_stale();
+        self.serialised(move |deps, state| async move {
+            state.lock().await.handoff_changed(&deps).await;
             Ok(())
         })
     }

@@ -9,11 +9,13 @@ use super::state::SessionState;
 use super::streaming::ReplySink;
 use super::view::PostedMessage;
 use crate::crisis::{ConversationRisk, CrisisInfo};
+use crate::crypto::DataKey;
 use crate::encryptor::{SealRecords, UnwrapDataKey};
 use crate::error::PipelineError;
 use crate::handoff::{EntryRole, SealedEntry, entry_aad};
+use crate::persistence::handoff_copy::HandOverAwaiting;
 use crate::persistence::messages::{AppendHandoffEntry, Commit, LoadHandoffKey, RaiseHandoffRisk};
-use crate::persistence::{StoredMessage, WriteOp};
+use crate::persistence::{StoreError, StoredMessage, WriteOp};
 use uuid::Uuid;
 
 /// What the pipeline prepared for a message the counsellor answers.
@@ -74,11 +76,7 @@ pub async fn post_to_counsellor(
     if let Some(sink) = sink {
         sink.accepted(shown.clone(), crisis_info.clone());
     }
-    // The message is stored and answered either way: a copy that fails is logged, not undone.
-    if let Err(error) = copy_for_counsellor(deps, handoff_id, &message, content).await {
-        tracing::error!(error = %error, "a message could not be copied for the counsellor");
-    }
-    deps.changes.handoff(message.session_id);
+    copy_or_log(deps, state, handoff_id, &message, content).await;
     raise_risk(deps, state, risk).await;
     Ok(PostedMessage {
         user_message: shown,
@@ -89,13 +87,13 @@ pub async fn post_to_counsellor(
 }
 
 /// The open handoff of a conversation that turned worse moves up the queue (and its counsellor
-/// sees the change). The cached copy follows: a raise is not a change of state, so it does not
-/// move the session's version, and a raise made elsewhere at most repeats here, changing nothing.
+/// sees the change). The cached copy follows once the store took the raise: a raise is not a
+/// change of state, so it does not move the session's version, and a raise made elsewhere at most
+/// repeats here, changing nothing. A raise that failed is tried again by the next message.
 pub async fn raise_risk(deps: &SessionDeps, state: &mut SessionState, risk: ConversationRisk) {
     let Some(handoff) = state.handoff.as_mut().filter(|h| risk.level > h.risk) else {
         return;
     };
-    handoff.risk = risk.level;
     let raised = deps
         .persistence
         .ask(RaiseHandoffRisk {
@@ -104,25 +102,49 @@ pub async fn raise_risk(deps: &SessionDeps, state: &mut SessionState, risk: Conv
         })
         .await;
     match raised {
-        Ok(true) => deps.changes.handoff(handoff.session_id),
-        Ok(false) => {}
+        Ok(changed) => {
+            handoff.risk = risk.level;
+            if changed {
+                deps.changes.handoff(handoff.session_id);
+            }
+        }
         Err(error) => tracing::error!(error = %error, "a handoff's risk could not be raised"),
     }
 }
 
-async fn copy_for_counsellor(
+/// A message of the person's stays theirs and stored either way: a copy for the counsellor that
+/// fails is logged, not undone. The counsellor's views are told of the new entry.
+pub(super) async fn copy_or_log(
     deps: &SessionDeps,
+    state: &mut SessionState,
     handoff_id: Uuid,
     message: &StoredMessage,
     content: &str,
-) -> Result<(), PipelineError> {
+) {
+    if let Err(error) = copy_for_counsellor(deps, state, handoff_id, message, content).await {
+        tracing::error!(error = %error, "a message could not be copied for the counsellor");
+    }
+    deps.changes.handoff(message.session_id);
+}
+
+/// The assigned handoff's key, unwrapped once per handoff; `None` once it was destroyed.
+async fn handoff_key(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+    handoff_id: Uuid,
+) -> Result<Option<DataKey>, PipelineError> {
+    if let Some((id, key)) = &state.handoff_key
+        && *id == handoff_id
+    {
+        return Ok(Some(key.clone()));
+    }
     // The key is gone once the handoff ended and its retention passed: nothing to copy into.
     let Some(wrapped) = deps
         .persistence
         .ask(LoadHandoffKey { id: handoff_id })
         .await?
     else {
-        return Ok(());
+        return Ok(None);
     };
     // A handoff's key is wrapped bound to the handoff's id, as a session's is to the session's.
     let key = deps
@@ -132,6 +154,20 @@ async fn copy_for_counsellor(
             wrapped,
         })
         .await?;
+    state.handoff_key = Some((handoff_id, key.clone()));
+    Ok(Some(key))
+}
+
+async fn copy_for_counsellor(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+    handoff_id: Uuid,
+    message: &StoredMessage,
+    content: &str,
+) -> Result<(), PipelineError> {
+    let Some(key) = handoff_key(deps, state, handoff_id).await? else {
+        return Ok(());
+    };
     let entry_id = Uuid::new_v4();
     let [sealed] = deps
         .encryptor
@@ -152,4 +188,32 @@ async fn copy_for_counsellor(
             },
         })
         .await
+}
+
+/// A message left awaiting the listener's reply when a counsellor took the conversation (a claim
+/// that landed while its reply was streamed): the counsellor answers it, as they would have had
+/// the claim come first. It stops awaiting only while this copy is current, so one actor hands it
+/// over and none answers it with the listener after the claim; then it is copied for the
+/// counsellor. `VersionConflict` when the copy was not current or another actor took it.
+pub(super) async fn hand_over(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+    handoff_id: Uuid,
+    message: &StoredMessage,
+    content: &str,
+) -> Result<(), PipelineError> {
+    let handed = deps
+        .persistence
+        .ask(HandOverAwaiting {
+            session_id: message.session_id,
+            message_id: message.id,
+            expected_version: state.version,
+        })
+        .await?;
+    if !handed {
+        return Err(PipelineError::Store(StoreError::VersionConflict));
+    }
+    copy_or_log(deps, state, handoff_id, message, content).await;
+    raise_risk(deps, state, state.risk).await;
+    Ok(())
 }

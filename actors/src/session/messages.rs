@@ -80,8 +80,9 @@ pub struct SubmitFeedback {
 #[rtype(result = "Result<Vec<super::recovery::Answered>, PipelineError>")]
 pub struct AnswerAwaiting;
 
-/// The session's handoff changed through this instance (asked for, left): the copy is reloaded
-/// before the next message, instead of that message's commit being refused first.
+/// The session's handoff changed through this instance (asked for, claimed, closed, left; sent
+/// by the registry to a live actor): the copy is reloaded now, so the next message is prepared
+/// against the change instead of having its commit refused first.
 #[derive(Message, Clone)]
 #[rtype(result = "Result<(), PipelineError>")]
 pub struct HandoffChanged;

@@ -23,8 +23,9 @@ pub(crate) use state::SessionState;
 pub use streaming::{PostMessageStreaming, ReplySink, StreamEvent};
 pub use view::{ChatMessage, FeedbackReceipt, History, PostedMessage, SessionStatus};
 
-/// Session-actor message type names, declared to the metrics at startup.
-pub const MESSAGE_TYPES: [&str; 12] = [
+/// Session-actor message type names asked through its mailbox, declared to the metrics at
+/// startup (`HandoffChanged` is only ever sent, never asked, so it has no series).
+pub const MESSAGE_TYPES: [&str; 11] = [
     "PostMessage",
     "PostMessageStreaming",
     "ListHistory",
@@ -36,5 +37,4 @@ pub const MESSAGE_TYPES: [&str; 12] = [
     "RefreshSession",
     "SubmitFeedback",
     "AnswerAwaiting",
-    "HandoffChanged",
 ];

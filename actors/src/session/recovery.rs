@@ -1,8 +1,10 @@
 //! Every stored user message gets an answer. A streamed reply commits the user's message before
-//! the reply exists; when the reply then fails (the database went away, the instance died), the
-//! message is left awaiting. Whoever next loads the session answers it with the built-in
-//! listener (or the safety protocol while the conversation is in crisis), at the sequence number
-//! kept for it. The version check makes that exactly once across instances.
+//! the reply exists; when the reply then fails (the database went away, the instance died, a
+//! counsellor claimed the conversation meanwhile), the message is left awaiting. Whoever next
+//! loads the session answers it with the built-in listener (or the safety protocol while the
+//! conversation is in crisis), at the sequence number kept for it; while a counsellor has the
+//! conversation it goes to them instead, as if the claim had come first. The version check makes
+//! that exactly once across instances.
 
 use super::deps::SessionDeps;
 use super::pipeline::{SAFETY_MODEL, SealedReply, seal_reply, view};
@@ -13,6 +15,7 @@ use crate::crypto::{Aad, Purpose};
 use crate::domain::Role;
 use crate::encryptor::OpenRecords;
 use crate::error::PipelineError;
+use crate::handoff::HandoffStatus;
 use crate::persistence::messages::{Commit, LoadAwaitingMessages};
 use crate::persistence::{StoreError, StoredMessage, Timestamp, WriteOp};
 use crate::responder::{BUILTIN_MODEL, BuiltInResponder, ReplyRequest};
@@ -46,8 +49,9 @@ pub async fn answer_awaiting(deps: &SessionDeps, state: &mut SessionState) -> Ve
 pub struct Answered {
     /// The user message's id.
     pub message_id: Uuid,
-    /// The committed reply.
-    pub reply: ChatMessage,
+    /// The committed reply; `None` when the message went to the counsellor who has the
+    /// conversation, who answers it in their own time.
+    pub reply: Option<ChatMessage>,
 }
 
 async fn try_answer_awaiting(
@@ -65,12 +69,28 @@ async fn try_answer_awaiting(
         .await?;
     let grace = deps.recovery_grace;
     let cutoff = Timestamp::now().minus(grace);
+    // An orphan answered or deleted meanwhile needs nothing more.
+    state
+        .orphans
+        .retain(|id| awaiting.iter().any(|m| m.id == *id));
     let (due, later): (Vec<StoredMessage>, Vec<StoredMessage>) = awaiting
         .into_iter()
         .partition(|m| m.created_at <= cutoff || state.orphans.contains(&m.id));
     state.recovery_due = later.iter().map(|m| m.created_at.plus(grace)).min();
     for message in due {
-        let reply = answer(deps, state, &message).await?;
+        let counsellor = state
+            .handoff
+            .as_ref()
+            .filter(|h| h.status == HandoffStatus::Assigned)
+            .map(|h| h.id);
+        let text = open_text(deps, state, &message).await?;
+        let reply = match counsellor {
+            Some(handoff_id) => {
+                super::handoff::hand_over(deps, state, handoff_id, &message, &text).await?;
+                None
+            }
+            None => Some(answer(deps, state, &message, text).await?),
+        };
         state.orphans.retain(|id| *id != message.id);
         answered.push(Answered {
             message_id: message.id,
@@ -80,30 +100,39 @@ async fn try_answer_awaiting(
     Ok(())
 }
 
-async fn answer(
+/// The message's text; an unreadable message still gets an answer, the listener just has
+/// nothing to echo (and the counsellor an empty copy).
+async fn open_text(
     deps: &SessionDeps,
-    state: &mut SessionState,
+    state: &SessionState,
     message: &StoredMessage,
-) -> Result<ChatMessage, PipelineError> {
-    let session_id = state.record.id;
-    let key = state.key()?.clone();
+) -> Result<String, PipelineError> {
     let opened = deps
         .encryptor
         .ask(OpenRecords {
-            key: key.clone(),
+            key: state.key()?.clone(),
             records: vec![(
-                Aad::new(session_id, message.id, Purpose::MessageContent),
+                Aad::new(state.record.id, message.id, Purpose::MessageContent),
                 message.content.clone(),
             )],
         })
         .await?;
-    // An unreadable message still gets an answer; the listener just has nothing to echo.
-    let text = opened
+    Ok(opened
         .into_iter()
         .next()
         .and_then(Result::ok)
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+async fn answer(
+    deps: &SessionDeps,
+    state: &mut SessionState,
+    message: &StoredMessage,
+    text: String,
+) -> Result<ChatMessage, PipelineError> {
+    let session_id = state.record.id;
+    let key = state.key()?.clone();
     let language = state.record.language;
     let (reply_text, model_used) = if state.risk.shows_crisis_support() {
         (

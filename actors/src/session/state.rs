@@ -41,6 +41,9 @@ pub struct SessionState {
     /// handoff's state moves the session's version on, so a copy that is current knows it
     /// without asking on every message.
     pub handoff: Option<HandoffRecord>,
+    /// The assigned handoff's key, unwrapped once for the copies of the person's messages, with
+    /// the id of the handoff it belongs to.
+    pub handoff_key: Option<(uuid::Uuid, DataKey)>,
     loaded: bool,
 }
 
@@ -90,6 +93,7 @@ impl SessionState {
             },
             notices: super::notice::NoticeState::default(),
             handoff: None,
+            handoff_key: None,
             loaded: false,
         }
     }
@@ -104,9 +108,11 @@ impl SessionState {
     /// messages left without a reply.
     pub async fn ensure_loaded(&mut self, deps: &SessionDeps) -> Result<(), PipelineError> {
         if self.loaded {
-            if self
-                .recovery_due
-                .is_some_and(|due| due <= crate::persistence::Timestamp::now())
+            // This actor's own failures are answered at once, even by a copy reloaded since.
+            if !self.orphans.is_empty()
+                || self
+                    .recovery_due
+                    .is_some_and(|due| due <= crate::persistence::Timestamp::now())
             {
                 super::recovery::answer_awaiting(deps, self).await;
             }
@@ -176,6 +182,9 @@ impl SessionState {
         self.version = version;
         self.next_seq = stats.max_seq + 1;
         self.turns = turns;
+        if self.handoff_key.as_ref().map(|(id, _)| *id) != handoff.as_ref().map(|h| h.id) {
+            self.handoff_key = None;
+        }
         self.handoff = handoff;
         // The row's level is the authority; the context adds what kind of crisis it is.
         self.risk = ConversationRisk {
@@ -209,6 +218,20 @@ impl SessionState {
     /// Forgets everything but the key: the next use reloads from the database.
     pub fn mark_stale(&mut self) {
         self.loaded = false;
+    }
+
+    /// The session's handoff changed elsewhere (asked for, claimed, closed, left): a copy in use
+    /// is reloaded now, taking the version that change moved on, so the next message is prepared
+    /// against it instead of being refused at its commit. A copy not loaded yet loads at its use;
+    /// one that cannot be reloaded now is left stale, to reload then.
+    pub async fn handoff_changed(&mut self, deps: &SessionDeps) {
+        if !self.loaded {
+            return;
+        }
+        self.mark_stale();
+        if let Err(error) = self.load(deps).await {
+            tracing::warn!(session_id = %self.record.id, %error, "a changed handoff could not be reloaded yet");
+        }
     }
 
     /// Checks the copy against the session row; a copy another writer made stale is reloaded at

@@ -29,7 +29,9 @@ pub enum StreamEvent {
     /// The reply is stored and the pieces add up to it.
     Completed(PostedMessage),
     /// The reply is stored, but it is not what the pieces began: a later sentence failed the
-    /// guard or the model failed part way, and a safe reply was stored instead.
+    /// guard or the model failed part way, and a safe reply was stored instead. Without a reply
+    /// (`ai_message` is `None`) a counsellor took the conversation while it was streamed: the
+    /// pieces are void and the message is the counsellor's to answer.
     Replaced(PostedMessage),
     /// The post failed. Before `Accepted` nothing of it is stored; after it, the user's message
     /// stays and is answered by the built-in listener when the session is next used.
@@ -79,7 +81,9 @@ impl ReplySink {
     fn end(self, result: Result<PostedMessage, PipelineError>) {
         let event = match result {
             // Nothing was streamed, and nothing replaced: the counsellor answers.
-            Ok(posted) if posted.ai_message.is_none() => StreamEvent::Completed(posted),
+            Ok(posted) if posted.ai_message.is_none() && self.shown.is_empty() => {
+                StreamEvent::Completed(posted)
+            }
             Ok(posted)
                 if posted
                     .ai_message

@@ -4,7 +4,7 @@
 
 use super::messages::{
     CloseSession, CountLiveSessions, CreateSession, CreatedSession, DrainSessions, EvictSessions,
-    OpenSession, SessionHandle, WakeSessions,
+    HandoffChangedFor, OpenSession, SessionHandle, WakeSessions,
 };
 use crate::crypto::{TokenHasher, generate_session_token};
 use crate::encryptor::IssueDataKey;
@@ -12,7 +12,7 @@ use crate::error::PipelineError;
 use crate::mailbox::{DepthGauge, Mailbox};
 use crate::persistence::messages::{DeleteSession, FindSessionByToken, InsertSession};
 use crate::persistence::{NewSession, SessionRecord, Timestamp};
-use crate::session::{SessionActor, SessionDeps, SessionState, StopSession};
+use crate::session::{HandoffChanged, SessionActor, SessionDeps, SessionState, StopSession};
 use crate::supervision::{Supervision, SystemHealth, supervised_actor};
 use crate::telemetry::{ActorKind, DeleteReason};
 use actix::{
@@ -334,6 +334,17 @@ impl Handler<WakeSessions> for SessionRegistry {
                 None => self.start_session(record, token_hash),
             })
             .collect())
+    }
+}
+
+impl Handler<HandoffChangedFor> for SessionRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: HandoffChangedFor, _ctx: &mut Self::Context) {
+        // `peek`: a change made by staff is not the person using their session.
+        if let Some(entry) = self.live.peek(&msg.session_id) {
+            entry.handle.mailbox.addr().do_send(HandoffChanged);
+        }
     }
 }
 

@@ -70,6 +70,16 @@ pub struct WakeSessions {
     pub sessions: Vec<(SessionRecord, [u8; 32])>,
 }
 
+/// A session's handoff changed (asked for, claimed, closed, left): its actor, if live here, is
+/// told so that it reloads its copy at once. Fire and forget: nobody waits for the reload, and a
+/// copy that misses it is still caught by the version check.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct HandoffChangedFor {
+    /// The session.
+    pub session_id: Uuid,
+}
+
 /// How many session actors are alive.
 #[derive(Message)]
 #[rtype(result = "Result<usize, PipelineError>")]

@@ -7,7 +7,7 @@ mod messages;
 pub use actor::{RegistrySettings, SessionRegistry};
 pub use messages::{
     CloseSession, CountLiveSessions, CreateSession, CreatedSession, DrainSessions, EvictSessions,
-    OpenSession, SessionHandle, WakeSessions,
+    HandoffChangedFor, OpenSession, SessionHandle, WakeSessions,
 };
 
 /// Registry message type names, declared to the metrics at startup.

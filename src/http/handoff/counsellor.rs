@@ -20,11 +20,12 @@ use cbln_actors::crisis::RiskLevel;
 use cbln_actors::crypto::{Aad, Purpose};
 use cbln_actors::domain::{MessageText, Role};
 use cbln_actors::handoff::{EntryRole, HandoffEntry, HandoffRecord, HandoffStatus, Outcome};
+use cbln_actors::persistence::handoff_copy::InsertCounsellorMessage;
 use cbln_actors::persistence::messages::{
-    ClaimHandoff, CloseHandoff, Commit, CountHandoffOutcomes, ListQueuedHandoffs, LoadHandoff,
+    ClaimHandoff, CloseHandoff, CountHandoffOutcomes, ListQueuedHandoffs, LoadHandoff,
     LoadQueueFigures, LoadSessionKey,
 };
-use cbln_actors::persistence::{StoredMessage, Timestamp, WriteOp};
+use cbln_actors::persistence::{StoredMessage, Timestamp};
 use uuid::Uuid;
 
 /// Most handoffs the queue lists.
@@ -85,9 +86,9 @@ pub async fn claim(
             _ => return Err(ApiError::HandoffEnded),
         }
     } else {
+        super::announce_change(&state, record.session_id);
         log_staff_access(&state, Some(principal.staff_id), id, "claimed", now).await;
         state.system.metrics.handoff_claimed(waited(&record, now));
-        state.system.changes.handoff(record.session_id);
     }
     Ok(HttpResponse::Ok().json(StaffHandoffEnvelope {
         handoff: StaffHandoffView::from(&record),
@@ -139,11 +140,10 @@ pub async fn answer(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let id = handoff_id(&request)?;
-    let body: CounsellorMessageRequest = required_json_body(
+    let (id, body): (_, CounsellorMessageRequest) = handoff_and_body(
+        &state,
         &request,
         payload,
-        state.body_limit,
         "content",
         "a message is required",
     )
@@ -190,11 +190,10 @@ pub async fn close(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let id = handoff_id(&request)?;
-    let body: CloseRequest = required_json_body(
+    let (id, body): (_, CloseRequest) = handoff_and_body(
+        &state,
         &request,
         payload,
-        state.body_limit,
         "outcome",
         "an outcome is required",
     )
@@ -222,12 +221,12 @@ pub async fn close(
     if !closed {
         return Err(ApiError::HandoffEnded);
     }
+    super::announce_change(&state, record.session_id);
     log_staff_access(&state, Some(principal.staff_id), id, "closed", now).await;
     state
         .system
         .metrics
         .handoff_ended(outcome.as_str(), record.risk);
-    state.system.changes.handoff(record.session_id);
     let record = HandoffRecord {
         status: HandoffStatus::Closed,
         closed_at: Some(now),
@@ -246,6 +245,20 @@ fn handoff_id(request: &HttpRequest) -> Result<Uuid, ApiError> {
         .get("id")
         .and_then(|id| Uuid::parse_str(id).ok())
         .ok_or(ApiError::HandoffNotFound)
+}
+
+/// The `{id}` of the path and the request's JSON body, which must be there (422 naming `field`
+/// with `missing` when it is not): what a counsellor's action on one handoff starts with.
+async fn handoff_and_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+    field: &str,
+    missing: &str,
+) -> Result<(Uuid, T), ApiError> {
+    let id = handoff_id(request)?;
+    let body = required_json_body(request, payload, state.body_limit, field, missing).await?;
+    Ok((id, body))
 }
 
 async fn load(state: &AppState, id: Uuid) -> Result<HandoffRecord, ApiError> {
@@ -323,18 +336,16 @@ async fn commit_to_history(
         is_crisis_detected: false,
         created_at: now,
     };
-    let committed = state
+    // Not a chat write: nothing a session actor caches changes, so no copy is made stale.
+    message.seq = state
         .system
         .persistence
-        .ask(Commit {
-            op: WriteOp::Standalone {
-                message: message.clone(),
-                risk_change: None,
-                expected_version: None,
-            },
+        .ask(InsertCounsellorMessage {
+            message: message.clone(),
         })
-        .await?;
-    message.seq = committed.seq;
+        .await?
+        // Deleted meanwhile: the person is gone.
+        .ok_or(ApiError::HandoffEnded)?;
     Ok(message)
 }
 

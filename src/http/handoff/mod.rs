@@ -17,3 +17,15 @@ pub struct HandoffPolicy {
     /// Seconds of wait per handoff ahead, before any claim was measured.
     pub default_wait_s: i64,
 }
+
+/// A handoff's state changed (asked for, claimed, closed, left): the session's event streams and
+/// the staff's are told, and so is the session's actor if it is live on this instance, which
+/// reloads its copy at once instead of having the person's next message refused first.
+pub fn announce_change(state: &crate::http::state::AppState, session_id: uuid::Uuid) {
+    state.system.changes.handoff(session_id);
+    state
+        .system
+        .registry
+        .addr()
+        .do_send(cbln_actors::session_registry::HandoffChangedFor { session_id });
+}

@@ -28,7 +28,7 @@ use cbln_actors::persistence::messages::{
     WithdrawHandoff,
 };
 use cbln_actors::persistence::{StoreError, Timestamp};
-use cbln_actors::session::{FetchMessage, GetStatus, HandoffChanged, ListHistory};
+use cbln_actors::session::{FetchMessage, GetStatus, ListHistory};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -252,10 +252,9 @@ pub async fn create(
         Err(PipelineError::Store(StoreError::Conflict)) => return Err(ApiError::HandoffExists),
         Err(error) => return Err(error.into()),
     }
-    session_copy_stale(&session).await;
+    super::announce_change(&state, record.session_id);
     log_access(&state, record.id, "requested", now).await;
     state.system.metrics.handoff_requested(record.risk);
-    state.system.changes.handoff(record.session_id);
     let view = HandoffView::new(&record, queue_place(&state, record.id).await?);
     Ok(HttpResponse::Created().json(HandoffEnvelope { handoff: view }))
 }
@@ -311,13 +310,12 @@ pub async fn leave(
         })
         .await?
         .ok_or(ApiError::HandoffNotFound)?;
-    session_copy_stale(&session).await;
+    super::announce_change(&state, before.session_id);
     log_access(&state, before.id, "left", now).await;
     state
         .system
         .metrics
         .handoff_ended(Outcome::Left.as_str(), before.risk);
-    state.system.changes.handoff(before.session_id);
     let record = HandoffRecord {
         status: HandoffStatus::Cancelled,
         closed_at: Some(now),
@@ -355,14 +353,6 @@ pub async fn summary_draft(
     Ok(HttpResponse::Ok().json(SummaryDraft {
         summary: draft_summary(own, status.language),
     }))
-}
-
-/// Tells the session's actor here that its handoff changed, so its next message reloads at once
-/// rather than after a refused commit. Best effort: the version check catches it either way.
-async fn session_copy_stale(session: &LiveSession) {
-    if let Err(error) = session.ask(HandoffChanged).await {
-        tracing::warn!(error = %error, "a session actor was not told its handoff changed");
-    }
 }
 
 /// The session's handoff if it is queued or assigned.
