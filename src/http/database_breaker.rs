@@ -1,21 +1,25 @@
 //! Whether the database can be reached, known ahead of any request: while it cannot, API requests
 //! are refused at once with 503 `database_unavailable` instead of each waiting out the pool's
-//! acquire timeout, and the store's calls already waiting give up. It opens on a failed probe or
-//! on a request whose database call failed for want of a connection, and closes only when a probe
-//! gets a round trip through again. Its state is the store's [`Reachability`].
+//! acquire timeout, and the store's calls still waiting for a connection give up. Only evidence
+//! that the database cannot be reached opens it: a failed probe, or the store failing to get a
+//! connection (an acquire timeout, a refused connect). A request that failed otherwise as
+//! unavailable (a statement timeout, a commit given up on) only has the probe check at once, since
+//! a slow or failed query says nothing of whether the database can be reached. It closes only
+//! when a probe gets a round trip through again. Its state is the store's [`Reachability`].
 
 use cbln_actors::persistence::{DatabaseProbe, Reachability, Store};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 /// Seconds a refused client is told to wait: about one probe away from knowing again.
 pub const RETRY_AFTER_S: u64 = 1;
 
-/// The shared open/closed state and the probe's stop signal; cheap to clone.
+/// The shared open/closed state, the probe's wake-up and its stop signal; cheap to clone.
 #[derive(Clone)]
 pub struct DatabaseBreaker {
     reachability: Reachability,
+    check_now: Arc<Notify>,
     stop: Arc<watch::Sender<bool>>,
 }
 
@@ -24,6 +28,7 @@ impl DatabaseBreaker {
     pub fn new(reachability: Reachability) -> Self {
         DatabaseBreaker {
             reachability,
+            check_now: Arc::new(Notify::new()),
             stop: Arc::new(watch::channel(false).0),
         }
     }
@@ -33,8 +38,13 @@ impl DatabaseBreaker {
         self.reachability.is_unreachable()
     }
 
-    /// A database call failed because the database could not be reached.
-    pub fn record_failure(&self) {
+    /// A request failed as if the database could not be reached: the probe checks at once
+    /// rather than at its next turn (a probe already under way is followed by another).
+    pub fn suspect_unreachable(&self) {
+        self.check_now.notify_one();
+    }
+
+    fn record_failure(&self) {
         if self.reachability.mark_unreachable() {
             tracing::warn!("database unreachable: refusing API requests with 503 until it answers");
         }
@@ -66,6 +76,7 @@ impl DatabaseBreaker {
                 }
                 tokio::select! {
                     () = tokio::time::sleep(interval) => {}
+                    () = breaker.check_now.notified() => {}
                     _ = stop.wait_for(|stopped| *stopped) => break,
                 }
             }
