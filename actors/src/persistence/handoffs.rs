@@ -471,7 +471,8 @@ impl Store {
         rows.into_iter().map(SealedEntry::try_from).collect()
     }
 
-    /// Adds one entry at the end of a handoff (after the next sequence number).
+    /// Adds one entry at the end of a handoff (after the next sequence number), unless its key
+    /// was destroyed meanwhile: then the entry could never be read, and nothing is stored.
     pub async fn append_handoff_entry(
         &self,
         handoff_id: Uuid,
@@ -479,21 +480,38 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut attempt = 0;
         loop {
-            let result = with_connection!(self, conn => {
-                sqlx::query(
-                    "INSERT INTO handoff_entries (id, handoff_id, seq, role, message_id, content, \
-                     created_at) SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6 \
-                     FROM handoff_entries WHERE handoff_id = $2",
-                )
-                .bind(entry.id)
-                .bind(handoff_id)
-                .bind(entry.role.as_str())
-                .bind(entry.message_id)
-                .bind(&entry.content)
-                .bind(entry.created_at)
-                .execute(&mut *conn)
+            let result: Result<(), sqlx::Error> = with_connection!(self, conn => {
+                async {
+                    let mut tx = conn.begin().await?;
+                    // The key row stays locked until the entry is in, so a quick exit or the
+                    // shredding that destroys the key waits for it and takes the entry too.
+                    let key_held = sqlx::query(
+                        "UPDATE handoff_keys SET key_id = key_id WHERE handoff_id = $1",
+                    )
+                    .bind(handoff_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if !key_held {
+                        return tx.rollback().await;
+                    }
+                    sqlx::query(
+                        "INSERT INTO handoff_entries (id, handoff_id, seq, role, message_id, \
+                         content, created_at) SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, \
+                         $5, $6 FROM handoff_entries WHERE handoff_id = $2",
+                    )
+                    .bind(entry.id)
+                    .bind(handoff_id)
+                    .bind(entry.role.as_str())
+                    .bind(entry.message_id)
+                    .bind(&entry.content)
+                    .bind(entry.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await
+                }
                 .await
-                .map(|_| ())
             });
             match result.map_err(StoreError::from) {
                 Ok(_) => return Ok(()),
