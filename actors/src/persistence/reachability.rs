@@ -1,6 +1,6 @@
-//! Whether the database is known to be unreachable, shared by every clone of a store: a failed
-//! probe (the front door's breaker) or a pool that could not get a connection sets it, and the
-//! store's calls still waiting for a connection stop waiting when it is set.
+//! Whether the database is known to be unreachable, shared by every clone of a store: the front
+//! door's breaker sets it when its probe fails, and the store's calls still waiting for a
+//! connection stop waiting when it is set.
 //!
 //! Without this, a call that began just before an outage waits out the pool's whole acquire
 //! timeout: when the server refuses new connections, the pool keeps retrying the connect until
@@ -45,8 +45,9 @@ impl Reachability {
 
     /// Waits for `acquire` (a pool's acquire) unless the database is already known to be
     /// unreachable, or becomes known to be while waiting: then the wait ends and the call fails
-    /// as unavailable. A failed acquire that shows the database unreachable sets the flag, so
-    /// the calls waiting behind it give up too.
+    /// as unavailable. A failed acquire marks nothing itself: it fails its request as unavailable,
+    /// and the breaker's probe, asked to check at once, decides (a pool exhausted by a burst of
+    /// traffic times out too, with the database well).
     pub async fn connection<C>(
         &self,
         acquire: impl Future<Output = Result<C, sqlx::Error>>,
@@ -55,30 +56,11 @@ impl Reachability {
             return Err(StoreError::Unreachable);
         }
         let mut unreachable = self.unreachable.subscribe();
-        let acquired = tokio::select! {
+        tokio::select! {
             biased;
-            acquired = acquire => acquired,
-            _ = unreachable.wait_for(|unreachable| *unreachable) => return Err(StoreError::Unreachable),
-        };
-        acquired.map_err(|error| {
-            if shows_unreachable(&error) && self.mark_unreachable() {
-                tracing::warn!(error = %error, "database unreachable: no connection could be had");
-            }
-            StoreError::from(error)
-        })
-    }
-}
-
-/// Whether a failed acquire is evidence that the database cannot be reached: no connection
-/// within the acquire timeout, a connect refused or broken, a server shutting down or not
-/// accepting connections. A closed pool (our own shutdown) or a refused login is not.
-fn shows_unreachable(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
-            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
-        }),
-        _ => false,
+            acquired = acquire => Ok(acquired?),
+            _ = unreachable.wait_for(|unreachable| *unreachable) => Err(StoreError::Unreachable),
+        }
     }
 }
 
@@ -130,32 +112,5 @@ mod tests {
             .connection(async { Ok::<_, sqlx::Error>(7) })
             .await;
         assert_eq!(connection.ok(), Some(7));
-    }
-
-    #[tokio::test]
-    async fn only_a_failure_to_reach_the_database_marks_it_unreachable() {
-        let reachability = Reachability::default();
-        for not_evidence in [
-            sqlx::Error::PoolClosed,
-            sqlx::Error::RowNotFound,
-            sqlx::Error::Protocol("unexpected message".into()),
-        ] {
-            let failed = reachability
-                .connection(async { Err::<(), _>(not_evidence) })
-                .await;
-            assert!(failed.is_err());
-            assert!(!reachability.is_unreachable(), "{failed:?}");
-        }
-        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        for evidence in [sqlx::Error::PoolTimedOut, sqlx::Error::Io(refused)] {
-            let failed = reachability
-                .connection(async { Err::<(), _>(evidence) })
-                .await;
-            assert!(failed.is_err_and(|error| error.is_unavailable()));
-            assert!(
-                reachability.mark_reachable(),
-                "marked by the failed acquire"
-            );
-        }
     }
 }
