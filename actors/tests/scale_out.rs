@@ -20,8 +20,8 @@ use cbln_actors::session::{
 };
 use cbln_actors::session_registry::{OpenSession, SessionHandle};
 use cbln_actors::system::{ActorSystem, ActorSystemSettings};
-use sqlx::Connection;
 use std::time::Duration;
+use support::database::Database;
 use uuid::Uuid;
 
 const CONTEXT_TURNS: usize = 10;
@@ -50,59 +50,6 @@ fn settings() -> ActorSystemSettings {
         encryptor_threads: 1,
         context_turns: CONTEXT_TURNS,
         ..support::test_settings()
-    }
-}
-
-/// A fresh database: a PostgreSQL database of its own (the server must run) or a SQLite file.
-struct Database {
-    url: String,
-    pg_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
-impl Database {
-    async fn postgres() -> Self {
-        let admin = admin_url();
-        let name = format!("cbln_scale_{}", Uuid::new_v4().simple());
-        let mut connection = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut connection)
-            .await
-            .expect("create database");
-        let (base, _) = admin.rsplit_once('/').expect("URL ends with a database");
-        Database {
-            url: format!("{base}/{name}"),
-            pg_name: Some(name),
-            _dir: None,
-        }
-    }
-
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        Database {
-            url: format!("sqlite://{}/cbln.db", dir.path().display()),
-            pg_name: None,
-            _dir: Some(dir),
-        }
-    }
-
-    async fn drop(self) {
-        if let Some(name) = self.pg_name {
-            let mut connection = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! Refuses API requests at once while the database is known to be unreachable, and tells the
-//! breaker when a request found it unreachable. Operations endpoints (`/health*`, `/metrics`,
+//! Refuses API requests at once while the database is known to be unreachable, and has the
+//! breaker check at once when a request failed as if it were. Operations endpoints (`/health*`, `/metrics`,
 //! docs) always pass: they are how an operator sees the outage.
 
 use super::error::ApiError;
@@ -39,7 +39,7 @@ pub async fn database_gate(
         .and_then(|error| error.as_error::<ApiError>())
         .is_some_and(|error| matches!(error, ApiError::DatabaseUnavailable { .. }));
     if unreachable {
-        breaker.record_failure();
+        breaker.suspect_unreachable();
     }
     Ok(response.map_into_left_body())
 }

@@ -1,12 +1,22 @@
 //! A database outage under a running service, through the tests' own TCP proxy in front of a
 //! real PostgreSQL: new requests are refused with a fast, honest 503 `database_unavailable`
 //! (never a 500), readiness drains the instance, and chat comes back without a restart.
+//!
+//! The pool's acquire timeout is set far above the bound every refusal is held to, so a request
+//! that waited it out (the breaker failing to stop the wait) fails the bound instead of passing
+//! by luck.
 
 use crate::fault_proxy::{FaultProxy, Mode};
 use crate::helpers::{Backend, TestApp, TestDatabase, spawn_app_on};
 use crate::support::header;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+
+/// How long the pool waits for a connection in these tests.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How soon a refusal must come: well before [`ACQUIRE_TIMEOUT`], loose enough for a slow machine.
+const REFUSED_WITHIN: Duration = Duration::from_secs(15);
 
 /// One request fired during the outage: when it was answered (since the cut) and how.
 struct Answer {
@@ -23,7 +33,7 @@ async fn post_message(client: &reqwest::Client, url: &str, token: &str, since: I
         .post(url)
         .bearer_auth(token)
         .json(&json!({"content": "hôm nay mình thấy hơi mệt"}))
-        .timeout(Duration::from_secs(30))
+        .timeout(ACQUIRE_TIMEOUT + Duration::from_secs(10))
         .send()
         .await
         .expect("the service answers during the outage");
@@ -59,6 +69,7 @@ async fn app_behind_proxy() -> (FaultProxy, TestApp) {
         // Requests caught mid-commit by a freeze fail after this (plus 2 s), not after the
         // stage timeout: then they too are `database_unavailable`.
         s.database.statement_timeout_ms = 1000;
+        s.database.acquire_timeout_s = ACQUIRE_TIMEOUT.as_secs();
     })
     .await;
     (proxy, app)
@@ -108,7 +119,8 @@ async fn a_refused_database_gets_a_fast_503_and_recovers_without_a_restart() {
 
 /// Requests through an outage of kind `fault` and after it: every answer is 503
 /// `database_unavailable` with `Retry-After` (never a 500), readiness is 503 meanwhile, and chat
-/// comes back without a restart. The timings are printed for BENCHMARKS.md, not asserted.
+/// comes back without a restart. Each refusal comes well before the acquire timeout; the exact
+/// timings are printed for BENCHMARKS.md, not asserted.
 async fn outage(fault: Mode) {
     let (proxy, app) = app_behind_proxy().await;
     // One session per request: a session's requests queue behind each other, which is not what
@@ -150,6 +162,11 @@ async fn outage(fault: Mode) {
         );
         assert_eq!(answer.error.as_deref(), Some("database_unavailable"));
         assert!(answer.retry_after.is_some(), "a 503 carries Retry-After");
+        assert!(
+            answer.took < REFUSED_WITHIN,
+            "refused after {:?}: it waited for a connection instead of giving up",
+            answer.took
+        );
         if first_refusal.is_none_or(|first| answer.answered_after < first) {
             first_refusal = Some(answer.answered_after);
         }
@@ -249,8 +266,15 @@ async fn a_message_retried_after_an_outage_is_stored_and_answered_once() {
     let (proxy, app, token) = app_with_one_exchange("trước khi mất kết nối").await;
 
     proxy.set(Mode::Cut);
+    let sent = Instant::now();
     let (status, body) = app.send_message(&token, "gửi lại lần nữa").await;
     assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "database_unavailable", "{body}");
+    assert!(
+        sent.elapsed() < REFUSED_WITHIN,
+        "refused after {:?}",
+        sent.elapsed()
+    );
     proxy.set(Mode::Forward);
     let body = send_until_created(
         &app,

@@ -39,6 +39,7 @@ mod openai;
 mod operations;
 mod privacy;
 mod quick_exit;
+mod quick_exit_races;
 mod rate_limits;
 mod redis_sync;
 mod sessions;

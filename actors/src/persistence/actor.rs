@@ -123,8 +123,8 @@ impl Handler<Recycle> for PersistenceActor {
 }
 
 /// Implements the handler of each request answered by one store call: the call runs on a clone
-/// of the store (a pool handle), so reads run concurrently rather than one at a time. A call
-/// stops waiting as soon as the database is known to be unreachable.
+/// of the store (a pool handle), so reads run concurrently rather than one at a time. The store
+/// gives up a call only while it waits for a connection (see `with_connection!`).
 macro_rules! answer_from_store {
     ($($message:ident => |$store:ident, $msg:ident| $call:expr;)*) => {$(
         impl Handler<$message> for PersistenceActor {
@@ -133,10 +133,7 @@ macro_rules! answer_from_store {
             #[allow(unused_variables)]
             fn handle(&mut self, $msg: $message, _ctx: &mut Self::Context) -> Self::Result {
                 let $store = self.store.clone();
-                Box::pin(async move {
-                    let reachability = $store.reachability().clone();
-                    Ok(reachability.unless_unreachable($call).await?)
-                })
+                Box::pin(async move { Ok($call.await?) })
             }
         }
     )*};

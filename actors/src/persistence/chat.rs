@@ -3,21 +3,21 @@
 use super::StoreError;
 use super::claim::{ClaimSessions, SessionClaim};
 use super::records::{Committed, MessageRow, MessageStats, StoredContext, StoredMessage, WriteOp};
-use super::store::{Store, on_backend};
+use super::session_version::bump_session_version;
+use super::store::{Store, with_connection};
 use super::time::Timestamp;
 use crate::crisis::RiskLevel;
+use sqlx::Connection;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-/// Inside the transaction `$tx` that changed a session's messages: its conversation context goes
-/// (it may quote what changed) and its version moves on (every actor's copy is now stale).
-macro_rules! messages_changed {
+/// Inside the transaction `$tx` about to change a session's messages, before it touches any of
+/// them (see [`bump_session_version!`]): its version moves on (every actor's copy is now stale)
+/// and its conversation context goes (it may quote what changes).
+macro_rules! messages_changing {
     ($tx:ident, $session_id:expr) => {
+        bump_session_version!(rows &mut *$tx, where "id = $1", $session_id);
         sqlx::query("DELETE FROM conversation_context WHERE session_id = $1")
-            .bind($session_id)
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
             .bind($session_id)
             .execute(&mut *$tx)
             .await?;
@@ -84,10 +84,8 @@ impl Store {
             }))
             .max()
             .unwrap_or_else(Timestamp::now);
-        on_backend!(self, pool => {
-            // Only the wait for a connection gives way to a known outage: a commit under way is
-            // bounded by the commit timeout, and abandoning it would leave its outcome unknown.
-            let mut tx = self.reachability().unless_unreachable(pool.begin()).await?;
+        with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
             let acquired = started.elapsed();
             let claimed = tx.claim_sessions(&claims, activity).await?;
             let mut outcomes = Vec::with_capacity(writes.len());
@@ -201,8 +199,8 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "{MESSAGE_COLUMNS} WHERE session_id = $1 ORDER BY seq LIMIT $2 OFFSET $3"
         ));
-        let rows: Vec<MessageRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(session_id).bind(limit).bind(offset).fetch_all(pool).await?
+        let rows: Vec<MessageRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(session_id).bind(limit).bind(offset).fetch_all(&mut *conn).await?
         });
         rows.into_iter().map(StoredMessage::try_from).collect()
     }
@@ -216,8 +214,8 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "{MESSAGE_COLUMNS} WHERE session_id = $1 ORDER BY seq DESC LIMIT $2"
         ));
-        let rows: Vec<MessageRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(session_id).bind(limit).fetch_all(pool).await?
+        let rows: Vec<MessageRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(session_id).bind(limit).fetch_all(&mut *conn).await?
         });
         let mut messages = rows
             .into_iter()
@@ -238,22 +236,22 @@ impl Store {
             "{MESSAGE_COLUMNS} WHERE session_id = $1 AND awaiting_reply = TRUE \
              AND created_at <= $2 ORDER BY seq"
         ));
-        let rows: Vec<MessageRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(session_id).bind(committed_by).fetch_all(pool).await?
+        let rows: Vec<MessageRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(session_id).bind(committed_by).fetch_all(&mut *conn).await?
         });
         rows.into_iter().map(StoredMessage::try_from).collect()
     }
 
     /// Count, crisis flag and highest sequence over the whole session.
     pub async fn message_stats(&self, session_id: Uuid) -> Result<MessageStats, StoreError> {
-        let (total, crisis, max_seq): (i64, i64, i64) = on_backend!(self, pool => {
+        let (total, crisis, max_seq): (i64, i64, i64) = with_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT COUNT(*), \
                  CAST(COALESCE(MAX(CASE WHEN is_crisis_detected THEN 1 ELSE 0 END), 0) AS BIGINT), \
                  CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM messages WHERE session_id = $1",
             )
             .bind(session_id)
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?
         });
         Ok(MessageStats {
@@ -272,8 +270,8 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "{MESSAGE_COLUMNS} WHERE session_id = $1 AND id = $2"
         ));
-        let row: Option<MessageRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(session_id).bind(id).fetch_optional(pool).await?
+        let row: Option<MessageRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(session_id).bind(id).fetch_optional(&mut *conn).await?
         });
         row.map(StoredMessage::try_from).transpose()
     }
@@ -281,18 +279,21 @@ impl Store {
     /// Deletes one message of a session, and the conversation context too, since the context may
     /// quote it. False when the message was not there.
     pub async fn delete_message(&self, session_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
-        let affected = on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+        let affected = with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
+            messages_changing!(tx, session_id);
             let affected = sqlx::query("DELETE FROM messages WHERE session_id = $1 AND id = $2")
                 .bind(session_id)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            // Nothing deleted: no copy need reload, and the context stays.
             if affected == 1 {
-                messages_changed!(tx, session_id);
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
             }
-            tx.commit().await?;
             affected
         });
         Ok(affected == 1)
@@ -300,14 +301,14 @@ impl Store {
 
     /// Deletes every message of a session and the context built from them.
     pub async fn delete_messages(&self, session_id: Uuid) -> Result<u64, StoreError> {
-        let deleted = on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+        let deleted = with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
+            messages_changing!(tx, session_id);
             let deleted = sqlx::query("DELETE FROM messages WHERE session_id = $1")
                 .bind(session_id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            messages_changed!(tx, session_id);
             tx.commit().await?;
             deleted
         });
@@ -319,12 +320,12 @@ impl Store {
         &self,
         session_id: Uuid,
     ) -> Result<Option<StoredContext>, StoreError> {
-        let row: Option<(Vec<u8>, i32)> = on_backend!(self, pool => {
+        let row: Option<(Vec<u8>, i32)> = with_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT context, turn_count FROM conversation_context WHERE session_id = $1",
             )
             .bind(session_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?
         });
         Ok(row.map(|(sealed, turn_count)| StoredContext { sealed, turn_count }))
@@ -332,14 +333,14 @@ impl Store {
 
     /// Messages committed at or after `since`, and how many of them were crisis detections.
     pub async fn messages_since(&self, since: Timestamp) -> Result<(i64, i64), StoreError> {
-        let counts: (i64, i64) = on_backend!(self, pool => {
+        let counts: (i64, i64) = with_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT COUNT(*), \
                  CAST(COALESCE(SUM(CASE WHEN is_crisis_detected THEN 1 ELSE 0 END), 0) AS BIGINT) \
                  FROM messages WHERE created_at >= $1",
             )
             .bind(since)
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?
         });
         Ok(counts)

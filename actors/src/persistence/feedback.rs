@@ -2,13 +2,13 @@
 
 use super::StoreError;
 use super::records::NewFeedback;
-use super::store::{Store, on_backend};
+use super::store::{Store, with_connection};
 use crate::domain::FeedbackCategory;
 
 impl Store {
     /// Stores a session's feedback; `StoreError::Conflict` when it already gave some.
     pub async fn insert_feedback(&self, feedback: &NewFeedback) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             sqlx::query(
                 "INSERT INTO feedback (id, session_id, rating, category, text, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -19,7 +19,7 @@ impl Store {
             .bind(feedback.category.map(FeedbackCategory::as_str))
             .bind(&feedback.text)
             .bind(feedback.created_at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
@@ -31,8 +31,8 @@ impl Store {
         session_id: uuid::Uuid,
     ) -> Result<Option<(uuid::Uuid, Option<Vec<u8>>)>, StoreError> {
         let sql = "SELECT id, text FROM feedback WHERE session_id = $1";
-        Ok(on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(session_id).fetch_optional(pool).await?
+        Ok(with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(session_id).fetch_optional(&mut *conn).await?
         }))
     }
 }

@@ -2,13 +2,15 @@
 
 use super::StoreError;
 use super::records::WrappedKey;
-use super::store::{Store, on_backend};
+use super::session_version::bump_session_version;
+use super::store::{Store, with_connection};
 use super::time::Timestamp;
 use crate::crisis::RiskLevel;
 use crate::domain::Language;
 use crate::handoff::{
     EntryRole, HandoffRecord, HandoffStatus, NewHandoff, Outcome, QueueFigures, SealedEntry, Share,
 };
+use sqlx::Connection;
 use uuid::Uuid;
 
 /// Shreds one handoff inside a transaction (a macro so one body serves both backends' types):
@@ -25,24 +27,19 @@ macro_rules! shred_in {
 }
 
 /// Inside the transaction `$tx` about to change the state of a session's handoff: the session's
-/// version moves on first, so every session actor's copy (which caches the open handoff) is
-/// stale and reloads before its next write. The session row is taken before the handoff row,
-/// in the order a session's deletion (which cascades to its handoffs) takes them.
+/// version moves on first (see [`bump_session_version!`]), so every session actor's copy (which
+/// caches the open handoff) is stale and reloads before its next write, and the session row is
+/// taken before the handoff row.
 macro_rules! handoff_changing {
     ($tx:expr, session $session_id:expr) => {
-        sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
-            .bind($session_id)
-            .execute(&mut *$tx)
-            .await?;
+        bump_session_version!(rows &mut *$tx, where "id = $1", $session_id);
     };
     ($tx:expr, handoff $handoff_id:expr) => {
-        sqlx::query(
-            "UPDATE sessions SET version = version + 1 \
-             WHERE id = (SELECT session_id FROM handoffs WHERE id = $1)",
-        )
-        .bind($handoff_id)
-        .execute(&mut *$tx)
-        .await?;
+        bump_session_version!(
+            rows &mut *$tx,
+            where "id = (SELECT session_id FROM handoffs WHERE id = $1)",
+            $handoff_id
+        );
     };
 }
 
@@ -66,15 +63,15 @@ macro_rules! finish_change {
 macro_rules! handoffs_where {
     ($store:expr, one, $tail:expr $(, $bind:expr)*) => {{
         let sql = sqlx::AssertSqlSafe(format!("{HANDOFF_COLUMNS} {}", $tail));
-        let row = on_backend!($store, pool => {
-            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.fetch_optional(pool).await?
+        let row = with_connection!($store, conn => {
+            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.fetch_optional(&mut *conn).await?
         });
         row.map(HandoffRecord::try_from).transpose()
     }};
     ($store:expr, all, $tail:expr $(, $bind:expr)*) => {{
         let sql = sqlx::AssertSqlSafe(format!("{HANDOFF_COLUMNS} {}", $tail));
-        let rows = on_backend!($store, pool => {
-            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.fetch_all(pool).await?
+        let rows = with_connection!($store, conn => {
+            sqlx::query_as::<_, HandoffRow>(sql)$(.bind($bind))*.fetch_all(&mut *conn).await?
         });
         rows.into_iter().map(HandoffRecord::try_from).collect()
     }};
@@ -84,8 +81,8 @@ macro_rules! handoffs_where {
 /// that moves its session's version on; answers whether it changed the handoff.
 macro_rules! change_handoff {
     ($store:expr, $id:expr, $sql:expr $(, $bind:expr)*) => {
-        on_backend!($store, pool => {
-            let mut tx = pool.begin().await?;
+        with_connection!($store, conn => {
+            let mut tx = conn.begin().await?;
             handoff_changing!(tx, handoff $id);
             let affected = sqlx::query($sql)
                 .bind($id)
@@ -191,8 +188,8 @@ impl Store {
     /// [`StoreError::Conflict`] when the session already has an open handoff.
     pub async fn insert_handoff(&self, new: &NewHandoff) -> Result<(), StoreError> {
         let record = &new.record;
-        on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+        with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
             handoff_changing!(tx, session record.session_id);
             sqlx::query(
                 "INSERT INTO handoffs (id, session_id, status, share, risk, language, created_at, \
@@ -293,27 +290,27 @@ impl Store {
              AND q.status = 'queued' AND ({rank_q} < {rank_h} OR ({rank_q} = {rank_h} AND \
              (q.created_at < h.created_at OR (q.created_at = h.created_at AND q.id <= h.id))))"
         ));
-        let ahead: i64 = on_backend!(self, pool => {
-            sqlx::query_scalar(sql).bind(id).fetch_one(pool).await?
+        let ahead: i64 = with_connection!(self, conn => {
+            sqlx::query_scalar(sql).bind(id).fetch_one(&mut *conn).await?
         });
         Ok((ahead > 0).then_some(ahead))
     }
 
     /// Queue length, handoffs assigned, and the mean wait over recent claims.
     pub async fn queue_figures(&self) -> Result<QueueFigures, StoreError> {
-        let (counts, claims): (StatusCounts, Vec<(Timestamp, Timestamp)>) = on_backend!(self, pool => {
+        let (counts, claims): (StatusCounts, Vec<(Timestamp, Timestamp)>) = with_connection!(self, conn => {
             let counts = sqlx::query_as(
                 "SELECT status, COUNT(*) FROM handoffs WHERE status IN ('queued', 'assigned') \
                  GROUP BY status",
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
             let claims = sqlx::query_as(
                 "SELECT created_at, claimed_at FROM handoffs WHERE claimed_at IS NOT NULL \
                  ORDER BY claimed_at DESC LIMIT $1",
             )
             .bind(WAIT_SAMPLE)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
             (counts, claims)
         });
@@ -355,8 +352,8 @@ impl Store {
             HandoffStatus::Assigned => (Withdrawal::Left, now.plus(retention)),
             _ => (Withdrawal::Cancelled, now),
         };
-        let ended = on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+        let ended = with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
             handoff_changing!(tx, session session_id);
             let affected = sqlx::query(
                 "UPDATE handoffs SET status = 'cancelled', outcome = 'left', closed_at = $2, \
@@ -439,22 +436,22 @@ impl Store {
              AND status IN ('queued', 'assigned') AND risk IN ({})",
             placeholders.join(", ")
         ));
-        let affected = on_backend!(self, pool => {
+        let affected = with_connection!(self, conn => {
             let mut query = sqlx::query(sql).bind(session_id).bind(risk.as_str());
             for level in &lower {
                 query = query.bind(*level);
             }
-            query.execute(pool).await?.rows_affected()
+            query.execute(&mut *conn).await?.rows_affected()
         });
         Ok(affected > 0)
     }
 
     /// A handoff's wrapped key; `None` once it was destroyed.
     pub async fn handoff_key(&self, id: Uuid) -> Result<Option<WrappedKey>, StoreError> {
-        let key = on_backend!(self, pool => {
+        let key = with_connection!(self, conn => {
             sqlx::query_as("SELECT key_id, wrapped_key FROM handoff_keys WHERE handoff_id = $1")
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?
         });
         Ok(key)
@@ -462,19 +459,20 @@ impl Store {
 
     /// Everything a counsellor may read of a handoff, in order.
     pub async fn handoff_entries(&self, id: Uuid) -> Result<Vec<SealedEntry>, StoreError> {
-        let rows: Vec<EntryRow> = on_backend!(self, pool => {
+        let rows: Vec<EntryRow> = with_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT id, role, message_id, content, created_at FROM handoff_entries \
                  WHERE handoff_id = $1 ORDER BY seq",
             )
             .bind(id)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?
         });
         rows.into_iter().map(SealedEntry::try_from).collect()
     }
 
-    /// Adds one entry at the end of a handoff (after the next sequence number).
+    /// Adds one entry at the end of a handoff (after the next sequence number), unless its key
+    /// was destroyed meanwhile: then the entry could never be read, and nothing is stored.
     pub async fn append_handoff_entry(
         &self,
         handoff_id: Uuid,
@@ -482,21 +480,38 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut attempt = 0;
         loop {
-            let result = on_backend!(self, pool => {
-                sqlx::query(
-                    "INSERT INTO handoff_entries (id, handoff_id, seq, role, message_id, content, \
-                     created_at) SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6 \
-                     FROM handoff_entries WHERE handoff_id = $2",
-                )
-                .bind(entry.id)
-                .bind(handoff_id)
-                .bind(entry.role.as_str())
-                .bind(entry.message_id)
-                .bind(&entry.content)
-                .bind(entry.created_at)
-                .execute(pool)
+            let result: Result<(), sqlx::Error> = with_connection!(self, conn => {
+                async {
+                    let mut tx = conn.begin().await?;
+                    // The key row stays locked until the entry is in, so a quick exit or the
+                    // shredding that destroys the key waits for it and takes the entry too.
+                    let key_held = sqlx::query(
+                        "UPDATE handoff_keys SET key_id = key_id WHERE handoff_id = $1",
+                    )
+                    .bind(handoff_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if !key_held {
+                        return tx.rollback().await;
+                    }
+                    sqlx::query(
+                        "INSERT INTO handoff_entries (id, handoff_id, seq, role, message_id, \
+                         content, created_at) SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, \
+                         $5, $6 FROM handoff_entries WHERE handoff_id = $2",
+                    )
+                    .bind(entry.id)
+                    .bind(handoff_id)
+                    .bind(entry.role.as_str())
+                    .bind(entry.message_id)
+                    .bind(&entry.content)
+                    .bind(entry.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await
+                }
                 .await
-                .map(|_| ())
             });
             match result.map_err(StoreError::from) {
                 Ok(_) => return Ok(()),
@@ -514,19 +529,19 @@ impl Store {
         now: Timestamp,
         batch: i64,
     ) -> Result<u64, StoreError> {
-        let ids: Vec<Uuid> = on_backend!(self, pool => {
+        let ids: Vec<Uuid> = with_connection!(self, conn => {
             sqlx::query_scalar(
                 "SELECT h.id FROM handoffs h JOIN handoff_keys k ON k.handoff_id = h.id \
                  WHERE h.shred_after IS NOT NULL AND h.shred_after <= $1 LIMIT $2",
             )
             .bind(now)
             .bind(batch)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?
         });
         for id in &ids {
-            on_backend!(self, pool => {
-                let mut tx = pool.begin().await?;
+            with_connection!(self, conn => {
+                let mut tx = conn.begin().await?;
                 shred_in!(tx, *id);
                 tx.commit().await?;
             });
@@ -536,12 +551,12 @@ impl Store {
 
     /// Ended handoffs counted by the conversation's risk and the outcome: `(risk, outcome, n)`.
     pub async fn handoff_outcomes(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = on_backend!(self, pool => {
+        let rows = with_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT risk, outcome, COUNT(*) FROM handoffs WHERE outcome IS NOT NULL \
                  GROUP BY risk, outcome ORDER BY risk, outcome",
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?
         });
         Ok(rows)
@@ -555,7 +570,7 @@ impl Store {
         action: &'static str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             sqlx::query(
                 "INSERT INTO handoff_access_log (id, staff_id, handoff_id, action, at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -565,7 +580,7 @@ impl Store {
             .bind(handoff_id)
             .bind(action)
             .bind(at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())

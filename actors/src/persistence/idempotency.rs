@@ -2,7 +2,7 @@
 //! sealed answer kept for its retries. Rows hold only keyed hashes and ciphertext.
 
 use super::StoreError;
-use super::store::{Store, on_backend};
+use super::store::{Store, with_connection};
 use super::time::Timestamp;
 use uuid::Uuid;
 
@@ -54,14 +54,14 @@ impl Store {
         &self,
         claim: &IdempotencyClaim,
     ) -> Result<ClaimOutcome, StoreError> {
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             sqlx::query(
                 "DELETE FROM idempotency_keys WHERE key_hash = $1 \
                  AND (expires_at <= $2 OR (status IS NULL AND lease_until <= $2))",
             )
             .bind(&claim.key_hash)
             .bind(claim.now)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
             let inserted = sqlx::query(
                 "INSERT INTO idempotency_keys \
@@ -74,7 +74,7 @@ impl Store {
             .bind(claim.lease_until)
             .bind(claim.expires_at)
             .bind(claim.now)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
             if inserted == 1 {
@@ -85,7 +85,7 @@ impl Store {
                  FROM idempotency_keys WHERE key_hash = $1",
             )
             .bind(&claim.key_hash)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?;
             // Gone between the insert and the read (purged or released): the caller may retry.
             Ok(existing.map_or(ClaimOutcome::Claimed, ClaimOutcome::Existing))
@@ -101,7 +101,7 @@ impl Store {
         response: &[u8],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             sqlx::query(
                 "UPDATE idempotency_keys SET status = $2, response = $3, \
                  session_id = COALESCE($4, session_id), updated_at = $5 WHERE key_hash = $1",
@@ -111,7 +111,7 @@ impl Store {
             .bind(response)
             .bind(session_id)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
@@ -119,10 +119,10 @@ impl Store {
 
     /// Gives an unfinished claim up, so a retry runs the request afresh.
     pub async fn release_idempotency_key(&self, key_hash: &[u8]) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             sqlx::query("DELETE FROM idempotency_keys WHERE key_hash = $1 AND status IS NULL")
                 .bind(key_hash)
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?;
         });
         Ok(())

@@ -2,8 +2,9 @@
 
 use super::StoreError;
 use super::records::HealthSnapshot;
-use super::store::{BackendKind, Store, on_backend};
+use super::store::{BackendKind, Store, on_backend, with_connection};
 use super::time::Timestamp;
+use sqlx::Connection;
 use uuid::Uuid;
 
 /// Every table of the schema, children first (the order `reset` deletes in).
@@ -101,7 +102,7 @@ impl Store {
     }
 
     async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
-        let exists: i64 = on_backend!(self, pool => {
+        let exists: i64 = with_connection!(self, conn => {
             match self.kind() {
                 BackendKind::Sqlite => sqlx::query_scalar(
                     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
@@ -111,15 +112,15 @@ impl Store {
                      WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
                 ),
             }
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?
         });
         if exists == 0 {
             return Ok(Vec::new());
         }
-        let versions = on_backend!(self, pool => {
+        let versions = with_connection!(self, conn => {
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?
         });
         Ok(versions)
@@ -127,9 +128,9 @@ impl Store {
 
     /// The application's schema version recorded by the migrations, if any.
     pub async fn schema_version(&self) -> Result<Option<i32>, StoreError> {
-        let version = on_backend!(self, pool => {
+        let version = with_connection!(self, conn => {
             sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await
                 .ok()
                 .flatten()
@@ -144,7 +145,7 @@ impl Store {
         now: Timestamp,
         batch: i64,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let ids = on_backend!(self, pool => {
+        let ids = with_connection!(self, conn => {
             sqlx::query_scalar(
                 "DELETE FROM sessions WHERE id IN \
                  (SELECT id FROM sessions WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2) \
@@ -152,7 +153,7 @@ impl Store {
             )
             .bind(now)
             .bind(batch)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?
         });
         Ok(ids)
@@ -172,8 +173,8 @@ impl Store {
             "DELETE FROM {table} WHERE {key} IN \
              (SELECT {key} FROM {table} WHERE expires_at <= $1 LIMIT $2)"
         ));
-        let deleted = on_backend!(self, pool => {
-            sqlx::query(sql).bind(now).bind(batch).execute(pool).await?.rows_affected()
+        let deleted = with_connection!(self, conn => {
+            sqlx::query(sql).bind(now).bind(batch).execute(&mut *conn).await?.rows_affected()
         });
         Ok(deleted)
     }
@@ -184,14 +185,14 @@ impl Store {
         before: Timestamp,
         batch: i64,
     ) -> Result<u64, StoreError> {
-        let affected = on_backend!(self, pool => {
+        let affected = with_connection!(self, conn => {
             sqlx::query(
                 "DELETE FROM system_health_metrics WHERE id IN \
                  (SELECT id FROM system_health_metrics WHERE created_at < $1 ORDER BY id LIMIT $2)",
             )
             .bind(before)
             .bind(batch)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?
             .rows_affected()
         });
@@ -204,7 +205,7 @@ impl Store {
         snapshot: &HealthSnapshot,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             sqlx::query(
                 "INSERT INTO system_health_metrics (active_sessions, live_session_actors, \
                  messages_interval, crisis_interval, database_bytes, pool_size, pool_idle, \
@@ -218,7 +219,7 @@ impl Store {
             .bind(snapshot.pool_size)
             .bind(snapshot.pool_idle)
             .bind(at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
@@ -235,14 +236,14 @@ impl Store {
             #[sqlx(flatten)]
             snapshot: HealthSnapshot,
         }
-        let rows: Vec<Row> = on_backend!(self, pool => {
+        let rows: Vec<Row> = with_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT created_at, active_sessions, live_session_actors, messages_interval, \
                  crisis_interval, database_bytes, pool_size, pool_idle FROM system_health_metrics \
                  ORDER BY id DESC LIMIT $1",
             )
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?
         });
         Ok(rows
@@ -254,14 +255,14 @@ impl Store {
     /// Sessions not yet past expiry.
     pub async fn active_session_count(&self, now: Timestamp) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM sessions WHERE expires_at > $1";
-        Ok(on_backend!(self, pool => {
-            sqlx::query_scalar(sql).bind(now).fetch_one(pool).await?
+        Ok(with_connection!(self, conn => {
+            sqlx::query_scalar(sql).bind(now).fetch_one(&mut *conn).await?
         }))
     }
 
     /// Size of the database in bytes.
     pub async fn database_bytes(&self) -> Result<i64, StoreError> {
-        let bytes = on_backend!(self, pool => {
+        let bytes = with_connection!(self, conn => {
             match self.kind() {
                 BackendKind::Sqlite => sqlx::query_scalar(
                     "SELECT CAST(page_count * page_size AS BIGINT) FROM pragma_page_count(), pragma_page_size()",
@@ -270,7 +271,7 @@ impl Store {
                     sqlx::query_scalar("SELECT CAST(pg_database_size(current_database()) AS BIGINT)")
                 }
             }
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?
         });
         Ok(bytes)
@@ -281,17 +282,16 @@ impl Store {
         let mut table_rows = Vec::with_capacity(TABLES.len());
         for table in TABLES {
             let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
-            let count: i64 =
-                on_backend!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?);
+            let count: i64 = with_connection!(self, conn => sqlx::query_scalar(sql).fetch_one(&mut *conn).await?);
             table_rows.push((table, count));
         }
-        let oldest_session: Option<Timestamp> = on_backend!(self, pool => {
-            sqlx::query_scalar("SELECT MIN(created_at) FROM sessions").fetch_one(pool).await?
+        let oldest_session: Option<Timestamp> = with_connection!(self, conn => {
+            sqlx::query_scalar("SELECT MIN(created_at) FROM sessions").fetch_one(&mut *conn).await?
         });
-        let expired_pending: i64 = on_backend!(self, pool => {
+        let expired_pending: i64 = with_connection!(self, conn => {
             sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE expires_at <= $1")
                 .bind(now)
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await?
         });
         Ok(StorageReport {
@@ -306,8 +306,8 @@ impl Store {
     /// Deletes every row of every data table (the schema stays). Returns rows deleted per table.
     pub async fn reset_all_data(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let mut deleted = Vec::new();
-        on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+        with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
             for table in TABLES.iter().filter(|t| **t != "schema_version") {
                 let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table}"));
                 let rows = sqlx::query(sql).execute(&mut *tx).await?.rows_affected();

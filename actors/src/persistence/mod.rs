@@ -15,6 +15,7 @@ mod probe;
 mod reachability;
 mod records;
 mod rules;
+mod session_version;
 mod sessions;
 mod staff;
 pub(crate) mod store;

@@ -2,8 +2,9 @@
 
 use super::StoreError;
 use super::records::RuleRecord;
-use super::store::{Store, on_backend};
+use super::store::{Store, with_connection};
 use super::time::Timestamp;
+use sqlx::Connection;
 use uuid::Uuid;
 
 const INSERT_RULE: &str = "INSERT INTO blocked_keywords (id, rule_id, pattern, category, severity, \
@@ -28,12 +29,12 @@ macro_rules! bind_rule {
 impl Store {
     /// Every rule, enabled or not, ordered by rule id.
     pub async fn list_rules(&self) -> Result<Vec<RuleRecord>, StoreError> {
-        let rows = on_backend!(self, pool => {
+        let rows = with_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT rule_id, pattern, category, severity, language, kind, enabled \
                  FROM blocked_keywords ORDER BY rule_id",
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?
         });
         Ok(rows)
@@ -44,8 +45,8 @@ impl Store {
     /// Reads the stored ids once, so a start with nothing missing costs one query, not one
     /// statement per rule.
     pub async fn insert_missing_rules(&self, rules: &[RuleRecord]) -> Result<u64, StoreError> {
-        let stored: Vec<String> = on_backend!(self, pool => {
-            sqlx::query_scalar("SELECT rule_id FROM blocked_keywords").fetch_all(pool).await?
+        let stored: Vec<String> = with_connection!(self, conn => {
+            sqlx::query_scalar("SELECT rule_id FROM blocked_keywords").fetch_all(&mut *conn).await?
         });
         let stored: std::collections::HashSet<String> = stored.into_iter().collect();
         let missing: Vec<&RuleRecord> = rules
@@ -57,8 +58,8 @@ impl Store {
         }
         let now = Timestamp::now();
         let mut inserted = 0;
-        on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+        with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
             for rule in &missing {
                 let sql = sqlx::AssertSqlSafe(format!("{INSERT_RULE} ON CONFLICT (rule_id) DO NOTHING"));
                 inserted += bind_rule!(sqlx::query(sql), rule, now)
@@ -74,9 +75,9 @@ impl Store {
     /// Adds a new rule; `Conflict` when the rule id exists.
     pub async fn insert_rule(&self, rule: &RuleRecord) -> Result<(), StoreError> {
         let now = Timestamp::now();
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             bind_rule!(sqlx::query(INSERT_RULE), rule, now)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
@@ -85,12 +86,12 @@ impl Store {
     /// Enables or disables a rule; false when no such rule id.
     pub async fn set_rule_enabled(&self, rule_id: &str, enabled: bool) -> Result<bool, StoreError> {
         let now = Timestamp::now();
-        let affected = on_backend!(self, pool => {
+        let affected = with_connection!(self, conn => {
             sqlx::query("UPDATE blocked_keywords SET enabled = $2, updated_at = $3 WHERE rule_id = $1")
                 .bind(rule_id)
                 .bind(enabled)
                 .bind(now)
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected()
         });
@@ -100,9 +101,9 @@ impl Store {
     /// A cheap fingerprint of the rule set that changes whenever a rule is added or changed;
     /// the running server polls it to recompile without a restart.
     pub async fn rules_fingerprint(&self) -> Result<String, StoreError> {
-        let (count, latest): (i64, Option<Timestamp>) = on_backend!(self, pool => {
+        let (count, latest): (i64, Option<Timestamp>) = with_connection!(self, conn => {
             sqlx::query_as("SELECT COUNT(*), MAX(updated_at) FROM blocked_keywords")
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await?
         });
         Ok(format!(

@@ -4,8 +4,10 @@ use super::StoreError;
 use super::records::{
     NewSession, OrphanedSessionRow, SessionRecord, SessionRow, VersionedSessionRow, WrappedKey,
 };
-use super::store::{Store, on_backend};
+use super::session_version::bump_session_version;
+use super::store::{Store, with_connection};
 use super::time::Timestamp;
+use sqlx::Connection;
 use uuid::Uuid;
 
 const SESSION_COLUMNS: &str = "SELECT id, language, is_crisis_mode, risk_level, last_activity, expires_at, created_at \
@@ -14,8 +16,8 @@ const SESSION_COLUMNS: &str = "SELECT id, language, is_crisis_mode, risk_level, 
 impl Store {
     /// Creates a session and stores its wrapped data key, atomically.
     pub async fn insert_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+        with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
             sqlx::query(
                 "INSERT INTO sessions (id, token_hash, language, is_crisis_mode, last_activity, \
                  expires_at, created_at, updated_at) VALUES ($1, $2, $3, FALSE, $4, $5, $4, $4)",
@@ -48,8 +50,8 @@ impl Store {
         token_hash: &[u8; 32],
     ) -> Result<Option<SessionRecord>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("{SESSION_COLUMNS} WHERE token_hash = $1"));
-        let row: Option<SessionRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(&token_hash[..]).fetch_optional(pool).await?
+        let row: Option<SessionRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(&token_hash[..]).fetch_optional(&mut *conn).await?
         });
         row.map(SessionRecord::try_from).transpose()
     }
@@ -57,8 +59,8 @@ impl Store {
     /// Looks a session up by id.
     pub async fn session_by_id(&self, id: Uuid) -> Result<Option<SessionRecord>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("{SESSION_COLUMNS} WHERE id = $1"));
-        let row: Option<SessionRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        let row: Option<SessionRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(id).fetch_optional(&mut *conn).await?
         });
         row.map(SessionRecord::try_from).transpose()
     }
@@ -76,8 +78,8 @@ impl Store {
                    created_at, token_hash FROM sessions WHERE expires_at > $2 AND id IN \
                    (SELECT session_id FROM messages WHERE awaiting_reply = TRUE \
                    AND created_at <= $1) ORDER BY id LIMIT $3";
-        let rows: Vec<OrphanedSessionRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(committed_by).bind(now).bind(limit).fetch_all(pool).await?
+        let rows: Vec<OrphanedSessionRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(committed_by).bind(now).bind(limit).fetch_all(&mut *conn).await?
         });
         rows.into_iter()
             .map(|row| {
@@ -98,8 +100,8 @@ impl Store {
     ) -> Result<Option<(SessionRecord, i64)>, StoreError> {
         let sql = "SELECT id, language, is_crisis_mode, risk_level, last_activity, expires_at, \
                    created_at, version FROM sessions WHERE id = $1";
-        let row: Option<VersionedSessionRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        let row: Option<VersionedSessionRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(id).fetch_optional(&mut *conn).await?
         });
         row.map(|row| {
             let version = row.version;
@@ -110,11 +112,11 @@ impl Store {
 
     /// Records activity; false when the session no longer exists.
     pub async fn touch_session(&self, id: Uuid, now: Timestamp) -> Result<bool, StoreError> {
-        let affected = on_backend!(self, pool => {
+        let affected = with_connection!(self, conn => {
             sqlx::query("UPDATE sessions SET last_activity = $2, updated_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(now)
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected()
         });
@@ -128,17 +130,15 @@ impl Store {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let affected = on_backend!(self, pool => {
-            sqlx::query(
-                "UPDATE sessions SET last_activity = $2, updated_at = $2, expires_at = $3, \
-                 version = version + 1 WHERE id = $1",
+        let affected = with_connection!(self, conn => {
+            bump_session_version!(
+                rows &mut *conn,
+                set "last_activity = $2, updated_at = $2, expires_at = $3",
+                where "id = $1",
+                id,
+                now,
+                expires_at
             )
-            .bind(id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(pool)
-            .await?
-            .rows_affected()
         });
         Ok(affected == 1)
     }
@@ -146,10 +146,10 @@ impl Store {
     /// Hard-deletes a session; the cascade removes its messages, context, feedback, training
     /// data and wrapped key (crypto-shredding). False when it did not exist.
     pub async fn delete_session(&self, id: Uuid) -> Result<bool, StoreError> {
-        let affected = on_backend!(self, pool => {
+        let affected = with_connection!(self, conn => {
             sqlx::query("DELETE FROM sessions WHERE id = $1")
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected()
         });
@@ -159,8 +159,8 @@ impl Store {
     /// The session's wrapped data key.
     pub async fn session_key(&self, id: Uuid) -> Result<Option<WrappedKey>, StoreError> {
         let sql = "SELECT key_id, wrapped_key FROM session_keys WHERE session_id = $1";
-        Ok(on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        Ok(with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(id).fetch_optional(&mut *conn).await?
         }))
     }
 }

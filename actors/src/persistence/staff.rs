@@ -1,10 +1,11 @@
 //! Staff accounts, their sign-in tokens (keyed hashes only) and the opening hours an admin set.
 
 use super::StoreError;
-use super::store::{Store, on_backend};
+use super::store::{Store, with_connection};
 use super::time::Timestamp;
 use crate::crypto::TokenHash;
 use crate::staff::{StaffIdentity, StaffRole};
+use sqlx::Connection;
 use uuid::Uuid;
 
 /// A staff account as stored.
@@ -74,7 +75,7 @@ const STAFF_COLUMNS: &str = "id, username, role, password_hash, disabled, create
 impl Store {
     /// Creates an account; `StoreError::Conflict` when the user name is taken.
     pub async fn insert_staff(&self, staff: &StaffRecord) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             sqlx::query(
                 "INSERT INTO staff (id, username, role, password_hash, disabled, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -85,7 +86,7 @@ impl Store {
             .bind(&staff.password_hash)
             .bind(staff.disabled)
             .bind(staff.created_at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
@@ -99,8 +100,8 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {STAFF_COLUMNS} FROM staff WHERE username = $1"
         ));
-        let row: Option<StaffRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).bind(username).fetch_optional(pool).await?
+        let row: Option<StaffRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).bind(username).fetch_optional(&mut *conn).await?
         });
         row.map(StaffRecord::try_from).transpose()
     }
@@ -110,8 +111,8 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {STAFF_COLUMNS} FROM staff ORDER BY username"
         ));
-        let rows: Vec<StaffRow> = on_backend!(self, pool => {
-            sqlx::query_as(sql).fetch_all(pool).await?
+        let rows: Vec<StaffRow> = with_connection!(self, conn => {
+            sqlx::query_as(sql).fetch_all(&mut *conn).await?
         });
         rows.into_iter().map(StaffRecord::try_from).collect()
     }
@@ -150,8 +151,8 @@ impl Store {
         end_sign_ins: bool,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let found = on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+        let found = with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
             let id: Option<Uuid> = sqlx::query_scalar(
                 "UPDATE staff SET disabled = COALESCE($2, disabled), \
                  password_hash = COALESCE($3, password_hash), updated_at = $4 \
@@ -183,7 +184,7 @@ impl Store {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             sqlx::query(
                 "INSERT INTO staff_tokens (token_hash, staff_id, expires_at, created_at) \
                  VALUES ($1, $2, $3, $4)",
@@ -192,7 +193,7 @@ impl Store {
             .bind(staff_id)
             .bind(expires_at)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
@@ -204,7 +205,7 @@ impl Store {
         token_hash: &TokenHash,
         now: Timestamp,
     ) -> Result<Option<StaffIdentity>, StoreError> {
-        let row: Option<IdentityRow> = on_backend!(self, pool => {
+        let row: Option<IdentityRow> = with_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT s.id, s.username, s.role FROM staff_tokens t \
                  JOIN staff s ON s.id = t.staff_id \
@@ -212,7 +213,7 @@ impl Store {
             )
             .bind(token_hash.as_bytes().as_slice())
             .bind(now)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?
         });
         row.map(|row| {
@@ -228,10 +229,10 @@ impl Store {
 
     /// Ends one sign-in; `false` when the token was not (or no longer) stored.
     pub async fn delete_staff_token(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
-        let deleted = on_backend!(self, pool => {
+        let deleted = with_connection!(self, conn => {
             sqlx::query("DELETE FROM staff_tokens WHERE token_hash = $1")
                 .bind(token_hash.as_bytes().as_slice())
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected()
         });
@@ -252,8 +253,8 @@ impl Store {
              WHERE t.expires_at > $1 AND NOT s.disabled AND s.role IN ({})",
             roles.join(", ")
         ));
-        let count = on_backend!(self, pool => {
-            sqlx::query_scalar(sql).bind(now).fetch_one(pool).await?
+        let count = with_connection!(self, conn => {
+            sqlx::query_scalar(sql).bind(now).fetch_one(&mut *conn).await?
         });
         Ok(count)
     }
@@ -270,11 +271,11 @@ impl Store {
 
     /// The opening hours an admin stored, if any.
     pub async fn opening_hours(&self) -> Result<Option<StoredOpeningHours>, StoreError> {
-        let row = on_backend!(self, pool => {
+        let row = with_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT weekly, holidays, updated_by, updated_at FROM opening_hours WHERE id = 1",
             )
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?
         });
         Ok(row)
@@ -282,7 +283,7 @@ impl Store {
 
     /// Stores opening hours that override the configuration's.
     pub async fn set_opening_hours(&self, hours: &StoredOpeningHours) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
+        with_connection!(self, conn => {
             sqlx::query(
                 "INSERT INTO opening_hours (id, weekly, holidays, updated_by, created_at, updated_at) \
                  VALUES (1, $1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET \
@@ -293,7 +294,7 @@ impl Store {
             .bind(&hours.holidays)
             .bind(hours.updated_by)
             .bind(hours.updated_at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
@@ -301,9 +302,9 @@ impl Store {
 
     /// Forgets the stored opening hours, so the configuration's apply again.
     pub async fn clear_opening_hours(&self) -> Result<bool, StoreError> {
-        let deleted = on_backend!(self, pool => {
+        let deleted = with_connection!(self, conn => {
             sqlx::query("DELETE FROM opening_hours WHERE id = 1")
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected()
         });

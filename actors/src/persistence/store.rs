@@ -1,5 +1,6 @@
 //! The storage interface: one `Store` whose every method runs the same SQL on SQLite or
-//! PostgreSQL. Each body is compiled once per backend by `on_backend!`, so the two cannot drift.
+//! PostgreSQL. Each body is compiled once per backend by `with_connection!` (or `on_backend!` for
+//! what acts on the pool itself), so the two cannot drift.
 
 use super::error::StoreError;
 use super::reachability::Reachability;
@@ -24,6 +25,28 @@ macro_rules! on_backend {
     };
 }
 pub(crate) use on_backend;
+
+/// Runs `$body` with `$conn` bound to a connection taken from the pool of whichever backend the
+/// store uses. Only the wait for it gives way to a known outage (see
+/// [`Reachability::connection`]): once held, the body runs to its end, so a transaction is never
+/// abandoned between its statements.
+macro_rules! with_connection {
+    ($store:expr, $conn:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::persistence::store::Backend::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $conn = $store.reachability().connection(pool.acquire()).await?;
+                $body
+            }
+            $crate::persistence::store::Backend::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $conn = $store.reachability().connection(pool.acquire()).await?;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_connection;
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,8 +260,8 @@ impl Store {
 
     /// A trivial round trip, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_backend!(self, pool => {
-            sqlx::query("SELECT 1").execute(pool).await?;
+        with_connection!(self, conn => {
+            sqlx::query("SELECT 1").execute(&mut *conn).await?;
         });
         Ok(())
     }

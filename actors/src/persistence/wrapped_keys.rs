@@ -3,7 +3,7 @@
 
 use super::StoreError;
 use super::records::WrappedKey;
-use super::store::{Store, on_backend};
+use super::store::{Store, with_connection};
 use super::time::Timestamp;
 use uuid::Uuid;
 
@@ -64,11 +64,11 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(Uuid, WrappedKey)>, StoreError> {
         let after = after.unwrap_or(Uuid::nil());
-        let rows: Vec<(Uuid, i64, Vec<u8>)> = on_backend!(self, pool => {
+        let rows: Vec<(Uuid, i64, Vec<u8>)> = with_connection!(self, conn => {
             sqlx::query_as(owner.page_sql())
                 .bind(after)
                 .bind(limit)
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?
         });
         Ok(rows
@@ -93,7 +93,7 @@ impl Store {
         id: Uuid,
         key: &WrappedKey,
     ) -> Result<bool, StoreError> {
-        let affected = on_backend!(self, pool => {
+        let affected = with_connection!(self, conn => {
             let mut query = sqlx::query(owner.replace_sql())
                 .bind(id)
                 .bind(key.key_id)
@@ -101,7 +101,7 @@ impl Store {
             if owner == KeyOwner::Session {
                 query = query.bind(Timestamp::now());
             }
-            query.execute(pool).await?.rows_affected()
+            query.execute(&mut *conn).await?.rows_affected()
         });
         Ok(affected == 1)
     }

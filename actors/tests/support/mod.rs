@@ -2,6 +2,7 @@
 
 #![allow(clippy::expect_used, dead_code)]
 
+pub mod database;
 pub mod log_buffer;
 pub mod mock_llm;
 
