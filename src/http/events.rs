@@ -20,7 +20,6 @@ use super::event_stream::{
 };
 use super::handoff::views::HandoffView;
 use super::live_session::LiveSession;
-use super::openapi;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -56,10 +55,7 @@ const PAGE: i64 = 200;
     params(("Last-Event-ID" = Option<u64>, Header, minimum = 0, maximum = 18_446_744_073_709_551_615_u64, description = "Resume after this event (an `id:` this stream gave)")),
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
     responses((status = 200, description = "Server-sent events, each with an increasing `id:` — `message.created` (data: Message), `session.updated` (data: SessionStatus), `handoff.updated` (data: HandoffView, when the session's handoff to a counsellor changes), `session.ended` (data: `{\"reason\": \"deleted\"|\"expired\"}`; the stream then ends) — and a `: heartbeat` comment every 15 s. The stream does not end by itself.",
-                  content_type = "text/event-stream", body = String),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
+                  content_type = "text/event-stream", body = String)), tag = "messages")]
 pub async fn stream(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -49,10 +49,7 @@ pub struct SessionEnvelope {
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
         description = "Makes retries safe: the first answer is replayed for 24 hours to requests with the same key and body, and no second session is created. The kept answer holds the token sealed under a key derived from this one.")),
     responses((status = 201, body = SessionEnvelope),
-              (status = 409, response = openapi::Conflict),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)),
+              (status = 409, response = openapi::Conflict)),
     tag = "sessions")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -107,9 +104,7 @@ const TOKEN_IN_PATH: &str =
 /// A session's status.
 #[utoipa::path(get, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
     security((), ("bearer" = []), ("session_id" = [])),
-    responses((status = 200, body = SessionStatus),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound)), tag = "sessions")]
+    responses((status = 200, body = SessionStatus)), tag = "sessions")]
 pub async fn status(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -123,9 +118,7 @@ pub async fn status(
 /// Record activity on a session.
 #[utoipa::path(put, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
     security((), ("bearer" = []), ("session_id" = [])),
-    responses((status = 200, body = SessionStatus),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound)), tag = "sessions")]
+    responses((status = 200, body = SessionStatus)), tag = "sessions")]
 pub async fn touch(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -139,9 +132,7 @@ pub async fn touch(
 /// Delete a session and everything of it, at once.
 #[utoipa::path(delete, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
     security((), ("bearer" = []), ("session_id" = [])),
-    responses((status = 204, description = "Deleted"),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound)), tag = "sessions")]
+    responses((status = 204, description = "Deleted")), tag = "sessions")]
 pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -154,10 +145,7 @@ pub async fn delete(
 /// Delete a session (compatibility form: token in the query).
 #[utoipa::path(delete, path = "/api/v1/sessions",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 204, description = "Deleted"),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "sessions")]
+    responses((status = 204, description = "Deleted")), tag = "sessions")]
 pub async fn delete_by_query(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -180,10 +168,7 @@ async fn close(state: &AppState, token: &str) -> Result<HttpResponse, ApiError> 
 /// Extend a session by the session lifetime.
 #[utoipa::path(post, path = "/api/v1/sessions/refresh",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = SessionEnvelope),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "sessions")]
+    responses((status = 200, body = SessionEnvelope)), tag = "sessions")]
 pub async fn refresh(
     state: web::Data<AppState>,
     request: HttpRequest,
