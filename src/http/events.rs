@@ -20,9 +20,8 @@ use super::event_stream::{
 };
 use super::handoff::views::HandoffView;
 use super::live_session::LiveSession;
-use super::query::QueryParams;
 use super::state::AppState;
-use super::token::resolve_token;
+use super::token_from_query;
 use super::views::{ChatMessage, SessionStatus};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -60,8 +59,7 @@ pub async fn stream(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = QueryParams::parse(request.query_string())?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let (token, _) = token_from_query(&request)?;
     let resume_after = last_event_id(&request)?;
     let token_hash = state.system.token_hasher.hash(&token);
     // Listening starts before the first read, so nothing committed in between is missed.

@@ -3,11 +3,10 @@
 use super::error::ApiError;
 use super::idempotency::Endpoint;
 use super::openapi;
-use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
 use super::views::{Language, SessionStatus};
-use super::{session_from_path, session_of};
+use super::{session_from_path, session_of, token_from_query};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::persistence::Timestamp;
 use cbln_actors::session::{GetStatus, RefreshSession, TouchSession};
@@ -150,8 +149,7 @@ pub async fn delete_by_query(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = QueryParams::parse(request.query_string())?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let (token, _) = token_from_query(&request)?;
     close(&state, &token).await
 }
 
@@ -173,8 +171,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = QueryParams::parse(request.query_string())?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let (token, _) = token_from_query(&request)?;
     let session = session_of(&state, &token).await?;
     let status = session.ask(RefreshSession).await?;
     Ok(HttpResponse::Ok().json(SessionEnvelope {
