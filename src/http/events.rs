@@ -41,7 +41,7 @@ use uuid::Uuid;
 /// Status events that may follow one message before their ids would reach the next message's.
 const STATUS_EVENTS_PER_MESSAGE: u64 = 999;
 /// History page size for the catch-up reads (the history endpoint's largest).
-const PAGE: i64 = 200;
+const PAGE: i64 = super::messages::MAX_HISTORY_PAGE;
 
 /// Stream the session's events.
 ///

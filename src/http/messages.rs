@@ -19,6 +19,9 @@ use uuid::Uuid;
 /// Longest message, in characters as sent.
 pub const MAX_MESSAGE_CHARS: usize = MessageText::MAX_CHARS;
 
+/// The most messages one page of history holds.
+pub const MAX_HISTORY_PAGE: i64 = 200;
+
 /// Body of `POST /messages`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
@@ -136,7 +139,7 @@ pub async fn history(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = QueryParams::parse(request.query_string())?;
-    let limit = query.integer("limit", 100, 1..=200)?;
+    let limit = query.integer("limit", 100, 1..=MAX_HISTORY_PAGE)?;
     let offset = query.integer("offset", 0, 0..=i64::MAX)?;
     let (session, _) = session_from_query(&state, &request).await?;
     let history = session.ask(ListHistory { limit, offset }).await?;
