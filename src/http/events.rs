@@ -20,10 +20,8 @@ use super::event_stream::{
 };
 use super::handoff::views::HandoffView;
 use super::live_session::LiveSession;
-use super::openapi;
-use super::query::QueryParams;
 use super::state::AppState;
-use super::token::resolve_token;
+use super::token_from_query;
 use super::views::{ChatMessage, SessionStatus};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -43,7 +41,7 @@ use uuid::Uuid;
 /// Status events that may follow one message before their ids would reach the next message's.
 const STATUS_EVENTS_PER_MESSAGE: u64 = 999;
 /// History page size for the catch-up reads (the history endpoint's largest).
-const PAGE: i64 = 200;
+const PAGE: i64 = super::messages::MAX_HISTORY_PAGE;
 
 /// Stream the session's events.
 ///
@@ -56,16 +54,12 @@ const PAGE: i64 = 200;
     params(("Last-Event-ID" = Option<u64>, Header, minimum = 0, maximum = 18_446_744_073_709_551_615_u64, description = "Resume after this event (an `id:` this stream gave)")),
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
     responses((status = 200, description = "Server-sent events, each with an increasing `id:` — `message.created` (data: Message), `session.updated` (data: SessionStatus), `handoff.updated` (data: HandoffView, when the session's handoff to a counsellor changes), `session.ended` (data: `{\"reason\": \"deleted\"|\"expired\"}`; the stream then ends) — and a `: heartbeat` comment every 15 s. The stream does not end by itself.",
-                  content_type = "text/event-stream", body = String),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
+                  content_type = "text/event-stream", body = String)), tag = "messages")]
 pub async fn stream(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = QueryParams::parse(request.query_string())?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let (token, _) = token_from_query(&request)?;
     let resume_after = last_event_id(&request)?;
     let token_hash = state.system.token_hasher.hash(&token);
     // Listening starts before the first read, so nothing committed in between is missed.

@@ -91,12 +91,7 @@ fn whole_number(n: &serde_json::Number) -> Option<i64> {
         description = "Makes retries safe: the first answer is replayed for 24 hours to requests with the same key and body.")),
     security((), ("bearer" = []), ("session_id" = [])),
     responses((status = 201, body = FeedbackCreated),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 409, response = openapi::Conflict),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)), tag = "feedback")]
+              (status = 409, response = openapi::Conflict)), tag = "feedback")]
 pub async fn submit(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -19,6 +19,9 @@ use uuid::Uuid;
 /// Longest message, in characters as sent.
 pub const MAX_MESSAGE_CHARS: usize = MessageText::MAX_CHARS;
 
+/// The most messages one page of history holds.
+pub const MAX_HISTORY_PAGE: i64 = 200;
+
 /// Body of `POST /messages`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
@@ -61,12 +64,7 @@ pub struct MessageDeleted {
     responses((status = 201, body = PostedMessage),
               (status = 200, description = "With `Accept: text/event-stream`: server-sent events, each with an increasing `id:` — `message.accepted` (data: `{\"user_message\": Message, \"crisis_info\": CrisisInfo|null}`), `reply.delta` (data: `{\"text\"}`), then one of `reply.completed` or `reply.replaced` (data: `{\"ai_message\": Message, \"notice\": Notice|null}`) or `error` (data: ErrorBody).",
                   content_type = "text/event-stream", body = String),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 409, response = openapi::Conflict),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)),
+              (status = 409, response = openapi::Conflict)),
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
         description = "Makes retries safe: the first answer (status and body) is replayed for 24 hours to requests with the same key and body, and nothing is created twice. With `Accept: text/event-stream` the final answer is kept as the JSON a plain post gives, and a retry gets that JSON.")),
     tag = "messages")]
@@ -135,16 +133,13 @@ pub async fn send(
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "Messages per page (default 100)"),
            ("offset" = Option<i64>, Query, minimum = 0, maximum = 9_223_372_036_854_775_807_i64, description = "Messages to skip from the oldest (default 0)")),
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = History),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
+    responses((status = 200, body = History)), tag = "messages")]
 pub async fn history(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = QueryParams::parse(request.query_string())?;
-    let limit = query.integer("limit", 100, 1..=200)?;
+    let limit = query.integer("limit", 100, 1..=MAX_HISTORY_PAGE)?;
     let offset = query.integer("offset", 0, 0..=i64::MAX)?;
     let (session, _) = session_from_query(&state, &request).await?;
     let history = session.ask(ListHistory { limit, offset }).await?;
@@ -158,10 +153,7 @@ fn message_id(raw: &str) -> Result<Uuid, ApiError> {
 /// One message.
 #[utoipa::path(get, path = "/api/v1/messages/{id}", params(("id" = Uuid, Path)),
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = ChatMessage),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
+    responses((status = 200, body = ChatMessage)), tag = "messages")]
 pub async fn get_one(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -176,10 +168,7 @@ pub async fn get_one(
 /// Delete one message.
 #[utoipa::path(delete, path = "/api/v1/messages/{id}", params(("id" = Uuid, Path)),
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = MessageDeleted),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
+    responses((status = 200, body = MessageDeleted)), tag = "messages")]
 pub async fn delete_one(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -198,10 +187,7 @@ pub async fn delete_one(
 /// Delete the whole history.
 #[utoipa::path(delete, path = "/api/v1/messages",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 204, description = "Deleted"),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "messages")]
+    responses((status = 204, description = "Deleted")), tag = "messages")]
 pub async fn delete_all(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod chat_page;
+pub mod compiled_page;
 pub mod connection_cap;
 pub mod database_breaker;
 pub mod database_gate;
@@ -35,6 +36,7 @@ pub mod views;
 
 use actix_web::http::Method;
 use actix_web::{HttpResponse, Route, web};
+use compiled_page::{asset_route, page_route};
 use error::ApiError;
 use live_session::LiveSession;
 use state::AppState;
@@ -45,14 +47,23 @@ pub async fn session_of(state: &AppState, token: &str) -> Result<LiveSession, Ap
     Ok(LiveSession::open(&state.system.registry, token_hash).await?)
 }
 
+/// The session token in the request's headers or its `session_token` query parameter, with the
+/// parsed query for the handler's other parameters.
+pub fn token_from_query(
+    request: &actix_web::HttpRequest,
+) -> Result<(String, query::QueryParams), ApiError> {
+    let query = query::QueryParams::parse(request.query_string())?;
+    let token = token::resolve_token(request, None, query.text("session_token"))?;
+    Ok((token, query))
+}
+
 /// The live session named by the request's headers or its `session_token` query parameter,
 /// with the parsed query for the handler's other parameters.
 pub async fn session_from_query(
     state: &AppState,
     request: &actix_web::HttpRequest,
 ) -> Result<(LiveSession, query::QueryParams), ApiError> {
-    let query = query::QueryParams::parse(request.query_string())?;
-    let token = token::resolve_token(request, None, query.text("session_token"))?;
+    let (token, query) = token_from_query(request)?;
     Ok((session_of(state, &token).await?, query))
 }
 
@@ -112,10 +123,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/api/v1/health", get(web::to(operations::health))))
         .service(resource("/health/live", get(web::to(operations::live))))
         .service(resource("/health/ready", get(web::to(operations::ready))))
-        .service(resource("/chat", get(web::to(chat_page::page))))
-        .service(resource("/chat/{file}", get(web::to(chat_page::asset))))
-        .service(resource("/staff", get(web::to(staff_page::page))))
-        .service(resource("/staff/{file}", get(web::to(staff_page::asset))))
+        .service(resource("/chat", get(page_route(&chat_page::PAGE))))
+        .service(resource("/chat/{file}", get(asset_route(&chat_page::PAGE))))
+        .service(resource("/staff", get(page_route(&staff_page::PAGE))))
+        .service(resource(
+            "/staff/{file}",
+            get(asset_route(&staff_page::PAGE)),
+        ))
         .service(resource("/docs", get(web::to(docs::page))))
         .service(resource("/openapi.json", get(web::to(docs::document))))
         .service(resource("/docs/{file:.*}", get(web::to(docs::asset))))

@@ -1,20 +1,24 @@
 //! The shared pieces of the OpenAPI contract, for every route to use the same way: the names of
 //! the security schemes, one error response per status (each with the one [`ErrorBody`] schema,
 //! and `Retry-After` where the answer carries it), and [`Contract`], which registers them and adds
-//! to every operation the errors that the middleware may answer on any route.
+//! to every operation the errors that the middleware, the token lookup or the body reader may
+//! answer on any route, so that no route declares them again.
 //!
 //! Annotating a route (`#[utoipa::path(...)]`):
 //! - a token-taking operation declares `security(("bearer" = []), ("session_id" = []))`, plus
 //!   `("session_token" = [])` when it also reads the `session_token` query parameter, and `()`
 //!   first when no header is needed: the token is optional, in the path, or may come in the body
-//!   (see [`BEARER`], [`SESSION_HEADER`], [`SESSION_QUERY`]);
+//!   (see [`BEARER`], [`SESSION_HEADER`], [`SESSION_QUERY`]); [`Contract`] adds its 401
+//!   ([`Unauthorized`]) and 404 ([`NotFound`]): every session token is found the same way;
 //! - a staff operation declares `security(("staff_token" = []))` ([`STAFF_TOKEN`]); [`Contract`]
-//!   adds its 401 ([`StaffUnauthorized`]: every staff route takes the token the same way) and,
-//!   with a JSON body (every staff body is read the same way), its 413, 415 and 422;
+//!   adds its 401 ([`StaffUnauthorized`]: every staff route takes the token the same way);
 //! - an operation that needs a session token, which may come in the query (`session_token`, no
-//!   `()`), gets 401, 404 and 422 from [`Contract`]: every such token is found the same way;
-//! - each status the handler itself can answer is `(status = 404, response = openapi::NotFound)`
-//!   with the response type of that status below;
+//!   `()`), also gets 422 from [`Contract`]: a query that does not parse;
+//! - an operation with a JSON body gets 413, 415 and 422 from [`Contract`]: every body is read
+//!   the same way;
+//! - quick exit ([`NEVER_REFUSED`]) gets none of these: it answers 200 whatever came;
+//! - each other status the handler itself can answer is `(status = 409, response =
+//!   openapi::Conflict)` with the response type of that status below;
 //! - 408 (with a request body), 414, 429, 500 and, under `/api/`, 503 are added by [`Contract`].
 //!
 //! `tests/api/contract.rs` checks the document against these rules.
@@ -134,6 +138,10 @@ fn reference<T: for<'r> ToResponse<'r>>() -> RefOr<Response> {
     RefOr::Ref(Ref::from_response_name(T::response().0))
 }
 
+/// Routes that answer 200 whatever came: quick exit must work with no token, an unknown one, or
+/// any body, so it declares none of the errors a token or a body brings elsewhere.
+pub const NEVER_REFUSED: [&str; 1] = ["/api/v1/sessions/exit"];
+
 /// Request bodies written as a tagged enum, one shape per choice. utoipa closes a struct that
 /// denies unknown fields but not the variants of such an enum, so the document would let a client
 /// send fields the server refuses.
@@ -197,6 +205,7 @@ impl Modify for Contract {
         );
         for (path, item) in openapi.paths.paths.iter_mut() {
             let behind_database_gate = path.starts_with("/api/") && path != "/api/v1/health";
+            let never_refused = NEVER_REFUSED.contains(&path.as_str());
             for operation in [
                 &mut item.get,
                 &mut item.put,
@@ -207,7 +216,7 @@ impl Modify for Contract {
             .into_iter()
             .flatten()
             {
-                add_common_errors(operation, behind_database_gate);
+                add_common_errors(operation, behind_database_gate, never_refused);
             }
         }
     }
@@ -219,6 +228,11 @@ fn security_of(operation: &Operation) -> Vec<serde_json::Value> {
         .ok()
         .and_then(|security| security.as_array().cloned())
         .unwrap_or_default()
+}
+
+/// Whether the operation takes a session token (in a header, and maybe elsewhere too).
+fn takes_session_token(security: &[serde_json::Value]) -> bool {
+    security.iter().any(|s| s.get(BEARER).is_some())
 }
 
 /// Whether the operation takes a staff token.
@@ -236,40 +250,48 @@ fn needs_session_from_query(security: &[serde_json::Value]) -> bool {
     !anonymous && security.iter().any(|s| s.get(SESSION_QUERY).is_some())
 }
 
-/// The errors the middleware may answer before or after any handler, and those every staff
-/// route answers alike.
-fn add_common_errors(operation: &mut Operation, behind_database_gate: bool) {
+/// Whether the operation takes a JSON request body.
+fn takes_json_body(operation: &Operation) -> bool {
+    operation.request_body.as_ref().is_some_and(
+        |body| matches!(body, RefOr::T(body) if body.content.contains_key("application/json")),
+    )
+}
+
+/// The errors the middleware may answer before or after any handler, and those every route that
+/// takes a session token, a staff token or a JSON body answers alike (unless it never refuses).
+fn add_common_errors(operation: &mut Operation, behind_database_gate: bool, never_refused: bool) {
     let has_body = operation.request_body.is_some();
+    let json_body = takes_json_body(operation) && !never_refused;
     let security = security_of(operation);
     let staff = takes_staff_token(&security);
-    let session_from_query = needs_session_from_query(&security);
-    let mut add = |status: &str, response: RefOr<Response>| {
-        operation
-            .responses
-            .responses
-            .entry(status.to_string())
-            .or_insert(response);
-    };
-    add("414", reference::<UriTooLong>());
-    add("429", reference::<TooManyRequests>());
-    add("500", reference::<InternalError>());
-    if behind_database_gate {
-        add("503", reference::<ServiceUnavailable>());
-    }
-    if has_body {
-        add("408", reference::<RequestTimeout>());
-    }
-    if staff {
-        add("401", reference::<StaffUnauthorized>());
-    }
-    if session_from_query {
-        add("401", reference::<Unauthorized>());
-        add("404", reference::<NotFound>());
-        add("422", reference::<ValidationFailed>());
-    }
-    if staff && has_body {
-        add("413", reference::<PayloadTooLarge>());
-        add("415", reference::<UnsupportedMediaType>());
-        add("422", reference::<ValidationFailed>());
+    let session = !never_refused && takes_session_token(&security);
+    let session_from_query = session && needs_session_from_query(&security);
+    // Where two rows give the same status (422 for the query and for the body), the first stays.
+    let common = [
+        (true, "414", reference::<UriTooLong>()),
+        (true, "429", reference::<TooManyRequests>()),
+        (true, "500", reference::<InternalError>()),
+        (
+            behind_database_gate,
+            "503",
+            reference::<ServiceUnavailable>(),
+        ),
+        (has_body, "408", reference::<RequestTimeout>()),
+        (staff, "401", reference::<StaffUnauthorized>()),
+        (session, "401", reference::<Unauthorized>()),
+        (session, "404", reference::<NotFound>()),
+        (session_from_query, "422", reference::<ValidationFailed>()),
+        (json_body, "413", reference::<PayloadTooLarge>()),
+        (json_body, "415", reference::<UnsupportedMediaType>()),
+        (json_body, "422", reference::<ValidationFailed>()),
+    ];
+    for (applies, status, response) in common {
+        if applies {
+            operation
+                .responses
+                .responses
+                .entry(status.to_string())
+                .or_insert(response);
+        }
     }
 }

@@ -3,11 +3,10 @@
 use super::error::ApiError;
 use super::idempotency::Endpoint;
 use super::openapi;
-use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
 use super::views::{Language, SessionStatus};
-use super::{session_from_path, session_of};
+use super::{session_from_path, session_of, token_from_query};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::persistence::Timestamp;
 use cbln_actors::session::{GetStatus, RefreshSession, TouchSession};
@@ -49,10 +48,7 @@ pub struct SessionEnvelope {
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
         description = "Makes retries safe: the first answer is replayed for 24 hours to requests with the same key and body, and no second session is created. The kept answer holds the token sealed under a key derived from this one.")),
     responses((status = 201, body = SessionEnvelope),
-              (status = 409, response = openapi::Conflict),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)),
+              (status = 409, response = openapi::Conflict)),
     tag = "sessions")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -107,9 +103,7 @@ const TOKEN_IN_PATH: &str =
 /// A session's status.
 #[utoipa::path(get, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
     security((), ("bearer" = []), ("session_id" = [])),
-    responses((status = 200, body = SessionStatus),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound)), tag = "sessions")]
+    responses((status = 200, body = SessionStatus)), tag = "sessions")]
 pub async fn status(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -123,9 +117,7 @@ pub async fn status(
 /// Record activity on a session.
 #[utoipa::path(put, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
     security((), ("bearer" = []), ("session_id" = [])),
-    responses((status = 200, body = SessionStatus),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound)), tag = "sessions")]
+    responses((status = 200, body = SessionStatus)), tag = "sessions")]
 pub async fn touch(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -139,9 +131,7 @@ pub async fn touch(
 /// Delete a session and everything of it, at once.
 #[utoipa::path(delete, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
     security((), ("bearer" = []), ("session_id" = [])),
-    responses((status = 204, description = "Deleted"),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound)), tag = "sessions")]
+    responses((status = 204, description = "Deleted")), tag = "sessions")]
 pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -154,16 +144,12 @@ pub async fn delete(
 /// Delete a session (compatibility form: token in the query).
 #[utoipa::path(delete, path = "/api/v1/sessions",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 204, description = "Deleted"),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "sessions")]
+    responses((status = 204, description = "Deleted")), tag = "sessions")]
 pub async fn delete_by_query(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = QueryParams::parse(request.query_string())?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let (token, _) = token_from_query(&request)?;
     close(&state, &token).await
 }
 
@@ -180,16 +166,12 @@ async fn close(state: &AppState, token: &str) -> Result<HttpResponse, ApiError> 
 /// Extend a session by the session lifetime.
 #[utoipa::path(post, path = "/api/v1/sessions/refresh",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
-    responses((status = 200, body = SessionEnvelope),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 422, response = openapi::ValidationFailed)), tag = "sessions")]
+    responses((status = 200, body = SessionEnvelope)), tag = "sessions")]
 pub async fn refresh(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = QueryParams::parse(request.query_string())?;
-    let token = resolve_token(&request, None, query.text("session_token"))?;
+    let (token, _) = token_from_query(&request)?;
     let session = session_of(&state, &token).await?;
     let status = session.ask(RefreshSession).await?;
     Ok(HttpResponse::Ok().json(SessionEnvelope {

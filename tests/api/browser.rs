@@ -164,11 +164,40 @@ pub async fn click(browser: &Client, id: &str) {
         .unwrap_or_else(|error| panic!("press #{id}: {error}"));
 }
 
+/// Types `text` into the chat page's message box and sends it with Enter.
+pub async fn send(browser: &Client, text: &str) {
+    let enter = char::from(fantoccini::key::Key::Enter);
+    fill(browser, "message", &format!("{text}{enter}")).await;
+}
+
+/// Keeps in `window.posts` the Idempotency-Key of every message the chat page posts; with
+/// `drop_first`, the first post fails as a dropped network does.
+pub async fn record_posts(browser: &Client, drop_first: bool) {
+    script(
+        browser,
+        &format!(
+            r#"window.posts = [];
+               const dropFirst = {drop_first};
+               const realFetch = window.fetch;
+               window.fetch = (url, options = {{}}) => {{
+                 if (url === '/api/v1/messages' && options.method === 'POST') {{
+                   window.posts.push(options.headers['Idempotency-Key']);
+                   if (dropFirst && window.posts.length === 1) {{
+                     return Promise.reject(new TypeError('offline'));
+                   }}
+                 }}
+                 return realFetch(url, options);
+               }};
+               return null;"#
+        ),
+    )
+    .await;
+}
+
 /// Types `text` into the chat page's message box and sends it with Enter, then waits until the
 /// page shows `replies` finished replies in all.
 pub async fn say(browser: &Client, text: &str, replies: usize) {
-    let enter = char::from(fantoccini::key::Key::Enter);
-    fill(browser, "message", &format!("{text}{enter}")).await;
+    send(browser, text).await;
     wait_for_script(
         browser,
         &format!(
@@ -212,8 +241,18 @@ impl ChromeDriver {
         }
     }
 
+    /// A small phone's browser showing `app`'s page at `path`.
+    pub async fn open(&self, app: &TestApp, path: &str) -> Client {
+        let browser = self.open_phone_browser().await;
+        browser
+            .goto(&app.url(path))
+            .await
+            .unwrap_or_else(|error| panic!("open {path}: {error}"));
+        browser
+    }
+
     /// Headless Chromium the size of a small phone.
-    pub async fn open_phone_browser(&self) -> Client {
+    async fn open_phone_browser(&self) -> Client {
         let capabilities = json!({
             "goog:chromeOptions": {
                 "binary": self.chromium,

@@ -10,8 +10,8 @@
 //! the API tests check.
 
 use crate::browser::{
-    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, click, element, say, script,
-    session_token, wait_for_script,
+    CONTRAST_BELOW_AA, ChromeDriver, WAIT, assert_strict_page, click, element, record_posts, say,
+    script, send, session_token, wait_for_script,
 };
 use crate::handoff::current;
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
@@ -299,11 +299,7 @@ async fn when_no_counsellor_can_come_the_page_shows_the_next_opening_and_the_hot
     // Someone is signed in: only the hours keep the counsellors away.
     app.signed_in_staff("lan", StaffRole::Counsellor).await;
     let driver = ChromeDriver::start();
-    let browser = driver.open_phone_browser().await;
-    browser
-        .goto(&app.url("/chat"))
-        .await
-        .expect("open the page");
+    let browser = driver.open(&app, "/chat").await;
     say(&browser, "mình muốn nói chuyện với ai đó", 1).await;
     // Escape once closes the panel and gives the keyboard back to the button; the page stays.
     click(&browser, "ask-person").await;
@@ -377,9 +373,8 @@ async fn when_no_counsellor_can_come_the_page_shows_the_next_opening_and_the_hot
 async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
     let app = spawn_app(Backend::Sqlite).await;
     let driver = ChromeDriver::start();
-    let browser = driver.open_phone_browser().await;
+    let browser = driver.open(&app, "/chat").await;
     let chat_url = app.url("/chat");
-    browser.goto(&chat_url).await.expect("open the page");
     browser
         .wait()
         .at_most(WAIT)
@@ -429,23 +424,12 @@ async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
              }
            }).observe(document.getElementById('log'),
                       { childList: true, subtree: true, characterData: true, attributes: true });
-           window.posts = [];
-           const realFetch = window.fetch;
-           window.fetch = (url, options = {}) => {
-             if (url === '/api/v1/messages' && options.method === 'POST') {
-               window.posts.push(options.headers['Idempotency-Key']);
-             }
-             return realFetch(url, options);
-           };
            return null;"#,
     )
     .await;
+    record_posts(&browser, false).await;
 
-    let input = browser.find(Locator::Id("message")).await.expect("input");
-    input
-        .send_keys(&format!("hôm nay mình hơi buồn{}", char::from(Key::Enter)))
-        .await
-        .expect("type and press Enter");
+    send(&browser, "hôm nay mình hơi buồn").await;
     let reply = wait_for_script(
         &browser,
         r#"const item = document.querySelector('.message.assistant:not([aria-busy])');
@@ -484,10 +468,7 @@ async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
     assert!(uuid::Uuid::parse_str(first_key).is_ok(), "{first_key}");
 
     // A crisis message: the card, with tap-to-call links for the configured hotlines.
-    input
-        .send_keys(&format!("{CRISIS_VI}{}", char::from(Key::Enter)))
-        .await
-        .expect("type and press Enter");
+    send(&browser, CRISIS_VI).await;
     let card = wait_for_script(
         &browser,
         r#"const card = document.querySelector('.crisis');
@@ -539,9 +520,8 @@ async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
 async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
     let app = spawn_app(Backend::Sqlite).await;
     let driver = ChromeDriver::start();
-    let browser = driver.open_phone_browser().await;
+    let browser = driver.open(&app, "/chat").await;
     let chat_url = app.url("/chat");
-    browser.goto(&chat_url).await.expect("open the page");
 
     // English, then a post whose first attempt never reaches the server (the network drops).
     click(&browser, "language").await;
@@ -551,25 +531,8 @@ async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
     )
     .await;
     assert_eq!(label, json!(["en", "Your message"]));
-    script(
-        &browser,
-        r#"window.posts = [];
-           const realFetch = window.fetch;
-           window.fetch = (url, options = {}) => {
-             if (url === '/api/v1/messages' && options.method === 'POST') {
-               window.posts.push(options.headers['Idempotency-Key']);
-               if (window.posts.length === 1) return Promise.reject(new TypeError('offline'));
-             }
-             return realFetch(url, options);
-           };
-           return null;"#,
-    )
-    .await;
-    let input = browser.find(Locator::Id("message")).await.expect("input");
-    input
-        .send_keys(&format!("I feel a bit low today{}", char::from(Key::Enter)))
-        .await
-        .expect("type and press Enter");
+    record_posts(&browser, true).await;
+    send(&browser, "I feel a bit low today").await;
     let retry = browser
         .wait()
         .at_most(WAIT)
@@ -618,10 +581,7 @@ async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
     assert_session_gone(&app, &token).await;
 
     // A new conversation, then Escape twice leaves as the button does.
-    input
-        .send_keys(&format!("hello again{}", char::from(Key::Enter)))
-        .await
-        .expect("type and press Enter");
+    send(&browser, "hello again").await;
     wait_for_script(
         &browser,
         "return document.querySelector('.message.assistant:not([aria-busy])') !== null;",

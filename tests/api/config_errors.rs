@@ -395,6 +395,25 @@ fn generated_development_keys_are_private() {
     assert!(!stderr.contains(secret_text.trim()));
 }
 
+/// The janitor's sweep for messages left without a reply: a zero interval would spin, a zero
+/// grace would answer messages whose reply is still being written, and a value that is not a
+/// whole number of seconds cannot be read; each stops startup with a line naming the setting.
+#[test]
+fn orphan_settings_that_are_zero_or_not_seconds_are_refused_by_name() {
+    for (variable, setting) in [
+        (
+            "CBLN__JANITOR__ORPHAN_SWEEP_INTERVAL_S",
+            "janitor.orphan_sweep_interval_s",
+        ),
+        ("CBLN__JANITOR__ORPHAN_GRACE_S", "janitor.orphan_grace_s"),
+    ] {
+        status_refused(&[(variable, "0")], &[setting, "must be greater than 0"]);
+        for value in ["two minutes", "-1"] {
+            status_refused(&[(variable, value)], &[setting]);
+        }
+    }
+}
+
 #[test]
 fn a_night_hour_past_23_is_refused() {
     status_refused(

@@ -6,6 +6,10 @@
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
 use crate::support::{Fetch, assert_error};
+use cbln::http::feedback::MAX_FEEDBACK_CHARS;
+use cbln::http::handoff::person::{MAX_NOTE_CHARS, MAX_SHARED_MESSAGES};
+use cbln::http::idempotency::MAX_KEY_LEN;
+use cbln::http::messages::{MAX_HISTORY_PAGE, MAX_MESSAGE_CHARS};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -256,7 +260,7 @@ async fn the_bounds_the_handlers_enforce_are_declared() {
     let limit = parameter(&document, "/api/v1/messages", "get", "limit");
     assert_eq!(
         (&limit["minimum"], &limit["maximum"]),
-        (&json!(1), &json!(200))
+        (&json!(1), &json!(MAX_HISTORY_PAGE))
     );
     let offset = parameter(&document, "/api/v1/messages", "get", "offset");
     assert_eq!(
@@ -275,11 +279,11 @@ async fn the_bounds_the_handlers_enforce_are_declared() {
         (&json!(1), &json!(5))
     );
     let text = body_property(&document, "/api/v1/feedback", "post", "feedback_text");
-    assert_eq!(text["maxLength"], 1000);
+    assert_eq!(text["maxLength"], MAX_FEEDBACK_CHARS);
     let content = body_property(&document, "/api/v1/messages", "post", "content");
     assert_eq!(
         (&content["minLength"], &content["maxLength"]),
-        (&json!(1), &json!(5000))
+        (&json!(1), &json!(MAX_MESSAGE_CHARS))
     );
     // Not all whitespace: a character outside what `str::trim` removes.
     assert!(
@@ -292,7 +296,7 @@ async fn the_bounds_the_handlers_enforce_are_declared() {
         let key = parameter(&document, path, "post", "Idempotency-Key");
         assert_eq!(
             (&key["minLength"], &key["maxLength"], &key["pattern"]),
-            (&json!(1), &json!(255), &json!("^[!-~]+$")),
+            (&json!(1), &json!(MAX_KEY_LEN), &json!("^[!-~]+$")),
             "{path}"
         );
     }
@@ -336,11 +340,11 @@ async fn a_handoff_request_is_one_shape_per_choice() {
     let ids = &selected["properties"]["message_ids"];
     assert_eq!(
         (&ids["minItems"], &ids["maxItems"], &ids["items"]["format"]),
-        (&json!(1), &json!(50), &json!("uuid"))
+        (&json!(1), &json!(MAX_SHARED_MESSAGES), &json!("uuid"))
     );
     let summary = by_share("summary");
     assert!(summary["required"].to_string().contains("note"));
-    assert_eq!(summary["properties"]["note"]["maxLength"], 500);
+    assert_eq!(summary["properties"]["note"]["maxLength"], MAX_NOTE_CHARS);
     assert!(by_share("none")["properties"]["message_ids"].is_null());
 }
 

@@ -70,10 +70,7 @@ async fn a_person_shares_chosen_messages_the_counsellor_reads_exactly_those_and_
     );
 
     // The young person talks, then asks for a person and ticks only their second message.
-    let chat = driver.open_phone_browser().await;
-    chat.goto(&app.url("/chat"))
-        .await
-        .expect("open the chat page");
+    let chat = driver.open(&app, "/chat").await;
     say(&chat, FIRST, 1).await;
     say(&chat, CHOSEN, 2).await;
     let person = session_token(&chat).await;
@@ -204,10 +201,7 @@ async fn a_person_cancels_then_shares_an_edited_summary_and_sees_the_counsellor_
     app.add_staff("minh", StaffRole::Counsellor).await;
     let driver = ChromeDriver::start();
     let console = signed_in_console(&driver, &app, "minh").await;
-    let chat = driver.open_phone_browser().await;
-    chat.goto(&app.url("/chat"))
-        .await
-        .expect("open the chat page");
+    let chat = driver.open(&app, "/chat").await;
     say(&chat, CHOSEN, 1).await;
     let person = session_token(&chat).await;
 
@@ -417,12 +411,7 @@ async fn signed_in_console(driver: &ChromeDriver, app: &TestApp, username: &str)
 
 /// The console's page in its own window, before anyone signs in.
 async fn console_page(driver: &ChromeDriver, app: &TestApp) -> Client {
-    let console = driver.open_phone_browser().await;
-    console
-        .goto(&app.url("/staff"))
-        .await
-        .expect("open the console");
-    console
+    driver.open(app, "/staff").await
 }
 
 /// Signs in as `username` and waits for the (empty) live queue.

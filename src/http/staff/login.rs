@@ -46,10 +46,7 @@ pub struct LoginResponse {
 /// missing; 429 `rate_limited` after too many attempts from this address or for this name.
 #[utoipa::path(post, path = "/api/v1/staff/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse),
-              (status = 401, response = openapi::InvalidCredentials),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)),
+              (status = 401, response = openapi::InvalidCredentials)),
     tag = "staff")]
 pub async fn login(
     state: web::Data<AppState>,
