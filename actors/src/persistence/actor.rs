@@ -167,6 +167,8 @@ answer_from_store! {
     LoadRulesFingerprint => |store, msg| store.rules_fingerprint();
     Ping => |store, msg| store.ping();
     ShredSession => |store, msg| store.shred_session(msg.token_hash.as_bytes(), msg.now);
+    InsertCounsellorMessage => |store, msg| store.insert_counsellor_message(&msg.message);
+    HandOverAwaiting => |store, msg| store.hand_over_awaiting(msg.session_id, msg.message_id, msg.expected_version);
     ClaimIdempotencyKey => |store, msg| store.claim_idempotency_key(&msg.claim);
     CompleteIdempotencyKey => |store, msg| store.complete_idempotency_key(
         &msg.key_hash,

@@ -3,34 +3,10 @@
 //! message left awaiting the listener's reply handed to the counsellor instead.
 
 use super::StoreError;
-use super::actor::PersistenceActor;
 use super::records::StoredMessage;
-use super::store::{Store, on_backend};
-use crate::error::PipelineError;
-use actix::{Handler, Message, ResponseFuture};
+use super::store::{Store, with_connection};
+use sqlx::Connection;
 use uuid::Uuid;
-
-/// Add a counsellor's message to the person's history at the session's next sequence number.
-/// `None` when the session is gone.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<Option<i64>, PipelineError>")]
-pub struct InsertCounsellorMessage {
-    /// The sealed message; its `seq` is replaced by the one the session row hands out.
-    pub message: StoredMessage,
-}
-
-/// Stop a user message awaiting the listener's reply (its counsellor answers it), if it still
-/// awaits one and the session is still at `expected_version`. Answers whether it did.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<bool, PipelineError>")]
-pub struct HandOverAwaiting {
-    /// Session.
-    pub session_id: Uuid,
-    /// The awaiting user message.
-    pub message_id: Uuid,
-    /// The session version the hand-over was decided against.
-    pub expected_version: i64,
-}
 
 impl Store {
     /// Takes the session's next sequence number and inserts `message` there, counting it as
@@ -41,8 +17,8 @@ impl Store {
         &self,
         message: &StoredMessage,
     ) -> Result<Option<i64>, StoreError> {
-        let seq = on_backend!(self, pool => {
-            let mut tx = pool.begin().await?;
+        let seq = with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
             let seq: Option<i64> = sqlx::query_scalar(
                 "UPDATE sessions SET last_seq = last_seq + 1, last_activity = $2, updated_at = $2 \
                  WHERE id = $1 RETURNING last_seq",
@@ -84,7 +60,7 @@ impl Store {
         message_id: Uuid,
         expected_version: i64,
     ) -> Result<bool, StoreError> {
-        let affected = on_backend!(self, pool => {
+        let affected = with_connection!(self, conn => {
             sqlx::query(
                 "UPDATE messages SET awaiting_reply = FALSE \
                  WHERE session_id = $1 AND id = $2 AND awaiting_reply = TRUE \
@@ -93,37 +69,10 @@ impl Store {
             .bind(session_id)
             .bind(message_id)
             .bind(expected_version)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?
             .rows_affected()
         });
         Ok(affected == 1)
-    }
-}
-
-impl Handler<InsertCounsellorMessage> for PersistenceActor {
-    type Result = ResponseFuture<Result<Option<i64>, PipelineError>>;
-
-    fn handle(&mut self, msg: InsertCounsellorMessage, _ctx: &mut Self::Context) -> Self::Result {
-        let store = self.store.clone();
-        Box::pin(async move {
-            let reachability = store.reachability().clone();
-            let inserted = store.insert_counsellor_message(&msg.message);
-            Ok(reachability.unless_unreachable(inserted).await?)
-        })
-    }
-}
-
-impl Handler<HandOverAwaiting> for PersistenceActor {
-    type Result = ResponseFuture<Result<bool, PipelineError>>;
-
-    fn handle(&mut self, msg: HandOverAwaiting, _ctx: &mut Self::Context) -> Self::Result {
-        let store = self.store.clone();
-        Box::pin(async move {
-            let reachability = store.reachability().clone();
-            let handed =
-                store.hand_over_awaiting(msg.session_id, msg.message_id, msg.expected_version);
-            Ok(reachability.unless_unreachable(handed).await?)
-        })
     }
 }

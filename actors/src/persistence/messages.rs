@@ -543,3 +543,25 @@ pub struct SaveOpeningHours {
     /// The hours.
     pub hours: super::StoredOpeningHours,
 }
+
+/// Add a counsellor's message to the person's history at the session's next sequence number.
+/// `None` when the session is gone.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<i64>, PipelineError>")]
+pub struct InsertCounsellorMessage {
+    /// The sealed message; its `seq` is replaced by the one the session row hands out.
+    pub message: StoredMessage,
+}
+
+/// Stop a user message awaiting the listener's reply (its counsellor answers it), if it still
+/// awaits one and the session is still at `expected_version`. Answers whether it did.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, PipelineError>")]
+pub struct HandOverAwaiting {
+    /// Session.
+    pub session_id: Uuid,
+    /// The awaiting user message.
+    pub message_id: Uuid,
+    /// The session version the hand-over was decided against.
+    pub expected_version: i64,
+}

@@ -13,7 +13,7 @@ use crate::crypto::DataKey;
 use crate::encryptor::{SealRecords, UnwrapDataKey};
 use crate::error::PipelineError;
 use crate::handoff::{EntryRole, SealedEntry, entry_aad};
-use crate::persistence::handoff_copy::HandOverAwaiting;
+use crate::persistence::messages::HandOverAwaiting;
 use crate::persistence::messages::{AppendHandoffEntry, Commit, LoadHandoffKey, RaiseHandoffRisk};
 use crate::persistence::{StoreError, StoredMessage, WriteOp};
 use uuid::Uuid;

@@ -20,7 +20,7 @@ use cbln_actors::crisis::RiskLevel;
 use cbln_actors::crypto::{Aad, Purpose};
 use cbln_actors::domain::{MessageText, Role};
 use cbln_actors::handoff::{EntryRole, HandoffEntry, HandoffRecord, HandoffStatus, Outcome};
-use cbln_actors::persistence::handoff_copy::InsertCounsellorMessage;
+use cbln_actors::persistence::messages::InsertCounsellorMessage;
 use cbln_actors::persistence::messages::{
     ClaimHandoff, CloseHandoff, CountHandoffOutcomes, ListQueuedHandoffs, LoadHandoff,
     LoadQueueFigures, LoadSessionKey,
