@@ -57,12 +57,12 @@ pub struct MessageDeleted {
 /// committed), `reply.delta` (`{"text"}`, each piece only after the reply guard passed it), then
 /// `reply.completed` (`{"ai_message"}`: the stored reply, which the deltas add up to),
 /// `reply.replaced` (`{"ai_message"}`: a later sentence failed the guard and this safe reply was
-/// stored instead) or `error` (the usual error body). A post refused before its message was
+/// stored instead; `null` when a counsellor took the conversation meanwhile) or `error` (the usual error body). A post refused before its message was
 /// committed answers with the ordinary JSON error.
 #[utoipa::path(post, path = "/api/v1/messages", request_body = SendMessageRequest,
     security((), ("bearer" = []), ("session_id" = [])),
     responses((status = 201, body = PostedMessage),
-              (status = 200, description = "With `Accept: text/event-stream`: server-sent events, each with an increasing `id:` — `message.accepted` (data: `{\"user_message\": Message, \"crisis_info\": CrisisInfo|null}`), `reply.delta` (data: `{\"text\"}`), then one of `reply.completed` or `reply.replaced` (data: `{\"ai_message\": Message, \"notice\": Notice|null}`) or `error` (data: ErrorBody).",
+              (status = 200, description = "With `Accept: text/event-stream`: server-sent events, each with an increasing `id:` — `message.accepted` (data: `{\"user_message\": Message, \"crisis_info\": CrisisInfo|null}`), `reply.delta` (data: `{\"text\"}`), then one of `reply.completed` (data: `{\"ai_message\": Message, \"notice\": Notice|null}`), `reply.replaced` (the same, with `ai_message` null when a counsellor took the conversation while the reply was streamed) or `error` (data: ErrorBody).",
                   content_type = "text/event-stream", body = String),
               (status = 409, response = openapi::Conflict)),
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
