@@ -65,8 +65,13 @@ pub async fn cleanup(config: &LoadedConfig) -> anyhow::Result<()> {
     system.shutdown().await;
     store.close().await;
     println!(
-        "deleted {} expired session(s) and {} old health snapshot(s)",
-        report.sessions_deleted, report.health_snapshots_deleted
+        "deleted {} expired session(s), {} old health snapshot(s), {} idempotency key(s) and {} \
+         staff token(s); shredded {} ended handoff(s)",
+        report.sessions_deleted,
+        report.health_snapshots_deleted,
+        report.idempotency_keys_deleted,
+        report.staff_tokens_deleted,
+        report.handoffs_shredded
     );
     Ok(())
 }

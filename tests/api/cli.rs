@@ -400,6 +400,10 @@ async fn check_storage_reports_and_cleanup_deletes_expired_sessions() {
     let cleaned = stdout_of(&output);
     assert!(output.status.success(), "{cleaned}{}", stderr_of(&output));
     assert!(cleaned.contains("deleted 1 expired session"), "{cleaned}");
+    // Every kind the sweep removes is said, not only sessions and snapshots.
+    for kind in ["idempotency key(s)", "staff token(s)", "ended handoff(s)"] {
+        assert!(cleaned.contains(kind), "{kind}: {cleaned}");
+    }
     let count = |sql: &'static str| {
         let url = url.clone();
         async move {
