@@ -53,7 +53,7 @@ impl Default for TrainingOptions {
             epochs: 20,
             learning_rate: 0.3,
             l2: 1e-4,
-            fpr_budget: 0.06,
+            fpr_budget: 0.05,
             elevated_ratio: 0.5,
             step_budget: 0.005,
         }
