@@ -130,8 +130,9 @@ fn assert_blind_set(relative: &str, floors: &Floors) {
 /// tuned anything; evaluated three times — with the first round-8 model (and the round-7 model,
 /// for comparison), after this suite's chat-page test found "mình muốn nói chuyện với ai đó" read
 /// as violence, and with the shipped one after the HTTP tests found "tối nay ăn gì nhỉ" read as
-/// self-harm (the budget back to 0.05) — nothing chosen on it; nobody has read its misses
-/// (messages 0.859 at 0.034, turns 0.904 at 0.195).
+/// self-harm (the budget back to 0.05), and with the shipped one after the simulator's test found
+/// "nghi den chuyen tu tu" missed (phrases for thinking of suicide) — nothing chosen on it; nobody
+/// has read its misses (messages 0.856 at 0.036, turns 0.904 at 0.169).
 #[test]
 fn blind_set_10_single_messages_and_turns() {
     assert_blind_set(

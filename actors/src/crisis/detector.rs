@@ -1081,6 +1081,9 @@ mod tests {
         assert!(!d.assess("từ từ rồi tính").is_crisis);
         assert!(d.assess("minh muon tu tu").is_crisis);
         assert!(d.assess("t u t u, mình muốn t u t u").is_crisis);
+        // Thinking of it is context enough (round 8: the model alone missed this one).
+        assert!(d.assess("dao nay minh hay nghi den chuyen tu tu").is_crisis);
+        assert!(d.assess("minh co y dinh tu tu").is_crisis);
     }
 
     #[test]
