@@ -139,6 +139,10 @@ async fn an_overdose_just_taken_is_a_crisis_and_daily_pills_are_not(backend: Bac
     for (message, crisis) in [
         ("t vừa uống 1 nắm thuốc, khoảng 15 viên", true),
         ("i just took a handful of pills", true),
+        // The writer is often left out in Vietnamese and in a hurried English message.
+        ("vừa uống một nắm thuốc rồi, chắc sắp đi", true),
+        ("i swallowed the whole bottle", true),
+        ("just swallowed all the pills i had", true),
         ("bà nội vừa uống một nắm thuốc huyết áp xong", false),
         ("bà ngày nào cũng uống nguyên nắm thuốc huyết áp", false),
         ("em uống hết chỗ thuốc kháng sinh rồi mà vẫn ho", false),

@@ -1094,10 +1094,25 @@ mod tests {
             "mệt chết đi được",
             "thèm trà sữa muốn chết",
             "giết thời gian",
-            "chờ xe buýt cả tiếng, chán muốn chết",
             "cái đt cũ lag muốn chết",
         ] {
             assert!(!d.assess(text).is_crisis, "{text}");
+        }
+    }
+
+    /// "Chán" is fed up with life as often as bored, so "chán muốn chết" is never hyperbole (a
+    /// second reader's probes of round 8's first rules), and "lâu muốn chết" would match across
+    /// "từ lâu" (for a long time).
+    #[test]
+    fn fed_up_to_death_is_not_hyperbole() {
+        let d = detector();
+        for text in [
+            "tao chán sống, chán muốn chết luôn rồi",
+            "em chán muốn chết, không ai hiểu em cả",
+            "chan muon chet that su roi",
+            "em đã từ lâu muốn chết rồi",
+        ] {
+            assert!(d.assess(text).is_crisis, "{text}");
         }
     }
 
