@@ -15,6 +15,7 @@ use super::views::{ChatMessage, CrisisInfo, Notice, PostedMessage};
 use actix_web::HttpResponse;
 use actix_web::web::{Bytes, Data};
 use cbln_actors::error::PipelineError;
+use cbln_actors::persistence::StoreError;
 use cbln_actors::session::{AnswerAwaiting, PostMessageStreaming, StreamEvent};
 use serde_json::json;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -53,9 +54,9 @@ pub async fn send(
 /// Passes the pipeline's events on to the client, keeping the final answer for `keep`. A
 /// pipeline that failed after its message was stored has left that message awaiting its answer:
 /// once the pipeline is done the session's actor is asked to answer it at once, as recovery
-/// would, and `keep` gets that answer. When the actor handed it to a counsellor who claimed the
-/// conversation meanwhile, the client is told so (`reply.replaced` without a reply) instead of
-/// the failure.
+/// would, and `keep` gets that answer. When the failure was the version conflict of a counsellor's
+/// claim and the actor handed the message to them, the client is told so (`reply.replaced`
+/// without a reply) instead of the failure; any other failure is told at once.
 async fn relay(
     mut from_pipeline: UnboundedReceiver<StreamEvent>,
     mut from_ask: UnboundedReceiver<PipelineError>,
@@ -64,9 +65,15 @@ async fn relay(
     mut keep: Option<(Data<AppState>, Pending)>,
 ) {
     let mut accepted = None;
+    // A failure held back from the client until recovery had its say.
     let mut unanswered = None;
+    // Whether the pipeline failed after its message was stored, leaving it awaiting an answer.
+    let mut recover = false;
     loop {
         let (event, from_actor) = tokio::select! {
+            // The pipeline first: when its final event and the ask's failure are both ready, the
+            // reply that was stored is what the client is told, not that the wait ran out.
+            biased;
             Some(event) = from_pipeline.recv() => (event, true),
             // Waiting for the actor ran out (or it never started): said at once, whatever the
             // pipeline still does.
@@ -74,11 +81,18 @@ async fn relay(
             else => break,
         };
         let event = match event {
-            // The pipeline's own failure after its message was stored, its last event: held
-            // until recovery has had its say.
+            // The pipeline's own failure after its message was stored, its last event. A version
+            // conflict is a claim by a counsellor that landed while the reply was streamed: held
+            // until recovery has handed the message over, so the client hears `reply.replaced`
+            // rather than a failure. Any other is said at once; recovery still answers the
+            // message below.
             StreamEvent::Failed(error) if from_actor && accepted.is_some() => {
-                unanswered = Some(error);
-                continue;
+                recover = true;
+                if matches!(error, PipelineError::Store(StoreError::VersionConflict)) {
+                    unanswered = Some(error);
+                    continue;
+                }
+                StreamEvent::Failed(error)
             }
             event => event,
         };
@@ -110,7 +124,7 @@ async fn relay(
     let Some((user_message, crisis_info)) = accepted else {
         return;
     };
-    if unanswered.is_none() && keep.is_none() {
+    if !recover && keep.is_none() {
         return;
     }
     // The pipeline is done and the stored message has no answer: the session's actor answers

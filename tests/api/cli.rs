@@ -339,6 +339,67 @@ async fn reset_needs_confirmation_and_is_refused_in_production() {
     assert!(!again.starts_with("inserted 0 "), "{again}");
 }
 
+/// One of each other kind the sweep removes, all past their time: an idempotency key (of no
+/// session, so no session's deletion takes it), a staff token, and a handoff of `session_id`
+/// ended long ago whose key and entry are still there.
+async fn seed_expired_kinds(connection: &mut sqlx::SqliteConnection, session_id: uuid::Uuid) {
+    const LONG_AGO: &str = "2001-01-01T00:00:00.000Z";
+    let staff_id = uuid::Uuid::new_v4();
+    let handoff_id = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO idempotency_keys (key_hash, request_hash, lease_until, expires_at) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(vec![1u8; 32])
+    .bind(vec![2u8; 32])
+    .bind(LONG_AGO)
+    .bind(LONG_AGO)
+    .execute(&mut *connection)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO staff (id, username, role, password_hash) VALUES (?, 'gone', 'counsellor', 'x')",
+    )
+    .bind(staff_id)
+    .execute(&mut *connection)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO staff_tokens (token_hash, staff_id, expires_at) VALUES (?, ?, ?)")
+        .bind(vec![3u8; 32])
+        .bind(staff_id)
+        .bind(LONG_AGO)
+        .execute(&mut *connection)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO handoffs (id, session_id, status, share, language, closed_at, outcome, \
+         shred_after) VALUES (?, ?, 'closed', 'none', 'vi', ?, 'resolved', ?)",
+    )
+    .bind(handoff_id)
+    .bind(session_id)
+    .bind(LONG_AGO)
+    .bind(LONG_AGO)
+    .execute(&mut *connection)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO handoff_keys (handoff_id, key_id, wrapped_key) VALUES (?, 1, ?)")
+        .bind(handoff_id)
+        .bind(vec![4u8; 60])
+        .execute(&mut *connection)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO handoff_entries (id, handoff_id, seq, role, content) \
+         VALUES (?, ?, 1, 'note', ?)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(handoff_id)
+    .bind(vec![5u8; 40])
+    .execute(&mut *connection)
+    .await
+    .unwrap();
+}
+
 #[actix_web::test]
 async fn check_storage_reports_and_cleanup_deletes_expired_sessions() {
     let database = TestDatabase::create(Backend::Sqlite).await;
@@ -360,6 +421,10 @@ async fn check_storage_reports_and_cleanup_deletes_expired_sessions() {
         .as_str()
         .unwrap()
         .to_string();
+    let keeper_id = app.history(&keeper).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let database = app.stop().await;
 
     let env = [
@@ -377,6 +442,7 @@ async fn check_storage_reports_and_cleanup_deletes_expired_sessions() {
         .unwrap()
         .rows_affected();
     assert_eq!(expired, 1);
+    seed_expired_kinds(&mut connection, uuid::Uuid::parse_str(&keeper_id).unwrap()).await;
 
     let output = cbln(cli.path(), &["check-storage"], &env);
     let report = stdout_of(&output);
@@ -400,8 +466,12 @@ async fn check_storage_reports_and_cleanup_deletes_expired_sessions() {
     let cleaned = stdout_of(&output);
     assert!(output.status.success(), "{cleaned}{}", stderr_of(&output));
     assert!(cleaned.contains("deleted 1 expired session"), "{cleaned}");
-    // Every kind the sweep removes is said, not only sessions and snapshots.
-    for kind in ["idempotency key(s)", "staff token(s)", "ended handoff(s)"] {
+    // Every kind the sweep removes is said, with what it removed, not only sessions and snapshots.
+    for kind in [
+        "1 idempotency key(s)",
+        "1 staff token(s)",
+        "shredded 1 ended handoff(s)",
+    ] {
         assert!(cleaned.contains(kind), "{kind}: {cleaned}");
     }
     let count = |sql: &'static str| {
@@ -418,12 +488,21 @@ async fn check_storage_reports_and_cleanup_deletes_expired_sessions() {
     assert_eq!(count("SELECT COUNT(*) FROM messages").await, 2);
     assert_eq!(count("SELECT COUNT(*) FROM session_keys").await, 1);
 
+    assert_eq!(count("SELECT COUNT(*) FROM idempotency_keys").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM staff_tokens").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM handoff_keys").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM handoff_entries").await, 0);
+
     let output = cbln(cli.path(), &["cleanup"], &env);
-    assert!(
-        stdout_of(&output).contains("deleted 0 expired session"),
-        "{}",
-        stdout_of(&output)
-    );
+    let again = stdout_of(&output);
+    for kind in [
+        "deleted 0 expired session",
+        "0 idempotency key(s)",
+        "0 staff token(s)",
+        "shredded 0 ended handoff(s)",
+    ] {
+        assert!(again.contains(kind), "{kind}: {again}");
+    }
     let output = cbln(cli.path(), &["check-storage"], &env);
     let report = stdout_of(&output);
     assert!(

@@ -8,7 +8,7 @@ use crate::helpers::{Backend, TestApp, spawn_app_with, use_provider};
 use crate::mock_llm::provider_answering;
 use crate::on_both_backends;
 use crate::staff_support::{claim, close, staff_get, staff_post};
-use crate::streaming::parse_events;
+use crate::streaming::{parse_events, read_until};
 use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -88,15 +88,7 @@ async fn a_claim_during_a_streamed_reply_gives_the_message_to_the_counsellor(bac
         .await
         .expect("request");
     assert_eq!(response.status(), 200);
-    let mut body = String::new();
-    while !body.contains("event: message.accepted") {
-        let chunk = response
-            .chunk()
-            .await
-            .expect("body")
-            .expect("the stream goes on until the message is accepted");
-        body.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
-    }
+    let mut body = read_until(&mut response, "event: message.accepted").await;
     let (status, claimed) = claim(&app, &staff, &id).await;
     assert_eq!(status, 200, "{claimed}");
     body.push_str(&response.text().await.expect("rest of the stream"));

@@ -11,6 +11,7 @@
 
 use crate::helpers::{Backend, TestDatabase, count_at};
 use crate::processes::{ServeProcess, free_port, installed, open_session};
+use crate::streaming::read_until;
 use cbln::simulate::{SimulateArgs, SimulationReport};
 use serde_json::json;
 use std::path::PathBuf;
@@ -204,15 +205,7 @@ async fn stream_until_accepted(address: &str, content: &str) -> (String, reqwest
         .await
         .expect("streamed post");
     assert_eq!(response.status(), 200);
-    let mut seen = String::new();
-    while !seen.contains("message.accepted") {
-        let chunk = tokio::time::timeout(Duration::from_secs(20), response.chunk())
-            .await
-            .expect("message.accepted within 20 s")
-            .expect("stream")
-            .expect("the stream goes on until the message is accepted");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    read_until(&mut response, "message.accepted").await;
     (token, response)
 }
 

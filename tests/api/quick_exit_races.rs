@@ -1,7 +1,9 @@
 //! Quick exit racing a counsellor's changes to the same handoff over HTTP on both backends: the
 //! exit takes the session row first, as a claim, an answer or a close does, so on PostgreSQL
-//! neither deadlocks the other. Every request answers one of its documented statuses (never a
-//! 500 or a 503), and afterwards nothing of the session or its handoff can be read.
+//! neither deadlocks the other; so does the person's own message racing it and the deletion of
+//! the session. Every request answers one of its documented statuses (never a 500 or a 503), and
+//! afterwards nothing of the session or its handoff can be read: the exit answers only once its
+//! shredding committed, so this is checked at once rather than waited for.
 
 use crate::handoff::{asked, rows_of};
 use crate::helpers::{Backend, TestApp, spawn_app};
@@ -77,6 +79,39 @@ async fn race(app: &TestApp, lan: &str, minh: &str, session: &Raced) {
     assert_one_of("the close", &closed, &[200, 403, 404, 409]);
 }
 
+/// A request's status and JSON body (null when it has none).
+async fn answered(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("the request answers");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json::<Value>().await.unwrap_or(Value::Null),
+    )
+}
+
+/// Each race: the exit against the person's own message, the deletion of the session and a
+/// counsellor's answer (adding to the handoff while its session goes).
+async fn race_the_person(app: &TestApp, lan: &str, session: &Raced) {
+    let token = &session.token;
+    let answer_path = format!("/api/v1/staff/handoffs/{}/messages", session.handoff_id);
+    let (exited, deleted, posted, counselled) = tokio::join!(
+        answered(app.post("/api/v1/sessions/exit").bearer_auth(token)),
+        answered(app.delete(&format!("/api/v1/sessions/{token}"))),
+        app.send_message(token, "mình vẫn ở đây"),
+        staff_post(app, lan, &answer_path, json!({"content": "mình nghe em"})),
+    );
+    assert_one_of("the quick exit", &exited, &[200, 404]);
+    assert_one_of("the deletion", &deleted, &[204, 404]);
+    // Both may succeed: a deletion that found the session before the exit revoked its token
+    // still deletes the (by then shredded) row.
+    assert!(
+        exited.0 == 200 || deleted.0 == 204,
+        "the exit or the deletion ends the session: {exited:?} {deleted:?}"
+    );
+    assert_one_of("the person's message", &posted, &[201, 401, 404]);
+    assert_one_of("the answer", &counselled, &[201, 403, 404, 409]);
+}
+
 /// Nothing of the session or its handoff is left to read: no session key, the row expired and
 /// its token unknown, the handoff ended with no key and no entries.
 async fn assert_shredded(app: &TestApp, session: &Raced) {
@@ -123,3 +158,26 @@ async fn quick_exit_racing_a_counsellor_answers_as_documented_and_shreds_everyth
 }
 
 on_both_backends!(quick_exit_racing_a_counsellor_answers_as_documented_and_shreds_everything);
+
+async fn quick_exit_racing_the_person_and_a_deletion_answers_as_documented_and_shreds_everything(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let lan = app.signed_in_staff("lan", StaffRole::Counsellor).await;
+    for _ in 0..ROUNDS {
+        let mut sessions = Vec::with_capacity(SESSIONS_PER_ROUND);
+        for n in 0..SESSIONS_PER_ROUND {
+            sessions.push(raced(&app, &lan, n % 2 == 0).await);
+        }
+        futures_util::future::join_all(sessions.iter().map(|s| race_the_person(&app, &lan, s)))
+            .await;
+        for session in &sessions {
+            assert_shredded(&app, session).await;
+        }
+    }
+    app.stop().await;
+}
+
+on_both_backends!(
+    quick_exit_racing_the_person_and_a_deletion_answers_as_documented_and_shreds_everything
+);

@@ -52,6 +52,36 @@ pub fn parse_events(body: &str) -> Vec<Event> {
         .collect()
 }
 
+/// How long [`read_until`] waits for its marker in all.
+const READ_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Reads `response`'s body until it contains `marker` (within 20 s in all, however the body is
+/// cut into chunks); what was read, marker included, for the caller to go on from.
+pub async fn read_until(response: &mut reqwest::Response, marker: &str) -> String {
+    let deadline = tokio::time::Instant::now() + READ_DEADLINE;
+    let mut body = Vec::new();
+    while !String::from_utf8_lossy(&body).contains(marker) {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{marker:?} within {READ_DEADLINE:?}; read {:?}",
+                    String::from_utf8_lossy(&body)
+                )
+            })
+            .expect("the body")
+            .unwrap_or_else(|| {
+                panic!(
+                    "the body ended before {marker:?}; read {:?}",
+                    String::from_utf8_lossy(&body)
+                )
+            });
+        // Bytes, not text, until the end: a chunk may split a character.
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).expect("UTF-8 up to the marker")
+}
+
 /// Posts `content` asking for a stream; the status, the content type and the events.
 pub async fn post_streaming(
     app: &TestApp,

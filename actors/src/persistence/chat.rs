@@ -24,6 +24,32 @@ macro_rules! messages_changing {
     };
 }
 
+/// Inserts `$messages` (each with whether it awaits its reply; at least one) at their `seq` in
+/// one multi-row statement inside the transaction `$tx`: the only way messages are written.
+macro_rules! insert_messages {
+    ($tx:ident, $messages:expr) => {{
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO messages (id, session_id, seq, role, content, model_used, \
+             processing_time_ms, is_crisis_detected, awaiting_reply, created_at, updated_at) ",
+        );
+        insert.push_values($messages, |mut row, (message, awaiting)| {
+            row.push_bind(message.id)
+                .push_bind(message.session_id)
+                .push_bind(message.seq)
+                .push_bind(message.role.as_str())
+                .push_bind(message.content.clone())
+                .push_bind(message.model_used.clone())
+                .push_bind(message.processing_time_ms)
+                .push_bind(message.is_crisis_detected)
+                .push_bind(*awaiting)
+                .push_bind(message.created_at)
+                .push_bind(message.created_at);
+        });
+        insert.build().execute(&mut *$tx).await?;
+    }};
+}
+pub(super) use insert_messages;
+
 const MESSAGE_COLUMNS: &str = "SELECT id, session_id, seq, role, content, model_used, \
      processing_time_ms, is_crisis_detected, created_at FROM messages";
 
@@ -104,24 +130,7 @@ impl Store {
                 }
             }
             if !messages.is_empty() {
-                let mut insert = QueryBuilder::new(
-                    "INSERT INTO messages (id, session_id, seq, role, content, model_used, \
-                     processing_time_ms, is_crisis_detected, awaiting_reply, created_at, updated_at) ",
-                );
-                insert.push_values(&messages, |mut row, (message, awaiting)| {
-                    row.push_bind(message.id)
-                        .push_bind(message.session_id)
-                        .push_bind(message.seq)
-                        .push_bind(message.role.as_str())
-                        .push_bind(message.content.clone())
-                        .push_bind(message.model_used.clone())
-                        .push_bind(message.processing_time_ms)
-                        .push_bind(message.is_crisis_detected)
-                        .push_bind(*awaiting)
-                        .push_bind(message.created_at)
-                        .push_bind(message.created_at);
-                });
-                insert.build().execute(&mut *tx).await?;
+                insert_messages!(tx, &messages);
             }
             // Rare per-op writes.
             for write in &accepted {

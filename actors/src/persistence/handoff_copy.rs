@@ -3,16 +3,19 @@
 //! message left awaiting the listener's reply handed to the counsellor instead.
 
 use super::StoreError;
+use super::chat::insert_messages;
 use super::records::StoredMessage;
 use super::store::{Store, with_connection};
 use sqlx::Connection;
 use uuid::Uuid;
 
 impl Store {
-    /// Takes the session's next sequence number and inserts `message` there, counting it as
-    /// activity. The session's version stays: the message is in none of what an actor caches
-    /// (context, risk, crisis mode, expiry, the handoff), and its sequence number comes from the
-    /// row's counter like every other writer's.
+    /// Takes the session's next sequence number and inserts `message` there. The session's
+    /// version stays: the message is in none of what an actor caches (context, risk, crisis
+    /// mode, expiry, the handoff), and its sequence number comes from the row's counter like
+    /// every other writer's. Nor is it the session's activity: `last_activity` is the person's
+    /// (the crisis quiet period is their silence), and an actor's cached copy, which this write
+    /// does not make stale, would disagree with the row if it moved.
     pub async fn insert_counsellor_message(
         &self,
         message: &StoredMessage,
@@ -20,7 +23,7 @@ impl Store {
         let seq = with_connection!(self, conn => {
             let mut tx = conn.begin().await?;
             let seq: Option<i64> = sqlx::query_scalar(
-                "UPDATE sessions SET last_seq = last_seq + 1, last_activity = $2, updated_at = $2 \
+                "UPDATE sessions SET last_seq = last_seq + 1, updated_at = $2 \
                  WHERE id = $1 RETURNING last_seq",
             )
             .bind(message.session_id)
@@ -28,22 +31,8 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(seq) = seq {
-                sqlx::query(
-                    "INSERT INTO messages (id, session_id, seq, role, content, model_used, \
-                     processing_time_ms, is_crisis_detected, awaiting_reply, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9, $9)",
-                )
-                .bind(message.id)
-                .bind(message.session_id)
-                .bind(seq)
-                .bind(message.role.as_str())
-                .bind(message.content.clone())
-                .bind(message.model_used.clone())
-                .bind(message.processing_time_ms)
-                .bind(message.is_crisis_detected)
-                .bind(message.created_at)
-                .execute(&mut *tx)
-                .await?;
+                let at_seq = StoredMessage { seq, ..message.clone() };
+                insert_messages!(tx, [(at_seq, false)].iter());
             }
             tx.commit().await?;
             seq
@@ -60,19 +49,39 @@ impl Store {
         message_id: Uuid,
         expected_version: i64,
     ) -> Result<bool, StoreError> {
-        let affected = with_connection!(self, conn => {
-            sqlx::query(
-                "UPDATE messages SET awaiting_reply = FALSE \
-                 WHERE session_id = $1 AND id = $2 AND awaiting_reply = TRUE \
-                 AND EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND version = $3)",
+        let handed = with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
+            // The session row first, as every session write takes it: a change in flight (a
+            // close) is waited for and its new version seen, where a check in the same statement
+            // as the update would read the version from before it. The version stays: the mark
+            // is in nothing an actor caches.
+            let current = sqlx::query(
+                "UPDATE sessions SET version = version WHERE id = $1 AND version = $2",
             )
             .bind(session_id)
-            .bind(message_id)
             .bind(expected_version)
-            .execute(&mut *conn)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
+                == 1;
+            let handed = current
+                && sqlx::query(
+                    "UPDATE messages SET awaiting_reply = FALSE \
+                     WHERE session_id = $1 AND id = $2 AND awaiting_reply = TRUE",
+                )
+                .bind(session_id)
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+            if handed {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            handed
         });
-        Ok(affected == 1)
+        Ok(handed)
     }
 }

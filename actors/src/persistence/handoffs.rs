@@ -26,6 +26,41 @@ macro_rules! shred_in {
     }};
 }
 
+/// Inserts `$entry` into the handoff `$handoff_id` inside the transaction `$tx`: `at` the given
+/// sequence number, or `next` after the handoff's last entry. One statement for both, so the
+/// columns and their binds cannot drift apart.
+macro_rules! insert_entry {
+    ($tx:expr, $handoff_id:expr, $entry:expr, at $seq:expr) => {
+        insert_entry!(@run $tx, $handoff_id, $entry, "VALUES ($1, $2, $3, $4, $5, $6, $7)", $seq)
+    };
+    ($tx:expr, $handoff_id:expr, $entry:expr, next) => {
+        // An aggregate: one row, whether the handoff has entries or not.
+        insert_entry!(
+            @run $tx,
+            $handoff_id,
+            $entry,
+            "SELECT $1, $2, $3, $4, $5, $6, COALESCE(MAX(seq), 0) + 1 FROM handoff_entries \
+             WHERE handoff_id = $2"
+        )
+    };
+    (@run $tx:expr, $handoff_id:expr, $entry:expr, $rows:literal $(, $seq:expr)?) => {
+        sqlx::query(concat!(
+            "INSERT INTO handoff_entries (id, handoff_id, role, message_id, content, created_at, \
+             seq) ",
+            $rows
+        ))
+        .bind($entry.id)
+        .bind($handoff_id)
+        .bind($entry.role.as_str())
+        .bind($entry.message_id)
+        .bind(&$entry.content)
+        .bind($entry.created_at)
+        $(.bind($seq))?
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
 /// Inside the transaction `$tx` about to change the state of a session's handoff: the session's
 /// version moves on first (see [`bump_session_version!`]), so every session actor's copy (which
 /// caches the open handoff) is stale and reloads before its next write, and the session row is
@@ -106,9 +141,6 @@ const WAIT_SAMPLE: i64 = 50;
 
 /// Handoffs counted by status: `(status, n)`.
 type StatusCounts = Vec<(String, i64)>;
-
-/// How often an entry is appended again when another writer took its sequence number.
-const APPEND_RETRIES: u32 = 5;
 
 #[derive(sqlx::FromRow)]
 struct HandoffRow {
@@ -215,19 +247,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             for (seq, entry) in (1_i64..).zip(&new.entries) {
-                sqlx::query(
-                    "INSERT INTO handoff_entries (id, handoff_id, seq, role, message_id, content, \
-                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(entry.id)
-                .bind(record.id)
-                .bind(seq)
-                .bind(entry.role.as_str())
-                .bind(entry.message_id)
-                .bind(&entry.content)
-                .bind(entry.created_at)
-                .execute(&mut *tx)
-                .await?;
+                insert_entry!(tx, record.id, entry, at seq);
             }
             tx.commit().await?;
         });
@@ -472,54 +492,45 @@ impl Store {
     }
 
     /// Adds one entry at the end of a handoff (after the next sequence number), unless its key
-    /// was destroyed meanwhile: then the entry could never be read, and nothing is stored.
+    /// was destroyed meanwhile: then the entry could never be read, nothing is stored, and the
+    /// answer is false.
     pub async fn append_handoff_entry(
         &self,
         handoff_id: Uuid,
         entry: &SealedEntry,
-    ) -> Result<(), StoreError> {
-        let mut attempt = 0;
-        loop {
-            let result: Result<(), sqlx::Error> = with_connection!(self, conn => {
-                async {
-                    let mut tx = conn.begin().await?;
-                    // The key row stays locked until the entry is in, so a quick exit or the
-                    // shredding that destroys the key waits for it and takes the entry too.
-                    let key_held = sqlx::query(
-                        "UPDATE handoff_keys SET key_id = key_id WHERE handoff_id = $1",
-                    )
+    ) -> Result<bool, StoreError> {
+        let appended = with_connection!(self, conn => {
+            let mut tx = conn.begin().await?;
+            // Locks in the order every handoff change and a session's deletion take them: the
+            // session row, then the handoff's key. Taking the key first deadlocked with a
+            // deletion, which holds the handoff row (cascading from the session) while it waits
+            // for the key, when the entry's foreign key then waited for that handoff row. The
+            // version stays: no actor caches the entries.
+            let session_held = sqlx::query(
+                "UPDATE sessions SET version = version \
+                 WHERE id = (SELECT session_id FROM handoffs WHERE id = $1)",
+            )
+            .bind(handoff_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            // The key row stays locked until the entry is in, so the shredding that destroys
+            // the key waits for it and takes the entry too. It also orders two appends to one
+            // handoff, so the later one's `MAX(seq)` sees the earlier's entry.
+            let key_held = session_held
+                && sqlx::query("UPDATE handoff_keys SET key_id = key_id WHERE handoff_id = $1")
                     .bind(handoff_id)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
-                        == 1;
-                    if !key_held {
-                        return tx.rollback().await;
-                    }
-                    sqlx::query(
-                        "INSERT INTO handoff_entries (id, handoff_id, seq, role, message_id, \
-                         content, created_at) SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, \
-                         $5, $6 FROM handoff_entries WHERE handoff_id = $2",
-                    )
-                    .bind(entry.id)
-                    .bind(handoff_id)
-                    .bind(entry.role.as_str())
-                    .bind(entry.message_id)
-                    .bind(&entry.content)
-                    .bind(entry.created_at)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await
-                }
-                .await
-            });
-            match result.map_err(StoreError::from) {
-                Ok(_) => return Ok(()),
-                // Two writers took the same number: the later one goes after the earlier.
-                Err(StoreError::Conflict) if attempt < APPEND_RETRIES => attempt += 1,
-                Err(error) => return Err(error),
+                    == 1;
+            if key_held {
+                insert_entry!(tx, handoff_id, entry, next);
             }
-        }
+            finish_change!(tx, u64::from(key_held))
+        });
+        Ok(appended)
     }
 
     /// Destroys the keys and sealed entries of ended handoffs whose retention is over, in a

@@ -426,9 +426,10 @@ pub struct LoadHandoffEntries {
     pub id: Uuid,
 }
 
-/// Add one sealed entry at the end of a handoff.
+/// Add one sealed entry at the end of a handoff: false when its key was destroyed meanwhile
+/// (the handoff ended), and nothing was stored.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), PipelineError>")]
+#[rtype(result = "Result<bool, PipelineError>")]
 pub struct AppendHandoffEntry {
     /// Handoff.
     pub handoff_id: Uuid,

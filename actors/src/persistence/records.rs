@@ -221,7 +221,8 @@ pub enum WriteOp {
         expected_version: Option<i64>,
     },
     /// A message that answers nothing and awaits no answer: the young person's while a
-    /// counsellor is assigned (the counsellor answers, in their own time), or the counsellor's.
+    /// counsellor is assigned (the counsellor answers, in their own time). The counsellor's own
+    /// messages do not come through here (see `Store::insert_counsellor_message`).
     Standalone {
         /// The message.
         message: StoredMessage,

@@ -29,7 +29,10 @@ pub(crate) use on_backend;
 /// Runs `$body` with `$conn` bound to a connection taken from the pool of whichever backend the
 /// store uses. Only the wait for it gives way to a known outage (see
 /// [`Reachability::connection`]): once held, the body runs to its end, so a transaction is never
-/// abandoned between its statements.
+/// abandoned between its statements — except a group commit, which the writer gives up on past
+/// the commit timeout (see [`ConnectionLimits::commit_timeout`]): its transaction is dropped and
+/// rolls back, unless its commit had already reached the server, which is why its writes are
+/// answered `CommitTimedOut` (whether they committed is unknown).
 macro_rules! with_connection {
     ($store:expr, $conn:ident => $body:expr) => {
         match &$store.backend {

@@ -176,7 +176,10 @@ async fn copy_for_counsellor(
             records: [(entry_aad(handoff_id, entry_id), content.as_bytes().to_vec())],
         })
         .await?;
-    deps.persistence
+    // Not appended when the key went meanwhile (the handoff ended): there is nothing left to
+    // copy into, and the person's message is in their history all the same.
+    let _appended: bool = deps
+        .persistence
         .ask(AppendHandoffEntry {
             handoff_id,
             entry: SealedEntry {
@@ -187,7 +190,8 @@ async fn copy_for_counsellor(
                 created_at: message.created_at,
             },
         })
-        .await
+        .await?;
+    Ok(())
 }
 
 /// A message left awaiting the listener's reply when a counsellor took the conversation (a claim

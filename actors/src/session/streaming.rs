@@ -80,10 +80,10 @@ impl ReplySink {
     /// Reports how the post ended.
     fn end(self, result: Result<PostedMessage, PipelineError>) {
         let event = match result {
-            // Nothing was streamed, and nothing replaced: the counsellor answers.
-            Ok(posted) if posted.ai_message.is_none() && self.shown.is_empty() => {
-                StreamEvent::Completed(posted)
-            }
+            // The counsellor answers. Only a message posted to an assigned handoff ends without
+            // a reply, and it is committed alone before anything is generated, so nothing was
+            // shown that this could void.
+            Ok(posted) if posted.ai_message.is_none() => StreamEvent::Completed(posted),
             Ok(posted)
                 if posted
                     .ai_message

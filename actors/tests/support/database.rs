@@ -1,5 +1,6 @@
 //! A fresh database for one test: a PostgreSQL database of its own or a SQLite file.
 
+use cbln_actors::persistence::redact_url;
 use sqlx::Connection;
 use uuid::Uuid;
 
@@ -23,7 +24,8 @@ impl Database {
         let name = format!("cbln_actors_{}", Uuid::new_v4().simple());
         let mut connection = sqlx::PgConnection::connect(&admin)
             .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
+            // The URL may carry a password (TEST_DATABASE_URL): never in a test's output.
+            .unwrap_or_else(|e| panic!("PostgreSQL is required at {}: {e}", redact_url(&admin)));
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut connection)
             .await

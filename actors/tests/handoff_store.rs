@@ -1,0 +1,362 @@
+//! The store's handoff writes that move no session version: an entry added to a handoff, a
+//! counsellor's message, and a message handed to a counsellor. They still take the session row
+//! first, as every other write of a session's handoffs or messages does, so they neither deadlock
+//! with a session's deletion nor miss a change in flight. Real PostgreSQL (required) and a real
+//! SQLite file; the lock-order tests hold a row in a transaction of their own, so PostgreSQL only
+//! (SQLite has one write lock for the whole file).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use cbln_actors::crisis::RiskLevel;
+use cbln_actors::crypto::TokenHasher;
+use cbln_actors::domain::{Language, Role};
+use cbln_actors::handoff::{
+    EntryRole, HandoffRecord, HandoffStatus, NewHandoff, SealedEntry, Share,
+};
+use cbln_actors::persistence::{
+    NewSession, Store, StoreSettings, StoredMessage, Timestamp, WrappedKey, WriteOp,
+};
+use sqlx::Connection;
+use std::time::Duration;
+use support::database::Database;
+use uuid::Uuid;
+
+/// Runs each named `async fn(Database)` as two tests, `NAME::postgres` and `NAME::sqlite`.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name(super::Database::postgres().await).await
+                }
+
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name(super::Database::sqlite()).await
+                }
+            }
+        )*
+    };
+}
+
+on_both_databases!(
+    an_entry_is_refused_once_the_key_is_gone,
+    a_counsellor_message_is_not_the_persons_activity,
+    a_message_is_handed_over_once_and_only_at_the_current_version,
+);
+
+/// How long a write is given to show that it waits for a row lock rather than finishing.
+const BLOCKED_FOR: Duration = Duration::from_millis(400);
+
+async fn store(database: &Database) -> Store {
+    let store = Store::connect(&StoreSettings {
+        url: database.url.clone(),
+        max_connections: 5,
+        min_connections: 0,
+        acquire_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("connect");
+    store.migrate_up().await.expect("migrate");
+    store
+}
+
+/// A session whose token is `token`, last active (and created) `created_at`.
+async fn session(store: &Store, token: &str, created_at: Timestamp) -> Uuid {
+    let id = Uuid::new_v4();
+    store
+        .insert_session(&NewSession {
+            id,
+            token_hash: TokenHasher::new(&[7u8; 32]).unwrap().hash(token),
+            language: Language::Vi,
+            created_at,
+            expires_at: created_at.plus(Duration::from_secs(3600)),
+            wrapped_key: WrappedKey {
+                key_id: 1,
+                wrapped_key: vec![1; 60],
+            },
+        })
+        .await
+        .expect("insert session");
+    id
+}
+
+/// A queued handoff of the session, with its key and no entries yet.
+async fn handoff(store: &Store, session_id: Uuid) -> Uuid {
+    let id = Uuid::new_v4();
+    store
+        .insert_handoff(&NewHandoff {
+            record: HandoffRecord {
+                id,
+                session_id,
+                status: HandoffStatus::Queued,
+                share: Share::Selected,
+                risk: RiskLevel::None,
+                language: Language::Vi,
+                created_at: Timestamp::now(),
+                claimed_by: None,
+                claimed_at: None,
+                closed_at: None,
+                outcome: None,
+            },
+            key: WrappedKey {
+                key_id: 1,
+                wrapped_key: vec![2; 60],
+            },
+            entries: Vec::new(),
+        })
+        .await
+        .expect("insert handoff");
+    id
+}
+
+fn entry(content: u8) -> SealedEntry {
+    SealedEntry {
+        id: Uuid::new_v4(),
+        role: EntryRole::Counsellor,
+        message_id: None,
+        content: vec![content; 32],
+        created_at: Timestamp::now(),
+    }
+}
+
+fn message(session_id: Uuid, role: Role, created_at: Timestamp) -> StoredMessage {
+    StoredMessage {
+        id: Uuid::new_v4(),
+        session_id,
+        seq: 0,
+        role,
+        content: vec![3; 40],
+        model_used: None,
+        processing_time_ms: None,
+        is_crisis_detected: false,
+        created_at,
+    }
+}
+
+async fn version(store: &Store, session_id: Uuid) -> i64 {
+    store
+        .session_with_version(session_id)
+        .await
+        .expect("load session")
+        .expect("session exists")
+        .1
+}
+
+/// A user message committed awaiting its reply, as a streamed post leaves it.
+async fn awaiting_message(store: &Store, session_id: Uuid) -> StoredMessage {
+    let mut awaiting = message(session_id, Role::User, Timestamp::now());
+    let (_, outcomes) = store
+        .apply_writes(&[WriteOp::UserMessage {
+            message: awaiting.clone(),
+            risk_change: None,
+            expected_version: None,
+        }])
+        .await
+        .expect("commit");
+    awaiting.seq = outcomes.into_iter().next().unwrap().expect("committed").seq;
+    awaiting
+}
+
+async fn an_entry_is_refused_once_the_key_is_gone(database: Database) {
+    let store = store(&database).await;
+    let session_id = session(&store, "entry-token", Timestamp::now()).await;
+    let handoff_id = handoff(&store, session_id).await;
+
+    assert!(
+        store
+            .append_handoff_entry(handoff_id, &entry(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .append_handoff_entry(handoff_id, &entry(2))
+            .await
+            .unwrap()
+    );
+    // A quick exit destroys the handoff's key: an entry after it could never be read.
+    let hash = TokenHasher::new(&[7u8; 32]).unwrap().hash("entry-token");
+    store
+        .shred_session(hash.as_bytes(), Timestamp::now())
+        .await
+        .expect("quick exit");
+    assert!(
+        !store
+            .append_handoff_entry(handoff_id, &entry(3))
+            .await
+            .unwrap(),
+        "an entry after the key went must be refused, so the counsellor hears the handoff ended"
+    );
+    assert!(store.handoff_entries(handoff_id).await.unwrap().is_empty());
+    // And once the session itself is gone.
+    store.delete_session(session_id).await.unwrap();
+    assert!(
+        !store
+            .append_handoff_entry(handoff_id, &entry(4))
+            .await
+            .unwrap()
+    );
+    database.drop().await;
+}
+
+async fn a_counsellor_message_is_not_the_persons_activity(database: Database) {
+    let store = store(&database).await;
+    let quiet_since = Timestamp::now().minus(Duration::from_secs(600));
+    let session_id = session(&store, "activity-token", quiet_since).await;
+    let before = version(&store, session_id).await;
+
+    let seq = store
+        .insert_counsellor_message(&message(session_id, Role::Counsellor, Timestamp::now()))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        seq,
+        Some(1),
+        "the message takes the row's next sequence number"
+    );
+    let record = store.session_by_id(session_id).await.unwrap().unwrap();
+    assert_eq!(
+        record.last_activity.unix_millis(),
+        quiet_since.unix_millis(),
+        "a counsellor's message must not restart the person's quiet period"
+    );
+    assert_eq!(version(&store, session_id).await, before);
+    database.drop().await;
+}
+
+async fn a_message_is_handed_over_once_and_only_at_the_current_version(database: Database) {
+    let store = store(&database).await;
+    let session_id = session(&store, "hand-over-token", Timestamp::now()).await;
+    let awaiting = awaiting_message(&store, session_id).await;
+    let current = version(&store, session_id).await;
+
+    assert!(
+        !store
+            .hand_over_awaiting(session_id, awaiting.id, current - 1)
+            .await
+            .unwrap(),
+        "a copy that missed a change must not hand the message over"
+    );
+    assert!(
+        store
+            .hand_over_awaiting(session_id, awaiting.id, current)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .hand_over_awaiting(session_id, awaiting.id, current)
+            .await
+            .unwrap(),
+        "only one hand-over wins"
+    );
+    assert_eq!(version(&store, session_id).await, current);
+    assert!(
+        store
+            .awaiting_messages(session_id, Timestamp::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    database.drop().await;
+}
+
+/// A transaction of its own holding the session row, as a chat writer's claim or a handoff
+/// change does while it runs.
+async fn hold_session_row(url: &str, session_id: Uuid) -> sqlx::PgConnection {
+    let mut holder = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
+        .bind(session_id)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    holder
+}
+
+/// The append takes the session row before the key: the deletion of a session holds the session
+/// row, then the handoff row, then waits for the key; an append holding the key while its entry's
+/// foreign key waited for the handoff row deadlocked with it.
+#[tokio::test]
+async fn an_entry_waits_for_the_session_row_and_does_not_deadlock_with_its_deletion() {
+    let database = Database::postgres().await;
+    let store = store(&database).await;
+    let session_id = session(&store, "deadlock-token", Timestamp::now()).await;
+    let handoff_id = handoff(&store, session_id).await;
+
+    let mut holder = hold_session_row(&database.url, session_id).await;
+    let append = tokio::spawn({
+        let store = store.clone();
+        async move { store.append_handoff_entry(handoff_id, &entry(1)).await }
+    });
+    tokio::time::sleep(BLOCKED_FOR).await;
+    assert!(
+        !append.is_finished(),
+        "the append must wait for the session row, as every handoff write does"
+    );
+    // The holder now deletes the session (cascading to the handoff and its key) and commits.
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .execute(&mut holder)
+        .await
+        .expect("the deletion does not wait for the append");
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+
+    let appended = tokio::time::timeout(Duration::from_secs(10), append)
+        .await
+        .expect("the append ends")
+        .unwrap()
+        .expect("no deadlock");
+    assert!(!appended, "the handoff went with its session");
+    database.drop().await;
+}
+
+/// The hand-over reads the version under the session row's lock: a change in flight (a close of
+/// the handoff) is waited for, and the hand-over refused once it committed, where a check in the
+/// same statement read the version from before it and handed the message over.
+#[tokio::test]
+async fn a_hand_over_waits_for_a_change_in_flight_and_sees_it() {
+    let database = Database::postgres().await;
+    let store = store(&database).await;
+    let session_id = session(&store, "in-flight-token", Timestamp::now()).await;
+    let awaiting = awaiting_message(&store, session_id).await;
+    let seen = version(&store, session_id).await;
+
+    let mut holder = hold_session_row(&database.url, session_id).await;
+    let hand_over = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .hand_over_awaiting(session_id, awaiting.id, seen)
+                .await
+        }
+    });
+    tokio::time::sleep(BLOCKED_FOR).await;
+    assert!(
+        !hand_over.is_finished(),
+        "the hand-over must wait for the change holding the session row"
+    );
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+
+    let handed = tokio::time::timeout(Duration::from_secs(10), hand_over)
+        .await
+        .expect("the hand-over ends")
+        .unwrap()
+        .unwrap();
+    assert!(!handed, "the session changed: the copy must reload first");
+    assert_eq!(
+        store
+            .awaiting_messages(session_id, Timestamp::now())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the message still awaits its answer"
+    );
+    database.drop().await;
+}
