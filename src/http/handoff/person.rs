@@ -269,7 +269,7 @@ pub async fn current(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     let record = state
         .system
         .persistence
@@ -298,7 +298,7 @@ pub async fn leave(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     let now = Timestamp::now();
     let (before, _) = state
         .system
@@ -337,7 +337,7 @@ pub async fn summary_draft(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     let status = session.ask(GetStatus).await?;
     let history = session
         .ask(ListHistory {
