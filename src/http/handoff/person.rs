@@ -167,12 +167,7 @@ fn validate(body: HandoffRequest) -> Result<Ask, ApiError> {
     security((), ("bearer" = []), ("session_id" = [])),
     responses((status = 201, body = HandoffEnvelope, description = "Queued; `position` 1 is next"),
               (status = 200, body = UnavailableAnswer, description = "No counsellor can take the chat now (none signed in, or outside opening hours): the chat stays with the AI"),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 409, response = openapi::Conflict),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)),
+              (status = 409, response = openapi::Conflict)),
     tag = "handoff")]
 pub async fn create(
     state: web::Data<AppState>,
