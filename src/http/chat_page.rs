@@ -2,18 +2,12 @@
 //! wording live in `chat_page/` as plain files and are served as a [`CompiledPage`]. The wording
 //! is not in these files: `page_text` writes it in from the content in use (`[chat_page]`).
 
-use super::compiled_page::{Asset, CompiledPage};
+use super::compiled_page::{Asset, CSS, CompiledPage, JAVASCRIPT};
 use std::sync::LazyLock;
-
-const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// Each asset the page loads under `/chat/`, besides its wording (`chat-text.js`).
 const ASSETS: &[Asset] = &[
-    (
-        "chat.css",
-        "text/css; charset=utf-8",
-        include_str!("chat_page/chat.css"),
-    ),
+    ("chat.css", CSS, include_str!("chat_page/chat.css")),
     ("chat.js", JAVASCRIPT, include_str!("chat_page/chat.js")),
     ("page.js", JAVASCRIPT, include_str!("chat_page/page.js")),
     (

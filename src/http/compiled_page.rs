@@ -17,7 +17,10 @@ pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 
      style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+/// The content type of every script a page loads.
+pub const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+/// The content type of every style sheet a page loads.
+pub const CSS: &str = "text/css; charset=utf-8";
 
 /// A page's asset: its file name under the page's path, content type, and body.
 pub type Asset = (&'static str, &'static str, &'static str);

@@ -59,7 +59,7 @@ pub async fn stream(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (token, _) = token_from_query(&request)?;
+    let token = token_from_query(&request)?;
     let resume_after = last_event_id(&request)?;
     let token_hash = state.system.token_hasher.hash(&token);
     // Listening starts before the first read, so nothing committed in between is missed.

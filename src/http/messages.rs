@@ -141,7 +141,7 @@ pub async fn history(
     let query = QueryParams::parse(request.query_string())?;
     let limit = query.integer("limit", 100, 1..=MAX_HISTORY_PAGE)?;
     let offset = query.integer("offset", 0, 0..=i64::MAX)?;
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     let history = session.ask(ListHistory { limit, offset }).await?;
     Ok(HttpResponse::Ok().json(History::from(history)))
 }
@@ -160,7 +160,7 @@ pub async fn get_one(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = message_id(&path)?;
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     let message = session.ask(FetchMessage { id }).await?;
     Ok(HttpResponse::Ok().json(ChatMessage::from(message)))
 }
@@ -175,7 +175,7 @@ pub async fn delete_one(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = message_id(&path)?;
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     let deleted_at = session.ask(RemoveMessage { id }).await?;
     Ok(HttpResponse::Ok().json(MessageDeleted {
         message: "Message deleted successfully",
@@ -192,7 +192,7 @@ pub async fn delete_all(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     session.ask(ClearHistory).await?;
     Ok(HttpResponse::NoContent().finish())
 }

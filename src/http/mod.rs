@@ -47,24 +47,19 @@ pub async fn session_of(state: &AppState, token: &str) -> Result<LiveSession, Ap
     Ok(LiveSession::open(&state.system.registry, token_hash).await?)
 }
 
-/// The session token in the request's headers or its `session_token` query parameter, with the
-/// parsed query for the handler's other parameters.
-pub fn token_from_query(
-    request: &actix_web::HttpRequest,
-) -> Result<(String, query::QueryParams), ApiError> {
+/// The session token in the request's headers or its `session_token` query parameter.
+pub fn token_from_query(request: &actix_web::HttpRequest) -> Result<String, ApiError> {
     let query = query::QueryParams::parse(request.query_string())?;
-    let token = token::resolve_token(request, None, query.text("session_token"))?;
-    Ok((token, query))
+    token::resolve_token(request, None, query.text("session_token"))
 }
 
-/// The live session named by the request's headers or its `session_token` query parameter,
-/// with the parsed query for the handler's other parameters.
+/// The live session named by the request's headers or its `session_token` query parameter.
 pub async fn session_from_query(
     state: &AppState,
     request: &actix_web::HttpRequest,
-) -> Result<(LiveSession, query::QueryParams), ApiError> {
-    let (token, query) = token_from_query(request)?;
-    Ok((session_of(state, &token).await?, query))
+) -> Result<LiveSession, ApiError> {
+    let token = token_from_query(request)?;
+    session_of(state, &token).await
 }
 
 /// The live session named by the request's headers or the `{token}` path segment.

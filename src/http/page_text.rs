@@ -1,7 +1,8 @@
 //! The compiled-in pages' wording, taken from the content in use (`[chat_page]`, `[staff_page]` in
-//! `content/<language>.toml`, or an operator's reviewed copy) at serve time: written into the
-//! page's HTML, so it reads right before any script runs, and served as the page's text script
-//! for the language toggle and everything the script says later. The pages hold no wording.
+//! `content/<language>.toml`, or an operator's reviewed copy) when a page is first asked for (see
+//! [`super::compiled_page`]): written into the page's HTML, so it reads right before any script
+//! runs, and served as the page's text script for the language toggle and everything the script
+//! says later. The pages hold no wording.
 
 use cbln_actors::content::{self, LANGUAGES, PageText, PageWording, Wording};
 use cbln_actors::domain::Language;

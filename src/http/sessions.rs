@@ -149,7 +149,7 @@ pub async fn delete_by_query(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (token, _) = token_from_query(&request)?;
+    let token = token_from_query(&request)?;
     close(&state, &token).await
 }
 
@@ -171,7 +171,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (token, _) = token_from_query(&request)?;
+    let token = token_from_query(&request)?;
     let session = session_of(&state, &token).await?;
     let status = session.ask(RefreshSession).await?;
     Ok(HttpResponse::Ok().json(SessionEnvelope {

@@ -5,21 +5,13 @@
 //! wording is `[staff_page]` in the content; it also loads the chat page's `page.js` and
 //! `server-events.js`.
 
-use super::compiled_page::{Asset, CompiledPage};
+use super::compiled_page::{Asset, CSS, CompiledPage, JAVASCRIPT};
 use std::sync::LazyLock;
 
 /// Each asset the console loads under `/staff/`, besides its wording (`staff-text.js`).
 const ASSETS: &[Asset] = &[
-    (
-        "staff.css",
-        "text/css; charset=utf-8",
-        include_str!("staff_page/staff.css"),
-    ),
-    (
-        "staff.js",
-        "text/javascript; charset=utf-8",
-        include_str!("staff_page/staff.js"),
-    ),
+    ("staff.css", CSS, include_str!("staff_page/staff.css")),
+    ("staff.js", JAVASCRIPT, include_str!("staff_page/staff.js")),
 ];
 
 /// The console, rendered the first time it is asked for.

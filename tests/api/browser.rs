@@ -7,7 +7,9 @@ use crate::processes::{free_port, installed};
 use crate::support::header;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
+use rustix::process::{Pid, Signal, kill_process_group};
 use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -208,7 +210,11 @@ pub async fn say(browser: &Client, text: &str, replies: usize) {
     .await;
 }
 
-/// A chromedriver of our own on a free port, stopped when dropped.
+/// A chromedriver of our own on a free port, in a process group of its own that the Chromium it
+/// starts joins; dropping it kills the whole group, so a test that fails or panics at any point
+/// after the start leaves no browser behind. (Chromium's crash handler alone leaves the group, by
+/// a session of its own, and exits by itself within seconds of the browser it watches; the flag
+/// that would keep it in, `--disable-crashpad-for-testing`, hangs the renderer.)
 pub struct ChromeDriver {
     process: Child,
     url: String,
@@ -222,10 +228,18 @@ impl ChromeDriver {
         let port = free_port();
         let process = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("{} did not start: {error}", chromedriver.display()));
+        // The guard exists before the wait, so a driver that never listens is killed by the
+        // panic's unwinding like any other.
+        let driver = ChromeDriver {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+            chromium,
+        };
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -234,11 +248,12 @@ impl ChromeDriver {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        ChromeDriver {
-            process,
-            url: format!("http://127.0.0.1:{port}"),
-            chromium,
-        }
+        driver
+    }
+
+    /// The process group of chromedriver and every Chromium process it started.
+    pub fn process_group(&self) -> Pid {
+        Pid::from_child(&self.process)
     }
 
     /// A small phone's browser showing `app`'s page at `path`.
@@ -252,7 +267,7 @@ impl ChromeDriver {
     }
 
     /// Headless Chromium the size of a small phone.
-    async fn open_phone_browser(&self) -> Client {
+    pub async fn open_phone_browser(&self) -> Client {
         let capabilities = json!({
             "goog:chromeOptions": {
                 "binary": self.chromium,
@@ -279,7 +294,80 @@ impl ChromeDriver {
 
 impl Drop for ChromeDriver {
     fn drop(&mut self) {
-        let _ = self.process.kill();
+        // Killing chromedriver alone would leave its browsers running, orphaned.
+        let _ = kill_process_group(self.process_group(), Signal::KILL);
         let _ = self.process.wait();
     }
+}
+
+/// Every process on the machine as (pid, parent, process group), from `/proc/<pid>/stat`; a
+/// process that ends while the table is read is left out.
+fn process_table() -> Vec<(i32, i32, i32)> {
+    let entries = std::fs::read_dir("/proc").expect("/proc");
+    entries
+        .filter_map(|entry| {
+            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The command name may hold spaces and parentheses; the fields after it do not.
+            let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().skip(1);
+            let parent = fields.next()?.parse().ok()?;
+            let group = fields.next()?.parse().ok()?;
+            Some((pid, parent, group))
+        })
+        .collect()
+}
+
+/// A test that fails with the browser still open drops the driver first: chromedriver and every
+/// Chromium process it started are one process group, and dropping the guard ends all of them.
+#[actix_web::test]
+async fn a_dropped_driver_leaves_no_browser_behind() {
+    let driver = ChromeDriver::start();
+    let browser = driver.open_phone_browser().await;
+    let group = driver.process_group();
+    let leader = group.as_raw_pid();
+
+    let table = process_table();
+    let mut started = vec![leader];
+    loop {
+        let known = started.len();
+        for (pid, parent, _) in &table {
+            if started.contains(parent) && !started.contains(pid) {
+                started.push(*pid);
+            }
+        }
+        if started.len() == known {
+            break;
+        }
+    }
+    assert!(
+        started.len() > 2,
+        "chromedriver started Chromium: {started:?}"
+    );
+    for (pid, _, pid_group) in table.iter().filter(|(pid, ..)| started.contains(pid)) {
+        assert_eq!(*pid_group, leader, "process {pid} is in the driver's group");
+    }
+
+    drop(driver);
+    // The killed processes linger as zombies until init reaps them, so the group takes a moment
+    // to disappear.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match rustix::process::test_kill_process_group(group) {
+            Err(rustix::io::Errno::SRCH) => break,
+            Ok(()) => {
+                let left: Vec<i32> = process_table()
+                    .into_iter()
+                    .filter(|(_, _, pid_group)| *pid_group == leader)
+                    .map(|(pid, ..)| pid)
+                    .collect();
+                assert!(
+                    Instant::now() < deadline,
+                    "processes of the dropped driver's group remain: {left:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("signalling the driver's group: {error}"),
+        }
+    }
+    drop(browser);
 }

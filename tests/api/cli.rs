@@ -277,6 +277,22 @@ async fn crisis_scan_reads_one_message_per_line() {
         !features.is_empty(),
         "--explain names the strongest features: {stdout}"
     );
+    assert_eq!(
+        (&explained[0]["safety_step"], &explained[0]["step_source"]),
+        (&Value::Bool(false), &Value::Null),
+        "a wish to die names no safety step: {stdout}"
+    );
+    // Someone already with the writer is a step the rule phrases name.
+    let output = cli.with_stdin(
+        &["crisis", "scan", "--explain"],
+        "mình đã gọi cho mẹ, mẹ đang ngồi cạnh mình rồi\n",
+    );
+    let step: Value = serde_json::from_str(stdout_of(&output).trim()).expect("JSON line");
+    assert_eq!(
+        (&step["safety_step"], step["step_source"].as_str()),
+        (&Value::Bool(true), Some("rules")),
+        "{step}"
+    );
 
     // Without seeded rules the scan refuses clearly (and --defaults works anyway).
     let empty = Cli::new();

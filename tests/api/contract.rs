@@ -159,19 +159,73 @@ async fn every_error_response_has_the_error_body() {
         if operation["requestBody"].is_object() {
             assert!(has("408"), "{method} {path}: the body deadline's 408");
         }
-        if operation["requestBody"]["content"]["application/json"].is_object()
-            && path != "/api/v1/sessions/exit"
-        {
-            for status in ["413", "415", "422"] {
-                assert!(has(status), "{method} {path} documents {status}");
-            }
-        }
+        assert_token_and_body_errors(path, method, operation);
     }
     // At least the three every operation has (414, 429, 500).
     assert!(
         checked > 3 * operations.len(),
         "{checked} error responses checked"
     );
+}
+
+/// The errors a token or a body brings, by what the operation takes: quick exit answers 200
+/// whatever came, so it documents none of them; a session token that is missing or expired is a
+/// 401 and one naming no session a 404, and where it may come in the query a query that does not
+/// parse is a 422; a staff token has its own 401; an operation that takes no token has no 401 but
+/// the sign-in's own; a JSON body may be too large (413), of another type (415) or invalid (422).
+fn assert_token_and_body_errors(path: &str, method: &str, operation: &Value) {
+    let what = format!("{method} {path}");
+    let responses = &operation["responses"];
+    let refers_to = |status: &str| responses[status]["$ref"].as_str().map(str::to_string);
+    let response = |name: &str| Some(format!("#/components/responses/{name}"));
+    if path == "/api/v1/sessions/exit" {
+        for status in ["401", "404", "413", "415", "422"] {
+            assert!(
+                responses.get(status).is_none(),
+                "{what} never refuses, yet documents {status}"
+            );
+        }
+        return;
+    }
+    let requirements = operation["security"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let takes = |scheme: &str| requirements.iter().any(|r| r.get(scheme).is_some());
+    let token_optional = requirements.iter().any(|r| r == &json!({}));
+    if takes("bearer") {
+        assert_eq!(refers_to("401"), response("Unauthorized"), "{what}");
+        assert_eq!(refers_to("404"), response("NotFound"), "{what}");
+        if takes("session_token") && !token_optional {
+            assert_eq!(
+                refers_to("422"),
+                response("ValidationFailed"),
+                "{what}: the query"
+            );
+        }
+    } else if takes("staff_token") {
+        assert_eq!(refers_to("401"), response("StaffUnauthorized"), "{what}");
+    } else if path == "/api/v1/staff/login" {
+        assert_eq!(refers_to("401"), response("InvalidCredentials"), "{what}");
+    } else {
+        assert!(
+            responses.get("401").is_none(),
+            "{what} takes no token, yet documents 401"
+        );
+    }
+    if operation["requestBody"]["content"]["application/json"].is_object() {
+        for (status, name) in [
+            ("413", "PayloadTooLarge"),
+            ("415", "UnsupportedMediaType"),
+            ("422", "ValidationFailed"),
+        ] {
+            assert_eq!(
+                refers_to(status),
+                response(name),
+                "{what} documents {status}"
+            );
+        }
+    }
 }
 
 #[actix_web::test]

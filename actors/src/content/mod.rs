@@ -249,17 +249,14 @@ pub struct PriorityMessages {
 impl PriorityMessages {
     /// The message for `category`, critical or not.
     pub fn get(&self, category: Category, critical: bool) -> &[Sentence] {
-        if critical && category == Category::Suicide {
-            return &self.suicide_critical;
+        match category {
+            Category::Suicide if critical => &self.suicide_critical,
+            Category::Suicide => &self.suicide,
+            Category::SelfHarm => &self.self_harm,
+            Category::Abuse => &self.abuse,
+            Category::Violence => &self.violence,
+            Category::ThirdParty => &self.third_party,
         }
-        let ordinary = ByCategory {
-            suicide: &self.suicide,
-            self_harm: &self.self_harm,
-            abuse: &self.abuse,
-            violence: &self.violence,
-            third_party: &self.third_party,
-        };
-        ordinary.get(category)
     }
 }
 

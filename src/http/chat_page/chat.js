@@ -4,12 +4,15 @@
 'use strict';
 (() => {
   const page = window.pageKit(window.CHAT_TEXT, 'cbln.language');
-  const { $, t, errorText, speaker, Failure, failureOf, setStatus, store } = page;
+  const { $, t, errorText, Failure, failureOf, setStatus, store } = page;
   const { serverEvents } = window;
   // sessionStorage, not localStorage: the token dies with the tab, and quick exit clears it.
   const TOKEN = 'cbln.session_token';
   const EXIT_WITHIN_MS = 1000;
   const HISTORY_LIMIT = 200;
+  // Who wrote a message of `role`, as this page names them.
+  const SPEAKERS = { user: 'you', counsellor: 'counsellor' };
+  const speaker = (role) => t(SPEAKERS[role] ?? 'listener');
 
   const log = $('log');
   const form = $('composer');
@@ -365,6 +368,7 @@
   // Asking for a counsellor (handoff.js) works through these.
   const handoff = window.handoffPanel({
     page,
+    speaker,
     session: () => token,
     ensureSession,
     addMessage,

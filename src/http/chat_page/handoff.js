@@ -4,8 +4,8 @@
 // time. Everything goes through the handoff API; the session's event stream brings the claim,
 // the counsellor's messages and the close. Every text from the server goes in as textContent.
 'use strict';
-window.handoffPanel = function handoffPanel({ page, session, ensureSession, addMessage, showCard, historyLimit }) {
-  const { $, t, errorOf, speaker, Failure, failureOf } = page;
+window.handoffPanel = function handoffPanel({ page, speaker, session, ensureSession, addMessage, showCard, historyLimit }) {
+  const { $, t, errorOf, Failure, failureOf } = page;
   // While queued, the place in the queue is asked for again this often: someone ahead being
   // taken moves it, and that is no event of this session's.
   const QUEUE_POLL_MS = 15000;

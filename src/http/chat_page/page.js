@@ -18,9 +18,6 @@ window.pageKit = function pageKit(text, languageKey) {
     return found.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
   };
   const errorText = (code) => text[language].errors[code] ?? text[language].errors.default;
-  // Who wrote a message of `role` (the chat page's names; the console names roles itself).
-  const SPEAKERS = { user: 'you', counsellor: 'counsellor' };
-  const speaker = (role) => t(SPEAKERS[role] ?? 'listener');
 
   function setStatus(words) {
     said += 1;
@@ -70,7 +67,6 @@ window.pageKit = function pageKit(text, languageKey) {
     t,
     errorText,
     errorOf,
-    speaker,
     Failure,
     failureOf,
     store,

@@ -167,12 +167,7 @@ fn validate(body: HandoffRequest) -> Result<Ask, ApiError> {
     security((), ("bearer" = []), ("session_id" = [])),
     responses((status = 201, body = HandoffEnvelope, description = "Queued; `position` 1 is next"),
               (status = 200, body = UnavailableAnswer, description = "No counsellor can take the chat now (none signed in, or outside opening hours): the chat stays with the AI"),
-              (status = 401, response = openapi::Unauthorized),
-              (status = 404, response = openapi::NotFound),
-              (status = 409, response = openapi::Conflict),
-              (status = 413, response = openapi::PayloadTooLarge),
-              (status = 415, response = openapi::UnsupportedMediaType),
-              (status = 422, response = openapi::ValidationFailed)),
+              (status = 409, response = openapi::Conflict)),
     tag = "handoff")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -269,7 +264,7 @@ pub async fn current(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     let record = state
         .system
         .persistence
@@ -298,7 +293,7 @@ pub async fn leave(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     let now = Timestamp::now();
     let (before, _) = state
         .system
@@ -337,7 +332,7 @@ pub async fn summary_draft(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, _) = session_from_query(&state, &request).await?;
+    let session = session_from_query(&state, &request).await?;
     let status = session.ask(GetStatus).await?;
     let history = session
         .ask(ListHistory {
