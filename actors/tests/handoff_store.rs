@@ -15,9 +15,7 @@ use cbln_actors::domain::{Language, Role};
 use cbln_actors::handoff::{
     EntryRole, HandoffRecord, HandoffStatus, NewHandoff, SealedEntry, Share,
 };
-use cbln_actors::persistence::{
-    NewSession, Store, StoreSettings, StoredMessage, Timestamp, WrappedKey, WriteOp,
-};
+use cbln_actors::persistence::{NewSession, Store, StoredMessage, Timestamp, WrappedKey, WriteOp};
 use sqlx::Connection;
 use std::time::Duration;
 use support::database::Database;
@@ -52,16 +50,7 @@ on_both_databases!(
 const BLOCKED_FOR: Duration = Duration::from_millis(400);
 
 async fn store(database: &Database) -> Store {
-    let store = Store::connect(&StoreSettings {
-        url: database.url.clone(),
-        max_connections: 5,
-        min_connections: 0,
-        acquire_timeout: Duration::from_secs(5),
-    })
-    .await
-    .expect("connect");
-    store.migrate_up().await.expect("migrate");
-    store
+    support::migrated_store(&database.url).await
 }
 
 /// A session whose token is `token`, last active (and created) `created_at`.

@@ -57,14 +57,8 @@ pub fn test_settings() -> ActorSystemSettings {
     }
 }
 
-/// A migrated store on `url` and an actor system over it, with the shipped hotlines and a fixed
-/// token-hashing key: systems started with the same `master` read each other's sessions.
-pub async fn start_system(
-    url: &str,
-    master: MasterKey,
-    responder: Responder,
-    settings: ActorSystemSettings,
-) -> (ActorSystem, Store) {
+/// A migrated store on `url` with a small pool.
+pub async fn migrated_store(url: &str) -> Store {
     let store = Store::connect(&StoreSettings {
         url: url.to_string(),
         max_connections: 5,
@@ -74,6 +68,18 @@ pub async fn start_system(
     .await
     .expect("connect");
     store.migrate_up().await.expect("migrate");
+    store
+}
+
+/// A migrated store on `url` and an actor system over it, with the shipped hotlines and a fixed
+/// token-hashing key: systems started with the same `master` read each other's sessions.
+pub async fn start_system(
+    url: &str,
+    master: MasterKey,
+    responder: Responder,
+    settings: ActorSystemSettings,
+) -> (ActorSystem, Store) {
+    let store = migrated_store(url).await;
     let system = ActorSystem::start(
         store.clone(),
         settings,
