@@ -42,17 +42,23 @@ async fn a_new_crisis_rule_applies_without_a_restart(backend: Backend) {
         .unwrap();
     store.close().await;
 
-    let card = poll_until(
+    // Until the rule is loaded the repeated phrase may already read as a crisis of another kind
+    // in the light of the turns before it (the model's call); the rule's category shows that the
+    // rule itself applies.
+    poll_until(
         "the running server never picked up the new rule",
         Duration::from_secs(10),
         Duration::from_millis(300),
         || async {
             let body = app.sent(&token, phrase).await;
-            Some(body["crisis_info"].clone()).filter(|card| !card.is_null())
+            Some(body["crisis_info"].clone()).filter(|card| {
+                card["categories"]
+                    .as_array()
+                    .is_some_and(|categories| categories.iter().any(|c| c == "suicide"))
+            })
         },
     )
     .await;
-    assert_eq!(card["categories"][0], "suicide");
     app.stop().await;
 }
 

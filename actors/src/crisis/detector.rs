@@ -680,7 +680,10 @@ impl CrisisDetector {
                 by_operator_rule,
             };
         } else {
-            assessment.third_party = outcomes.iter().any(|o| o.1 == HitOutcome::NotAboutWriter);
+            // Someone else's danger that is over ("bạn mình từng định tự tử, giờ ổn rồi") is no
+            // third-party crisis either: the model reads this flag as the rules' finding of one.
+            assessment.third_party = (resolved.is_none() || present)
+                && outcomes.iter().any(|o| o.1 == HitOutcome::NotAboutWriter);
         }
 
         let mut explained = Vec::new();
@@ -1088,14 +1091,18 @@ mod tests {
 
     #[test]
     fn hyperbole_is_not_a_crisis() {
-        let d = detector();
-        for text in [
+        assert_calm(&[
             "đói muốn chết",
             "mệt chết đi được",
             "thèm trà sữa muốn chết",
             "giết thời gian",
             "cái đt cũ lag muốn chết",
-        ] {
+        ]);
+    }
+
+    fn assert_calm(texts: &[&str]) {
+        let d = detector();
+        for text in texts {
             assert!(!d.assess(text).is_crisis, "{text}");
         }
     }
@@ -1114,6 +1121,57 @@ mod tests {
         ] {
             assert!(d.assess(text).is_crisis, "{text}");
         }
+    }
+
+    /// Round 9, from blind set 10 (spent): "mỏi" (tired) as a one-word hyperbole marker matched
+    /// "mới" once accents were gone, so "bao lâu mới chết" (how long until one dies) read as
+    /// "tired to death"; only the "mỏi … chết" phrases are hyperbole now.
+    #[test]
+    fn how_long_until_death_is_not_tired_to_death() {
+        let d = detector();
+        let views =
+            normalize_views("chi oi thuoc tru co uong vao thi bao lau moi chet, em hoi that");
+        let explanation = d.explain_views(&views);
+        let outcome_of = |category: &str| {
+            explanation
+                .hits
+                .iter()
+                .find(|h| h.category == category)
+                .map(|h| h.outcome)
+        };
+        assert_eq!(
+            outcome_of("death"),
+            Some(HitOutcome::Seen),
+            "{explanation:?}"
+        );
+        assert_eq!(
+            outcome_of("means"),
+            Some(HitOutcome::Seen),
+            "{explanation:?}"
+        );
+        assert_calm(&["học mỏi muốn chết", "ngồi cả ngày mỏi chết đi được"]);
+    }
+
+    /// Round 9, from blind set 10 (spent): not wanting to be in this world, and cutting a leg.
+    #[test]
+    fn not_wanting_to_be_in_this_world_and_cutting_a_leg_are_crises() {
+        let d = detector();
+        for (text, category) in [
+            (
+                "Ama đánh hoài, em không muốn ở đời này nữa",
+                Category::Suicide,
+            ),
+            ("khong muon o tren doi nay nua", Category::Suicide),
+            (
+                "em lay dao got trai cay rach chan, chua thay do",
+                Category::SelfHarm,
+            ),
+        ] {
+            let a = d.assess(text);
+            assert!(a.is_crisis, "{text}");
+            assert!(a.categories.contains(&category), "{text}: {a:?}");
+        }
+        assert!(!d.assess("mình không muốn ở Hà Nội nữa").is_crisis);
     }
 
     #[test]

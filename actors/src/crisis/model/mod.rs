@@ -327,6 +327,16 @@ pub fn combine(
     let model_class = strongest
         .filter(|(_, ratio)| *ratio >= 1.0)
         .and_then(|(class, _)| classes.get(class).copied());
+    // A crisis phrase about someone else ("bạn mình định tự tử") is the rules' finding of a
+    // third-party crisis: it stands at the rules' ratio of the model's third-party reading, as a
+    // crisis phrase about the writer stands at the rules' ratio of its strongest.
+    let rules_find_third_party = !rules.is_crisis
+        && rules.third_party
+        && classes
+            .iter()
+            .position(|class| *class == Category::ThirdParty)
+            .and_then(|class| scores.ratios.get(class))
+            .is_some_and(|ratio| *ratio >= rules_ratio);
     let distress = explanation.hits.iter().any(|h| {
         h.kind == RuleKind::Signal
             && h.category == SignalKind::Distress.as_str()
@@ -358,6 +368,18 @@ pub fn combine(
                 by_operator_rule: false,
             },
             !rules.is_crisis,
+        )
+    } else if rules_find_third_party {
+        (
+            Assessment {
+                is_crisis: true,
+                categories: vec![Category::ThirdParty],
+                severity: Some(Severity::High),
+                rule_ids: rules.rule_ids.clone(),
+                third_party: true,
+                by_operator_rule: false,
+            },
+            false,
         )
     } else {
         (
