@@ -19,28 +19,11 @@ use cbln_actors::persistence::{NewSession, Store, StoredMessage, Timestamp, Wrap
 use sqlx::Connection;
 use std::time::Duration;
 use support::database::Database;
+use support::on_both_databases;
 use uuid::Uuid;
 
-/// Runs each named `async fn(Database)` as two tests, `NAME::postgres` and `NAME::sqlite`.
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name(super::Database::postgres().await).await
-                }
-
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(super::Database::sqlite()).await
-                }
-            }
-        )*
-    };
-}
-
 on_both_databases!(
+    tokio::test;
     an_entry_is_refused_once_the_key_is_gone,
     a_counsellor_message_is_not_the_persons_activity,
     a_message_is_handed_over_once_and_only_at_the_current_version,

@@ -22,28 +22,10 @@ use cbln_actors::session_registry::{OpenSession, SessionHandle};
 use cbln_actors::system::{ActorSystem, ActorSystemSettings};
 use std::time::Duration;
 use support::database::Database;
+use support::on_both_databases;
 use uuid::Uuid;
 
 const CONTEXT_TURNS: usize = 10;
-
-/// Runs each named `async fn(Database)` as two tests, `NAME::postgres` and `NAME::sqlite`.
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[actix::test]
-                async fn postgres() {
-                    super::$name(super::Database::postgres().await).await
-                }
-
-                #[actix::test]
-                async fn sqlite() {
-                    super::$name(super::Database::sqlite()).await
-                }
-            }
-        )*
-    };
-}
 
 fn settings() -> ActorSystemSettings {
     ActorSystemSettings {
@@ -495,6 +477,7 @@ async fn a_streamed_reply_that_fails_is_answered_at_the_next_use() {
 }
 
 on_both_databases!(
+    actix::test;
     alternate_between_two_instances,
     a_message_left_by_a_dead_instance_is_answered_once,
     the_janitor_answers_an_orphan_nobody_reopens,

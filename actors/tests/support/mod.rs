@@ -105,3 +105,26 @@ pub async fn create_session(system: &ActorSystem) -> (TokenHash, uuid::Uuid) {
         .expect("create session");
     (system.token_hasher.hash(&created.token), created.record.id)
 }
+
+/// Runs each named `async fn(Database)` as two tests, `NAME::postgres` and `NAME::sqlite`, under
+/// the given test attribute (`tokio::test`, or `actix::test` where actors run).
+#[allow(unused_macros)] // only the binaries that test both databases use it
+macro_rules! on_both_databases {
+    ($test:meta; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[$test]
+                async fn postgres() {
+                    super::$name(super::Database::postgres().await).await
+                }
+
+                #[$test]
+                async fn sqlite() {
+                    super::$name(super::Database::sqlite()).await
+                }
+            }
+        )*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_databases;
