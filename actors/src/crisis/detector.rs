@@ -434,7 +434,16 @@ impl CrisisDetector {
         ]);
         let media_or_question =
             find_context(&[ExceptionKind::Media, ExceptionKind::GeneralQuestion]);
-        let resolved = find_context(&[ExceptionKind::ResolvedPast]);
+        // "không vượt qua được nữa" (can't get through it any more) is the opposite of the
+        // resolved past "vượt qua được" it contains.
+        let resolved_hit = exceptions
+            .iter()
+            .find(|(e, k)| {
+                *k == ExceptionKind::ResolvedPast
+                    && self.negated_directly(views, e, &exceptions).is_none()
+            })
+            .map(|(e, _)| *e);
+        let resolved = resolved_hit.map(|e| e.rule);
 
         // Signals: which kinds are active, and which hits they came from.
         let mut active: HashMap<SignalKind, Vec<usize>> = HashMap::new();
@@ -465,6 +474,15 @@ impl CrisisDetector {
         }
         let has = |k: SignalKind| active.contains_key(&k);
         let present = has(SignalKind::Present);
+        // The past puts a phrase to rest when it follows it or shares its clause: "mình giờ ổn
+        // rồi, nhưng bạn mình đang định tự tử" is the writer's recovery and a friend's danger.
+        let resolves = |h: &Hit| {
+            resolved_hit.filter(|e| {
+                !present
+                    && (e.start >= h.start
+                        || views.same_clause(usize::from(e.end), usize::from(h.start)))
+            })
+        };
         let writer_in_message =
             about_others.is_some() && (0..views.len()).any(|i| is_self_word(views, i));
 
@@ -491,8 +509,8 @@ impl CrisisDetector {
                 !(anchored(views, h, category) || (loose && anchored_loosely(views, h)))
             }) {
                 (HitOutcome::NotAboutWriter, Some(e))
-            } else if let Some(e) = resolved.filter(|_| !present) {
-                (HitOutcome::ResolvedPast, Some(e))
+            } else if let Some(e) = resolves(h) {
+                (HitOutcome::ResolvedPast, Some(e.rule))
             } else {
                 (HitOutcome::Counted, None)
             }
@@ -680,10 +698,7 @@ impl CrisisDetector {
                 by_operator_rule,
             };
         } else {
-            // Someone else's danger that is over ("bạn mình từng định tự tử, giờ ổn rồi") is no
-            // third-party crisis either: the model reads this flag as the rules' finding of one.
-            assessment.third_party = (resolved.is_none() || present)
-                && outcomes.iter().any(|o| o.1 == HitOutcome::NotAboutWriter);
+            assessment.third_party = outcomes.iter().any(|o| o.1 == HitOutcome::NotAboutWriter);
         }
 
         let mut explained = Vec::new();
@@ -1149,7 +1164,12 @@ mod tests {
             Some(HitOutcome::Seen),
             "{explanation:?}"
         );
-        assert_calm(&["học mỏi muốn chết", "ngồi cả ngày mỏi chết đi được"]);
+        assert_calm(&[
+            "học mỏi muốn chết",
+            "ngồi cả ngày mỏi chết đi được",
+            "ngồi học cả ngày mỏi lưng muốn chết",
+            "moi tay muon chet vi chep phat",
+        ]);
     }
 
     /// Round 9, from blind set 10 (spent): not wanting to be in this world, and cutting a leg.
@@ -1172,6 +1192,38 @@ mod tests {
             assert!(a.categories.contains(&category), "{text}: {a:?}");
         }
         assert!(!d.assess("mình không muốn ở Hà Nội nữa").is_crisis);
+    }
+
+    /// A second reader's probe of round 9: "vượt qua được" (got through it) is the resolved past,
+    /// "không vượt qua được nữa" (can't get through it any more) is not.
+    #[test]
+    fn cannot_get_through_it_is_not_the_resolved_past() {
+        let d = detector();
+        for text in [
+            "mình không vượt qua được nữa, mình muốn tự tử",
+            "minh khong vuot qua duoc nua, chi muon chet",
+        ] {
+            assert!(d.assess(text).is_crisis, "{text}");
+        }
+        assert!(
+            !d.assess("hồi lớp 9 mình từng muốn chết, vượt qua được rồi")
+                .is_crisis
+        );
+    }
+
+    /// Round 10, from blind set 11 (spent): pills swallowed "a lot" or "too many" are the act;
+    /// a question about the law is a general question.
+    #[test]
+    fn too_many_pills_is_a_crisis_and_the_law_is_a_question() {
+        let d = detector();
+        for text in [
+            "I swallowed a lot of my mom's pills an hour ago",
+            "i took too many pills",
+            "em vừa uống quá nhiều thuốc",
+        ] {
+            assert!(d.assess(text).is_crisis, "{text}");
+        }
+        assert_calm(&["what's the penalty for domestic violence under Vietnamese law?"]);
     }
 
     #[test]

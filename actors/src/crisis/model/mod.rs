@@ -19,7 +19,7 @@ pub use weights::{ModelError, ModelMeta, ModelScores, RiskModel};
 use std::cell::OnceCell;
 
 use super::detector::{Assessment, CrisisDetector, ExplainHit, Explanation, HitOutcome};
-use super::types::{Category, RiskLevel, RuleKind, Severity, SignalKind};
+use super::types::{Category, ExceptionKind, RiskLevel, RuleKind, Severity, SignalKind};
 use crate::text::{Views, is_folded_negator, normalize_views};
 
 /// Who read a safety step in a message. Only a step in the rule phrases' words outranks a crisis
@@ -329,9 +329,16 @@ pub fn combine(
         .and_then(|(class, _)| classes.get(class).copied());
     // A crisis phrase about someone else ("bạn mình định tự tử") is the rules' finding of a
     // third-party crisis: it stands at the rules' ratio of the model's third-party reading, as a
-    // crisis phrase about the writer stands at the rules' ratio of its strongest.
+    // crisis phrase about the writer stands at the rules' ratio of its strongest. A phrase set
+    // aside as a film's or a general question's is no finding about a person.
+    let about_media_or_question = explanation.hits.iter().any(|h| {
+        h.kind == RuleKind::Exception
+            && (h.category == ExceptionKind::Media.as_str()
+                || h.category == ExceptionKind::GeneralQuestion.as_str())
+    });
     let rules_find_third_party = !rules.is_crisis
         && rules.third_party
+        && !about_media_or_question
         && classes
             .iter()
             .position(|class| *class == Category::ThirdParty)
@@ -374,7 +381,9 @@ pub fn combine(
             Assessment {
                 is_crisis: true,
                 categories: vec![Category::ThirdParty],
-                severity: Some(Severity::High),
+                // Weaker evidence than a model finding of its own, which is High only at twice
+                // its threshold.
+                severity: Some(Severity::Medium),
                 rule_ids: rules.rule_ids.clone(),
                 third_party: true,
                 by_operator_rule: false,
