@@ -571,3 +571,28 @@ async fn a_worried_friend_is_told_how_to_help(backend: Backend) {
 }
 
 on_both_backends!(a_worried_friend_is_told_how_to_help);
+
+/// A crisis phrase about a friend, with no question of how to help, is a third-party crisis: the
+/// card for someone else's danger (round 8 left "bạn mình định tự tử, mình phải làm sao" only
+/// elevated). A film's character in the same words is not.
+async fn a_friend_in_danger_opens_a_third_party_crisis(backend: Backend) {
+    let (app, token) = spawn_with_session(backend).await;
+    let body = app
+        .sent(&token, "ban minh dinh tu tu, minh phai lam sao")
+        .await;
+    assert_eq!(
+        body["crisis_info"]["categories"][0], "third_party",
+        "{body}"
+    );
+    let calm = app.create_session().await;
+    let film = app
+        .sent(
+            &calm,
+            "bạn thân mình bảo cảnh nhân vật tự tử trong phim làm nó khóc cả đêm",
+        )
+        .await;
+    assert!(film["crisis_info"].is_null(), "{film}");
+    app.stop().await;
+}
+
+on_both_backends!(a_friend_in_danger_opens_a_third_party_crisis);

@@ -1115,6 +1115,13 @@ mod tests {
         ]);
     }
 
+    fn assert_crisis(texts: &[&str]) {
+        let d = detector();
+        for text in texts {
+            assert!(d.assess(text).is_crisis, "{text}");
+        }
+    }
+
     fn assert_calm(texts: &[&str]) {
         let d = detector();
         for text in texts {
@@ -1127,15 +1134,12 @@ mod tests {
     /// "từ lâu" (for a long time).
     #[test]
     fn fed_up_to_death_is_not_hyperbole() {
-        let d = detector();
-        for text in [
+        assert_crisis(&[
             "tao chán sống, chán muốn chết luôn rồi",
             "em chán muốn chết, không ai hiểu em cả",
             "chan muon chet that su roi",
             "em đã từ lâu muốn chết rồi",
-        ] {
-            assert!(d.assess(text).is_crisis, "{text}");
-        }
+        ]);
     }
 
     /// Round 9, from blind set 10 (spent): "mỏi" (tired) as a one-word hyperbole marker matched
@@ -1198,31 +1202,22 @@ mod tests {
     /// "không vượt qua được nữa" (can't get through it any more) is not.
     #[test]
     fn cannot_get_through_it_is_not_the_resolved_past() {
-        let d = detector();
-        for text in [
+        assert_crisis(&[
             "mình không vượt qua được nữa, mình muốn tự tử",
             "minh khong vuot qua duoc nua, chi muon chet",
-        ] {
-            assert!(d.assess(text).is_crisis, "{text}");
-        }
-        assert!(
-            !d.assess("hồi lớp 9 mình từng muốn chết, vượt qua được rồi")
-                .is_crisis
-        );
+        ]);
+        assert_calm(&["hồi lớp 9 mình từng muốn chết, vượt qua được rồi"]);
     }
 
     /// Round 10, from blind set 11 (spent): pills swallowed "a lot" or "too many" are the act;
     /// a question about the law is a general question.
     #[test]
     fn too_many_pills_is_a_crisis_and_the_law_is_a_question() {
-        let d = detector();
-        for text in [
+        assert_crisis(&[
             "I swallowed a lot of my mom's pills an hour ago",
             "i took too many pills",
             "em vừa uống quá nhiều thuốc",
-        ] {
-            assert!(d.assess(text).is_crisis, "{text}");
-        }
+        ]);
         assert_calm(&["what's the penalty for domestic violence under Vietnamese law?"]);
     }
 

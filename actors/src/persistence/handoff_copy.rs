@@ -4,6 +4,7 @@
 
 use super::StoreError;
 use super::chat::insert_messages;
+use super::handoffs::finish_change;
 use super::records::StoredMessage;
 use super::store::{Store, with_connection};
 use sqlx::Connection;
@@ -75,12 +76,7 @@ impl Store {
                 .await?
                 .rows_affected()
                     == 1;
-            if handed {
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            handed
+            finish_change!(tx, u64::from(handed))
         });
         Ok(handed)
     }

@@ -92,6 +92,7 @@ macro_rules! finish_change {
         changed
     }};
 }
+pub(super) use finish_change;
 
 /// The handoffs that `SELECT` [`HANDOFF_COLUMNS`] `$tail` (its `WHERE`, order and limit) finds
 /// with `$binds`, as records: `one` (or none), or `all`.
