@@ -11,7 +11,9 @@ use std::time::Duration;
 async fn a_new_crisis_rule_applies_without_a_restart(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.janitor.rules_poll_interval_s = 1).await;
     let token = app.create_session().await;
-    let phrase = "muốn ăn quả táo độc";
+    // Slang an operator might add: the spider lily is the flower of the underworld. (Round 11's
+    // model reads the earlier probe, "muốn ăn quả táo độc", as self-harm on its own.)
+    let phrase = "muốn đi hái hoa bỉ ngạn";
     let body = app.sent(&token, phrase).await;
     assert!(
         body["crisis_info"].is_null(),
@@ -30,8 +32,8 @@ async fn a_new_crisis_rule_applies_without_a_restart(backend: Backend) {
         .unwrap();
     store
         .insert_rule(&RuleRecord {
-            rule_id: "test.sui.qua_tao_doc".into(),
-            pattern: "quả táo độc".into(),
+            rule_id: "test.sui.hoa_bi_ngan".into(),
+            pattern: "hái hoa bỉ ngạn".into(),
             category: "suicide".into(),
             severity: Some("high".into()),
             language: "vi".into(),

@@ -197,6 +197,28 @@ const KIN_AFTER: &[&str] = &[
 /// The passive marker: "bị" before an assault word makes the writer (or someone) the victim.
 const PASSIVE: &[&str] = &["bị"];
 
+/// Negating words that cancel a crisis phrase standing right after them ("mình không tự hại",
+/// "I would never hurt myself"). Narrower than the negators of signals: "chưa tự tử" (not yet)
+/// is still a thought of it, "đừng tự tử" is usually said to someone in danger, and "no" starts
+/// an answer ("no, i want to die").
+const PHRASE_NEGATORS: &[&str] = &[
+    "không", "chẳng", "chả", "not", "never", "dont", "didnt", "wont", "wouldnt",
+];
+
+/// Words that may stand between a negator and the phrase it negates ("không phải end it all",
+/// "không bao giờ tự tử", "không hề"). Not "có": "không có lý do gì để sống" is the crisis.
+const NEGATION_LINKS: &[&str] = &["phải", "hề", "bao", "giờ"];
+
+/// At most this many linking words between a negator and its phrase ("bao giờ").
+const MAX_NEGATION_LINKS: usize = 2;
+
+/// A negated phrase is a question, not a negation, after one of these ("sao mình không chết đi",
+/// "why don't i just kill myself").
+const RHETORICAL: &[&str] = &["sao", "why", "hay"];
+
+/// After the phrase, these make "không" mean "cannot": "mình không chết được" is a wish.
+const ABILITY_AFTER: &[&str] = &["được", "nổi", "đi"];
+
 #[derive(Debug, Clone, Copy)]
 struct Hit {
     rule: u32,
@@ -474,14 +496,21 @@ impl CrisisDetector {
         }
         let has = |k: SignalKind| active.contains_key(&k);
         let present = has(SignalKind::Present);
+        let frame = (!present)
+            .then(|| self.past_frame(views, &hits, &active))
+            .flatten();
+        let resolved = resolved.or(frame.map(|f| f.rule));
         // The past puts a phrase to rest when it follows it or shares its clause: "mình giờ ổn
         // rồi, nhưng bạn mình đang định tự tử" is the writer's recovery and a friend's danger.
         let resolves = |h: &Hit| {
-            resolved_hit.filter(|e| {
-                !present
-                    && (e.start >= h.start
-                        || views.same_clause(usize::from(e.end), usize::from(h.start)))
-            })
+            resolved_hit
+                .filter(|e| {
+                    !present
+                        && (e.start >= h.start
+                            || views.same_clause(usize::from(e.end), usize::from(h.start)))
+                })
+                .map(|e| e.rule)
+                .or_else(|| frame.filter(|f| f.frames(h)).map(|f| f.rule))
         };
         let writer_in_message =
             about_others.is_some() && (0..views.len()).any(|i| is_self_word(views, i));
@@ -499,6 +528,8 @@ impl CrisisDetector {
                 (HitOutcome::Suppressed, Some(e.rule))
             } else if let Some(e) = negation_before(views, &exceptions, h) {
                 (HitOutcome::Negated, Some(e))
+            } else if negated_by_word(views, h) {
+                (HitOutcome::Negated, None)
             } else if ambiguous && h.folded_only && !self.intent_before(&hits, h, 3) {
                 (HitOutcome::NeedsContext, None)
             } else if let Some(e) = context.filter(|_| {
@@ -509,8 +540,8 @@ impl CrisisDetector {
                 !(anchored(views, h, category) || (loose && anchored_loosely(views, h)))
             }) {
                 (HitOutcome::NotAboutWriter, Some(e))
-            } else if let Some(e) = resolves(h) {
-                (HitOutcome::ResolvedPast, Some(e.rule))
+            } else if let Some(rule) = resolves(h) {
+                (HitOutcome::ResolvedPast, Some(rule))
             } else {
                 (HitOutcome::Counted, None)
             }
@@ -891,6 +922,48 @@ impl CrisisDetector {
         None
     }
 
+    /// "hồi nhỏ bị stepdad đánh, giờ mẹ t divorce rồi": a past marker, the events, then a later
+    /// clause told in the present that names no danger. Whatever lies between the two markers is
+    /// the resolved past. "giờ" after a number or "mấy" is a clock time, not the present.
+    fn past_frame(
+        &self,
+        views: &Views,
+        hits: &[Hit],
+        active: &HashMap<SignalKind, Vec<usize>>,
+    ) -> Option<PastFrame> {
+        let signal_hits = |kind: SignalKind| {
+            active
+                .get(&kind)
+                .into_iter()
+                .flatten()
+                .map(move |&i| &hits[i])
+        };
+        let past = signal_hits(SignalKind::Past).min_by_key(|h| h.start)?;
+        let nowadays = signal_hits(SignalKind::Nowadays)
+            .filter(|n| {
+                n.start >= past.end
+                    && !views.same_clause(usize::from(past.end), usize::from(n.start))
+                    && !(n.start > 0
+                        && word_in(views, usize::from(n.start) - 1, &word_sets().clock))
+            })
+            .min_by_key(|n| n.start)?;
+        let danger_after = hits.iter().any(|h| {
+            h.start >= nowadays.end
+                && match self.rule(h).class {
+                    RuleClass::Crisis(_) => true,
+                    RuleClass::Signal(kind) => DANGER_AFTER_NOWADAYS.contains(&kind),
+                    RuleClass::Exception(_) => false,
+                }
+        });
+        let goes_on = (usize::from(nowadays.end)..views.len())
+            .any(|i| word_in(views, i, &word_sets().continuing));
+        (!danger_after && !goes_on).then_some(PastFrame {
+            rule: past.rule,
+            from: past.start,
+            to: nowadays.start,
+        })
+    }
+
     fn intent_before(&self, hits: &[Hit], h: &Hit, window: u16) -> bool {
         hits.iter().any(|s| {
             matches!(
@@ -899,6 +972,36 @@ impl CrisisDetector {
             ) && s.end <= h.start
                 && h.start - s.end <= window
         })
+    }
+}
+
+/// Signals that, told after "giờ" / "now", say the danger is not over.
+const DANGER_AFTER_NOWADAYS: &[SignalKind] = &[
+    SignalKind::Intent,
+    SignalKind::Plan,
+    SignalKind::Time,
+    SignalKind::Means,
+    SignalKind::HarmMeans,
+    SignalKind::Farewell,
+    SignalKind::Distress,
+    SignalKind::Assault,
+    SignalKind::Death,
+];
+
+/// Told after "giờ" / "now", these say that what happened goes on ("giờ em vẫn bị gọi ra").
+const CONTINUING: &[&str] = &["vẫn", "still", "lại", "again"];
+
+/// The stretch of a message between a past marker and the calm present that follows it.
+#[derive(Debug, Clone, Copy)]
+struct PastFrame {
+    rule: u32,
+    from: u16,
+    to: u16,
+}
+
+impl PastFrame {
+    fn frames(&self, h: &Hit) -> bool {
+        self.from <= h.start && h.end <= self.to
     }
 }
 
@@ -926,6 +1029,31 @@ fn negation_before(views: &Views, exceptions: &[(&Hit, ExceptionKind)], h: &Hit)
                 && views.same_clause(usize::from(e.start), usize::from(h.start))
         })
         .map(|(e, _)| e.rule)
+}
+
+/// A negating word right before the phrase, or with only linking words between, in the same
+/// clause; not in a rhetorical question and not meaning "cannot".
+fn negated_by_word(views: &Views, h: &Hit) -> bool {
+    let sets = word_sets();
+    let start = usize::from(h.start);
+    let mut at = start;
+    let negator = loop {
+        if at == 0 || start - at > MAX_NEGATION_LINKS {
+            return false;
+        }
+        at -= 1;
+        if word_in(views, at, &sets.phrase_negators) {
+            break at;
+        }
+        if !word_in(views, at, &sets.negation_links) {
+            return false;
+        }
+    };
+    let rhetorical = (negator.saturating_sub(3)..negator)
+        .any(|i| views.same_clause(i, negator) && word_in(views, i, &sets.rhetorical));
+    views.same_clause(negator, start)
+        && !rhetorical
+        && !word_in(views, usize::from(h.end), &sets.ability_after)
 }
 
 /// The seed rules by id and pattern, to tell an operator's rules from them.
@@ -994,6 +1122,12 @@ struct WordSets {
     possessors: WordSet,
     kin_after: WordSet,
     negators: WordSet,
+    phrase_negators: WordSet,
+    negation_links: WordSet,
+    rhetorical: WordSet,
+    ability_after: WordSet,
+    clock: WordSet,
+    continuing: WordSet,
     passive: WordSet,
     pronouns_with_kin: WordSet,
 }
@@ -1005,6 +1139,12 @@ fn word_sets() -> &'static WordSets {
         possessors: WordSet::new(POSSESSORS),
         kin_after: WordSet::new(KIN_AFTER),
         negators: WordSet::new(NEGATORS),
+        phrase_negators: WordSet::new(PHRASE_NEGATORS),
+        negation_links: WordSet::new(NEGATION_LINKS),
+        rhetorical: WordSet::new(RHETORICAL),
+        ability_after: WordSet::new(ABILITY_AFTER),
+        clock: WordSet::new(&["0", "mấy"]),
+        continuing: WordSet::new(CONTINUING),
         passive: WordSet::new(PASSIVE),
         pronouns_with_kin: WordSet::new(&["em", "con", "e"]),
     })
@@ -1228,6 +1368,45 @@ mod tests {
         let a = d.assess("mình không có ý định tự tử nhưng đã gom đủ thuốc ngủ rồi");
         assert!(a.is_crisis);
         assert_eq!(a.severity, Some(Severity::Critical));
+    }
+
+    /// Round 11: a negating word right before a phrase negates it, in every typing style; a
+    /// rhetorical "sao … không", "không … được" (cannot), "không có lý do gì để sống" and a plan
+    /// or means beside it keep the crisis.
+    #[test]
+    fn a_negating_word_before_a_phrase_negates_it() {
+        assert_calm(&[
+            "tôi không tự hại bản thân",
+            "toois khoong tuwj haij baanr thaan",
+            "i would never hurt myself, promise",
+            "mình không muốn chết đâu, chỉ mệt thôi",
+            "em không bao giờ tự tử đâu",
+        ]);
+        assert_crisis(&[
+            "sao mình không chết đi cho rồi",
+            "không có lý do gì để sống nữa",
+            "tôi không tự hại bản thân nhưng đã mua sẵn lưỡi lam",
+            "mình không, mình muốn chết",
+        ]);
+    }
+
+    /// Round 11: a past marker, the events, then a calm clause in the present is the resolved
+    /// past; any danger or "still" after the present marker keeps the crisis.
+    #[test]
+    fn a_story_of_the_past_told_to_a_calm_present_is_resolved() {
+        assert_calm(&[
+            "hồi nhỏ bị stepdad đánh, giờ mẹ t divorce rồi, t sống với mẹ, mọi thứ okay",
+            "ngày xưa ba nhậu về đánh cả nhà, giờ ba bỏ rượu đi chùa r",
+            "I used to starve myself before competitions, I eat properly now",
+        ]);
+        assert_crisis(&[
+            "hồi trước bố đánh em suốt, giờ bố còn đánh nặng hơn",
+            "hồi trước em từng cắt tay, giờ em lại muốn cắt",
+            "năm ngoái em bị xâm hại, giờ em vẫn bị ông ấy gọi ra",
+            "hồi trước mình muốn chết, 2 giờ sáng nay mình lại nghĩ tới",
+            "used to be fine but now i want to die",
+            "hồi nhỏ mình bị bố đánh suốt",
+        ]);
     }
 
     #[test]

@@ -237,11 +237,16 @@ pub enum SignalKind {
     StepLater,
     /// "Nobody", "no answer": said around a would-be safety step, they mean there is none.
     StepDoubt,
+    /// A time that is over ("hồi trước", "ngày xưa", "hồi nhỏ", "when i was little"): with a later
+    /// [`SignalKind::Nowadays`] clause that names no danger, it puts what lies between to rest.
+    Past,
+    /// The present set against the past ("giờ", "bây giờ", "now"): see [`SignalKind::Past`].
+    Nowadays,
 }
 
 impl SignalKind {
     /// Every signal kind.
-    pub const ALL: [SignalKind; 16] = [
+    pub const ALL: [SignalKind; 18] = [
         SignalKind::Intent,
         SignalKind::Plan,
         SignalKind::Time,
@@ -258,6 +263,8 @@ impl SignalKind {
         SignalKind::StepCue,
         SignalKind::StepLater,
         SignalKind::StepDoubt,
+        SignalKind::Past,
+        SignalKind::Nowadays,
     ];
 
     /// The stored form (the `category` column of a signal rule).
@@ -279,6 +286,8 @@ impl SignalKind {
             SignalKind::StepCue => "step_cue",
             SignalKind::StepLater => "step_later",
             SignalKind::StepDoubt => "step_doubt",
+            SignalKind::Past => "past",
+            SignalKind::Nowadays => "nowadays",
         }
     }
 
