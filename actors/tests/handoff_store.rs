@@ -10,16 +10,15 @@
 mod support;
 
 use cbln_actors::crisis::RiskLevel;
-use cbln_actors::crypto::TokenHasher;
 use cbln_actors::domain::{Language, Role};
 use cbln_actors::handoff::{
     EntryRole, HandoffRecord, HandoffStatus, NewHandoff, SealedEntry, Share,
 };
-use cbln_actors::persistence::{NewSession, Store, StoredMessage, Timestamp, WrappedKey, WriteOp};
+use cbln_actors::persistence::{Store, StoredMessage, Timestamp, WrappedKey, WriteOp};
 use sqlx::Connection;
 use std::time::Duration;
 use support::database::Database;
-use support::on_both_databases;
+use support::{insert_session, on_both_databases, token_hash};
 use uuid::Uuid;
 
 on_both_databases!(
@@ -34,26 +33,6 @@ const BLOCKED_FOR: Duration = Duration::from_millis(400);
 
 async fn store(database: &Database) -> Store {
     support::migrated_store(&database.url).await
-}
-
-/// A session whose token is `token`, last active (and created) `created_at`.
-async fn session(store: &Store, token: &str, created_at: Timestamp) -> Uuid {
-    let id = Uuid::new_v4();
-    store
-        .insert_session(&NewSession {
-            id,
-            token_hash: TokenHasher::new(&[7u8; 32]).unwrap().hash(token),
-            language: Language::Vi,
-            created_at,
-            expires_at: created_at.plus(Duration::from_secs(3600)),
-            wrapped_key: WrappedKey {
-                key_id: 1,
-                wrapped_key: vec![1; 60],
-            },
-        })
-        .await
-        .expect("insert session");
-    id
 }
 
 /// A queued handoff of the session, with its key and no entries yet.
@@ -135,7 +114,7 @@ async fn awaiting_message(store: &Store, session_id: Uuid) -> StoredMessage {
 
 async fn an_entry_is_refused_once_the_key_is_gone(database: Database) {
     let store = store(&database).await;
-    let session_id = session(&store, "entry-token", Timestamp::now()).await;
+    let session_id = insert_session(&store, "entry-token", Timestamp::now()).await;
     let handoff_id = handoff(&store, session_id).await;
 
     assert!(
@@ -151,7 +130,7 @@ async fn an_entry_is_refused_once_the_key_is_gone(database: Database) {
             .unwrap()
     );
     // A quick exit destroys the handoff's key: an entry after it could never be read.
-    let hash = TokenHasher::new(&[7u8; 32]).unwrap().hash("entry-token");
+    let hash = token_hash("entry-token");
     store
         .shred_session(hash.as_bytes(), Timestamp::now())
         .await
@@ -178,7 +157,7 @@ async fn an_entry_is_refused_once_the_key_is_gone(database: Database) {
 async fn a_counsellor_message_is_not_the_persons_activity(database: Database) {
     let store = store(&database).await;
     let quiet_since = Timestamp::now().minus(Duration::from_secs(600));
-    let session_id = session(&store, "activity-token", quiet_since).await;
+    let session_id = insert_session(&store, "activity-token", quiet_since).await;
     let before = version(&store, session_id).await;
 
     let seq = store
@@ -203,7 +182,7 @@ async fn a_counsellor_message_is_not_the_persons_activity(database: Database) {
 
 async fn a_message_is_handed_over_once_and_only_at_the_current_version(database: Database) {
     let store = store(&database).await;
-    let session_id = session(&store, "hand-over-token", Timestamp::now()).await;
+    let session_id = insert_session(&store, "hand-over-token", Timestamp::now()).await;
     let awaiting = awaiting_message(&store, session_id).await;
     let current = version(&store, session_id).await;
 
@@ -258,7 +237,7 @@ async fn hold_session_row(url: &str, session_id: Uuid) -> sqlx::PgConnection {
 async fn an_entry_waits_for_the_session_row_and_does_not_deadlock_with_its_deletion() {
     let database = Database::postgres().await;
     let store = store(&database).await;
-    let session_id = session(&store, "deadlock-token", Timestamp::now()).await;
+    let session_id = insert_session(&store, "deadlock-token", Timestamp::now()).await;
     let handoff_id = handoff(&store, session_id).await;
 
     let mut holder = hold_session_row(&database.url, session_id).await;
@@ -295,7 +274,7 @@ async fn an_entry_waits_for_the_session_row_and_does_not_deadlock_with_its_delet
 async fn a_hand_over_waits_for_a_change_in_flight_and_sees_it() {
     let database = Database::postgres().await;
     let store = store(&database).await;
-    let session_id = session(&store, "in-flight-token", Timestamp::now()).await;
+    let session_id = insert_session(&store, "in-flight-token", Timestamp::now()).await;
     let awaiting = awaiting_message(&store, session_id).await;
     let seen = version(&store, session_id).await;
 
