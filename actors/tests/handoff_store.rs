@@ -143,8 +143,14 @@ async fn an_entry_is_refused_once_the_key_is_gone(database: Database) {
         "an entry after the key went must be refused, so the counsellor hears the handoff ended"
     );
     assert!(store.handoff_entries(handoff_id).await.unwrap().is_empty());
-    // And once the session itself is gone.
-    store.delete_session(session_id).await.unwrap();
+    // And once the janitor removed the session the exit left expired.
+    assert_eq!(
+        store
+            .delete_expired_sessions(Timestamp::now(), 10)
+            .await
+            .unwrap(),
+        vec![session_id]
+    );
     assert!(
         !store
             .append_handoff_entry(handoff_id, &entry(4))

@@ -72,6 +72,12 @@ async fn exit_with_a_bearer_token_shreds_the_live_session(backend: Backend) {
     assert_shredded(&app, &token, &session_id).await;
     let messages = app.count("SELECT COUNT(*) FROM messages").await;
     assert_eq!(messages, 2, "the rest is the janitor's work");
+    // The exit ended the session: deleting it afterwards finds it gone.
+    let (status, body) = app
+        .delete(&format!("/api/v1/sessions/{token}"))
+        .fetch_json()
+        .await;
+    assert_error(status, &body, 404, "session_not_found");
 
     // Again, and for tokens that never were: the same answer.
     for request in [
