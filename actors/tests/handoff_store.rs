@@ -10,16 +10,15 @@
 mod support;
 
 use cbln_actors::crisis::RiskLevel;
-use cbln_actors::crypto::TokenHasher;
 use cbln_actors::domain::{Language, Role};
 use cbln_actors::handoff::{
     EntryRole, HandoffRecord, HandoffStatus, NewHandoff, SealedEntry, Share,
 };
-use cbln_actors::persistence::{NewSession, Store, StoredMessage, Timestamp, WrappedKey, WriteOp};
+use cbln_actors::persistence::{Store, StoreError, StoredMessage, Timestamp, WrappedKey, WriteOp};
 use sqlx::Connection;
 use std::time::Duration;
 use support::database::Database;
-use support::on_both_databases;
+use support::{insert_session, on_both_databases, token_hash};
 use uuid::Uuid;
 
 on_both_databases!(
@@ -36,24 +35,11 @@ async fn store(database: &Database) -> Store {
     support::migrated_store(&database.url).await
 }
 
-/// A session whose token is `token`, last active (and created) `created_at`.
-async fn session(store: &Store, token: &str, created_at: Timestamp) -> Uuid {
-    let id = Uuid::new_v4();
-    store
-        .insert_session(&NewSession {
-            id,
-            token_hash: TokenHasher::new(&[7u8; 32]).unwrap().hash(token),
-            language: Language::Vi,
-            created_at,
-            expires_at: created_at.plus(Duration::from_secs(3600)),
-            wrapped_key: WrappedKey {
-                key_id: 1,
-                wrapped_key: vec![1; 60],
-            },
-        })
-        .await
-        .expect("insert session");
-    id
+/// A PostgreSQL database of its own and a store on it, for the tests that hold a row lock.
+async fn postgres_store() -> (Database, Store) {
+    let database = Database::postgres().await;
+    let store = store(&database).await;
+    (database, store)
 }
 
 /// A queued handoff of the session, with its key and no entries yet.
@@ -135,7 +121,7 @@ async fn awaiting_message(store: &Store, session_id: Uuid) -> StoredMessage {
 
 async fn an_entry_is_refused_once_the_key_is_gone(database: Database) {
     let store = store(&database).await;
-    let session_id = session(&store, "entry-token", Timestamp::now()).await;
+    let session_id = insert_session(&store, "entry-token", Timestamp::now()).await;
     let handoff_id = handoff(&store, session_id).await;
 
     assert!(
@@ -151,7 +137,7 @@ async fn an_entry_is_refused_once_the_key_is_gone(database: Database) {
             .unwrap()
     );
     // A quick exit destroys the handoff's key: an entry after it could never be read.
-    let hash = TokenHasher::new(&[7u8; 32]).unwrap().hash("entry-token");
+    let hash = token_hash("entry-token");
     store
         .shred_session(hash.as_bytes(), Timestamp::now())
         .await
@@ -164,8 +150,14 @@ async fn an_entry_is_refused_once_the_key_is_gone(database: Database) {
         "an entry after the key went must be refused, so the counsellor hears the handoff ended"
     );
     assert!(store.handoff_entries(handoff_id).await.unwrap().is_empty());
-    // And once the session itself is gone.
-    store.delete_session(session_id).await.unwrap();
+    // And once the janitor removed the session the exit left expired.
+    assert_eq!(
+        store
+            .delete_expired_sessions(Timestamp::now(), 10)
+            .await
+            .unwrap(),
+        vec![session_id]
+    );
     assert!(
         !store
             .append_handoff_entry(handoff_id, &entry(4))
@@ -178,7 +170,7 @@ async fn an_entry_is_refused_once_the_key_is_gone(database: Database) {
 async fn a_counsellor_message_is_not_the_persons_activity(database: Database) {
     let store = store(&database).await;
     let quiet_since = Timestamp::now().minus(Duration::from_secs(600));
-    let session_id = session(&store, "activity-token", quiet_since).await;
+    let session_id = insert_session(&store, "activity-token", quiet_since).await;
     let before = version(&store, session_id).await;
 
     let seq = store
@@ -203,7 +195,7 @@ async fn a_counsellor_message_is_not_the_persons_activity(database: Database) {
 
 async fn a_message_is_handed_over_once_and_only_at_the_current_version(database: Database) {
     let store = store(&database).await;
-    let session_id = session(&store, "hand-over-token", Timestamp::now()).await;
+    let session_id = insert_session(&store, "hand-over-token", Timestamp::now()).await;
     let awaiting = awaiting_message(&store, session_id).await;
     let current = version(&store, session_id).await;
 
@@ -238,17 +230,51 @@ async fn a_message_is_handed_over_once_and_only_at_the_current_version(database:
     database.drop().await;
 }
 
-/// A transaction of its own holding the session row, as a chat writer's claim or a handoff
-/// change does while it runs.
-async fn hold_session_row(url: &str, session_id: Uuid) -> sqlx::PgConnection {
+/// A transaction of its own that ran `sql` (binding `id`) and holds the rows it wrote until it
+/// commits.
+async fn hold(url: &str, sql: &'static str, id: Uuid) -> sqlx::PgConnection {
     let mut holder = sqlx::PgConnection::connect(url).await.expect("connect");
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
-    sqlx::query("UPDATE sessions SET version = version + 1 WHERE id = $1")
-        .bind(session_id)
+    sqlx::query(sql)
+        .bind(id)
         .execute(&mut holder)
         .await
         .unwrap();
     holder
+}
+
+/// A transaction of its own holding the session row, as a chat writer's claim or a handoff
+/// change does while it runs.
+async fn hold_session_row(url: &str, session_id: Uuid) -> sqlx::PgConnection {
+    let sql = "UPDATE sessions SET version = version + 1 WHERE id = $1";
+    hold(url, sql, session_id).await
+}
+
+/// Gives `write` [`BLOCKED_FOR`] and asserts that it is still waiting for a row lock (`why`).
+async fn assert_waits<T>(write: &tokio::task::JoinHandle<T>, why: &str) {
+    tokio::time::sleep(BLOCKED_FOR).await;
+    assert!(!write.is_finished(), "{why}");
+}
+
+/// Asserts that `write` waits for the row `holder` locked (`why`), then commits the holder's
+/// transaction and gives the write's answer.
+async fn answer_once_committed<T>(
+    write: tokio::task::JoinHandle<Result<T, StoreError>>,
+    mut holder: sqlx::PgConnection,
+    why: &str,
+) -> T {
+    assert_waits(&write, why).await;
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+    answer_of(write).await
+}
+
+/// The answer of `write`, once the lock it waited for was released.
+async fn answer_of<T>(write: tokio::task::JoinHandle<Result<T, StoreError>>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), write)
+        .await
+        .expect("the waiting write ends")
+        .unwrap()
+        .expect("the write succeeds: no deadlock")
 }
 
 /// The append takes the session row before the key: the deletion of a session holds the session
@@ -256,9 +282,8 @@ async fn hold_session_row(url: &str, session_id: Uuid) -> sqlx::PgConnection {
 /// foreign key waited for the handoff row deadlocked with it.
 #[tokio::test]
 async fn an_entry_waits_for_the_session_row_and_does_not_deadlock_with_its_deletion() {
-    let database = Database::postgres().await;
-    let store = store(&database).await;
-    let session_id = session(&store, "deadlock-token", Timestamp::now()).await;
+    let (database, store) = postgres_store().await;
+    let session_id = insert_session(&store, "deadlock-token", Timestamp::now()).await;
     let handoff_id = handoff(&store, session_id).await;
 
     let mut holder = hold_session_row(&database.url, session_id).await;
@@ -266,11 +291,11 @@ async fn an_entry_waits_for_the_session_row_and_does_not_deadlock_with_its_delet
         let store = store.clone();
         async move { store.append_handoff_entry(handoff_id, &entry(1)).await }
     });
-    tokio::time::sleep(BLOCKED_FOR).await;
-    assert!(
-        !append.is_finished(),
-        "the append must wait for the session row, as every handoff write does"
-    );
+    assert_waits(
+        &append,
+        "the append must wait for the session row, as every handoff write does",
+    )
+    .await;
     // The holder now deletes the session (cascading to the handoff and its key) and commits.
     sqlx::query("DELETE FROM sessions WHERE id = $1")
         .bind(session_id)
@@ -279,11 +304,7 @@ async fn an_entry_waits_for_the_session_row_and_does_not_deadlock_with_its_delet
         .expect("the deletion does not wait for the append");
     sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
 
-    let appended = tokio::time::timeout(Duration::from_secs(10), append)
-        .await
-        .expect("the append ends")
-        .unwrap()
-        .expect("no deadlock");
+    let appended = answer_of(append).await;
     assert!(!appended, "the handoff went with its session");
     database.drop().await;
 }
@@ -293,13 +314,12 @@ async fn an_entry_waits_for_the_session_row_and_does_not_deadlock_with_its_delet
 /// same statement read the version from before it and handed the message over.
 #[tokio::test]
 async fn a_hand_over_waits_for_a_change_in_flight_and_sees_it() {
-    let database = Database::postgres().await;
-    let store = store(&database).await;
-    let session_id = session(&store, "in-flight-token", Timestamp::now()).await;
+    let (database, store) = postgres_store().await;
+    let session_id = insert_session(&store, "in-flight-token", Timestamp::now()).await;
     let awaiting = awaiting_message(&store, session_id).await;
     let seen = version(&store, session_id).await;
 
-    let mut holder = hold_session_row(&database.url, session_id).await;
+    let holder = hold_session_row(&database.url, session_id).await;
     let hand_over = tokio::spawn({
         let store = store.clone();
         async move {
@@ -308,18 +328,12 @@ async fn a_hand_over_waits_for_a_change_in_flight_and_sees_it() {
                 .await
         }
     });
-    tokio::time::sleep(BLOCKED_FOR).await;
-    assert!(
-        !hand_over.is_finished(),
-        "the hand-over must wait for the change holding the session row"
-    );
-    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
-
-    let handed = tokio::time::timeout(Duration::from_secs(10), hand_over)
-        .await
-        .expect("the hand-over ends")
-        .unwrap()
-        .unwrap();
+    let handed = answer_once_committed(
+        hand_over,
+        holder,
+        "the hand-over must wait for the change holding the session row",
+    )
+    .await;
     assert!(!handed, "the session changed: the copy must reload first");
     assert_eq!(
         store
@@ -330,5 +344,47 @@ async fn a_hand_over_waits_for_a_change_in_flight_and_sees_it() {
         1,
         "the message still awaits its answer"
     );
+    database.drop().await;
+}
+
+/// The retention sweep counts only the handoffs it shredded itself: one whose key another
+/// transaction (a quick exit, the session's deletion) destroys between the sweep's selection and
+/// its own shredding is not counted, where the count of the selection said one.
+#[tokio::test]
+async fn the_retention_sweep_counts_only_what_it_shredded() {
+    let (database, store) = postgres_store().await;
+    let mut ended = Vec::new();
+    for token in ["retention-raced", "retention-kept"] {
+        let session_id = insert_session(&store, token, Timestamp::now()).await;
+        ended.push(handoff(&store, session_id).await);
+    }
+    let (handoff_id, now) = (ended[0], Timestamp::now());
+    let mut connection = sqlx::PgConnection::connect(&database.url)
+        .await
+        .expect("connect");
+    // Ended a minute ago with no retention: due for the sweep.
+    for id in &ended {
+        sqlx::query(
+            "UPDATE handoffs SET status = 'cancelled', outcome = 'left', closed_at = $2, \
+             shred_after = $2 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now.minus(Duration::from_secs(60)))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    }
+
+    // Another shredding in flight: the key is gone once it commits, not before.
+    let sql = "DELETE FROM handoff_keys WHERE handoff_id = $1";
+    let holder = hold(&database.url, sql, handoff_id).await;
+    let sweep = tokio::spawn({
+        let store = store.clone();
+        async move { store.shred_ended_handoffs(now, 10).await }
+    });
+    let why = "the sweep selected the handoff and waits for the key row";
+    let shredded = answer_once_committed(sweep, holder, why).await;
+    assert_eq!(shredded, 1, "the other transaction shredded the first");
+    assert_eq!(store.shred_ended_handoffs(now, 10).await.unwrap(), 0);
     database.drop().await;
 }

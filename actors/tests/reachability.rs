@@ -7,18 +7,15 @@
 mod support;
 
 use actix::Actor;
-use cbln_actors::crypto::TokenHasher;
-use cbln_actors::domain::Language;
 use cbln_actors::error::PipelineError;
 use cbln_actors::persistence::messages::{ExtendSession, LoadVersionedSession};
-use cbln_actors::persistence::{
-    NewSession, PersistenceActor, Store, StoreError, StoreSettings, Timestamp, WrappedKey,
-};
+use cbln_actors::persistence::{PersistenceActor, Store, StoreError, StoreSettings, Timestamp};
 use cbln_actors::supervision::{RestartPolicy, SystemHealth};
 use cbln_actors::telemetry::Metrics;
 use sqlx::Connection;
 use std::time::{Duration, Instant};
 use support::database::Database;
+use support::{insert_session, on_both_databases};
 use uuid::Uuid;
 
 /// Far beyond how long any step here may take, so a call that gave up did not time out.
@@ -31,6 +28,30 @@ enum Lock {
 }
 
 impl Lock {
+    /// Takes the lock on `database`.
+    async fn take(database: &Database) -> Self {
+        if database.is_postgres() {
+            let mut locker = sqlx::PgConnection::connect(&database.url)
+                .await
+                .expect("connect");
+            for sql in ["BEGIN", "LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE"] {
+                sqlx::query(sql).execute(&mut locker).await.expect(sql);
+            }
+            Lock::Postgres(locker)
+        } else {
+            // The store's write waits on this lock for its busy timeout (5 s), holding its
+            // connection: the steps that follow release it well before.
+            let mut locker = sqlx::SqliteConnection::connect(&database.url)
+                .await
+                .expect("connect");
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut locker)
+                .await
+                .expect("lock");
+            Lock::Sqlite(locker)
+        }
+    }
+
     async fn release(self) {
         let released = match self {
             Lock::Postgres(mut c) => sqlx::query("COMMIT").execute(&mut c).await.map(drop),
@@ -52,67 +73,19 @@ async fn store_with_one_connection(url: &str) -> Store {
     store
 }
 
-async fn new_session(store: &Store) -> Uuid {
-    let hasher = TokenHasher::new(&[7; 32]).expect("hasher");
-    let now = Timestamp::now();
-    let session = NewSession {
-        id: Uuid::new_v4(),
-        token_hash: hasher.hash(&Uuid::new_v4().to_string()),
-        language: Language::Vi,
-        created_at: now,
-        expires_at: now.plus(Duration::from_secs(3600)),
-        wrapped_key: WrappedKey {
-            key_id: 1,
-            wrapped_key: vec![1; 48],
-        },
-    };
-    store
-        .insert_session(&session)
-        .await
-        .expect("insert session");
-    session.id
-}
+on_both_databases!(actix::test; holding_finishes_waiting_gives_up);
 
-#[actix::test]
-async fn postgres() {
-    let database = Database::postgres().await;
+async fn holding_finishes_waiting_gives_up(database: Database) {
     let store = store_with_one_connection(&database.url).await;
-    let id = new_session(&store).await;
-    let mut locker = sqlx::PgConnection::connect(&database.url)
-        .await
-        .expect("connect");
-    sqlx::query("BEGIN")
-        .execute(&mut locker)
-        .await
-        .expect("begin");
-    sqlx::query("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut locker)
-        .await
-        .expect("lock");
-    holding_finishes_waiting_gives_up(&store, id, Lock::Postgres(locker)).await;
+    let token = Uuid::new_v4().to_string();
+    let id = insert_session(&store, &token, Timestamp::now()).await;
+    let lock = Lock::take(&database).await;
+    held_and_waiting_calls(&store, id, lock).await;
     store.close().await;
     database.drop().await;
 }
 
-#[actix::test]
-async fn sqlite() {
-    let database = Database::sqlite();
-    let store = store_with_one_connection(&database.url).await;
-    let id = new_session(&store).await;
-    // The store's write waits on this lock for its busy timeout (5 s), holding its connection:
-    // the steps below release it well before.
-    let mut locker = sqlx::SqliteConnection::connect(&database.url)
-        .await
-        .expect("connect");
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut locker)
-        .await
-        .expect("lock");
-    holding_finishes_waiting_gives_up(&store, id, Lock::Sqlite(locker)).await;
-    store.close().await;
-}
-
-async fn holding_finishes_waiting_gives_up(store: &Store, id: Uuid, lock: Lock) {
+async fn held_and_waiting_calls(store: &Store, id: Uuid, lock: Lock) {
     let metrics = Metrics::disabled();
     let health = SystemHealth::new(metrics.clone(), RestartPolicy::default());
     let actor = PersistenceActor::new(store.clone(), 8, 1, metrics, health).start();

@@ -1,8 +1,8 @@
-//! `/chat`: the chat page people open, compiled into the binary. Its HTML, CSS, script and
-//! wording live in `chat_page/` as plain files and are served as a [`CompiledPage`]. The wording
+//! `/chat`: the chat page people open, compiled into the binary. Its HTML body, CSS and scripts
+//! live in `chat_page/` as plain files and are served as a [`CompiledPage`]. The wording
 //! is not in these files: `page_text` writes it in from the content in use (`[chat_page]`).
 
-use super::compiled_page::{Asset, CSS, CompiledPage, JAVASCRIPT};
+use super::compiled_page::{Asset, CSS, CompiledPage, Head, JAVASCRIPT};
 use std::sync::LazyLock;
 
 /// Each asset the page loads under `/chat/`, besides its wording (`chat-text.js`).
@@ -22,8 +22,19 @@ const ASSETS: &[Asset] = &[
     ),
 ];
 
+/// The scripts the page loads after its wording.
+const HEAD: Head = Head {
+    noindex: false,
+    scripts: &[
+        "/chat/page.js",
+        "/chat/server-events.js",
+        "/chat/handoff.js",
+        "/chat/chat.js",
+    ],
+};
+
 /// The page, rendered the first time it is asked for.
 pub static PAGE: LazyLock<CompiledPage> = LazyLock::new(|| {
-    let template = include_str!("chat_page/chat.html");
-    CompiledPage::compile("chat", template, |wording| &wording.chat_page, ASSETS)
+    let body = include_str!("chat_page/chat.html");
+    CompiledPage::compile("chat", &HEAD, body, |wording| &wording.chat_page, ASSETS)
 });

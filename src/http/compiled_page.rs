@@ -25,6 +25,36 @@ pub const CSS: &str = "text/css; charset=utf-8";
 /// A page's asset: its file name under the page's path, content type, and body.
 pub type Asset = (&'static str, &'static str, &'static str);
 
+/// What a page's `<head>` holds beyond what every page's does.
+pub struct Head {
+    /// Kept out of search engines (the staff console).
+    pub noindex: bool,
+    /// The scripts it loads after its wording, in order.
+    pub scripts: &'static [&'static str],
+}
+
+/// The document up to its `<body>`, the same for every page but for `head` and the page's name,
+/// which names its style sheet (`/<name>/<name>.css`) and wording script.
+fn document_head(name: &str, head: &Head) -> String {
+    let mut html = String::from(
+        "<!doctype html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n",
+    );
+    if head.noindex {
+        html.push_str("<meta name=\"robots\" content=\"noindex\">\n");
+    }
+    html.push_str(&format!(
+        "<title data-text=\"title\"></title>\n<link rel=\"stylesheet\" href=\"/{name}/{name}.css\">\n\
+         <script src=\"/{name}/{name}-text.js\" defer></script>\n"
+    ));
+    for script in head.scripts {
+        html.push_str(&format!("<script src=\"{script}\" defer></script>\n"));
+    }
+    html.push_str("</head>\n");
+    html
+}
+
 /// A page rendered from the content in use, ready to serve.
 pub struct CompiledPage {
     html: Bytes,
@@ -34,13 +64,20 @@ pub struct CompiledPage {
 }
 
 impl CompiledPage {
-    /// Renders the page `name` (`template`, its wording picked by `text`) with the content in use.
-    /// Its wording is also served as the script `<name>-text.js`, which sets
-    /// `window.<NAME>_TEXT`; `assets` are its other files.
-    pub fn compile(name: &str, template: &str, text: Pick, assets: &'static [Asset]) -> Self {
+    /// Renders the page `name` (`head`, then `body`: the template of its `<body>`, its wording
+    /// picked by `text`) with the content in use. Its wording is also served as the script
+    /// `<name>-text.js`, which sets `window.<NAME>_TEXT`; `assets` are its other files.
+    pub fn compile(
+        name: &str,
+        head: &Head,
+        body: &str,
+        text: Pick,
+        assets: &'static [Asset],
+    ) -> Self {
         let global = format!("{}_TEXT", name.to_uppercase());
+        let template = document_head(name, head) + body;
         CompiledPage {
-            html: page_text::render(template, text).into(),
+            html: page_text::render(&template, text).into(),
             text_script_name: format!("{name}-text.js"),
             text_script: page_text::script(&global, text).into(),
             assets,

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use cbln_actors::session_events::SessionChange;
 use futures_util::Stream;
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::{Interval, MissedTickBehavior};
@@ -81,28 +82,76 @@ where
 
 /// The heartbeat of a long-lived stream: its first beat one period from now, late beats not
 /// bunched up after a stall.
-pub fn heartbeat_timer(every: Duration) -> Interval {
+fn heartbeat_timer(every: Duration) -> Interval {
     let every = every.max(Duration::from_millis(10));
     let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
     timer
 }
 
-/// What woke a stream waiting on its heartbeat and the relay of session changes.
-pub enum Wake {
-    /// Time for a heartbeat.
-    Heartbeat,
-    /// A change (or the relay's lag or close).
-    Change(Result<SessionChange, broadcast::error::RecvError>),
+/// What every long-lived stream holds: the events waiting to go out, whether it has ended, and
+/// what wakes it (its heartbeat and the relay of session changes).
+pub struct Outbox {
+    /// Events queued, sent in order before the stream waits again.
+    pub queue: VecDeque<Bytes>,
+    /// Set to end the stream once its queue is sent.
+    pub ended: bool,
+    changes: broadcast::Receiver<SessionChange>,
+    heartbeat: Interval,
 }
 
-/// Waits for the next heartbeat or session change, whichever comes first.
-pub async fn next_wake(
-    heartbeat: &mut Interval,
-    changes: &mut broadcast::Receiver<SessionChange>,
-) -> Wake {
-    tokio::select! {
-        _ = heartbeat.tick() => Wake::Heartbeat,
-        change = changes.recv() => Wake::Change(change),
+impl Outbox {
+    /// An empty outbox over `changes`, beating every `heartbeat_every`. Subscribe to the changes
+    /// before the stream's first read, so nothing committed in between is missed.
+    pub fn new(changes: broadcast::Receiver<SessionChange>, heartbeat_every: Duration) -> Self {
+        Self {
+            queue: VecDeque::new(),
+            ended: false,
+            changes,
+            heartbeat: heartbeat_timer(heartbeat_every),
+        }
+    }
+}
+
+/// A stream that turns what wakes it into events in its [`Outbox`].
+pub trait Relay: Sized {
+    /// The stream's outbox.
+    fn outbox(&mut self) -> &mut Outbox;
+
+    /// Work due at a heartbeat, queued before the heartbeat itself.
+    fn before_heartbeat(&mut self) -> impl Future<Output = ()> {
+        async {}
+    }
+
+    /// A session change on any instance, or `None` when the stream fell behind the relay and
+    /// missed some: whatever was missed is in the database.
+    fn changed(&mut self, change: Option<SessionChange>) -> impl Future<Output = ()>;
+}
+
+/// The next event of `relay` (for `futures_util::stream::unfold`): a queued one, else whatever
+/// its heartbeat or the next session change brings; `None` once it ended, or when the service
+/// stops (the relay closes).
+pub async fn next_event<R: Relay>(mut relay: R) -> Option<(Result<Bytes, actix_web::Error>, R)> {
+    loop {
+        let outbox = relay.outbox();
+        if let Some(bytes) = outbox.queue.pop_front() {
+            return Some((Ok(bytes), relay));
+        }
+        if outbox.ended {
+            return None;
+        }
+        let wake = tokio::select! {
+            _ = outbox.heartbeat.tick() => None,
+            change = outbox.changes.recv() => Some(change),
+        };
+        match wake {
+            None => {
+                relay.before_heartbeat().await;
+                relay.outbox().queue.push_back(heartbeat());
+            }
+            Some(Ok(change)) => relay.changed(Some(change)).await,
+            Some(Err(broadcast::error::RecvError::Lagged(_))) => relay.changed(None).await,
+            Some(Err(broadcast::error::RecvError::Closed)) => relay.outbox().ended = true,
+        }
     }
 }

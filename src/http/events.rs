@@ -15,15 +15,12 @@
 //! the same catch-up, and nothing is shown twice.
 
 use super::error::ApiError;
-use super::event_stream::{
-    Wake, frame, heartbeat, heartbeat_timer, last_event_id, next_wake, response,
-};
+use super::event_stream::{Outbox, Relay, frame, last_event_id, next_event, response};
 use super::handoff::views::HandoffView;
 use super::live_session::LiveSession;
 use super::state::AppState;
 use super::token_from_query;
 use super::views::{ChatMessage, SessionStatus};
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::crypto::TokenHash;
 use cbln_actors::error::PipelineError;
@@ -32,10 +29,7 @@ use cbln_actors::session::{self, GetStatus, ListHistory};
 use cbln_actors::session_events::SessionChange;
 use cbln_actors::system::ActorSystem;
 use serde_json::json;
-use std::collections::VecDeque;
 use std::sync::Arc;
-use tokio::sync::broadcast;
-use tokio::time::Interval;
 use uuid::Uuid;
 
 /// Status events that may follow one message before their ids would reach the next message's.
@@ -69,13 +63,10 @@ pub async fn stream(
         system: state.system.clone(),
         token_hash,
         session_id: session.session_id,
-        changes,
-        queue: VecDeque::new(),
+        outbox: Outbox::new(changes, state.event_heartbeat),
         last_seq: 0,
         status_events: 0,
         catch_up_pending: false,
-        ended: false,
-        heartbeat: heartbeat_timer(state.event_heartbeat),
     };
     match resume_after {
         Some(id) => {
@@ -87,8 +78,7 @@ pub async fn stream(
         None => connection.last_seq = latest_seq(&session).await?,
     }
     Ok(response(futures_util::stream::unfold(
-        connection,
-        Connection::next,
+        connection, next_event,
     )))
 }
 
@@ -138,52 +128,43 @@ struct Connection {
     system: Arc<ActorSystem>,
     token_hash: TokenHash,
     session_id: Uuid,
-    changes: broadcast::Receiver<SessionChange>,
-    queue: VecDeque<Bytes>,
+    outbox: Outbox,
     /// The sequence number of the latest message shown (or known when the stream began).
     last_seq: i64,
     /// Status events shown since that message.
     status_events: u64,
     /// A read failed: try again at the next heartbeat.
     catch_up_pending: bool,
-    ended: bool,
-    heartbeat: Interval,
 }
 
-impl Connection {
-    async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Self)> {
-        loop {
-            if let Some(bytes) = self.queue.pop_front() {
-                return Some((Ok(bytes), self));
-            }
-            if self.ended {
-                return None;
-            }
-            let wake = next_wake(&mut self.heartbeat, &mut self.changes).await;
-            match wake {
-                Wake::Heartbeat => {
-                    if self.catch_up_pending {
-                        self.catch_up().await;
-                    }
-                    self.queue.push_back(heartbeat());
-                }
-                Wake::Change(Ok(change)) if change.session_id() != self.session_id => {}
-                Wake::Change(Ok(SessionChange::MessageCreated { seq, .. })) => {
-                    if seq > self.last_seq {
-                        self.catch_up().await;
-                    }
-                }
-                Wake::Change(Ok(SessionChange::Updated { .. })) => self.status().await,
-                Wake::Change(Ok(SessionChange::Ended { .. })) => self.end("deleted"),
-                Wake::Change(Ok(SessionChange::Handoff { .. })) => self.handoff().await,
-                // Fell behind: whatever was missed is in the database.
-                Wake::Change(Err(broadcast::error::RecvError::Lagged(_))) => self.catch_up().await,
-                // The service is stopping.
-                Wake::Change(Err(broadcast::error::RecvError::Closed)) => self.ended = true,
-            }
+impl Relay for Connection {
+    fn outbox(&mut self) -> &mut Outbox {
+        &mut self.outbox
+    }
+
+    async fn before_heartbeat(&mut self) {
+        if self.catch_up_pending {
+            self.catch_up().await;
         }
     }
 
+    async fn changed(&mut self, change: Option<SessionChange>) {
+        match change {
+            Some(change) if change.session_id() != self.session_id => {}
+            Some(SessionChange::MessageCreated { seq, .. }) => {
+                if seq > self.last_seq {
+                    self.catch_up().await;
+                }
+            }
+            Some(SessionChange::Updated { .. }) => self.status().await,
+            Some(SessionChange::Ended { .. }) => self.end("deleted"),
+            Some(SessionChange::Handoff { .. }) => self.handoff().await,
+            None => self.catch_up().await,
+        }
+    }
+}
+
+impl Connection {
     fn event_id(&self) -> u64 {
         u64::try_from(self.last_seq).unwrap_or(0) * 1000 + self.status_events
     }
@@ -193,17 +174,23 @@ impl Connection {
             self.last_seq = message.seq;
             self.status_events = 0;
             let id = self.event_id();
-            self.queue
+            self.outbox
+                .queue
                 .push_back(frame(id, "message.created", &ChatMessage::from(message)));
         }
     }
 
-    fn end(&mut self, reason: &str) {
+    /// An event about the session rather than a message: its id counts on from the latest
+    /// message's.
+    fn push_status_event(&mut self, name: &str, data: &impl serde::Serialize) {
         self.status_events = (self.status_events + 1).min(STATUS_EVENTS_PER_MESSAGE);
         let id = self.event_id();
-        self.queue
-            .push_back(frame(id, "session.ended", &json!({ "reason": reason })));
-        self.ended = true;
+        self.outbox.queue.push_back(frame(id, name, data));
+    }
+
+    fn end(&mut self, reason: &str) {
+        self.push_status_event("session.ended", &json!({ "reason": reason }));
+        self.outbox.ended = true;
     }
 
     /// Ends the stream when the session is gone; otherwise a later heartbeat tries again.
@@ -239,13 +226,7 @@ impl Connection {
         });
         match read.await {
             Ok(Some(record)) => {
-                self.status_events = (self.status_events + 1).min(STATUS_EVENTS_PER_MESSAGE);
-                let id = self.event_id();
-                self.queue.push_back(frame(
-                    id,
-                    "handoff.updated",
-                    &HandoffView::new(&record, None),
-                ));
+                self.push_status_event("handoff.updated", &HandoffView::new(&record, None))
             }
             Ok(None) => {}
             Err(error) => self.failed(error),
@@ -258,12 +239,7 @@ impl Connection {
             session.ask(GetStatus).await
         };
         match read.await {
-            Ok(status) => {
-                self.status_events = (self.status_events + 1).min(STATUS_EVENTS_PER_MESSAGE);
-                let id = self.event_id();
-                self.queue
-                    .push_back(frame(id, "session.updated", &SessionStatus::from(status)));
-            }
+            Ok(status) => self.push_status_event("session.updated", &SessionStatus::from(status)),
             Err(error) => self.failed(error),
         }
     }

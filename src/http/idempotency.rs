@@ -12,6 +12,7 @@
 //! new token, under a key derived from the idempotency key itself, which only the client holds.
 
 use super::error::ApiError;
+use super::keys::session_key;
 use super::state::AppState;
 use actix_web::body::to_bytes;
 use actix_web::http::StatusCode;
@@ -19,7 +20,7 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use cbln_actors::crypto::{Aad, DataKey, Purpose};
 use cbln_actors::persistence::messages::{
-    ClaimIdempotencyKey, CompleteIdempotencyKey, LoadSessionKey, ReleaseIdempotencyKey,
+    ClaimIdempotencyKey, CompleteIdempotencyKey, ReleaseIdempotencyKey,
 };
 use cbln_actors::persistence::{ClaimOutcome, IdempotencyClaim, Timestamp};
 use std::time::Duration;
@@ -132,7 +133,12 @@ pub async fn begin(
         .as_bytes()
         .to_vec();
     let seal_key = match session {
-        Some(id) => SealKey::Session(session_key(state, id).await?),
+        // Shredded by a quick exit: the session is gone for every purpose.
+        Some(id) => SealKey::Session(
+            session_key(state, id)
+                .await?
+                .ok_or(ApiError::SessionNotFound)?,
+        ),
         None => SealKey::Derived(DataKey::from_derived(
             *hasher.hash(&format!("idempotency-seal:{key}")).as_bytes(),
         )),
@@ -258,24 +264,6 @@ fn record_id(key_hash: &[u8]) -> Uuid {
         *slot = *byte;
     }
     Uuid::from_bytes(bytes)
-}
-
-async fn session_key(state: &AppState, session_id: Uuid) -> Result<DataKey, ApiError> {
-    let wrapped = state
-        .system
-        .persistence
-        .ask(LoadSessionKey { id: session_id })
-        .await?
-        // Shredded by a quick exit: the session is gone for every purpose.
-        .ok_or(ApiError::SessionNotFound)?;
-    state
-        .system
-        .keyring
-        .unwrap(&wrapped.wrapped_key, session_id)
-        .map_err(|error| {
-            tracing::error!(error = %error, "a session's data key could not be unwrapped");
-            ApiError::Internal
-        })
 }
 
 /// Runs `work` under `key` when the request sent one; without a key, just runs it.

@@ -183,6 +183,7 @@ impl Relay {
             let frame = frame(id, "error", &error_body(&ApiError::Internal).await);
             return Some((Ok(frame), self));
         };
+        let completed = matches!(event, StreamEvent::Completed(_));
         let bytes = match event {
             StreamEvent::Accepted {
                 user_message,
@@ -196,22 +197,16 @@ impl Relay {
                 }),
             ),
             StreamEvent::Delta(text) => frame(id, "reply.delta", &json!({"text": text})),
-            StreamEvent::Completed(posted) => {
+            StreamEvent::Completed(posted) | StreamEvent::Replaced(posted) => {
+                let name = if completed {
+                    "reply.completed"
+                } else {
+                    "reply.replaced"
+                };
                 self.ended = true;
                 frame(
                     id,
-                    "reply.completed",
-                    &json!({
-                        "ai_message": posted.ai_message.map(ChatMessage::from),
-                        "notice": posted.notice.map(Notice::from),
-                    }),
-                )
-            }
-            StreamEvent::Replaced(posted) => {
-                self.ended = true;
-                frame(
-                    id,
-                    "reply.replaced",
+                    name,
                     &json!({
                         "ai_message": posted.ai_message.map(ChatMessage::from),
                         "notice": posted.notice.map(Notice::from),

@@ -15,6 +15,7 @@ pub mod exit;
 pub mod feedback;
 pub mod handoff;
 pub mod idempotency;
+pub mod keys;
 pub mod live_session;
 pub mod messages;
 pub mod messages_stream;

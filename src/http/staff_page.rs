@@ -5,7 +5,7 @@
 //! wording is `[staff_page]` in the content; it also loads the chat page's `page.js` and
 //! `server-events.js`.
 
-use super::compiled_page::{Asset, CSS, CompiledPage, JAVASCRIPT};
+use super::compiled_page::{Asset, CSS, CompiledPage, Head, JAVASCRIPT};
 use std::sync::LazyLock;
 
 /// Each asset the console loads under `/staff/`, besides its wording (`staff-text.js`).
@@ -14,8 +14,14 @@ const ASSETS: &[Asset] = &[
     ("staff.js", JAVASCRIPT, include_str!("staff_page/staff.js")),
 ];
 
+/// Kept out of search engines; the scripts the console loads after its wording.
+const HEAD: Head = Head {
+    noindex: true,
+    scripts: &["/chat/page.js", "/chat/server-events.js", "/staff/staff.js"],
+};
+
 /// The console, rendered the first time it is asked for.
 pub static PAGE: LazyLock<CompiledPage> = LazyLock::new(|| {
-    let template = include_str!("staff_page/staff.html");
-    CompiledPage::compile("staff", template, |wording| &wording.staff_page, ASSETS)
+    let body = include_str!("staff_page/staff.html");
+    CompiledPage::compile("staff", &HEAD, body, |wording| &wording.staff_page, ASSETS)
 });

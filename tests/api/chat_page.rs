@@ -16,7 +16,7 @@ use crate::browser::{
 use crate::handoff::current;
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::processes::ServeProcess;
-use crate::support::{Fetch, assert_error};
+use crate::support::{Fetch, assert_error, strings_in};
 use cbln_actors::staff::StaffRole;
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
@@ -44,8 +44,7 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
         ],
     )
     .await;
-    let (status, body) = app.get("/chat/other.js").fetch_json().await;
-    assert_error(status, &body, 404, "not_found");
+    app.get("/chat/other.js").refused(404, "not_found").await;
     let html = app.get("/chat").fetch().await.text().await.expect("page");
     assert!(
         html.contains("<title data-text=\"title\">Cùng Bạn Lắng Nghe</title>")
@@ -369,11 +368,18 @@ async fn when_no_counsellor_can_come_the_page_shows_the_next_opening_and_the_hot
     browser.close().await.expect("close the browser");
 }
 
-#[actix_web::test]
-async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
+/// An app on SQLite and its chat page open in a browser of its own, which lives as long as the
+/// driver.
+async fn chat_in_a_browser() -> (TestApp, ChromeDriver, Client) {
     let app = spawn_app(Backend::Sqlite).await;
     let driver = ChromeDriver::start();
     let browser = driver.open(&app, "/chat").await;
+    (app, driver, browser)
+}
+
+#[actix_web::test]
+async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
+    let (app, _driver, browser) = chat_in_a_browser().await;
     let chat_url = app.url("/chat");
     browser
         .wait()
@@ -480,12 +486,7 @@ async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
     )
     .await;
     assert_eq!(card["role"], "alert");
-    let calls: Vec<&str> = card["calls"]
-        .as_array()
-        .expect("links")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let calls = strings_in(&card["calls"]);
     assert!(calls.contains(&"tel:111"), "{calls:?}");
     assert!(
         calls.iter().all(|href| href.len() > 4
@@ -518,9 +519,7 @@ async fn a_person_chats_sees_the_crisis_card_and_leaves_with_quick_exit() {
 
 #[actix_web::test]
 async fn a_retry_keeps_its_key_delete_clears_and_escape_twice_leaves() {
-    let app = spawn_app(Backend::Sqlite).await;
-    let driver = ChromeDriver::start();
-    let browser = driver.open(&app, "/chat").await;
+    let (app, _driver, browser) = chat_in_a_browser().await;
     let chat_url = app.url("/chat");
 
     // English, then a post whose first attempt never reaches the server (the network drops).
@@ -617,11 +616,7 @@ async fn wait_until_left(browser: &Client, chat_url: &str) {
 async fn assert_session_gone(app: &TestApp, token: &str) {
     let deadline = Instant::now() + WAIT;
     loop {
-        let (status, body) = app
-            .get("/api/v1/messages")
-            .bearer_auth(token)
-            .fetch_json()
-            .await;
+        let (status, body) = app.get_as("/api/v1/messages", token).fetch_json().await;
         if status == 404 {
             assert_error(status, &body, 404, "session_not_found");
             return;

@@ -3,9 +3,9 @@
 //! and that the server behaves as declared (401 without a token, `Allow` on every 405, the bodies
 //! it calls valid accepted). `schemathesis` checks the same at scale (see the README).
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_with_session};
 use crate::on_both_backends;
-use crate::support::{Fetch, assert_error};
+use crate::support::{Fetch, assert_error, strings_in};
 use cbln::http::feedback::MAX_FEEDBACK_CHARS;
 use cbln::http::handoff::person::{MAX_NOTE_CHARS, MAX_SHARED_MESSAGES};
 use cbln::http::idempotency::MAX_KEY_LEN;
@@ -103,12 +103,7 @@ fn types(schema: &Value) -> BTreeSet<String> {
 async fn every_error_response_has_the_error_body() {
     let document = served_document().await;
     let error_body = &document["components"]["schemas"]["ErrorBody"];
-    let required: BTreeSet<&str> = error_body["required"]
-        .as_array()
-        .expect("required")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let required: BTreeSet<&str> = strings_in(&error_body["required"]).into_iter().collect();
     assert_eq!(required, ["detail", "error"].into(), "{error_body}");
     let codes = resolve(&document, &error_body["properties"]["error"]);
     for code in ["session_required", "method_not_allowed", "rate_limited"] {
@@ -473,8 +468,7 @@ async fn no_token_is_401_session_required(backend: Backend) {
 /// Each staff route answers 401 `staff_token_required` without a bearer token, and 401
 /// `staff_token_invalid` with one that is not a staff token: a session token included.
 async fn staff_routes_without_a_staff_token_are_401(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let session_token = app.create_session().await;
+    let (app, session_token) = spawn_with_session(backend).await;
     let id = uuid::Uuid::new_v4();
     let requests = || {
         [
@@ -509,8 +503,7 @@ async fn staff_routes_without_a_staff_token_are_401(backend: Backend) {
 /// Every documented path answers each method it does not take with 405 and an `Allow` header
 /// naming exactly the methods the document lists for it.
 async fn every_405_carries_allow(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let document = document(&app).await;
     let paths = document["paths"].as_object().expect("paths");
     let mut checked = 0;

@@ -1,10 +1,10 @@
 //! Errors and HTTP hygiene: JSON errors for every failure a client can cause, trailing slashes,
 //! request ids, security headers and CORS on every response, errors included.
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_with_session};
 use crate::on_both_backends;
 use crate::support::{Fetch, header};
-use reqwest::{Method, Response};
+use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -110,8 +110,7 @@ async fn unknown_paths_are_json_404(backend: Backend) {
 }
 
 async fn wrong_methods_are_json_405(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let id = uuid::Uuid::new_v4();
     let cases = [
         (Method::PATCH, "/api/v1/sessions".to_string()),
@@ -162,8 +161,7 @@ async fn documentation_routes_answer_405_to_wrong_methods(backend: Backend) {
 
 /// POSTs raw bytes as JSON with a bearer token.
 async fn post_json_bytes(app: &TestApp, token: &str, path: &str, body: &[u8]) -> Response {
-    app.post(path)
-        .bearer_auth(token)
+    app.post_as(path, token)
         .header("content-type", "application/json")
         .body(body.to_vec())
         .fetch()
@@ -171,8 +169,7 @@ async fn post_json_bytes(app: &TestApp, token: &str, path: &str, body: &[u8]) ->
 }
 
 async fn malformed_json_is_422(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     for malformed in [
         &b"{\"content\": "[..],
         b"{bad json}",
@@ -191,8 +188,7 @@ async fn malformed_json_is_422(backend: Backend) {
 }
 
 async fn json_followed_by_garbage_is_422(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     for body in [
         &b"{\"content\": \"a\"} trailing"[..],
         b"{\"content\": \"a\"}}",
@@ -212,8 +208,7 @@ async fn json_followed_by_garbage_is_422(backend: Backend) {
 }
 
 async fn wrong_types_are_422_naming_the_field(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     for (path, body, field) in [
         ("/api/v1/messages", &b"{\"content\": 5}"[..], "content"),
         ("/api/v1/messages", b"{\"content\": {\"a\": 1}}", "content"),
@@ -266,8 +261,7 @@ fn assert_field_is_a_name(body: &Value, path: &str, sent: &[u8]) {
 }
 
 async fn oversized_and_non_json_bodies(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     assert_eq!(
         app.settings.server.body_limit_bytes, 65536,
         "default limit 64 KiB"
@@ -275,8 +269,7 @@ async fn oversized_and_non_json_bodies(backend: Backend) {
 
     let big = json!({"content": "a".repeat(70 * 1024)});
     let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
+        .post_as("/api/v1/messages", &token)
         .json(&big)
         .fetch()
         .await;
@@ -284,8 +277,7 @@ async fn oversized_and_non_json_bodies(backend: Backend) {
     let response = app.post("/api/v1/sessions").json(&big).fetch().await;
     assert_error(response, 413, "payload_too_large").await;
     let response = app
-        .post("/api/v1/feedback")
-        .bearer_auth(&token)
+        .post_as("/api/v1/feedback", &token)
         .json(&json!({"rating": 3, "feedback_text": "ệ".repeat(30_000)}))
         .fetch()
         .await;
@@ -298,8 +290,7 @@ async fn oversized_and_non_json_bodies(backend: Backend) {
         None,
     ] {
         let mut request = app
-            .post("/api/v1/messages")
-            .bearer_auth(&token)
+            .post_as("/api/v1/messages", &token)
             .body(r#"{"content": "xin chào"}"#);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
@@ -309,8 +300,7 @@ async fn oversized_and_non_json_bodies(backend: Backend) {
     }
     // JSON with a charset parameter is still JSON.
     let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
+        .post_as("/api/v1/messages", &token)
         .header("content-type", "application/json; charset=utf-8")
         .body(r#"{"content": "xin chào"}"#)
         .fetch()
@@ -419,8 +409,7 @@ async fn trailing_slash_works_on_every_route(backend: Backend) {
 }
 
 async fn request_id_and_security_headers_on_every_response(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
 
     // Generated when absent: a fresh UUID each time.
     let mut seen = BTreeSet::new();
@@ -475,8 +464,7 @@ async fn request_id_and_security_headers_on_every_response(backend: Backend) {
 
     // 413 and 415 carry them too.
     let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
+        .post_as("/api/v1/messages", &token)
         .header("x-request-id", "big-one")
         .json(&json!({"content": "a".repeat(70 * 1024)}))
         .fetch()
@@ -484,8 +472,7 @@ async fn request_id_and_security_headers_on_every_response(backend: Backend) {
     assert_eq!(response.headers()["x-request-id"], "big-one");
     assert_error(response, 413, "payload_too_large").await;
     let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
+        .post_as("/api/v1/messages", &token)
         .header("content-type", "text/plain")
         .body("xin chào")
         .fetch()
@@ -513,6 +500,11 @@ fn allow_origin(response: &Response) -> Option<String> {
         .map(|v| v.to_str().unwrap().to_string())
 }
 
+/// Sends `request` as the allowed web client's page would: with its `Origin`.
+async fn from_allowed_origin(request: RequestBuilder) -> Response {
+    request.header("origin", ALLOWED_ORIGIN).fetch().await
+}
+
 async fn cors_on_successes_errors_and_preflight(backend: Backend) {
     let app = spawn_app(backend).await;
     assert!(
@@ -524,19 +516,11 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
     );
     let token = app.create_session().await;
 
-    let response = app
-        .get("/health")
-        .header("origin", ALLOWED_ORIGIN)
-        .fetch()
-        .await;
+    let response = from_allowed_origin(app.get("/health")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(allow_origin(&response).as_deref(), Some(ALLOWED_ORIGIN));
 
-    let response = app
-        .post("/api/v1/sessions")
-        .header("origin", ALLOWED_ORIGIN)
-        .fetch()
-        .await;
+    let response = from_allowed_origin(app.post("/api/v1/sessions")).await;
     assert_eq!(response.status(), 201);
     assert_eq!(allow_origin(&response).as_deref(), Some(ALLOWED_ORIGIN));
 
@@ -547,11 +531,7 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
         (Method::PATCH, "/api/v1/sessions".to_string()),
         (Method::GET, "/api/v1/messages?limit=0".to_string()),
     ] {
-        let response = app
-            .request(method.clone(), &path)
-            .header("origin", ALLOWED_ORIGIN)
-            .fetch()
-            .await;
+        let response = from_allowed_origin(app.request(method.clone(), &path)).await;
         assert!(
             response.status().is_client_error(),
             "{method} {path} -> {}",
@@ -566,27 +546,22 @@ async fn cors_on_successes_errors_and_preflight(backend: Backend) {
         assert_hygiene_headers(&response, &path);
     }
 
-    let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
-        .header("origin", ALLOWED_ORIGIN)
-        .json(&json!({"content": "   "}))
-        .fetch()
-        .await;
+    let blank = app
+        .post_as("/api/v1/messages", &token)
+        .json(&json!({"content": "   "}));
+    let response = from_allowed_origin(blank).await;
     assert_eq!(response.status(), 422);
     assert_eq!(allow_origin(&response).as_deref(), Some(ALLOWED_ORIGIN));
 
     // Preflight.
-    let response = app
+    let preflight = app
         .request(Method::OPTIONS, "/api/v1/messages")
-        .header("origin", ALLOWED_ORIGIN)
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
             "content-type, authorization, x-session-id",
-        )
-        .fetch()
-        .await;
+        );
+    let response = from_allowed_origin(preflight).await;
     assert!(
         response.status().is_success(),
         "preflight: {}",
@@ -708,8 +683,7 @@ on_both_backends!(
 /// A 422 names the field and what was expected, but never repeats the value sent: that value
 /// can be something a person wrote.
 async fn validation_errors_never_echo_what_was_sent(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let secret = "điều riêng tư của mình 7f3a";
     for (path, body) in [
         ("/api/v1/feedback", serde_json::json!({"rating": secret})),

@@ -31,7 +31,7 @@ pub struct EventStream {
 impl EventStream {
     /// Opens the stream with the token in the `Authorization` header.
     pub async fn open(app: &TestApp, token: &str, last_event_id: Option<&str>) -> EventStream {
-        let mut request = app.get("/api/v1/events").bearer_auth(token);
+        let mut request = app.get_as("/api/v1/events", token);
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id);
         }
@@ -240,8 +240,7 @@ async fn last_event_id_resumes_after_that_event(backend: Backend) {
     assert_increasing(&all);
 
     let response = app
-        .get("/api/v1/events")
-        .bearer_auth(&token)
+        .get_as("/api/v1/events", &token)
         .header("Last-Event-ID", "yesterday")
         .fetch()
         .await;
@@ -259,8 +258,7 @@ async fn the_stream_ends_on_quick_exit_and_on_delete(backend: Backend) {
     let mut stream = EventStream::open(&app, &exiting, None).await;
     let mut unaffected = EventStream::open(&app, &bystander, None).await;
     let status = app
-        .post("/api/v1/sessions/exit")
-        .bearer_auth(&exiting)
+        .post_as("/api/v1/sessions/exit", &exiting)
         .fetch_status()
         .await;
     assert_eq!(status, 200);
@@ -277,10 +275,7 @@ async fn the_stream_ends_on_quick_exit_and_on_delete(backend: Backend) {
     let (status, _) = app.send_message(&deleted, "xin chào").await;
     assert_eq!(status, 201);
     let mut stream = EventStream::open(&app, &deleted, None).await;
-    let status = app
-        .delete(&format!("/api/v1/sessions/{deleted}"))
-        .fetch_status()
-        .await;
+    let status = app.delete_session(&deleted).fetch_status().await;
     assert_eq!(status, 204);
     let ended = stream.next_event().await;
     assert_eq!(ended.name, "session.ended", "{ended:?}");
@@ -302,14 +297,14 @@ async fn bad_tokens_get_the_usual_errors(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let unknown = format!("anon_{}", "A".repeat(43));
     for request in [
-        app.get("/api/v1/events").bearer_auth(&unknown),
+        app.get_as("/api/v1/events", &unknown),
         app.get(&format!("/api/v1/events?session_token={unknown}")),
     ] {
         let (status, body) = status_and_json(request.fetch().await).await;
         assert_error(status, &body, 404, "session_not_found");
     }
     for request in [
-        app.get("/api/v1/events").bearer_auth("not-a-token"),
+        app.get_as("/api/v1/events", "not-a-token"),
         app.get("/api/v1/events"),
     ] {
         let (status, body) = status_and_json(request.fetch().await).await;
@@ -317,10 +312,9 @@ async fn bad_tokens_get_the_usual_errors(backend: Backend) {
     }
     let token = app.create_session().await;
     app.expire_all_sessions().await;
-    let (status, body) =
-        status_and_json(app.get("/api/v1/events").bearer_auth(&token).fetch().await).await;
+    let (status, body) = status_and_json(app.get_as("/api/v1/events", &token).fetch().await).await;
     assert_error(status, &body, 401, "session_expired");
-    let response = app.post("/api/v1/events").bearer_auth(&token).fetch().await;
+    let response = app.post_as("/api/v1/events", &token).fetch().await;
     assert_eq!(response.status(), 405);
 }
 
@@ -425,11 +419,7 @@ async fn a_second_instance_streams_messages_posted_on_the_first() {
     crisis_update(&on_b_crisis);
     assert_increasing(&on_b_crisis);
 
-    let response = a
-        .post("/api/v1/sessions/exit")
-        .bearer_auth(&token)
-        .fetch()
-        .await;
+    let response = a.post_as("/api/v1/sessions/exit", &token).fetch().await;
     assert_eq!(response.status(), 200);
     let ended = on_b.next_event().await;
     assert_eq!(ended.name, "session.ended", "{ended:?}");

@@ -2,7 +2,9 @@
 
 use crate::helpers::{Backend, TestApp, spawn_with_session};
 use crate::on_both_backends;
-use crate::support::{Fetch, assert_field_error, assert_none_in, contains_bytes, keys, set};
+use crate::support::{
+    Fetch, assert_field_error, assert_keys, assert_none_in, contains_bytes, keys, set,
+};
 use serde_json::{Value, json};
 
 async fn submit(app: &TestApp, body: Value) -> (u16, Value) {
@@ -22,7 +24,7 @@ async fn feedback_answers_201_then_409(backend: Backend) {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(keys(&body), set(&["feedback", "message"]), "{body}");
+    assert_keys(&body, &["feedback", "message"]);
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     let feedback = &body["feedback"];
     assert_eq!(
@@ -48,8 +50,7 @@ async fn feedback_answers_201_then_409(backend: Backend) {
     // Bearer, lowest rating, no text, no category: a minimal feedback of another session.
     let other = app.create_session().await;
     let (status, body) = app
-        .post("/api/v1/feedback")
-        .bearer_auth(&other)
+        .post_as("/api/v1/feedback", &other)
         .json(&json!({"rating": 1}))
         .fetch_json()
         .await;

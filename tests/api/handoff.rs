@@ -7,14 +7,16 @@ use crate::events::EventStream;
 use crate::handoff_staff::next_named;
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
-use crate::staff_support::{claim, close, staff_post};
-use crate::support::{Fetch, assert_error, assert_field_error, assert_none_in, keys, set};
+use crate::staff_support::{answer, claim, close};
+use crate::support::{
+    Fetch, assert_error, assert_field_error, assert_keys, assert_none_in, assert_unreadable,
+    plain_and_hex, texts_of,
+};
 use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
 
 pub async fn ask(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    app.post("/api/v1/handoff")
-        .bearer_auth(token)
+    app.post_as("/api/v1/handoff", token)
         .json(&body)
         .fetch_json_or_null()
         .await
@@ -28,15 +30,13 @@ pub async fn asked(app: &TestApp, token: &str, body: Value) -> String {
 }
 
 pub async fn current(app: &TestApp, token: &str) -> (u16, Value) {
-    app.get("/api/v1/handoff")
-        .bearer_auth(token)
+    app.get_as("/api/v1/handoff", token)
         .fetch_json_or_null()
         .await
 }
 
 pub async fn leave(app: &TestApp, token: &str) -> (u16, Value) {
-    app.delete("/api/v1/handoff")
-        .bearer_auth(token)
+    app.delete_as("/api/v1/handoff", token)
         .fetch_json_or_null()
         .await
 }
@@ -56,19 +56,6 @@ pub async fn post(app: &TestApp, token: &str, content: &str) -> (String, String)
         body["user_message"]["id"].as_str().unwrap().to_string(),
         body["ai_message"]["id"].as_str().unwrap().to_string(),
     )
-}
-
-/// Each text as its bytes and as hex: the two forms in which a database file may show it.
-pub fn plain_and_hex(texts: &[&str]) -> Vec<Vec<u8>> {
-    texts
-        .iter()
-        .flat_map(|text| {
-            [
-                text.as_bytes().to_vec(),
-                hex::encode(text.as_bytes()).into_bytes(),
-            ]
-        })
-        .collect()
 }
 
 /// Rows of `table` belonging to the handoff `id`.
@@ -96,19 +83,18 @@ async fn a_request_is_queued_seen_and_left(backend: Backend) {
 
     let (status, body) = ask(&app, &first, json!({"share": "none"})).await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(keys(&body), set(&["handoff"]), "{body}");
+    assert_keys(&body, &["handoff"]);
     let handoff = &body["handoff"];
-    assert_eq!(
-        keys(handoff),
-        set(&[
+    assert_keys(
+        handoff,
+        &[
             "id",
             "status",
             "share",
             "position",
             "estimated_wait_s",
-            "created_at"
-        ]),
-        "{body}"
+            "created_at",
+        ],
     );
     assert_eq!(handoff["status"], "queued");
     assert_eq!(handoff["share"], "none");
@@ -225,19 +211,15 @@ async fn every_bad_request_is_refused_precisely(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM handoffs").await, 0);
 
     let (status, body) = app
-        .post("/api/v1/handoff")
-        .bearer_auth(&token)
+        .post_as("/api/v1/handoff", &token)
         .fetch_json_or_null()
         .await;
     assert_field_error(status, &body, "share");
-    let (status, body) = app
-        .post("/api/v1/handoff")
-        .bearer_auth(&token)
+    app.post_as("/api/v1/handoff", &token)
         .header("content-type", "text/plain")
         .body(r#"{"share":"none"}"#)
-        .fetch_json_or_null()
+        .refused(415, "unsupported_media_type")
         .await;
-    assert_error(status, &body, 415, "unsupported_media_type");
 
     let unknown = format!("anon_{}", uuid::Uuid::new_v4().simple());
     for request in [
@@ -249,15 +231,13 @@ async fn every_bad_request_is_refused_precisely(backend: Backend) {
         let (status, body) = request.bearer_auth(&unknown).fetch_json_or_null().await;
         assert_error(status, &body, 404, "session_not_found");
     }
-    let (status, body) = app.get("/api/v1/handoff").fetch_json_or_null().await;
-    assert_error(status, &body, 401, "session_required");
-
-    let (status, body) = app
-        .put("/api/v1/handoff")
-        .bearer_auth(&token)
-        .fetch_json_or_null()
+    app.get("/api/v1/handoff")
+        .refused(401, "session_required")
         .await;
-    assert_error(status, &body, 405, "method_not_allowed");
+
+    app.put_as("/api/v1/handoff", &token)
+        .refused(405, "method_not_allowed")
+        .await;
 
     let late = app.create_session().await;
     app.expire_all_sessions().await;
@@ -299,23 +279,7 @@ async fn only_the_chosen_messages_are_shared_and_sealed(backend: Backend) {
         "reply first (it came first), then the message, then the note"
     );
 
-    let bytes = app.database_bytes().await;
-    assert_none_in(
-        &bytes,
-        &[
-            b"Marker-chia".to_vec(),
-            b"Marker-ghi".to_vec(),
-            hex::encode(b"Marker-chia").into_bytes(),
-            hex::encode(b"Marker-ghi").into_bytes(),
-        ],
-        "shared text is sealed",
-    );
-    let logs = crate::helpers::captured_logs();
-    assert_none_in(
-        &logs.into_bytes(),
-        &[b"Marker-chia".to_vec(), b"Marker-ghi".to_vec()],
-        "shared text is not logged",
-    );
+    assert_unreadable(&app, &["Marker-chia", "Marker-ghi"], "shared text").await;
     app.stop().await;
 }
 
@@ -326,12 +290,11 @@ async fn a_summary_is_drafted_then_shared_only_as_accepted(backend: Backend) {
     post(&app, &token, "and my parents keep arguing at home").await;
 
     let (status, body) = app
-        .get("/api/v1/handoff/summary-draft")
-        .bearer_auth(&token)
+        .get_as("/api/v1/handoff/summary-draft", &token)
         .fetch_json()
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(keys(&body), set(&["summary"]));
+    assert_keys(&body, &["summary"]);
     let summary = body["summary"].as_str().unwrap().to_string();
     assert!(summary.contains("exams"), "{summary}");
     assert!(
@@ -355,13 +318,7 @@ async fn a_summary_is_drafted_then_shared_only_as_accepted(backend: Backend) {
         "the accepted summary only"
     );
     // Neither the draft nor what the person added to it is readable anywhere.
-    let texts = plain_and_hex(&[summary.as_str(), "Marker-edited"]);
-    assert_none_in(&app.database_bytes().await, &texts, "the summary is sealed");
-    assert_none_in(
-        crate::helpers::captured_logs().as_bytes(),
-        &texts,
-        "the summary is not logged",
-    );
+    assert_unreadable(&app, &[summary.as_str(), "Marker-edited"], "the summary").await;
     app.stop().await;
 }
 
@@ -454,12 +411,7 @@ async fn while_assigned_the_counsellor_answers_not_the_ai(backend: Backend) {
     assert!(events[1].data["ai_message"].is_null(), "{events:?}");
 
     let history = app.history(&token).await;
-    let roles: Vec<&str> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["role"].as_str().unwrap())
-        .collect();
+    let roles = texts_of(&history["messages"], "role");
     assert_eq!(roles, ["user", "assistant", "user", "user", "user"]);
     // The counsellor gets every message after the claim, none from before.
     assert_eq!(rows_of(&app, "handoff_entries", &id).await, 3);
@@ -471,16 +423,9 @@ async fn while_assigned_the_counsellor_answers_not_the_ai(backend: Backend) {
         .await,
         3
     );
+    let copies = plain_and_hex(&["Marker-after", "Marker-streamed"]);
     let bytes = app.database_bytes().await;
-    assert_none_in(
-        &bytes,
-        &[
-            b"Marker-after".to_vec(),
-            b"Marker-streamed".to_vec(),
-            hex::encode(b"Marker-after").into_bytes(),
-        ],
-        "copies for the counsellor are sealed",
-    );
+    assert_none_in(&bytes, &copies, "copies for the counsellor are sealed");
     app.stop().await;
 }
 
@@ -575,14 +520,13 @@ async fn the_session_stream_carries_the_handoff_as_the_page_follows_it(backend: 
     assert!(assigned["claimed_at"].is_string(), "{assigned}");
     assert!(assigned.get("outcome").is_none(), "{assigned}");
 
-    let answer = "Mình đang nghe đây, bạn kể tiếp nhé.";
-    let path = format!("/api/v1/staff/handoffs/{id}/messages");
-    let (status, body) = staff_post(&app, &staff, &path, json!({"content": answer})).await;
+    let words = "Mình đang nghe đây, bạn kể tiếp nhé.";
+    let (status, body) = answer(&app, &staff, &id, words).await;
     assert_eq!(status, 201, "{body}");
     let created = next_named(&mut stream, "message.created").await;
     assert_eq!(
         (&created.data["role"], &created.data["content"]),
-        (&json!("counsellor"), &json!(answer)),
+        (&json!("counsellor"), &json!(words)),
         "{created:?}"
     );
 

@@ -7,7 +7,7 @@ use crate::handoff::{asked, staffed};
 use crate::helpers::{Backend, TestApp, spawn_app_with, use_provider};
 use crate::mock_llm::provider_answering;
 use crate::on_both_backends;
-use crate::staff_support::{claim, close, staff_get, staff_post};
+use crate::staff_support::{answer, claim, close, staff_get};
 use crate::streaming::{parse_events, read_until};
 use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
@@ -140,13 +140,7 @@ async fn a_counsellor_message_does_not_make_the_session_stale(backend: Backend) 
 
     let version = version_of(&app, &token).await;
     let refused = refused_commits(&app).await;
-    let (status, answered) = staff_post(
-        &app,
-        &staff,
-        &format!("/api/v1/staff/handoffs/{id}/messages"),
-        json!({"content": "Chào em, mình ở đây."}),
-    )
-    .await;
+    let (status, answered) = answer(&app, &staff, &id, "Chào em, mình ở đây.").await;
     assert_eq!(status, 201, "{answered}");
     assert_eq!(version_of(&app, &token).await, version, "no version moved");
 

@@ -4,11 +4,14 @@
 //! claim on one instance answered through the other.
 
 use crate::config_errors::{cbln, stderr_of, stdout_of};
-use crate::handoff::{ask, asked, current, leave, plain_and_hex, post, rows_of};
+use crate::handoff::{ask, asked, current, leave, post, rows_of};
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_on, spawn_app_with};
 use crate::on_both_backends;
-use crate::staff_support::{STAFF_PASSWORD, claim, staff_events, staff_get, staff_post};
-use crate::support::{Fetch, assert_error, assert_field_error, assert_none_in, keys, set};
+use crate::staff_support::{STAFF_PASSWORD, answer, claim, staff_events, staff_get, staff_post};
+use crate::support::{
+    Fetch, assert_error, assert_field_error, assert_keys, assert_none_in, assert_unreadable,
+    plain_and_hex, texts_of,
+};
 use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
 
@@ -75,11 +78,7 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
     let (status, body) = staff_get(&app, &lan, "/api/v1/staff/queue").await;
     assert_eq!(status, 200, "{body}");
     let item = &body["handoffs"][0];
-    assert_eq!(
-        keys(item),
-        set(&["id", "risk", "waiting_s", "language", "share"]),
-        "{body}"
-    );
+    assert_keys(item, &["id", "risk", "waiting_s", "language", "share"]);
     assert_eq!(item["id"], id.as_str());
     assert_eq!(item["share"], "selected");
     assert!(!body.to_string().contains("Marker"), "no content: {body}");
@@ -125,13 +124,7 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
     let (status, body) = app.send_message(&token, "Marker-sau: cảm ơn bạn").await;
     assert_eq!(status, 201, "{body}");
     assert!(body["ai_message"].is_null(), "{body}");
-    let (status, body) = staff_post(
-        &app,
-        &lan,
-        &path,
-        json!({"content": "Marker-tư-vấn: mình ở đây với bạn"}),
-    )
-    .await;
+    let (status, body) = answer(&app, &lan, &id, "Marker-tư-vấn: mình ở đây với bạn").await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["message"]["role"], "counsellor");
     let (_, body) = staff_get(&app, &lan, &path).await;
@@ -180,8 +173,9 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
     assert_error(status, &body, 404, "handoff_not_found");
     let (status, body) = claim(&app, &lan, "not-a-uuid").await;
     assert_error(status, &body, 404, "handoff_not_found");
-    let (status, body) = app.get("/api/v1/staff/queue").fetch_json_or_null().await;
-    assert_error(status, &body, 401, "staff_token_required");
+    app.get("/api/v1/staff/queue")
+        .refused(401, "staff_token_required")
+        .await;
 
     let (status, body) = staff_post(&app, &lan, &close, json!({"outcome": "resolved"})).await;
     assert_eq!(status, 200, "{body}");
@@ -204,15 +198,15 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
     let sup = app.signed_in_staff("sup2", StaffRole::Supervisor).await;
     let (status, body) = staff_get(&app, &sup, "/api/v1/staff/stats").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        keys(&body),
-        set(&[
+    assert_keys(
+        &body,
+        &[
             "queue_length",
             "assigned",
             "longest_wait_s",
             "mean_wait_s",
-            "outcomes"
-        ])
+            "outcomes",
+        ],
     );
     let outcomes = body["outcomes"].as_array().unwrap();
     assert_eq!(outcomes.len(), 1, "{body}");
@@ -228,23 +222,14 @@ async fn a_counsellor_reads_exactly_what_was_shared_then_answers(backend: Backen
 
     // Nothing anyone wrote is readable in the database or the logs; the access log has ids and
     // actions only.
-    let markers = plain_and_hex(&[
+    let markers = [
         "Marker-riêng",
         "Marker-chia",
         "Marker-note",
         "Marker-sau",
         "Marker-tư",
-    ]);
-    assert_none_in(
-        &app.database_bytes().await,
-        &markers,
-        "sealed in the database",
-    );
-    assert_none_in(
-        crate::helpers::captured_logs().as_bytes(),
-        &markers,
-        "never logged",
-    );
+    ];
+    assert_unreadable(&app, &markers, "what anyone wrote").await;
     let actions = app
         .count(&format!(
             "SELECT COUNT(*) FROM handoff_access_log WHERE handoff_id = {} AND action IN \
@@ -268,12 +253,7 @@ async fn the_queue_puts_a_crisis_first_then_the_longest_wait(backend: Backend) {
     assert_eq!(status, 201);
     let (status, body) = staff_get(&app, &lan, "/api/v1/staff/queue").await;
     assert_eq!(status, 200, "{body}");
-    let order: Vec<&str> = body["handoffs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap())
-        .collect();
+    let order = texts_of(&body["handoffs"], "id");
     assert_eq!(order, [third.as_str(), first.as_str(), second.as_str()]);
     assert_eq!(body["handoffs"][0]["risk"], "crisis");
     app.stop().await;
@@ -321,16 +301,12 @@ async fn a_deleted_session_leaves_nothing_to_read(backend: Backend) {
     let (token, id) = queued(&app, json!({"share": "none", "note": "Marker-xoá"})).await;
     let (status, _) = claim(&app, &lan, &id).await;
     assert_eq!(status, 200);
-    let response = app
-        .delete("/api/v1/sessions")
-        .bearer_auth(&token)
-        .fetch()
-        .await;
+    let response = app.delete_as("/api/v1/sessions", &token).fetch().await;
     assert_eq!(response.status(), 204);
     let path = format!("/api/v1/staff/handoffs/{id}/messages");
     let (status, body) = staff_get(&app, &lan, &path).await;
     assert_error(status, &body, 404, "handoff_not_found");
-    let (status, body) = staff_post(&app, &lan, &path, json!({"content": "alo"})).await;
+    let (status, body) = answer(&app, &lan, &id, "alo").await;
     assert_error(status, &body, 404, "handoff_not_found");
 
     // The person leaving an assigned handoff: the counsellor still reads it for the retention;
@@ -435,14 +411,8 @@ async fn key_rotation_keeps_a_handoff_readable(backend: Backend) {
     )
     .await;
     let bytes = app.database_bytes().await;
-    assert_none_in(
-        &bytes,
-        &[
-            b"Marker-before-rotation".to_vec(),
-            b"Marker-note-rotation".to_vec(),
-        ],
-        "the rotated handoff stays sealed",
-    );
+    let markers = plain_and_hex(&["Marker-before-rotation", "Marker-note-rotation"]);
+    assert_none_in(&bytes, &markers, "the rotated handoff stays sealed");
     app.stop().await;
 }
 
@@ -512,8 +482,7 @@ async fn the_staff_stream_resumes_after_a_break(backend: Backend) {
     drop(stream);
 
     let (status, body) = app
-        .get("/api/v1/staff/events")
-        .bearer_auth(&lan)
+        .get_as("/api/v1/staff/events", &lan)
         .header("Last-Event-ID", "soon")
         .fetch_json_or_null()
         .await;
@@ -576,14 +545,7 @@ async fn a_claim_on_one_instance_is_answered_through_the_other() {
     assert_eq!(update.data["status"], "assigned", "{update:?}");
 
     // The counsellor answers on A; the person sees it on B's stream and in B's history.
-    let path = format!("/api/v1/staff/handoffs/{id}/messages");
-    let (status, body) = staff_post(
-        &a,
-        &lan,
-        &path,
-        json!({"content": "Marker-answer: mình đây"}),
-    )
-    .await;
+    let (status, body) = answer(&a, &lan, &id, "Marker-answer: mình đây").await;
     assert_eq!(status, 201, "{body}");
     let created = next_named(&mut person, "message.created").await;
     assert_eq!(created.data["role"], "counsellor", "{created:?}");

@@ -357,8 +357,7 @@ impl TestApp {
 
     /// A post of `body` as a message with the bearer token, asking for the reply as a stream.
     pub fn stream_message(&self, token: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.post("/api/v1/messages")
-            .bearer_auth(token)
+        self.post_as("/api/v1/messages", token)
             .header("Accept", "text/event-stream")
             .json(body)
     }
@@ -366,8 +365,7 @@ impl TestApp {
     /// Posts `body` as a message with the bearer token; returns status and JSON body (`Null`
     /// when the answer is not JSON).
     pub async fn post_message_body(&self, token: &str, body: &Value) -> (u16, Value) {
-        self.post("/api/v1/messages")
-            .bearer_auth(token)
+        self.post_as("/api/v1/messages", token)
             .json(body)
             .fetch_json_or_null()
             .await
@@ -376,8 +374,7 @@ impl TestApp {
     /// The session's history (first 200).
     pub async fn history(&self, token: &str) -> Value {
         let response = self
-            .get("/api/v1/messages?limit=200")
-            .bearer_auth(token)
+            .get_as("/api/v1/messages?limit=200", token)
             .fetch()
             .await;
         assert_eq!(response.status(), 200, "history");

@@ -335,13 +335,9 @@ async fn kept_answers_go_with_their_session(backend: Backend) {
         let kept = "SELECT COUNT(*) FROM idempotency_keys";
         assert_eq!(app.count(kept).await, 2, "{ending}: both answers kept");
         let status = if ending == "delete" {
-            app.delete(&format!("/api/v1/sessions/{token}"))
-                .fetch()
-                .await
-                .status()
+            app.delete_session(&token).fetch().await.status()
         } else {
-            app.post("/api/v1/sessions/exit")
-                .bearer_auth(&token)
+            app.post_as("/api/v1/sessions/exit", &token)
                 .fetch()
                 .await
                 .status()

@@ -3,7 +3,7 @@
 
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with, spawn_with_session};
 use crate::on_both_backends;
-use crate::support::{Fetch, assert_error, assert_field_error, keys, parse_time, set};
+use crate::support::{Fetch, assert_error, assert_field_error, assert_keys, parse_time};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
@@ -12,9 +12,9 @@ const CRISIS_VI: &str = "mình muốn chết, không muốn sống nữa";
 const CRISIS_EN: &str = "I want to kill myself, I don't want to live anymore";
 
 fn assert_message_shape(message: &Value) {
-    assert_eq!(
-        keys(message),
-        set(&[
+    assert_keys(
+        message,
+        &[
             "id",
             "session_id",
             "role",
@@ -22,9 +22,8 @@ fn assert_message_shape(message: &Value) {
             "created_at",
             "model_used",
             "processing_time_ms",
-            "is_crisis_detected"
-        ]),
-        "{message}"
+            "is_crisis_detected",
+        ],
     );
     uuid::Uuid::parse_str(message["id"].as_str().expect("id")).expect("id is a UUID");
     uuid::Uuid::parse_str(message["session_id"].as_str().expect("session_id"))
@@ -37,11 +36,11 @@ fn assert_message_shape(message: &Value) {
 }
 
 async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    app.get(path).bearer_auth(token).fetch_json_or_null().await
+    app.get_as(path, token).fetch_json_or_null().await
 }
 
 async fn delete(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let response = app.delete(path).bearer_auth(token).fetch().await;
+    let response = app.delete_as(path, token).fetch().await;
     let status = response.status().as_u16();
     let bytes = response.bytes().await.expect("body");
     if bytes.is_empty() {
@@ -54,10 +53,9 @@ async fn delete(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
 async fn post_answers_201_with_both_messages(backend: Backend) {
     let (app, token) = spawn_with_session(backend).await;
     let body = app.sent(&token, "mình lo lắng về kỳ thi sắp tới").await;
-    assert_eq!(
-        keys(&body),
-        set(&["user_message", "ai_message", "crisis_info", "notice"]),
-        "{body}"
+    assert_keys(
+        &body,
+        &["user_message", "ai_message", "crisis_info", "notice"],
     );
     let user = &body["user_message"];
     let ai = &body["ai_message"];
@@ -165,14 +163,14 @@ async fn history_is_ordered_and_paginated(backend: Backend) {
 
     let (status, all) = get(&app, "/api/v1/messages", &token).await;
     assert_eq!(status, 200, "{all}");
-    assert_eq!(
-        keys(&all),
-        set(&[
+    assert_keys(
+        &all,
+        &[
             "messages",
             "total_count",
             "session_id",
-            "has_crisis_history"
-        ])
+            "has_crisis_history",
+        ],
     );
     assert_eq!(all["total_count"], 6);
     assert_eq!(all["has_crisis_history"], false);
@@ -226,8 +224,7 @@ async fn history_is_ordered_and_paginated(backend: Backend) {
 }
 
 async fn crisis_history_covers_the_whole_session(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let calm = app.create_session().await;
+    let (app, calm) = spawn_with_session(backend).await;
     let (status, _) = app.send_message(&calm, "hôm nay trời đẹp").await;
     assert_eq!(status, 201);
     assert_eq!(app.history(&calm).await["has_crisis_history"], false);
@@ -300,11 +297,7 @@ async fn delete_one_message(backend: Backend) {
     let before = OffsetDateTime::now_utc();
     let (status, body) = delete(&app, &format!("/api/v1/messages/{id}"), &token).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        keys(&body),
-        set(&["message", "deleted_at", "message_id"]),
-        "{body}"
-    );
+    assert_keys(&body, &["message", "deleted_at", "message_id"]);
     assert_eq!(body["message"], "Message deleted successfully");
     assert_eq!(body["message_id"], id);
     let deleted_at = parse_time(&body["deleted_at"]);
@@ -379,17 +372,16 @@ async fn delete_all_messages(backend: Backend) {
 }
 
 fn assert_crisis_card(card: &Value) {
-    assert_eq!(
-        keys(card),
-        set(&[
+    assert_keys(
+        card,
+        &[
             "categories",
             "severity",
             "priority_message",
             "hotlines",
             "immediate_actions",
-            "reassurance"
-        ]),
-        "{card}"
+            "reassurance",
+        ],
     );
     let categories = card["categories"].as_array().expect("categories");
     assert!(
@@ -411,17 +403,16 @@ fn assert_crisis_card(card: &Value) {
     );
     let hotlines = card["hotlines"].as_array().expect("hotlines");
     for hotline in hotlines {
-        assert_eq!(
-            keys(hotline),
-            set(&[
+        assert_keys(
+            hotline,
+            &[
                 "name",
                 "number",
                 "available",
                 "free",
                 "priority",
-                "description"
-            ]),
-            "{hotline}"
+                "description",
+            ],
         );
         assert!(hotline["name"].is_string());
         assert!(hotline["number"].is_string());

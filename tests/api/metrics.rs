@@ -38,8 +38,7 @@ async fn traffic(app: &TestApp) -> (String, String) {
     let session_id = history["session_id"].as_str().unwrap().to_string();
     // Some errors too, so status labels vary.
     assert_eq!(
-        app.get("/api/v1/messages")
-            .bearer_auth("anon_doesnotexist0000000000000000")
+        app.get_as("/api/v1/messages", "anon_doesnotexist0000000000000000")
             .fetch_status()
             .await,
         404
@@ -50,8 +49,7 @@ async fn traffic(app: &TestApp) -> (String, String) {
         .await;
     assert_eq!(status, 200);
     assert_eq!(
-        app.post("/api/v1/feedback")
-            .bearer_auth(&token)
+        app.post_as("/api/v1/feedback", &token)
             .json(&json!({"rating": 5}))
             .fetch_status()
             .await,

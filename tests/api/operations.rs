@@ -3,7 +3,7 @@
 
 use crate::helpers::{Backend, postgres_admin_url, spawn_app};
 use crate::on_both_backends;
-use crate::support::{Fetch, keys, set};
+use crate::support::{Fetch, assert_keys};
 use serde_json::Value;
 use sqlx::Connection;
 use std::time::Duration;
@@ -16,11 +16,7 @@ async fn root_describes_the_service(backend: Backend) {
     let app = spawn_app(backend).await;
     let (status, body) = app.get("/").fetch_json().await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        keys(&body),
-        set(&["name", "version", "status", "docs"]),
-        "{body}"
-    );
+    assert_keys(&body, &["name", "version", "status", "docs"]);
     assert!(body["name"].as_str().is_some_and(|n| !n.is_empty()));
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(body["status"], "operational");
@@ -33,16 +29,12 @@ async fn health_live_and_ready(backend: Backend) {
     for path in ["/health", "/api/v1/health"] {
         let (status, body) = app.get(path).fetch_json().await;
         assert_eq!(status, 200, "{path}: {body}");
-        assert_eq!(
-            keys(&body),
-            set(&["status", "version", "uptime_s", "checks"]),
-            "{body}"
-        );
+        assert_keys(&body, &["status", "version", "uptime_s", "checks"]);
         assert_eq!(body["status"], "healthy", "{body}");
         assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
         assert!(body["uptime_s"].is_u64(), "{body}");
         assert!(body["uptime_s"].as_u64().unwrap() < 600, "{body}");
-        assert_eq!(keys(&body["checks"]), set(&["database", "redis", "actors"]));
+        assert_keys(&body["checks"], &["database", "redis", "actors"]);
         assert_eq!(body["checks"]["database"], "ok", "{body}");
         assert_eq!(
             body["checks"]["redis"], "disabled",

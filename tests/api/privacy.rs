@@ -126,8 +126,7 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
     let request_id = format!("privacy-{}", Uuid::new_v4().simple());
 
     let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(&token)
+        .post_as("/api/v1/messages", &token)
         .header("X-Request-ID", &request_id)
         .json(&json!({"content": format!("hôm nay mình kể bạn nghe: {marker}")}))
         .fetch()
@@ -142,8 +141,7 @@ async fn nothing_readable_reaches_the_database_or_the_logs(backend: Backend) {
         .await;
     app.sent(&token, &marker).await;
     assert_eq!(
-        app.post("/api/v1/feedback")
-            .bearer_auth(&token)
+        app.post_as("/api/v1/feedback", &token)
             .json(&json!({"rating": 4, "feedback_text": feedback_marker, "category": "helpful"}))
             .fetch_status()
             .await,
@@ -246,8 +244,7 @@ async fn crisis_logs_name_no_rule(backend: Backend) {
     let mut rule_ids = std::collections::BTreeSet::new();
     for message in messages {
         let response = app
-            .post("/api/v1/messages")
-            .bearer_auth(&token)
+            .post_as("/api/v1/messages", &token)
             .header("X-Request-ID", &request_id)
             .json(&json!({ "content": message }))
             .fetch()
@@ -310,8 +307,7 @@ async fn tampered_or_moved_ciphertext_is_reported_not_served(backend: Backend) {
     assert_eq!(tampered.len(), third_content.len());
 
     let response = app
-        .get("/api/v1/messages?limit=200")
-        .bearer_auth(&token)
+        .get_as("/api/v1/messages?limit=200", &token)
         .fetch()
         .await;
     assert_eq!(
@@ -337,8 +333,7 @@ async fn tampered_or_moved_ciphertext_is_reported_not_served(backend: Backend) {
 
     // The single-message read reports it the same way.
     let response = app
-        .get(&format!("/api/v1/messages/{third_id}"))
-        .bearer_auth(&token)
+        .get_as(&format!("/api/v1/messages/{third_id}"), &token)
         .fetch()
         .await;
     assert_eq!(response.status(), 200);
@@ -426,10 +421,7 @@ async fn deleting_a_session_shreds_its_data_key(backend: Backend) {
     let plain = data_key.open(&backup_copy, &aad).expect("opens");
     assert_eq!(String::from_utf8(plain).unwrap(), secret_text);
 
-    let status = app
-        .delete(&format!("/api/v1/sessions/{token}"))
-        .fetch_status()
-        .await;
+    let status = app.delete_session(&token).fetch_status().await;
     assert_eq!(status, 204);
 
     let remaining = raw.wrapped_keys().await;
@@ -462,11 +454,7 @@ async fn deleting_a_session_shreds_its_data_key(backend: Backend) {
         assert!(!contains_bytes(&bytes, hex_form.as_bytes()));
     }
     // The API no longer knows the session.
-    let status = app
-        .get("/api/v1/messages")
-        .bearer_auth(&token)
-        .fetch_status()
-        .await;
+    let status = app.get_as("/api/v1/messages", &token).fetch_status().await;
     assert_eq!(status, 404);
     app.stop().await;
 }

@@ -37,12 +37,9 @@ async fn assert_shredded(app: &TestApp, token: &str, session_id: &str) {
         ))
         .await;
     assert_eq!(expired, 1, "the row is left expired for the janitor");
-    let (status, body) = app
-        .get("/api/v1/messages")
-        .bearer_auth(token)
-        .fetch_json()
+    app.get_as("/api/v1/messages", token)
+        .refused(404, "session_not_found")
         .await;
-    assert_error(status, &body, 404, "session_not_found");
     let (status, body) = app.send_message(token, "còn đó không").await;
     assert_error(status, &body, 404, "session_not_found");
 }
@@ -54,11 +51,7 @@ async fn exit_with_a_bearer_token_shreds_the_live_session(backend: Backend) {
     let session_id = app.session_id_of(&token).await;
     let logs_before = captured_logs().matches(&session_id).count();
 
-    let response = app
-        .post("/api/v1/sessions/exit")
-        .bearer_auth(&token)
-        .fetch()
-        .await;
+    let response = app.post_as("/api/v1/sessions/exit", &token).fetch().await;
     assert_exited(response).await;
     let logs = captured_logs();
     let naming: Vec<&str> = logs.lines().filter(|l| l.contains(&session_id)).collect();
@@ -72,13 +65,17 @@ async fn exit_with_a_bearer_token_shreds_the_live_session(backend: Backend) {
     assert_shredded(&app, &token, &session_id).await;
     let messages = app.count("SELECT COUNT(*) FROM messages").await;
     assert_eq!(messages, 2, "the rest is the janitor's work");
+    // The exit ended the session: deleting it afterwards finds it gone.
+    app.delete_session(&token)
+        .refused(404, "session_not_found")
+        .await;
 
     // Again, and for tokens that never were: the same answer.
     for request in [
-        app.post("/api/v1/sessions/exit").bearer_auth(&token),
+        app.post_as("/api/v1/sessions/exit", &token),
         app.post("/api/v1/sessions/exit")
             .bearer_auth(format!("anon_{}", "B".repeat(43))),
-        app.post("/api/v1/sessions/exit").bearer_auth("not-a-token"),
+        app.post_as("/api/v1/sessions/exit", "not-a-token"),
         app.post("/api/v1/sessions/exit"),
         app.post("/api/v1/sessions/exit")
             .header("content-type", "application/json")
@@ -90,8 +87,7 @@ async fn exit_with_a_bearer_token_shreds_the_live_session(backend: Backend) {
 }
 
 async fn exit_takes_the_token_from_the_query_the_body_or_a_beacon(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let by_query = app.create_session().await;
+    let (app, by_query) = spawn_with_session(backend).await;
     let by_body = app.create_session().await;
     let by_beacon = app.create_session().await;
     let by_header = app.create_session().await;
@@ -133,8 +129,9 @@ async fn exit_takes_the_token_from_the_query_the_body_or_a_beacon(backend: Backe
 
 async fn only_post_exits(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (status, body) = app.get("/api/v1/sessions/exit").fetch_json().await;
-    assert_error(status, &body, 405, "method_not_allowed");
+    app.get("/api/v1/sessions/exit")
+        .refused(405, "method_not_allowed")
+        .await;
 }
 
 on_both_backends!(

@@ -8,7 +8,7 @@
 use crate::handoff::{asked, rows_of};
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_backends;
-use crate::staff_support::{claim, close, staff_post};
+use crate::staff_support::{answer, claim, close};
 use cbln_actors::staff::StaffRole;
 use serde_json::{Value, json};
 
@@ -49,11 +49,9 @@ fn assert_one_of(what: &str, (status, body): &(u16, Value), allowed: &[u16]) {
 /// Each race: the exit against a claim by each counsellor, an answer and a close.
 async fn race(app: &TestApp, lan: &str, minh: &str, session: &Raced) {
     let id = &session.handoff_id;
-    let answer_path = format!("/api/v1/staff/handoffs/{id}/messages");
     let exit = async {
         let response = app
-            .post("/api/v1/sessions/exit")
-            .bearer_auth(&session.token)
+            .post_as("/api/v1/sessions/exit", &session.token)
             .send()
             .await
             .expect("exit answers");
@@ -67,7 +65,7 @@ async fn race(app: &TestApp, lan: &str, minh: &str, session: &Raced) {
         exit,
         claim(app, lan, id),
         claim(app, minh, id),
-        staff_post(app, lan, &answer_path, json!({"content": "mình ở đây"})),
+        answer(app, lan, id, "mình ở đây"),
         close(app, lan, id, "resolved"),
     );
     assert_one_of("the quick exit", &exited, &[200]);
@@ -93,17 +91,17 @@ async fn answered(request: reqwest::RequestBuilder) -> (u16, Value) {
 /// counsellor's answer (adding to the handoff while its session goes).
 async fn race_the_person(app: &TestApp, lan: &str, session: &Raced) {
     let token = &session.token;
-    let answer_path = format!("/api/v1/staff/handoffs/{}/messages", session.handoff_id);
     let (exited, deleted, posted, counselled) = tokio::join!(
-        answered(app.post("/api/v1/sessions/exit").bearer_auth(token)),
-        answered(app.delete(&format!("/api/v1/sessions/{token}"))),
+        answered(app.post_as("/api/v1/sessions/exit", token)),
+        answered(app.delete_session(token)),
         app.send_message(token, "mình vẫn ở đây"),
-        staff_post(app, lan, &answer_path, json!({"content": "mình nghe em"})),
+        answer(app, lan, &session.handoff_id, "mình nghe em"),
     );
     assert_one_of("the quick exit", &exited, &[200, 404]);
     assert_one_of("the deletion", &deleted, &[204, 404]);
-    // Both may succeed: a deletion that found the session before the exit revoked its token
-    // still deletes the (by then shredded) row.
+    // The exit answers 200 whatever it found; the deletion 204 only when it came first: one
+    // that found the session before the exit revoked its token deletes it only while the token
+    // still names it, and otherwise answers 404 like any deletion of a session gone.
     assert!(
         exited.0 == 200 || deleted.0 == 204,
         "the exit or the deletion ends the session: {exited:?} {deleted:?}"

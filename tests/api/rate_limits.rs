@@ -35,8 +35,7 @@ async fn assert_rate_limited(response: Response) {
 }
 
 async fn post_message(app: &TestApp, token: &str, content: &str) -> Response {
-    app.post("/api/v1/messages")
-        .bearer_auth(token)
+    app.post_as("/api/v1/messages", token)
         .json(&serde_json::json!({"content": content}))
         .fetch()
         .await

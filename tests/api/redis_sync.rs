@@ -47,10 +47,7 @@ async fn health(app: &TestApp) -> (u16, Value) {
 }
 
 async fn history_status(app: &TestApp, token: &str) -> u16 {
-    app.get("/api/v1/messages")
-        .bearer_auth(token)
-        .fetch_status()
-        .await
+    app.get_as("/api/v1/messages", token).fetch_status().await
 }
 
 #[actix_web::test]

@@ -1,10 +1,12 @@
 //! Sessions API: create, status, touch, refresh, delete; where the token is read from and in
 //! which order; unknown, garbage and expired tokens; cascade on delete; the token never stored.
 
-use crate::helpers::{Backend, TestApp, TestDatabase, build_application, spawn_app, test_settings};
+use crate::helpers::{
+    Backend, TestApp, TestDatabase, build_application, spawn_app, spawn_with_session, test_settings,
+};
 use crate::on_both_backends;
 use crate::support::{
-    Fetch, assert_error, assert_none_in, contains_bytes, keys, parse_utc_time, set,
+    Fetch, assert_error, assert_keys, assert_none_in, contains_bytes, keys, parse_utc_time,
 };
 use actix_web::ResponseError;
 use cbln::http::error::ApiError;
@@ -73,17 +75,16 @@ async fn create_answers_201_with_the_session_shape(backend: Backend) {
 
     let (status, body) = create(&app, None).await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(keys(&body), set(&["session"]), "{body}");
+    assert_keys(&body, &["session"]);
     let session = &body["session"];
-    assert_eq!(
-        keys(session),
-        set(&[
+    assert_keys(
+        session,
+        &[
             "session_token",
             "expires_at",
             "language_preference",
-            "is_crisis_mode"
-        ]),
-        "{body}"
+            "is_crisis_mode",
+        ],
     );
     let token = session["session_token"].as_str().expect("token");
     assert_token_shape(token);
@@ -128,9 +129,9 @@ async fn status_reports_every_field(backend: Backend) {
 
     let (status, body) = get_status(&app, token).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        keys(&body),
-        set(&[
+    assert_keys(
+        &body,
+        &[
             "is_valid",
             "is_expired",
             "is_active",
@@ -139,9 +140,8 @@ async fn status_reports_every_field(backend: Backend) {
             "created_at",
             "last_activity",
             "expires_at",
-            "message_count"
-        ]),
-        "{body}"
+            "message_count",
+        ],
     );
     assert_eq!(body["risk"], "none");
     assert_eq!(body["is_valid"], true);
@@ -173,8 +173,7 @@ async fn status_reports_every_field(backend: Backend) {
 }
 
 async fn put_touches_last_activity(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let (_, before) = get_status(&app, &token).await;
     tokio::time::sleep(Duration::from_millis(30)).await;
 
@@ -197,18 +196,14 @@ async fn put_touches_last_activity(backend: Backend) {
 }
 
 async fn delete_by_path_removes_the_session(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     // Make the session actor live (and cache the session) before deleting.
     let (status, _) = get_status(&app, &token).await;
     assert_eq!(status, 200);
     let (status, body) = app.send_message(&token, "xin chào").await;
     assert_eq!(status, 201, "{body}");
 
-    let response = app
-        .delete(&format!("/api/v1/sessions/{token}"))
-        .fetch()
-        .await;
+    let response = app.delete_session(&token).fetch().await;
     assert_eq!(response.status(), 204);
     assert!(
         response.bytes().await.unwrap().is_empty(),
@@ -221,26 +216,19 @@ async fn delete_by_path_removes_the_session(backend: Backend) {
     assert_error(status, &body, 404, "session_not_found");
     let (status, body) = app.send_message(&token, "còn ai không?").await;
     assert_error(status, &body, 404, "session_not_found");
-    let response = app
-        .get("/api/v1/messages")
-        .bearer_auth(&token)
-        .fetch()
-        .await;
+    let response = app.get_as("/api/v1/messages", &token).fetch().await;
     assert_eq!(response.status(), 404, "history of a deleted session");
 
     // Deleting twice: the second finds nothing.
-    let (status, body) = app
-        .delete(&format!("/api/v1/sessions/{token}"))
-        .fetch_json()
+    app.delete_session(&token)
+        .refused(404, "session_not_found")
         .await;
-    assert_error(status, &body, 404, "session_not_found");
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0);
     app.stop().await;
 }
 
 async fn delete_by_query_removes_the_session(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let keep = app.create_session().await;
     let (status, _) = get_status(&app, &token).await;
     assert_eq!(status, 200);
@@ -294,11 +282,7 @@ async fn refresh_extends_expiry(backend: Backend) {
     );
 
     // The bearer form works too; an unknown token is 404.
-    let response = app
-        .post("/api/v1/sessions/refresh")
-        .bearer_auth(token)
-        .fetch()
-        .await;
+    let response = app.post_as("/api/v1/sessions/refresh", token).fetch().await;
     assert_eq!(response.status(), 200);
     let (status, body) = app
         .post("/api/v1/sessions/refresh")
@@ -310,8 +294,7 @@ async fn refresh_extends_expiry(backend: Backend) {
 }
 
 async fn token_is_read_from_each_place(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let id = app.session_id_of(&token).await;
 
     // Authorization: Bearer.
@@ -358,14 +341,14 @@ async fn token_is_read_from_each_place(backend: Backend) {
     );
 
     // Nowhere: 401 `session_required`, not a 500.
-    let (status, body) = app.get("/api/v1/messages").fetch_json().await;
-    assert_error(status, &body, 401, "session_required");
+    app.get("/api/v1/messages")
+        .refused(401, "session_required")
+        .await;
     app.stop().await;
 }
 
 async fn token_places_have_a_precedence_order(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let a = app.create_session().await;
+    let (app, a) = spawn_with_session(backend).await;
     let b = app.create_session().await;
     let c = app.create_session().await;
     let (id_a, id_b, id_c) = (
@@ -415,11 +398,7 @@ async fn token_places_have_a_precedence_order(backend: Backend) {
     // Headers before the path: message counts tell the sessions apart.
     let (status, body) = app.send_message(&a, "một tin nhắn cho A").await;
     assert_eq!(status, 201, "{body}");
-    let response = app
-        .get("/api/v1/sessions/abc")
-        .bearer_auth(&a)
-        .fetch()
-        .await;
+    let response = app.get_as("/api/v1/sessions/abc", &a).fetch().await;
     assert_eq!(
         response.status(),
         200,
@@ -480,11 +459,9 @@ async fn unknown_and_garbage_tokens_are_refused(backend: Backend) {
         assert_error(status, &body, 404, "session_not_found");
         let (status, body) = put_touch(&app, token).await;
         assert_error(status, &body, 404, "session_not_found");
-        let (status, body) = app
-            .delete(&format!("/api/v1/sessions/{token}"))
-            .fetch_json()
+        app.delete_session(token)
+            .refused(404, "session_not_found")
             .await;
-        assert_error(status, &body, 404, "session_not_found");
     }
     let (status, body) = app.send_message(&unknown, "xin chào").await;
     assert_error(status, &body, 404, "session_not_found");
@@ -492,32 +469,25 @@ async fn unknown_and_garbage_tokens_are_refused(backend: Backend) {
         let (status, body) = app.send_message(token, "xin chào").await;
         assert_error(status, &body, 401, "session_required");
     }
-    let (status, body) = app
-        .get("/api/v1/messages")
+    app.get("/api/v1/messages")
         .query(&[("session_token", "abc")])
-        .fetch_json()
+        .refused(401, "session_required")
         .await;
-    assert_error(status, &body, 401, "session_required");
-    let (status, body) = app
-        .get("/api/v1/messages")
+    app.get("/api/v1/messages")
         .header("X-Session-ID", "abc")
-        .fetch_json()
+        .refused(401, "session_required")
         .await;
-    assert_error(status, &body, 401, "session_required");
-    let (status, body) = app
-        .get("/api/v1/messages")
+    app.get("/api/v1/messages")
         .header("X-Session-ID", &unknown)
-        .fetch_json()
+        .refused(404, "session_not_found")
         .await;
-    assert_error(status, &body, 404, "session_not_found");
     let (status, _) = get_status(&app, &app.create_session().await).await;
     assert_eq!(status, 200, "the server is still well");
     app.stop().await;
 }
 
 async fn expired_session_answers_401(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     app.expire_all_sessions().await;
 
     let (status, body) = get_status(&app, &token).await;
@@ -526,25 +496,19 @@ async fn expired_session_answers_401(backend: Backend) {
     assert_error(status, &body, 401, "session_expired");
     let (status, body) = app.send_message(&token, "mình còn ở đây không?").await;
     assert_error(status, &body, 401, "session_expired");
-    let (status, body) = app
-        .get("/api/v1/messages")
-        .bearer_auth(&token)
-        .fetch_json()
+    app.get_as("/api/v1/messages", &token)
+        .refused(401, "session_expired")
         .await;
-    assert_error(status, &body, 401, "session_expired");
     let (status, body) = app
         .post("/api/v1/sessions/refresh")
         .query(&[("session_token", token.as_str())])
         .fetch_json()
         .await;
     assert_error(status, &body, 401, "session_expired");
-    let (status, body) = app
-        .post("/api/v1/feedback")
-        .bearer_auth(&token)
+    app.post_as("/api/v1/feedback", &token)
         .json(&json!({"rating": 5}))
-        .fetch_json()
+        .refused(401, "session_expired")
         .await;
-    assert_error(status, &body, 401, "session_expired");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM messages").await,
         0,
@@ -555,15 +519,13 @@ async fn expired_session_answers_401(backend: Backend) {
 }
 
 async fn delete_cascades_to_everything_of_the_session(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let other = app.create_session().await;
     for who in [&token, &other] {
         let (status, body) = app.send_message(who, "mình thấy cô đơn quá").await;
         assert_eq!(status, 201, "{body}");
         let response = app
-            .post("/api/v1/feedback")
-            .bearer_auth(who)
+            .post_as("/api/v1/feedback", who)
             .json(&json!({"rating": 4, "feedback_text": "cảm ơn bạn", "category": "helpful"}))
             .fetch()
             .await;
@@ -589,10 +551,7 @@ async fn delete_cascades_to_everything_of_the_session(backend: Backend) {
         assert!(n > 0, "{table} holds rows of the session before the delete");
     }
 
-    let response = app
-        .delete(&format!("/api/v1/sessions/{token}"))
-        .fetch()
-        .await;
+    let response = app.delete_session(&token).fetch().await;
     assert_eq!(response.status(), 204);
 
     for (table, column) in tables.into_iter().chain([("training_data", "session_id")]) {
@@ -612,8 +571,7 @@ async fn delete_cascades_to_everything_of_the_session(backend: Backend) {
 }
 
 async fn the_database_never_stores_the_token(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let token = app.create_session().await;
+    let (app, token) = spawn_with_session(backend).await;
     let (status, body) = app.send_message(&token, "một ngày mệt mỏi").await;
     assert_eq!(status, 201, "{body}");
     let response = app.put(&format!("/api/v1/sessions/{token}")).fetch().await;

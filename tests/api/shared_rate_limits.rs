@@ -29,8 +29,7 @@ pub(crate) async fn require_redis() {
 
 async fn post_message(app: &TestApp, token: &str) -> (u16, Value, Option<String>) {
     let response = app
-        .post("/api/v1/messages")
-        .bearer_auth(token)
+        .post_as("/api/v1/messages", token)
         .json(&json!({"content": "chào bạn"}))
         .fetch()
         .await;

@@ -46,8 +46,7 @@ async fn the_console_and_its_assets_are_served_with_a_strict_policy() {
         html.contains("<label for=\"username\" data-text=\"username\">Tên đăng nhập</label>"),
         "the wording is written into the page before any script runs"
     );
-    let (status, body) = app.get("/staff/other.js").fetch_json().await;
-    assert_error(status, &body, 404, "not_found");
+    app.get("/staff/other.js").refused(404, "not_found").await;
 }
 
 #[actix_web::test]
@@ -239,8 +238,7 @@ async fn a_person_cancels_then_shares_an_edited_summary_and_sees_the_counsellor_
     // The summary: the listener's draft is shown for the person to read; they rewrite it, and
     // what they wrote is what they send.
     let (status, draft) = app
-        .get("/api/v1/handoff/summary-draft")
-        .bearer_auth(&person)
+        .get_as("/api/v1/handoff/summary-draft", &person)
         .fetch_json()
         .await;
     assert_eq!(status, 200, "{draft}");

@@ -64,13 +64,12 @@ impl TestApp {
 
 /// `GET path` as the staff member signed in with `staff`: status and body.
 pub async fn staff_get(app: &TestApp, staff: &str, path: &str) -> (u16, Value) {
-    app.get(path).bearer_auth(staff).fetch_json_or_null().await
+    app.get_as(path, staff).fetch_json_or_null().await
 }
 
 /// `POST path` with a JSON `body` as the staff member signed in with `staff`: status and body.
 pub async fn staff_post(app: &TestApp, staff: &str, path: &str, body: Value) -> (u16, Value) {
-    app.post(path)
-        .bearer_auth(staff)
+    app.post_as(path, staff)
         .json(&body)
         .fetch_json_or_null()
         .await
@@ -78,8 +77,7 @@ pub async fn staff_post(app: &TestApp, staff: &str, path: &str, body: Value) -> 
 
 /// `POST /api/v1/staff/handoffs/{id}/claim` as `staff`: status and body.
 pub async fn claim(app: &TestApp, staff: &str, id: &str) -> (u16, Value) {
-    app.post(&format!("/api/v1/staff/handoffs/{id}/claim"))
-        .bearer_auth(staff)
+    app.post_as(&format!("/api/v1/staff/handoffs/{id}/claim"), staff)
         .fetch_json_or_null()
         .await
 }
@@ -90,13 +88,19 @@ pub async fn close(app: &TestApp, staff: &str, id: &str, outcome: &str) -> (u16,
     staff_post(app, staff, &path, serde_json::json!({ "outcome": outcome })).await
 }
 
+/// `POST /api/v1/staff/handoffs/{id}/messages` as `staff`: the counsellor's answer `content`.
+pub async fn answer(app: &TestApp, staff: &str, id: &str, content: &str) -> (u16, Value) {
+    let path = format!("/api/v1/staff/handoffs/{id}/messages");
+    staff_post(app, staff, &path, serde_json::json!({ "content": content })).await
+}
+
 /// Opens `GET /api/v1/staff/events` as `staff`, resuming after `last_event_id` when given.
 pub async fn staff_events(
     app: &TestApp,
     staff: &str,
     last_event_id: Option<&str>,
 ) -> crate::events::EventStream {
-    let mut request = app.get("/api/v1/staff/events").bearer_auth(staff);
+    let mut request = app.get_as("/api/v1/staff/events", staff);
     if let Some(id) = last_event_id {
         request = request.header("Last-Event-ID", id);
     }

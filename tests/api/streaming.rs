@@ -436,8 +436,7 @@ async fn a_request_timeout_mid_stream_ends_with_an_error_event(backend: Backend)
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
         let response = app
-            .get("/api/v1/messages")
-            .bearer_auth(&token)
+            .get_as("/api/v1/messages", &token)
             .send()
             .await
             .expect("history");

@@ -35,7 +35,31 @@ impl TestApp {
         self.request(Method::DELETE, path)
     }
 
-    /// The session id the server uses for `token` (from the history answer).
+    /// `DELETE /api/v1/sessions/{token}`: the session's deletion, the token in the path.
+    pub fn delete_session(&self, token: &str) -> RequestBuilder {
+        self.delete(&format!("/api/v1/sessions/{token}"))
+    }
+
+    /// `GET path` with `token` as the bearer (a session's or a member of staff's).
+    pub fn get_as(&self, path: &str, token: &str) -> RequestBuilder {
+        self.get(path).bearer_auth(token)
+    }
+
+    /// `POST path` with `token` as the bearer.
+    pub fn post_as(&self, path: &str, token: &str) -> RequestBuilder {
+        self.post(path).bearer_auth(token)
+    }
+
+    /// `PUT path` with `token` as the bearer.
+    pub fn put_as(&self, path: &str, token: &str) -> RequestBuilder {
+        self.put(path).bearer_auth(token)
+    }
+
+    /// `DELETE path` with `token` as the bearer.
+    pub fn delete_as(&self, path: &str, token: &str) -> RequestBuilder {
+        self.delete(path).bearer_auth(token)
+    }
+
     /// Moves every session's expiry into the past (written in each backend's own time form).
     pub async fn expire_all_sessions(&self) {
         self.expire_all("sessions").await;
@@ -64,6 +88,7 @@ impl TestApp {
         }
     }
 
+    /// The session id the server uses for `token` (from the history answer).
     pub async fn session_id_of(&self, token: &str) -> String {
         self.history(token).await["session_id"]
             .as_str()
@@ -94,6 +119,8 @@ pub trait Fetch {
     async fn fetch_json(self) -> (u16, Value);
     /// Sends the request and reads the status and the JSON body, `Null` when it is not JSON.
     async fn fetch_json_or_null(self) -> (u16, Value);
+    /// Sends the request and asserts that it is refused with `status` and the error `code`.
+    async fn refused(self, status: u16, code: &str);
 }
 
 impl Fetch for RequestBuilder {
@@ -113,6 +140,11 @@ impl Fetch for RequestBuilder {
         let response = self.fetch().await;
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn refused(self, status: u16, code: &str) {
+        let (answered, body) = self.fetch_json_or_null().await;
+        assert_error(answered, &body, status, code);
     }
 }
 
@@ -163,6 +195,35 @@ pub fn keys(value: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// Asserts that `value` is an object with exactly the keys `names`.
+pub fn assert_keys(value: &Value, names: &[&str]) {
+    assert_eq!(keys(value), set(names), "{value}");
+}
+
+/// The strings in the array `value` (anything else in it is passed over).
+pub fn strings_in(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {value}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// The text `key` of each object in the array `value`.
+pub fn texts_of<'a>(value: &'a Value, key: &str) -> Vec<&'a str> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {value}"))
+        .iter()
+        .map(|item| {
+            item[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key} is not text in {item}"))
+        })
+        .collect()
+}
+
 /// A set of key names, to compare with [`keys`].
 pub fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
@@ -204,6 +265,29 @@ pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
         && haystack
             .windows(needle.len())
             .any(|window| window == needle)
+}
+
+/// Each text as its bytes and as hex: the two forms in which a database file may show it.
+pub fn plain_and_hex(texts: &[&str]) -> Vec<Vec<u8>> {
+    texts
+        .iter()
+        .flat_map(|text| {
+            [
+                text.as_bytes().to_vec(),
+                hex::encode(text.as_bytes()).into_bytes(),
+            ]
+        })
+        .collect()
+}
+
+/// Asserts that none of `texts`, as written or hex-encoded, is in the app's database or the
+/// captured logs; `what` says what a hit leaks.
+pub async fn assert_unreadable(app: &TestApp, texts: &[&str], what: &str) {
+    let needles = plain_and_hex(texts);
+    let database = app.database_bytes().await;
+    assert_none_in(&database, &needles, &format!("{what}: in the database"));
+    let logs = crate::helpers::captured_logs();
+    assert_none_in(logs.as_bytes(), &needles, &format!("{what}: in the logs"));
 }
 
 /// Asserts that no needle (none may be empty) occurs in `bytes`; `what` says what a hit leaks.

@@ -251,11 +251,19 @@ impl PriorityMessages {
     pub fn get(&self, category: Category, critical: bool) -> &[Sentence] {
         match category {
             Category::Suicide if critical => &self.suicide_critical,
-            Category::Suicide => &self.suicide,
-            Category::SelfHarm => &self.self_harm,
-            Category::Abuse => &self.abuse,
-            Category::Violence => &self.violence,
-            Category::ThirdParty => &self.third_party,
+            _ => self.below_critical().get(category),
+        }
+    }
+
+    /// The messages for a severity below critical, one per category (the file keeps them beside
+    /// `suicide_critical`, so they cannot be read as a [`ByCategory`] of their own).
+    fn below_critical(&self) -> ByCategory<&[Sentence]> {
+        ByCategory {
+            suicide: &self.suicide,
+            self_harm: &self.self_harm,
+            abuse: &self.abuse,
+            violence: &self.violence,
+            third_party: &self.third_party,
         }
     }
 }

@@ -62,18 +62,28 @@ async fn in_batches(
     }
 }
 
-/// One sweep: expired sessions (evicted here and announced to other instances), health
-/// snapshots, idempotency keys and staff tokens past their time, and ended handoffs shredded.
-/// `report` counts what was removed, also when a later step fails.
-async fn sweep(
+/// What the janitor's jobs work through, cloned into each job so that it runs apart from the
+/// actor.
+#[derive(Clone)]
+struct Crew {
     persistence: Mailbox<PersistenceActor>,
     registry: Mailbox<SessionRegistry>,
     settings: JanitorSettings,
     metrics: Metrics,
-    report: &mut SweepReport,
-) -> Result<(), PipelineError> {
+}
+
+/// One sweep: expired sessions (evicted here and announced to other instances), health
+/// snapshots, idempotency keys and staff tokens past their time, and ended handoffs shredded.
+/// `report` counts what was removed, also when a later step fails.
+async fn sweep(crew: &Crew, report: &mut SweepReport) -> Result<(), PipelineError> {
+    let Crew {
+        persistence,
+        registry,
+        settings,
+        metrics,
+    } = crew;
     let batch = settings.batch_size;
-    in_batches(&settings, &mut report.sessions_deleted, async || {
+    in_batches(settings, &mut report.sessions_deleted, async || {
         let now = Timestamp::now();
         let ids = persistence.ask(ExpireSessions { now, batch }).await?;
         let deleted = ids.len() as u64;
@@ -95,32 +105,26 @@ async fn sweep(
     })
     .await?;
     let before = Timestamp::now().minus(settings.health_retention);
-    in_batches(
-        &settings,
-        &mut report.health_snapshots_deleted,
-        async || {
-            let deleted = persistence
-                .ask(PurgeHealthSnapshots { before, batch })
-                .await?;
-            metrics.janitor_deleted(JanitorKind::HealthMetrics, deleted);
-            Ok(deleted)
-        },
-    )
+    in_batches(settings, &mut report.health_snapshots_deleted, async || {
+        let deleted = persistence
+            .ask(PurgeHealthSnapshots { before, batch })
+            .await?;
+        metrics.janitor_deleted(JanitorKind::HealthMetrics, deleted);
+        Ok(deleted)
+    })
     .await?;
     let now = Timestamp::now();
-    in_batches(
-        &settings,
-        &mut report.idempotency_keys_deleted,
-        async || persistence.ask(PurgeIdempotencyKeys { now, batch }).await,
-    )
+    in_batches(settings, &mut report.idempotency_keys_deleted, async || {
+        persistence.ask(PurgeIdempotencyKeys { now, batch }).await
+    })
     .await?;
-    in_batches(&settings, &mut report.staff_tokens_deleted, async || {
+    in_batches(settings, &mut report.staff_tokens_deleted, async || {
         persistence.ask(PurgeStaffTokens { now, batch }).await
     })
     .await?;
     // Ended handoffs past their retention: their keys go, and with them all a
     // counsellor could read.
-    in_batches(&settings, &mut report.handoffs_shredded, async || {
+    in_batches(settings, &mut report.handoffs_shredded, async || {
         persistence.ask(ShredEndedHandoffs { now, batch }).await
     })
     .await
@@ -143,14 +147,60 @@ fn log_sweep(report: &SweepReport, failed: Option<&PipelineError>) {
     }
 }
 
+/// A sweep, logged and counted as a janitor run.
+async fn run_sweep(crew: Crew) -> Result<SweepReport, PipelineError> {
+    let mut report = SweepReport::default();
+    let swept = sweep(&crew, &mut report).await;
+    log_sweep(&report, swept.as_ref().err());
+    let outcome = match swept {
+        Ok(()) => JanitorOutcome::Ok,
+        Err(_) => JanitorOutcome::Error,
+    };
+    crew.metrics.janitor_run(outcome);
+    swept.map(|()| report)
+}
+
+/// Hands the user messages left awaiting their reply past the grace to their sessions' actors
+/// (started if not live) to be answered; answers how many were.
+async fn answer_orphans(crew: Crew) -> Result<u64, PipelineError> {
+    let now = Timestamp::now();
+    let sessions = crew
+        .persistence
+        .ask(FindOrphanedSessions {
+            committed_by: now.minus(crew.settings.orphan_grace),
+            now,
+            limit: crew.settings.batch_size,
+        })
+        .await?;
+    if sessions.is_empty() {
+        return Ok(0);
+    }
+    let handles = crew.registry.ask(WakeSessions { sessions }).await?;
+    let mut answered = 0;
+    // One at a time: each answer is a small commit, and chat traffic goes first.
+    for handle in handles {
+        match handle.mailbox.ask(AnswerAwaiting).await {
+            // Recovery is best effort: only what it did answer counts.
+            Ok(now_answered) => answered += now_answered.len() as u64,
+            // Deleted or expired meanwhile, or busy: the next sweep looks again.
+            Err(error) => tracing::warn!(
+                session_id = %handle.session_id,
+                %error,
+                "could not answer an orphaned message yet"
+            ),
+        }
+    }
+    if answered > 0 {
+        tracing::info!(messages = answered, "janitor answered orphaned messages");
+    }
+    Ok(answered)
+}
+
 /// Housekeeping actor.
 pub struct JanitorActor {
-    persistence: Mailbox<PersistenceActor>,
-    registry: Mailbox<SessionRegistry>,
+    crew: Crew,
     detector: SharedDetector,
     store: Store,
-    settings: JanitorSettings,
-    metrics: Metrics,
     last_snapshot: Timestamp,
     supervision: Supervision,
 }
@@ -170,12 +220,14 @@ impl JanitorActor {
     ) -> Self {
         let supervision = Supervision::new(ActorKind::Janitor, metrics.clone(), health);
         JanitorActor {
-            persistence,
-            registry,
+            crew: Crew {
+                persistence,
+                registry,
+                settings,
+                metrics,
+            },
             detector,
             store,
-            settings,
-            metrics,
             last_snapshot: Timestamp::now(),
             supervision,
         }
@@ -188,19 +240,19 @@ impl Actor for JanitorActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         self.supervision.started(ctx);
         let me = ctx.address();
-        if self.settings.sweep_at_start {
+        if self.crew.settings.sweep_at_start {
             me.do_send(RunSweep);
         }
-        ctx.run_interval(self.settings.sweep_interval, |_, ctx| {
+        ctx.run_interval(self.crew.settings.sweep_interval, |_, ctx| {
             ctx.address().do_send(RunSweep)
         });
-        ctx.run_interval(self.settings.snapshot_interval, |_, ctx| {
+        ctx.run_interval(self.crew.settings.snapshot_interval, |_, ctx| {
             ctx.address().do_send(TakeSnapshot)
         });
-        ctx.run_interval(self.settings.rules_poll_interval, |_, ctx| {
+        ctx.run_interval(self.crew.settings.rules_poll_interval, |_, ctx| {
             ctx.address().do_send(ReloadRules)
         });
-        ctx.run_interval(self.settings.orphan_sweep_interval, |_, ctx| {
+        ctx.run_interval(self.crew.settings.orphan_sweep_interval, |_, ctx| {
             ctx.address().do_send(AnswerOrphans)
         });
     }
@@ -212,89 +264,31 @@ impl Actor for JanitorActor {
 
 supervised_actor!(JanitorActor);
 
-impl Handler<RunSweep> for JanitorActor {
-    type Result = AtomicResponse<Self, Result<SweepReport, PipelineError>>;
+/// The janitor's jobs that need only its crew. Each runs to its end before the janitor takes its
+/// next message, so two runs of one job never overlap.
+macro_rules! crew_jobs {
+    ($($message:ty => $job:ident -> $answer:ty),* $(,)?) => {$(
+        impl Handler<$message> for JanitorActor {
+            type Result = AtomicResponse<Self, Result<$answer, PipelineError>>;
 
-    fn handle(&mut self, _msg: RunSweep, _ctx: &mut Self::Context) -> Self::Result {
-        let persistence = self.persistence.clone();
-        let registry = self.registry.clone();
-        let settings = self.settings.clone();
-        let metrics = self.metrics.clone();
-        let work = async move {
-            let mut report = SweepReport::default();
-            let swept = sweep(
-                persistence,
-                registry,
-                settings,
-                metrics.clone(),
-                &mut report,
-            )
-            .await;
-            log_sweep(&report, swept.as_ref().err());
-            match swept {
-                Ok(()) => {
-                    metrics.janitor_run(JanitorOutcome::Ok);
-                    Ok(report)
-                }
-                Err(error) => {
-                    metrics.janitor_run(JanitorOutcome::Error);
-                    Err(error)
-                }
+            fn handle(&mut self, _msg: $message, _ctx: &mut Self::Context) -> Self::Result {
+                AtomicResponse::new(Box::pin($job(self.crew.clone()).into_actor(self)))
             }
-        };
-        AtomicResponse::new(Box::pin(work.into_actor(self)))
-    }
+        }
+    )*};
 }
 
-impl Handler<AnswerOrphans> for JanitorActor {
-    type Result = AtomicResponse<Self, Result<u64, PipelineError>>;
-
-    fn handle(&mut self, _msg: AnswerOrphans, _ctx: &mut Self::Context) -> Self::Result {
-        let persistence = self.persistence.clone();
-        let registry = self.registry.clone();
-        let settings = self.settings.clone();
-        let work = async move {
-            let now = Timestamp::now();
-            let sessions = persistence
-                .ask(FindOrphanedSessions {
-                    committed_by: now.minus(settings.orphan_grace),
-                    now,
-                    limit: settings.batch_size,
-                })
-                .await?;
-            if sessions.is_empty() {
-                return Ok(0);
-            }
-            let handles = registry.ask(WakeSessions { sessions }).await?;
-            let mut answered = 0;
-            // One at a time: each answer is a small commit, and chat traffic goes first.
-            for handle in handles {
-                match handle.mailbox.ask(AnswerAwaiting).await {
-                    // Recovery is best effort: only what it did answer counts.
-                    Ok(now_answered) => answered += now_answered.len() as u64,
-                    // Deleted or expired meanwhile, or busy: the next sweep looks again.
-                    Err(error) => tracing::warn!(
-                        session_id = %handle.session_id,
-                        %error,
-                        "could not answer an orphaned message yet"
-                    ),
-                }
-            }
-            if answered > 0 {
-                tracing::info!(messages = answered, "janitor answered orphaned messages");
-            }
-            Ok(answered)
-        };
-        AtomicResponse::new(Box::pin(work.into_actor(self)))
-    }
+crew_jobs! {
+    RunSweep => run_sweep -> SweepReport,
+    AnswerOrphans => answer_orphans -> u64,
 }
 
 impl Handler<TakeSnapshot> for JanitorActor {
     type Result = AtomicResponse<Self, Result<HealthSnapshot, PipelineError>>;
 
     fn handle(&mut self, _msg: TakeSnapshot, _ctx: &mut Self::Context) -> Self::Result {
-        let persistence = self.persistence.clone();
-        let registry = self.registry.clone();
+        let persistence = self.crew.persistence.clone();
+        let registry = self.crew.registry.clone();
         let since = self.last_snapshot;
         let (pool_size, pool_idle) = self.store.pool_state();
         let work = async move {
@@ -334,7 +328,7 @@ impl Handler<ReloadRules> for JanitorActor {
     type Result = AtomicResponse<Self, Result<bool, PipelineError>>;
 
     fn handle(&mut self, _msg: ReloadRules, _ctx: &mut Self::Context) -> Self::Result {
-        let persistence = self.persistence.clone();
+        let persistence = self.crew.persistence.clone();
         let detector = self.detector.clone();
         let work = async move {
             let fingerprint = persistence.ask(LoadRulesFingerprint {}).await?;

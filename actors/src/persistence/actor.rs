@@ -147,7 +147,7 @@ answer_from_store! {
     FindOrphanedSessions => |store, msg| store.sessions_with_orphans(msg.committed_by, msg.now, msg.limit);
     RecordActivity => |store, msg| store.touch_session(msg.id, msg.now);
     ExtendSession => |store, msg| store.refresh_session(msg.id, msg.now, msg.expires_at);
-    DeleteSession => |store, msg| store.delete_session(msg.id);
+    DeleteSession => |store, msg| store.delete_session(msg.id, msg.token_hash.as_bytes());
     LoadSessionKey => |store, msg| store.session_key(msg.id);
     LoadMessageStats => |store, msg| store.message_stats(msg.session_id);
     LoadContext => |store, msg| store.load_context(msg.session_id);

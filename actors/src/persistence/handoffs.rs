@@ -14,15 +14,21 @@ use sqlx::Connection;
 use uuid::Uuid;
 
 /// Shreds one handoff inside a transaction (a macro so one body serves both backends' types):
-/// the key first, which alone makes the entries unreadable, then the entries themselves.
+/// the key first, which alone makes the entries unreadable, then the entries themselves. Answers
+/// whether there was a key to destroy: none when another transaction (a quick exit, the session's
+/// deletion) shredded the handoff first.
 macro_rules! shred_in {
     ($tx:expr, $id:expr) => {{
-        for sql in [
-            "DELETE FROM handoff_keys WHERE handoff_id = $1",
-            "DELETE FROM handoff_entries WHERE handoff_id = $1",
-        ] {
-            sqlx::query(sql).bind($id).execute(&mut *$tx).await?;
-        }
+        let keys = sqlx::query("DELETE FROM handoff_keys WHERE handoff_id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM handoff_entries WHERE handoff_id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        keys == 1
     }};
 }
 
@@ -388,7 +394,8 @@ impl Store {
             .await?
             .rows_affected();
             if affected == 1 && withdrawal == Withdrawal::Cancelled {
-                shred_in!(tx, open.id);
+                // The key is there: the handoff row was still open under the session's lock.
+                let _shredded: bool = shred_in!(tx, open.id);
             }
             finish_change!(tx, affected)
         });
@@ -535,7 +542,8 @@ impl Store {
     }
 
     /// Destroys the keys and sealed entries of ended handoffs whose retention is over, in a
-    /// batch. Answers how many handoffs were shredded.
+    /// batch. Answers how many handoffs were shredded here: one shredded by another transaction
+    /// between the selection and its own does not count.
     pub async fn shred_ended_handoffs(
         &self,
         now: Timestamp,
@@ -551,14 +559,17 @@ impl Store {
             .fetch_all(&mut *conn)
             .await?
         });
+        let mut shredded = 0;
         for id in &ids {
-            with_connection!(self, conn => {
+            let shredded_here = with_connection!(self, conn => {
                 let mut tx = conn.begin().await?;
-                shred_in!(tx, *id);
+                let shredded_here = shred_in!(tx, *id);
                 tx.commit().await?;
+                shredded_here
             });
+            shredded += u64::from(shredded_here);
         }
-        Ok(ids.len() as u64)
+        Ok(shredded)
     }
 
     /// Ended handoffs counted by the conversation's risk and the outcome: `(risk, outcome, n)`.

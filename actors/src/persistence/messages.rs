@@ -94,12 +94,14 @@ pub struct ExtendSession {
     pub expires_at: Timestamp,
 }
 
-/// Hard-delete a session and everything of it.
+/// Hard-delete a session and everything of it, while `token_hash` still names it.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<bool, PipelineError>")]
 pub struct DeleteSession {
     /// Session.
     pub id: Uuid,
+    /// The token the caller found it by.
+    pub token_hash: TokenHash,
 }
 
 /// Load a session's wrapped data key.

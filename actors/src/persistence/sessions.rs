@@ -144,11 +144,18 @@ impl Store {
     }
 
     /// Hard-deletes a session; the cascade removes its messages, context, feedback, training
-    /// data and wrapped key (crypto-shredding). False when it did not exist.
-    pub async fn delete_session(&self, id: Uuid) -> Result<bool, StoreError> {
+    /// data and wrapped key (crypto-shredding). False when it did not exist, or its token no
+    /// longer names it: a quick exit that revoked the token after the caller found the session
+    /// ended it first, and the deletion must answer as for any session gone.
+    pub async fn delete_session(
+        &self,
+        id: Uuid,
+        token_hash: &[u8; 32],
+    ) -> Result<bool, StoreError> {
         let affected = with_connection!(self, conn => {
-            sqlx::query("DELETE FROM sessions WHERE id = $1")
+            sqlx::query("DELETE FROM sessions WHERE id = $1 AND token_hash = $2")
                 .bind(id)
+                .bind(&token_hash[..])
                 .execute(&mut *conn)
                 .await?
                 .rows_affected()

@@ -34,6 +34,17 @@ pub struct Prepared<'a> {
     pub crisis_info: Option<CrisisInfo>,
 }
 
+/// A message of the person's to copy for the counsellor of an assigned handoff.
+#[derive(Clone, Copy)]
+pub(super) struct ForCounsellor<'a> {
+    /// The assigned handoff.
+    pub handoff_id: Uuid,
+    /// The message as stored in the person's history.
+    pub message: &'a StoredMessage,
+    /// Its text, sealed again under the handoff's key for the copy.
+    pub content: &'a str,
+}
+
 /// Commits the message alone (no reply), reports it, and copies it for the counsellor of
 /// `handoff_id`.
 pub async fn post_to_counsellor(
@@ -76,7 +87,12 @@ pub async fn post_to_counsellor(
     if let Some(sink) = sink {
         sink.accepted(shown.clone(), crisis_info.clone());
     }
-    copy_or_log(deps, state, handoff_id, &message, content).await;
+    let copy = ForCounsellor {
+        handoff_id,
+        message: &message,
+        content,
+    };
+    copy_or_log(deps, state, copy).await;
     raise_risk(deps, state, risk).await;
     Ok(PostedMessage {
         user_message: shown,
@@ -114,17 +130,11 @@ pub async fn raise_risk(deps: &SessionDeps, state: &mut SessionState, risk: Conv
 
 /// A message of the person's stays theirs and stored either way: a copy for the counsellor that
 /// fails is logged, not undone. The counsellor's views are told of the new entry.
-pub(super) async fn copy_or_log(
-    deps: &SessionDeps,
-    state: &mut SessionState,
-    handoff_id: Uuid,
-    message: &StoredMessage,
-    content: &str,
-) {
-    if let Err(error) = copy_for_counsellor(deps, state, handoff_id, message, content).await {
+async fn copy_or_log(deps: &SessionDeps, state: &mut SessionState, copy: ForCounsellor<'_>) {
+    if let Err(error) = copy_for_counsellor(deps, state, copy).await {
         tracing::error!(error = %error, "a message could not be copied for the counsellor");
     }
-    deps.changes.handoff(message.session_id);
+    deps.changes.handoff(copy.message.session_id);
 }
 
 /// The assigned handoff's key, unwrapped once per handoff; `None` once it was destroyed.
@@ -161,9 +171,11 @@ async fn handoff_key(
 async fn copy_for_counsellor(
     deps: &SessionDeps,
     state: &mut SessionState,
-    handoff_id: Uuid,
-    message: &StoredMessage,
-    content: &str,
+    ForCounsellor {
+        handoff_id,
+        message,
+        content,
+    }: ForCounsellor<'_>,
 ) -> Result<(), PipelineError> {
     let Some(key) = handoff_key(deps, state, handoff_id).await? else {
         return Ok(());
@@ -202,22 +214,20 @@ async fn copy_for_counsellor(
 pub(super) async fn hand_over(
     deps: &SessionDeps,
     state: &mut SessionState,
-    handoff_id: Uuid,
-    message: &StoredMessage,
-    content: &str,
+    copy: ForCounsellor<'_>,
 ) -> Result<(), PipelineError> {
     let handed = deps
         .persistence
         .ask(HandOverAwaiting {
-            session_id: message.session_id,
-            message_id: message.id,
+            session_id: copy.message.session_id,
+            message_id: copy.message.id,
             expected_version: state.version,
         })
         .await?;
     if !handed {
         return Err(PipelineError::Store(StoreError::VersionConflict));
     }
-    copy_or_log(deps, state, handoff_id, message, content).await;
+    copy_or_log(deps, state, copy).await;
     raise_risk(deps, state, state.risk).await;
     Ok(())
 }

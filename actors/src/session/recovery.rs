@@ -7,6 +7,7 @@
 //! that exactly once across instances.
 
 use super::deps::SessionDeps;
+use super::handoff::ForCounsellor;
 use super::pipeline::{SAFETY_MODEL, SealedReply, seal_reply, view};
 use super::state::SessionState;
 use super::view::ChatMessage;
@@ -86,7 +87,12 @@ async fn try_answer_awaiting(
         let text = open_text(deps, state, &message).await?;
         let reply = match counsellor {
             Some(handoff_id) => {
-                super::handoff::hand_over(deps, state, handoff_id, &message, &text).await?;
+                let copy = ForCounsellor {
+                    handoff_id,
+                    message: &message,
+                    content: &text,
+                };
+                super::handoff::hand_over(deps, state, copy).await?;
                 None
             }
             None => Some(answer(deps, state, &message, text).await?),

@@ -285,7 +285,7 @@ impl Handler<CloseSession> for SessionRegistry {
                             .id
                     }
                 };
-                if !persistence.ask(DeleteSession { id }).await? {
+                if !persistence.ask(DeleteSession { id, token_hash }).await? {
                     return Err(PipelineError::SessionNotFound);
                 }
                 metrics.session_deleted(DeleteReason::User);

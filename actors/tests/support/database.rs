@@ -48,6 +48,11 @@ impl Database {
         }
     }
 
+    /// Whether this is a PostgreSQL database (else a SQLite file).
+    pub fn is_postgres(&self) -> bool {
+        self.pg_name.is_some()
+    }
+
     /// Drops a PostgreSQL database; a SQLite directory goes with the value.
     pub async fn drop(self) {
         if let Some(name) = self.pg_name {

@@ -10,7 +10,7 @@ use cbln_actors::crisis::parse_hotlines;
 use cbln_actors::crypto::{KeyRing, MasterKey, TokenHash, TokenHasher};
 use cbln_actors::domain::Language;
 use cbln_actors::janitor::JanitorSettings;
-use cbln_actors::persistence::{Store, StoreSettings};
+use cbln_actors::persistence::{NewSession, Store, StoreSettings, Timestamp, WrappedKey};
 use cbln_actors::responder::Responder;
 use cbln_actors::session_registry::{CreateSession, RegistrySettings};
 use cbln_actors::supervision::RestartPolicy;
@@ -92,6 +92,32 @@ pub async fn start_system(
     .await
     .expect("actor system starts");
     (system, store)
+}
+
+/// The hash of `token` under the tests' fixed token-hashing key.
+pub fn token_hash(token: &str) -> TokenHash {
+    TokenHasher::new(&[7u8; 32]).expect("hasher").hash(token)
+}
+
+/// A Vietnamese session written straight to the store, whose token is `token`, last active (and
+/// created) `created_at`, expiring an hour later: its id.
+pub async fn insert_session(store: &Store, token: &str, created_at: Timestamp) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    store
+        .insert_session(&NewSession {
+            id,
+            token_hash: token_hash(token),
+            language: Language::Vi,
+            created_at,
+            expires_at: created_at.plus(Duration::from_secs(3600)),
+            wrapped_key: WrappedKey {
+                key_id: 1,
+                wrapped_key: vec![1; 60],
+            },
+        })
+        .await
+        .expect("insert session");
+    id
 }
 
 /// Creates a Vietnamese session through the registry: its token's hash and its id.

@@ -12,6 +12,7 @@ use super::staff_views::{
 use super::views::HandoffOutcome;
 use crate::http::body::required_json_body;
 use crate::http::error::ApiError;
+use crate::http::keys::session_key;
 use crate::http::openapi;
 use crate::http::staff::{StaffPrincipal, StaffRole};
 use crate::http::state::AppState;
@@ -23,7 +24,7 @@ use cbln_actors::handoff::{EntryRole, HandoffEntry, HandoffRecord, HandoffStatus
 use cbln_actors::persistence::messages::InsertCounsellorMessage;
 use cbln_actors::persistence::messages::{
     ClaimHandoff, CloseHandoff, CountHandoffOutcomes, ListQueuedHandoffs, LoadHandoff,
-    LoadQueueFigures, LoadSessionKey,
+    LoadQueueFigures,
 };
 use cbln_actors::persistence::{StoredMessage, Timestamp};
 use uuid::Uuid;
@@ -306,21 +307,10 @@ async fn commit_to_history(
     now: Timestamp,
 ) -> Result<StoredMessage, ApiError> {
     let session_id = record.session_id;
-    let wrapped = state
-        .system
-        .persistence
-        .ask(LoadSessionKey { id: session_id })
+    let key = session_key(state, session_id)
         .await?
         // Shredded by a quick exit: the person is gone.
         .ok_or(ApiError::HandoffEnded)?;
-    let key = state
-        .system
-        .keyring
-        .unwrap(&wrapped.wrapped_key, session_id)
-        .map_err(|error| {
-            tracing::error!(error = %error, "a session's data key could not be unwrapped");
-            ApiError::Internal
-        })?;
     let id = Uuid::new_v4();
     let mut message = StoredMessage {
         id,

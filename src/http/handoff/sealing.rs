@@ -2,6 +2,7 @@
 //! counsellor may read. Like idempotent answers, sealed here with the keyring: a few short texts.
 
 use crate::http::error::ApiError;
+use crate::http::keys::unwrapped;
 use crate::http::state::AppState;
 use cbln_actors::handoff::{HandoffEntry, HandoffKey};
 use cbln_actors::persistence::messages::{AppendHandoffEntry, LoadHandoffEntries, LoadHandoffKey};
@@ -12,20 +13,16 @@ pub async fn handoff_key(
     state: &AppState,
     handoff_id: Uuid,
 ) -> Result<Option<HandoffKey>, ApiError> {
-    let Some(wrapped) = state
+    let loaded = state
         .system
         .persistence
         .ask(LoadHandoffKey { id: handoff_id })
-        .await?
-    else {
-        return Ok(None);
-    };
-    HandoffKey::unwrap(&state.system.keyring, handoff_id, &wrapped)
-        .map(Some)
-        .map_err(|error| {
-            tracing::error!(error = %error, "a handoff's key could not be unwrapped");
-            ApiError::Internal
-        })
+        .await?;
+    unwrapped(
+        loaded,
+        |wrapped| HandoffKey::unwrap(&state.system.keyring, handoff_id, &wrapped),
+        "a handoff's key",
+    )
 }
 
 /// Everything a counsellor may read of the handoff, opened; empty once its key is destroyed.

@@ -18,23 +18,19 @@
 use super::sealing::read_entries;
 use super::staff_views::{EntryView, StaffHandoffView};
 use crate::http::error::ApiError;
-use crate::http::event_stream::{
-    Wake, frame, heartbeat, heartbeat_timer, last_event_id, next_wake, response,
-};
+use crate::http::event_stream::{Outbox, Relay, frame, last_event_id, next_event, response};
 use crate::http::openapi;
 use crate::http::staff::{StaffPrincipal, StaffRole};
 use crate::http::state::AppState;
-use actix_web::web::{Bytes, Data};
+use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::handoff::{HandoffRecord, HandoffStatus};
 use cbln_actors::persistence::Timestamp;
 use cbln_actors::persistence::messages::{ListStaffHandoffs, LoadQueueFigures, LoadSessionHandoff};
 use cbln_actors::session_events::SessionChange;
 use serde_json::json;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Duration;
-use tokio::sync::broadcast;
-use tokio::time::Interval;
 use uuid::Uuid;
 
 /// How far back a stream may resume: a reconnect comes within seconds; an older id is a reset.
@@ -65,12 +61,9 @@ pub async fn stream(
         state: state.clone(),
         staff_id: principal.staff_id,
         started: now,
-        changes,
-        queue: VecDeque::new(),
+        outbox: Outbox::new(changes, state.event_heartbeat),
         shown: HashMap::new(),
         last_id: 0,
-        ended: false,
-        heartbeat: heartbeat_timer(state.event_heartbeat),
     };
     let resume_at = resume_after.and_then(|id| resumable(id, now));
     match (resume_after, resume_at) {
@@ -86,8 +79,7 @@ pub async fn stream(
         connection.catch_up(at).await;
     }
     Ok(response(futures_util::stream::unfold(
-        connection,
-        StaffConnection::next,
+        connection, next_event,
     )))
 }
 
@@ -97,47 +89,37 @@ struct StaffConnection {
     /// Messages before this were there when the stream began (the counsellor reads them with
     /// `GET …/messages`); later ones are sent.
     started: Timestamp,
-    changes: broadcast::Receiver<SessionChange>,
-    queue: VecDeque<Bytes>,
+    outbox: Outbox,
     /// Messages of each of the caller's handoffs already accounted for.
     shown: HashMap<Uuid, usize>,
     /// The id of the latest event (microseconds since the epoch when it was sent).
     last_id: u64,
-    ended: bool,
-    heartbeat: Interval,
+}
+
+impl Relay for StaffConnection {
+    fn outbox(&mut self) -> &mut Outbox {
+        &mut self.outbox
+    }
+
+    async fn changed(&mut self, change: Option<SessionChange>) {
+        match change {
+            Some(SessionChange::Handoff { session_id }) => {
+                self.queue_changed().await;
+                self.handoff_changed(session_id).await;
+            }
+            Some(SessionChange::Ended { .. }) => self.queue_changed().await,
+            Some(_) => {}
+            // Fell behind: the queue is read afresh; messages come with the next change.
+            None => self.queue_changed().await,
+        }
+    }
 }
 
 impl StaffConnection {
-    async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Self)> {
-        loop {
-            if let Some(bytes) = self.queue.pop_front() {
-                return Some((Ok(bytes), self));
-            }
-            if self.ended {
-                return None;
-            }
-            let wake = next_wake(&mut self.heartbeat, &mut self.changes).await;
-            match wake {
-                Wake::Heartbeat => self.queue.push_back(heartbeat()),
-                Wake::Change(Ok(SessionChange::Handoff { session_id })) => {
-                    self.queue_changed().await;
-                    self.handoff_changed(session_id).await;
-                }
-                Wake::Change(Ok(SessionChange::Ended { .. })) => self.queue_changed().await,
-                Wake::Change(Ok(_)) => {}
-                // Fell behind: the queue is read afresh; messages come with the next change.
-                Wake::Change(Err(broadcast::error::RecvError::Lagged(_))) => {
-                    self.queue_changed().await
-                }
-                Wake::Change(Err(broadcast::error::RecvError::Closed)) => self.ended = true,
-            }
-        }
-    }
-
     fn push(&mut self, name: &str, data: &impl serde::Serialize) {
         let now = u64::try_from(Timestamp::now().unix_millis()).unwrap_or(0) * 1000;
         self.last_id = now.max(self.last_id + 1);
-        self.queue.push_back(frame(self.last_id, name, data));
+        self.outbox.queue.push_back(frame(self.last_id, name, data));
     }
 
     /// After a break: the caller's handoffs as they stand, and their messages since then.
