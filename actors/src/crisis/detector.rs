@@ -213,11 +213,19 @@ const NEGATION_LINKS: &[&str] = &["phải", "hề", "bao", "giờ"];
 const MAX_NEGATION_LINKS: usize = 2;
 
 /// A negated phrase is a question, not a negation, after one of these ("sao mình không chết đi",
-/// "why don't i just kill myself").
-const RHETORICAL: &[&str] = &["sao", "why", "hay"];
+/// "why don't i just kill myself", "ai bảo mình không muốn chết").
+const RHETORICAL: &[&str] = &["sao", "why", "hay", "ai"];
 
-/// After the phrase, these make "không" mean "cannot": "mình không chết được" is a wish.
+/// Right after the phrase, these make "không" mean "cannot": "mình không chết được" is a wish.
 const ABILITY_AFTER: &[&str] = &["được", "nổi", "đi"];
+
+/// Soon after the phrase, these make the negation a condition or a comparison, not a denial:
+/// "không cắt tay thì mình không ngủ được", "i've never cut myself this deep before", "chưa
+/// bao giờ mình muốn chết như lúc này".
+const CONDITION_AFTER: &[&str] = &["thì", "là", "this", "như", "before", "hơn"];
+
+/// How far after the phrase a condition or comparison word is looked for.
+const CONDITION_WINDOW: usize = 3;
 
 #[derive(Debug, Clone, Copy)]
 struct Hit {
@@ -510,7 +518,7 @@ impl CrisisDetector {
                             || views.same_clause(usize::from(e.end), usize::from(h.start)))
                 })
                 .map(|e| e.rule)
-                .or_else(|| frame.filter(|f| f.frames(h)).map(|f| f.rule))
+                .or_else(|| frame.filter(|f| f.frames(views, h)).map(|f| f.rule))
         };
         let writer_in_message =
             about_others.is_some() && (0..views.len()).any(|i| is_self_word(views, i));
@@ -922,15 +930,17 @@ impl CrisisDetector {
         None
     }
 
-    /// "hồi nhỏ bị stepdad đánh, giờ mẹ t divorce rồi": a past marker, the events, then a later
-    /// clause told in the present that names no danger. Whatever lies between the two markers is
-    /// the resolved past. "giờ" after a number or "mấy" is a clock time, not the present.
+    /// "hồi nhỏ bị stepdad đánh, giờ mẹ t divorce rồi, mọi thứ okay": a past marker, the events
+    /// in its clause, then a later clause opened by a present marker that says the danger is
+    /// settled and names none. Absence of danger words alone is not enough: danger is told in
+    /// more words than any list holds ("giờ chú ấy chuyển về ở chung nhà mình").
     fn past_frame(
         &self,
         views: &Views,
         hits: &[Hit],
         active: &HashMap<SignalKind, Vec<usize>>,
     ) -> Option<PastFrame> {
+        let sets = word_sets();
         let signal_hits = |kind: SignalKind| {
             active
                 .get(&kind)
@@ -939,14 +949,21 @@ impl CrisisDetector {
                 .map(move |&i| &hits[i])
         };
         let past = signal_hits(SignalKind::Past).min_by_key(|h| h.start)?;
+        // "bao giờ", "tới giờ", "3 giờ", "mấy giờ": never the present set against the past.
         let nowadays = signal_hits(SignalKind::Nowadays)
             .filter(|n| {
                 n.start >= past.end
                     && !views.same_clause(usize::from(past.end), usize::from(n.start))
                     && !(n.start > 0
-                        && word_in(views, usize::from(n.start) - 1, &word_sets().clock))
+                        && word_in(views, usize::from(n.start) - 1, &sets.not_present_before))
             })
             .min_by_key(|n| n.start)?;
+        // "giờ mọi thứ okay", and "I eat properly now" with the marker after the word.
+        let settled = signal_hits(SignalKind::Settled).any(|h| {
+            h.start >= past.end
+                && !views.same_clause(usize::from(past.end), usize::from(h.start))
+                && !(h.start > 0 && word_in(views, usize::from(h.start) - 1, &sets.unsettling))
+        });
         let danger_after = hits.iter().any(|h| {
             h.start >= nowadays.end
                 && match self.rule(h).class {
@@ -955,11 +972,11 @@ impl CrisisDetector {
                     RuleClass::Exception(_) => false,
                 }
         });
-        let goes_on = (usize::from(nowadays.end)..views.len())
-            .any(|i| word_in(views, i, &word_sets().continuing));
-        (!danger_after && !goes_on).then_some(PastFrame {
+        let goes_on =
+            (usize::from(nowadays.end)..views.len()).any(|i| word_in(views, i, &sets.continuing));
+        (settled && !danger_after && !goes_on).then_some(PastFrame {
             rule: past.rule,
-            from: past.start,
+            clause_of: past.start,
             to: nowadays.start,
         })
     }
@@ -986,22 +1003,40 @@ const DANGER_AFTER_NOWADAYS: &[SignalKind] = &[
     SignalKind::Distress,
     SignalKind::Assault,
     SignalKind::Death,
+    SignalKind::WeakMeans,
+    SignalKind::StepDoubt,
 ];
 
-/// Told after "giờ" / "now", these say that what happened goes on ("giờ em vẫn bị gọi ra").
-const CONTINUING: &[&str] = &["vẫn", "still", "lại", "again"];
+/// Told after "giờ" / "now", these say that what happened goes on ("giờ em vẫn bị gọi ra",
+/// "bây giờ cũng thế", "ngày nào cũng vậy", "now he's back", "every night", "it's worse").
+const CONTINUING: &[&str] = &[
+    "vẫn", "lại", "thế", "vậy", "mỗi", "nào", "tệ", "nặng", "still", "again", "every", "back",
+    "worse",
+];
 
-/// The stretch of a message between a past marker and the calm present that follows it.
+/// "giờ" after these is not the present: "bao giờ", "tới giờ" (up to now), "3 giờ", "mấy giờ".
+const NOT_PRESENT_BEFORE: &[&str] = &["0", "mấy", "bao", "nửa", "tới", "đến", "từ", "mọi"];
+
+/// A settled word after these is not settled: "chưa ổn", "không an toàn", "not safe".
+const UNSETTLING: &[&str] = &[
+    "không", "chưa", "chẳng", "chả", "not", "never", "isnt", "arent",
+];
+
+/// A past marker's clause, told before a settled present.
 #[derive(Debug, Clone, Copy)]
 struct PastFrame {
     rule: u32,
-    from: u16,
+    clause_of: u16,
     to: u16,
 }
 
 impl PastFrame {
-    fn frames(&self, h: &Hit) -> bool {
-        self.from <= h.start && h.end <= self.to
+    /// Only what the past marker's own clause tells is put to rest: "hồi trước mình còn do dự,
+    /// mình muốn tự tử, giờ thì quyết rồi" has its wish in a clause of its own.
+    fn frames(&self, views: &Views, h: &Hit) -> bool {
+        self.clause_of <= h.start
+            && h.end <= self.to
+            && views.same_clause(usize::from(self.clause_of), usize::from(h.start))
     }
 }
 
@@ -1027,12 +1062,13 @@ fn negation_before(views: &Views, exceptions: &[(&Hit, ExceptionKind)], h: &Hit)
                 && e.start < h.start
                 && h.start.saturating_sub(e.end) <= 3
                 && views.same_clause(usize::from(e.start), usize::from(h.start))
+                && negation_holds(views, usize::from(e.start)..usize::from(e.end), h)
         })
         .map(|(e, _)| e.rule)
 }
 
 /// A negating word right before the phrase, or with only linking words between, in the same
-/// clause; not in a rhetorical question and not meaning "cannot".
+/// clause, when the negation holds.
 fn negated_by_word(views: &Views, h: &Hit) -> bool {
     let sets = word_sets();
     let start = usize::from(h.start);
@@ -1049,11 +1085,25 @@ fn negated_by_word(views: &Views, h: &Hit) -> bool {
             return false;
         }
     };
-    let rhetorical = (negator.saturating_sub(3)..negator)
-        .any(|i| views.same_clause(i, negator) && word_in(views, i, &sets.rhetorical));
-    views.same_clause(negator, start)
-        && !rhetorical
-        && !word_in(views, usize::from(h.end), &sets.ability_after)
+    views.same_clause(negator, start) && negation_holds(views, negator..negator + 1, h)
+}
+
+/// A negation over the tokens `negation` denies the phrase `h` unless it is a rhetorical
+/// question ("ai bảo mình không muốn chết"), a double negation ("không phải mình không muốn tự
+/// tử", "không thể không nghĩ"), a condition or comparison ("không cắt tay thì …", "never … this
+/// deep", "chưa bao giờ … như lúc này"), or means "cannot" ("không chết được").
+fn negation_holds(views: &Views, negation: std::ops::Range<usize>, h: &Hit) -> bool {
+    let sets = word_sets();
+    let negator = negation.start;
+    let rhetorical_or_double = (negator.saturating_sub(3)..negator).any(|i| {
+        views.same_clause(i, negator)
+            && (word_in(views, i, &sets.rhetorical) || word_in(views, i, &sets.phrase_negators))
+    }) || (negation.end..usize::from(h.start))
+        .any(|i| word_in(views, i, &sets.phrase_negators));
+    let end = usize::from(h.end);
+    let conditional = (end..end + CONDITION_WINDOW)
+        .any(|i| views.same_clause(end, i) && word_in(views, i, &sets.condition_after));
+    !rhetorical_or_double && !conditional && !word_in(views, end, &sets.ability_after)
 }
 
 /// The seed rules by id and pattern, to tell an operator's rules from them.
@@ -1126,7 +1176,9 @@ struct WordSets {
     negation_links: WordSet,
     rhetorical: WordSet,
     ability_after: WordSet,
-    clock: WordSet,
+    condition_after: WordSet,
+    not_present_before: WordSet,
+    unsettling: WordSet,
     continuing: WordSet,
     passive: WordSet,
     pronouns_with_kin: WordSet,
@@ -1143,7 +1195,9 @@ fn word_sets() -> &'static WordSets {
         negation_links: WordSet::new(NEGATION_LINKS),
         rhetorical: WordSet::new(RHETORICAL),
         ability_after: WordSet::new(ABILITY_AFTER),
-        clock: WordSet::new(&["0", "mấy"]),
+        condition_after: WordSet::new(CONDITION_AFTER),
+        not_present_before: WordSet::new(NOT_PRESENT_BEFORE),
+        unsettling: WordSet::new(UNSETTLING),
         continuing: WordSet::new(CONTINUING),
         passive: WordSet::new(PASSIVE),
         pronouns_with_kin: WordSet::new(&["em", "con", "e"]),
@@ -1387,6 +1441,14 @@ mod tests {
             "không có lý do gì để sống nữa",
             "tôi không tự hại bản thân nhưng đã mua sẵn lưỡi lam",
             "mình không, mình muốn chết",
+            // A second reader's probes: conditions, double negations, questions, comparisons.
+            "không cắt tay thì mình không ngủ được",
+            "không tự tử thì cũng điên mất",
+            "không phải mình không muốn tự tử",
+            "mình không thể không nghĩ đến chuyện tự tử",
+            "ai bảo mình không muốn chết",
+            "i've never cut myself this deep before",
+            "chưa bao giờ mình muốn chết như lúc này",
         ]);
     }
 
@@ -1398,6 +1460,25 @@ mod tests {
             "hồi nhỏ bị stepdad đánh, giờ mẹ t divorce rồi, t sống với mẹ, mọi thứ okay",
             "ngày xưa ba nhậu về đánh cả nhà, giờ ba bỏ rượu đi chùa r",
             "I used to starve myself before competitions, I eat properly now",
+            "hồi trc e bị ông dượng quấy rối, mẹ e biết r đuổi ổng đi, giờ 2 mẹ con sốg yên ổn",
+        ]);
+        // A second reader's probes of the first version, which needed no settled word: danger
+        // told in words no list holds, "nó" read as "now", "bao giờ", "tới giờ", a wish in a
+        // clause of its own.
+        assert_crisis(&[
+            "năm ngoái mình bị thằng đó cưỡng hiếp, nó có clip và bắt mình tới phòng nó mỗi tuần",
+            "hồi nhỏ chú sờ soạng mình, chú dọa nếu kể ra thì giết cả nhà, mình chưa bao giờ dám nói với ai",
+            "từ hồi nhỏ bố đã đánh mình, tới giờ cũng chưa dừng",
+            "hồi nhỏ bố đánh mình suốt, bây giờ cũng thế",
+            "hồi nhỏ bố đánh mình, giờ mình 15 tuổi và ngày nào cũng vậy",
+            "when i was little dad hit me. now it's worse",
+            "hồi nhỏ bị chú sờ soạng, giờ chú ấy chuyển về ở chung nhà mình",
+            "when i was a kid my uncle touched me, now he babysits me every weekend",
+            "last year my stepdad raped me, now he comes into my room every night",
+            "trước đây ba đánh mẹ con mình, bây giờ ba cầm dao đứng ngoài cửa",
+            "hồi trước mình muốn chết, giờ mình chọn xong cây cầu rồi",
+            "hồi trước mình còn do dự, mình muốn tự tử, giờ thì quyết rồi",
+            "hồi trước mình cắt tay, giờ thì thành thói quen rồi",
         ]);
         assert_crisis(&[
             "hồi trước bố đánh em suốt, giờ bố còn đánh nặng hơn",

@@ -238,15 +238,19 @@ pub enum SignalKind {
     /// "Nobody", "no answer": said around a would-be safety step, they mean there is none.
     StepDoubt,
     /// A time that is over ("hồi trước", "ngày xưa", "hồi nhỏ", "when i was little"): with a later
-    /// [`SignalKind::Nowadays`] clause that names no danger, it puts what lies between to rest.
+    /// [`SignalKind::Nowadays`] clause that says the danger is [`SignalKind::Settled`] and names
+    /// none, it puts what its own clause told to rest.
     Past,
     /// The present set against the past ("giờ", "bây giờ", "now"): see [`SignalKind::Past`].
     Nowadays,
+    /// The danger is over ("ổn rồi", "ly hôn", "safe"): after a [`SignalKind::Nowadays`] marker,
+    /// what a [`SignalKind::Past`] clause told is the resolved past.
+    Settled,
 }
 
 impl SignalKind {
     /// Every signal kind.
-    pub const ALL: [SignalKind; 18] = [
+    pub const ALL: [SignalKind; 19] = [
         SignalKind::Intent,
         SignalKind::Plan,
         SignalKind::Time,
@@ -265,6 +269,7 @@ impl SignalKind {
         SignalKind::StepDoubt,
         SignalKind::Past,
         SignalKind::Nowadays,
+        SignalKind::Settled,
     ];
 
     /// The stored form (the `category` column of a signal rule).
@@ -288,6 +293,7 @@ impl SignalKind {
             SignalKind::StepDoubt => "step_doubt",
             SignalKind::Past => "past",
             SignalKind::Nowadays => "nowadays",
+            SignalKind::Settled => "settled",
         }
     }
 

@@ -197,11 +197,7 @@ fn negation_scope(b: &mut Builder<'_>, views: &Views) {
 /// ("chờ", "mai", "gọi") that the corpus meets mostly inside crises, and as features they made
 /// "mình chờ câu trả lời nhé" a crisis.
 fn rule_features(b: &mut Builder<'_>, explanation: &Explanation) {
-    for hit in explanation
-        .hits
-        .iter()
-        .filter(|h| !only_gates_the_step_head(h))
-    {
+    for hit in explanation.hits.iter().filter(|h| !rules_internal(h)) {
         let outcome = outcome_name(hit.outcome);
         b.add("rule", &[hit.kind.as_str(), &hit.category, outcome], 1.0);
         b.add("rule", &[hit.kind.as_str(), &hit.category], 1.0);
@@ -221,13 +217,19 @@ fn rule_features(b: &mut Builder<'_>, explanation: &Explanation) {
     }
 }
 
-fn only_gates_the_step_head(hit: &ExplainHit) -> bool {
+/// Signals that only the rules' own logic reads: the step head's gate, and the past told as a
+/// story (a second reader found the model learning "hồi trước … giờ" as calm by itself, so "ngày
+/// xưa mình hay khóc, giờ thì mình chỉ muốn chết" fell under its threshold).
+fn rules_internal(hit: &ExplainHit) -> bool {
     is_signal_of(
         hit,
         &[
             SignalKind::StepCue,
             SignalKind::StepLater,
             SignalKind::StepDoubt,
+            SignalKind::Past,
+            SignalKind::Nowadays,
+            SignalKind::Settled,
         ],
     )
 }
