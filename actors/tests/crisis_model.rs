@@ -80,7 +80,7 @@ fn the_corpus_is_as_large_and_varied_as_promised() {
     let writers: std::collections::BTreeSet<&str> =
         train.messages.iter().map(|m| m.source.as_str()).collect();
     assert!(writers.len() >= 6, "{writers:?}");
-    let blind = corpus("eval/blind-14");
+    let blind = corpus("eval/blind-16");
     assert!(blind.messages.len() >= 600, "{}", blind.messages.len());
     assert!(
         blind.conversations.len() >= 40,
@@ -124,30 +124,30 @@ fn assert_blind_set(relative: &str, floors: &Floors) {
     });
 }
 
-/// Blind set 14: written blind (the writer, voicing Mekong Delta river-town teens and Tây Nguyên
-/// coffee-farm teens, Hải Phòng and Quảng Ninh port and mining families, Nghệ An and Hà Tĩnh teens
-/// with parents working abroad, Thái and Mường boarding-school students, vocational trainees,
-/// athletes and dancers, children in orphanages and pagodas, deaf and wheelchair-using youth, game
-/// streamers, and teens facing bullying, eating problems, family debt, early marriage, dating
-/// violence and grooming, saw only docs/crisis/taxonomy.md) and committed before round 12's
-/// changes. Evaluated once with the shipped model (and once with round 11's model and rules, for
-/// comparison); nobody has read its misses (messages 0.948 at 0.015, turns 0.940 at 0.125).
+/// Blind set 16: written blind (the writer, voicing city teens in international and specialised
+/// schools, vocational students in Đà Nẵng and Nha Trang, village youth in Thanh Hóa, Nghệ An and
+/// Bình Định, Khmer-Vietnamese youth in Sóc Trăng and Trà Vinh, delivery riders and baristas,
+/// LGBTQ+ teens, teens with chronic illness, young athletes, K-pop and anime fans and students in
+/// rented rooms, saw only docs/crisis/taxonomy.md) and committed before round 13 was committed or
+/// evaluated on it. Evaluated once with the shipped model (and once with round 12's model and
+/// rules, for comparison); nobody has read its misses (messages 0.949 at 0.026, suicide 0.839,
+/// turns 0.921 at 0.199).
 #[test]
-fn blind_set_14_single_messages_and_turns() {
+fn blind_set_16_single_messages_and_turns() {
     assert_blind_set(
-        "eval/blind-14",
+        "eval/blind-16",
         &Floors {
-            messages: (0.92, 0.03),
+            messages: (0.93, 0.035),
             categories: [
-                ("suicide", 0.86),
-                ("self_harm", 0.95),
-                ("abuse", 0.95),
-                ("violence", 0.95),
-                ("third_party", 0.95),
+                ("suicide", 0.82),
+                ("self_harm", 0.97),
+                ("abuse", 0.96),
+                ("violence", 0.96),
+                ("third_party", 0.91),
             ],
             style_recall: 0.85,
-            style_fpr: 0.10,
-            turns: (0.92, 0.14),
+            style_fpr: 0.07,
+            turns: (0.90, 0.22),
             patterns: [("joke_retraction", 0.97), ("direct_crisis", 0.97)],
         },
     );
@@ -310,6 +310,20 @@ fn only_a_real_safety_step_ends_a_crisis() {
             (
                 "BỐ ĐANG ĐẬP CỬA PHÒNG EM, SAY RỒI",
                 "Em sang nhà bác Tư rồi, bác cho em ở lại",
+            ),
+            // Round 13: a friend taken to hospital ("nó" is not the English "no"), a child
+            // fetched home, someone standing with the writer.
+            (
+                "Bạn em nhắn tin tạm biệt, nói đã uống thuốc.",
+                "Em với mẹ em chạy qua rồi, xe cấp cứu đưa nó vào bệnh viện huyện.",
+            ),
+            (
+                "thằng em tui bị tụi nó chặn đánh ở cổng trường",
+                "me tui chay xe ra don no ve nha tui roi",
+            ),
+            (
+                "Có người đi theo em từ lúc tan ca, em đang đi bộ một mình.",
+                "Em chạy vào cửa hàng tiện lợi rồi, chị nhân viên đang đứng với em.",
             ),
         ] {
             let after = run(opening, step);

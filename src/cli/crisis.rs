@@ -258,6 +258,8 @@ fn scan(layers: Layers<'_>, explain: bool, conversation: bool) -> anyhow::Result
                 "thresholds": classes.iter().zip(layers.model.thresholds())
                     .map(|(c, t)| (c.as_str(), *t)).collect::<std::collections::BTreeMap<_, _>>(),
                 "strongest_features": explained.top_features,
+                "step_probability": explained.step_probability,
+                "step_threshold": layers.model.step_threshold(),
             });
             json["safety_step"] = serde_json::json!(judgement.safety_step.is_some());
             json["step_source"] =

@@ -26,7 +26,7 @@ use super::types::{
     SignalKind,
 };
 use crate::text::syllable::{TONE_MARKS, fold_char};
-use crate::text::{FastHash, NEGATORS, Views, looks_english, normalize_views};
+use crate::text::{FastHash, Views, is_negator_at, looks_english, normalize_views};
 
 /// What the detector concluded about one message. Never contains any of the message's text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -206,8 +206,12 @@ const PHRASE_NEGATORS: &[&str] = &[
 ];
 
 /// Words that may stand between a negator and the phrase it negates ("không phải end it all",
-/// "không bao giờ tự tử", "không hề"). Not "có": "không có lý do gì để sống" is the crisis.
-const NEGATION_LINKS: &[&str] = &["phải", "hề", "bao", "giờ"];
+/// "không bao giờ tự tử", "không hề", "không có cắt tay", "không ai bạo hành"). "có" does not
+/// link to a lack of reason ([`REASON_WORDS`]): "không có lý do gì để sống" is the crisis.
+const NEGATION_LINKS: &[&str] = &["phải", "hề", "bao", "giờ", "có", "ai"];
+
+/// A phrase opening with these is a reason to live, which "không có" takes away, not denies.
+const REASON_WORDS: &[&str] = &["lý", "lí"];
 
 /// At most this many linking words between a negator and its phrase ("bao giờ").
 const MAX_NEGATION_LINKS: usize = 2;
@@ -394,11 +398,14 @@ impl CrisisDetector {
                 };
                 let mut folded_only = false;
                 if folded {
-                    if rule.language == RuleLanguage::Vi
-                        && !(start..end)
-                            .zip(&rule.toned)
-                            .all(|(i, pat)| compatible(views.toned_token(i), pat))
-                    {
+                    let typed_as_written = |(i, pat): (usize, &String)| match rule.language {
+                        RuleLanguage::Vi => compatible(views.toned_token(i), pat),
+                        // An English pattern read through the Telex keys ("now" as "nơ") must
+                        // not match the Vietnamese word it folds into ("nó"), nor "no".
+                        RuleLanguage::En => views.toned_token(i) == pat,
+                        RuleLanguage::Any => true,
+                    };
+                    if !(start..end).zip(&rule.toned).all(typed_as_written) {
                         continue;
                     }
                     folded_only =
@@ -538,7 +545,11 @@ impl CrisisDetector {
                 (HitOutcome::Negated, Some(e))
             } else if negated_by_word(views, h) {
                 (HitOutcome::Negated, None)
-            } else if ambiguous && h.folded_only && !self.intent_before(&hits, h, 3) {
+            } else if ambiguous
+                && h.folded_only
+                && !self.intent_before(&hits, h, 3)
+                && !self.time_right_after(views, &hits, h)
+            {
                 (HitOutcome::NeedsContext, None)
             } else if let Some(e) = context.filter(|_| {
                 // Abusers and attackers are "ông ấy", "nó": with only third-person words around,
@@ -924,7 +935,7 @@ impl CrisisDetector {
             return Some(Some(e.rule));
         }
         let start = usize::from(h.start);
-        if start > 0 && word_in(views, start - 1, &word_sets().negators) {
+        if start > 0 && is_negator_at(views, start - 1) {
             return Some(None);
         }
         None
@@ -988,6 +999,18 @@ impl CrisisDetector {
                 RuleClass::Signal(SignalKind::Intent)
             ) && s.end <= h.start
                 && h.start - s.end <= window
+        })
+    }
+
+    /// A time in the same clause right after the hit: "tu tu toi nay" is "tự tử tối nay", where
+    /// "từ từ" (slowly) would need a verb.
+    fn time_right_after(&self, views: &Views, hits: &[Hit], h: &Hit) -> bool {
+        hits.iter().any(|s| {
+            matches!(
+                self.rules[s.rule as usize].class,
+                RuleClass::Signal(SignalKind::Time)
+            ) && s.start == h.end
+                && views.same_clause(usize::from(h.start), usize::from(s.start))
         })
     }
 }
@@ -1085,6 +1108,9 @@ fn negated_by_word(views: &Views, h: &Hit) -> bool {
             return false;
         }
     };
+    if word_in(views, start, &sets.reason_words) {
+        return false;
+    }
     views.same_clause(negator, start) && negation_holds(views, negator..negator + 1, h)
 }
 
@@ -1100,10 +1126,14 @@ fn negation_holds(views: &Views, negation: std::ops::Range<usize>, h: &Hit) -> b
             && (word_in(views, i, &sets.rhetorical) || word_in(views, i, &sets.phrase_negators))
     }) || (negation.end..usize::from(h.start))
         .any(|i| word_in(views, i, &sets.phrase_negators));
+    // Measured from the phrase's own start: "cắt tay, đó là vết xước" is a denial and a new
+    // clause, not a condition.
+    let start = usize::from(h.start);
     let end = usize::from(h.end);
     let conditional = (end..end + CONDITION_WINDOW)
-        .any(|i| views.same_clause(end, i) && word_in(views, i, &sets.condition_after));
-    !rhetorical_or_double && !conditional && !word_in(views, end, &sets.ability_after)
+        .any(|i| views.same_clause(start, i) && word_in(views, i, &sets.condition_after));
+    let cannot = views.same_clause(start, end) && word_in(views, end, &sets.ability_after);
+    !rhetorical_or_double && !conditional && !cannot
 }
 
 /// The seed rules by id and pattern, to tell an operator's rules from them.
@@ -1171,9 +1201,9 @@ struct WordSets {
     self_words: WordSet,
     possessors: WordSet,
     kin_after: WordSet,
-    negators: WordSet,
     phrase_negators: WordSet,
     negation_links: WordSet,
+    reason_words: WordSet,
     rhetorical: WordSet,
     ability_after: WordSet,
     condition_after: WordSet,
@@ -1190,9 +1220,9 @@ fn word_sets() -> &'static WordSets {
         self_words: WordSet::new(SELF_WORDS),
         possessors: WordSet::new(POSSESSORS),
         kin_after: WordSet::new(KIN_AFTER),
-        negators: WordSet::new(NEGATORS),
         phrase_negators: WordSet::new(PHRASE_NEGATORS),
         negation_links: WordSet::new(NEGATION_LINKS),
+        reason_words: WordSet::new(REASON_WORDS),
         rhetorical: WordSet::new(RHETORICAL),
         ability_after: WordSet::new(ABILITY_AFTER),
         condition_after: WordSet::new(CONDITION_AFTER),
@@ -1296,6 +1326,42 @@ mod tests {
         // Thinking of it is context enough (round 8: the model alone missed this one).
         assert!(d.assess("dao nay minh hay nghi den chuyen tu tu").is_crisis);
         assert!(d.assess("minh co y dinh tu tu").is_crisis);
+        // A time right after, in the same clause, is context too; across a comma it is not.
+        assert!(d.assess("t.u t.u tối nay").is_crisis);
+        assert!(!d.assess("tu tu, toi nay tinh").is_crisis);
+    }
+
+    #[test]
+    fn an_english_pattern_never_matches_the_vietnamese_word_its_telex_reading_folds_into() {
+        let d = detector();
+        let seen = |text: &str| -> Vec<String> {
+            d.explain(text)
+                .hits
+                .into_iter()
+                .map(|h| h.rule_id)
+                .collect()
+        };
+        // "now" read through the Telex keys is "nơ", which folds to the "no" of "nó".
+        assert!(
+            !seen("nhà nó ở gần nhà t")
+                .iter()
+                .any(|id| id == "s.nowadays.now.en")
+        );
+        assert!(
+            seen("im safe now")
+                .iter()
+                .any(|id| id == "s.nowadays.now.en")
+        );
+    }
+
+    #[test]
+    fn forced_marriage_and_a_code_switched_wish_not_to_live_are_crises() {
+        assert_crisis(&[
+            "bố mẹ bắt cưới năm 15 tuổi",
+            "theyre marrying me off next month, i told them no and got locked in",
+            "Tao seriously không muốn live nữa, mọi thứ quá sức",
+        ]);
+        assert_calm(&["i dont want to live in this town forever, i want to study abroad"]);
     }
 
     #[test]
@@ -1435,9 +1501,15 @@ mod tests {
             "i would never hurt myself, promise",
             "mình không muốn chết đâu, chỉ mệt thôi",
             "em không bao giờ tự tử đâu",
+            // "có" and "ai" link a negator to its phrase; a condition word is looked for in the
+            // phrase's own clause only.
+            "TUI KHÔNG CÓ CẮT TAY, ĐỪNG ĐỒN NỮA",
+            "KHÔNG AI BẠO HÀNH TUI HẾT",
+            "e ko hề cắt tay, đó là vết xước do gai",
         ]);
         assert_crisis(&[
             "sao mình không chết đi cho rồi",
+            "mình không có lý do gì để sống",
             "không có lý do gì để sống nữa",
             "tôi không tự hại bản thân nhưng đã mua sẵn lưỡi lam",
             "mình không, mình muốn chết",

@@ -15,7 +15,7 @@ pub(crate) mod syllable;
 mod teen_code;
 
 pub use language::{LanguageSignals, looks_english};
-pub use negation::{NEGATORS, is_folded_negator};
+pub use negation::{NEGATORS, is_folded_negator, is_negator_at};
 pub(crate) use normalize::FastHash;
 pub use normalize::{Views, is_emoji, normalize_views};
 pub use sentence::SentenceSplitter;

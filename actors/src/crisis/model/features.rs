@@ -9,7 +9,7 @@
 use crate::crisis::detector::{ExplainHit, Explanation, HitOutcome};
 use crate::crisis::model::is_signal_of;
 use crate::crisis::types::{RiskLevel, SignalKind};
-use crate::text::{Views, is_folded_negator};
+use crate::text::{Views, is_negator_at};
 
 /// What the previous turns of the conversation contribute to the judgement of this one.
 #[derive(Debug, Clone, Default)]
@@ -178,8 +178,8 @@ fn word_ngrams(b: &mut Builder<'_>, views: &Views, prefix: &str) {
 /// myself"), as their own features: the same word means the opposite there.
 fn negation_scope(b: &mut Builder<'_>, views: &Views) {
     let tokens: Vec<&str> = views.folded_tokens().collect();
-    for (i, token) in tokens.iter().enumerate() {
-        if !is_folded_negator(token) {
+    for i in 0..tokens.len() {
+        if !is_negator_at(views, i) {
             continue;
         }
         for (j, scoped) in tokens.iter().enumerate().skip(i + 1).take(3) {

@@ -20,7 +20,7 @@ use std::cell::OnceCell;
 
 use super::detector::{Assessment, CrisisDetector, ExplainHit, Explanation, HitOutcome};
 use super::types::{Category, ExceptionKind, RiskLevel, RuleKind, Severity, SignalKind};
-use crate::text::{Views, is_folded_negator, normalize_views};
+use crate::text::{Views, is_negator_at, normalize_views};
 
 /// Who read a safety step in a message. Only a step in the rule phrases' words outranks a crisis
 /// the model reads into the same message.
@@ -66,6 +66,8 @@ pub struct Explained {
     pub rules: Explanation,
     /// The features that pushed the strongest category up most, with their contributions.
     pub top_features: Vec<(String, f32)>,
+    /// The step head's probability that this turn ends a crisis (read whatever the prior risk).
+    pub step_probability: f32,
 }
 
 impl Layers<'_> {
@@ -209,6 +211,7 @@ impl Layers<'_> {
             judgement,
             rules: explanation,
             top_features,
+            step_probability: self.model.step_probability(&features),
         }
     }
 
@@ -262,7 +265,7 @@ pub(crate) fn step_gate(views: &Views, explanation: &Explanation) -> bool {
 pub(crate) fn head_may_see_step(views: &Views, explanation: &Explanation) -> bool {
     saw_signal(explanation, &[SignalKind::StepCue])
         && !saw_signal(explanation, &[SignalKind::StepLater])
-        && !views.folded_tokens().any(is_folded_negator)
+        && !(0..views.len()).any(|i| is_negator_at(views, i))
 }
 
 fn saw_signal(explanation: &Explanation, kinds: &[SignalKind]) -> bool {
@@ -440,6 +443,8 @@ mod tests {
             "mẹ đang ngồi cạnh mình rồi",
             "t gọi 115 r, xe cứu thương đang tới",
             "my sister came over, she's sitting with me",
+            // "nó" folds to the English "no" but negates nothing.
+            "Em với mẹ em chạy qua rồi, đã gọi 115, xe cấp cứu đưa nó vào bệnh viện huyện.",
         ] {
             assert!(gate(step), "{step:?} should reach the head");
         }
