@@ -20,6 +20,7 @@ pub mod live_session;
 pub mod messages;
 pub mod messages_stream;
 pub mod middleware;
+pub mod mirror;
 pub mod no_store;
 pub mod openapi;
 pub mod operations;
