@@ -1,5 +1,6 @@
 //! `/api/v1/feedback`: one rating per session; the free text is stored encrypted.
 
+use super::body::RequestBody;
 use super::error::ApiError;
 use super::idempotency::Endpoint;
 use super::openapi;
@@ -76,11 +77,9 @@ fn whole_number(n: &serde_json::Number) -> Option<i64> {
 pub async fn submit(
     state: web::Data<AppState>,
     request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (body, raw) =
-        super::body::json_body_and_bytes::<FeedbackRequest>(&request, payload, state.body_limit)
-            .await?;
+    let (body, raw) = body.json_and_bytes::<FeedbackRequest>().await?;
     let body = body.ok_or_else(|| ApiError::field("rating", "a rating is required"))?;
     let rating = Rating::parse(whole_number(&body.rating).unwrap_or(i64::MIN))
         .map_err(|error| ApiError::field("rating", error.to_string()))?;

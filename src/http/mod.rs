@@ -21,6 +21,7 @@ pub mod messages;
 pub mod messages_stream;
 pub mod middleware;
 pub mod mirror;
+pub mod named_session;
 pub mod no_store;
 pub mod openapi;
 pub mod operations;
