@@ -2,14 +2,101 @@
 //! after buffering everything), 415 for anything but JSON, 422 naming the field at fault.
 
 use super::error::ApiError;
-use actix_web::HttpRequest;
+use super::state::AppState;
+use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::web::{self, BytesMut};
+use actix_web::web::BytesMut;
+use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use std::future::{Ready, ready};
+
+/// The request's body, not yet read, with the configured limit: a handler reads it only once its
+/// own earlier checks have passed, so their errors keep coming first.
+pub struct RequestBody {
+    request: HttpRequest,
+    payload: Payload,
+    limit: usize,
+}
+
+impl FromRequest for RequestBody {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(AppState::of(request).map(|state| RequestBody {
+            request: request.clone(),
+            payload: payload.take(),
+            limit: state.body_limit,
+        }))
+    }
+}
+
+impl RequestBody {
+    /// The bytes as sent, up to the limit, whatever they are.
+    pub async fn bytes(self) -> Result<BytesMut, ApiError> {
+        read_limited(self.payload, self.limit).await
+    }
+
+    /// A JSON body that must be there: an empty one is a 422 naming `field`, saying `missing`.
+    pub async fn required<T: DeserializeOwned>(
+        self,
+        field: &str,
+        missing: &str,
+    ) -> Result<T, ApiError> {
+        self.json_and_bytes()
+            .await?
+            .0
+            .ok_or_else(|| ApiError::field(field, missing))
+    }
+
+    /// A JSON body, `None` when it is empty, together with the bytes as received (an idempotent
+    /// retry is recognised by them).
+    pub async fn json_and_bytes<T: DeserializeOwned>(
+        self,
+    ) -> Result<(Option<T>, BytesMut), ApiError> {
+        if let Some(length) = self
+            .request
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok())
+            && length > self.limit
+        {
+            return Err(ApiError::PayloadTooLarge { limit: self.limit });
+        }
+        let bytes = read_limited(self.payload, self.limit).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok((None, bytes));
+        }
+        let is_json = self
+            .request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| {
+                let essence = value
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                essence == "application/json" || essence.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        if std::str::from_utf8(&bytes).is_err() {
+            return Err(ApiError::body("the request body is not valid UTF-8"));
+        }
+        let parsed = parse_json(&bytes)?;
+        Ok((Some(parsed), bytes))
+    }
+}
 
 /// Reads the body up to `limit` bytes.
-pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<BytesMut, ApiError> {
+async fn read_limited(mut payload: Payload, limit: usize) -> Result<BytesMut, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::body("the request body could not be read"))?;
@@ -19,71 +106,6 @@ pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Byt
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// Parses a JSON body; `None` when the body is empty (for optional bodies).
-pub async fn json_body<T: DeserializeOwned>(
-    request: &HttpRequest,
-    payload: web::Payload,
-    limit: usize,
-) -> Result<Option<T>, ApiError> {
-    Ok(json_body_and_bytes(request, payload, limit).await?.0)
-}
-
-/// A JSON body that must be there: an empty one is a 422 naming `field`, saying `missing`.
-pub async fn required_json_body<T: DeserializeOwned>(
-    request: &HttpRequest,
-    payload: web::Payload,
-    limit: usize,
-    field: &str,
-    missing: &str,
-) -> Result<T, ApiError> {
-    json_body(request, payload, limit)
-        .await?
-        .ok_or_else(|| ApiError::field(field, missing))
-}
-
-/// [`json_body`] together with the bytes as received (an idempotent retry is recognised by them).
-pub async fn json_body_and_bytes<T: DeserializeOwned>(
-    request: &HttpRequest,
-    payload: web::Payload,
-    limit: usize,
-) -> Result<(Option<T>, BytesMut), ApiError> {
-    if let Some(length) = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok())
-        && length > limit
-    {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
-    let bytes = read_limited(payload, limit).await?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok((None, bytes));
-    }
-    let is_json = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| {
-            let essence = value
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            essence == "application/json" || essence.ends_with("+json")
-        })
-        .unwrap_or(false);
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    if std::str::from_utf8(&bytes).is_err() {
-        return Err(ApiError::body("the request body is not valid UTF-8"));
-    }
-    let parsed = parse_json(&bytes)?;
-    Ok((Some(parsed), bytes))
 }
 
 /// Deserialises with the path of the failing field, so a 422 can name it. Anything after the

@@ -6,7 +6,7 @@
 //! becomes unreadable), revokes the token, stops the session's actors here and on other instances,
 //! and leaves the deletion of the rest to the janitor. No log line names the session.
 
-use super::body::read_limited;
+use super::body::RequestBody;
 use super::query::QueryParams;
 use super::state::AppState;
 use super::token::resolve_token;
@@ -46,9 +46,9 @@ pub struct ExitReceipt {
 pub async fn exit(
     state: web::Data<AppState>,
     request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> HttpResponse {
-    if let Some(token) = token_of(&request, payload, state.body_limit).await {
+    if let Some(token) = token_of(&request, body).await {
         let token_hash = state.system.token_hasher.hash(&token);
         let system = state.system.clone();
         let work = actix_web::rt::spawn(async move {
@@ -87,13 +87,13 @@ pub async fn exit(
 }
 
 /// The token from a header, the query or the body, if any of them holds one that could be ours.
-async fn token_of(request: &HttpRequest, payload: web::Payload, limit: usize) -> Option<String> {
+async fn token_of(request: &HttpRequest, body: RequestBody) -> Option<String> {
     let query = QueryParams::parse(request.query_string()).ok();
     let from_query = query.as_ref().and_then(|q| q.text("session_token"));
     if let Ok(token) = resolve_token(request, None, from_query) {
         return Some(token);
     }
-    let body = read_limited(payload, limit).await.ok()?;
+    let body = body.bytes().await.ok()?;
     let parsed: ExitRequest = serde_json::from_slice(&body).ok()?;
     resolve_token(request, None, parsed.session_token.as_deref()).ok()
 }

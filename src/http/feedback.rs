@@ -1,5 +1,6 @@
 //! `/api/v1/feedback`: one rating per session; the free text is stored encrypted.
 
+use super::body::RequestBody;
 use super::error::ApiError;
 use super::idempotency::Endpoint;
 use super::openapi;
@@ -7,6 +8,7 @@ use super::session_of;
 use super::state::AppState;
 use super::token::resolve_token;
 use super::views::FeedbackReceipt;
+use crate::http::mirror::mirror_enum;
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::domain::{self, Rating};
 use cbln_actors::session::SubmitFeedback;
@@ -16,39 +18,19 @@ use utoipa::ToSchema;
 /// Longest feedback text, in characters.
 pub const MAX_FEEDBACK_CHARS: usize = 1000;
 
-/// Feedback categories; the wire names are the stored ones.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FeedbackCategory {
-    /// It helped.
-    Helpful,
-    /// It did not help.
-    NotHelpful,
-    /// Something was inappropriate.
-    Inappropriate,
-    /// Anything else.
-    Other,
-}
-
-impl From<FeedbackCategory> for domain::FeedbackCategory {
-    fn from(category: FeedbackCategory) -> Self {
-        match category {
-            FeedbackCategory::Helpful => domain::FeedbackCategory::Helpful,
-            FeedbackCategory::NotHelpful => domain::FeedbackCategory::NotHelpful,
-            FeedbackCategory::Inappropriate => domain::FeedbackCategory::Inappropriate,
-            FeedbackCategory::Other => domain::FeedbackCategory::Other,
-        }
-    }
-}
-
-impl From<domain::FeedbackCategory> for FeedbackCategory {
-    fn from(category: domain::FeedbackCategory) -> Self {
-        match category {
-            domain::FeedbackCategory::Helpful => FeedbackCategory::Helpful,
-            domain::FeedbackCategory::NotHelpful => FeedbackCategory::NotHelpful,
-            domain::FeedbackCategory::Inappropriate => FeedbackCategory::Inappropriate,
-            domain::FeedbackCategory::Other => FeedbackCategory::Other,
-        }
+mirror_enum! {
+    /// Feedback categories; the wire names are the stored ones.
+    #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum FeedbackCategory from and into domain::FeedbackCategory {
+        /// It helped.
+        Helpful,
+        /// It did not help.
+        NotHelpful,
+        /// Something was inappropriate.
+        Inappropriate,
+        /// Anything else.
+        Other,
     }
 }
 
@@ -95,11 +77,9 @@ fn whole_number(n: &serde_json::Number) -> Option<i64> {
 pub async fn submit(
     state: web::Data<AppState>,
     request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (body, raw) =
-        super::body::json_body_and_bytes::<FeedbackRequest>(&request, payload, state.body_limit)
-            .await?;
+    let (body, raw) = body.json_and_bytes::<FeedbackRequest>().await?;
     let body = body.ok_or_else(|| ApiError::field("rating", "a rating is required"))?;
     let rating = Rating::parse(whole_number(&body.rating).unwrap_or(i64::MIN))
         .map_err(|error| ApiError::field("rating", error.to_string()))?;

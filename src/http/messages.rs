@@ -1,7 +1,9 @@
 //! `/api/v1/messages`: send a message through the pipeline, read and delete history.
 
+use super::body::RequestBody;
 use super::error::ApiError;
 use super::idempotency::{Begun, Endpoint};
+use super::named_session::QuerySession;
 use super::openapi;
 use super::query::QueryParams;
 use super::state::AppState;
@@ -71,11 +73,9 @@ pub struct MessageDeleted {
 pub async fn send(
     state: web::Data<AppState>,
     request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (body, raw) =
-        super::body::json_body_and_bytes::<SendMessageRequest>(&request, payload, state.body_limit)
-            .await?;
+    let (body, raw) = body.json_and_bytes::<SendMessageRequest>().await?;
     let body = body.ok_or_else(|| ApiError::field("content", "a message is required"))?;
     let content = MessageText::parse(&body.content)
         .map_err(|error| ApiError::field("content", error.to_string()))?;
@@ -188,11 +188,7 @@ pub async fn delete_one(
 #[utoipa::path(delete, path = "/api/v1/messages",
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
     responses((status = 204, description = "Deleted")), tag = "messages")]
-pub async fn delete_all(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let session = session_from_query(&state, &request).await?;
+pub async fn delete_all(session: QuerySession) -> Result<HttpResponse, ApiError> {
     session.ask(ClearHistory).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -20,6 +20,8 @@ pub mod live_session;
 pub mod messages;
 pub mod messages_stream;
 pub mod middleware;
+pub mod mirror;
+pub mod named_session;
 pub mod no_store;
 pub mod openapi;
 pub mod operations;
@@ -113,6 +115,7 @@ pub fn configure_metrics_only(config: &mut web::ServiceConfig) {
 /// are trimmed.
 pub fn configure(config: &mut web::ServiceConfig) {
     let get = |handler| vec![(Method::GET, handler)];
+    let post = |handler| vec![(Method::POST, handler)];
     config
         .service(resource("/", get(web::to(operations::root))))
         .service(resource("/health", get(web::to(operations::health))))
@@ -138,12 +141,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
         ))
         .service(resource(
             "/api/v1/sessions/refresh",
-            vec![(Method::POST, web::to(sessions::refresh))],
+            post(web::to(sessions::refresh)),
         ))
-        .service(resource(
-            "/api/v1/sessions/exit",
-            vec![(Method::POST, web::to(exit::exit))],
-        ))
+        .service(resource("/api/v1/sessions/exit", post(web::to(exit::exit))))
         .service(resource(
             "/api/v1/sessions/{token}",
             vec![
@@ -170,7 +170,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/api/v1/events", get(web::to(events::stream))))
         .service(resource(
             "/api/v1/feedback",
-            vec![(Method::POST, web::to(feedback::submit))],
+            post(web::to(feedback::submit)),
         ))
         .service(resource(
             "/api/v1/handoff",
@@ -184,13 +184,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
             "/api/v1/handoff/summary-draft",
             get(web::to(handoff::person::summary_draft)),
         ))
-        .service(resource(
-            "/api/v1/staff/login",
-            vec![(Method::POST, web::to(staff::login))],
-        ))
+        .service(resource("/api/v1/staff/login", post(web::to(staff::login))))
         .service(resource(
             "/api/v1/staff/logout",
-            vec![(Method::POST, web::to(staff::logout))],
+            post(web::to(staff::logout)),
         ))
         .service(resource(
             "/api/v1/staff/opening-hours",
@@ -213,7 +210,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         ))
         .service(resource(
             "/api/v1/staff/handoffs/{id}/claim",
-            vec![(Method::POST, web::to(handoff::counsellor::claim))],
+            post(web::to(handoff::counsellor::claim)),
         ))
         .service(resource(
             "/api/v1/staff/handoffs/{id}/messages",
@@ -224,7 +221,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         ))
         .service(resource(
             "/api/v1/staff/handoffs/{id}/close",
-            vec![(Method::POST, web::to(handoff::counsellor::close))],
+            post(web::to(handoff::counsellor::close)),
         ))
         .default_service(web::to(not_found));
 }

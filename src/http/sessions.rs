@@ -1,12 +1,14 @@
 //! `/api/v1/sessions`: open, inspect, touch, refresh and delete anonymous sessions.
 
+use super::body::RequestBody;
 use super::error::ApiError;
 use super::idempotency::Endpoint;
+use super::named_session::PathSession;
 use super::openapi;
 use super::state::AppState;
 use super::token::resolve_token;
 use super::views::{Language, SessionStatus};
-use super::{session_from_path, session_of, token_from_query};
+use super::{session_of, token_from_query};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::persistence::Timestamp;
 use cbln_actors::session::{GetStatus, RefreshSession, TouchSession};
@@ -53,15 +55,12 @@ pub struct SessionEnvelope {
 pub async fn create(
     state: web::Data<AppState>,
     request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> Result<HttpResponse, ApiError> {
     // `null` is a valid body (the document declares it), as is no body at all.
-    let (body, raw) = super::body::json_body_and_bytes::<Option<CreateSessionRequest>>(
-        &request,
-        payload,
-        state.body_limit,
-    )
-    .await?;
+    let (body, raw) = body
+        .json_and_bytes::<Option<CreateSessionRequest>>()
+        .await?;
     let idempotency_key = super::idempotency::key_of(&request)?;
     let language: cbln_actors::domain::Language = body
         .flatten()
@@ -104,12 +103,7 @@ const TOKEN_IN_PATH: &str =
 #[utoipa::path(get, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
     security((), ("bearer" = []), ("session_id" = [])),
     responses((status = 200, body = SessionStatus)), tag = "sessions")]
-pub async fn status(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let session = session_from_path(&state, &request, &path).await?;
+pub async fn status(session: PathSession) -> Result<HttpResponse, ApiError> {
     let status = session.ask(GetStatus).await?;
     Ok(HttpResponse::Ok().json(SessionStatus::from(status)))
 }
@@ -118,12 +112,7 @@ pub async fn status(
 #[utoipa::path(put, path = "/api/v1/sessions/{token}", params(("token" = String, Path, description = TOKEN_IN_PATH)),
     security((), ("bearer" = []), ("session_id" = [])),
     responses((status = 200, body = SessionStatus)), tag = "sessions")]
-pub async fn touch(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let session = session_from_path(&state, &request, &path).await?;
+pub async fn touch(session: PathSession) -> Result<HttpResponse, ApiError> {
     let status = session.ask(TouchSession).await?;
     Ok(HttpResponse::Ok().json(SessionStatus::from(status)))
 }

@@ -2,135 +2,86 @@
 //! old client still expects, built from the actors' replies. The actors know nothing of the wire.
 
 use super::feedback::FeedbackCategory;
+use super::mirror::mirror_enum;
 use cbln_actors::persistence::Timestamp;
 use cbln_actors::{crisis, domain, session};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// The language a session is held in; replies and crisis cards follow it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    /// Vietnamese, the default.
-    Vi,
-    /// English.
-    En,
-}
-
-impl From<domain::Language> for Language {
-    fn from(language: domain::Language) -> Self {
-        match language {
-            domain::Language::Vi => Language::Vi,
-            domain::Language::En => Language::En,
-        }
+mirror_enum! {
+    /// The language a session is held in; replies and crisis cards follow it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Language from and into domain::Language {
+        /// Vietnamese, the default.
+        Vi,
+        /// English.
+        En,
     }
 }
 
-impl From<Language> for domain::Language {
-    fn from(language: Language) -> Self {
-        match language {
-            Language::Vi => domain::Language::Vi,
-            Language::En => domain::Language::En,
-        }
+mirror_enum! {
+    /// Who wrote a message.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Role from domain::Role {
+        /// The person chatting.
+        User,
+        /// The automated listener.
+        Assistant,
+        /// A counsellor the person asked for.
+        Counsellor,
     }
 }
 
-/// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// The person chatting.
-    User,
-    /// The automated listener.
-    Assistant,
-    /// A counsellor the person asked for.
-    Counsellor,
-}
-
-impl From<domain::Role> for Role {
-    fn from(role: domain::Role) -> Self {
-        match role {
-            domain::Role::User => Role::User,
-            domain::Role::Assistant => Role::Assistant,
-            domain::Role::Counsellor => Role::Counsellor,
-        }
+mirror_enum! {
+    /// How much worry a conversation shows, as the session status reports it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum RiskLevel from crisis::RiskLevel {
+        /// Nothing worrying, or a concrete safety step ended an earlier crisis.
+        None,
+        /// Worrying but not (yet) a crisis: hopelessness, hints that are not clear yet.
+        Elevated,
+        /// Crisis support is shown on every turn.
+        Crisis,
     }
 }
 
-/// How much worry a conversation shows, as the session status reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RiskLevel {
-    /// Nothing worrying, or a concrete safety step ended an earlier crisis.
-    None,
-    /// Worrying but not (yet) a crisis: hopelessness, hints that are not clear yet.
-    Elevated,
-    /// Crisis support is shown on every turn.
-    Crisis,
-}
-
-impl From<crisis::RiskLevel> for RiskLevel {
-    fn from(level: crisis::RiskLevel) -> Self {
-        match level {
-            crisis::RiskLevel::None => RiskLevel::None,
-            crisis::RiskLevel::Elevated => RiskLevel::Elevated,
-            crisis::RiskLevel::Crisis => RiskLevel::Crisis,
-        }
+mirror_enum! {
+    /// What kind of danger a message points to.
+    ///
+    /// The declaration order is the order of precedence when a message touches several categories
+    /// (the crisis card speaks first to the first one).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Category from crisis::Category {
+        /// Thoughts, intent or plans of ending one's life.
+        Suicide,
+        /// Hurting oneself without (stated) intent to die.
+        SelfHarm,
+        /// Abuse by family, carers or anyone sexual, including of children.
+        Abuse,
+        /// Assault, threats or danger from another person, or intent to hurt others.
+        Violence,
+        /// Someone else (a friend, a sibling) is in danger of any of the above, and the writer is the
+        /// one who can get them help.
+        ThirdParty,
     }
 }
 
-/// What kind of danger a message points to.
-///
-/// The declaration order is the order of precedence when a message touches several categories
-/// (the crisis card speaks first to the first one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    /// Thoughts, intent or plans of ending one's life.
-    Suicide,
-    /// Hurting oneself without (stated) intent to die.
-    SelfHarm,
-    /// Abuse by family, carers or anyone sexual, including of children.
-    Abuse,
-    /// Assault, threats or danger from another person, or intent to hurt others.
-    Violence,
-    /// Someone else (a friend, a sibling) is in danger of any of the above, and the writer is the
-    /// one who can get them help.
-    ThirdParty,
-}
-
-impl From<crisis::Category> for Category {
-    fn from(category: crisis::Category) -> Self {
-        match category {
-            crisis::Category::Suicide => Category::Suicide,
-            crisis::Category::SelfHarm => Category::SelfHarm,
-            crisis::Category::Abuse => Category::Abuse,
-            crisis::Category::Violence => Category::Violence,
-            crisis::Category::ThirdParty => Category::ThirdParty,
-        }
-    }
-}
-
-/// How urgent a crisis is; `Medium < High < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worrying words without intent or plan.
-    Medium,
-    /// Clear intent, or ongoing abuse or violence.
-    High,
-    /// A plan, a method at hand, or a farewell together with intent.
-    Critical,
-}
-
-impl From<crisis::Severity> for Severity {
-    fn from(severity: crisis::Severity) -> Self {
-        match severity {
-            crisis::Severity::Medium => Severity::Medium,
-            crisis::Severity::High => Severity::High,
-            crisis::Severity::Critical => Severity::Critical,
-        }
+mirror_enum! {
+    /// How urgent a crisis is; `Medium < High < Critical`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Severity from crisis::Severity {
+        /// Worrying words without intent or plan.
+        Medium,
+        /// Clear intent, or ongoing abuse or violence.
+        High,
+        /// A plan, a method at hand, or a farewell together with intent.
+        Critical,
     }
 }
 
@@ -261,14 +212,16 @@ impl From<session::PostedMessage> for PostedMessage {
     }
 }
 
-/// What kind of notice a reply carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKind {
-    /// Replies come from software, not a counsellor.
-    AiDisclosure,
-    /// A reminder that a break is fine.
-    BreakReminder,
+mirror_enum! {
+    /// What kind of notice a reply carries.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum NoticeKind from session::NoticeKind {
+        /// Replies come from software, not a counsellor.
+        AiDisclosure,
+        /// A reminder that a break is fine.
+        BreakReminder,
+    }
 }
 
 /// A notice shown with a reply, in the session's language.
@@ -283,10 +236,7 @@ pub struct Notice {
 impl From<session::Notice> for Notice {
     fn from(notice: session::Notice) -> Self {
         Notice {
-            kind: match notice.kind {
-                session::NoticeKind::AiDisclosure => NoticeKind::AiDisclosure,
-                session::NoticeKind::BreakReminder => NoticeKind::BreakReminder,
-            },
+            kind: notice.kind.into(),
             text: notice.text,
         }
     }

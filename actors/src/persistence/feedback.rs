@@ -2,26 +2,23 @@
 
 use super::StoreError;
 use super::records::NewFeedback;
-use super::store::{Store, with_connection};
+use super::store::{Store, execute, with_connection};
 use crate::domain::FeedbackCategory;
 
 impl Store {
     /// Stores a session's feedback; `StoreError::Conflict` when it already gave some.
     pub async fn insert_feedback(&self, feedback: &NewFeedback) -> Result<(), StoreError> {
-        with_connection!(self, conn => {
-            sqlx::query(
-                "INSERT INTO feedback (id, session_id, rating, category, text, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            )
-            .bind(feedback.id)
-            .bind(feedback.session_id)
-            .bind(feedback.rating.get())
-            .bind(feedback.category.map(FeedbackCategory::as_str))
-            .bind(&feedback.text)
-            .bind(feedback.created_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        execute!(
+            self,
+            "INSERT INTO feedback (id, session_id, rating, category, text, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            feedback.id,
+            feedback.session_id,
+            feedback.rating.get(),
+            feedback.category.map(FeedbackCategory::as_str),
+            &feedback.text,
+            feedback.created_at,
+        );
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use super::StoreError;
 use super::chat::insert_messages;
 use super::handoffs::finish_change;
 use super::records::StoredMessage;
+use super::session_version::hold_session_row;
 use super::store::{Store, with_connection};
 use sqlx::Connection;
 use uuid::Uuid;
@@ -56,15 +57,9 @@ impl Store {
             // close) is waited for and its new version seen, where a check in the same statement
             // as the update would read the version from before it. The version stays: the mark
             // is in nothing an actor caches.
-            let current = sqlx::query(
-                "UPDATE sessions SET version = version WHERE id = $1 AND version = $2",
-            )
-            .bind(session_id)
-            .bind(expected_version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
+            let current = hold_session_row!(
+                &mut *tx, where "id = $1 AND version = $2", session_id, expected_version
+            );
             let handed = current
                 && sqlx::query(
                     "UPDATE messages SET awaiting_reply = FALSE \

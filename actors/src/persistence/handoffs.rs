@@ -2,8 +2,8 @@
 
 use super::StoreError;
 use super::records::WrappedKey;
-use super::session_version::bump_session_version;
-use super::store::{Store, with_connection};
+use super::session_version::{bump_session_version, hold_session_row};
+use super::store::{Store, execute, with_connection};
 use super::time::Timestamp;
 use crate::crisis::RiskLevel;
 use crate::domain::Language;
@@ -514,15 +514,9 @@ impl Store {
             // deletion, which holds the handoff row (cascading from the session) while it waits
             // for the key, when the entry's foreign key then waited for that handoff row. The
             // version stays: no actor caches the entries.
-            let session_held = sqlx::query(
-                "UPDATE sessions SET version = version \
-                 WHERE id = (SELECT session_id FROM handoffs WHERE id = $1)",
-            )
-            .bind(handoff_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
+            let session_held = hold_session_row!(
+                &mut *tx, where "id = (SELECT session_id FROM handoffs WHERE id = $1)", handoff_id
+            );
             // The key row stays locked until the entry is in, so the shredding that destroys
             // the key waits for it and takes the entry too. It also orders two appends to one
             // handoff, so the later one's `MAX(seq)` sees the earlier's entry.
@@ -593,19 +587,16 @@ impl Store {
         action: &'static str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        with_connection!(self, conn => {
-            sqlx::query(
-                "INSERT INTO handoff_access_log (id, staff_id, handoff_id, action, at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(Uuid::new_v4())
-            .bind(staff_id)
-            .bind(handoff_id)
-            .bind(action)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        execute!(
+            self,
+            "INSERT INTO handoff_access_log (id, staff_id, handoff_id, action, at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            Uuid::new_v4(),
+            staff_id,
+            handoff_id,
+            action,
+            at,
+        );
         Ok(())
     }
 }

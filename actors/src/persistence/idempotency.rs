@@ -2,7 +2,7 @@
 //! sealed answer kept for its retries. Rows hold only keyed hashes and ciphertext.
 
 use super::StoreError;
-use super::store::{Store, with_connection};
+use super::store::{Store, execute, with_connection};
 use super::time::Timestamp;
 use uuid::Uuid;
 
@@ -101,30 +101,26 @@ impl Store {
         response: &[u8],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        with_connection!(self, conn => {
-            sqlx::query(
-                "UPDATE idempotency_keys SET status = $2, response = $3, \
-                 session_id = COALESCE($4, session_id), updated_at = $5 WHERE key_hash = $1",
-            )
-            .bind(key_hash)
-            .bind(status)
-            .bind(response)
-            .bind(session_id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        });
+        execute!(
+            self,
+            "UPDATE idempotency_keys SET status = $2, response = $3, \
+             session_id = COALESCE($4, session_id), updated_at = $5 WHERE key_hash = $1",
+            key_hash,
+            status,
+            response,
+            session_id,
+            now,
+        );
         Ok(())
     }
 
     /// Gives an unfinished claim up, so a retry runs the request afresh.
     pub async fn release_idempotency_key(&self, key_hash: &[u8]) -> Result<(), StoreError> {
-        with_connection!(self, conn => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE key_hash = $1 AND status IS NULL")
-                .bind(key_hash)
-                .execute(&mut *conn)
-                .await?;
-        });
+        execute!(
+            self,
+            "DELETE FROM idempotency_keys WHERE key_hash = $1 AND status IS NULL",
+            key_hash
+        );
         Ok(())
     }
 

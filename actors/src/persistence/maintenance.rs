@@ -2,7 +2,7 @@
 
 use super::StoreError;
 use super::records::HealthSnapshot;
-use super::store::{BackendKind, Store, on_backend, with_connection};
+use super::store::{BackendKind, Store, execute, on_backend, with_connection};
 use super::time::Timestamp;
 use sqlx::Connection;
 use uuid::Uuid;
@@ -173,10 +173,7 @@ impl Store {
             "DELETE FROM {table} WHERE {key} IN \
              (SELECT {key} FROM {table} WHERE expires_at <= $1 LIMIT $2)"
         ));
-        let deleted = with_connection!(self, conn => {
-            sqlx::query(sql).bind(now).bind(batch).execute(&mut *conn).await?.rows_affected()
-        });
-        Ok(deleted)
+        Ok(execute!(self, sql, now, batch))
     }
 
     /// Deletes up to `batch` health snapshots recorded before `before`.
@@ -185,18 +182,13 @@ impl Store {
         before: Timestamp,
         batch: i64,
     ) -> Result<u64, StoreError> {
-        let affected = with_connection!(self, conn => {
-            sqlx::query(
-                "DELETE FROM system_health_metrics WHERE id IN \
-                 (SELECT id FROM system_health_metrics WHERE created_at < $1 ORDER BY id LIMIT $2)",
-            )
-            .bind(before)
-            .bind(batch)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-        });
-        Ok(affected)
+        Ok(execute!(
+            self,
+            "DELETE FROM system_health_metrics WHERE id IN \
+             (SELECT id FROM system_health_metrics WHERE created_at < $1 ORDER BY id LIMIT $2)",
+            before,
+            batch,
+        ))
     }
 
     /// Records one health snapshot.
@@ -205,23 +197,20 @@ impl Store {
         snapshot: &HealthSnapshot,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        with_connection!(self, conn => {
-            sqlx::query(
-                "INSERT INTO system_health_metrics (active_sessions, live_session_actors, \
-                 messages_interval, crisis_interval, database_bytes, pool_size, pool_idle, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-            )
-            .bind(snapshot.active_sessions)
-            .bind(snapshot.live_session_actors)
-            .bind(snapshot.messages_interval)
-            .bind(snapshot.crisis_interval)
-            .bind(snapshot.database_bytes)
-            .bind(snapshot.pool_size)
-            .bind(snapshot.pool_idle)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        execute!(
+            self,
+            "INSERT INTO system_health_metrics (active_sessions, live_session_actors, \
+             messages_interval, crisis_interval, database_bytes, pool_size, pool_idle, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            snapshot.active_sessions,
+            snapshot.live_session_actors,
+            snapshot.messages_interval,
+            snapshot.crisis_interval,
+            snapshot.database_bytes,
+            snapshot.pool_size,
+            snapshot.pool_idle,
+            at,
+        );
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 
 use super::StoreError;
 use super::records::RuleRecord;
-use super::store::{Store, with_connection};
+use super::store::{Store, execute, with_connection};
 use super::time::Timestamp;
 use sqlx::Connection;
 use uuid::Uuid;
@@ -86,15 +86,13 @@ impl Store {
     /// Enables or disables a rule; false when no such rule id.
     pub async fn set_rule_enabled(&self, rule_id: &str, enabled: bool) -> Result<bool, StoreError> {
         let now = Timestamp::now();
-        let affected = with_connection!(self, conn => {
-            sqlx::query("UPDATE blocked_keywords SET enabled = $2, updated_at = $3 WHERE rule_id = $1")
-                .bind(rule_id)
-                .bind(enabled)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-        });
+        let affected = execute!(
+            self,
+            "UPDATE blocked_keywords SET enabled = $2, updated_at = $3 WHERE rule_id = $1",
+            rule_id,
+            enabled,
+            now
+        );
         Ok(affected == 1)
     }
 

@@ -29,3 +29,19 @@ macro_rules! bump_session_version {
     };
 }
 pub(crate) use bump_session_version;
+
+/// Takes the session row that `where` picks (binding `$bind`s in order) through `$executor`
+/// without moving its version, for a write that changes nothing a session actor caches; answers
+/// whether the row was there. Taking it orders the write after any session change in flight, as
+/// [`bump_session_version!`] does, and makes that change's new version the one seen.
+macro_rules! hold_session_row {
+    ($executor:expr, where $where:literal $(, $bind:expr)*) => {
+        (sqlx::query(concat!("UPDATE sessions SET version = version WHERE ", $where))
+            $(.bind($bind))*
+            .execute($executor)
+            .await?
+            .rows_affected()
+            == 1)
+    };
+}
+pub(crate) use hold_session_row;

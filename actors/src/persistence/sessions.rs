@@ -5,7 +5,7 @@ use super::records::{
     NewSession, OrphanedSessionRow, SessionRecord, SessionRow, VersionedSessionRow, WrappedKey,
 };
 use super::session_version::bump_session_version;
-use super::store::{Store, with_connection};
+use super::store::{Store, execute, with_connection};
 use super::time::Timestamp;
 use sqlx::Connection;
 use uuid::Uuid;
@@ -112,14 +112,12 @@ impl Store {
 
     /// Records activity; false when the session no longer exists.
     pub async fn touch_session(&self, id: Uuid, now: Timestamp) -> Result<bool, StoreError> {
-        let affected = with_connection!(self, conn => {
-            sqlx::query("UPDATE sessions SET last_activity = $2, updated_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-        });
+        let affected = execute!(
+            self,
+            "UPDATE sessions SET last_activity = $2, updated_at = $2 WHERE id = $1",
+            id,
+            now
+        );
         Ok(affected == 1)
     }
 
@@ -152,14 +150,12 @@ impl Store {
         id: Uuid,
         token_hash: &[u8; 32],
     ) -> Result<bool, StoreError> {
-        let affected = with_connection!(self, conn => {
-            sqlx::query("DELETE FROM sessions WHERE id = $1 AND token_hash = $2")
-                .bind(id)
-                .bind(&token_hash[..])
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-        });
+        let affected = execute!(
+            self,
+            "DELETE FROM sessions WHERE id = $1 AND token_hash = $2",
+            id,
+            &token_hash[..]
+        );
         Ok(affected == 1)
     }
 

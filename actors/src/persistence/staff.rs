@@ -1,7 +1,7 @@
 //! Staff accounts, their sign-in tokens (keyed hashes only) and the opening hours an admin set.
 
 use super::StoreError;
-use super::store::{Store, with_connection};
+use super::store::{Store, execute, with_connection};
 use super::time::Timestamp;
 use crate::crypto::TokenHash;
 use crate::staff::{StaffIdentity, StaffRole};
@@ -75,20 +75,17 @@ const STAFF_COLUMNS: &str = "id, username, role, password_hash, disabled, create
 impl Store {
     /// Creates an account; `StoreError::Conflict` when the user name is taken.
     pub async fn insert_staff(&self, staff: &StaffRecord) -> Result<(), StoreError> {
-        with_connection!(self, conn => {
-            sqlx::query(
-                "INSERT INTO staff (id, username, role, password_hash, disabled, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            )
-            .bind(staff.id)
-            .bind(&staff.username)
-            .bind(staff.role.as_str())
-            .bind(&staff.password_hash)
-            .bind(staff.disabled)
-            .bind(staff.created_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        execute!(
+            self,
+            "INSERT INTO staff (id, username, role, password_hash, disabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            staff.id,
+            &staff.username,
+            staff.role.as_str(),
+            &staff.password_hash,
+            staff.disabled,
+            staff.created_at,
+        );
         Ok(())
     }
 
@@ -184,18 +181,15 @@ impl Store {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        with_connection!(self, conn => {
-            sqlx::query(
-                "INSERT INTO staff_tokens (token_hash, staff_id, expires_at, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(token_hash.as_bytes().as_slice())
-            .bind(staff_id)
-            .bind(expires_at)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        });
+        execute!(
+            self,
+            "INSERT INTO staff_tokens (token_hash, staff_id, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4)",
+            token_hash.as_bytes().as_slice(),
+            staff_id,
+            expires_at,
+            now,
+        );
         Ok(())
     }
 
@@ -229,13 +223,11 @@ impl Store {
 
     /// Ends one sign-in; `false` when the token was not (or no longer) stored.
     pub async fn delete_staff_token(&self, token_hash: &TokenHash) -> Result<bool, StoreError> {
-        let deleted = with_connection!(self, conn => {
-            sqlx::query("DELETE FROM staff_tokens WHERE token_hash = $1")
-                .bind(token_hash.as_bytes().as_slice())
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-        });
+        let deleted = execute!(
+            self,
+            "DELETE FROM staff_tokens WHERE token_hash = $1",
+            token_hash.as_bytes().as_slice()
+        );
         Ok(deleted > 0)
     }
 
@@ -283,31 +275,23 @@ impl Store {
 
     /// Stores opening hours that override the configuration's.
     pub async fn set_opening_hours(&self, hours: &StoredOpeningHours) -> Result<(), StoreError> {
-        with_connection!(self, conn => {
-            sqlx::query(
-                "INSERT INTO opening_hours (id, weekly, holidays, updated_by, created_at, updated_at) \
-                 VALUES (1, $1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET \
-                 weekly = excluded.weekly, holidays = excluded.holidays, \
-                 updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-            )
-            .bind(&hours.weekly)
-            .bind(&hours.holidays)
-            .bind(hours.updated_by)
-            .bind(hours.updated_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        execute!(
+            self,
+            "INSERT INTO opening_hours (id, weekly, holidays, updated_by, created_at, updated_at) \
+             VALUES (1, $1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET \
+             weekly = excluded.weekly, holidays = excluded.holidays, \
+             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            &hours.weekly,
+            &hours.holidays,
+            hours.updated_by,
+            hours.updated_at,
+        );
         Ok(())
     }
 
     /// Forgets the stored opening hours, so the configuration's apply again.
     pub async fn clear_opening_hours(&self) -> Result<bool, StoreError> {
-        let deleted = with_connection!(self, conn => {
-            sqlx::query("DELETE FROM opening_hours WHERE id = 1")
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-        });
+        let deleted = execute!(self, "DELETE FROM opening_hours WHERE id = 1");
         Ok(deleted > 0)
     }
 }

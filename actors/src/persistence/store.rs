@@ -51,6 +51,21 @@ macro_rules! with_connection {
 }
 pub(crate) use with_connection;
 
+/// Runs one statement, binding `$bind`s in order, on a pooled connection as [`with_connection!`]
+/// does, and answers how many rows it changed: the whole of most single writes.
+macro_rules! execute {
+    ($store:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::persistence::store::with_connection!($store, conn => {
+            sqlx::query($sql)
+                $(.bind($bind))*
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        })
+    };
+}
+pub(crate) use execute;
+
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {

@@ -9,7 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 use super::labels::{
     ActorKind, CryptoOperation, DeleteReason, JanitorKind, JanitorOutcome, Outcome, PoolState,
@@ -168,6 +168,13 @@ struct VersionLabels {
     version: String,
 }
 
+/// `metric`, registered as `name` with `help`; the registry and the caller share it, the caller
+/// recording into its handle.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 /// Creates a series at its zero value; the returned read guard is dropped at once.
 fn ensure_series<S, M, C>(family: &Family<S, M, C>, labels: &S)
 where
@@ -281,153 +288,151 @@ impl Metrics {
     fn build(version: &str, enabled: bool) -> Self {
         let mut registry = Registry::default();
 
-        let http_requests = Family::<HttpLabels, Counter>::default();
-        registry.register(
+        let http_requests = registered(
+            &mut registry,
             "http_requests",
             "HTTP requests by method, route template and status",
-            http_requests.clone(),
+            Family::<HttpLabels, Counter>::default(),
         );
-        let http_duration: HistogramFamily<HttpDurationLabels> =
-            Family::new_with_constructor(http_histogram);
-        registry.register(
+        let http_duration: HistogramFamily<HttpDurationLabels> = registered(
+            &mut registry,
             "http_request_duration_seconds",
             "HTTP request latency by method and route template",
-            http_duration.clone(),
+            Family::new_with_constructor(http_histogram),
         );
 
-        let actor_messages = Family::<ActorMessageLabels, Counter>::default();
-        registry.register(
+        let actor_messages = registered(
+            &mut registry,
             "actor_messages",
             "Actor messages handled by actor type, message type and outcome",
-            actor_messages.clone(),
+            Family::<ActorMessageLabels, Counter>::default(),
         );
-        let actor_duration: HistogramFamily<ActorDurationLabels> =
-            Family::new_with_constructor(actor_histogram);
-        registry.register(
+        let actor_duration: HistogramFamily<ActorDurationLabels> = registered(
+            &mut registry,
             "actor_message_duration_seconds",
             "Time from handing a message to an actor to its reply, by actor type and message type",
-            actor_duration.clone(),
+            Family::new_with_constructor(actor_histogram),
         );
-        let actor_mailbox_depth = Family::<ActorLabels, Gauge>::default();
-        registry.register(
+        let actor_mailbox_depth = registered(
+            &mut registry,
             "actor_mailbox_depth",
             "Messages waiting in the mailboxes of all actors of a type",
-            actor_mailbox_depth.clone(),
+            Family::<ActorLabels, Gauge>::default(),
         );
-        let actor_restarts = Family::<ActorLabels, Counter>::default();
-        registry.register(
+        let actor_restarts = registered(
+            &mut registry,
             "actor_restarts",
             "Supervisor restarts by actor type",
-            actor_restarts.clone(),
+            Family::<ActorLabels, Counter>::default(),
         );
-        let actors_live = Family::<ActorLabels, Gauge>::default();
-        registry.register(
+        let actors_live = registered(
+            &mut registry,
             "actors_live",
             "Running actors by actor type",
-            actors_live.clone(),
+            Family::<ActorLabels, Gauge>::default(),
         );
 
-        let sessions_created = Counter::default();
-        registry.register(
+        let sessions_created = registered(
+            &mut registry,
             "sessions_created",
             "Chat sessions created",
-            sessions_created.clone(),
+            Counter::default(),
         );
-        let sessions_deleted = Family::<ReasonLabels, Counter>::default();
-        registry.register(
+        let sessions_deleted = registered(
+            &mut registry,
             "sessions_deleted",
             "Chat sessions deleted, by the user or on expiry",
-            sessions_deleted.clone(),
+            Family::<ReasonLabels, Counter>::default(),
         );
-        let chat_messages = Family::<RoleLabels, Counter>::default();
-        registry.register(
+        let chat_messages = registered(
+            &mut registry,
             "chat_messages",
             "Chat messages committed, by role",
-            chat_messages.clone(),
+            Family::<RoleLabels, Counter>::default(),
         );
-        let crisis_detections = Family::<CrisisLabels, Counter>::default();
-        registry.register(
+        let crisis_detections = registered(
+            &mut registry,
             "crisis_detections",
             "Crisis detections by category and severity",
-            crisis_detections.clone(),
+            Family::<CrisisLabels, Counter>::default(),
         );
-        let encryption_errors = Family::<OperationLabels, Counter>::default();
-        registry.register(
+        let encryption_errors = registered(
+            &mut registry,
             "encryption_errors",
             "Failed cryptographic operations",
-            encryption_errors.clone(),
+            Family::<OperationLabels, Counter>::default(),
         );
-        let integrity_errors = Family::<PurposeLabels, Counter>::default();
-        registry.register(
+        let integrity_errors = registered(
+            &mut registry,
             "integrity_errors",
             "Ciphertexts or records that failed authentication, by purpose",
-            integrity_errors.clone(),
+            Family::<PurposeLabels, Counter>::default(),
         );
-        let responder_calls = Family::<ResponderCallLabels, Counter>::default();
-        registry.register(
+        let responder_calls = registered(
+            &mut registry,
             "responder_calls",
             "Responder calls by provider and whether the fallback answered",
-            responder_calls.clone(),
+            Family::<ResponderCallLabels, Counter>::default(),
         );
-        let responder_fallbacks = Family::<ResponderFallbackLabels, Counter>::default();
-        registry.register(
+        let responder_fallbacks = registered(
+            &mut registry,
             "responder_fallbacks",
             "Responder fallbacks by provider and reason",
-            responder_fallbacks.clone(),
+            Family::<ResponderFallbackLabels, Counter>::default(),
         );
-        let janitor_deleted = Family::<JanitorKindLabels, Counter>::default();
-        registry.register(
+        let janitor_deleted = registered(
+            &mut registry,
             "janitor_deleted",
             "Rows deleted by the janitor, by kind",
-            janitor_deleted.clone(),
+            Family::<JanitorKindLabels, Counter>::default(),
         );
-        let janitor_runs = Family::<JanitorOutcomeLabels, Counter>::default();
-        registry.register(
+        let janitor_runs = registered(
+            &mut registry,
             "janitor_runs",
             "Janitor sweeps by outcome",
-            janitor_runs.clone(),
+            Family::<JanitorOutcomeLabels, Counter>::default(),
         );
-        let db_pool_connections = Family::<PoolLabels, Gauge>::default();
-        registry.register(
+        let db_pool_connections = registered(
+            &mut registry,
             "db_pool_connections",
             "Database pool connections: size (open) and idle",
-            db_pool_connections.clone(),
+            Family::<PoolLabels, Gauge>::default(),
         );
-        let db_pool_acquire = Histogram::new(DB_ACQUIRE_BUCKETS);
-        registry.register(
+        let db_pool_acquire = registered(
+            &mut registry,
             "db_pool_acquire_duration_seconds",
             "Time spent waiting for a database connection",
-            db_pool_acquire.clone(),
+            Histogram::new(DB_ACQUIRE_BUCKETS),
         );
-        let rate_limited = Family::<ScopeLabels, Counter>::default();
-        registry.register(
+        let rate_limited = registered(
+            &mut registry,
             "rate_limited",
             "Requests refused by a rate limit, by scope",
-            rate_limited.clone(),
+            Family::<ScopeLabels, Counter>::default(),
         );
-        let handoff_queue = Gauge::default();
-        registry.register(
+        let handoff_queue = registered(
+            &mut registry,
             "handoff_queue",
             "Handoffs waiting for a counsellor, as last counted by this instance",
-            handoff_queue.clone(),
+            Gauge::default(),
         );
-        let handoff_wait = Histogram::new(HANDOFF_WAIT_BUCKETS);
-        registry.register(
+        let handoff_wait = registered(
+            &mut registry,
             "handoff_wait_seconds",
             "Time from asking for a counsellor to a counsellor's claim",
-            handoff_wait.clone(),
+            Histogram::new(HANDOFF_WAIT_BUCKETS),
         );
-        let handoffs_requested = Family::<HandoffRiskLabels, Counter>::default();
-        registry.register(
+        let handoffs_requested = registered(
+            &mut registry,
             "handoffs_requested",
             "Handoffs to a counsellor asked for, by the conversation's risk",
-            handoffs_requested.clone(),
+            Family::<HandoffRiskLabels, Counter>::default(),
         );
-        let handoffs_ended = Family::<HandoffOutcomeLabels, Counter>::default();
-        registry.register(
+        let handoffs_ended = registered(
+            &mut registry,
             "handoffs_ended",
             "Handoffs ended, by outcome and the conversation's risk",
-            handoffs_ended.clone(),
+            Family::<HandoffOutcomeLabels, Counter>::default(),
         );
 
         let process_start = Gauge::<f64, AtomicU64>::default();

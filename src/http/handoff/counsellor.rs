@@ -10,7 +10,7 @@ use super::staff_views::{
     HandoffStats, OutcomeCount, Queue, QueueItem, StaffHandoffEnvelope, StaffHandoffView, waited_s,
 };
 use super::views::HandoffOutcome;
-use crate::http::body::required_json_body;
+use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
 use crate::http::keys::session_key;
 use crate::http::openapi;
@@ -139,16 +139,10 @@ pub async fn answer(
     state: web::Data<AppState>,
     principal: StaffPrincipal,
     request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body): (_, CounsellorMessageRequest) = handoff_and_body(
-        &state,
-        &request,
-        payload,
-        "content",
-        "a message is required",
-    )
-    .await?;
+    let id = handoff_id(&request)?;
+    let body: CounsellorMessageRequest = body.required("content", "a message is required").await?;
     let content = MessageText::parse(&body.content)
         .map_err(|error| ApiError::field("content", error.to_string()))?;
     let record = own(&state, &principal, id).await?;
@@ -189,16 +183,10 @@ pub async fn close(
     state: web::Data<AppState>,
     principal: StaffPrincipal,
     request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body): (_, CloseRequest) = handoff_and_body(
-        &state,
-        &request,
-        payload,
-        "outcome",
-        "an outcome is required",
-    )
-    .await?;
+    let id = handoff_id(&request)?;
+    let body: CloseRequest = body.required("outcome", "an outcome is required").await?;
     if body.outcome == HandoffOutcome::Left {
         return Err(ApiError::field(
             "outcome",
@@ -246,20 +234,6 @@ fn handoff_id(request: &HttpRequest) -> Result<Uuid, ApiError> {
         .get("id")
         .and_then(|id| Uuid::parse_str(id).ok())
         .ok_or(ApiError::HandoffNotFound)
-}
-
-/// The `{id}` of the path and the request's JSON body, which must be there (422 naming `field`
-/// with `missing` when it is not): what a counsellor's action on one handoff starts with.
-async fn handoff_and_body<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    request: &HttpRequest,
-    payload: web::Payload,
-    field: &str,
-    missing: &str,
-) -> Result<(Uuid, T), ApiError> {
-    let id = handoff_id(request)?;
-    let body = required_json_body(request, payload, state.body_limit, field, missing).await?;
-    Ok((id, body))
 }
 
 async fn load(state: &AppState, id: Uuid) -> Result<HandoffRecord, ApiError> {

@@ -6,14 +6,16 @@ use super::views::{
     HandoffEnvelope, HandoffView, HotlineCard, ShareChoice, SummaryDraft, Unavailable,
     UnavailableAnswer, UnavailableView,
 };
+use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
 use crate::http::live_session::LiveSession;
+use crate::http::named_session::QuerySession;
 use crate::http::openapi;
+use crate::http::session_of;
 use crate::http::staff::availability;
 use crate::http::state::AppState;
 use crate::http::token::resolve_token;
 use crate::http::views::HotlineView;
-use crate::http::{session_from_query, session_of};
 use actix_web::{HttpRequest, HttpResponse, web};
 use cbln_actors::content::wording;
 use cbln_actors::crisis::hotline_views;
@@ -172,16 +174,11 @@ fn validate(body: HandoffRequest) -> Result<Ask, ApiError> {
 pub async fn create(
     state: web::Data<AppState>,
     request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body: HandoffRequest = crate::http::body::required_json_body(
-        &request,
-        payload,
-        state.body_limit,
-        "share",
-        "say what to share: none, summary or selected",
-    )
-    .await?;
+    let body: HandoffRequest = body
+        .required("share", "say what to share: none, summary or selected")
+        .await?;
     let token = resolve_token(&request, None, body.session_token.as_deref())?;
     let ask = validate(body)?;
     let session = session_of(&state, &token).await?;
@@ -262,9 +259,8 @@ pub async fn create(
     tag = "handoff")]
 pub async fn current(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    session: QuerySession,
 ) -> Result<HttpResponse, ApiError> {
-    let session = session_from_query(&state, &request).await?;
     let record = state
         .system
         .persistence
@@ -291,9 +287,8 @@ pub async fn current(
     tag = "handoff")]
 pub async fn leave(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    session: QuerySession,
 ) -> Result<HttpResponse, ApiError> {
-    let session = session_from_query(&state, &request).await?;
     let now = Timestamp::now();
     let (before, _) = state
         .system
@@ -328,11 +323,7 @@ pub async fn leave(
     security(("bearer" = []), ("session_id" = []), ("session_token" = [])),
     responses((status = 200, body = SummaryDraft)),
     tag = "handoff")]
-pub async fn summary_draft(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let session = session_from_query(&state, &request).await?;
+pub async fn summary_draft(session: QuerySession) -> Result<HttpResponse, ApiError> {
     let status = session.ask(GetStatus).await?;
     let history = session
         .ask(ListHistory {

@@ -2,6 +2,7 @@
 //! content; a handoff's messages are read only by the counsellor who has it.
 
 use super::views::{HandoffOutcome, HandoffState, HandoffTimes, ShareChoice};
+use crate::http::mirror::mirror_enum;
 use crate::http::views::{Language, RiskLevel};
 use cbln_actors::handoff::{EntryRole, HandoffEntry, HandoffRecord};
 use cbln_actors::persistence::Timestamp;
@@ -82,28 +83,19 @@ pub struct StaffHandoffEnvelope {
     pub handoff: StaffHandoffView,
 }
 
-/// Who wrote what a counsellor reads.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryAuthor {
-    /// The young person.
-    User,
-    /// The automated listener (in shared messages).
-    Assistant,
-    /// The counsellor.
-    Counsellor,
-    /// The note or the accepted summary sent with the request.
-    Note,
-}
-
-impl From<EntryRole> for EntryAuthor {
-    fn from(role: EntryRole) -> Self {
-        match role {
-            EntryRole::User => EntryAuthor::User,
-            EntryRole::Assistant => EntryAuthor::Assistant,
-            EntryRole::Counsellor => EntryAuthor::Counsellor,
-            EntryRole::Note => EntryAuthor::Note,
-        }
+mirror_enum! {
+    /// Who wrote what a counsellor reads.
+    #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum EntryAuthor from EntryRole {
+        /// The young person.
+        User,
+        /// The automated listener (in shared messages).
+        Assistant,
+        /// The counsellor.
+        Counsellor,
+        /// The note or the accepted summary sent with the request.
+        Note,
     }
 }
 

@@ -1,5 +1,6 @@
 //! What the young person reads about their handoff.
 
+use crate::http::mirror::mirror_enum;
 use crate::http::views::HotlineView;
 use cbln_actors::handoff::{HandoffRecord, HandoffStatus, Outcome, Share};
 use cbln_actors::persistence::Timestamp;
@@ -7,104 +8,53 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// What the person lets the counsellor read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ShareChoice {
-    /// Nothing of the conversation (only the note, if any).
-    None,
-    /// A summary the person has seen and accepted, sent as `note`.
-    Summary,
-    /// Exactly the messages named in `message_ids`.
-    Selected,
-}
-
-impl From<ShareChoice> for Share {
-    fn from(choice: ShareChoice) -> Self {
-        match choice {
-            ShareChoice::None => Share::None,
-            ShareChoice::Summary => Share::Summary,
-            ShareChoice::Selected => Share::Selected,
-        }
+mirror_enum! {
+    /// What the person lets the counsellor read.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ShareChoice from and into Share {
+        /// Nothing of the conversation (only the note, if any).
+        None,
+        /// A summary the person has seen and accepted, sent as `note`.
+        Summary,
+        /// Exactly the messages named in `message_ids`.
+        Selected,
     }
 }
 
-impl From<Share> for ShareChoice {
-    fn from(share: Share) -> Self {
-        match share {
-            Share::None => ShareChoice::None,
-            Share::Summary => ShareChoice::Summary,
-            Share::Selected => ShareChoice::Selected,
-        }
+mirror_enum! {
+    /// Where a handoff is in its life, as the API shows it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum HandoffState from HandoffStatus {
+        /// Waiting for a counsellor.
+        Queued,
+        /// A counsellor is answering; the AI does not.
+        Assigned,
+        /// The counsellor closed it.
+        Closed,
+        /// The person left it, or their session ended.
+        Cancelled,
     }
 }
 
-/// Where a handoff is in its life, as the API shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HandoffState {
-    /// Waiting for a counsellor.
-    Queued,
-    /// A counsellor is answering; the AI does not.
-    Assigned,
-    /// The counsellor closed it.
-    Closed,
-    /// The person left it, or their session ended.
-    Cancelled,
-}
-
-impl From<HandoffStatus> for HandoffState {
-    fn from(status: HandoffStatus) -> Self {
-        match status {
-            HandoffStatus::Queued => HandoffState::Queued,
-            HandoffStatus::Assigned => HandoffState::Assigned,
-            HandoffStatus::Closed => HandoffState::Closed,
-            HandoffStatus::Cancelled => HandoffState::Cancelled,
-        }
-    }
-}
-
-/// How a handoff ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HandoffOutcome {
-    /// The person was helped.
-    Resolved,
-    /// Referred to another service.
-    Referred,
-    /// Emergency services were involved.
-    Emergency,
-    /// The person stopped answering.
-    NoResponse,
-    /// Anything else.
-    Other,
-    /// The person left (never chosen by a counsellor).
-    Left,
-}
-
-impl From<Outcome> for HandoffOutcome {
-    fn from(outcome: Outcome) -> Self {
-        match outcome {
-            Outcome::Resolved => HandoffOutcome::Resolved,
-            Outcome::Referred => HandoffOutcome::Referred,
-            Outcome::Emergency => HandoffOutcome::Emergency,
-            Outcome::NoResponse => HandoffOutcome::NoResponse,
-            Outcome::Other => HandoffOutcome::Other,
-            Outcome::Left => HandoffOutcome::Left,
-        }
-    }
-}
-
-impl From<HandoffOutcome> for Outcome {
-    fn from(outcome: HandoffOutcome) -> Self {
-        match outcome {
-            HandoffOutcome::Resolved => Outcome::Resolved,
-            HandoffOutcome::Referred => Outcome::Referred,
-            HandoffOutcome::Emergency => Outcome::Emergency,
-            HandoffOutcome::NoResponse => Outcome::NoResponse,
-            HandoffOutcome::Other => Outcome::Other,
-            HandoffOutcome::Left => Outcome::Left,
-        }
+mirror_enum! {
+    /// How a handoff ended.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum HandoffOutcome from and into Outcome {
+        /// The person was helped.
+        Resolved,
+        /// Referred to another service.
+        Referred,
+        /// Emergency services were involved.
+        Emergency,
+        /// The person stopped answering.
+        NoResponse,
+        /// Anything else.
+        Other,
+        /// The person left (never chosen by a counsellor).
+        Left,
     }
 }
 

@@ -2,13 +2,13 @@
 //! Vietnam's time zone, during which a young person can ask for a counsellor. Stored hours
 //! override `[handoff]` in the configuration.
 
-use super::super::body::required_json_body;
+use super::super::body::RequestBody;
 use super::super::error::ApiError;
 use super::super::openapi;
 use super::super::state::AppState;
 use super::availability::{HoursSource, current_hours};
 use super::{StaffPrincipal, StaffRole};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use cbln_actors::persistence::messages::SaveOpeningHours;
 use cbln_actors::persistence::{StoredOpeningHours, Timestamp};
 use cbln_actors::staff::{HoursSpec, OpeningHours};
@@ -84,18 +84,12 @@ pub async fn get_opening_hours(
 pub async fn put_opening_hours(
     state: web::Data<AppState>,
     principal: StaffPrincipal,
-    request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(StaffRole::Admin)?;
-    let body: OpeningHoursRequest = required_json_body(
-        &request,
-        payload,
-        state.body_limit,
-        "opening_hours",
-        "`opening_hours` is required",
-    )
-    .await?;
+    let body: OpeningHoursRequest = body
+        .required("opening_hours", "`opening_hours` is required")
+        .await?;
     let spec = HoursSpec {
         opening_hours: body.opening_hours,
         holidays: body.holidays,

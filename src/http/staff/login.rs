@@ -5,7 +5,7 @@
 //! the answer does not tell which names exist. Attempts are limited per client address and per
 //! name before any password is checked. Neither the name tried nor the token reaches a log.
 
-use super::super::body::required_json_body;
+use super::super::body::RequestBody;
 use super::super::error::ApiError;
 use super::super::openapi;
 use super::super::state::AppState;
@@ -51,16 +51,9 @@ pub struct LoginResponse {
 pub async fn login(
     state: web::Data<AppState>,
     request: HttpRequest,
-    payload: web::Payload,
+    body: RequestBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body: LoginRequest = required_json_body(
-        &request,
-        payload,
-        state.body_limit,
-        "username",
-        "`username` is required",
-    )
-    .await?;
+    let body: LoginRequest = body.required("username", "`username` is required").await?;
     // The limit keys on the name as a person would type it, so `Lan` and `lan` share one budget;
     // no longer than a valid name, so a huge one cannot pin memory in the limiter.
     let tried: String = body

@@ -7,7 +7,7 @@ use super::super::state::AppState;
 use super::super::token::bearer_token;
 use super::StaffRole;
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use cbln_actors::crypto::{TokenHash, looks_like_staff_token};
 use cbln_actors::persistence::Timestamp;
 use cbln_actors::persistence::messages::FindStaffByToken;
@@ -72,15 +72,7 @@ impl FromRequest for StaffPrincipal {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            let state = request
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or_else(|| {
-                    tracing::error!("staff route without application state");
-                    ApiError::Internal
-                })?;
+        AppState::extract(request, |state, request| async move {
             StaffPrincipal::authenticate(&state, &request).await
         })
     }
