@@ -119,17 +119,73 @@ async fn the_step_head_ends_a_crisis_only_on_a_real_step(backend: Backend) {
         );
         app.stop().await;
     }
-    for step in [
-        "chị mình vừa tới, đang ngồi ôm mình",
-        "my roommate just got home, she is sitting with me now",
+    for (opening, step) in [
+        (
+            "Bạn em nhắn tin tạm biệt, nói đã uống thuốc.",
+            "Em với mẹ em chạy qua rồi, xe cấp cứu đưa nó vào bệnh viện huyện.",
+        ),
+        (
+            pills,
+            "my roommate just got home, she is sitting with me now",
+        ),
     ] {
-        let (app, token, bodies) = converse(backend, &[pills, step]).await;
+        let (app, token, bodies) = converse(backend, &[opening, step]).await;
         assert_support(&bodies[0]);
         assert_no_card(&bodies[1]);
         let s = status(&app, &token).await;
         assert_eq!(s["is_crisis_mode"], false, "{step:?}: {s}");
         app.stop().await;
     }
+}
+
+/// Help called and on its way ends crisis support, as does a friend taken to hospital ("nó" is not
+/// the English "no"); help that has not come, or a call nobody answered, does not.
+async fn help_on_its_way_ends_a_crisis_and_help_that_has_not_come_does_not(backend: Backend) {
+    let beaten = "bố say rượu về lại đánh mình chảy máu";
+    for not_a_step in [
+        "gọi 113 rồi mà không ai nghe",
+        "công an nói đang tới mà chưa thấy ai",
+    ] {
+        let (app, _, bodies) = converse(backend, &[beaten, not_a_step]).await;
+        assert_support(&bodies[0]);
+        assert!(
+            shows_crisis_support(&bodies[1]),
+            "{not_a_step:?} ended the crisis: {}",
+            bodies[1]
+        );
+        app.stop().await;
+    }
+    for (opening, step) in [
+        (beaten, "mình gọi 113 rồi, công an nói đang tới"),
+        (
+            "Bạn em nhắn tin tạm biệt, nói đã uống thuốc.",
+            "Em với mẹ em chạy qua rồi, xe cấp cứu đưa nó vào bệnh viện huyện.",
+        ),
+    ] {
+        let (app, token, bodies) = converse(backend, &[opening, step]).await;
+        assert_support(&bodies[0]);
+        assert_no_card(&bodies[1]);
+        let s = status(&app, &token).await;
+        assert_eq!(s["is_crisis_mode"], false, "{step:?}: {s}");
+        app.stop().await;
+    }
+}
+
+/// A danger told as settled past and a flat denial never open a crisis.
+async fn a_settled_past_and_a_denial_get_no_card(backend: Backend) {
+    let (app, token, bodies) = converse(
+        backend,
+        &[
+            "hồi nhỏ mình bị bố đánh suốt, giờ bố mẹ ly hôn rồi, mọi thứ ổn rồi",
+            "TUI KHÔNG CÓ CẮT TAY, ĐỪNG ĐỒN NỮA",
+        ],
+    )
+    .await;
+    for body in &bodies {
+        assert_no_card(body);
+    }
+    assert_ne!(status(&app, &token).await["risk"], "crisis");
+    app.stop().await;
 }
 
 /// Pills just swallowed by the writer are a crisis on their own; a grandmother's daily pills, a
@@ -280,4 +336,6 @@ on_both_backends!(
     hyperbole_and_places_stay_calm,
     the_step_head_ends_a_crisis_only_on_a_real_step,
     an_overdose_just_taken_is_a_crisis_and_daily_pills_are_not,
+    help_on_its_way_ends_a_crisis_and_help_that_has_not_come_does_not,
+    a_settled_past_and_a_denial_get_no_card,
 );

@@ -206,12 +206,10 @@ const PHRASE_NEGATORS: &[&str] = &[
 ];
 
 /// Words that may stand between a negator and the phrase it negates ("không phải end it all",
-/// "không bao giờ tự tử", "không hề", "không có cắt tay", "không ai bạo hành"). "có" does not
-/// link to a lack of reason ([`REASON_WORDS`]): "không có lý do gì để sống" is the crisis.
-const NEGATION_LINKS: &[&str] = &["phải", "hề", "bao", "giờ", "có", "ai"];
-
-/// A phrase opening with these is a reason to live, which "không có" takes away, not denies.
-const REASON_WORDS: &[&str] = &["lý", "lí"];
+/// "không bao giờ tự tử", "không hề"). Not "có" nor "ai": "không có lý do gì để sống" is the
+/// crisis, and "không có ai" opens an unpunctuated crisis as often as a denial ("nhà không có ai
+/// tự tử luôn", "không ai bạo hành em ngoài mẹ kế").
+const NEGATION_LINKS: &[&str] = &["phải", "hề", "bao", "giờ"];
 
 /// At most this many linking words between a negator and its phrase ("bao giờ").
 const MAX_NEGATION_LINKS: usize = 2;
@@ -545,11 +543,7 @@ impl CrisisDetector {
                 (HitOutcome::Negated, Some(e))
             } else if negated_by_word(views, h) {
                 (HitOutcome::Negated, None)
-            } else if ambiguous
-                && h.folded_only
-                && !self.intent_before(&hits, h, 3)
-                && !self.time_right_after(views, &hits, h)
-            {
+            } else if ambiguous && h.folded_only && !self.intent_before(&hits, h, 3) {
                 (HitOutcome::NeedsContext, None)
             } else if let Some(e) = context.filter(|_| {
                 // Abusers and attackers are "ông ấy", "nó": with only third-person words around,
@@ -1001,18 +995,6 @@ impl CrisisDetector {
                 && h.start - s.end <= window
         })
     }
-
-    /// A time in the same clause right after the hit: "tu tu toi nay" is "tự tử tối nay", where
-    /// "từ từ" (slowly) would need a verb.
-    fn time_right_after(&self, views: &Views, hits: &[Hit], h: &Hit) -> bool {
-        hits.iter().any(|s| {
-            matches!(
-                self.rules[s.rule as usize].class,
-                RuleClass::Signal(SignalKind::Time)
-            ) && s.start == h.end
-                && views.same_clause(usize::from(h.start), usize::from(s.start))
-        })
-    }
 }
 
 /// Signals that, told after "giờ" / "now", say the danger is not over.
@@ -1108,9 +1090,6 @@ fn negated_by_word(views: &Views, h: &Hit) -> bool {
             return false;
         }
     };
-    if word_in(views, start, &sets.reason_words) {
-        return false;
-    }
     views.same_clause(negator, start) && negation_holds(views, negator..negator + 1, h)
 }
 
@@ -1126,12 +1105,13 @@ fn negation_holds(views: &Views, negation: std::ops::Range<usize>, h: &Hit) -> b
             && (word_in(views, i, &sets.rhetorical) || word_in(views, i, &sets.phrase_negators))
     }) || (negation.end..usize::from(h.start))
         .any(|i| word_in(views, i, &sets.phrase_negators));
-    // Measured from the phrase's own start: "cắt tay, đó là vết xước" is a denial and a new
-    // clause, not a condition.
+    // In the phrase's own clause, or opening the next one ("không cắt tay, thì …"): "cắt tay, đó
+    // là vết xước" is a denial followed by a new clause, not a condition.
     let start = usize::from(h.start);
     let end = usize::from(h.end);
-    let conditional = (end..end + CONDITION_WINDOW)
-        .any(|i| views.same_clause(start, i) && word_in(views, i, &sets.condition_after));
+    let conditional = (end..end + CONDITION_WINDOW).any(|i| {
+        (i == end || views.same_clause(start, i)) && word_in(views, i, &sets.condition_after)
+    });
     let cannot = views.same_clause(start, end) && word_in(views, end, &sets.ability_after);
     !rhetorical_or_double && !conditional && !cannot
 }
@@ -1203,7 +1183,6 @@ struct WordSets {
     kin_after: WordSet,
     phrase_negators: WordSet,
     negation_links: WordSet,
-    reason_words: WordSet,
     rhetorical: WordSet,
     ability_after: WordSet,
     condition_after: WordSet,
@@ -1222,7 +1201,6 @@ fn word_sets() -> &'static WordSets {
         kin_after: WordSet::new(KIN_AFTER),
         phrase_negators: WordSet::new(PHRASE_NEGATORS),
         negation_links: WordSet::new(NEGATION_LINKS),
-        reason_words: WordSet::new(REASON_WORDS),
         rhetorical: WordSet::new(RHETORICAL),
         ability_after: WordSet::new(ABILITY_AFTER),
         condition_after: WordSet::new(CONDITION_AFTER),
@@ -1326,9 +1304,8 @@ mod tests {
         // Thinking of it is context enough (round 8: the model alone missed this one).
         assert!(d.assess("dao nay minh hay nghi den chuyen tu tu").is_crisis);
         assert!(d.assess("minh co y dinh tu tu").is_crisis);
-        // A time right after, in the same clause, is context too; across a comma it is not.
-        assert!(d.assess("t.u t.u tối nay").is_crisis);
-        assert!(!d.assess("tu tu, toi nay tinh").is_crisis);
+        // "từ từ tối nay tính" (take it slow, tonight we'll see): a time is no context.
+        assert!(!d.assess("tu tu toi nay tinh").is_crisis);
     }
 
     #[test]
@@ -1355,11 +1332,10 @@ mod tests {
     }
 
     #[test]
-    fn forced_marriage_and_a_code_switched_wish_not_to_live_are_crises() {
+    fn forced_marriage_is_a_crisis_and_a_town_is_a_place() {
         assert_crisis(&[
             "bố mẹ bắt cưới năm 15 tuổi",
             "theyre marrying me off next month, i told them no and got locked in",
-            "Tao seriously không muốn live nữa, mọi thứ quá sức",
         ]);
         assert_calm(&["i dont want to live in this town forever, i want to study abroad"]);
     }
@@ -1501,15 +1477,17 @@ mod tests {
             "i would never hurt myself, promise",
             "mình không muốn chết đâu, chỉ mệt thôi",
             "em không bao giờ tự tử đâu",
-            // "có" and "ai" link a negator to its phrase; a condition word is looked for in the
-            // phrase's own clause only.
-            "TUI KHÔNG CÓ CẮT TAY, ĐỪNG ĐỒN NỮA",
-            "KHÔNG AI BẠO HÀNH TUI HẾT",
+            // A condition word in the next clause, not opening it, leaves the denial standing.
             "e ko hề cắt tay, đó là vết xước do gai",
         ]);
         assert_crisis(&[
             "sao mình không chết đi cho rồi",
-            "mình không có lý do gì để sống",
+            // A second reader's probes of round 13's first draft: no comma before the phrase,
+            // "nobody but", a condition after a comma.
+            "hôm nay nhà không có ai tự tử luôn",
+            "không có ai bạo hành em ngoài mẹ kế",
+            "không cắt tay, thì mình không ngủ được",
+            "mấy hôm nay không cắt tay, là mình bứt rứt chịu không nổi",
             "không có lý do gì để sống nữa",
             "tôi không tự hại bản thân nhưng đã mua sẵn lưỡi lam",
             "mình không, mình muốn chết",

@@ -5,11 +5,11 @@
 
 use super::{Views, looks_english, normalize_views};
 
-/// Negators, Vietnamese and English. `hết` ("no longer") is deliberately absent: "hết muốn sống" is
+/// Negators, Vietnamese (with the Southern "hông / hong / hổng") and English. `hết` ("no longer") is deliberately absent: "hết muốn sống" is
 /// a crisis statement, not a negated one.
 pub const NEGATORS: &[&str] = &[
-    "không", "chẳng", "chả", "chưa", "đừng", "not", "no", "never", "dont", "didnt", "isnt",
-    "arent", "wasnt", "werent", "aint",
+    "không", "chẳng", "chả", "chưa", "đừng", "hông", "hong", "hổng", "not", "no", "never", "dont",
+    "didnt", "isnt", "arent", "wasnt", "werent", "aint",
 ];
 
 /// True when a token of the folded view (`khong`, `chang`, `dont`) is one of [`NEGATORS`].
@@ -61,6 +61,7 @@ mod tests {
         assert_eq!(negators_in("mình không sao, no worries"), vec!["không"]);
         assert_eq!(negators_in("minh khong sao").len(), 1);
         assert_eq!(negators_in("ko ai o nha").len(), 1);
+        assert_eq!(negators_in("mẹ hong có qua đón em"), vec!["hong"]);
         assert_eq!(
             negators_in("me tui don no ve nha roi"),
             Vec::<String>::new()

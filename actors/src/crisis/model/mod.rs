@@ -234,9 +234,9 @@ impl Layers<'_> {
 
 /// Ending crisis mode on a misread step is the costly mistake, so a safety step does not count when
 /// the message also says nobody is there ("không có ai ngồi cạnh mình", "nobody is with me", the
-/// `step_doubt` signals, jokes among them) or speaks of intent, a plan, a time, a farewell, distress
-/// or an assault ("bố về rồi,
-/// mình sợ lắm"). Means and family words alone do not void it: handing the pills to mum names both.
+/// `step_doubt` signals, jokes among them) or speaks of intent, a plan, a time, a farewell, distress,
+/// an assault ("bố về rồi, mình sợ lắm") or death ("xe cấp cứu chở nó đi rồi, nhưng nó mất rồi").
+/// Means and family words alone do not void it: handing the pills to mum names both.
 pub(crate) fn step_is_doubtful(explanation: &Explanation) -> bool {
     saw_signal(
         explanation,
@@ -248,6 +248,7 @@ pub(crate) fn step_is_doubtful(explanation: &Explanation) -> bool {
             SignalKind::Plan,
             SignalKind::Assault,
             SignalKind::Distress,
+            SignalKind::Death,
         ],
     )
 }
