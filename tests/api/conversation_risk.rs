@@ -100,6 +100,35 @@ async fn a_safety_step_ends_crisis_mode(backend: Backend) {
     app.stop().await;
 }
 
+/// After `opening`, the turn `next` still shows crisis support.
+async fn assert_crisis_goes_on(backend: Backend, opening: &str, next: &str) {
+    let (app, _, bodies) = converse(backend, &[opening, next]).await;
+    assert_support(&bodies[0]);
+    assert!(
+        shows_crisis_support(&bodies[1]),
+        "{next:?} ended the crisis: {}",
+        bodies[1]
+    );
+    app.stop().await;
+}
+
+/// After `opening`, the turn `step` ends crisis mode.
+async fn assert_step_ends_crisis(backend: Backend, opening: &str, step: &str) {
+    let (app, token, bodies) = converse(backend, &[opening, step]).await;
+    assert_support(&bodies[0]);
+    assert_no_card(&bodies[1]);
+    let s = status(&app, &token).await;
+    assert_eq!(s["is_crisis_mode"], false, "{step:?}: {s}");
+    app.stop().await;
+}
+
+/// A friend's goodbye after pills, then the friend taken to hospital: a step only the learned head
+/// reads ("nó" is not the English "no").
+const FRIEND_TAKEN_TO_HOSPITAL: (&str, &str) = (
+    "Bạn em nhắn tin tạm biệt, nói đã uống thuốc.",
+    "Em với mẹ em chạy qua rồi, xe cấp cứu đưa nó vào bệnh viện huyện.",
+);
+
 /// A step the rule phrases do not know but the learned step head reads ends crisis mode; words
 /// that only sound like a step — a farewell call, crying alone, a parent who is busy — keep it.
 async fn the_step_head_ends_a_crisis_only_on_a_real_step(backend: Backend) {
@@ -110,65 +139,29 @@ async fn the_step_head_ends_a_crisis_only_on_a_real_step(backend: Backend) {
         "em gọi điện cho mẹ, mẹ bận",
         "I texted my sister goodbye",
     ] {
-        let (app, _, bodies) = converse(backend, &[pills, not_a_step]).await;
-        assert_support(&bodies[0]);
-        assert!(
-            shows_crisis_support(&bodies[1]),
-            "{not_a_step:?} ended the crisis: {}",
-            bodies[1]
-        );
-        app.stop().await;
+        assert_crisis_goes_on(backend, pills, not_a_step).await;
     }
-    for (opening, step) in [
-        (
-            "Bạn em nhắn tin tạm biệt, nói đã uống thuốc.",
-            "Em với mẹ em chạy qua rồi, xe cấp cứu đưa nó vào bệnh viện huyện.",
-        ),
-        (
-            pills,
-            "my roommate just got home, she is sitting with me now",
-        ),
-    ] {
-        let (app, token, bodies) = converse(backend, &[opening, step]).await;
-        assert_support(&bodies[0]);
-        assert_no_card(&bodies[1]);
-        let s = status(&app, &token).await;
-        assert_eq!(s["is_crisis_mode"], false, "{step:?}: {s}");
-        app.stop().await;
-    }
+    let (opening, step) = FRIEND_TAKEN_TO_HOSPITAL;
+    assert_step_ends_crisis(backend, opening, step).await;
+    assert_step_ends_crisis(
+        backend,
+        pills,
+        "my roommate just got home, she is sitting with me now",
+    )
+    .await;
 }
 
-/// Help called and on its way ends crisis support, as does a friend taken to hospital ("nó" is not
-/// the English "no"); help that has not come, or a call nobody answered, does not.
+/// Help called and on its way ends crisis support; help that has not come, or a call nobody
+/// answered, does not.
 async fn help_on_its_way_ends_a_crisis_and_help_that_has_not_come_does_not(backend: Backend) {
     let beaten = "bố say rượu về lại đánh mình chảy máu";
     for not_a_step in [
         "gọi 113 rồi mà không ai nghe",
         "công an nói đang tới mà chưa thấy ai",
     ] {
-        let (app, _, bodies) = converse(backend, &[beaten, not_a_step]).await;
-        assert_support(&bodies[0]);
-        assert!(
-            shows_crisis_support(&bodies[1]),
-            "{not_a_step:?} ended the crisis: {}",
-            bodies[1]
-        );
-        app.stop().await;
+        assert_crisis_goes_on(backend, beaten, not_a_step).await;
     }
-    for (opening, step) in [
-        (beaten, "mình gọi 113 rồi, công an nói đang tới"),
-        (
-            "Bạn em nhắn tin tạm biệt, nói đã uống thuốc.",
-            "Em với mẹ em chạy qua rồi, xe cấp cứu đưa nó vào bệnh viện huyện.",
-        ),
-    ] {
-        let (app, token, bodies) = converse(backend, &[opening, step]).await;
-        assert_support(&bodies[0]);
-        assert_no_card(&bodies[1]);
-        let s = status(&app, &token).await;
-        assert_eq!(s["is_crisis_mode"], false, "{step:?}: {s}");
-        app.stop().await;
-    }
+    assert_step_ends_crisis(backend, beaten, "mình gọi 113 rồi, công an nói đang tới").await;
 }
 
 /// A danger told as settled past and a flat denial never open a crisis.
