@@ -26,7 +26,7 @@ use super::types::{
     SignalKind,
 };
 use crate::text::syllable::{TONE_MARKS, fold_char};
-use crate::text::{FastHash, Views, is_negator_at, looks_english, normalize_views};
+use crate::text::{FastHash, Views, WordSet, is_negator_at, looks_english, normalize_views};
 
 /// What the detector concluded about one message. Never contains any of the message's text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -876,7 +876,7 @@ impl CrisisDetector {
                 return Some((Category::Abuse, Severity::High, vec![a, b]));
             }
             let passive = (start.saturating_sub(6)..start)
-                .any(|i| word_in(views, i, &word_sets().passive) && views.same_clause(i, start));
+                .any(|i| word_sets().passive.contains_at(views, i) && views.same_clause(i, start));
             if passive {
                 return Some((Category::Violence, Severity::Medium, vec![a]));
             }
@@ -960,14 +960,16 @@ impl CrisisDetector {
                 n.start >= past.end
                     && !views.same_clause(usize::from(past.end), usize::from(n.start))
                     && !(n.start > 0
-                        && word_in(views, usize::from(n.start) - 1, &sets.not_present_before))
+                        && sets
+                            .not_present_before
+                            .contains_at(views, usize::from(n.start) - 1))
             })
             .min_by_key(|n| n.start)?;
         // "giờ mọi thứ okay", and "I eat properly now" with the marker after the word.
         let settled = signal_hits(SignalKind::Settled).any(|h| {
             h.start >= past.end
                 && !views.same_clause(usize::from(past.end), usize::from(h.start))
-                && !(h.start > 0 && word_in(views, usize::from(h.start) - 1, &sets.unsettling))
+                && !(h.start > 0 && sets.unsettling.contains_at(views, usize::from(h.start) - 1))
         });
         let danger_after = hits.iter().any(|h| {
             h.start >= nowadays.end
@@ -978,7 +980,7 @@ impl CrisisDetector {
                 }
         });
         let goes_on =
-            (usize::from(nowadays.end)..views.len()).any(|i| word_in(views, i, &sets.continuing));
+            (usize::from(nowadays.end)..views.len()).any(|i| sets.continuing.contains_at(views, i));
         (settled && !danger_after && !goes_on).then_some(PastFrame {
             rule: past.rule,
             clause_of: past.start,
@@ -1083,10 +1085,10 @@ fn negated_by_word(views: &Views, h: &Hit) -> bool {
             return false;
         }
         at -= 1;
-        if word_in(views, at, &sets.phrase_negators) {
+        if sets.phrase_negators.contains_at(views, at) {
             break at;
         }
-        if !word_in(views, at, &sets.negation_links) {
+        if !sets.negation_links.contains_at(views, at) {
             return false;
         }
     };
@@ -1102,17 +1104,17 @@ fn negation_holds(views: &Views, negation: std::ops::Range<usize>, h: &Hit) -> b
     let negator = negation.start;
     let rhetorical_or_double = (negator.saturating_sub(3)..negator).any(|i| {
         views.same_clause(i, negator)
-            && (word_in(views, i, &sets.rhetorical) || word_in(views, i, &sets.phrase_negators))
+            && (sets.rhetorical.contains_at(views, i) || sets.phrase_negators.contains_at(views, i))
     }) || (negation.end..usize::from(h.start))
-        .any(|i| word_in(views, i, &sets.phrase_negators));
+        .any(|i| sets.phrase_negators.contains_at(views, i));
     // In the phrase's own clause, or opening the next one ("không cắt tay, thì …"): "cắt tay, đó
     // là vết xước" is a denial followed by a new clause, not a condition.
     let start = usize::from(h.start);
     let end = usize::from(h.end);
     let conditional = (end..end + CONDITION_WINDOW).any(|i| {
-        (i == end || views.same_clause(start, i)) && word_in(views, i, &sets.condition_after)
+        (i == end || views.same_clause(start, i)) && sets.condition_after.contains_at(views, i)
     });
-    let cannot = views.same_clause(start, end) && word_in(views, end, &sets.ability_after);
+    let cannot = views.same_clause(start, end) && sets.ability_after.contains_at(views, end);
     !rhetorical_or_double && !conditional && !cannot
 }
 
@@ -1158,25 +1160,6 @@ fn split_tone(token: &str) -> (&str, Option<char>) {
     }
 }
 
-/// A word list in both spellings the views use: toned, and accent-free for unaccented messages.
-struct WordSet {
-    toned: HashSet<String, FastHash>,
-    folded: HashSet<String, FastHash>,
-}
-
-impl WordSet {
-    fn new(words: &[&str]) -> Self {
-        let mut toned = HashSet::default();
-        let mut folded = HashSet::default();
-        for w in words {
-            let v = normalize_views(w);
-            toned.insert(v.toned().trim().to_owned());
-            folded.insert(v.folded().trim().to_owned());
-        }
-        WordSet { toned, folded }
-    }
-}
-
 struct WordSets {
     self_words: WordSet,
     possessors: WordSet,
@@ -1212,24 +1195,15 @@ fn word_sets() -> &'static WordSets {
     })
 }
 
-/// Token `i` is one of the words: exactly, or accent-free when the writer typed no accents on it.
-fn word_in(views: &Views, i: usize, set: &WordSet) -> bool {
-    let toned = views.toned_token(i);
-    if toned.is_empty() {
-        return false;
-    }
-    set.toned.contains(toned) || (toned == views.folded_token(i) && set.folded.contains(toned))
-}
-
 fn is_self_word(views: &Views, i: usize) -> bool {
     let sets = word_sets();
-    if !word_in(views, i, &sets.self_words) {
+    if !sets.self_words.contains_at(views, i) {
         return false;
     }
-    if i > 0 && word_in(views, i - 1, &sets.possessors) {
+    if i > 0 && sets.possessors.contains_at(views, i - 1) {
         return false;
     }
-    if word_in(views, i, &sets.pronouns_with_kin) && word_in(views, i + 1, &sets.kin_after) {
+    if sets.pronouns_with_kin.contains_at(views, i) && sets.kin_after.contains_at(views, i + 1) {
         return false;
     }
     true
@@ -1248,7 +1222,7 @@ fn anchored(views: &Views, h: &Hit, category: Category) -> bool {
     let sets = word_sets();
     let passive_subject = (start.saturating_sub(6)..start).any(|i| {
         i > 0
-            && word_in(views, i, &sets.passive)
+            && sets.passive.contains_at(views, i)
             && views.same_clause(i, start)
             && is_self_word(views, i - 1)
     });

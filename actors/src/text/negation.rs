@@ -3,10 +3,10 @@
 //! Written in the toned spelling; accent-free and teen-code forms (`ko`, `khong`) reach the same
 //! token through the normaliser, and the folded view turns `chẳng` into `chang`.
 
-use super::{Views, looks_english, normalize_views};
+use super::{Views, WordSet, looks_english};
 
-/// Negators, Vietnamese (with the Southern "hông / hong / hổng") and English. `hết` ("no longer") is deliberately absent: "hết muốn sống" is
-/// a crisis statement, not a negated one.
+/// Negators, Vietnamese (with the Southern "hông / hong / hổng") and English. `hết` ("no longer")
+/// is deliberately absent: "hết muốn sống" is a crisis statement, not a negated one.
 pub const NEGATORS: &[&str] = &[
     "không", "chẳng", "chả", "chưa", "đừng", "hông", "hong", "hổng", "not", "no", "never", "dont",
     "didnt", "isnt", "arent", "wasnt", "werent", "aint",
@@ -25,23 +25,15 @@ pub fn is_folded_negator(token: &str) -> bool {
 /// or typed without any and folding to one: "nó" (it, him) is not the English "no", and nor is
 /// an accent-free "no" in a message that is not English ("me don no ve nha roi").
 pub fn is_negator_at(views: &Views, i: usize) -> bool {
-    static TONED: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-        NEGATORS
-            .iter()
-            .map(|w| normalize_views(w).toned().trim().to_owned())
-            .collect()
-    });
-    let toned = views.toned_token(i);
-    let folded = views.folded_token(i);
-    let negator =
-        TONED.iter().any(|w| w == toned) || (toned == folded && is_folded_negator(folded));
+    static SET: std::sync::LazyLock<WordSet> = std::sync::LazyLock::new(|| WordSet::new(NEGATORS));
     // Typed without accents, "no" is far more often "nó" than the English word, outside English.
-    negator && (folded != "no" || looks_english(views))
+    SET.contains_at(views, i) && (views.folded_token(i) != "no" || looks_english(views))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::normalize_views;
 
     fn negators_in(text: &str) -> Vec<String> {
         let views = normalize_views(text);
